@@ -1,0 +1,1 @@
+"""The ``jupyter repo`` command and its subcommands."""

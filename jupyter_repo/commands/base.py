@@ -1,0 +1,42 @@
+"""Shared pieces of the subcommands: configuration of the repository they act on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_core.application import JupyterApp, base_aliases, base_flags
+from traitlets import default
+
+from jupyter_repo import __version__
+from jupyter_repo.repository.core import Repository
+
+repository_aliases = {
+    **base_aliases,
+    "db-url": "Repository.db_url",
+    "data-dir": "Repository.data_dir",
+    "max-upload-size": "Repository.max_upload_size",
+}
+
+
+class RepoCommand(JupyterApp):
+    """A subcommand working on a repository configured by ``jupyter_repo_config.py``."""
+
+    version = __version__
+    aliases = repository_aliases
+    flags = dict(base_flags)
+    classes = [Repository]
+
+    @default("config_file_name")
+    def _config_file_name_default(self) -> str:
+        return "jupyter_repo_config"
+
+    def make_repository(self, *, migrate: bool = True) -> Repository:
+        repo = Repository(parent=self, log=self.log)
+        if migrate and repo.auto_migrate:
+            repo.migrate()
+        return repo
+
+    def fail(self, message: str, code: int = 1) -> Any:
+        """Print a one-line error (no traceback) and exit."""
+        self.log.error(message)
+        self.exit(code)

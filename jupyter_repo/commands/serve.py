@@ -1,0 +1,135 @@
+"""``jupyter repo serve``: run the repository server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import Any
+
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.netutil import bind_sockets
+from traitlets import Bool, Float, Integer, Unicode
+
+from jupyter_repo.commands.base import RepoCommand, repository_aliases
+from jupyter_repo.repository import consistency
+from jupyter_repo.repository.services import uploads
+from jupyter_repo.repository.storage import LocalStore
+from jupyter_repo.server.app import make_app
+from jupyter_repo.server.ratelimit import LoginLimiter
+
+
+class ServeApp(RepoCommand):
+    name = "jupyter-repo-serve"
+    description = "Run the jupyter-repo repository server."
+
+    aliases = {
+        **repository_aliases,
+        "ip": "ServeApp.ip",
+        "port": "ServeApp.port",
+        "public-url": "ServeApp.public_url",
+        "demo-password": "ServeApp.demo_password",
+    }
+    flags = {
+        **RepoCommand.flags,
+        "demo": ({"ServeApp": {"demo": True}},
+                 "Bootstrap a demo user, organization and sample packages."),
+    }
+    classes = [*RepoCommand.classes, LocalStore]
+
+    ip = Unicode("127.0.0.1", help="Address to listen on.").tag(config=True)
+    port = Integer(8600, help="Port to listen on (0 picks a free one).").tag(config=True)
+    public_url = Unicode(
+        "", help="The URL clients use to reach this server (default: from each request)."
+    ).tag(config=True)
+    demo = Bool(False, help="Bootstrap demo content at start-up.").tag(config=True)
+    demo_password = Unicode("demo-password", help="Password of the demo user.").tag(config=True)
+    worker_threads = Integer(32, help="Threads for database, disk and hashing work.").tag(
+        config=True
+    )
+    login_attempts = Integer(
+        10, help="Failed logins allowed per address and user per minute (0: no limit)."
+    ).tag(config=True)
+    consistency_grace = Float(
+        -1.0, help="Age in seconds before leftover uploads are removed at start-up "
+        "(default: 0 with SQLite, 900 with a shared database)."
+    ).tag(config=True)
+    housekeeping_interval = Float(300.0, help="Seconds between expiry of stale uploads.").tag(
+        config=True
+    )
+    xheaders = Bool(True, help="Trust X-Forwarded-* headers from a reverse proxy.").tag(
+        config=True
+    )
+
+    def start(self) -> None:
+        repo = self.make_repository()
+        grace = self.consistency_grace
+        if grace < 0:
+            grace = 0.0 if repo.database.is_sqlite else 900.0
+        report = consistency.check(repo, grace_seconds=grace)
+        self.log.info(report.summary())
+        for blob_id in report.missing_blobs:
+            self.log.warning("blob %s is in the database but missing from storage", blob_id)
+        demo_info = None
+        if self.demo:
+            from jupyter_repo.demo.bootstrap import bootstrap
+
+            demo_info = bootstrap(repo, self.demo_password)
+        executor = ThreadPoolExecutor(self.worker_threads, thread_name_prefix="jupyter-repo")
+        app = make_app(
+            repo,
+            executor=executor,
+            public_url=self.public_url,
+            login_limiter=LoginLimiter(self.login_attempts),
+            serve_traceback=False,
+        )
+        server = HTTPServer(
+            app,
+            xheaders=self.xheaders,
+            max_body_size=repo.max_upload_size + (1 << 20),
+            max_buffer_size=64 << 20,
+            idle_connection_timeout=3600,
+            body_timeout=3600,
+        )
+        bound = bind_sockets(self.port, self.ip)
+        server.add_sockets(bound)
+        port = bound[0].getsockname()[1]
+        url = self.public_url or f"http://{self.ip}:{port}"
+        print(f"jupyter-repo serving at {url}", flush=True)
+        print(f"  anaconda config --set url {url}/api", flush=True)
+        print(f"  conda channels: {url}/conda/<owner>   pip index: {url}/pypi/<owner>/simple",
+              flush=True)
+        if demo_info is not None:
+            print(f"  demo login: user '{demo_info.user}', password '{demo_info.password}' "
+                  f"(organization '{demo_info.org}')", flush=True)
+        loop = IOLoop.current()
+
+        def housekeeping() -> None:
+            loop.run_in_executor(executor, partial(repo.call, uploads.expire_stages, repo,
+                                                   write=True))
+
+        PeriodicCallback(housekeeping, self.housekeeping_interval * 1000).start()
+
+        def stop(*_args: Any) -> None:
+            loop.add_callback_from_signal(self._shutdown, server, repo, executor)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            loop.start()
+        finally:
+            repo.close()
+
+    async def _shutdown(self, server: HTTPServer, repo: Any, executor: ThreadPoolExecutor) -> None:
+        server.stop()
+        await asyncio.sleep(0)
+        executor.shutdown(wait=False, cancel_futures=True)
+        IOLoop.current().stop()
+
+
+def main() -> None:
+    ServeApp.launch_instance()
+    sys.exit(0)

@@ -1,0 +1,1 @@
+"""Demo content: sample files of every package type and a bootstrap for a fresh server."""

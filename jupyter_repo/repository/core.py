@@ -1,0 +1,149 @@
+"""The :class:`Repository`: configuration, database, storage and transactions in one place.
+
+Every front end (the Tornado server, the admin commands, the demo bootstrap, the Jupyter
+extension's embedded server in tests) builds one Repository and calls services through
+:meth:`Repository.call`, which runs them in one transaction and announces committed index
+changes to listeners.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jupyter_core.paths import jupyter_data_dir
+from sqlalchemy.orm import Session
+from traitlets import Bool, Integer, Type, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from jupyter_repo.repository import changes, db
+from jupyter_repo.repository.inspect import Limits
+from jupyter_repo.repository.services.tokens import TokenPolicy
+from jupyter_repo.repository.storage import BlobStore, LocalStore
+
+T = TypeVar("T")
+ChangeListener = Callable[[set[changes.Change]], None]
+_AFTER_COMMIT = "jupyter_repo.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's transaction has committed (e.g. delete a blob)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+class Repository(LoggingConfigurable):
+    """The repository's configuration and resources."""
+
+    data_dir = Unicode(help="Folder for the embedded database and blobs.").tag(config=True)
+    db_url = Unicode(
+        help="SQLAlchemy database URL (default: SQLite in data_dir; "
+        "postgresql+psycopg://... for the scaled-out setup)."
+    ).tag(config=True)
+    storage_class = Type(
+        default_value=LocalStore, klass=BlobStore, help="Where file bytes are stored."
+    ).tag(config=True)
+    auto_migrate = Bool(True, help="Apply database migrations at start-up.").tag(config=True)
+    max_upload_size = Integer(
+        10 << 30, help="Largest accepted upload in bytes (413 above)."
+    ).tag(config=True)
+    max_inflate_size = Integer(
+        2 << 30, help="Most bytes an uploaded archive may inflate to while it is inspected."
+    ).tag(config=True)
+    max_parse_size = Integer(
+        64 << 20, help="Largest notebook or environment file parsed whole."
+    ).tag(config=True)
+    max_files_per_package = Integer(10_000, help="Most files one package may hold.").tag(
+        config=True
+    )
+    stage_ttl = Integer(3600, help="Seconds a staged upload waits for its bytes.").tag(
+        config=True
+    )
+    token_default_max_age = Integer(365 * 86400, help="Default token lifetime (s).").tag(
+        config=True
+    )
+    token_max_age_limit = Integer(5 * 365 * 86400, help="Longest token lifetime (s).").tag(
+        config=True
+    )
+    db_pool_size = Integer(16, help="Database connections per process.").tag(config=True)
+
+    @default("data_dir")
+    def _default_data_dir(self) -> str:
+        return os.path.join(jupyter_data_dir(), "repo")
+
+    @default("db_url")
+    def _default_db_url(self) -> str:
+        return "sqlite:///" + os.path.join(self.data_dir, "repo.db")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._listeners: list[ChangeListener] = []
+        self._database: db.Database | None = None
+        self._store: BlobStore | None = None
+
+    # -- resources -------------------------------------------------------------------------
+
+    @property
+    def database(self) -> db.Database:
+        if self._database is None:
+            if self.db_url.startswith("sqlite:///"):
+                Path(self.db_url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+            self._database = db.Database(self.db_url, pool_size=self.db_pool_size)
+        return self._database
+
+    @property
+    def store(self) -> BlobStore:
+        if self._store is None:
+            store = self.storage_class(parent=self)
+            if not store.spool_dir:
+                store.spool_dir = os.path.join(self.data_dir, "tmp")
+            if isinstance(store, LocalStore) and not store.root:
+                store.root = os.path.join(self.data_dir, "blobs")
+            self._store = store
+        return self._store
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_inflate_bytes=self.max_inflate_size,
+            max_parse_bytes=self.max_parse_size,
+        )
+
+    @property
+    def token_policy(self) -> TokenPolicy:
+        return TokenPolicy(self.token_default_max_age, self.token_max_age_limit)
+
+    def migrate(self) -> None:
+        db.upgrade(self.database)
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.dispose()
+
+    # -- transactions ----------------------------------------------------------------------
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[Session]:
+        """One database transaction; committed index changes are announced afterwards."""
+        with self.database.session(write=write) as session:
+            yield session
+            found = changes.take(session) if write else set()
+            actions = session.info.pop(_AFTER_COMMIT, []) if write else []
+        for action in actions:
+            try:
+                action()
+            except Exception:  # storage clean-up is best effort; the check repairs later
+                self.log.exception("post-commit action failed")
+        if found:
+            for listener in self._listeners:
+                listener(found)
+
+    def call(self, function: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any) -> T:
+        """Run ``function(session, *args, **kwargs)`` in one transaction (blocking)."""
+        with self.transaction(write=write) as session:
+            return function(session, *args, **kwargs)

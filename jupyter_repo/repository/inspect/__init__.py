@@ -1,0 +1,55 @@
+"""Understanding uploaded files: each package type has one inspector module.
+
+An inspector reads a spooled upload from disk (in a worker thread), checks that it is what
+it claims to be, and returns an :class:`Inspection` with the metadata the repository
+indexes. Every read of compressed content is bounded by :class:`Limits`, so that an archive
+bomb is refused instead of filling memory or disk.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jupyter_repo.repository.errors import InvalidInput
+from jupyter_repo.repository.inspect.base import Inspection, Limits
+
+__all__ = ["Inspection", "Limits", "detect_type", "inspect_file"]
+
+
+def detect_type(filename: str) -> str:
+    """Guess a package type from a file name, for uploads that do not declare one."""
+    lower = filename.lower()
+    if lower.endswith(".conda"):
+        return "conda"
+    if lower.endswith(".whl"):
+        return "pypi"
+    if lower.endswith(".ipynb"):
+        return "ipynb"
+    if lower.endswith((".yml", ".yaml")) or (
+        lower.endswith(".txt") and ("requirements" in lower or lower.endswith(".lock.txt"))
+    ):
+        return "env"
+    if lower.endswith(".tar.bz2"):
+        return "conda"
+    if lower.endswith((".tar.gz", ".zip")) and "-" in lower:
+        return "pypi"
+    return "file"
+
+
+def inspect_file(path: Path, distribution_type: str, filename: str, limits: Limits) -> Inspection:
+    """Inspect the spooled file at ``path`` as ``distribution_type``."""
+    from jupyter_repo.repository.inspect import conda, datafile, envspec, notebook, project, pypi
+
+    inspectors = {
+        "conda": conda.inspect,
+        "pypi": pypi.inspect,
+        "ipynb": notebook.inspect,
+        "env": envspec.inspect,
+        "project": project.inspect,
+        "file": datafile.inspect,
+    }
+    try:
+        inspector = inspectors[distribution_type]
+    except KeyError:
+        raise InvalidInput(f"Unknown package type {distribution_type!r}.") from None
+    return inspector(path, filename, limits)

@@ -1,0 +1,324 @@
+"""SQLAlchemy 2.x typed models: the repository's source of truth.
+
+Storage holds bytes only; every fact about a file (which package, release, labels, hashes,
+metadata) lives here. Schema changes go through Alembic migrations in ``migrations/``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def now_ms() -> int:
+    """Milliseconds since the epoch (conda's timestamp unit)."""
+    return int(utcnow().timestamp() * 1000)
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC, returns aware UTC: SQLite has no time zones, clients need them."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UTCDateTime}
+
+
+class Account(Base):
+    """A namespace: a user (who can log in) or an organization (which has groups)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "user" | "org"
+    name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(500), default="")
+    location: Mapped[str] = mapped_column(String(200), default="")
+    company: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_org(self) -> bool:
+        return self.kind == "org"
+
+
+class Group(Base):
+    """A group of users inside an organization, with one permission level."""
+
+    __tablename__ = "groups"
+    __table_args__ = (UniqueConstraint("org_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    permission: Mapped[str] = mapped_column(String(8))  # "read" | "write" | "admin"
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    org: Mapped[Account] = relationship()
+
+
+class GroupMember(Base):
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class GroupPackage(Base):
+    """Per-package access: the group's permission applies to this package."""
+
+    __tablename__ = "group_packages"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Package(Base):
+    __tablename__ = "packages"
+    __table_args__ = (UniqueConstraint("owner_id", "name_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128), index=True)
+    pypi_key: Mapped[str] = mapped_column(String(128), index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    license: Mapped[str] = mapped_column(String(200), default="")
+    license_url: Mapped[str] = mapped_column(String(500), default="")
+    home: Mapped[str] = mapped_column(String(500), default="")
+    dev_url: Mapped[str] = mapped_column(String(500), default="")
+    doc_url: Mapped[str] = mapped_column(String(500), default="")
+    source_git_url: Mapped[str] = mapped_column(String(500), default="")
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    package_types: Mapped[list[Any]] = mapped_column(default=list)
+    attrs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[Account] = relationship(foreign_keys=[owner_id])
+    releases: Mapped[list[Release]] = relationship(
+        back_populates="package", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Collaborator(Base):
+    """A user given write access to one package."""
+
+    __tablename__ = "collaborators"
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Release(Base):
+    __tablename__ = "releases"
+    __table_args__ = (UniqueConstraint("package_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    attrs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    package: Mapped[Package] = relationship(back_populates="releases")
+    files: Mapped[list[File]] = relationship(
+        back_populates="release", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Blob(Base):
+    """Bytes in storage. Several files (copies to other owners) may share one blob."""
+
+    __tablename__ = "blobs"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class File(Base):
+    """A distribution: one uploaded file of a release, carrying labels."""
+
+    __tablename__ = "files"
+    __table_args__ = (
+        UniqueConstraint("release_id", "basename"),
+        Index("ix_files_package_subdir", "package_id", "subdir"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), index=True
+    )
+    release_id: Mapped[int] = mapped_column(ForeignKey("releases.id", ondelete="CASCADE"))
+    basename: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(256))
+    subdir: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    distribution_type: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger)
+    md5: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    attrs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dependencies: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    core_metadata: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), default=None
+    )
+    upload_time: Mapped[datetime] = mapped_column(default=utcnow)
+    indexed_at_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    ndownloads: Mapped[int] = mapped_column(Integer, default=0)
+
+    release: Mapped[Release] = relationship(back_populates="files")
+    package: Mapped[Package] = relationship(foreign_keys=[package_id], viewonly=True)
+    blob: Mapped[Blob] = relationship()
+    uploader: Mapped[Account | None] = relationship(foreign_keys=[uploader_id])
+    labels: Mapped[list[Label]] = relationship(secondary="file_labels", viewonly=True)
+
+
+class Label(Base):
+    """A label of a namespace (``main``, ``dev``...). Files carry labels; a label can be locked."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FileLabel(Base):
+    __tablename__ = "file_labels"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    label_id: Mapped[int] = mapped_column(
+        ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class Token(Base):
+    """An access token. Only a hash of the secret is stored."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), default=None
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    package_id: Mapped[int | None] = mapped_column(
+        ForeignKey("packages.id", ondelete="CASCADE"), default=None
+    )
+    label: Mapped[str | None] = mapped_column(String(128), default=None)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    hostname: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[Account] = relationship(foreign_keys=[user_id])
+    account: Mapped[Account | None] = relationship(foreign_keys=[account_id])
+    package: Mapped[Package | None] = relationship()
+
+
+class UploadStage(Base):
+    """Step one of the staged upload: what the client announced, before the bytes arrive."""
+
+    __tablename__ = "upload_stages"
+
+    dist_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(64))
+    basename: Mapped[str] = mapped_column(String(300))
+    distribution_type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    labels: Mapped[list[Any]] = mapped_column(default=list)
+    sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), default="staged")
+    blob_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    inspected: Mapped[dict[str, Any]] = mapped_column(default=dict)

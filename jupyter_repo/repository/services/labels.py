@@ -1,0 +1,276 @@
+"""Labels: which files a label selects, and copying or moving files between labels and owners."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from jupyter_repo.repository import changes, names
+from jupyter_repo.repository.errors import Conflict, Forbidden, InvalidInput, NotFound
+from jupyter_repo.repository.models import (
+    Account,
+    File,
+    FileLabel,
+    Label,
+    Package,
+    Release,
+    now_ms,
+)
+from jupyter_repo.repository.permissions import (
+    Actor,
+    Level,
+    package_level,
+    require_account,
+    visible_packages,
+)
+from jupyter_repo.repository.services import accounts, packages
+from jupyter_repo.repository.storage import BlobStore
+
+
+def find_label(session: Session, owner: Account, name: str) -> Label | None:
+    return session.scalar(
+        select(Label).where(Label.owner_id == owner.id, Label.name == names.label(name))
+    )
+
+
+def ensure_label(session: Session, owner_id: int, name: str) -> Label:
+    label = session.scalar(select(Label).where(Label.owner_id == owner_id, Label.name == name))
+    if label is None:
+        label = Label(owner_id=owner_id, name=name)
+        session.add(label)
+        session.flush()
+    return label
+
+
+def check_unlocked(label: Label) -> None:
+    if label.is_locked:
+        raise Forbidden(f"The label '{label.name}' is locked; unlock it first.")
+
+
+def attach(session: Session, file: File, package: Package, label: Label) -> bool:
+    """Give ``file`` the label; returns False when it already had it."""
+    if session.get(FileLabel, (file.id, label.id)) is not None:
+        return False
+    check_unlocked(label)
+    session.add(FileLabel(file_id=file.id, label_id=label.id))
+    changes.record(session, packages.file_changes(file, package, [label.name]))
+    return True
+
+
+def detach(session: Session, file: File, package: Package, label: Label) -> bool:
+    row = session.get(FileLabel, (file.id, label.id))
+    if row is None:
+        return False
+    check_unlocked(label)
+    session.delete(row)
+    changes.record(session, packages.file_changes(file, package, [label.name]))
+    return True
+
+
+def summary(session: Session, actor: Actor, owner: str) -> dict[str, dict[str, Any]]:
+    """Every label of the namespace with its number of (visible) files."""
+    account = accounts.get_account(session, owner)
+    counts = dict(
+        session.execute(
+            select(Label.name, func.count(FileLabel.file_id))
+            .select_from(Label)
+            .join(FileLabel, FileLabel.label_id == Label.id)
+            .join(File, File.id == FileLabel.file_id)
+            .join(Package, Package.id == File.package_id)
+            .where(Label.owner_id == account.id, visible_packages(actor))
+            .group_by(Label.name)
+        ).all()
+    )
+    result: dict[str, dict[str, Any]] = {}
+    for label in session.scalars(
+        select(Label).where(Label.owner_id == account.id).order_by(Label.name)
+    ):
+        result[label.name] = {"is_locked": label.is_locked, "num_files": counts.get(label.name, 0)}
+    return result
+
+
+def label_files(session: Session, actor: Actor, owner: str, name: str) -> tuple[Label, list[File]]:
+    account = accounts.get_account(session, owner)
+    label = find_label(session, account, name)
+    if label is None:
+        raise NotFound(f"The label '{name}' does not exist for {account.login}.")
+    files = list(
+        session.scalars(
+            select(File)
+            .join(FileLabel, FileLabel.file_id == File.id)
+            .join(Package, Package.id == File.package_id)
+            .where(FileLabel.label_id == label.id, visible_packages(actor))
+            .order_by(File.basename)
+        )
+    )
+    return label, files
+
+
+def _select_files(session: Session, actor: Actor, owner: Account, package_name: str | None,
+                  version: str | None, basename: str | None, needed: Level,
+                  having_label: Label | None = None) -> list[tuple[File, Package]]:
+    query = select(File, Package).join(Package, Package.id == File.package_id).where(
+        Package.owner_id == owner.id
+    )
+    if package_name:
+        package = packages.get_package(session, actor, owner.login, package_name, needed)
+        query = query.where(Package.id == package.id)
+    if version:
+        query = query.join(Release, Release.id == File.release_id).where(
+            Release.version == names.version(version)
+        )
+    if basename:
+        names.basename(basename)
+        query = query.where(File.basename == basename)
+    if having_label is not None:
+        query = query.join(FileLabel, FileLabel.file_id == File.id).where(
+            FileLabel.label_id == having_label.id
+        )
+    rows = [(file, package) for file, package in session.execute(query).all()]
+    for _file, package in rows:
+        if package_level(session, actor, package) < needed:
+            raise Forbidden(
+                f"You do not have write access to {owner.login}/{package.name}."
+            )
+    return rows
+
+
+def _target(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    values = []
+    for key in ("package", "version", "basename"):
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"'{key}' must be a string or null.")
+        values.append(value or None)
+    return values[0], values[1], values[2]
+
+
+def add_files(session: Session, actor: Actor, owner: str, label_name: str,
+              body: dict[str, Any]) -> int:
+    """``POST /channels/<owner>/<label>``: put the selected files on the label (move)."""
+    account = accounts.get_account(session, owner)
+    package_name, version, basename = _target(body)
+    if not package_name:
+        raise InvalidInput("Name the package whose files get the label.")
+    rows = _select_files(session, actor, account, package_name, version, basename, Level.WRITE)
+    if not rows:
+        raise NotFound("No file matches that package, version and file name.")
+    label = ensure_label(session, account.id, names.label(label_name))
+    return sum(attach(session, file, package, label) for file, package in rows)
+
+
+def remove_files(session: Session, actor: Actor, owner: str, label_name: str,
+                 body: dict[str, Any]) -> int:
+    """``DELETE /channels/<owner>/<label>``: take files off the label, or remove the label."""
+    account = accounts.get_account(session, owner)
+    label = find_label(session, account, label_name)
+    if label is None:
+        raise NotFound(f"The label '{label_name}' does not exist for {account.login}.")
+    package_name, version, basename = _target(body)
+    if not package_name:
+        require_account(session, actor, account, Level.ADMIN)
+        if label.name == names.DEFAULT_LABEL:
+            raise InvalidInput("The 'main' label cannot be removed.")
+        check_unlocked(label)
+        rows = _select_files(session, actor, account, None, None, None, Level.READ, label)
+        for file, package in rows:
+            changes.record(session, packages.file_changes(file, package, [label.name]))
+        session.execute(delete(FileLabel).where(FileLabel.label_id == label.id))
+        session.delete(label)
+        return len(rows)
+    rows = _select_files(session, actor, account, package_name, version, basename, Level.WRITE,
+                         label)
+    return sum(detach(session, file, package, label) for file, package in rows)
+
+
+def copy_label(session: Session, actor: Actor, owner: str, from_label: str,
+               to_label: str) -> int:
+    account = accounts.get_account(session, owner)
+    require_account(session, actor, account, Level.WRITE)
+    source = find_label(session, account, from_label)
+    if source is None:
+        raise NotFound(f"The label '{from_label}' does not exist for {account.login}.")
+    target = ensure_label(session, account.id, names.label(to_label))
+    rows = _select_files(session, actor, account, None, None, None, Level.WRITE, source)
+    return sum(attach(session, file, package, target) for file, package in rows)
+
+
+def set_locked(session: Session, actor: Actor, owner: str, label_name: str, locked: bool) -> None:
+    account = accounts.get_account(session, owner)
+    require_account(session, actor, account, Level.ADMIN)
+    label = find_label(session, account, label_name)
+    if label is None:
+        raise NotFound(f"The label '{label_name}' does not exist for {account.login}.")
+    label.is_locked = locked
+
+
+def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, package_name: str,
+               version: str, basename: str | None, *, to_owner: str | None, from_label: str,
+               to_label: str, mode: str = "copy") -> list[str]:
+    """Copy files to another label and/or owner; ``mode`` is copy, replace or update."""
+    account = accounts.get_account(session, owner)
+    source_label = find_label(session, account, from_label or names.DEFAULT_LABEL)
+    if source_label is None:
+        raise NotFound(f"The label '{from_label}' does not exist for {account.login}.")
+    rows = _select_files(session, actor, account, package_name, version, basename, Level.READ,
+                         source_label)
+    if not rows:
+        raise NotFound("No file matches that package, version, file name and label.")
+    destination = accounts.get_account(session, to_owner) if to_owner else (
+        session.get(Account, actor.require_user())
+    )
+    assert destination is not None
+    label_name = names.label(to_label or names.DEFAULT_LABEL)
+    if destination.id == account.id:
+        require_account(session, actor, account, Level.WRITE)
+        label = ensure_label(session, account.id, label_name)
+        for file, package in rows:
+            if package_level(session, actor, package) < Level.WRITE:
+                raise Forbidden(f"You do not have write access to {owner}/{package.name}.")
+            attach(session, file, package, label)
+        return [file.basename for file, _ in rows]
+    source_package = rows[0][1]
+    target_package = packages.find_package(session, destination, source_package.name)
+    if target_package is None:
+        target_package = packages.create_package(
+            session, actor, destination.login, source_package.name, public=source_package.public,
+            public_attrs={field: getattr(source_package, field)
+                          for field in packages.PACKAGE_TEXT_FIELDS} | {
+                              "license": source_package.license,
+                              "package_types": source_package.package_types},
+        )
+    elif package_level(session, actor, target_package) < Level.WRITE:
+        raise Forbidden(
+            f"You do not have write access to {destination.login}/{target_package.name}."
+        )
+    label = ensure_label(session, destination.id, label_name)
+    copied: list[str] = []
+    for file, _package in rows:
+        release = packages.ensure_release(session, target_package, file.release.version)
+        existing = packages.find_file(session, release, file.basename)
+        if existing is not None:
+            if mode == "update":
+                attach(session, existing, target_package, label)
+                continue
+            if mode != "replace":
+                raise Conflict(
+                    f"The file {file.basename} already exists in {destination.login}/"
+                    f"{target_package.name}; use --replace or --update."
+                )
+            packages.remove_file_row(session, store, existing)
+        copy = File(
+            package_id=target_package.id, release_id=release.id, basename=file.basename,
+            filename=file.filename, subdir=file.subdir,
+            distribution_type=file.distribution_type, size=file.size, md5=file.md5,
+            sha256=file.sha256, attrs=dict(file.attrs), dependencies=dict(file.dependencies),
+            description=file.description, core_metadata=file.core_metadata,
+            blob_id=file.blob_id, uploader_id=actor.user_id, indexed_at_ms=now_ms(),
+        )
+        session.add(copy)
+        session.flush()
+        attach(session, copy, target_package, label)
+        copied.append(file.basename)
+    packages.refresh_package_types(session, target_package)
+    return copied

@@ -1,0 +1,365 @@
+"""Packages, releases and files: look-up, creation, update and removal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jupyter_repo.repository import changes, names
+from jupyter_repo.repository.errors import Conflict, InvalidInput, NotFound
+from jupyter_repo.repository.models import (
+    Account,
+    Collaborator,
+    File,
+    Group,
+    GroupMember,
+    GroupPackage,
+    Label,
+    Package,
+    Release,
+    utcnow,
+)
+from jupyter_repo.repository.permissions import (
+    Actor,
+    Level,
+    account_level,
+    package_level,
+    require_account,
+    require_package,
+    visible_packages,
+)
+from jupyter_repo.repository.services import accounts, blobs
+from jupyter_repo.repository.storage import BlobStore
+
+PACKAGE_TEXT_FIELDS = ("summary", "description", "license_url", "home", "dev_url", "doc_url",
+                       "source_git_url")
+
+
+def find_package(session: Session, owner: Account, name: str) -> Package | None:
+    return session.scalar(
+        select(Package).where(Package.owner_id == owner.id,
+                              Package.name_key == names.package_key(name))
+    )
+
+
+def get_package(session: Session, actor: Actor, owner: str, name: str,
+                needed: Level = Level.READ) -> Package:
+    """A package the actor may access at ``needed``; private ones are 'not found' to others."""
+    try:
+        account = accounts.get_account(session, owner)
+    except NotFound:
+        raise NotFound(f"The package {owner}/{name} does not exist.") from None
+    package = find_package(session, account, name)
+    return require_package(session, actor, package, needed, f"package {owner}/{name}")
+
+
+def _apply_public_attrs(package: Package, attrs: dict[str, Any]) -> None:
+    if not isinstance(attrs, dict):
+        raise InvalidInput("public_attrs must be an object.")
+    for field in PACKAGE_TEXT_FIELDS:
+        value = attrs.get(field)
+        if value is not None:
+            if not isinstance(value, str):
+                raise InvalidInput(f"{field} must be a string.")
+            setattr(package, field, value[:20_000])
+    license_value = attrs.get("license")
+    if isinstance(license_value, dict):
+        package.license = str(license_value.get("name") or "")[:200]
+        if license_value.get("url"):
+            package.license_url = str(license_value["url"])[:500]
+    elif isinstance(license_value, str):
+        package.license = license_value[:200]
+    types = attrs.get("package_types")
+    if types:
+        if not isinstance(types, list):
+            raise InvalidInput("package_types must be a list.")
+        package.package_types = sorted({names.package_type(str(item)) for item in types})
+    extra = {key: value for key, value in attrs.items()
+             if key not in {*PACKAGE_TEXT_FIELDS, "license", "package_types", "name"}
+             and isinstance(value, (str, int, float, bool, type(None), list, dict))}
+    if extra:
+        package.attrs = {**(package.attrs or {}), **extra}
+
+
+def create_package(session: Session, actor: Actor, owner: str, name: str, *,
+                   public: bool = True, public_attrs: dict[str, Any] | None = None) -> Package:
+    account = accounts.get_account(session, owner)
+    require_account(session, actor, account, Level.WRITE)
+    names.package(name)
+    if find_package(session, account, name):
+        raise Conflict(f"The package {account.login}/{name} already exists.")
+    package = Package(
+        owner_id=account.id,
+        name=name,
+        name_key=names.package_key(name),
+        pypi_key=names.pypi_normalize(name),
+        public=bool(public),
+        created_by_id=actor.user_id,
+        package_types=[],
+        attrs={},
+    )
+    _apply_public_attrs(package, public_attrs or {})
+    session.add(package)
+    session.flush()
+    if account.kind == "org" and account_level(session, actor, account) < Level.ADMIN:
+        _grant_to_writer_groups(session, account, actor, package)
+    return package
+
+
+def _grant_to_writer_groups(session: Session, org: Account, actor: Actor, package: Package) -> None:
+    """A package created by a write-group member is granted to that member's write groups."""
+    groups = session.scalars(
+        select(Group)
+        .join(GroupMember, GroupMember.group_id == Group.id)
+        .where(Group.org_id == org.id, GroupMember.user_id == actor.user_id,
+               Group.permission == "write")
+    )
+    for group in groups:
+        session.add(GroupPackage(group_id=group.id, package_id=package.id))
+    session.flush()
+
+
+def update_package(session: Session, actor: Actor, owner: str, name: str,
+                   body: dict[str, Any]) -> Package:
+    package = get_package(session, actor, owner, name, Level.WRITE)
+    _apply_public_attrs(package, body.get("public_attrs", body))
+    if "public" in body and body["public"] is not None:
+        package.public = bool(body["public"])
+        _record_package_files(session, package)
+    package.modified_at = utcnow()
+    return package
+
+
+def set_visibility(session: Session, actor: Actor, owner: str, name: str, public: bool) -> Package:
+    package = get_package(session, actor, owner, name, Level.WRITE)
+    package.public = public
+    package.modified_at = utcnow()
+    _record_package_files(session, package)
+    return package
+
+
+def _record_package_files(session: Session, package: Package) -> None:
+    """Every index the package appears in changes (e.g. it became private)."""
+    rows = session.execute(
+        select(File.distribution_type, File.subdir, Label.name)
+        .select_from(File)
+        .join(File.labels)
+        .where(File.package_id == package.id)
+        .distinct()
+    )
+    changes.record(session, (
+        changes.Change(package.owner_id, label, dtype, subdir, package.name_key)
+        for dtype, subdir, label in rows
+    ))
+
+
+def delete_package(session: Session, store: BlobStore, actor: Actor, owner: str,
+                   name: str) -> None:
+    package = get_package(session, actor, owner, name, Level.WRITE)
+    files = list(session.scalars(select(File).where(File.package_id == package.id)))
+    for file in files:
+        remove_file_row(session, store, file)
+    session.delete(package)
+
+
+def list_packages(session: Session, actor: Actor, owner: str, *,
+                  package_type: str | None = None, platform: str | None = None,
+                  limit: int | None = None, offset: int = 0) -> list[Package]:
+    account = accounts.get_account(session, owner)
+    query = (
+        select(Package)
+        .where(Package.owner_id == account.id, visible_packages(actor))
+        .order_by(Package.name_key)
+    )
+    query = filter_packages(query, package_type, platform)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return list(session.scalars(query))
+
+
+def count_packages(session: Session, actor: Actor, owner: str) -> int:
+    account = accounts.get_account(session, owner)
+    return session.scalar(
+        select(func.count()).select_from(Package)
+        .where(Package.owner_id == account.id, visible_packages(actor))
+    ) or 0
+
+
+def filter_packages(query: Any, package_type: str | None, platform: str | None) -> Any:
+    if package_type:
+        wanted = names.package_type(package_type)
+        query = query.where(
+            Package.id.in_(select(File.package_id).where(File.distribution_type == wanted))
+        )
+    if platform:
+        query = query.where(
+            Package.id.in_(select(File.package_id).where(File.subdir == names.subdir(platform)))
+        )
+    return query
+
+
+# -- releases --------------------------------------------------------------------------------
+
+
+def find_release(session: Session, package: Package, version: str) -> Release | None:
+    return session.scalar(
+        select(Release).where(Release.package_id == package.id, Release.version == version)
+    )
+
+
+def get_release(session: Session, actor: Actor, owner: str, name: str, version: str,
+                needed: Level = Level.READ) -> Release:
+    package = get_package(session, actor, owner, name, needed)
+    release = find_release(session, package, names.version(version))
+    if release is None:
+        raise NotFound(f"The release {owner}/{name}/{version} does not exist.")
+    return release
+
+
+def _apply_release_attrs(release: Release, attrs: dict[str, Any]) -> None:
+    if not isinstance(attrs, dict):
+        raise InvalidInput("Release attributes must be an object.")
+    for field in ("summary", "description"):
+        value = attrs.get(field)
+        if isinstance(value, str):
+            setattr(release, field, value[:50_000])
+    kept = {key: value for key, value in attrs.items()
+            if key not in {"summary", "description", "version"}
+            and isinstance(value, (str, int, float, bool, type(None), list, dict))}
+    release.attrs = {**(release.attrs or {}), **kept}
+
+
+def create_release(session: Session, actor: Actor, owner: str, name: str, version: str,
+                   attrs: dict[str, Any] | None = None) -> Release:
+    package = get_package(session, actor, owner, name, Level.WRITE)
+    names.version(version)
+    if find_release(session, package, version):
+        raise Conflict(f"The release {owner}/{name}/{version} already exists.")
+    release = Release(package_id=package.id, version=version, attrs={})
+    _apply_release_attrs(release, attrs or {})
+    session.add(release)
+    session.flush()
+    return release
+
+
+def ensure_release(session: Session, package: Package, version: str) -> Release:
+    release = find_release(session, package, version)
+    if release is None:
+        release = Release(package_id=package.id, version=version, attrs={})
+        session.add(release)
+        session.flush()
+    return release
+
+
+def update_release(session: Session, actor: Actor, owner: str, name: str, version: str,
+                   body: dict[str, Any]) -> Release:
+    release = get_release(session, actor, owner, name, version, Level.WRITE)
+    _apply_release_attrs(release, body.get("public_attrs", body))
+    release.modified_at = utcnow()
+    return release
+
+
+def delete_release(session: Session, store: BlobStore, actor: Actor, owner: str, name: str,
+                   version: str) -> None:
+    release = get_release(session, actor, owner, name, version, Level.WRITE)
+    for file in list(release.files):
+        remove_file_row(session, store, file)
+    session.delete(release)
+    _refresh_package_types(session, release.package)
+
+
+# -- files -----------------------------------------------------------------------------------
+
+
+def find_file(session: Session, release: Release, basename: str) -> File | None:
+    return session.scalar(
+        select(File).where(File.release_id == release.id, File.basename == basename)
+    )
+
+
+def get_file(session: Session, actor: Actor, owner: str, name: str, version: str,
+             basename: str, needed: Level = Level.READ) -> File:
+    release = get_release(session, actor, owner, name, version, needed)
+    names.basename(basename)
+    file = find_file(session, release, basename)
+    if file is None:
+        raise NotFound(f"The file {owner}/{name}/{version}/{basename} does not exist.")
+    return file
+
+
+def file_changes(file: File, package: Package, labels: list[str]) -> list[changes.Change]:
+    return [
+        changes.Change(package.owner_id, label, file.distribution_type, file.subdir,
+                       package.name_key)
+        for label in labels
+    ]
+
+
+def remove_file_row(session: Session, store: BlobStore, file: File) -> None:
+    """Delete a file row, announce the index changes and release its blob if unused."""
+    package = session.get(Package, file.package_id)
+    assert package is not None
+    changes.record(session, file_changes(file, package, [label.name for label in file.labels]))
+    blob_id = file.blob_id
+    session.delete(file)
+    session.flush()
+    blobs.release_unreferenced(session, store, {blob_id})
+
+
+def delete_file(session: Session, store: BlobStore, actor: Actor, owner: str, name: str,
+                version: str, basename: str) -> dict[str, Any]:
+    file = get_file(session, actor, owner, name, version, basename, Level.WRITE)
+    release = file.release
+    package = release.package
+    summary = {"basename": file.basename, "version": release.version, "package": package.name}
+    remove_file_row(session, store, file)
+    _refresh_package_types(session, package)
+    return summary
+
+
+def _refresh_package_types(session: Session, package: Package) -> None:
+    session.flush()
+    types = session.scalars(
+        select(File.distribution_type).where(File.package_id == package.id).distinct()
+    ).all()
+    if types:
+        package.package_types = sorted(set(types))
+    package.modified_at = utcnow()
+
+
+def refresh_package_types(session: Session, package: Package) -> None:
+    _refresh_package_types(session, package)
+
+
+# -- collaborators ---------------------------------------------------------------------------
+
+
+def list_collaborators(session: Session, actor: Actor, owner: str, name: str) -> list[Account]:
+    package = get_package(session, actor, owner, name, Level.READ)
+    return list(session.scalars(
+        select(Account).join(Collaborator, Collaborator.user_id == Account.id)
+        .where(Collaborator.package_id == package.id).order_by(Account.login)
+    ))
+
+
+def add_collaborator(session: Session, actor: Actor, owner: str, name: str, login: str) -> None:
+    package = get_package(session, actor, owner, name, Level.ADMIN)
+    user = accounts.get_user(session, login)
+    if session.get(Collaborator, (package.id, user.id)) is None:
+        session.add(Collaborator(package_id=package.id, user_id=user.id))
+
+
+def remove_collaborator(session: Session, actor: Actor, owner: str, name: str,
+                        login: str) -> None:
+    package = get_package(session, actor, owner, name, Level.ADMIN)
+    user = accounts.get_user(session, login)
+    row = session.get(Collaborator, (package.id, user.id))
+    if row is None:
+        raise NotFound(f"{login} is not a collaborator on {owner}/{name}.")
+    session.delete(row)
+
+
+def can_write(session: Session, actor: Actor, package: Package) -> bool:
+    return package_level(session, actor, package) >= Level.WRITE

@@ -1,0 +1,76 @@
+"""Search over package names and summaries, filtered by type, platform and label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, func, or_, select
+from sqlalchemy.orm import Session
+
+from jupyter_repo.repository import names
+from jupyter_repo.repository.errors import InvalidInput
+from jupyter_repo.repository.models import Account, File, FileLabel, Label, Package
+from jupyter_repo.repository.permissions import Actor, visible_packages
+from jupyter_repo.repository.services.packages import filter_packages
+
+MAX_QUERY_LENGTH = 200
+
+
+@dataclass
+class SearchPage:
+    packages: list[Package]
+    total: int
+    page: int
+    per_page: int
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(session: Session, actor: Actor, query: str, *, package_type: str | None = None,
+           platform: str | None = None, label: str | None = None, owner: str | None = None,
+           page: int = 1, per_page: int = 50) -> SearchPage:
+    """Visible packages whose name (or summary) contains ``query``; best matches first."""
+    if not isinstance(query, str):
+        raise InvalidInput("The search query must be text.")
+    query = query.strip()
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidInput(f"The search query is limited to {MAX_QUERY_LENGTH} characters.")
+    if page < 1 or not 1 <= per_page <= 500:
+        raise InvalidInput("page must be ≥ 1 and per_page between 1 and 500.")
+    lowered = query.lower()
+    pattern = f"%{_escape_like(lowered)}%"
+    condition = visible_packages(actor)
+    statement = select(Package)
+    if lowered:
+        statement = statement.where(
+            or_(Package.name_key.like(pattern, escape="\\"),
+                func.lower(Package.summary).like(pattern, escape="\\"))
+        )
+    statement = statement.where(condition)
+    statement = filter_packages(statement, package_type, platform)
+    if owner:
+        statement = statement.join(Account, Account.id == Package.owner_id).where(
+            Account.login == names.login(owner)
+        )
+    if label:
+        labelled = (
+            select(File.package_id)
+            .join(FileLabel, FileLabel.file_id == File.id)
+            .join(Label, Label.id == FileLabel.label_id)
+            .where(Label.name == names.label(label))
+        )
+        statement = statement.where(Package.id.in_(labelled))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rank = case(
+        (Package.name_key == lowered, 0),
+        (Package.name_key.like(f"{_escape_like(lowered)}%", escape="\\"), 1),
+        (Package.name_key.like(pattern, escape="\\"), 2),
+        else_=3,
+    )
+    rows = session.scalars(
+        statement.order_by(rank, Package.name_key, Package.id)
+        .limit(per_page).offset((page - 1) * per_page)
+    )
+    return SearchPage(list(rows), total, page, per_page)

@@ -1,0 +1,1 @@
+"""The anaconda.org-compatible REST API under ``/api``."""

@@ -1,0 +1,226 @@
+"""JSON shapes of the API, as anaconda-client 1.16 reads them (see the protocol reference)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jupyter_repo.repository.models import (
+    Account,
+    File,
+    FileLabel,
+    Group,
+    Label,
+    Package,
+    Release,
+    Token,
+)
+from jupyter_repo.repository.permissions import Actor
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class Urls:
+    """Absolute URLs of this server, derived from the request's base URL."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base.rstrip("/")
+        self.api = self.base + "/api"
+
+    def html(self, owner: str, package: str | None = None) -> str:
+        return f"{self.base}/{owner}" + (f"/{quote(package)}" if package else "")
+
+    def download(self, owner: str, package: str, version: str, basename: str) -> str:
+        return f"{self.api}/download/{owner}/{quote(package)}/{quote(version)}/{quote(basename)}"
+
+    def conda_channel(self, owner: str, label: str = "main") -> str:
+        suffix = "" if label == "main" else f"/label/{label}"
+        return f"{self.base}/conda/{owner}{suffix}"
+
+    def pypi_index(self, owner: str, label: str = "main") -> str:
+        suffix = "" if label == "main" else f"/label/{label}"
+        return f"{self.base}/pypi/{owner}{suffix}/simple/"
+
+
+def user(account: Account) -> dict[str, Any]:
+    return {
+        "login": account.login,
+        "name": account.name,
+        "user_type": account.kind,
+        "created_at": iso(account.created_at),
+        "company": account.company,
+        "location": account.location,
+        "url": account.url,
+        "description": account.description,
+    }
+
+
+def file(session: Session, row: File, package: Package, owner: Account, urls: Urls,
+         version: str, label_names: list[str] | None = None) -> dict[str, Any]:
+    if label_names is None:
+        label_names = [label.name for label in row.labels]
+    attrs = dict(row.attrs or {})
+    attrs.update({"md5": row.md5, "sha256": row.sha256, "size": row.size})
+    return {
+        "basename": row.basename,
+        "description": row.description,
+        "distribution_type": row.distribution_type,
+        "type": row.distribution_type,
+        "attrs": attrs,
+        "dependencies": row.dependencies or {},
+        "md5": row.md5,
+        "sha256": row.sha256,
+        "size": row.size,
+        "upload_time": iso(row.upload_time),
+        "full_name": f"{owner.login}/{package.name}/{version}/{row.basename}",
+        "download_url": urls.download(owner.login, package.name, version, row.basename),
+        "version": version,
+        "owner": owner.login,
+        "labels": sorted(label_names),
+        "ndownloads": row.ndownloads,
+        "platform": row.subdir,
+    }
+
+
+def _labels_by_file(session: Session, file_ids: list[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = defaultdict(list)
+    if not file_ids:
+        return result
+    rows = session.execute(
+        select(FileLabel.file_id, Label.name)
+        .join(Label, Label.id == FileLabel.label_id)
+        .where(FileLabel.file_id.in_(file_ids))
+    )
+    for file_id, name in rows:
+        result[file_id].append(name)
+    return result
+
+
+def sorted_versions(versions: list[str]) -> list[str]:
+    """Oldest first: PEP 440 order where versions parse, text order for the rest (first)."""
+    from packaging.version import InvalidVersion, Version
+
+    def key(value: str) -> tuple[int, Any]:
+        try:
+            return (1, Version(value))
+        except InvalidVersion:
+            return (0, value)
+
+    return sorted(versions, key=key)
+
+
+def package(session: Session, row: Package, urls: Urls, *, include_files: bool = True,
+            owner: Account | None = None) -> dict[str, Any]:
+    owner = owner or session.get(Account, row.owner_id)
+    assert owner is not None
+    releases = list(session.scalars(select(Release).where(Release.package_id == row.id)))
+    version_of = {release.id: release.version for release in releases}
+    versions = sorted_versions([release.version for release in releases])
+    files = list(session.scalars(select(File).where(File.package_id == row.id)
+                                 .order_by(File.upload_time, File.id)))
+    labels_by_file = _labels_by_file(session, [f.id for f in files])
+    platforms: dict[str, str] = {}
+    builds: set[str] = set()
+    for item in files:
+        if item.subdir:
+            platforms[item.subdir] = version_of[item.release_id]
+        if item.distribution_type == "conda" and item.attrs.get("build"):
+            builds.add(str(item.attrs["build"]))
+    data: dict[str, Any] = {
+        "name": row.name,
+        "id": str(row.id),
+        "full_name": f"{owner.login}/{row.name}",
+        "owner": user(owner),
+        "summary": row.summary,
+        "description": row.description,
+        "license": row.license,
+        "license_url": row.license_url,
+        "home": row.home,
+        "dev_url": row.dev_url,
+        "doc_url": row.doc_url,
+        "source_git_url": row.source_git_url,
+        "public": row.public,
+        "package_types": list(row.package_types or []),
+        "url": urls.api + f"/package/{owner.login}/{quote(row.name)}",
+        "html_url": urls.html(owner.login, row.name),
+        "versions": versions,
+        "latest_version": versions[-1] if versions else None,
+        "releases": [{"version": version} for version in versions],
+        "platforms": platforms,
+        "conda_platforms": sorted(platforms),
+        "builds": sorted(builds),
+        "labels": sorted({name for names in labels_by_file.values() for name in names}),
+        "created_at": iso(row.created_at),
+        "modified_at": iso(row.modified_at),
+        "revision": len(files),
+    }
+    if include_files:
+        data["files"] = [
+            file(session, item, row, owner, urls, version_of[item.release_id],
+                 labels_by_file.get(item.id, []))
+            for item in files
+        ]
+    return data
+
+
+def package_summary(session: Session, row: Package, urls: Urls) -> dict[str, Any]:
+    """The lighter shape used in lists and search results."""
+    return package(session, row, urls, include_files=False)
+
+
+def release(session: Session, row: Release, urls: Urls) -> dict[str, Any]:
+    pkg = row.package
+    owner = session.get(Account, pkg.owner_id)
+    assert owner is not None
+    files = list(row.files)
+    labels_by_file = _labels_by_file(session, [f.id for f in files])
+    return {
+        "version": row.version,
+        "package": pkg.name,
+        "full_name": f"{owner.login}/{pkg.name}/{row.version}",
+        "summary": row.summary,
+        "description": row.description,
+        "public_attrs": {"description": row.description, "summary": row.summary, **row.attrs},
+        "created_at": iso(row.created_at),
+        "modified_at": iso(row.modified_at),
+        "distributions": [
+            file(session, item, pkg, owner, urls, row.version, labels_by_file.get(item.id, []))
+            for item in files
+        ],
+    }
+
+
+def token(row: Token) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "application": row.name,
+        "name": row.name,
+        "remote_addr": row.remote_addr,
+        "hostname": row.hostname,
+        "expires": iso(row.expires_at),
+        "created_at": iso(row.created_at),
+        "scopes": list(row.scopes or []),
+        "package": row.package_id,
+        "label": row.label,
+        "org": row.account.login if row.account_id and row.account else None,
+    }
+
+
+def group(row: Group, member_count: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": row.name, "permission": row.permission,
+                            "owner": row.org.login, "description": row.description,
+                            "created_at": iso(row.created_at)}
+    if member_count is not None:
+        data["member_count"] = member_count
+    return data
+
+
+def actor_summary(actor: Actor) -> dict[str, Any]:
+    return {"login": actor.login, "token": actor.token_id is not None}

@@ -1,0 +1,293 @@
+"""Uploads: stage → file POST (S3-style, 201) → commit; and the one-request streaming upload.
+
+Bodies are never buffered whole: chunks are handed, about a MiB at a time, to a worker thread
+that parses the multipart stream and writes the file part to a hashing spool on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from xml.sax.saxutils import escape
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from tornado.ioloop import IOLoop
+
+from jupyter_repo.repository import errors
+from jupyter_repo.repository.models import Account, File
+from jupyter_repo.repository.services import uploads
+from jupyter_repo.repository.storage import Spool
+from jupyter_repo.server.api import representations as rep
+from jupyter_repo.server.base import BaseHandler
+
+HAND_OFF_BYTES = 1 << 20  # bytes buffered before a worker thread writes them out
+MAX_FORM_FIELD = 64 << 10
+MULTIPART_OVERHEAD = 1 << 20
+
+S3_CODES = {400: "InvalidArgument", 401: "AccessDenied", 403: "AccessDenied",
+            404: "NoSuchUpload", 409: "OperationAborted", 413: "EntityTooLarge"}
+
+
+class StageHandler(BaseHandler):
+    """``POST /stage/<owner>/<package>/<version>/<basename>``."""
+
+    async def post(self, owner: str, name: str, version: str, basename: str) -> None:
+        body = self.json_body(required=True)
+        base = self.base_url()
+
+        def stage(session: Any) -> dict[str, Any]:
+            row = uploads.stage(session, self.repo, self.actor, owner, name, version, basename,
+                                body)
+            return {
+                "post_url": f"{base}/api/stage-upload/{row.dist_id}",
+                "form_data": {
+                    "key": row.basename,
+                    "acl": "private",
+                    "success_action_status": "201",
+                    "Content-Type": "application/octet-stream",
+                },
+                "dist_id": row.dist_id,
+                "basename": row.basename,
+                "expires": rep.iso(row.expires_at),
+            }
+
+        self.write_json(await self.run(stage, write=True))
+
+
+class CommitHandler(BaseHandler):
+    """``POST /commit/<owner>/<package>/<version>/<basename>``."""
+
+    async def post(self, owner: str, name: str, version: str, basename: str) -> None:
+        body = self.json_body(required=True)
+        urls = rep.Urls(self.base_url())
+
+        def commit(session: Any) -> dict[str, Any]:
+            row = uploads.commit(session, self.repo, self.actor, owner, name, version, basename,
+                                 body)
+            package = row.release.package
+            owner_account = session.get(Account, package.owner_id)
+            data = rep.file(session, row, package, owner_account, urls, version)
+            data["url"] = urls.html(owner_account.login, package.name)
+            return data
+
+        self.write_json(await self.run(commit, write=True))
+
+
+class _SpoolingHandler(BaseHandler):
+    """Shared streaming machinery: buffer chunks, hand them to a worker thread."""
+
+    def initialize(self) -> None:
+        super().initialize()
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        self._spool: Spool | None = None
+        self._stream_error: BaseException | None = None
+        self._writer_lock = asyncio.Lock()
+
+    @property
+    def max_body_size(self) -> int:  # type: ignore[override]
+        return self.repo.max_upload_size + MULTIPART_OVERHEAD
+
+    def consume(self, data: bytes) -> None:
+        """Process a batch of body bytes (called on a worker thread)."""
+        raise NotImplementedError
+
+    async def data_received(self, chunk: bytes) -> None:  # type: ignore[override]
+        if self._stream_error is not None:
+            return
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size >= HAND_OFF_BYTES:
+            await self._hand_off()
+
+    async def _hand_off(self) -> None:
+        if not self._pending or self._stream_error is not None:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        async with self._writer_lock:
+            try:
+                await IOLoop.current().run_in_executor(
+                    self.settings["executor"], self.consume, data
+                )
+            except BaseException as error:  # reported when the body is complete
+                self._stream_error = error
+
+    async def finish_stream(self) -> None:
+        await self._hand_off()
+        if self._stream_error is not None:
+            raise self._stream_error
+
+    def on_connection_close(self) -> None:
+        self._discard_spool()
+
+    def on_finish(self) -> None:
+        self._discard_spool()
+
+    def _discard_spool(self) -> None:
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            # Closing and unlinking a file is quick; do not leave partial uploads behind.
+            spool.discard()
+
+
+class StageUploadHandler(_SpoolingHandler):
+    """``POST /stage-upload/<dist_id>``: the S3-style multipart POST of anaconda-client.
+
+    No Authorization header is sent here; the unguessable upload id, handed out to an
+    authenticated stage call, is the credential. Errors are S3-style XML, as the client
+    expects; success is exactly 201.
+    """
+
+    async def prepare(self) -> None:
+        self._fields: dict[str, str] = {}
+        self._got_file = False
+        self._check_declared_length()
+        content_type, params = parse_options_header(self.request.headers.get("Content-Type"))
+        if content_type != b"multipart/form-data" or b"boundary" not in params:
+            raise errors.InvalidInput("Expected a multipart/form-data body.")
+        dist_id = self.path_args[0]
+        await self.run(uploads.open_stage, dist_id)  # 404 before any byte is read
+        self._spool = await self.run_blocking(self.repo.store.new_spool,
+                                              self.repo.max_upload_size)
+        self._parser = self._make_parser(params[b"boundary"])
+
+    def _make_parser(self, boundary: bytes) -> MultipartParser:
+        state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "name": None,
+                                 "is_file": False, "buffer": []}
+
+        def on_part_begin() -> None:
+            state.update(headers={}, name=None, is_file=False, buffer=[], size=0)
+
+        def on_header_field(data: bytes, start: int, end: int) -> None:
+            state["field"] += data[start:end]
+
+        def on_header_value(data: bytes, start: int, end: int) -> None:
+            state["value"] += data[start:end]
+
+        def on_header_end() -> None:
+            state["headers"][state["field"].decode("latin-1").lower()] = state["value"]
+            state["field"], state["value"] = b"", b""
+
+        def on_headers_finished() -> None:
+            _, disposition = parse_options_header(state["headers"].get("content-disposition"))
+            name = disposition.get(b"name", b"").decode("utf-8", "replace")
+            state["name"] = name
+            state["is_file"] = name == "file" or b"filename" in disposition
+
+        def on_part_data(data: bytes, start: int, end: int) -> None:
+            if state["is_file"]:
+                assert self._spool is not None
+                self._spool.write(memoryview(data)[start:end])
+                return
+            state["size"] += end - start
+            if state["size"] > MAX_FORM_FIELD:
+                raise errors.InvalidInput(f"The form field {state['name']!r} is too long.")
+            state["buffer"].append(data[start:end])
+
+        def on_part_end() -> None:
+            if state["is_file"]:
+                self._got_file = True
+            elif state["name"]:
+                self._fields[state["name"]] = b"".join(state["buffer"]).decode("utf-8", "replace")
+
+        return MultipartParser(boundary, {
+            "on_part_begin": on_part_begin, "on_header_field": on_header_field,
+            "on_header_value": on_header_value, "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        })
+
+    def consume(self, data: bytes) -> None:
+        self._parser.write(data)
+
+    async def post(self, dist_id: str) -> None:
+        await self.finish_stream()
+        await self.run_blocking(self._parser.finalize)
+        if not self._got_file or self._spool is None:
+            raise errors.InvalidInput("The multipart body has no 'file' part.")
+        spool, self._spool = self._spool, None
+        await self.run_blocking(spool.finish)
+        await self.run_blocking(
+            uploads.receive, self.repo, dist_id, spool,
+            content_md5=self._fields.get("Content-MD5"),
+            content_length=self._fields.get("Content-Length"),
+        )
+        self.set_status(201)
+        self.set_header("Content-Type", "application/xml")
+        self.finish(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse>"
+            f"<Key>{escape(self._fields.get('key', ''))}</Key></PostResponse>"
+        )
+
+    def render_error(self, status_code: int, message: str) -> None:
+        code = S3_CODES.get(status_code, "InternalError")
+        error = self._error_kind()
+        if isinstance(error, errors.DigestMismatch):
+            code = "InvalidDigest" if "MD5" in error.message else "BadDigest"
+        self.set_header("Content-Type", "application/xml")
+        self.finish(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
+        )
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self._last_error = kwargs.get("exc_info", (None, None, None))[1]
+        super().write_error(status_code, **kwargs)
+
+    def _error_kind(self) -> BaseException | None:
+        return getattr(self, "_last_error", None)
+
+
+class DirectUploadHandler(_SpoolingHandler):
+    """``PUT /upload/<owner>/<package>/<version>/<basename>``: the whole file as the body.
+
+    Query arguments: ``type``, ``label`` (repeatable), ``summary``, ``description``,
+    ``private=1``, ``sha256``. The package and the release are created when missing.
+    """
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        self.actor.require_user()
+        owner, name, version, basename = self.path_args
+        labels = tuple(self.get_query_arguments("label"))
+        self._options = uploads.DirectOptions(
+            distribution_type=self.get_query_argument("type", None) or None,
+            labels=labels,
+            summary=self.get_query_argument("summary", None),
+            description=self.get_query_argument("description", None),
+            public=self.get_query_argument("private", "0").lower() not in ("1", "true", "yes"),
+            sha256=self.get_query_argument("sha256", None),
+        )
+        self._target = await self.run(uploads.precheck_direct, self.repo, self.actor, owner,
+                                      name, version, basename, self._options)
+        self._spool = await self.run_blocking(self.repo.store.new_spool,
+                                              self.repo.max_upload_size)
+
+    def consume(self, data: bytes) -> None:
+        assert self._spool is not None
+        self._spool.write(data)
+
+    async def put(self, *_args: str) -> None:
+        await self.finish_stream()
+        spool, self._spool = self._spool, None
+        assert spool is not None
+        await self.run_blocking(spool.finish)
+        created = await self.run_blocking(uploads.ingest_direct, self.repo, self.actor,
+                                          self._target, spool, self._options)
+        urls = rep.Urls(self.base_url())
+
+        def describe(session: Any) -> dict[str, Any]:
+            row = session.get(File, created["file_id"])
+            package = row.release.package
+            owner = session.get(Account, package.owner_id)
+            data = rep.file(session, row, package, owner, urls, row.release.version)
+            data["url"] = urls.html(owner.login, package.name)
+            data["package"] = rep.package(session, package, urls, include_files=False)
+            return data
+
+        self.write_json(await self.run(describe), status=201)
+
+    post = put
+

@@ -1,0 +1,58 @@
+"""The Tornado application: route table, tokens in paths, shared resources."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from tornado import httputil, web
+
+from jupyter_repo.repository.core import Repository
+from jupyter_repo.server.base import NotFoundHandler
+
+#: ``/t/<token>`` at the root (rattler) or after the first segment (conda: ``/conda/t/<tok>``).
+_PATH_TOKEN = re.compile(r"^(/conda|/pypi|/api)?/t/([A-Za-z0-9-]+)(?=/|$)")
+
+
+class RepoApplication(web.Application):
+    """A Tornado application that understands ``/t/<token>/`` path segments.
+
+    The token is taken out of the path before routing (so handlers and access logs never
+    see it) and kept on the request for authentication.
+    """
+
+    def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> Any:
+        match = _PATH_TOKEN.match(request.path)
+        if match:
+            prefix, token = match.group(1) or "", match.group(2)
+            rest = request.path[match.end():] or "/"
+            request.path = prefix + rest if prefix or rest != "/" else "/"
+            query = request.uri.partition("?")
+            request.uri = request.path + (query[1] + query[2] if query[1] else "")
+            request.path_token = token  # type: ignore[attr-defined]
+        return super().find_handler(request, **kwargs)
+
+
+def default_routes() -> list[tuple[str, type[web.RequestHandler]]]:
+    from jupyter_repo.server.api import routes as api_routes
+
+    return [*api_routes.ROUTES]
+
+
+def make_app(
+    repository: Repository,
+    *,
+    routes: list[tuple[str, type[web.RequestHandler]]] | None = None,
+    executor: ThreadPoolExecutor | None = None,
+    **settings: Any,
+) -> RepoApplication:
+    """Build the application for ``repository`` (no global state; tests build several)."""
+    handlers = list(routes if routes is not None else default_routes())
+    handlers.append((r"/.*", NotFoundHandler))
+    settings.setdefault("repository", repository)
+    settings.setdefault("executor", executor or ThreadPoolExecutor(
+        max_workers=32, thread_name_prefix="jupyter-repo"))
+    settings.setdefault("default_handler_class", NotFoundHandler)
+    settings.setdefault("xsrf_cookies", False)
+    return RepoApplication(handlers, **settings)

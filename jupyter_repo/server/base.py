@@ -1,0 +1,237 @@
+"""The base request handler: credentials, errors, JSON, and running services off the loop."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import Any, TypeVar
+
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from jupyter_repo.repository import errors
+from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.permissions import ANONYMOUS, Actor
+from jupyter_repo.repository.security import looks_like_token
+from jupyter_repo.repository.services import accounts, tokens
+
+T = TypeVar("T")
+log = logging.getLogger("jupyter_repo.server")
+
+STATUS_OF_ERROR: dict[type[errors.RepositoryError], int] = {
+    errors.DigestMismatch: 400,
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.TooLarge: 413,
+    errors.RateLimited: 429,
+}
+MAX_JSON_BODY = 1 << 20
+
+
+def status_of(error: BaseException) -> int:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF_ERROR:
+            return STATUS_OF_ERROR[kind]  # type: ignore[index]
+    return 500
+
+
+@web.stream_request_body
+class BaseHandler(web.RequestHandler):
+    """Every handler of the repository server derives from this class.
+
+    Bodies are streamed: small ones (JSON) are buffered here up to a limit; upload
+    handlers override :meth:`data_received` to spool instead.
+    """
+
+    #: May this route authenticate with a username and password (HTTP Basic)?
+    allow_password_auth = False
+    max_body_size = MAX_JSON_BODY
+
+    actor: Actor = ANONYMOUS
+
+    def initialize(self) -> None:
+        self._body_chunks: list[bytes] = []
+        self._body_size = 0
+        self._body_error: errors.RepositoryError | None = None
+
+    # -- resources -------------------------------------------------------------------------
+
+    @property
+    def repo(self) -> Repository:
+        return self.settings["repository"]
+
+    async def run(self, function: Callable[..., T], *args: Any, write: bool = False,
+                  **kwargs: Any) -> T:
+        """Run ``function(session, *args)`` in a transaction on a worker thread."""
+        call = partial(self.repo.call, function, *args, write=write, **kwargs)
+        return await IOLoop.current().run_in_executor(self.settings["executor"], call)
+
+    async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run any blocking function on a worker thread."""
+        return await IOLoop.current().run_in_executor(
+            self.settings["executor"], partial(function, *args, **kwargs)
+        )
+
+    async def head(self, *args: Any, **kwargs: Any) -> None:
+        """HEAD is GET without a body (Tornado drops the body, keeps the headers)."""
+        get = getattr(self, "get", None)
+        if get is None or type(self).get is web.RequestHandler.get:
+            raise web.HTTPError(405)
+        await get(*args, **kwargs)
+
+    # -- credentials -----------------------------------------------------------------------
+
+    def credentials(self) -> tuple[str, str | None, str | None]:
+        """("token", secret, None), ("password", login, password) or ("none", None, None)."""
+        path_token = getattr(self.request, "path_token", None)
+        if path_token:
+            return "token", path_token, None
+        header = self.request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        scheme = scheme.lower()
+        value = value.strip()
+        if scheme in ("token", "bearer") and value:
+            return "token", value, None
+        if scheme == "basic" and value:
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                raise errors.Unauthenticated("Malformed HTTP Basic credentials.") from None
+            login, _, password = decoded.partition(":")
+            if looks_like_token(password) and password.startswith("jr-"):
+                return "token", password, None
+            return "password", login, password
+        api_key = self.request.headers.get("X-API-Key")
+        if api_key:
+            return "token", api_key.strip(), None
+        return "none", None, None
+
+    async def prepare(self) -> None:
+        self._check_declared_length()
+        kind, first, second = self.credentials()
+        if kind == "token":
+            assert first is not None
+            self.actor = await self.run(tokens.resolve, first)
+        elif kind == "password":
+            if not self.allow_password_auth:
+                raise errors.Unauthenticated(
+                    "Use a token (Authorization: token <token>) for this request, "
+                    "not a password."
+                )
+            limiter = self.settings.get("login_limiter")
+            if limiter is not None:
+                limiter.check(self.request.remote_ip, first or "")
+            try:
+                account = await self.run(accounts.authenticate, first or "", second or "")
+            except errors.Unauthenticated:
+                if limiter is not None:
+                    limiter.failed(self.request.remote_ip, first or "")
+                raise
+            self.actor = accounts.password_actor(account)
+
+    def _check_declared_length(self) -> None:
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                raise errors.InvalidInput("Content-Length is not a number.") from None
+            if length > self.max_body_size:
+                raise errors.TooLarge(
+                    f"The request body is larger than this endpoint's limit of "
+                    f"{self.max_body_size} bytes."
+                )
+        if self.request.connection is not None:
+            self.request.connection.set_max_body_size(self.max_body_size)
+
+    # -- bodies ----------------------------------------------------------------------------
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_size += len(chunk)
+        if self._body_size > self.max_body_size:
+            self._body_error = errors.TooLarge("The request body is too large.")
+            return
+        self._body_chunks.append(chunk)
+
+    def body_bytes(self) -> bytes:
+        if self._body_error is not None:
+            raise self._body_error
+        return b"".join(self._body_chunks)
+
+    def json_body(self, *, required: bool = False) -> dict[str, Any]:
+        raw = self.body_bytes()
+        if not raw.strip():
+            if required:
+                raise errors.InvalidInput("A JSON object is required in the request body.")
+            return {}
+        try:
+            value = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise errors.InvalidInput(f"The request body is not valid JSON: {error}") from None
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise errors.InvalidInput("The request body must be a JSON object.")
+        return value
+
+    # -- responses -------------------------------------------------------------------------
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Referrer-Policy", "same-origin")
+        self.clear_header("Server")
+
+    def write_json(self, value: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(value, default=str))
+
+    def base_url(self) -> str:
+        configured = self.settings.get("public_url")
+        if configured:
+            return configured.rstrip("/")
+        return f"{self.request.protocol}://{self.request.host}"
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, errors.RepositoryError) or (
+            isinstance(value, web.HTTPError) and value.status_code < 500
+        ):
+            return  # an expected, user-caused error: the response says it all
+        super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, errors.RepositoryError):
+            status_code = status_of(error)
+            self.set_status(status_code)
+            message = error.message
+            if isinstance(error, errors.RateLimited):
+                self.set_header("Retry-After", str(error.retry_after))
+        elif isinstance(error, web.HTTPError):
+            message = error.log_message or self._reason
+        else:
+            message = "Internal server error; the administrator can find details in the log."
+        if status_code == 401:
+            self.set_header("WWW-Authenticate", 'Basic realm="jupyter-repo"')
+        self.render_error(status_code, message)
+
+    def render_error(self, status_code: int, message: str) -> None:
+        """Write an error body; JSON here, XML or HTML in some subclasses."""
+        self.clear_header("Content-Disposition")
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps({"error": message, "status": status_code}))
+
+
+class NotFoundHandler(BaseHandler):
+    """Catch-all: a real 404 with a JSON body for every unknown path and method."""
+
+    async def prepare(self) -> None:
+        raise errors.NotFound(f"No such resource: {self.request.path}")
