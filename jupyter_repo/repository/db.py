@@ -83,8 +83,8 @@ class Database:
             yield session
             if write:
                 session.commit()
-            else:
-                session.rollback()
+            # A read-only transaction simply ends when the session closes; no rollback, so
+            # loaded objects stay usable after the block.
         except BaseException:
             session.rollback()
             raise

@@ -129,12 +129,14 @@ class BaseHandler(web.RequestHandler):
             if limiter is not None:
                 limiter.check(self.request.remote_ip, first or "")
             try:
-                account = await self.run(accounts.authenticate, first or "", second or "")
+                self.actor = await self.run(
+                    lambda s: accounts.password_actor(
+                        accounts.authenticate(s, first or "", second or ""))
+                )
             except errors.Unauthenticated:
                 if limiter is not None:
                     limiter.failed(self.request.remote_ip, first or "")
                 raise
-            self.actor = accounts.password_actor(account)
 
     def _check_declared_length(self) -> None:
         declared = self.request.headers.get("Content-Length")
