@@ -31,9 +31,10 @@ class RepoServer:
     """One ``jupyter repo serve`` process with its own data folder."""
 
     def __init__(self, root: Path, *, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None, config: dict[str, Any] | None = None) -> None:
+                 env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
+                 data_dir: Path | None = None) -> None:
         self.root = root
-        self.data_dir = root / "data"
+        self.data_dir = data_dir or root / "data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api = self.url + "/api"

@@ -120,12 +120,13 @@ def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_
     if not isinstance(body, dict):
         raise InvalidInput("The stage request must be a JSON object.")
     target = parse_target(owner, package_name, version, basename, body.get("distribution_type"))
+    label_names = names.labels(body.get("channels"))
+    sha256 = _check_sha256(body.get("sha256"))
     package = packages.get_package(session, actor, owner, package_name, Level.WRITE)
     owner_account = session.get(Account, package.owner_id)
     assert owner_account is not None
     _check_new(session, package, target)
     _check_room(session, repo, package)
-    label_names = names.labels(body.get("channels"))
     _check_labels(session, owner_account, label_names)
     description = body.get("description")
     stage_row = UploadStage(
@@ -137,7 +138,7 @@ def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_
         distribution_type=target.distribution_type,
         description=description if isinstance(description, str) else None,
         labels=label_names,
-        sha256=_check_sha256(body.get("sha256")),
+        sha256=sha256,
         created_by_id=actor.require_user(),
         expires_at=utcnow() + timedelta(seconds=repo.stage_ttl),
     )

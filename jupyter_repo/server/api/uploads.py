@@ -265,6 +265,10 @@ class DirectUploadHandler(_SpoolingHandler):
         self._spool = await self.run_blocking(self.repo.store.new_spool,
                                               self.repo.max_upload_size)
 
+    @property
+    def max_body_size(self) -> int:  # type: ignore[override]
+        return self.repo.max_upload_size  # the body is the file itself
+
     def consume(self, data: bytes) -> None:
         assert self._spool is not None
         self._spool.write(data)
