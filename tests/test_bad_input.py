@@ -105,7 +105,10 @@ def test_path_traversal_in_names(server: RepoServer, owner: tuple[str, str], pat
     before = snapshot(server)
     response = requests.put(f"{server.api}/upload/" + path.format(user=user), data=b"a,b\n1,2\n",
                             headers=auth(token))
-    _refused(server, response, 400, words)
+    if "%00" in path and "nginx" in response.text:
+        assert response.status_code == 400  # the load balancer refuses NUL before we see it
+    else:
+        _refused(server, response, 400, words)
     assert unchanged(before, snapshot(server))
 
 

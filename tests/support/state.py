@@ -30,7 +30,7 @@ def snapshot(server: RepoServer) -> Snapshot:
     values = server.call(counts, write=False)
     keys = frozenset(key for key, _ in server.repo.store.iter_keys())
     return Snapshot(*values[:5], stages=values[5], stored_keys=keys,
-                    spools=len(server.repo.store.leftover_spools()))
+                    spools=server.spool_count())
 
 
 def unchanged(before: Snapshot, after: Snapshot, *, allow_stages: bool = False) -> bool:
