@@ -161,3 +161,4 @@ class OrgsHandler(BaseHandler):
             write=True,
         )
         self.write_json(org, status=201)
+
