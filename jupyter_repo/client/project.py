@@ -22,8 +22,12 @@ from jupyter_repo.client.errors import BadRequest, TooLarge
 from jupyter_repo.repository.inspect.project import SPEC_FILES
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
+    # version control, checkpoints, caches, virtualenvs
     ".git", ".hg", ".svn", ".ipynb_checkpoints", "__pycache__", "*.pyc", ".pytest_cache",
-    ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".venv", ".DS_Store", ".jupyter_repo",
+    ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".venv", ".DS_Store",
+    # where credentials usually live (a home folder published by mistake included)
+    ".env", ".env.*", ".netrc", ".pypirc", ".git-credentials", ".ssh/", ".aws/", ".gnupg/",
+    ".jupyter/", ".local/", ".ipython/", ".conda/", ".cache/",
 )
 #: ``progress(bytes_done, bytes_total)``; may raise ``Cancelled``.
 Progress = Callable[[int, int], None]
@@ -37,6 +41,8 @@ class ProjectRules:
     max_total_size: int = 2 << 30
     excludes: tuple[str, ...] = DEFAULT_EXCLUDES
     use_gitignore: bool = True
+    #: Folders never published, wherever they are (the saved repository tokens).
+    protected: tuple[str, ...] = ()
 
 
 @dataclass
@@ -73,7 +79,7 @@ class _IgnoreRules:
     def why_excluded(self, relative: str, is_dir: bool) -> str | None:
         candidate = relative + "/" if is_dir else relative
         if self.defaults.match_file(candidate):
-            return "excluded by default (version control, checkpoints or caches)"
+            return "excluded by default (version control, checkpoints, caches, credentials)"
         verdict: bool | None = None
         for base, spec in self.gitignores:  # outer first; deeper files decide last
             if base and not candidate.startswith(base + "/"):
@@ -92,6 +98,10 @@ def select_files(root: Path | str, rules: ProjectRules = ProjectRules()) -> Sele
         raise BadRequest(f"{root} is not a folder.")
     selection = Selection(top)
     ignore = _IgnoreRules(rules)
+    protected = {os.path.realpath(path) for path in rules.protected}
+    real_top = os.path.realpath(top)
+    if any(real_top == path or real_top.startswith(path + os.sep) for path in protected):
+        raise BadRequest(f"{root} holds the saved repository credentials; it is not published.")
     for directory, dirnames, filenames in os.walk(top):
         here = Path(directory)
         relative_dir = here.relative_to(top).as_posix()
@@ -102,6 +112,9 @@ def select_files(root: Path | str, rules: ProjectRules = ProjectRules()) -> Sele
             relative = f"{relative_dir}/{name}" if relative_dir else name
             if (here / name).is_symlink():
                 selection.excluded.append((relative + "/", "symbolic link"))
+                continue
+            if os.path.realpath(here / name) in protected:
+                selection.excluded.append((relative + "/", "holds repository credentials"))
                 continue
             why = ignore.why_excluded(relative, is_dir=True)
             if why:

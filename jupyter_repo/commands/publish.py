@@ -167,7 +167,8 @@ class PublishProjectApp(PublishCommand):
             raise errors.BadRequest(f"{folder} is not a folder.")
         environment = self.chosen_environment()
         publisher, login = self.publisher()
-        rules = ProjectRules(max_file_size=self.max_file_size)
+        rules = ProjectRules(max_file_size=self.max_file_size,
+                             protected=(str(self.store().directory),))
         published = publisher.publish_project(root, self.destination(login), rules=rules,
                                               environment=environment)
         for item in published.excluded:

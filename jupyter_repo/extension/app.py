@@ -85,7 +85,8 @@ class RepoExtension(ExtensionApp):
     def project_rules(self) -> ProjectRules:
         return ProjectRules(max_file_size=self.max_project_file_size,
                             max_total_size=self.max_project_size,
-                            excludes=tuple(self.project_excludes))
+                            excludes=tuple(self.project_excludes),
+                            protected=(str(self.connection.store.directory),))
 
     async def blocking(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a blocking function on the extension's worker threads."""
