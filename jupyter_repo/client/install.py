@@ -200,15 +200,24 @@ def conda_install(prefix: Path, channels: list[str], specs: list[str], *, log: L
     return changed
 
 
+#: ``progress(fraction or None when unknown, what is happening)``.
+Progress = Callable[[float | None, str], None]
+
+
 class Installer:
-    """Installs packages of one repository into one target."""
+    """Installs packages of one repository into one target.
+
+    ``log`` receives every output line (pip's, rattler's), ``progress`` the steps, and
+    setting ``stop`` cancels (pip is killed; ``Cancelled`` is raised).
+    """
 
     def __init__(self, client: RepoClient, target: Target, *, log: Log | None = None,
-                 extra_index_urls: tuple[str, ...] = (),
+                 progress: Progress | None = None, extra_index_urls: tuple[str, ...] = (),
                  stop: threading.Event | None = None) -> None:
         self.client = client
         self.target = target
         self.log = log or (lambda _line: None)
+        self.progress = progress or (lambda _fraction, _message: None)
         self.extra_index_urls = tuple(extra_index_urls)
         self.stop = stop or threading.Event()
 
@@ -227,6 +236,7 @@ class Installer:
 
     def install(self, spec: InstallSpec, *, label: str | None = None) -> JSON:
         """Install one package (or environment) of the repository into the target."""
+        self.progress(None, f"Looking up {spec}")
         package = self._package(spec)
         types = list(package.get("package_types") or [])
         version = spec.version or package.get("latest_version")
@@ -234,6 +244,7 @@ class Installer:
             index = self.client.pypi_index(spec.owner, label)
             requirement = f"{spec.name}=={spec.version}" if spec.version else spec.name
             self.log(f"pip install {requirement} from {index} into {self.target.prefix}")
+            self.progress(None, f"Installing {spec} with pip")
             pip_install(self.target, [requirement], log=self.log,
                         index_url=index_with_credentials(index, self.client.token),
                         extra_index_urls=self.extra_index_urls, stop=self.stop,
@@ -249,6 +260,7 @@ class Installer:
                 )
             match = f"{spec.name}=={spec.version}" if spec.version else spec.name
             self.log(f"conda install {match} from {channel} into {self.target.prefix}")
+            self.progress(None, f"Installing {spec} with conda")
             conda_install(Path(self.target.prefix),
                           [self.client.conda_channel(spec.owner, label, with_token=True)],
                           [match], log=self.log)
@@ -272,13 +284,8 @@ class Installer:
                  if item.get("version") == version and item.get("type") == "env"]
         if not files:
             raise errors.InstallError(f"{owner}/{name} {version} is not an environment.")
-        by_name = {item["basename"]: item for item in files}
-        chosen = by_name.get("requirements.txt") or next(
-            (item for item in files if item["basename"].endswith(".txt")), None)
-        conda_files = [item for item in files if item["basename"].endswith((".yml", ".yaml"))]
+        chosen = min(files, key=lambda item: _spec_preference(item["basename"]))
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
-            if chosen is None:
-                chosen = conda_files[0] if conda_files else files[0]
             path = Path(work) / Path(chosen["basename"]).name
             self.client.download(owner, name, version, chosen["basename"], path)
             requirements = _pip_requirements(path)
@@ -288,6 +295,7 @@ class Installer:
                     f"environment from it with: conda env create --file {chosen['basename']}"
                 )
             self.log(f"pip install {len(requirements)} packages from {owner}/{name} {version}")
+            self.progress(None, f"Installing {len(requirements)} packages with pip")
             if requirements:
                 listing = Path(work) / "requirements.txt"
                 listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
@@ -299,11 +307,24 @@ class Installer:
         return self._result(spec, version, "pip")
 
     def _result(self, spec: InstallSpec, version: Any, method: str) -> JSON:
+        self.progress(1.0, f"Installed {spec.owner}/{spec.name} {version or ''}".rstrip())
         return {"owner": spec.owner, "name": spec.name, "version": version, "method": method,
                 "prefix": self.target.prefix,
                 "message": f"Installed {spec.owner}/{spec.name} {version or ''} into "
                            f"{self.target.prefix}; restart the kernel if it was already "
                            "imported."}
+
+
+def _spec_preference(basename: str) -> int:
+    """Which spec file of an environment pip installs from: the exact lock first."""
+    name = basename.rsplit("/", 1)[-1].lower()
+    if name == "requirements.txt":
+        return 0
+    if name.endswith(".txt") and "explicit" not in name:
+        return 1
+    if name.endswith((".yml", ".yaml")):
+        return 2
+    return 3
 
 
 def _pip_requirements(path: Path) -> list[str] | None:

@@ -176,7 +176,7 @@ async def install(ext: RepoExtension, task: Task, body: InstallBody) -> JSON:
     spec = InstallSpec.parse(body.spec)
     target = await _target(ext, body.kernel_name)
     client = ext.connection.client(need_token=False)
-    installer = Installer(client, target, log=task.log,
+    installer = Installer(client, target, log=task.log, progress=task.set_progress,
                           extra_index_urls=tuple(ext.extra_index_urls),
                           stop=task.cancel_requested)
     await _exclusive(ext, task)
@@ -193,7 +193,7 @@ async def install_environment(ext: RepoExtension, task: Task,
                               body: InstallEnvironmentBody) -> JSON:
     target = await _target(ext, body.kernel_name)
     client = ext.connection.client(need_token=False)
-    installer = Installer(client, target, log=task.log,
+    installer = Installer(client, target, log=task.log, progress=task.set_progress,
                           extra_index_urls=tuple(ext.extra_index_urls),
                           stop=task.cancel_requested)
     await _exclusive(ext, task)

@@ -59,8 +59,9 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     record = json.loads(notebook.read_text())["metadata"]["jupyter_repo"]
     assert (record["owner"], record["name"], record["version"]) == (user, "sea-levels", "1")
     assert saved["token"] not in notebook.read_text()
-    out = cli.ok("publish", "notebook", str(notebook), "--no-environment", "--progress")
-    assert f"published {user}/sea-levels 2" in out
+    result = cli("publish", "notebook", str(notebook), "--no-environment", "--progress")
+    assert result.returncode == 0 and f"published {user}/sea-levels 2" in result.stdout
+    assert "sea-levels.ipynb: 100%" in result.stderr  # the progress bar
 
     api = server.session(saved["token"])
     shown = api.get(f"{server.api}/package/{user}/sea-levels").json()
