@@ -44,6 +44,18 @@ def test_upload_and_download_stream_with_progress(server: RepoServer, user: str,
     with pytest.raises(errors.TooLarge):
         client.download(user, "dataset", "1", "data.csv", tmp_path / "x", max_bytes=1000)
 
+    # The rest of the small API: show, release, labels, tokens, search.
+    assert client.package(user, "dataset")["summary"] == "Numbers"
+    assert [item["basename"] for item in client.release(user, "dataset", "1")[
+        "distributions"]] == ["data.csv"]
+    assert "main" in json.dumps(client.labels(user))
+    assert len(client.tokens()) == 1
+    items, total = client.search("dataset", owner=user)
+    assert total == 1 and items[0]["full_name"] == f"{user}/dataset"
+    assert client.next_version(user, "dataset") == "2"
+    with pytest.raises(errors.NotFound):
+        client.package(user, "no-such-package")
+
 
 def test_a_cancelled_upload_stores_nothing(server: RepoServer, user: str,
                                            tmp_path: Path) -> None:

@@ -38,9 +38,6 @@ class Destination:
     label: str | None = None
     public: bool = True
 
-    def named(self, name: str, version: str) -> Destination:
-        return Destination(self.owner, name, version, self.summary, self.label, self.public)
-
 
 @dataclass
 class Published:

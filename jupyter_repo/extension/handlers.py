@@ -50,10 +50,17 @@ class RepoHandler(ExtensionHandlerMixin, APIHandler):
         super().log_exception(typ, value, tb)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """``{"message", "reason"}`` for repository errors and Jupyter's own (a missing
+        file in the contents, XSRF...), so callers can always switch on ``reason``."""
         error = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(error, errors.ClientError):
             self.set_status(error.status)
             self.finish({"message": error.message, "reason": error.reason})
+            return
+        if isinstance(error, web.HTTPError) and status_code < 500:
+            kind = errors.BY_STATUS.get(status_code, errors.BadRequest)
+            self.finish({"message": error.log_message or self._reason,
+                         "reason": error.reason or kind.reason})
             return
         super().write_error(status_code, **kwargs)
 

@@ -186,6 +186,10 @@ async def test_bad_requests_are_400(jp_fetch: Fetch) -> None:
     assert status == 202  # the spec is checked in the task, with the repository at hand
     status, answer = await call(jp_fetch, "search", params={"q": "x", "page": "two"})
     assert status == 400 and answer["message"] == "'page' must be a whole number."
+    status, answer = await call(jp_fetch, "open", method="POST", body={
+        "owner": "someone", "name": "nb", "directory": "no/such/folder"})
+    assert status == 404 and answer["reason"] == "not_found"
+    assert "no/such/folder" in answer["message"]
 
 
 # -- the CLI -----------------------------------------------------------------------------------
