@@ -26,7 +26,10 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     if kind in ("csv", "tsv"):
         with open(path, "rb") as handle:
             head = handle.read(64 * 1024).decode("utf-8", "replace")
-        rows = list(csv.reader(io.StringIO(head), delimiter="\t" if kind == "tsv" else ","))
+        try:
+            rows = list(csv.reader(io.StringIO(head), delimiter="\t" if kind == "tsv" else ","))
+        except csv.Error:
+            rows = []  # not really delimited text: stored all the same, without columns
         if rows:
             attrs["columns"] = [column[:100] for column in rows[0][:200]]
     return Inspection(distribution_type="file", attrs=attrs)
