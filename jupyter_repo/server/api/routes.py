@@ -20,6 +20,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"/api/scopes", auth.ScopesHandler),
     (r"/api/user", auth.CurrentUserHandler),
     (r"/api/user/orgs", auth.CurrentUserOrgsHandler),
+    (r"/api/namespaces", auth.NamespacesHandler),
     (rf"/api/user/{SEG}", auth.UserHandler),
     (rf"/api/users/{SEG}/orgs", auth.UserOrgsHandler),
     (rf"/api/orgs/{SEG}", auth.OrgsHandler),
