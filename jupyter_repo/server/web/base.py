@@ -215,8 +215,9 @@ class WebHandler(BaseHandler):
         self.clear_header("Content-Disposition")
         self.set_header("Cache-Control", "no-store")
         if status_code == 404:
-            # One body for "no such thing" and "not yours to see": it reveals nothing.
-            self.render_page("not_found.html", status=404, login_next=None)
+            # One body for "no such thing" and "not yours to see": it reveals nothing, and
+            # has no per-request form token, so it is byte for byte the same every time.
+            self.render_page("not_found.html", status=404, login_next=None, plain_nav=True)
             return
         self.render_page("error.html", status=status_code, status_code=status_code,
                          reason=httputil.responses.get(status_code, "Error"), message=message)

@@ -7,6 +7,7 @@ worker thread and cache the result by the file's sha256 and :func:`renderer_id`.
 from __future__ import annotations
 
 import threading
+import warnings
 from functools import cache
 from importlib.metadata import version
 from typing import Any
@@ -33,6 +34,8 @@ def renderer_id() -> str:
 def _exporter() -> Any:
     from nbconvert import HTMLExporter
 
+    # Without IPython installed nbconvert falls back to the Python lexer, warning each time.
+    warnings.filterwarnings("ignore", message="IPython3 lexer unavailable")
     # "basic" is the cells alone, without nbconvert's page, scripts and style sheets.
     return HTMLExporter(template_name="basic", exclude_anchor_links=False,
                         anchor_link_text="¶", embed_images=False)
