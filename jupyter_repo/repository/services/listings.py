@@ -112,15 +112,15 @@ def latest_versions(session: Session, package_ids: Sequence[int]) -> dict[int, s
     )
     rows = session.execute(select(Release.package_id, Release.version)
                            .where(Release.id.in_(newest)))
-    return dict(rows.tuples().all())
+    return {package_id: version for package_id, version in rows}
 
 
 def _owner_logins(session: Session, owner_ids: Iterable[int]) -> dict[int, str]:
     ids = set(owner_ids)
     if not ids:
         return {}
-    return dict(session.execute(select(Account.id, Account.login).where(Account.id.in_(ids)))
-                .tuples().all())
+    rows = session.execute(select(Account.id, Account.login).where(Account.id.in_(ids)))
+    return {account_id: login for account_id, login in rows}
 
 
 def _rows(session: Session, rows: Sequence[Any]) -> list[PackageRow]:
@@ -221,7 +221,7 @@ def _labels_of(session: Session, file_ids: list[int]) -> dict[int, list[str]]:
         rows = session.execute(
             select(FileLabel.file_id, Label.name).join(Label, Label.id == FileLabel.label_id)
             .where(FileLabel.file_id.in_(file_ids))
-        ).tuples()
+        )
         for file_id, name in rows:
             result[file_id].append(name)
     return {key: sorted(value, key=label_order) for key, value in result.items()}
@@ -268,14 +268,14 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
     )
     label_totals: dict[str, int] = defaultdict(int)
     type_labels: dict[str, list[str]] = defaultdict(list)
-    for label_name, distribution_type, count in session.execute(labelled).tuples():
+    for label_name, distribution_type, count in session.execute(labelled):
         label_totals[label_name] += count
         type_labels[distribution_type].append(label_name)
     platform_counts = session.execute(restricted(
         select(File.subdir, func.count()).where(File.package_id == package.id,
                                                 File.subdir.is_not(None))
         .group_by(File.subdir).order_by(File.subdir)
-    )).tuples().all()
+    )).all()
 
     statement = restricted(
         select(File.id, File.basename, Release.version, File.distribution_type, File.subdir,
@@ -311,7 +311,7 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
         versions=list(version_rows),
         version_count=version_count,
         label_counts=sorted(label_totals.items(), key=lambda item: label_order(item[0])),
-        platform_counts=list(platform_counts),
+        platform_counts=[(subdir, count) for subdir, count in platform_counts],
         type_labels={key: sorted(set(value), key=label_order)
                      for key, value in type_labels.items()},
         files=Page(files, total, page, per_page),
@@ -361,7 +361,7 @@ def file_view(session: Session, actor: Actor, owner: str, name: str, version: st
     other_versions = session.execute(
         siblings.order_by(Release.created_at.desc(), Release.id.desc(), File.id)
         .limit(MAX_LISTED_VERSIONS)
-    ).tuples().all()
+    ).all()
     release_files = [
         (row.basename, row.distribution_type) for row in file.release.files
         if row.id != file.id
@@ -374,7 +374,8 @@ def file_view(session: Session, actor: Actor, owner: str, name: str, version: st
         sha256=file.sha256, md5=file.md5, upload_time=file.upload_time,
         attrs=dict(file.attrs or {}), dependencies=dict(file.dependencies or {}),
         labels=sorted((label.name for label in file.labels), key=label_order),
-        blob_key=file.blob.key, other_versions=list(other_versions),
+        blob_key=file.blob.key,
+        other_versions=[(version, basename) for version, basename in other_versions],
         release_files=sorted(release_files),
     )
 
@@ -407,11 +408,11 @@ def org_view(session: Session, actor: Actor, org: str, *, page: int = 1,
     member_counts = dict(session.execute(
         select(GroupMember.group_id, func.count()).join(Group, Group.id == GroupMember.group_id)
         .where(Group.org_id == account.id).group_by(GroupMember.group_id)
-    ).tuples().all())
+    ).all())
     package_counts = dict(session.execute(
         select(GroupPackage.group_id, func.count()).join(Group, Group.id == GroupPackage.group_id)
         .where(Group.org_id == account.id).group_by(GroupPackage.group_id)
-    ).tuples().all())
+    ).all())
     groups = [
         GroupRow(group.name, group.permission, group.description,
                  member_counts.get(group.id, 0), package_counts.get(group.id, 0))
@@ -430,7 +431,7 @@ def org_view(session: Session, actor: Actor, org: str, *, page: int = 1,
             .where(Group.org_id == account.id,
                    GroupMember.user_id.in_([row.id for row in rows]))
             .order_by(Group.name)
-        ).tuples():
+        ):
             group_names[user_id].append(group_name)
     members = [(row.login, row.name, group_names[row.id]) for row in rows]
     return OrgView(
