@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+import zlib
 from pathlib import Path
 
 import requests
+from nbformat.v4 import new_markdown_cell
 
 from jupyter_repo.demo import builders
 from jupyter_repo.repository.models import RenderCache
@@ -256,3 +259,21 @@ def test_web_routes_leave_other_prefixes_alone(server: RepoServer) -> None:
     assert requests.get(f"{server.api}").json()["status"] == "ok"
     css = requests.get(server.url + "/static/style.css?v=1")
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+
+
+def test_a_notebook_that_cannot_be_rendered_says_so(server: RepoServer, user: str,
+                                                     samples: Path) -> None:
+    notebook = builders.notebook_json("Broken", extra_cells=[
+        new_markdown_cell("![lost](attachment:lost.png)")])
+    path = samples / "broken.ipynb"
+    path.write_text(json.dumps(notebook))
+    upload(server, server.token(user), user, "broken-nb", "1", path, type="ipynb")
+    for _ in range(2):  # the second answer comes from the cached failure
+        page = requests.get(f"{server.url}/{user}/broken-nb/files/1/broken.ipynb")
+        assert page.status_code == 200
+        assert "could not be rendered" in page.text and "missing attachment" in page.text
+        assert "Download broken.ipynb" in page.text
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    cached = server.call(lambda s: s.query(RenderCache).filter_by(sha256=digest).one().content,
+                         write=False)
+    assert zlib.decompress(cached).startswith(b"\x00")

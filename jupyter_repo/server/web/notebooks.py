@@ -34,8 +34,6 @@ def renderer_id() -> str:
 def _exporter() -> Any:
     from nbconvert import HTMLExporter
 
-    # Without IPython installed nbconvert falls back to the Python lexer, warning each time.
-    warnings.filterwarnings("ignore", message="IPython3 lexer unavailable")
     # "basic" is the cells alone, without nbconvert's page, scripts and style sheets.
     return HTMLExporter(template_name="basic", exclude_anchor_links=False,
                         anchor_link_text="¶", embed_images=False)
@@ -44,7 +42,9 @@ def _exporter() -> Any:
 def render_notebook(data: bytes, filename: str = "notebook.ipynb") -> str:
     """Notebook bytes in, sanitised HTML of its cells out. Blocking."""
     notebook = read_notebook(data, filename)
-    with _lock:  # one exporter, not thread-safe; renders are rare thanks to the cache
+    with _lock, warnings.catch_warnings():  # one exporter, not thread-safe; renders are rare
+        # Without IPython installed nbconvert falls back to the Python lexer, warning each time.
+        warnings.filterwarnings("ignore", message="IPython3 lexer unavailable")
         try:
             body, _resources = _exporter().from_notebook_node(notebook)
         except Exception as error:  # e.g. a markdown cell naming a missing attachment
@@ -68,24 +68,40 @@ _inflight_guard = threading.Lock()
 _inflight: dict[str, threading.Lock] = {}
 
 
+#: Marks a cached failure (sanitised HTML never contains a NUL character).
+_FAILED = "\x00"
+
+
+def _from_cache(text: str | None) -> str | None:
+    if text is not None and text.startswith(_FAILED):
+        raise InvalidInput(text[len(_FAILED):])
+    return text
+
+
 def cached_notebook_html(repo: Repository, sha256: str, blob_key: str, filename: str) -> str:
     """The sanitised HTML of a stored notebook, rendered once per content. Blocking.
 
     Concurrent requests for the same notebook in this process wait for one rendering;
-    other processes find it in the shared cache table.
+    other processes find it in the shared cache table. A notebook that cannot be rendered
+    is remembered too, so it is not rendered again on every visit.
     """
     renderer = renderer_id()
-    html = repo.call(renders.cached, sha256, renderer)
+    html = _from_cache(repo.call(renders.cached, sha256, renderer))
     if html is not None:
         return html
     with _inflight_guard:
         lock = _inflight.setdefault(sha256, threading.Lock())
     try:
         with lock:
-            html = repo.call(renders.cached, sha256, renderer)
+            html = _from_cache(repo.call(renders.cached, sha256, renderer))
             if html is None:
                 data = read_blob(repo, blob_key, repo.max_parse_size)
-                html = render_notebook(data, filename)
+                try:
+                    html = render_notebook(data, filename)
+                except InvalidInput as error:
+                    repo.call(renders.store, sha256, renderer, _FAILED + error.message,
+                              write=True)
+                    raise
                 repo.call(renders.store, sha256, renderer, html, write=True)
             return html
     finally:
