@@ -57,6 +57,10 @@ def test_search_and_package_page_show_files_and_install_commands(
     assert f'href="/{user}/webpkg"' in found and "1 package found" in found
     assert "0 packages found" in requests.get(
         f"{server.url}/search", params={"q": "webpkg", "platform": "osx-64"}).text
+    assert "1 package found" in requests.get(
+        f"{server.url}/search", params={"q": "webpkg", "label": "beta"}).text
+    assert "0 packages found" in requests.get(
+        f"{server.url}/search", params={"q": "webpkg", "label": "nightly"}).text
 
     page = requests.get(f"{server.url}/{user}/webpkg").text
     base = server.url
