@@ -60,6 +60,9 @@ class ServeApp(RepoCommand):
     housekeeping_interval = Float(300.0, help="Seconds between expiry of stale uploads.").tag(
         config=True
     )
+    session_max_age = Integer(
+        14 * 86400, help="Seconds a web page login (session cookie) lasts."
+    ).tag(config=True)
     xheaders = Bool(True, help="Trust X-Forwarded-* headers from a reverse proxy.").tag(
         config=True
     )
@@ -84,6 +87,7 @@ class ServeApp(RepoCommand):
             executor=executor,
             public_url=self.public_url,
             login_limiter=LoginLimiter(self.login_attempts),
+            session_max_age=self.session_max_age,
             serve_traceback=False,
         )
         server = HTTPServer(

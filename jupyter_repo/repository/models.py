@@ -156,7 +156,7 @@ class Package(Base):
         ForeignKey("accounts.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     owner: Mapped[Account] = relationship(foreign_keys=[owner_id])
     releases: Mapped[list[Release]] = relationship(
@@ -322,3 +322,35 @@ class UploadStage(Base):
     state: Mapped[str] = mapped_column(String(16), default="staged")
     blob_id: Mapped[str | None] = mapped_column(String(40), default=None)
     inspected: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WebSession(Base):
+    """A browser login. Only a hash of the cookie's secret is stored, like tokens.
+
+    Kept in the database (not in a signed cookie) so that logging out ends the session for
+    real and every server process behind a load balancer sees the same sessions.
+    """
+
+    __tablename__ = "web_sessions"
+
+    secret_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RenderCache(Base):
+    """A rendering of stored bytes (e.g. a notebook as sanitised HTML), compressed.
+
+    Keyed by the content's sha256 and the renderer's version, so identical files share one
+    rendering and a new renderer simply misses the cache.
+    """
+
+    __tablename__ = "render_cache"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    renderer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

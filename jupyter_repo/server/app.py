@@ -34,16 +34,18 @@ class RepoApplication(web.Application):
         return super().find_handler(request, **kwargs)
 
 
-def default_routes() -> list[tuple[str, type[web.RequestHandler]]]:
+def default_routes() -> list[tuple[Any, ...]]:
     from jupyter_repo.server.api import routes as api_routes
+    from jupyter_repo.server.web import routes as web_routes
 
-    return [*api_routes.ROUTES]
+    # The web pages' catch-all namespace routes (/<owner>/...) must stay last.
+    return [*api_routes.ROUTES, *web_routes.ROUTES]
 
 
 def make_app(
     repository: Repository,
     *,
-    routes: list[tuple[str, type[web.RequestHandler]]] | None = None,
+    routes: list[tuple[Any, ...]] | None = None,
     executor: ThreadPoolExecutor | None = None,
     **settings: Any,
 ) -> RepoApplication:
@@ -54,5 +56,7 @@ def make_app(
     settings.setdefault("executor", executor or ThreadPoolExecutor(
         max_workers=32, thread_name_prefix="jupyter-repo"))
     settings.setdefault("default_handler_class", NotFoundHandler)
+    # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)
+    settings.setdefault("xsrf_cookie_kwargs", {"httponly": True, "samesite": "Strict"})
     return RepoApplication(handlers, **settings)
