@@ -9,6 +9,7 @@ from typing import Any
 from tornado import httputil, web
 
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.server.base import NotFoundHandler
 
 #: ``/t/<token>`` at the root (rattler) or after the first segment (conda: ``/conda/t/<tok>``).
@@ -35,9 +36,10 @@ class RepoApplication(web.Application):
 
 
 def default_routes() -> list[tuple[str, type[web.RequestHandler]]]:
+    from jupyter_repo.server import channels, pypi
     from jupyter_repo.server.api import routes as api_routes
 
-    return [*api_routes.ROUTES]
+    return [*api_routes.ROUTES, *channels.ROUTES, *pypi.ROUTES]
 
 
 def make_app(
@@ -51,6 +53,10 @@ def make_app(
     handlers = list(routes if routes is not None else default_routes())
     handlers.append((r"/.*", NotFoundHandler))
     settings.setdefault("repository", repository)
+    if "channel_indexes" not in settings:
+        indexes = ChannelIndexes(parent=repository, repository=repository)
+        repository.add_listener(indexes.on_changes)
+        settings["channel_indexes"] = indexes
     settings.setdefault("executor", executor or ThreadPoolExecutor(
         max_workers=32, thread_name_prefix="jupyter-repo"))
     settings.setdefault("default_handler_class", NotFoundHandler)

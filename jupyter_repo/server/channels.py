@@ -1,0 +1,208 @@
+"""Conda channels over HTTP: ``/conda/<owner>[/label/<label>]/...``.
+
+Per subdir: ``repodata.json``, ``repodata.json.zst``, ``repodata_shards.msgpack.zst``,
+``shards/<sha256>.msgpack.zst`` and the package files; ``channeldata.json`` at the channel
+root. Tokens come as ``/t/<token>/`` (at the root or after ``/conda``, stripped by
+``RepoApplication``) or as headers; a bad token is 401, a token without private rights gets
+the public view. Everything else under ``/conda`` (``.bz2``, ``current_repodata.json``,
+``notices.json``) is a real JSON 404, which conda and rattler read as "not offered".
+
+Handlers stay thin: one small look-up on a worker thread to learn the index's revision (and,
+for signed-in callers, their private rights), then the documents come from the process's
+:class:`ChannelIndexes` cache, built or caught up on the index threads when behind. A
+conditional request whose validator matches costs that one look-up and a 304.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import partial
+from typing import Any, TypeVar
+
+from tornado.ioloop import IOLoop
+from tornado.web import RequestHandler
+
+from jupyter_repo.repository.indexes import lookup
+from jupyter_repo.repository.indexes.channels import ChannelIndexes, ChannelView
+from jupyter_repo.server.base import BaseHandler
+from jupyter_repo.server.files import IMMUTABLE, BlobInfo, not_modified, send_blob
+
+T = TypeVar("T")
+
+CHANNEL = r"/conda/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?"
+SUBDIR = CHANNEL + r"/(?P<subdir>[^/]+)"
+JSON_TYPE = "application/json"
+BINARY_TYPE = "application/octet-stream"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+def http_date(milliseconds: int) -> str:
+    moment = datetime.fromtimestamp(milliseconds // 1000, tz=timezone.utc)
+    return email.utils.format_datetime(moment, usegmt=True)
+
+
+class IndexHandler(BaseHandler):
+    """Shared by the channel and PyPI handlers: conditional bytes responses and look-ups."""
+
+    @property
+    def indexes(self) -> ChannelIndexes:
+        return self.settings["channel_indexes"]
+
+    async def in_index_pool(self, function: Callable[..., T], *args: Any) -> T:
+        """Run index building work on the index threads (never on the request threads)."""
+        return await IOLoop.current().run_in_executor(
+            self.indexes.executor, partial(function, *args))
+
+    def cache_control(self) -> str:
+        """Short-lived caching; ``private`` whenever the caller identified itself."""
+        scope = "public" if self.actor.anonymous else "private"
+        return f"{scope}, max-age={self.settings.get('channel_max_age', 30)}"
+
+    def is_fresh(self, etag: str, changed_at_ms: int) -> bool:
+        """304? ``If-None-Match`` decides when present; ``If-Modified-Since`` (one-second
+        resolution) only once the last change is over a second old."""
+        if self.request.headers.get("If-None-Match") is not None:
+            return not_modified(self, etag, None)
+        if not changed_at_ms or time.time() * 1000 - changed_at_ms < 1000:
+            return False
+        moment = datetime.fromtimestamp(changed_at_ms / 1000, tz=timezone.utc)
+        return not_modified(self, etag, moment)
+
+    def send_bytes(self, body: bytes, etag: str, *, changed_at_ms: int, content_type: str,
+                   cache_control: str, vary: str | None = None) -> None:
+        """Answer with ``body`` (or 304, or headers only for HEAD); ``body`` is not copied."""
+        quoted = f'"{etag}"'
+        self.set_header("ETag", quoted)
+        self.set_header("Cache-Control", cache_control)
+        if vary:
+            self.set_header("Vary", vary)
+        if changed_at_ms:
+            self.set_header("Last-Modified", http_date(changed_at_ms))
+        if self.is_fresh(quoted, changed_at_ms):
+            self.set_status(304)
+            self.finish()
+            return
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Length", str(len(body)))
+        if self.request.method != "HEAD":
+            self.write(body)
+        self.finish()
+
+
+class _ChannelHandler(IndexHandler):
+    async def located(self, owner: str, label: str | None,
+                      subdir: str | None) -> tuple[lookup.Located, frozenset[int]]:
+        """The index a URL names and the private packages the caller may read in it."""
+        if self.actor.anonymous:
+            located = await self.run_blocking(lookup.locate, self.repo.database, owner, label,
+                                              "conda", subdir)
+            return located, frozenset()
+
+        def find(session: Any) -> tuple[lookup.Located, frozenset[int]]:
+            found = lookup.locate_in(session, owner, label, "conda", subdir)
+            readable = lookup.readable_private_packages(session, self.actor,
+                                                        found.key.owner_id, found.key.label)
+            return found, readable
+
+        return await self.run(find)
+
+    async def view(self, owner: str, label: str | None, subdir: str) -> ChannelView:
+        located, readable = await self.located(owner, label, subdir)
+        snapshot = self.indexes.snapshot_if_current(located.key, located.revision)
+        if snapshot is None:
+            snapshot = await self.in_index_pool(self.indexes.current, located.key,
+                                                located.revision)
+        if readable & snapshot.private_ids:
+            return await self.in_index_pool(self.indexes.view, snapshot, readable)
+        return snapshot.public
+
+
+class RepodataHandler(_ChannelHandler):
+    """``<subdir>/repodata.json``: always a valid document, ``{...}`` even when empty."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        self.send_bytes(view.document, view.etag, changed_at_ms=view.changed_at_ms,
+                        content_type=JSON_TYPE, cache_control=self.cache_control())
+
+
+class RepodataZstHandler(_ChannelHandler):
+    """``<subdir>/repodata.json.zst``: compressed once per change, then served as bytes."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        etag = view.etag + ".zst"
+        data = view.zst_ready
+        if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
+            data = await self.in_index_pool(view.zst)
+        self.send_bytes(data or b"", etag, changed_at_ms=view.changed_at_ms,
+                        content_type=BINARY_TYPE, cache_control=self.cache_control())
+
+
+class ShardIndexHandler(_ChannelHandler):
+    """``<subdir>/repodata_shards.msgpack.zst`` (CEP 16), from the same snapshot."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        self.send_bytes(view.shard_index, view.etag + ".shards",
+                        changed_at_ms=view.changed_at_ms, content_type=BINARY_TYPE,
+                        cache_control=self.cache_control())
+
+
+class ShardHandler(_ChannelHandler):
+    """``<subdir>/shards/<sha256>.msgpack.zst``: immutable, kept a while after replacement."""
+
+    async def get(self, owner: str, label: str | None, subdir: str, digest: str) -> None:
+        def find(session: Any) -> tuple[bytes, bool]:
+            located = lookup.locate_in(session, owner, label, "conda", subdir)
+            return lookup.shard(session, self.actor, located, digest)
+
+        data, public = await self.run(find)
+        self.send_bytes(data, digest, changed_at_ms=0, content_type=BINARY_TYPE,
+                        cache_control=IMMUTABLE if public else PRIVATE_IMMUTABLE)
+
+
+class ChanneldataHandler(_ChannelHandler):
+    """``channeldata.json`` (CEP 38) at the channel root."""
+
+    async def get(self, owner: str, label: str | None) -> None:
+        located, readable = await self.located(owner, label, None)
+
+        def build(session: Any) -> tuple[bytes, str, int]:
+            return self.indexes.channeldata(session, located.key.owner_id, located.key.label,
+                                            readable)
+
+        body, etag, changed_at = await self.run(build)
+        self.send_bytes(body, etag, changed_at_ms=changed_at, content_type=JSON_TYPE,
+                        cache_control=self.cache_control())
+
+
+class PackageFileHandler(_ChannelHandler):
+    """``<subdir>/<name>-<version>-<build>.conda|.tar.bz2``: ETag, 304, Range, HEAD."""
+
+    async def get(self, owner: str, label: str | None, subdir: str, filename: str) -> None:
+        def find(session: Any) -> lookup.StoredFile:
+            located = lookup.locate_in(session, owner, label, "conda", subdir)
+            return lookup.conda_file(session, self.actor, located, filename)
+
+        stored = await self.run(find)
+        await send_blob(
+            self,
+            BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
+                     stored.upload_time),
+            cache_control=IMMUTABLE if stored.public else PRIVATE_IMMUTABLE,
+            attachment=False,
+        )
+
+
+ROUTES: list[tuple[str, type[RequestHandler]]] = [
+    (CHANNEL + r"/channeldata\.json", ChanneldataHandler),
+    (SUBDIR + r"/repodata\.json", RepodataHandler),
+    (SUBDIR + r"/repodata\.json\.zst", RepodataZstHandler),
+    (SUBDIR + r"/repodata_shards\.msgpack\.zst", ShardIndexHandler),
+    (SUBDIR + r"/shards/(?P<digest>[0-9a-f]{64})\.msgpack\.zst", ShardHandler),
+    (SUBDIR + r"/(?P<filename>[^/]+(?:\.conda|\.tar\.bz2))", PackageFileHandler),
+]
