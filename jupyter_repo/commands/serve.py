@@ -98,6 +98,8 @@ class ServeApp(RepoCommand):
             xheaders=self.xheaders,
             max_body_size=repo.max_upload_size + (1 << 20),
             max_buffer_size=64 << 20,
+            # Upload bodies arrive in 1 MiB reads instead of 64 KiB: 16x fewer Python calls.
+            chunk_size=1 << 20,
             idle_connection_timeout=3600,
             body_timeout=3600,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from tornado import httputil, web
@@ -11,6 +12,7 @@ from tornado import httputil, web
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.server.base import NotFoundHandler
+from jupyter_repo.server.channels import RevalidationShortcut
 
 #: ``/t/<token>`` at the root (rattler) or after the first segment (conda: ``/conda/t/<tok>``).
 _PATH_TOKEN = re.compile(r"^(/conda|/pypi|/api)?/t/([A-Za-z0-9-]+)(?=/|$)")
@@ -22,6 +24,12 @@ class RepoApplication(web.Application):
     The token is taken out of the path before routing (so handlers and access logs never
     see it) and kept on the request for authentication.
     """
+
+    def start_request(self, server_conn: object,
+                      request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+        # Anonymous revalidations of channel documents are answered before routing.
+        return RevalidationShortcut(
+            self, request_conn, partial(super().start_request, server_conn, request_conn))
 
     def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> Any:
         match = _PATH_TOKEN.match(request.path)
@@ -39,7 +47,8 @@ def default_routes() -> list[tuple[str, type[web.RequestHandler]]]:
     from jupyter_repo.server import channels, pypi
     from jupyter_repo.server.api import routes as api_routes
 
-    return [*api_routes.ROUTES, *channels.ROUTES, *pypi.ROUTES]
+    # Channels first: they take the most requests, and Tornado tries routes in order.
+    return [*channels.ROUTES, *pypi.ROUTES, *api_routes.ROUTES]
 
 
 def make_app(

@@ -16,15 +16,18 @@ conditional request whose validator matches costs that one look-up and a 304.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
+from tornado import httputil
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
 
+from jupyter_repo.repository.errors import RepositoryError
 from jupyter_repo.repository.indexes import lookup
 from jupyter_repo.repository.indexes.channels import ChannelIndexes, ChannelView
 from jupyter_repo.server.base import BaseHandler
@@ -39,9 +42,15 @@ BINARY_TYPE = "application/octet-stream"
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 
 
+@lru_cache(maxsize=1024)
 def http_date(milliseconds: int) -> str:
     moment = datetime.fromtimestamp(milliseconds // 1000, tz=timezone.utc)
     return email.utils.format_datetime(moment, usegmt=True)
+
+
+def http_now() -> str:
+    """The ``Date`` header value, formatted once per second."""
+    return http_date(int(time.time()) * 1000)
 
 
 class IndexHandler(BaseHandler):
@@ -50,6 +59,13 @@ class IndexHandler(BaseHandler):
     @property
     def indexes(self) -> ChannelIndexes:
         return self.settings["channel_indexes"]
+
+    def inline_locator(self) -> lookup.InlineLocator:
+        """The event loop's own locator (one per application; used on the loop only)."""
+        locator = self.settings.get("inline_locator")
+        if locator is None:
+            locator = self.settings["inline_locator"] = lookup.InlineLocator(self.repo.database)
+        return locator
 
     async def in_index_pool(self, function: Callable[..., T], *args: Any) -> T:
         """Run index building work on the index threads (never on the request threads)."""
@@ -97,8 +113,10 @@ class _ChannelHandler(IndexHandler):
                       subdir: str | None) -> tuple[lookup.Located, frozenset[int]]:
         """The index a URL names and the private packages the caller may read in it."""
         if self.actor.anonymous:
-            located = await self.run_blocking(lookup.locate, self.repo.database, owner, label,
-                                              "conda", subdir)
+            located = self.inline_locator().locate(owner, label, "conda", subdir)
+            if located is None:
+                located = await self.run_blocking(lookup.locate, self.repo.database, owner,
+                                                  label, "conda", subdir)
             return located, frozenset()
 
         def find(session: Any) -> tuple[lookup.Located, frozenset[int]]:
@@ -118,6 +136,103 @@ class _ChannelHandler(IndexHandler):
         if readable & snapshot.private_ids:
             return await self.in_index_pool(self.indexes.view, snapshot, readable)
         return snapshot.public
+
+
+#: The documents a conditional request may be answered for by :class:`RevalidationShortcut`,
+#: with the suffix their ETag carries.
+DOCUMENT_SUFFIXES = {"repodata.json": "", "repodata.json.zst": ".zst",
+                     "repodata_shards.msgpack.zst": ".shards"}
+_DOCUMENT = re.compile(
+    r"^/conda/(?P<owner>[^/?]+)(?:/label/(?P<label>[^/?]+))?/(?P<subdir>[^/?]+)/"
+    r"(?P<document>repodata\.json(?:\.zst)?|repodata_shards\.msgpack\.zst)$"
+)
+
+
+class RevalidationShortcut(httputil.HTTPMessageDelegate):
+    """Answers an anonymous conditional GET/HEAD of a channel document with 304 right at the
+    HTTP connection, when the caller's copy is current; everything else goes on to the
+    normal routing (and gets the same answer there, only slower).
+
+    Why: clients revalidate repodata constantly (conda and rattler send ``If-None-Match``
+    whenever ``max-age`` has passed), and building a ``RequestHandler`` costs more than
+    everything else a 304 needs put together — on the machine of ``bench/RESULTS.md`` it
+    limits a process to about half the revalidations per second. What a 304 needs is small:
+    the index's current revision (an inline look-up on SQLite, see ``InlineLocator``), a
+    cached snapshot at that revision, and a string comparison. Nothing private is served
+    here: requests with credentials (headers or ``/t/<token>/``) are never shortcut.
+    """
+
+    def __init__(self, application: Any, connection: httputil.HTTPConnection,
+                 route: Callable[[], httputil.HTTPMessageDelegate]) -> None:
+        self.application = application
+        self.connection = connection
+        self.route = route
+        self.fallback: httputil.HTTPMessageDelegate | None = None
+        self.answer: httputil.HTTPHeaders | None = None
+
+    def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders) -> Any:
+        try:
+            self.answer = self._not_modified(start_line, headers)
+        except RepositoryError:  # an unknown owner or label: the handler says so properly
+            self.answer = None
+        if self.answer is not None:
+            return None
+        self.fallback = self.route()
+        return self.fallback.headers_received(start_line, headers)
+
+    def _not_modified(self, start_line: Any,
+                      headers: httputil.HTTPHeaders) -> httputil.HTTPHeaders | None:
+        if start_line.method not in ("GET", "HEAD"):
+            return None
+        candidate = headers.get("If-None-Match")
+        if (candidate is None or "Authorization" in headers or "X-API-Key" in headers
+                or "Content-Length" in headers or "Transfer-Encoding" in headers):
+            return None
+        match = _DOCUMENT.match(start_line.path)
+        indexes = self.application.settings.get("channel_indexes")
+        if match is None or indexes is None or match["owner"] == "t":
+            return None
+        locator = self.application.settings.get("inline_locator")
+        if locator is None:
+            locator = self.application.settings["inline_locator"] = lookup.InlineLocator(
+                self.application.settings["repository"].database)
+        located = locator.locate(match["owner"], match["label"], "conda", match["subdir"])
+        if located is None:
+            return None
+        snapshot = indexes.snapshot_if_current(located.key, located.revision)
+        if snapshot is None:
+            return None
+        view = snapshot.public
+        etag = f'"{view.etag}{DOCUMENT_SUFFIXES[match["document"]]}"'
+        if etag not in (item.strip() for item in candidate.split(",")):
+            return None
+        max_age = self.application.settings.get("channel_max_age", 30)
+        answer = httputil.HTTPHeaders({
+            "ETag": etag,
+            "Cache-Control": f"public, max-age={max_age}",
+            "Date": http_now(),
+        })
+        if view.changed_at_ms:
+            answer["Last-Modified"] = http_date(view.changed_at_ms)
+        return answer
+
+    def data_received(self, chunk: bytes) -> Any:
+        if self.fallback is not None:
+            return self.fallback.data_received(chunk)
+        return None
+
+    def finish(self) -> None:
+        if self.fallback is not None:
+            self.fallback.finish()
+            return
+        assert self.answer is not None
+        self.connection.write_headers(
+            httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified"), self.answer)
+        self.connection.finish()
+
+    def on_connection_close(self) -> None:
+        if self.fallback is not None:
+            self.fallback.on_connection_close()
 
 
 class RepodataHandler(_ChannelHandler):

@@ -8,10 +8,13 @@ shard a download names. Private things the caller may not read are "not found".
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import and_, exists, false, select
+from sqlalchemy import Engine, and_, bindparam, exists, false, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
@@ -42,8 +45,12 @@ class Located:
     changed_at_ms: int
 
 
+@lru_cache(maxsize=4096)
 def channel_names(owner: str, label: str | None, subdir: str | None) -> tuple[str, str, str]:
-    """Validated, normalised ``(login, label, subdir)``; any bad name is simply not found."""
+    """Validated, normalised ``(login, label, subdir)``; any bad name is simply not found.
+
+    Cached: the same few channels are asked for again and again (errors are not cached).
+    """
     try:
         login = names.login(owner)
         label_name = names.label(label) if label else names.DEFAULT_LABEL
@@ -53,18 +60,49 @@ def channel_names(owner: str, label: str | None, subdir: str | None) -> tuple[st
     return login, label_name, subdir_name
 
 
-def _locate(connection: Any, login: str, label: str, kind: str, subdir: str) -> Located:
-    label_exists = exists().where(Label.owner_id == Account.id, Label.name == label)
-    row = connection.execute(
-        select(Account.id, label_exists, IndexState.id, IndexState.revision,
-               IndexState.changed_at_ms)
+def _locate_statement() -> Any:
+    label = bindparam("label")
+    return (
+        select(Account.id, exists().where(Label.owner_id == Account.id, Label.name == label),
+               IndexState.id, IndexState.revision, IndexState.changed_at_ms)
         .select_from(Account)
         .outerjoin(IndexState, and_(
-            IndexState.owner_id == Account.id, IndexState.kind == kind,
-            IndexState.label == label, IndexState.subdir == subdir,
+            IndexState.owner_id == Account.id, IndexState.kind == bindparam("kind"),
+            IndexState.label == label, IndexState.subdir == bindparam("subdir"),
         ))
-        .where(Account.login == login)
-    ).first()
+        .where(Account.login == bindparam("login"))
+    )
+
+
+class _Prepared:
+    """A statement compiled once for an engine's dialect, run on a raw pooled DBAPI
+    connection: building and compiling a SQLAlchemy statement costs about a millisecond,
+    twenty times the query itself, and this one runs for every conditional request."""
+
+    def __init__(self, engine: Engine, statement: Any) -> None:
+        compiled = statement.compile(dialect=engine.dialect)
+        self.sql = str(compiled)
+        self.positional = bool(compiled.positional)
+        self.names = list(compiled.positiontup or [])
+
+    def first(self, engine: Engine, params: dict[str, Any]) -> Any:
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self.sql, [params[name] for name in self.names]
+                               if self.positional else params)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool
+
+
+_PREPARED: WeakKeyDictionary[Engine, _Prepared] = WeakKeyDictionary()
+
+
+def _located(row: Any, login: str, label: str, kind: str, subdir: str) -> Located:
     if row is None:
         raise NotFound(f"The owner {login!r} does not exist.")
     owner_id, has_label, index_id, revision, changed_at_ms = row
@@ -76,17 +114,60 @@ def _locate(connection: Any, login: str, label: str, kind: str, subdir: str) -> 
 
 def locate(database: Database, owner: str, label: str | None, kind: str,
            subdir: str | None = None) -> Located:
-    """Owner, label and index state of a URL, on a plain pooled connection (no ORM session:
-    this runs for every conditional request, so it is kept as lean as it can be)."""
+    """Owner, label and index state of a URL (see :class:`_Prepared`; no ORM session)."""
     login, label_name, subdir_name = channel_names(owner, label, subdir)
-    with database.engine.connect() as connection:
-        return _locate(connection, login, label_name, kind, subdir_name)
+    engine = database.engine
+    prepared = _PREPARED.get(engine)
+    if prepared is None:
+        prepared = _PREPARED[engine] = _Prepared(engine, _locate_statement())
+    params = {"login": login, "label": label_name, "kind": kind, "subdir": subdir_name}
+    return _located(prepared.first(engine, params), login, label_name, kind, subdir_name)
+
+
+class InlineLocator:
+    """:func:`locate` without a thread hop, where that is cheap and safe (SQLite).
+
+    On SQLite in WAL mode the look-up reads a few B-tree pages and never waits for writers,
+    so the event loop may run it directly (tens of microseconds) rather than pay for a round
+    trip through a worker thread, which costs more than the query and caps how many
+    conditional requests a process answers per second. A busy database (rare: WAL
+    recovery) makes :meth:`locate` return ``None`` after a few milliseconds, and so does
+    any other database: the caller then uses :func:`locate` on a worker thread.
+    Use one instance from one thread only.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._connection: Any = None
+
+    def locate(self, owner: str, label: str | None, kind: str,
+               subdir: str | None = None) -> Located | None:
+        if not self._database.is_sqlite:
+            return None
+        login, label_name, subdir_name = channel_names(owner, label, subdir)
+        engine = self._database.engine
+        prepared = _PREPARED.get(engine)
+        if prepared is None:
+            prepared = _PREPARED[engine] = _Prepared(engine, _locate_statement())
+        params = {"login": login, "label": label_name, "kind": kind, "subdir": subdir_name}
+        try:
+            if self._connection is None:
+                self._connection = engine.raw_connection()  # kept: this thread's own
+                self._connection.execute("PRAGMA busy_timeout=5")
+            row = self._connection.execute(
+                prepared.sql, [params[name] for name in prepared.names]).fetchone()
+        except sqlite3.Error:
+            return None
+        return _located(row, login, label_name, kind, subdir_name)
 
 
 def locate_in(session: Session, owner: str, label: str | None, kind: str,
               subdir: str | None = None) -> Located:
+    """The same, inside a session (when the request needs more queries anyway)."""
     login, label_name, subdir_name = channel_names(owner, label, subdir)
-    return _locate(session, login, label_name, kind, subdir_name)
+    row = session.execute(_locate_statement(), {
+        "login": login, "label": label_name, "kind": kind, "subdir": subdir_name}).first()
+    return _located(row, login, label_name, kind, subdir_name)
 
 
 def readable_private_packages(session: Session, actor: Actor, owner_id: int,

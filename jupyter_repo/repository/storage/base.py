@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from traitlets import Integer, Unicode
@@ -14,6 +16,23 @@ from traitlets.config import LoggingConfigurable
 from jupyter_repo.repository.errors import TooLarge
 
 SPOOL_SUFFIX = ".part"
+#: Chunks at least this large are hashed with md5 on a helper thread while sha256 and the
+#: write run on the caller's thread (hashlib and file writes release the GIL).
+PARALLEL_HASH_BYTES = 256 << 10
+#: After this many bytes the kernel is asked to start writing them to disk, so that the
+#: final fsync finds little left to do and big uploads do not pile up in the page cache.
+WRITEBACK_BYTES = 32 << 20
+
+_hash_pool: ThreadPoolExecutor | None = None
+_hash_pool_lock = threading.Lock()
+
+
+def _hash_helper() -> ThreadPoolExecutor:
+    global _hash_pool
+    with _hash_pool_lock:
+        if _hash_pool is None:
+            _hash_pool = ThreadPoolExecutor(4, thread_name_prefix="jupyter-repo-hash")
+        return _hash_pool
 
 
 class Spool:
@@ -30,6 +49,7 @@ class Spool:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
         self._file = open(self.path, "xb")  # noqa: SIM115 - closed in finish()/discard()
+        self._written_back = 0
 
     def write(self, data: bytes | memoryview) -> None:
         self.size += len(data)
@@ -37,9 +57,25 @@ class Spool:
             raise TooLarge(
                 f"The upload is larger than the server's limit of {self.max_size} bytes."
             )
-        self._md5.update(data)
-        self._sha256.update(data)
-        self._file.write(data)
+        if len(data) >= PARALLEL_HASH_BYTES:
+            md5 = _hash_helper().submit(self._md5.update, data)
+            self._sha256.update(data)
+            self._file.write(data)
+            md5.result()
+        else:
+            self._md5.update(data)
+            self._sha256.update(data)
+            self._file.write(data)
+        if self.size - self._written_back >= WRITEBACK_BYTES:
+            self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        """Let the kernel start writing the bytes so far (asynchronously, on Linux)."""
+        self._file.flush()
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(self._file.fileno(), self._written_back,
+                             self.size - self._written_back, os.POSIX_FADV_DONTNEED)
+        self._written_back = self.size
 
     def finish(self) -> None:
         self._file.flush()
