@@ -381,7 +381,7 @@ def table(rows: list[Row]) -> str:
         [f"{row.revalidations_per_s:,.0f}" for row in rows])
     add("upload of a 500 MB file, MB/s (server RSS before → peak)",
         [f"{row.upload_mb_s:.0f} ({row.upload_base_mib:.0f} → {row.upload_peak_mib:.0f} MiB)"
-         if row.upload_mb_s else "–" for row in rows])
+         if row.upload_mb_s else "-" for row in rows])
     add("search, p50 / p95 (ms)", [pair(row.search_ms) for row in rows])
     add("cold build of linux-64 after start (s)", [f"{row.cold_build_s:.2f}" for row in rows])
     add("server RSS after the run (MiB)", [f"{row.idle_rss_mib:.0f}" for row in rows])

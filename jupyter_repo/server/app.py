@@ -12,7 +12,8 @@ from tornado import httputil, web
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.server.base import NotFoundHandler
-from jupyter_repo.server.channels import RevalidationShortcut
+from jupyter_repo.server.channels import revalidation_answer
+from jupyter_repo.server.connection import RequestStart
 
 #: ``/t/<token>`` at the root (rattler) or after the first segment (conda: ``/conda/t/<tok>``).
 _PATH_TOKEN = re.compile(r"^(/conda|/pypi|/api)?/t/([A-Za-z0-9-]+)(?=/|$)")
@@ -27,9 +28,11 @@ class RepoApplication(web.Application):
 
     def start_request(self, server_conn: object,
                       request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
-        # Anonymous revalidations of channel documents are answered before routing.
-        return RevalidationShortcut(
-            self, request_conn, partial(super().start_request, server_conn, request_conn))
+        # Body-less requests reach their handler once read (keeps connections alive after
+        # early errors); anonymous repodata revalidations are answered before routing.
+        return RequestStart(self, request_conn,
+                            partial(super().start_request, server_conn, request_conn),
+                            shortcuts=(revalidation_answer,))
 
     def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> Any:
         match = _PATH_TOKEN.match(request.path)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache, partial
 from typing import Any, TypeVar
@@ -87,9 +87,13 @@ class IndexHandler(BaseHandler):
         moment = datetime.fromtimestamp(changed_at_ms / 1000, tz=timezone.utc)
         return not_modified(self, etag, moment)
 
-    def send_bytes(self, body: bytes, etag: str, *, changed_at_ms: int, content_type: str,
-                   cache_control: str, vary: str | None = None) -> None:
-        """Answer with ``body`` (or 304, or headers only for HEAD); ``body`` is not copied."""
+    def send_bytes(self, body: bytes | Sequence[bytes], etag: str, *, changed_at_ms: int,
+                   content_type: str, cache_control: str, vary: str | None = None) -> None:
+        """Answer with ``body`` (or 304, or headers only for HEAD).
+
+        ``body`` may be a list of pieces; they are handed to the connection one by one, so a
+        30 MB document is never joined or copied per request.
+        """
         quoted = f'"{etag}"'
         self.set_header("ETag", quoted)
         self.set_header("Cache-Control", cache_control)
@@ -101,10 +105,13 @@ class IndexHandler(BaseHandler):
             self.set_status(304)
             self.finish()
             return
+        pieces = [body] if isinstance(body, bytes) else body
         self.set_header("Content-Type", content_type)
-        self.set_header("Content-Length", str(len(body)))
+        self.set_header("Content-Length", str(sum(len(piece) for piece in pieces)))
         if self.request.method != "HEAD":
-            self.write(body)
+            for piece in pieces:
+                self.write(piece)
+                self.flush()
         self.finish()
 
 
@@ -138,8 +145,7 @@ class _ChannelHandler(IndexHandler):
         return snapshot.public
 
 
-#: The documents a conditional request may be answered for by :class:`RevalidationShortcut`,
-#: with the suffix their ETag carries.
+#: The documents :func:`revalidation_answer` may answer for, with the suffix their ETag carries.
 DOCUMENT_SUFFIXES = {"repodata.json": "", "repodata.json.zst": ".zst",
                      "repodata_shards.msgpack.zst": ".shards"}
 _DOCUMENT = re.compile(
@@ -148,91 +154,53 @@ _DOCUMENT = re.compile(
 )
 
 
-class RevalidationShortcut(httputil.HTTPMessageDelegate):
-    """Answers an anonymous conditional GET/HEAD of a channel document with 304 right at the
-    HTTP connection, when the caller's copy is current; everything else goes on to the
-    normal routing (and gets the same answer there, only slower).
+def revalidation_answer(application: Any, start_line: httputil.RequestStartLine,
+                        headers: httputil.HTTPHeaders
+                        ) -> tuple[httputil.ResponseStartLine, httputil.HTTPHeaders] | None:
+    """A 304 for an anonymous conditional request of a current channel document, or ``None``.
 
-    Why: clients revalidate repodata constantly (conda and rattler send ``If-None-Match``
-    whenever ``max-age`` has passed), and building a ``RequestHandler`` costs more than
-    everything else a 304 needs put together — on the machine of ``bench/RESULTS.md`` it
-    limits a process to about half the revalidations per second. What a 304 needs is small:
-    the index's current revision (an inline look-up on SQLite, see ``InlineLocator``), a
-    cached snapshot at that revision, and a string comparison. Nothing private is served
-    here: requests with credentials (headers or ``/t/<token>/``) are never shortcut.
+    A shortcut of ``connection.RequestStart``, run before routing. Clients revalidate
+    repodata constantly (conda and rattler send ``If-None-Match`` whenever ``max-age`` has
+    passed), and building a ``RequestHandler`` costs more than everything else a 304 needs
+    put together: the index's current revision (an inline look-up on SQLite, see
+    ``InlineLocator``), a snapshot at that revision, and a string comparison. Anything else —
+    credentials in headers or in the path, other documents, a stale copy, an unknown owner —
+    returns ``None`` and takes the normal route, which gives the same answers, only slower.
     """
-
-    def __init__(self, application: Any, connection: httputil.HTTPConnection,
-                 route: Callable[[], httputil.HTTPMessageDelegate]) -> None:
-        self.application = application
-        self.connection = connection
-        self.route = route
-        self.fallback: httputil.HTTPMessageDelegate | None = None
-        self.answer: httputil.HTTPHeaders | None = None
-
-    def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders) -> Any:
-        try:
-            self.answer = self._not_modified(start_line, headers)
-        except RepositoryError:  # an unknown owner or label: the handler says so properly
-            self.answer = None
-        if self.answer is not None:
-            return None
-        self.fallback = self.route()
-        return self.fallback.headers_received(start_line, headers)
-
-    def _not_modified(self, start_line: Any,
-                      headers: httputil.HTTPHeaders) -> httputil.HTTPHeaders | None:
-        if start_line.method not in ("GET", "HEAD"):
-            return None
-        candidate = headers.get("If-None-Match")
-        if (candidate is None or "Authorization" in headers or "X-API-Key" in headers
-                or "Content-Length" in headers or "Transfer-Encoding" in headers):
-            return None
-        match = _DOCUMENT.match(start_line.path)
-        indexes = self.application.settings.get("channel_indexes")
-        if match is None or indexes is None or match["owner"] == "t":
-            return None
-        locator = self.application.settings.get("inline_locator")
-        if locator is None:
-            locator = self.application.settings["inline_locator"] = lookup.InlineLocator(
-                self.application.settings["repository"].database)
-        located = locator.locate(match["owner"], match["label"], "conda", match["subdir"])
-        if located is None:
-            return None
-        snapshot = indexes.snapshot_if_current(located.key, located.revision)
-        if snapshot is None:
-            return None
-        view = snapshot.public
-        etag = f'"{view.etag}{DOCUMENT_SUFFIXES[match["document"]]}"'
-        if etag not in (item.strip() for item in candidate.split(",")):
-            return None
-        max_age = self.application.settings.get("channel_max_age", 30)
-        answer = httputil.HTTPHeaders({
-            "ETag": etag,
-            "Cache-Control": f"public, max-age={max_age}",
-            "Date": http_now(),
-        })
-        if view.changed_at_ms:
-            answer["Last-Modified"] = http_date(view.changed_at_ms)
-        return answer
-
-    def data_received(self, chunk: bytes) -> Any:
-        if self.fallback is not None:
-            return self.fallback.data_received(chunk)
+    if start_line.method not in ("GET", "HEAD"):
         return None
-
-    def finish(self) -> None:
-        if self.fallback is not None:
-            self.fallback.finish()
-            return
-        assert self.answer is not None
-        self.connection.write_headers(
-            httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified"), self.answer)
-        self.connection.finish()
-
-    def on_connection_close(self) -> None:
-        if self.fallback is not None:
-            self.fallback.on_connection_close()
+    candidate = headers.get("If-None-Match")
+    if candidate is None or "Authorization" in headers or "X-API-Key" in headers:
+        return None
+    match = _DOCUMENT.match(start_line.path)
+    indexes = application.settings.get("channel_indexes")
+    if match is None or indexes is None or match["owner"] == "t":
+        return None
+    locator = application.settings.get("inline_locator")
+    if locator is None:
+        locator = application.settings["inline_locator"] = lookup.InlineLocator(
+            application.settings["repository"].database)
+    try:
+        located = locator.locate(match["owner"], match["label"], "conda", match["subdir"])
+    except RepositoryError:
+        return None
+    if located is None:
+        return None
+    snapshot = indexes.snapshot_if_current(located.key, located.revision)
+    if snapshot is None:
+        return None
+    view = snapshot.public
+    etag = f'"{view.etag}{DOCUMENT_SUFFIXES[match["document"]]}"'
+    if etag not in (item.strip() for item in candidate.split(",")):
+        return None
+    answer = httputil.HTTPHeaders({
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={application.settings.get('channel_max_age', 30)}",
+        "Date": http_now(),
+    })
+    if view.changed_at_ms:
+        answer["Last-Modified"] = http_date(view.changed_at_ms)
+    return httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified"), answer
 
 
 class RepodataHandler(_ChannelHandler):
@@ -240,7 +208,7 @@ class RepodataHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
-        self.send_bytes(view.document, view.etag, changed_at_ms=view.changed_at_ms,
+        self.send_bytes(view.pieces, view.etag, changed_at_ms=view.changed_at_ms,
                         content_type=JSON_TYPE, cache_control=self.cache_control())
 
 
@@ -250,9 +218,9 @@ class RepodataZstHandler(_ChannelHandler):
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
         etag = view.etag + ".zst"
-        data = view.zst_ready
+        data = view.zst.ready
         if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
-            data = await self.in_index_pool(view.zst)
+            data = await self.in_index_pool(view.zst.get)
         self.send_bytes(data or b"", etag, changed_at_ms=view.changed_at_ms,
                         content_type=BINARY_TYPE, cache_control=self.cache_control())
 
@@ -262,20 +230,30 @@ class ShardIndexHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
-        self.send_bytes(view.shard_index, view.etag + ".shards",
-                        changed_at_ms=view.changed_at_ms, content_type=BINARY_TYPE,
-                        cache_control=self.cache_control())
+        data = view.shard_index.ready or await self.in_index_pool(view.shard_index.get)
+        self.send_bytes(data, view.etag + ".shards", changed_at_ms=view.changed_at_ms,
+                        content_type=BINARY_TYPE, cache_control=self.cache_control())
 
 
 class ShardHandler(_ChannelHandler):
-    """``<subdir>/shards/<sha256>.msgpack.zst``: immutable, kept a while after replacement."""
+    """``<subdir>/shards/<sha256>.msgpack.zst``: immutable, kept a while after replacement.
+
+    From the current snapshot's memory when it has the shard (catching up first if the
+    database is ahead), else from the database (shards replaced less than a week ago).
+    """
 
     async def get(self, owner: str, label: str | None, subdir: str, digest: str) -> None:
-        def find(session: Any) -> tuple[bytes, bool]:
-            located = lookup.locate_in(session, owner, label, "conda", subdir)
-            return lookup.shard(session, self.actor, located, digest)
-
-        data, public = await self.run(find)
+        located, readable = await self.located(owner, label, subdir)
+        snapshot = self.indexes.snapshot_if_current(located.key, located.revision)
+        segment = snapshot.shard_if_ready(digest) if snapshot is not None else None
+        if segment is None:
+            segment = await self.in_index_pool(self.indexes.shard, located.key,
+                                               located.revision, digest)
+        if segment is not None and (segment.public or segment.package_id in readable):
+            data, public = segment.shard, segment.public
+        else:
+            data, public = await self.run(
+                lambda session: lookup.shard(session, self.actor, located, digest))
         self.send_bytes(data, digest, changed_at_ms=0, content_type=BINARY_TYPE,
                         cache_control=IMMUTABLE if public else PRIVATE_IMMUTABLE)
 

@@ -5,34 +5,41 @@ holds the files and, per index, a revision (``journal.py``). A process answers a
 ``(owner, label, subdir)`` at revision ``r`` from its :class:`Snapshot` if that snapshot is at
 ``r``; otherwise it catches up first. Catching up reads the package names changed since the
 snapshot's revision from the change log, re-serialises only those names' records
-(:func:`conda.make_segment`), stores their new shards, and joins the segments into new
-documents — tens of milliseconds for a 66k-record subdir, instead of seconds for a full
-re-serialisation. A cold process (or one whose snapshot is older than the pruned change log)
-builds the index in full once.
+(:func:`conda.make_segment`) and re-joins only the document blocks they fall in — tens of
+milliseconds for a 66k-record subdir, instead of seconds for a full re-serialisation. A cold
+process (or one whose snapshot is older than the pruned change log) builds an index in full.
 
-Consistency: a snapshot is built from one read transaction, and is swapped in whole, so a
-request sees either the old or the new documents, never a mix; shards are stored before the
-index naming them is served. Builds of one index are serialised per process (a lock); two
-processes building the same revision produce the same bytes, so their ETags agree.
+Consistency: a snapshot is built from one read transaction and swapped in whole, so a request
+sees the old or the new documents, never a mix. Builds of one index are serialised per
+process (a lock, which concurrent requests wait on and then share the result of); two
+processes at the same revision produce the same bytes, so their ETags agree.
+
+Shards: a process serves the shards of the snapshots it holds from memory, and stores new
+shards in the database right after the swap (off the request's path), where they stay for a
+week after they are replaced, for clients holding an older shard index — from any process. A
+process asked for a shard it does not hold catches up first (the shard may be newer than its
+snapshot), then looks in the database.
 
 Views: anonymous callers and callers without private rights share the snapshot's public
 view. A caller who may read some of the owner's private packages gets a view of the public
 segments plus those packages' segments, assembled on first use and kept in a small LRU.
-Each view's ``repodata.json.zst`` is compressed once, when first needed (eagerly for the
-public view right after a change), never per request.
+Each view's ``repodata.json.zst`` and shard index are made once, when first needed (eagerly
+for the public view right after a change), never per request.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 from traitlets import Instance, Integer
 from traitlets.config import LoggingConfigurable
@@ -44,6 +51,7 @@ from jupyter_repo.repository.indexes.journal import IndexKey
 from jupyter_repo.repository.models import (
     File,
     FileLabel,
+    IndexChange,
     IndexState,
     Label,
     Package,
@@ -56,42 +64,72 @@ try:
 except ImportError:  # Python < 3.14
     from backports import zstd  # type: ignore[no-redef]
 
+ShardUpdate = tuple[str, bytes] | None  # (sha256, bytes) of a name's shard; None: name gone
 
-class ChannelView:
-    """The documents one kind of caller gets for a snapshot, made once."""
 
-    def __init__(self, subdir: str, segments: Sequence[conda.Segment], changed_at_ms: int,
-                 zst_level: int) -> None:
-        self.etag = conda.view_etag(subdir, segments)
-        self.document = conda.assemble(subdir, segments)
-        self.shard_index = shards.encode_index(
-            subdir, ((segment.name, segment.shard_sha256) for segment in segments)
-        )
-        self.changed_at_ms = changed_at_ms
-        self._zst_level = zst_level
-        self._zst: bytes | None = None
-        self._zst_lock = threading.Lock()
+class _Once:
+    """A value computed on first use, by one thread, then shared (blocking)."""
+
+    def __init__(self, compute: Callable[[], bytes]) -> None:
+        self._compute: Callable[[], bytes] | None = compute
+        self._value: bytes | None = None
+        self._lock = threading.Lock()
 
     @property
-    def zst_ready(self) -> bytes | None:
-        return self._zst
+    def ready(self) -> bytes | None:
+        return self._value
 
-    def zst(self) -> bytes:
-        """``repodata.json.zst``, compressed on first use (blocking; run off the event loop)."""
-        if self._zst is None:
-            with self._zst_lock:
-                if self._zst is None:
-                    self._zst = zstd.compress(self.document, self._zst_level)
-        return self._zst
+    def get(self) -> bytes:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    assert self._compute is not None
+                    self._value = self._compute()
+                    self._compute = None
+        return self._value
+
+
+class ChannelView:
+    """The documents one kind of caller gets for a snapshot, made once.
+
+    ``repodata.json`` is kept as pieces (see ``conda.pieces``): a new public view re-joins
+    only the blocks of the names that changed, and responses send the pieces as they are.
+    """
+
+    def __init__(self, subdir: str, segments: Sequence[conda.Segment], changed_at_ms: int,
+                 compression: Mapping[Any, int], *,
+                 reusable: Mapping[tuple[str, ...], conda.Block] | None = None,
+                 changed: Set[str] = frozenset()) -> None:
+        self.etag = conda.view_etag(subdir, segments)
+        self.blocks = conda.blocks(segments, reusable, changed)
+        self.pieces = conda.pieces(subdir, self.blocks)
+        self.size = sum(len(piece) for piece in self.pieces)
+        self.changed_at_ms = changed_at_ms
+        entries = [segment.shard_entry for segment in segments]
+        self.shard_index = _Once(lambda: shards.encode_index(subdir, entries))
+        self.zst = _Once(lambda: _compress(self.pieces, compression))
+
+    @property
+    def document(self) -> bytes:
+        """The whole ``repodata.json`` in one piece (a copy; responses use :attr:`pieces`)."""
+        return b"".join(self.pieces)
 
     @property
     def nbytes(self) -> int:
-        return len(self.document) + len(self.shard_index) + len(self._zst or b"")
+        return (self.size + len(self.shard_index.ready or b"")
+                + len(self.zst.ready or b""))
 
 
-@dataclass(frozen=True)
+def _compress(pieces: Sequence[bytes], options: Mapping[Any, int]) -> bytes:
+    compressor = zstd.ZstdCompressor(options=dict(options))
+    parts = [compressor.compress(piece) for piece in pieces]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+@dataclass
 class Snapshot:
-    """One index at one revision: its segments and its public view."""
+    """One index at one revision: its segments and its public view (treat as immutable)."""
 
     key: IndexKey
     index_id: int | None
@@ -102,11 +140,23 @@ class Snapshot:
     public: ChannelView
     #: Package ids of the private packages with records in this index.
     private_ids: frozenset[int]
+    segments_nbytes: int
+    _by_shard: dict[str, conda.Segment] | None = field(default=None, repr=False)
 
     @property
     def nbytes(self) -> int:
-        return sum(len(segment.packages) + len(segment.packages_conda) + len(segment.shard)
-                   for segment in self.segments.values())
+        return self.segments_nbytes + self.public.nbytes
+
+    def shard_if_ready(self, digest: str) -> conda.Segment | None:
+        """Like :meth:`segment_with_shard`, but never builds the table (``None`` then)."""
+        table = self._by_shard
+        return table.get(digest) if table is not None else None
+
+    def segment_with_shard(self, digest: str) -> conda.Segment | None:
+        if self._by_shard is None:
+            self._by_shard = {segment.shard_sha256: segment
+                              for segment in self.segments.values()}
+        return self._by_shard.get(digest)
 
 
 @dataclass
@@ -116,29 +166,37 @@ class _Entry:
     views: OrderedDict[tuple[int, frozenset[int]], ChannelView] = field(
         default_factory=OrderedDict)
     refresh_queued: bool = False
+    #: Shards of built snapshots not yet stored, in build order (newer entries win).
+    unpublished: dict[str, ShardUpdate] = field(default_factory=dict)
+    unpublished_complete: bool = False
+    publish_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _rows(session: Session, key: IndexKey,
-          package_keys: Iterable[str] | None) -> list[conda.FileRow]:
-    query = (
+@lru_cache(maxsize=1)
+def _statements() -> dict[str, Any]:
+    """The build's queries, built once: constructing SQLAlchemy statements per build costs
+    more than running them on a slow machine."""
+    rows = (
         select(File.id, File.filename, File.attrs, File.md5, File.sha256, File.size,
                File.indexed_at_ms, Package.id, Package.name_key, Package.public)
         .join(Package, Package.id == File.package_id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
-        .where(Package.owner_id == key.owner_id, Label.owner_id == key.owner_id,
-               Label.name == key.label, File.subdir == key.subdir,
-               File.distribution_type == "conda")
+        .where(Package.owner_id == bindparam("owner_id"),
+               Label.owner_id == bindparam("owner_id"), Label.name == bindparam("label"),
+               File.subdir == bindparam("subdir"), File.distribution_type == "conda")
     )
-    if package_keys is None:
-        return [conda.FileRow(*row) for row in session.execute(query)]
-    wanted = sorted(package_keys)
-    rows: list[conda.FileRow] = []
-    for start in range(0, len(wanted), 400):
-        chunk = wanted[start:start + 400]
-        rows += [conda.FileRow(*row)
-                 for row in session.execute(query.where(Package.name_key.in_(chunk)))]
-    return rows
+    return {
+        "state": select(IndexState.id, IndexState.revision, IndexState.changed_at_ms,
+                        IndexState.pruned_through).where(
+            IndexState.owner_id == bindparam("owner_id"), IndexState.kind == bindparam("kind"),
+            IndexState.label == bindparam("label"), IndexState.subdir == bindparam("subdir")),
+        "changed": select(IndexChange.package_key).where(
+            IndexChange.index_id == bindparam("index_id"),
+            IndexChange.revision > bindparam("revision")).distinct(),
+        "all_rows": rows,
+        "some_rows": rows.where(Package.name_key.in_(bindparam("keys", expanding=True))),
+    }
 
 
 class ChannelIndexes(LoggingConfigurable):
@@ -154,6 +212,10 @@ class ChannelIndexes(LoggingConfigurable):
     zst_level = Integer(
         1, help="zstd level of repodata.json.zst. Level 1 compresses a 30 MB document in about "
         "0.1 s on one core and within a few percent of level 3's size."
+    ).tag(config=True)
+    zst_threads = Integer(
+        2, help="zstd worker threads for repodata.json.zst (0: the caller's thread only). "
+        "Any value from 1 up gives the same bytes; keep all processes on the same side of 0."
     ).tag(config=True)
     build_threads = Integer(2, help="Threads that build indexes.").tag(config=True)
 
@@ -203,10 +265,14 @@ class ChannelIndexes(LoggingConfigurable):
             snapshot = entry.snapshot
             if revision is not None and snapshot is not None and snapshot.revision >= revision:
                 return snapshot
-            built = self._build(key, snapshot)
+            built, updates, complete = self._build(key, snapshot)
             if built is not snapshot:
                 entry.snapshot = built
                 entry.views.clear()
+            if updates or complete:
+                entry.unpublished.update(updates)
+                entry.unpublished_complete |= complete
+                self.executor.submit(self._publish_shards, key, entry)
         self._evict(keep=key)
         return built
 
@@ -226,7 +292,7 @@ class ChannelIndexes(LoggingConfigurable):
                     if snapshot.segments[key].public
                     or snapshot.segments[key].package_id in visible]
         view = ChannelView(snapshot.key.subdir, segments, snapshot.changed_at_ms,
-                           self.zst_level)
+                           self._compression())
         with entry.lock:
             if entry.snapshot is snapshot:
                 entry.views[cache_key] = view
@@ -234,65 +300,107 @@ class ChannelIndexes(LoggingConfigurable):
                     entry.views.popitem(last=False)
         return view
 
+    def shard(self, key: IndexKey, revision: int, digest: str) -> conda.Segment | None:
+        """The segment whose shard has this hash, if a current snapshot has it (blocking)."""
+        snapshot = self.snapshot_if_current(key, revision)
+        if snapshot is not None:
+            found = snapshot.segment_with_shard(digest)
+            if found is not None:
+                return found
+        return self.current(key, revision).segment_with_shard(digest)
+
     # -- building --------------------------------------------------------------------------
 
-    def _build(self, key: IndexKey, previous: Snapshot | None) -> Snapshot:
+    def _compression(self) -> dict[Any, int]:
+        options = {zstd.CompressionParameter.compression_level: self.zst_level}
+        if self.zst_threads > 0:
+            options[zstd.CompressionParameter.nb_workers] = self.zst_threads
+        return options
+
+    def _build(self, key: IndexKey, previous: Snapshot | None
+               ) -> tuple[Snapshot, dict[str, ShardUpdate], bool]:
+        """The snapshot at the database's revision, the shards to store, and whether the
+        build was complete (not incremental)."""
+        started = time.perf_counter()
+        statements = _statements()
+        where = {"owner_id": key.owner_id, "kind": key.kind, "label": key.label,
+                 "subdir": key.subdir}
         with self.repository.transaction() as session:
-            state = session.scalar(
-                select(IndexState).where(
-                    IndexState.owner_id == key.owner_id, IndexState.kind == key.kind,
-                    IndexState.label == key.label, IndexState.subdir == key.subdir)
-            )
-            revision = state.revision if state is not None else 0
-            index_id = state.id if state is not None else None
-            changed_at = state.changed_at_ms if state is not None else 0
-            incremental = (
-                previous is not None and state is not None
-                and previous.index_id == state.id
-                and previous.revision >= state.pruned_through
-            )
+            connection = session.connection()
+            state = connection.execute(statements["state"], where).first()
+            index_id, revision, changed_at, pruned = state if state is not None else (
+                None, 0, 0, 0)
+            incremental = (previous is not None and index_id is not None
+                           and previous.index_id == index_id and previous.revision >= pruned)
+            touched: set[str] | None = None
             if incremental:
-                assert previous is not None and state is not None
+                assert previous is not None
                 if previous.revision == revision:
-                    return previous
-                touched: set[str] | None = journal.changed_since(session, state.id,
-                                                                 previous.revision)
-                rows = _rows(session, key, touched)
+                    return previous, {}, False
+                touched = set(connection.scalars(statements["changed"], {
+                    "index_id": index_id, "revision": previous.revision}))
+                rows = [conda.FileRow(*row) for row in connection.execute(
+                    statements["some_rows"], {**where, "keys": sorted(touched)})]
             else:
-                touched = None
-                rows = _rows(session, key, None)
+                rows = [conda.FileRow(*row)
+                        for row in connection.execute(statements["all_rows"], where)]
         by_key: dict[str, list[conda.FileRow]] = {}
         for row in rows:
             by_key.setdefault(row.package_key, []).append(row)
         segments = dict(previous.segments) if incremental and previous is not None else {}
-        changed: dict[str, tuple[str, bytes] | None] = {}
+        segments_nbytes = previous.segments_nbytes if incremental and previous is not None else 0
+        updates: dict[str, ShardUpdate] = {}
         for package_key in (touched if touched is not None else by_key):
+            old = segments.pop(package_key, None)
+            if old is not None:
+                segments_nbytes -= old.nbytes
             group = by_key.get(package_key)
             if group:
                 segment = conda.make_segment(package_key, group, key.subdir)
                 segments[package_key] = segment
-                changed[package_key] = (segment.shard_sha256, segment.shard)
+                segments_nbytes += segment.nbytes
+                updates[package_key] = (segment.shard_sha256, segment.shard)
             else:
-                segments.pop(package_key, None)
-                changed[package_key] = None
-        if changed or not incremental:
-            with self.repository.transaction(write=True) as session:
-                if index_id is None and segments:
-                    index_id = journal.ensure_state(session, key).id
-                if index_id is not None:
-                    shards.publish(session, index_id, changed, now_ms(),
-                                   complete=not incremental)
+                updates[package_key] = None
         order = tuple(sorted(segments))
         public = [segments[name] for name in order if segments[name].public]
+        reusable = None
+        if incremental and previous is not None:
+            reusable = {block.keys: block for block in previous.public.blocks}
         snapshot = Snapshot(
             key=key, index_id=index_id, revision=revision, changed_at_ms=changed_at,
             segments=segments, order=order,
-            public=ChannelView(key.subdir, public, changed_at, self.zst_level),
+            public=ChannelView(key.subdir, public, changed_at, self._compression(),
+                               reusable=reusable, changed=frozenset(updates)),
             private_ids=frozenset(s.package_id for s in segments.values() if not s.public),
+            segments_nbytes=segments_nbytes,
         )
-        self.log.debug("built %s at revision %s (%s of %s names)", key, revision,
-                       len(changed), len(segments))
-        return snapshot
+        self.log.debug("built %s at revision %s (%s of %s names) in %.3f s", key, revision,
+                       len(updates), len(segments), time.perf_counter() - started)
+        return snapshot, updates, not incremental
+
+    def _publish_shards(self, key: IndexKey, entry: _Entry) -> None:
+        """Store the shards of built snapshots, oldest first (on the index threads)."""
+        with entry.publish_lock:
+            with entry.lock:
+                updates, complete = entry.unpublished, entry.unpublished_complete
+                entry.unpublished, entry.unpublished_complete = {}, False
+                snapshot = entry.snapshot
+            if not updates and not complete:
+                return
+            try:
+                with self.repository.transaction(write=True) as session:
+                    index_id = snapshot.index_id if snapshot is not None else None
+                    if index_id is None:
+                        if not any(updates.values()):
+                            return
+                        index_id = journal.ensure_state(session, key).id
+                    shards.publish(session, index_id, updates, now_ms(), complete=complete)
+            except Exception:
+                self.log.exception("storing the shards of %s failed; retrying later", key)
+                with entry.lock:  # keep them, older first, for the next attempt
+                    entry.unpublished = {**updates, **entry.unpublished}
+                    entry.unpublished_complete |= complete
 
     def _evict(self, keep: IndexKey) -> None:
         with self._entries_lock:
@@ -302,7 +410,7 @@ class ChannelIndexes(LoggingConfigurable):
         for key, entry in items:
             size = 0
             if entry.snapshot is not None:
-                size = entry.snapshot.nbytes + entry.snapshot.public.nbytes
+                size = entry.snapshot.nbytes
                 size += sum(view.nbytes for view in list(entry.views.values()))
             sizes.append((key, size))
             total += size
@@ -312,8 +420,10 @@ class ChannelIndexes(LoggingConfigurable):
             if key == keep:
                 continue
             with self._entries_lock:
-                self._entries.pop(key, None)
-            total -= size
+                entry = self._entries.get(key)
+                if entry is not None and not entry.unpublished:
+                    del self._entries[key]
+                    total -= size
 
     # -- keeping current -------------------------------------------------------------------
 
@@ -335,7 +445,9 @@ class ChannelIndexes(LoggingConfigurable):
             entry.refresh_queued = False
         try:
             snapshot = self.current(key)
-            snapshot.public.zst()
+            snapshot.segment_with_shard("")  # the shard look-up table
+            snapshot.public.shard_index.get()
+            snapshot.public.zst.get()
         except Exception:  # a request will build it (and report) again
             self.log.exception("refreshing the index %s failed", key)
 

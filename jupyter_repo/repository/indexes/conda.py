@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +60,16 @@ class Segment:
     packages_conda: bytes
     shard: bytes
     shard_sha256: str
+    #: This segment's pre-encoded entry of the shard index (msgpack name and raw hash).
+    shard_entry: bytes
     fingerprint: bytes
     count: int
+    #: Whether a document block ends after this name (see :func:`blocks`).
+    ends_block: bool
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.packages) + len(self.packages_conda) + len(self.shard)
 
 
 def repodata_record(row: FileRow, subdir: str) -> dict[str, Any]:
@@ -96,6 +105,7 @@ def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str) -> Segm
     fingerprint = hashlib.blake2b(
         packages + b"\0" + packages_conda, digest_size=16, person=b"jr-segment"
     ).digest()
+    digest = hashlib.sha256(shard).digest()
     return Segment(
         package_key=package_key,
         name=name,
@@ -104,39 +114,90 @@ def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str) -> Segm
         packages=packages,
         packages_conda=packages_conda,
         shard=shard,
-        shard_sha256=hashlib.sha256(shard).hexdigest(),
+        shard_sha256=digest.hex(),
+        shard_entry=shards.index_entry(name, digest),
         fingerprint=fingerprint,
         count=len(rows),
+        ends_block=ends_block(package_key),
     )
 
 
 def view_etag(subdir: str, segments: Iterable[Segment]) -> str:
     """A strong validator of the documents made from ``segments`` (content-derived)."""
     digest = hashlib.blake2b(FORMAT_VERSION + b"\0" + subdir.encode(), digest_size=16)
-    for segment in segments:
-        digest.update(segment.fingerprint)
+    digest.update(b"".join(segment.fingerprint for segment in segments))
     return digest.hexdigest()
 
 
-def assemble(subdir: str, segments: Sequence[Segment]) -> bytes:
-    """``repodata.json`` for ``segments`` (in package-key order): joined bytes, no JSON work.
+# -- documents as pieces -----------------------------------------------------------------------
+#
+# A 66k-record document is ~30 MB; joining it into one ``bytes`` costs tens of milliseconds per
+# change and a copy per response. Instead a document is a list of *pieces*: the segments are
+# grouped into blocks of about 32 package names, each block's bytes joined once, and a change
+# re-joins only the blocks whose names changed. Block boundaries depend on the names only (a
+# block ends after a name whose hash has its low bits clear), so adding a name does not shift
+# the other blocks. Responses write the pieces one after another, without joining them.
 
-    Every member was made by ``json.dumps``, so the result is valid JSON whatever the
-    records hold; records of one name stay together and files are unique per subdir.
+BLOCK_MASK = 0x1F
+
+
+@dataclass(frozen=True)
+class Block:
+    keys: tuple[str, ...]
+    packages: bytes
+    packages_conda: bytes
+
+
+def ends_block(package_key: str) -> bool:
+    return zlib.crc32(package_key.encode()) & BLOCK_MASK == 0
+
+
+def blocks(segments: Sequence[Segment], reusable: Mapping[tuple[str, ...], Block] | None = None,
+           changed: Set[str] = frozenset()) -> list[Block]:
+    """Group ``segments`` (in key order) into blocks, reusing unchanged ones from before."""
+    result: list[Block] = []
+    current: list[Segment] = []
+    for position, segment in enumerate(segments):
+        current.append(segment)
+        if segment.ends_block or position == len(segments) - 1:
+            keys = tuple(item.package_key for item in current)
+            previous = reusable.get(keys) if reusable is not None else None
+            if previous is None or not changed.isdisjoint(keys):
+                previous = Block(
+                    keys,
+                    b",".join(item.packages for item in current if item.packages),
+                    b",".join(item.packages_conda for item in current if item.packages_conda),
+                )
+            result.append(previous)
+            current = []
+    return result
+
+
+def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
+    """``repodata.json`` as pieces whose concatenation is the document.
+
+    Every member was made by ``json.dumps``, so the document is valid JSON whatever the
+    records hold; records of one name stay together and file names are unique per subdir.
     """
     header = json.dumps({"subdir": subdir}, separators=(",", ":")).encode()
-    packages = b",".join(segment.packages for segment in segments if segment.packages)
-    packages_conda = b",".join(
-        segment.packages_conda for segment in segments if segment.packages_conda
-    )
-    return b"".join((
-        b'{"info":', header, b',"packages":{', packages, b'},"packages.conda":{',
-        packages_conda, b'},"removed":[],"repodata_version":1}',
-    ))
+    result = [b'{"info":' + header + b',"packages":{']
+    for attribute, middle in (("packages", b'},"packages.conda":{'),
+                              ("packages_conda", b'},"removed":[],"repodata_version":1}')):
+        first = True
+        for block in parts:
+            data = getattr(block, attribute)
+            if data:
+                if not first:
+                    result.append(b",")
+                result.append(data)
+                first = False
+        result.append(middle)
+    return result
 
 
-def empty_document(subdir: str) -> bytes:
-    return assemble(subdir, [])
+def assemble(subdir: str, segments: Sequence[Segment]) -> bytes:
+    """The whole document at once (for tests and small views)."""
+    return b"".join(pieces(subdir, blocks(segments)))
 
 
 # -- channeldata.json (CEP 38) ---------------------------------------------------------------

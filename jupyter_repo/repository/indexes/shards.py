@@ -9,7 +9,7 @@ garbage collection removes shards retired for longer than :data:`RETENTION_MS`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgpack
@@ -53,18 +53,35 @@ def encode_shard(packages: Mapping[str, Mapping[str, Any]],
     return zstd.compress(msgpack.packb(payload, use_bin_type=True), SHARD_LEVEL)
 
 
-def encode_index(subdir: str, shards: Iterable[tuple[str, str]]) -> bytes:
-    """``repodata_shards.msgpack.zst`` for ``(package name, shard sha256 hex)`` pairs.
+def index_entry(name: str, digest: bytes) -> bytes:
+    """One ``name: sha256`` pair of the shard index, msgpack-encoded once per shard."""
+    return msgpack.packb(name, use_bin_type=True) + msgpack.packb(digest, use_bin_type=True)
 
-    Package files live next to the index (``base_url: ./``), shards in ``./shards/``.
-    No ``created_at``: the bytes must depend on the content only (see ``conda.py``).
+
+def _map_header(count: int) -> bytes:
+    if count < 16:
+        return bytes([0x80 | count])
+    if count < 1 << 16:
+        return b"\xde" + count.to_bytes(2, "big")
+    return b"\xdf" + count.to_bytes(4, "big")
+
+
+def encode_index(subdir: str, entries: Sequence[bytes]) -> bytes:
+    """``repodata_shards.msgpack.zst`` from pre-encoded entries (in name order).
+
+    The same bytes ``msgpack.packb`` would give for ``{"info": ..., "shards": {...},
+    "version": 1}``, without re-encoding thousands of names per change. Package files live
+    next to the index (``base_url: ./``), shards in ``./shards/``. No ``created_at``: the
+    bytes must depend on the content only (see ``conda.py``).
     """
-    payload = {
-        "info": {"base_url": "./", "shards_base_url": "./shards/", "subdir": subdir},
-        "shards": {name: bytes.fromhex(digest) for name, digest in sorted(shards)},
-        "version": 1,
-    }
-    return zstd.compress(msgpack.packb(payload, use_bin_type=True), SHARD_LEVEL)
+    info = {"base_url": "./", "shards_base_url": "./shards/", "subdir": subdir}
+    payload = b"".join((
+        _map_header(3),
+        msgpack.packb("info"), msgpack.packb(info, use_bin_type=True),
+        msgpack.packb("shards"), _map_header(len(entries)), *entries,
+        msgpack.packb("version"), msgpack.packb(1),
+    ))
+    return zstd.compress(payload, SHARD_LEVEL)
 
 
 # -- the shard table -------------------------------------------------------------------------
