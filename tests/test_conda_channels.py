@@ -157,8 +157,17 @@ def test_repodata_records_caching_and_status_codes(
     stranger = server.create_user(f"x{uuid.uuid4().hex[:8]}")
     assert _get(url, Authorization=f"token {server.token(stranger)}").content == first.content
 
-    # Conditional requests and HEAD.
-    assert _get(url, **{"If-None-Match": etag}).status_code == 304
+    # Conditional requests and HEAD; views with other rights never match each other.
+    not_modified = _get(url, **{"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["ETag"] == etag
+    assert not_modified.headers["Cache-Control"] == first.headers["Cache-Control"]
+    assert requests.head(url, headers={"If-None-Match": etag}, timeout=30).status_code == 304
+    assert _get(url, **{"If-None-Match": private.headers["ETag"]}).status_code == 200
+    assert _get(url, **{"If-None-Match": private.headers["ETag"],
+                        "Authorization": f"token {channel.read_token}"}).status_code == 304
+    assert _get(url, **{"If-None-Match": etag,
+                        "Authorization": f"token {channel.read_token}"}).status_code == 200
     modified = first.headers["Last-Modified"]
     later = email.utils.format_datetime(
         email.utils.parsedate_to_datetime(modified).replace(year=2100), usegmt=True)
