@@ -404,3 +404,41 @@ def test_a_second_server_process_sees_uploads_at_once(
         assert after.content == _get(server.url + url).content
         assert _get(server.url + url, **{"If-None-Match": after.headers["ETag"]}
                     ).status_code == 304
+
+
+def test_pruned_change_log_and_retired_shards(server: RepoServer, tmp_path: Path) -> None:
+    """Housekeeping: a cache older than the pruned change log rebuilds in full (still right),
+    and shards replaced long enough ago are deleted while current ones stay."""
+    from jupyter_repo.repository.indexes import journal, shards
+    from jupyter_repo.repository.models import now_ms
+
+    owner = server.create_user(f"gc{uuid.uuid4().hex[:8]}")
+    token = server.token(owner)
+    base = f"{server.url}/conda/{owner}"
+    publish.conda(server, token, owner, tmp_path, "keep", "1.0")
+    old = _records_from_shards(base, "noarch")  # the server holds this revision now
+    old_index = msgpack.unpackb(zstd.decompress(
+        _get(f"{base}/noarch/repodata_shards.msgpack.zst").content))
+    old_shard = f"{base}/noarch/shards/{old_index['shards']['keep'].hex()}.msgpack.zst"
+    server.call(journal.prune, older_than_ms=now_ms() + 1)  # forget every change so far
+    publish.conda(server, token, owner, tmp_path, "keep", "1.1")
+    publish.conda(server, token, owner, tmp_path, "other", "1.0")
+    names = set(_get(f"{base}/noarch/repodata.json").json()["packages.conda"])
+    assert names == {"keep-1.0-0.conda", "keep-1.1-0.conda", "other-1.0-0.conda"}
+    new = _records_from_shards(base, "noarch")
+    assert set(new) == names and set(old) == {"keep-1.0-0.conda"}
+
+    # The replaced shard of "keep" is retired, then collected after the retention.
+    index = msgpack.unpackb(zstd.decompress(
+        _get(f"{base}/noarch/repodata_shards.msgpack.zst").content))
+    current = index["shards"]["keep"].hex()
+    assert _get(old_shard).status_code == 200  # replaced, but kept for older shard indexes
+    deadline = time.monotonic() + 10
+    while True:  # shards are stored just after the snapshot is swapped in
+        removed = server.call(shards.collect_garbage, now_ms() + shards.RETENTION_MS + 1)
+        if removed:
+            break
+        assert time.monotonic() < deadline, "the replaced shard was never retired"
+        time.sleep(0.1)
+    assert _get(f"{base}/noarch/shards/{current}.msgpack.zst").status_code == 200
+    assert _get(old_shard).status_code == 404

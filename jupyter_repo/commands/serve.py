@@ -125,7 +125,8 @@ class ServeApp(RepoCommand):
         PeriodicCallback(housekeeping, self.housekeeping_interval * 1000).start()
 
         def stop(*_args: Any) -> None:
-            loop.add_callback_from_signal(self._shutdown, server, repo, executor)
+            loop.add_callback_from_signal(self._shutdown, server, repo, executor,
+                                          app.settings["channel_indexes"])
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -134,10 +135,12 @@ class ServeApp(RepoCommand):
         finally:
             repo.close()
 
-    async def _shutdown(self, server: HTTPServer, repo: Any, executor: ThreadPoolExecutor) -> None:
+    async def _shutdown(self, server: HTTPServer, repo: Any, executor: ThreadPoolExecutor,
+                        indexes: ChannelIndexes) -> None:
         server.stop()
         await asyncio.sleep(0)
         executor.shutdown(wait=False, cancel_futures=True)
+        indexes.close()
         IOLoop.current().stop()
 
 
