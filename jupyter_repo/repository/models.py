@@ -379,3 +379,24 @@ class CondaShard(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     published_at_ms: Mapped[int] = mapped_column(BigInteger)
     retired_at_ms: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+
+
+class CondaRecord(Base):
+    """A conda file's repodata record, serialised once (it never changes for a file).
+
+    ``member`` is the ``"<file>":{record}`` JSON member of ``repodata.json``, ``shard_member``
+    the msgpack ``file: record`` pair of a CEP-16 shard, ``name`` the record's name. Index
+    builds write rows as they serialise records, so that a process that builds an index
+    from scratch (a restart, a new process) joins stored bytes instead of decoding and
+    re-encoding every record. ``format`` tells rows of an older serialisation apart.
+    """
+
+    __tablename__ = "conda_records"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(256))
+    member: Mapped[bytes] = mapped_column(LargeBinary)
+    shard_member: Mapped[bytes] = mapped_column(LargeBinary)

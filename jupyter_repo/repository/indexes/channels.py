@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Text, and_, bindparam, func, select, type_coerce
 from sqlalchemy.orm import Session
 from traitlets import Instance, Integer
 from traitlets.config import LoggingConfigurable
@@ -49,6 +49,7 @@ from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.indexes import conda, journal, shards
 from jupyter_repo.repository.indexes.journal import IndexKey
 from jupyter_repo.repository.models import (
+    CondaRecord,
     File,
     FileLabel,
     IndexChange,
@@ -169,6 +170,7 @@ class _Entry:
     #: Shards of built snapshots not yet stored, in build order (newer entries win).
     unpublished: dict[str, ShardUpdate] = field(default_factory=dict)
     unpublished_complete: bool = False
+    unpublished_records: list[tuple[int, conda.SerializedRecord]] = field(default_factory=list)
     publish_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -177,11 +179,14 @@ def _statements() -> dict[str, Any]:
     """The build's queries, built once: constructing SQLAlchemy statements per build costs
     more than running them on a slow machine."""
     rows = (
-        select(File.id, File.filename, File.attrs, File.md5, File.sha256, File.size,
-               File.indexed_at_ms, Package.id, Package.name_key, Package.public)
+        select(File.id, File.filename, type_coerce(File.attrs, Text), File.md5, File.sha256,
+               File.size, File.indexed_at_ms, Package.id, Package.name_key, Package.public,
+               CondaRecord.name, CondaRecord.member, CondaRecord.shard_member)
         .join(Package, Package.id == File.package_id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
+        .outerjoin(CondaRecord, and_(CondaRecord.file_id == File.id,
+                                     CondaRecord.format == conda.RECORD_FORMAT))
         .where(Package.owner_id == bindparam("owner_id"),
                Label.owner_id == bindparam("owner_id"), Label.name == bindparam("label"),
                File.subdir == bindparam("subdir"), File.distribution_type == "conda")
@@ -267,13 +272,14 @@ class ChannelIndexes(LoggingConfigurable):
             snapshot = entry.snapshot
             if revision is not None and snapshot is not None and snapshot.revision >= revision:
                 return snapshot
-            built, updates, complete = self._build(key, snapshot)
+            built, updates, made, complete = self._build(key, snapshot)
             if built is not snapshot:
                 entry.snapshot = built
                 entry.views.clear()
-            if updates or complete:
+            if updates or complete or made:
                 entry.unpublished.update(updates)
                 entry.unpublished_complete |= complete
+                entry.unpublished_records += made
                 self.executor.submit(self._publish_shards, key, entry)
         self._evict(keep=key)
         return built
@@ -320,9 +326,10 @@ class ChannelIndexes(LoggingConfigurable):
         return options
 
     def _build(self, key: IndexKey, previous: Snapshot | None
-               ) -> tuple[Snapshot, dict[str, ShardUpdate], bool]:
-        """The snapshot at the database's revision, the shards to store, and whether the
-        build was complete (not incremental)."""
+               ) -> tuple[Snapshot, dict[str, ShardUpdate],
+                          list[tuple[int, conda.SerializedRecord]], bool]:
+        """The snapshot at the database's revision, the shards and serialised records to
+        store, and whether the build was complete (not incremental)."""
         started = time.perf_counter()
         statements = _statements()
         where = {"owner_id": key.owner_id, "kind": key.kind, "label": key.label,
@@ -338,13 +345,13 @@ class ChannelIndexes(LoggingConfigurable):
             if incremental:
                 assert previous is not None
                 if previous.revision == revision:
-                    return previous, {}, False
+                    return previous, {}, [], False
                 touched = set(connection.scalars(statements["changed"], {
                     "index_id": index_id, "revision": previous.revision}))
-                rows = [conda.FileRow(*row) for row in connection.execute(
+                rows = [_file_row(row) for row in connection.execute(
                     statements["some_rows"], {**where, "keys": sorted(touched)})]
             else:
-                rows = [conda.FileRow(*row)
+                rows = [_file_row(row)
                         for row in connection.execute(statements["all_rows"], where)]
         by_key: dict[str, list[conda.FileRow]] = {}
         for row in rows:
@@ -352,13 +359,15 @@ class ChannelIndexes(LoggingConfigurable):
         segments = dict(previous.segments) if incremental and previous is not None else {}
         segments_nbytes = previous.segments_nbytes if incremental and previous is not None else 0
         updates: dict[str, ShardUpdate] = {}
+        made: list[tuple[int, conda.SerializedRecord]] = []
         for package_key in (touched if touched is not None else by_key):
             old = segments.pop(package_key, None)
             if old is not None:
                 segments_nbytes -= old.nbytes
             group = by_key.get(package_key)
             if group:
-                segment = conda.make_segment(package_key, group, key.subdir)
+                segment, serialized = conda.make_segment(package_key, group, key.subdir)
+                made += serialized
                 segments[package_key] = segment
                 segments_nbytes += segment.nbytes
                 updates[package_key] = (segment.shard_sha256, segment.shard)
@@ -379,30 +388,44 @@ class ChannelIndexes(LoggingConfigurable):
         )
         self.log.debug("built %s at revision %s (%s of %s names) in %.3f s", key, revision,
                        len(updates), len(segments), time.perf_counter() - started)
-        return snapshot, updates, not incremental
+        return snapshot, updates, made, not incremental
 
     def _publish_shards(self, key: IndexKey, entry: _Entry) -> None:
-        """Store the shards of built snapshots, oldest first (on the index threads)."""
+        """Store the shards (and serialised records) of built snapshots, oldest first.
+
+        Runs on the index threads after the snapshot is served. Records go in small
+        transactions: a cold build makes tens of thousands, and one long write transaction
+        would hold SQLite's write lock against uploads.
+        """
         with entry.publish_lock:
             with entry.lock:
                 updates, complete = entry.unpublished, entry.unpublished_complete
+                records = entry.unpublished_records
                 entry.unpublished, entry.unpublished_complete = {}, False
+                entry.unpublished_records = []
                 snapshot = entry.snapshot
-            if not updates and not complete:
-                return
             try:
-                with self.repository.transaction(write=True) as session:
-                    index_id = snapshot.index_id if snapshot is not None else None
-                    if index_id is None:
-                        if not any(updates.values()):
-                            return
-                        index_id = journal.ensure_state(session, key).id
-                    shards.publish(session, index_id, updates, now_ms(), complete=complete)
+                if updates or complete:
+                    with self.repository.transaction(write=True) as session:
+                        index_id = snapshot.index_id if snapshot is not None else None
+                        if index_id is None and any(updates.values()):
+                            index_id = journal.ensure_state(session, key).id
+                        if index_id is not None:
+                            shards.publish(session, index_id, updates, now_ms(),
+                                           complete=complete)
             except Exception:
                 self.log.exception("storing the shards of %s failed; retrying later", key)
                 with entry.lock:  # keep them, older first, for the next attempt
                     entry.unpublished = {**updates, **entry.unpublished}
                     entry.unpublished_complete |= complete
+            try:
+                for start in range(0, len(records), RECORDS_PER_TRANSACTION):
+                    with self.repository.transaction(write=True) as session:
+                        _store_records(session,
+                                       records[start:start + RECORDS_PER_TRANSACTION])
+            except Exception:  # only a cache: the next build serialises them again
+                self.log.warning("storing serialised records of %s failed", key,
+                                 exc_info=True)
 
     def _evict(self, keep: IndexKey) -> None:
         with self._entries_lock:
@@ -423,7 +446,8 @@ class ChannelIndexes(LoggingConfigurable):
                 continue
             with self._entries_lock:
                 entry = self._entries.get(key)
-                if entry is not None and not entry.unpublished:
+                if (entry is not None and not entry.unpublished
+                        and not entry.unpublished_records):
                     del self._entries[key]
                     total -= size
 
@@ -482,6 +506,36 @@ class ChannelIndexes(LoggingConfigurable):
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+RECORDS_PER_TRANSACTION = 2000
+
+
+def _file_row(row: Any) -> conda.FileRow:
+    *fields, name, member, shard_member = row
+    stored = (conda.SerializedRecord(name, member, shard_member) if member is not None
+              else None)
+    return conda.FileRow(*fields, stored=stored)
+
+
+def _store_records(session: Session,
+                   records: Sequence[tuple[int, conda.SerializedRecord]]) -> None:
+    """Upsert serialised records of files that still exist (some may have gone since)."""
+    existing = set(session.scalars(
+        select(File.id).where(File.id.in_([file_id for file_id, _record in records]))))
+    rows = [{"file_id": file_id, "format": conda.RECORD_FORMAT, "name": record.name,
+             "member": record.member, "shard_member": record.shard_member}
+            for file_id, record in records if file_id in existing]
+    if not rows:
+        return
+    insert = journal.dialect_insert(session)
+    statement = insert(CondaRecord).values(rows)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[CondaRecord.file_id],
+        set_={"format": statement.excluded.format, "name": statement.excluded.name,
+              "member": statement.excluded.member,
+              "shard_member": statement.excluded.shard_member},
+    ))
 
 
 def _channeldata_rows(session: Session, owner_id: int, label: str,

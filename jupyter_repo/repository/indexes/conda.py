@@ -23,20 +23,33 @@ from typing import Any
 
 from jupyter_repo.repository.indexes import shards
 
-#: Bumped whenever the serialisation changes, so that ETags of old documents never match.
-FORMAT_VERSION = b"jr-repodata-1"
+#: Bumped whenever the serialisation changes, so that ETags of old documents never match
+#: and stored records (``CondaRecord.format``) are made again.
+RECORD_FORMAT = 1
+FORMAT_VERSION = b"jr-repodata-%d" % RECORD_FORMAT
 #: Keys of ``File.attrs`` that are ours, not ``info/index.json``'s: never part of a record.
 NOT_RECORD_KEYS = frozenset({"run_exports"})
 TAR_BZ2 = ".tar.bz2"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class SerializedRecord:
+    """A file's record, serialised for ``repodata.json`` and for its shard (see
+    ``CondaRecord``)."""
+
+    name: str
+    member: bytes
+    shard_member: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class FileRow:
     """What the index needs to know about one conda file carrying the label."""
 
     file_id: int
     filename: str
-    attrs: dict[str, Any]
+    #: ``info/index.json`` as stored: a dict, or its JSON text (decoded only when needed).
+    attrs: dict[str, Any] | str
     md5: str
     sha256: str
     size: int
@@ -44,6 +57,8 @@ class FileRow:
     package_id: int
     package_key: str
     public: bool
+    #: The stored serialisation, when there is one of the current format.
+    stored: SerializedRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,8 @@ class Segment:
 
 def repodata_record(row: FileRow, subdir: str) -> dict[str, Any]:
     """The repodata record of a file: its ``info/index.json`` plus size and hashes."""
-    record = {key: value for key, value in row.attrs.items() if key not in NOT_RECORD_KEYS}
+    attrs = json.loads(row.attrs) if isinstance(row.attrs, (str, bytes)) else row.attrs
+    record = {key: value for key, value in attrs.items() if key not in NOT_RECORD_KEYS}
     record["subdir"] = subdir
     record["md5"] = row.md5
     record["sha256"] = row.sha256
@@ -89,24 +105,40 @@ def _member(filename: str, record: dict[str, Any]) -> str:
     return json.dumps(filename) + ":" + json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
-def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str) -> Segment:
-    """Serialise one package name's records (rows of a single package) for a subdir."""
+def serialize(row: FileRow, subdir: str) -> SerializedRecord:
+    record = repodata_record(row, subdir)
+    return SerializedRecord(str(record["name"]), _member(row.filename, record).encode(),
+                            shards.shard_pair(row.filename, record))
+
+
+def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str
+                 ) -> tuple[Segment, list[tuple[int, SerializedRecord]]]:
+    """Serialise one package name's records (rows of a single package) for a subdir.
+
+    Rows with a stored serialisation are joined as they are; the others are serialised
+    and returned, to be stored.
+    """
     assert rows, "a segment needs at least one file"
-    tar_bz2: dict[str, dict[str, Any]] = {}
-    conda: dict[str, dict[str, Any]] = {}
+    made: list[tuple[int, SerializedRecord]] = []
+    tar_bz2: list[SerializedRecord] = []
+    conda: list[SerializedRecord] = []
     for row in sorted(rows, key=lambda item: item.filename):
-        target = tar_bz2 if row.filename.endswith(TAR_BZ2) else conda
-        target[row.filename] = repodata_record(row, subdir)
-    packages = ",".join(_member(name, record) for name, record in tar_bz2.items()).encode()
-    packages_conda = ",".join(_member(name, record) for name, record in conda.items()).encode()
-    shard = shards.encode_shard(tar_bz2, conda)
+        record = row.stored
+        if record is None:
+            record = serialize(row, subdir)
+            made.append((row.file_id, record))
+        (tar_bz2 if row.filename.endswith(TAR_BZ2) else conda).append(record)
+    packages = b",".join(record.member for record in tar_bz2)
+    packages_conda = b",".join(record.member for record in conda)
+    shard = shards.encode_shard([record.shard_member for record in tar_bz2],
+                                [record.shard_member for record in conda])
     first = rows[0]
-    name = str((next(iter(conda.values()), None) or next(iter(tar_bz2.values())))["name"])
     fingerprint = hashlib.blake2b(
         packages + b"\0" + packages_conda, digest_size=16, person=b"jr-segment"
     ).digest()
     digest = hashlib.sha256(shard).digest()
-    return Segment(
+    name = (conda or tar_bz2)[0].name
+    segment = Segment(
         package_key=package_key,
         name=name,
         package_id=first.package_id,
@@ -120,6 +152,7 @@ def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str) -> Segm
         count=len(rows),
         ends_block=ends_block(package_key),
     )
+    return segment, made
 
 
 def view_etag(subdir: str, segments: Iterable[Segment]) -> str:

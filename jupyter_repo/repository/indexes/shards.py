@@ -40,17 +40,25 @@ def _binary_hashes(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def encode_shard(packages: Mapping[str, Mapping[str, Any]],
-                 packages_conda: Mapping[str, Mapping[str, Any]]) -> bytes:
-    """The shard file of one package name (records keyed by file name)."""
-    payload = {
-        "packages": {name: _binary_hashes(record) for name, record in sorted(packages.items())},
-        "packages.conda": {
-            name: _binary_hashes(record) for name, record in sorted(packages_conda.items())
-        },
-        "removed": [],
-    }
-    return zstd.compress(msgpack.packb(payload, use_bin_type=True), SHARD_LEVEL)
+def shard_pair(filename: str, record: Mapping[str, Any]) -> bytes:
+    """One ``file: record`` pair of a shard, msgpack-encoded (made once per file)."""
+    return (msgpack.packb(filename, use_bin_type=True)
+            + msgpack.packb(_binary_hashes(record), use_bin_type=True))
+
+
+def encode_shard(packages: Sequence[bytes], packages_conda: Sequence[bytes]) -> bytes:
+    """The shard file of one package name, from its files' pairs (in file-name order).
+
+    The bytes ``msgpack.packb`` gives for ``{"packages": {...}, "packages.conda": {...},
+    "removed": []}``, compressed.
+    """
+    payload = b"".join((
+        _map_header(3),
+        msgpack.packb("packages"), _map_header(len(packages)), *packages,
+        msgpack.packb("packages.conda"), _map_header(len(packages_conda)), *packages_conda,
+        msgpack.packb("removed"), msgpack.packb([]),
+    ))
+    return zstd.compress(payload, SHARD_LEVEL)
 
 
 def index_entry(name: str, digest: bytes) -> bytes:
