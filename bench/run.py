@@ -219,6 +219,18 @@ class Publisher:
         getattr(row, f"visible_{kind}_ms").append((visible - started) * 1000)
 
 
+def wait_idle(server: Server, limit: float = 120.0) -> None:
+    """Wait until the server process has used under 10 % of a core for a second."""
+    assert server.process is not None
+    process = psutil.Process(server.process.pid)
+    deadline = time.monotonic() + limit
+    process.cpu_percent()
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        if process.cpu_percent() < 10:
+            return
+
+
 def revalidation_rate(server: Server, path: str, etag: str, seconds: int) -> float:
     """Requests per second of conditional GETs answered 304, loaded by wrk (or Python)."""
     url = server.url + path
@@ -306,6 +318,7 @@ def measure(files: int, work: Path, big_file: Path | None, args: argparse.Namesp
         for path in ("linux-64/repodata.json.zst", "noarch/repodata.json",
                      "noarch/repodata.json.zst", "linux-64/repodata_shards.msgpack.zst"):
             client.request("GET", f"/conda/{loaded.owner}/{path}")
+        wait_idle(server)  # the first build stores its records in the background
         publisher = Publisher(server, loaded.owner, loaded.token, loaded.packages,
                               work / f"pkgs-{files}")
         publisher.prime()

@@ -219,10 +219,10 @@ class ChannelIndexes(LoggingConfigurable):
         "0.1 s on one core and within a few percent of level 3's size."
     ).tag(config=True)
     zst_threads = Integer(
-        1, help="zstd worker threads for repodata.json.zst (0: the caller's thread only). "
-        "Any value from 1 up gives the same bytes, so processes may differ here; more threads "
-        "make .zst visible sooner but take cores from the requests being served meanwhile "
-        "(1 is right for 2 cores)."
+        2, help="zstd worker threads for repodata.json.zst (0: the caller's thread only). "
+        "Any value from 1 up gives the same bytes, so processes may differ here. Two threads "
+        "halve the time a new .zst takes (0.09 s instead of 0.16 s for 30 MB here) at the "
+        "cost of both cores for that time."
     ).tag(config=True)
     build_threads = Integer(2, help="Threads that build indexes.").tag(config=True)
 
