@@ -6,9 +6,10 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from traitlets import Integer, Unicode
 from traitlets.config import LoggingConfigurable
@@ -21,7 +22,7 @@ SPOOL_SUFFIX = ".part"
 PARALLEL_HASH_BYTES = 256 << 10
 #: After this many bytes the kernel is asked to start writing them to disk, so that the
 #: final fsync finds little left to do and big uploads do not pile up in the page cache.
-WRITEBACK_BYTES = 32 << 20
+WRITEBACK_BYTES = 8 << 20
 
 _hash_pool: ThreadPoolExecutor | None = None
 _hash_pool_lock = threading.Lock()
@@ -33,6 +34,11 @@ def _hash_helper() -> ThreadPoolExecutor:
         if _hash_pool is None:
             _hash_pool = ThreadPoolExecutor(4, thread_name_prefix="jupyter-repo-hash")
         return _hash_pool
+
+
+def _update_all(digest: Any, chunks: Sequence[bytes | memoryview]) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
 
 
 class Spool:
@@ -52,20 +58,27 @@ class Spool:
         self._written_back = 0
 
     def write(self, data: bytes | memoryview) -> None:
-        self.size += len(data)
-        if self.size > self.max_size:
+        self.write_many([data])
+
+    def write_many(self, chunks: Sequence[bytes | memoryview]) -> None:
+        """Append ``chunks`` in order (hashing md5 beside sha256 when they are big)."""
+        total = sum(len(chunk) for chunk in chunks)
+        if self.size + total > self.max_size:
             raise TooLarge(
                 f"The upload is larger than the server's limit of {self.max_size} bytes."
             )
-        if len(data) >= PARALLEL_HASH_BYTES:
-            md5 = _hash_helper().submit(self._md5.update, data)
-            self._sha256.update(data)
-            self._file.write(data)
+        self.size += total
+        if total >= PARALLEL_HASH_BYTES:
+            md5 = _hash_helper().submit(_update_all, self._md5, chunks)
+            for chunk in chunks:
+                self._sha256.update(chunk)
+                self._file.write(chunk)
             md5.result()
         else:
-            self._md5.update(data)
-            self._sha256.update(data)
-            self._file.write(data)
+            for chunk in chunks:
+                self._md5.update(chunk)
+                self._sha256.update(chunk)
+                self._file.write(chunk)
         if self.size - self._written_back >= WRITEBACK_BYTES:
             self._start_writeback()
 
