@@ -322,9 +322,15 @@ def test_upload_to_dev_linux64_leaves_other_indexes_byte_identical(
         for document in ("repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst")
     ] + [f"{channel.url}/channeldata.json"]
     changed = f"{channel.url}/label/dev/linux-64/repodata.json"
-    before = {url: _get(url) for url in [*untouched, changed]}
+    changed_shards = f"{channel.url}/label/dev/linux-64/repodata_shards.msgpack.zst"
+    before = {url: _get(url) for url in [*untouched, changed, changed_shards]}
     publish.conda(server, channel.token, channel.owner, tmp_path, "extra-tool", "1.0",
                   subdir="linux-64", build="h0_0", labels=("dev",))
+    # In the index that did change, only the new name's shard is new.
+    old_shards = msgpack.unpackb(zstd.decompress(before[changed_shards].content))["shards"]
+    new_shards = msgpack.unpackb(zstd.decompress(_get(changed_shards).content))["shards"]
+    assert set(new_shards) == {*old_shards, "extra-tool"}
+    assert {name: new_shards[name] for name in old_shards} == old_shards
     for url in untouched:
         after = _get(url)
         assert after.content == before[url].content, url

@@ -7,10 +7,11 @@ root. Tokens come as ``/t/<token>/`` (at the root or after ``/conda``, stripped 
 the public view. Everything else under ``/conda`` (``.bz2``, ``current_repodata.json``,
 ``notices.json``) is a real JSON 404, which conda and rattler read as "not offered".
 
-Handlers stay thin: one small look-up on a worker thread to learn the index's revision (and,
-for signed-in callers, their private rights), then the documents come from the process's
-:class:`ChannelIndexes` cache, built or caught up on the index threads when behind. A
-conditional request whose validator matches costs that one look-up and a 304.
+Handlers stay thin: one small look-up to learn the index's revision (inline on SQLite,
+see ``InlineLocator``; with the caller's private rights on a worker thread for signed-in
+callers), then the documents come from the process's :class:`ChannelIndexes` cache, built or
+caught up on the index threads when behind. Anonymous conditional requests whose validator
+matches are answered before routing, by :func:`revalidation_answer`.
 """
 
 from __future__ import annotations
