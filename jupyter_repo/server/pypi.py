@@ -5,7 +5,8 @@ normalised names (other spellings are redirected), files and PEP 658 ``.metadata
 the project page. Private projects need a token: in the path (``/pypi/t/<token>/...`` or
 ``/t/<token>/pypi/...``), as ``Authorization: token|Bearer``, or as the password of HTTP
 Basic (``https://__token__:<token>@host/pypi/<owner>/simple``), which pip and uv send.
-Redirects are relative, so the token and any proxy prefix survive them.
+Redirects are relative, so the token and any proxy prefix survive them. Pages are rendered
+(and their ETags hashed) on a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class _SimpleHandler(IndexHandler):
                                    f"{pypi.HTML_TYPE} and text/html.")
         return chosen
 
-    def send_page(self, body: bytes, media_type: str) -> None:
-        etag = hashlib.blake2b(body, digest_size=16).hexdigest()
+    def send_page(self, page: tuple[bytes, str], media_type: str) -> None:
+        body, etag = page
         content_type = media_type + ("; charset=utf-8" if "html" in media_type else "")
         self.send_bytes(body, etag, changed_at_ms=0, content_type=content_type,
                         cache_control=self.cache_control(), vary="Accept, Authorization")
@@ -65,14 +66,13 @@ class SimpleRootHandler(_SimpleHandler):
         if media_type is None:
             return
 
-        def list_projects(session: Any) -> list[str]:
+        def render(session: Any) -> tuple[bytes, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None)
-            return pypi.projects(session, self.actor, located)
+            projects = pypi.projects(session, self.actor, located)
+            return _with_etag(pypi.root_json(projects) if media_type == pypi.JSON_TYPE
+                              else pypi.root_html(projects))
 
-        projects = await self.run(list_projects)
-        body = (pypi.root_json(projects) if media_type == pypi.JSON_TYPE
-                else pypi.root_html(projects))
-        self.send_page(body, media_type)
+        self.send_page(await self.run(render), media_type)
 
 
 class ProjectHandler(_SimpleHandler):
@@ -90,14 +90,14 @@ class ProjectHandler(_SimpleHandler):
         if media_type is None:
             return
 
-        def files(session: Any) -> list[pypi.DistFile]:
+        def render(session: Any) -> tuple[bytes, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None)
-            return pypi.project_files(session, self.actor, located, normalized)
+            found = pypi.project_files(session, self.actor, located, normalized)
+            return _with_etag(pypi.project_json(normalized, found)
+                              if media_type == pypi.JSON_TYPE
+                              else pypi.project_html(normalized, found))
 
-        found = await self.run(files)
-        body = (pypi.project_json(normalized, found) if media_type == pypi.JSON_TYPE
-                else pypi.project_html(normalized, found))
-        self.send_page(body, media_type)
+        self.send_page(await self.run(render), media_type)
 
 
 class DistFileHandler(IndexHandler):
@@ -108,22 +108,30 @@ class DistFileHandler(IndexHandler):
         name = filename[: -len(".metadata")] if wants_metadata else filename
         normalized = pypi.normalize(project)
 
-        def find(session: Any) -> tuple[lookup.StoredFile, bytes | None]:
+        def find(session: Any) -> tuple[lookup.StoredFile, bytes | None, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None)
-            return pypi.project_file(session, self.actor, located, normalized, name)
+            stored, metadata = pypi.project_file(session, self.actor, located, normalized,
+                                                 name)
+            digest = hashlib.sha256(metadata).hexdigest() if metadata is not None else ""
+            return stored, metadata, digest
 
-        stored, metadata = await self.run(find)
+        stored, metadata, digest = await self.run(find)
         cache_control = IMMUTABLE if stored.public else PRIVATE_IMMUTABLE
         if wants_metadata:
             if metadata is None:
                 raise errors.NotFound("This file has no separate metadata.")
-            self.send_bytes(metadata, hashlib.sha256(metadata).hexdigest(), changed_at_ms=0,
+            self.send_bytes(metadata, digest, changed_at_ms=0,
                             content_type="text/plain; charset=utf-8",
                             cache_control=cache_control)
             return
         await send_blob(self, BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
                                        stored.upload_time),
                         cache_control=cache_control, attachment=False)
+
+
+def _with_etag(body: bytes) -> tuple[bytes, str]:
+    """A page and its (content-derived) validator, computed on a worker thread."""
+    return body, hashlib.blake2b(body, digest_size=16).hexdigest()
 
 
 ROUTES: list[tuple[str, type[RequestHandler]]] = [
