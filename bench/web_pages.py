@@ -28,12 +28,10 @@ from pathlib import Path
 import requests
 from sqlalchemy import insert, select
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from jupyter_repo.demo import builders  # noqa: E402
-from jupyter_repo.repository.core import Repository  # noqa: E402
-from jupyter_repo.repository.models import (  # noqa: E402
+from bench.results import write_section
+from jupyter_repo.demo import builders
+from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.models import (
     Account,
     Blob,
     File,
@@ -42,13 +40,13 @@ from jupyter_repo.repository.models import (  # noqa: E402
     Package,
     Release,
 )
-from jupyter_repo.repository.services import accounts  # noqa: E402
-from jupyter_repo.repository.services.uploads import DirectOptions, ingest_local_file  # noqa: E402
+from jupyter_repo.repository.services import accounts
+from jupyter_repo.repository.services.uploads import DirectOptions, ingest_local_file
+
+ROOT = Path(__file__).resolve().parent.parent
 
 OWNER = "bench"
 PASSWORD = "bench-password"
-RESULTS = ROOT / "bench" / "RESULTS.md"
-START, END = "<!-- web-pages:start -->", "<!-- web-pages:end -->"
 TARGET_MS = 100.0
 
 
@@ -155,14 +153,7 @@ def log_in(session: requests.Session, base: str) -> None:
 
 
 def write_results(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"{START}\n{text.rstrip()}\n{END}"
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        current = before + section + rest.split(END, 1)[1]
-    else:
-        current = current.rstrip() + "\n\n" + section + "\n"
-    RESULTS.write_text(current)
+    write_section("web-pages", text)
 
 
 def main() -> None:
@@ -235,7 +226,7 @@ def main() -> None:
     print(text)
     if not options.no_write:
         write_results(text)
-        print(f"\nwritten to {RESULTS.relative_to(ROOT)}")
+        print("\nwritten to bench/RESULTS.md")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from traitlets import Bool, Integer, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from jupyter_repo.repository import changes, db
+from jupyter_repo.repository.indexes import journal
 from jupyter_repo.repository.inspect import Limits
 from jupyter_repo.repository.services.tokens import TokenPolicy
 from jupyter_repo.repository.storage import BlobStore, LocalStore
@@ -129,10 +130,16 @@ class Repository(LoggingConfigurable):
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Session]:
-        """One database transaction; committed index changes are announced afterwards."""
+        """One database transaction; committed index changes are announced afterwards.
+
+        The revisions of the touched indexes are bumped inside the transaction (see
+        ``indexes/journal.py``), so they commit atomically with the files they describe.
+        """
         with self.database.session(write=write) as session:
             yield session
             found = changes.take(session) if write else set()
+            if found:
+                journal.record(session, found)
             actions = session.info.pop(_AFTER_COMMIT, []) if write else []
         for action in actions:
             try:

@@ -1,7 +1,7 @@
 """web UI: browser sessions, cached renderings, packages by modification time
 
 Revision ID: 0003_web_ui
-Revises: 0001
+Revises: 0002_channel_indexes
 Create Date: 2026-11-23 20:40:55.615867
 """
 
@@ -13,7 +13,7 @@ import jupyter_repo.repository.models
 
 
 revision = '0003_web_ui'
-down_revision = '0001'
+down_revision = '0002_channel_indexes'
 branch_labels = None
 depends_on = None
 
