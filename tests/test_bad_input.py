@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import socket
 import time
 from pathlib import Path
@@ -263,3 +264,34 @@ def test_archive_bomb_is_refused(tmp_path: Path) -> None:
                           f"noarch/{bomb.name}", bomb)
         assert response.status_code == 413
         assert "inflates past" in response.json()["error"]
+
+
+def _exchange(sock: socket.socket, head: str, body: bytes = b"") -> tuple[int, bytes]:
+    """Send a request (its body a moment after its headers, as slow clients do); read the
+    answer."""
+    sock.sendall(head.encode())
+    if body:
+        time.sleep(0.2)  # the handler has run prepare() by now
+        sock.sendall(body)
+    response = http.client.HTTPResponse(sock)
+    response.begin()
+    return response.status, response.read()
+
+
+def test_early_refusals_of_small_bodies_keep_the_connection(server: RepoServer) -> None:
+    """A request with a small body refused before its body was read (bad token, unknown
+    route) still gets its clear 4xx, and the connection stays usable (no reset)."""
+    host = f"127.0.0.1:{server.port}"
+    body = b'{"summary": "refused"}'
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        for path, headers, status in (
+            ("/api/package/nobody/thing", "Authorization: token jr-not-a-token-0000\r\n", 401),
+            ("/api/no-such-endpoint", "", 404),
+            ("/api/package/nobody/thing", "", 404),
+        ):
+            answer = _exchange(sock, f"PATCH {path} HTTP/1.1\r\nHost: {host}\r\n{headers}"
+                               f"Content-Type: application/json\r\n"
+                               f"Content-Length: {len(body)}\r\n\r\n", body)
+            assert answer[0] == status, answer
+            assert b'"error"' in answer[1]
+        assert _exchange(sock, f"GET /api HTTP/1.1\r\nHost: {host}\r\n\r\n")[0] == 200
