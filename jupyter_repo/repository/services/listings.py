@@ -411,7 +411,9 @@ def org_view(session: Session, actor: Actor, org: str, *, page: int = 1,
     ).all())
     package_counts = dict(session.execute(
         select(GroupPackage.group_id, func.count()).join(Group, Group.id == GroupPackage.group_id)
-        .where(Group.org_id == account.id).group_by(GroupPackage.group_id)
+        .join(Package, Package.id == GroupPackage.package_id)
+        .where(Group.org_id == account.id, visible_packages(actor))
+        .group_by(GroupPackage.group_id)
     ).all())
     groups = [
         GroupRow(group.name, group.permission, group.description,
@@ -467,7 +469,8 @@ def group_view(session: Session, actor: Actor, org: str, group_name: str, *,
     package_rows, package_total = _paged(session, (
         select(Package.name, Package.public)
         .join(GroupPackage, GroupPackage.package_id == Package.id)
-        .where(GroupPackage.group_id == group.id).order_by(Package.name_key)
+        .where(GroupPackage.group_id == group.id, visible_packages(actor))
+        .order_by(Package.name_key)
     ), packages_page, per_page)
     return GroupView(
         org=account, name=group.name, permission=group.permission,

@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session
 from jupyter_repo.repository import names
 from jupyter_repo.repository.errors import Conflict, InvalidInput, NotFound
 from jupyter_repo.repository.models import Account, Group, GroupMember, GroupPackage, Package
-from jupyter_repo.repository.permissions import Actor, Level, account_level, require_account
+from jupyter_repo.repository.permissions import (
+    Actor,
+    Level,
+    account_level,
+    require_account,
+    visible_packages,
+)
 from jupyter_repo.repository.services import accounts, packages
 
 PERMISSIONS = ("read", "write", "admin")
@@ -106,10 +112,13 @@ def remove_member(session: Session, actor: Actor, org: str, name: str, login: st
 
 
 def group_packages(session: Session, actor: Actor, org: str, name: str) -> list[Package]:
+    """The packages granted to a group that the actor may read (private ones it may not read
+    stay unknown to it, even as names)."""
     group = get_group(session, actor, org, name)
     return list(session.scalars(
         select(Package).join(GroupPackage, GroupPackage.package_id == Package.id)
-        .where(GroupPackage.group_id == group.id).order_by(Package.name_key)
+        .where(GroupPackage.group_id == group.id, visible_packages(actor))
+        .order_by(Package.name_key)
     ))
 
 
