@@ -229,6 +229,8 @@ def revoke_by_name(session: Session, actor: Actor, name: str, org: str | None = 
 
 def revoke_by_id(session: Session, actor: Actor, token_id: str) -> None:
     user_id = actor.require_user()
+    if actor.cap < Level.ADMIN:
+        raise Forbidden("Removing tokens needs your password or a token with the 'all' scope.")
     row = session.get(Token, token_id)
     if row is None or row.user_id != user_id:
         raise NotFound("No such token.")
