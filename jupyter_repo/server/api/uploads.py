@@ -277,7 +277,6 @@ class DirectUploadHandler(_SpoolingHandler):
 
     async def prepare(self) -> None:
         await super().prepare()
-        self.actor.require_user()
         owner, name, version, basename = self.path_args
         labels = tuple(self.get_query_arguments("label"))
         self._options = uploads.DirectOptions(
