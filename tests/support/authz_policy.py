@@ -1,0 +1,342 @@
+"""The access policy of the repository, written down once, independently of the code.
+
+The authorization-matrix tests (``tests/test_authz_matrix.py`` for the repository server,
+``tests/extension/test_authz_matrix.py`` for the Jupyter extension) compute every expected
+answer from the two tables below and nothing else:
+
+- ``LEVELS``: what each actor may do with each kind of object;
+- ``ROUTES`` / ``EXTENSION_ROUTES``: what each route needs, as an ordered list of
+  ``(object, level)`` pairs, and what it answers when all of them are met.
+
+:func:`expected` applies three rules to each need in order:
+
+1. an object the actor's level is below its *hiding level* does not exist for the actor
+   (404; e.g. a private package to anyone who cannot read it, an organization's groups to
+   outsiders);
+2. a need not met is 401 for anonymous callers and 403 for everyone else;
+3. invalid credentials (an expired or revoked token) are 401 on every route that reads
+   credentials, before anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+NONE, READ, WRITE, ADMIN = 0, 1, 2, 3
+
+OK, UNAUTH, HIDDEN, DENIED = "ok", "unauthenticated", "hidden", "denied"
+
+#: Every actor of the matrix. The tokens are the organization admin's, so only the token's
+#: scopes and limits make the difference; users authenticate with full ("all") tokens, or
+#: with a session cookie on the web pages.
+ACTORS = (
+    "anonymous",
+    "stranger",  # another user: no membership in the organization
+    "reader",  # member of a read group that is granted both packages
+    "writer",  # member of a write group that is granted both packages
+    "org-admin",  # member of the organization's owners group
+    "read-token",  # the admin's token with the 'read' scope
+    "upload-token",  # the admin's token with the 'upload' scope
+    "expired-token",  # the admin's full token, expired
+    "revoked-token",  # the admin's full token, revoked
+    "other-package-token",  # the admin's 'api:write' token limited to another package
+)
+INVALID = ("expired-token", "revoked-token")
+
+#: Actor → its level on: the public package, the private package, the organization as a
+#: namespace (create packages, manage labels, see its groups) and its own account (tokens,
+#: organizations: ADMIN needs a password, a session or an 'all' token).
+COLUMNS = ("public", "private", "namespace", "account")
+_TABLE: dict[str, tuple[int, int, int, int]] = {
+    #                      public private namespace account
+    "anonymous":           (READ,  NONE,  NONE,     NONE),
+    "stranger":            (READ,  NONE,  NONE,     ADMIN),
+    "reader":              (READ,  READ,  READ,     ADMIN),
+    "writer":              (WRITE, WRITE, WRITE,    ADMIN),
+    "org-admin":           (ADMIN, ADMIN, ADMIN,    ADMIN),
+    "read-token":          (READ,  READ,  READ,     READ),
+    "upload-token":        (WRITE, WRITE, WRITE,    WRITE),
+    "other-package-token": (READ,  NONE,  READ,     WRITE),
+}  # fmt: skip
+LEVELS = {actor: dict(zip(COLUMNS, row, strict=True)) for actor, row in _TABLE.items()}
+
+#: Object → (the LEVELS column it is judged by, the level below which it does not exist).
+OBJECTS: dict[str, tuple[str, int | None]] = {
+    "package": ("", READ),  # column "public" or "private"; everyone reads public ones
+    "namespace": ("namespace", None),  # the organization's name and packages are public
+    "org": ("namespace", READ),  # its groups and members: members only
+    "org-tokens": ("namespace", ADMIN),  # its tokens: admins only
+    "labels-page": ("namespace", WRITE),  # the label management page: writers only
+    "account": ("account", None),
+}
+
+Need = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One (method, path) of the matrix and what it needs.
+
+    ``path`` and ``body`` are templates filled per cell (``{org}``, ``{pkg}``, values made by
+    ``setup``...). ``lists``: the answer is a listing that must show the package of the
+    cell's column exactly when the actor may read it. ``ok`` may depend on the actor.
+    """
+
+    method: str
+    path: str
+    needs: tuple[Need, ...] = ()
+    ok: int | dict[str, int] = 200
+    lists: str | None = None  # "text", "zst", "shards"
+    body: Any = None
+    body_kind: str = "json"  # json, form, raw, multipart, none
+    setup: str | None = None
+    fresh_credential: bool = False  # the request ends the credential it uses
+    reads_credentials: bool = True
+    family: str = "api"  # api, conda, pypi, web
+    note: str = ""
+
+    @property
+    def per_visibility(self) -> bool:
+        return self.lists is not None or any(name == "package" for name, _ in self.needs)
+
+    def ok_for(self, actor: str) -> int:
+        if isinstance(self.ok, int):
+            return self.ok
+        return self.ok.get(actor, self.ok["*"])
+
+
+def _r(method: str, path: str, needs: tuple[Need, ...] = (), ok: int | dict[str, int] = 200,
+       **kwargs: Any) -> Route:
+    return Route(method, path, needs, ok, **kwargs)
+
+
+P = "package"
+PKG_READ: tuple[Need, ...] = ((P, READ),)
+PKG_WRITE: tuple[Need, ...] = ((P, WRITE),)
+ACCOUNT_READ: tuple[Need, ...] = (("account", READ),)
+ACCOUNT_ADMIN: tuple[Need, ...] = (("account", ADMIN),)
+ORG_READ: tuple[Need, ...] = (("org", READ),)
+ORG_ADMIN: tuple[Need, ...] = (("org", ADMIN),)
+CSV = b"a,b\n1,2\n"
+COPY_BODY = {"to_owner": "{org}", "from_channel": "main", "to_channel": "copied"}
+
+#: The REST API, the conda channels, the PyPI indexes and the web pages. HEAD is GET
+#: without a body on every route that answers GET (checked with the same expectations).
+ROUTES: tuple[Route, ...] = (
+    # -- the API: site, tokens, accounts ---------------------------------------------------
+    _r("GET", "/api"),
+    _r("GET", "/api/openapi.json"),
+    _r("GET", "/api/authentication-type"),
+    _r("GET", "/api/scopes"),
+    _r("POST", "/api/authentications", ACCOUNT_ADMIN,
+       body={"note": "{new}", "scopes": ["read"], "max-age": 3600}),
+    _r("GET", "/api/authentications", ACCOUNT_READ),
+    _r("DELETE", "/api/authentications", ACCOUNT_READ, 201, fresh_credential=True,
+       body_kind="none", note="revokes the token it is called with"),
+    _r("GET", "/api/authentication", ACCOUNT_READ),
+    _r("DELETE", "/api/authentications/name/{token_name}", ACCOUNT_ADMIN, 201,
+       setup="own_token", body_kind="none"),
+    _r("DELETE", "/api/authentications/org/{org}/name/{token_name}",
+       (("account", ADMIN), ("org-tokens", ADMIN)), 201, setup="org_token", body_kind="none"),
+    _r("GET", "/api/user", ACCOUNT_READ),
+    _r("GET", "/api/user/orgs", ACCOUNT_READ),
+    _r("GET", "/api/namespaces", ACCOUNT_READ),
+    _r("GET", "/api/user/{org}"),
+    _r("GET", "/api/users/{reader}/orgs"),
+    _r("POST", "/api/orgs/{new}", ACCOUNT_ADMIN, 201, body={"name": "Matrix org"}),
+    # -- packages, releases, files ---------------------------------------------------------
+    _r("GET", "/api/packages/{org}", lists="text"),
+    _r("GET", "/api/search?name={search}", lists="text"),
+    _r("GET", "/api/package/{org}/{pkg}", PKG_READ),
+    _r("POST", "/api/package/{org}/{new}", (("namespace", WRITE),), 200,
+       body={"public": False}),
+    _r("PATCH", "/api/package/{org}/{pkg}", PKG_WRITE, body={"summary": "patched"}),
+    _r("DELETE", "/api/package/{org}/{fresh_pkg}", PKG_WRITE, 201, setup="fresh_package",
+       body_kind="none"),
+    _r("GET", "/api/release/{org}/{pkg}/{version}", PKG_READ),
+    _r("POST", "/api/release/{org}/{pkg}/{new}", PKG_WRITE, body={}),
+    _r("PATCH", "/api/release/{org}/{pkg}/{version}", PKG_WRITE, body={"summary": "patched"}),
+    _r("DELETE", "/api/release/{org}/{pkg}/{fresh_version}", PKG_WRITE, 201,
+       setup="fresh_file", body_kind="none"),
+    _r("GET", "/api/dist/{org}/{pkg}/{version}/{wheel}", PKG_READ),
+    _r("DELETE", "/api/dist/{org}/{pkg}/{fresh_version}/{fresh_file}", PKG_WRITE,
+       setup="fresh_file", body_kind="none"),
+    _r("GET", "/api/download/{org}/{pkg}/{version}/{conda}", PKG_READ),
+    _r("GET", "/api/packages/{org}/{pkg}/collaborators", PKG_READ),
+    _r("PUT", "/api/packages/{org}/{pkg}/collaborators/{bystander}", ((P, ADMIN),), 201,
+       body_kind="none"),
+    _r("DELETE", "/api/packages/{org}/{pkg}/collaborators/{bystander}", ((P, ADMIN),), 201,
+       setup="collaborator", body_kind="none"),
+    # -- uploads ---------------------------------------------------------------------------
+    _r("POST", "/api/stage/{org}/{pkg}/{version}/{new}.csv", PKG_WRITE,
+       body={"distribution_type": "file"}),
+    _r("POST", "/api/stage-upload/{dist_id}", (), 201, setup="stage", body_kind="multipart",
+       reads_credentials=False, note="the unguessable upload id is the credential"),
+    _r("POST", "/api/commit/{org}/{pkg}/{version}/{staged}", PKG_WRITE, setup="received",
+       body={"dist_id": "{dist_id}"}),
+    _r("PUT", "/api/upload/{org}/{pkg}/{version}/{new}.csv", PKG_WRITE, 201, body=CSV,
+       body_kind="raw"),
+    _r("POST", "/api/upload/{org}/{pkg}/{version}/{new}.csv", PKG_WRITE, 201, body=CSV,
+       body_kind="raw"),
+    # -- labels and copies -----------------------------------------------------------------
+    _r("GET", "/api/channels/{org}"),
+    _r("GET", "/api/channels/{org}/stable", lists="text"),
+    _r("POST", "/api/channels/{org}/added", PKG_WRITE, 201, body={"package": "{pkg}"}),
+    _r("DELETE", "/api/channels/{org}/{label}", PKG_WRITE, 201, setup="labelled",
+       body={"package": "{pkg}"}),
+    _r("POST", "/api/channels/{org}/stable/copy/{new}", (("namespace", WRITE),), 201,
+       body_kind="none"),
+    _r("POST", "/api/channels/{org}/locker/lock", (("namespace", ADMIN),), 201,
+       body_kind="none"),
+    _r("DELETE", "/api/channels/{org}/locker/lock", (("namespace", ADMIN),), 201,
+       body_kind="none"),
+    _r("POST", "/api/copy/package/{org}/{pkg}/{version}", PKG_WRITE, body=COPY_BODY),
+    _r("PUT", "/api/copy/package/{org}/{pkg}/{version}", PKG_WRITE, body=COPY_BODY),
+    _r("PATCH", "/api/copy/package/{org}/{pkg}/{version}", PKG_WRITE, body=COPY_BODY),
+    _r("POST", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", PKG_WRITE, body=COPY_BODY),
+    _r("PUT", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", PKG_WRITE, body=COPY_BODY),
+    _r("PATCH", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", PKG_WRITE, body=COPY_BODY),
+    # -- organizations' groups -------------------------------------------------------------
+    _r("GET", "/api/groups/{org}", ORG_READ),
+    _r("GET", "/api/group/{org}/readers", ORG_READ),
+    _r("POST", "/api/group/{org}/{new}", ORG_ADMIN, 204, body={"perms": "read"}),
+    _r("DELETE", "/api/group/{org}/{group}", ORG_ADMIN, 204, setup="group", body_kind="none"),
+    _r("GET", "/api/group/{org}/readers/members", ORG_READ),
+    _r("GET", "/api/group/{org}/readers/members/{reader}", ORG_READ, 204),
+    _r("PUT", "/api/group/{org}/extras/members/{bystander}", ORG_ADMIN, 204, body_kind="none"),
+    _r("DELETE", "/api/group/{org}/extras/members/{bystander}", ORG_ADMIN, 204,
+       setup="extras_member", body_kind="none"),
+    _r("GET", "/api/group/{org}/readers/packages", ORG_READ, lists="text"),
+    _r("PUT", "/api/group/{org}/extras/packages/{pkg}", (("org", ADMIN), (P, ADMIN)), 204,
+       body_kind="none"),
+    _r("DELETE", "/api/group/{org}/extras/packages/{pkg}", (("org", ADMIN), (P, ADMIN)), 204,
+       setup="extras_grant", body_kind="none"),
+    _r("GET", "/api/no-such-endpoint", (), 404, reads_credentials=False),
+    _r("POST", "/api/no-such-endpoint", (), 404, reads_credentials=False, body={}),
+    # -- conda channels (tokens as /t/<token>/) --------------------------------------------
+    _r("GET", "/conda/{org}/channeldata.json", lists="text", family="conda"),
+    _r("GET", "/conda/{org}/noarch/repodata.json", lists="text", family="conda"),
+    _r("GET", "/conda/{org}/noarch/repodata.json.zst", lists="zst", family="conda"),
+    _r("GET", "/conda/{org}/noarch/repodata_shards.msgpack.zst", lists="shards",
+       family="conda"),
+    _r("GET", "/conda/{org}/noarch/shards/{digest}.msgpack.zst", PKG_READ, family="conda"),
+    _r("GET", "/conda/{org}/noarch/{conda_file}", PKG_READ, family="conda"),
+    # -- PyPI indexes (tokens as the password of HTTP Basic) -------------------------------
+    _r("GET", "/pypi/{org}/simple", (), 301, family="pypi"),
+    _r("GET", "/pypi/{org}/simple/", lists="text", family="pypi"),
+    _r("GET", "/pypi/{org}/simple/{pkg}/", PKG_READ, family="pypi"),
+    _r("GET", "/pypi/{org}/simple/{pkg}/{wheel}", PKG_READ, family="pypi"),
+    # -- web pages (users by session cookie, tokens by header; forms carry XSRF) -----------
+    _r("GET", "/static/style.css", reads_credentials=False, family="web"),
+    _r("GET", "/", lists="text", family="web"),
+    _r("GET", "/search?q={search}", lists="text", family="web"),
+    _r("GET", "/login", ok={"anonymous": 200, "*": 303}, family="web",
+       note="signed-in callers are sent on to their account"),
+    _r("POST", "/login", (), 303, body={"username": "{reader}", "password": "{password}"},
+       body_kind="form", fresh_credential=True, family="web"),
+    _r("GET", "/logout", family="web"),
+    _r("POST", "/logout", (), 303, body={}, body_kind="form", fresh_credential=True,
+       family="web"),
+    _r("GET", "/account", ACCOUNT_READ, family="web"),
+    _r("GET", "/account/tokens", (), 303, family="web"),
+    _r("POST", "/account/tokens", ACCOUNT_ADMIN, body_kind="form", family="web",
+       body={"name": "{new}", "scopes": "read", "expires_days": "1"}),
+    _r("POST", "/account/tokens/{token_id}/revoke", ACCOUNT_ADMIN, 303, setup="own_token",
+       body={}, body_kind="form", family="web"),
+    _r("POST", "/orgs", ACCOUNT_ADMIN, 303, body={"login": "{new}", "name": "Web org"},
+       body_kind="form", family="web"),
+    _r("GET", "/orgs/{org}", ORG_READ, family="web"),
+    _r("POST", "/orgs/{org}", ORG_ADMIN, 303, body={"group": "{new}", "permission": "read"},
+       body_kind="form", family="web"),
+    _r("GET", "/orgs/{org}/groups/readers", ORG_READ, lists="text", family="web"),
+    _r("POST", "/orgs/{org}/groups/extras", ORG_ADMIN, 303,
+       body={"action": "add-member", "login": "{bystander}"}, body_kind="form", family="web"),
+    _r("GET", "/labels/{org}", (("labels-page", WRITE),), family="web"),
+    _r("POST", "/labels/{org}", (("labels-page", WRITE),), 303,
+       body={"action": "copy", "label": "stable", "to_label": "{new}"}, body_kind="form",
+       family="web"),
+    _r("GET", "/{org}", lists="text", family="web"),
+    _r("GET", "/{org}/{pkg}", PKG_READ, family="web"),
+    _r("POST", "/{org}/{pkg}/settings", PKG_WRITE, 303,
+       body={"action": "add-label", "label": "web-added"}, body_kind="form", family="web"),
+    _r("GET", "/{org}/{pkg}/files/{version}/{notebook}", PKG_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/download/{version}/{wheel}", PKG_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/no/such/page", (), 404, family="web"),
+    _r("POST", "/{org}/{pkg}/no/such/page", (), 404, body={}, body_kind="form", family="web"),
+)
+
+
+@dataclass(frozen=True)
+class ExtensionRoute:
+    """A route of the Jupyter extension, judged with the repository token it is configured
+    with (the actor). ``task``: the route starts a task (202) whose final state carries the
+    outcome. Jupyter's own login and XSRF guard every route before this (see
+    ``tests/extension/test_security.py``)."""
+
+    method: str
+    path: str
+    needs: tuple[Need, ...] = ()
+    ok: int | dict[str, int] = 200
+    lists: bool = False
+    body: dict[str, Any] = field(default_factory=dict)
+    task: bool = False
+    needs_token: bool = False  # refused up front (400 not_configured) without any token
+    reads_credentials: bool = True  # False: answers locally whatever the token
+
+    @property
+    def per_visibility(self) -> bool:
+        return self.lists or any(name == "package" for name, _ in self.needs)
+
+    def ok_for(self, actor: str) -> int:
+        if isinstance(self.ok, int):
+            return self.ok
+        return self.ok.get(actor, self.ok["*"])
+
+
+LOCAL = {"reads_credentials": False}
+
+EXTENSION_ROUTES: tuple[ExtensionRoute, ...] = (
+    ExtensionRoute("GET", "status", **LOCAL),  # reports a bad token inside a 200
+    ExtensionRoute("POST", "login", ok={"anonymous": 400, "*": 200}, body={"token": "{token}"}),
+    ExtensionRoute("POST", "logout", **LOCAL),
+    ExtensionRoute("POST", "publish/notebook", PKG_WRITE, task=True, needs_token=True,
+                   body={"path": "{notebook_path}", "namespace": "{org}", "name": "{pkg}",
+                         "attach_environment": False}),
+    ExtensionRoute("POST", "publish/environment", PKG_WRITE, task=True, needs_token=True,
+                   body={"kernel_name": "{kernel}", "namespace": "{org}", "name": "{pkg}"}),
+    ExtensionRoute("POST", "publish/project", PKG_WRITE, task=True, needs_token=True,
+                   body={"path": "{project_path}", "namespace": "{org}", "name": "{pkg}"}),
+    ExtensionRoute("GET", "search?q={search}", lists=True),
+    ExtensionRoute("GET", "packages?owner={org}", lists=True),
+    ExtensionRoute("GET", "package?owner={org}&name={pkg}", PKG_READ),
+    ExtensionRoute("POST", "open", PKG_READ,
+                   body={"owner": "{org}", "name": "{pkg}", "version": "{version}"}),
+    ExtensionRoute("POST", "install", PKG_READ, task=True, body={"spec": "{org}/{env}"}),
+    ExtensionRoute("POST", "install-environment", PKG_READ, task=True,
+                   body={"owner": "{org}", "name": "{env}"}),
+    ExtensionRoute("GET", "tasks", **LOCAL),
+    ExtensionRoute("GET", "tasks/{task_id}", **LOCAL),
+    ExtensionRoute("DELETE", "tasks/{task_id}", ok=204, **LOCAL),
+    ExtensionRoute("GET", "tasks/{task_id}/log", **LOCAL),
+)
+
+
+def expected(needs: tuple[Need, ...], actor: str, visibility: str | None, *,
+             reads_credentials: bool = True) -> str:
+    """OK, UNAUTH, HIDDEN or DENIED for one cell, from the tables above only."""
+    if actor in INVALID:
+        return UNAUTH if reads_credentials else OK
+    for name, needed in needs:
+        column, hiding = OBJECTS[name]
+        level = LEVELS[actor][column or (visibility or "public")]
+        if hiding is not None and level < hiding:
+            return HIDDEN
+        if level < needed:
+            return UNAUTH if actor == "anonymous" else DENIED
+    return OK
+
+
+def may_read_listed(actor: str, visibility: str) -> bool:
+    """Does a listing show the package of this column to this actor?"""
+    return LEVELS[actor][visibility] >= READ
