@@ -128,7 +128,7 @@ def expected_status(cell: Cell, outcome: str) -> int:
     if outcome == policy.OK:
         return cell.route.ok_for(cell.actor)
     if outcome == policy.UNAUTH:
-        return 303 if cell.route.family == "web" else 401
+        return cell.route.unauthenticated or (303 if cell.route.family == "web" else 401)
     return 404 if outcome == policy.HIDDEN else 403
 
 

@@ -94,6 +94,7 @@ class Route:
     fresh_credential: bool = False  # the request ends the credential it uses
     reads_credentials: bool = True
     family: str = "api"  # api, conda, pypi, web
+    unauthenticated: int = 0  # the status of UNAUTH, when not the family's usual one
     note: str = ""
 
     @property
@@ -231,10 +232,10 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/static/style.css", reads_credentials=False, family="web"),
     _r("GET", "/", lists="text", family="web"),
     _r("GET", "/search?q={search}", lists="text", family="web"),
-    _r("GET", "/login", ok={"anonymous": 200, "*": 303}, family="web",
-       note="signed-in callers are sent on to their account"),
+    _r("GET", "/login", ok={"anonymous": 200, "*": 303}, family="web", unauthenticated=401,
+       note="signed-in callers are sent on to their account; a bad token is told so"),
     _r("POST", "/login", (), 303, body={"username": "{reader}", "password": "{password}"},
-       body_kind="form", fresh_credential=True, family="web"),
+       body_kind="form", fresh_credential=True, family="web", unauthenticated=401),
     _r("GET", "/logout", family="web"),
     _r("POST", "/logout", (), 303, body={}, body_kind="form", fresh_credential=True,
        family="web"),

@@ -202,8 +202,10 @@ class WebHandler(BaseHandler):
             message = error.log_message or self._reason
         else:
             message = "Internal server error; the administrator can find details in the log."
-        if status_code == 401 and self.request.method in ("GET", "HEAD", "POST"):
-            # Browsers get the login form, never a Basic-auth dialog.
+        if (status_code == 401 and self.request.method in ("GET", "HEAD", "POST")
+                and self.request.path != "/login"):
+            # Browsers get the login form, never a Basic-auth dialog (and the login page
+            # itself, refusing a bad token, says so instead of redirecting to itself).
             self.clear_session_cookie()
             target = self.request.uri if self.request.method != "POST" else self.request.path
             self.redirect("/login?" + urlencode({"next": target}), status=303)
