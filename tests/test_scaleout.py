@@ -22,19 +22,30 @@ def scaled(server: RepoServer, tier: str) -> RepoServer:
 
 def test_upload_through_one_process_is_read_through_the_other(
         scaled: RepoServer, user: str, samples: Path) -> None:
+    """Upload through process A; immediately, process B and nginx show it everywhere."""
     first, second = scaled.processes  # type: ignore[attr-defined]
     token = scaled.token(user)
-    wheel = builders.wheel(samples, "crossing", "1.0")
-    response = requests.put(f"{first.api}/upload/{user}/crossing/1.0/{wheel.name}",
-                            data=wheel.read_bytes(), headers=auth(token))
-    assert response.status_code == 201, response.text
-    for base in (second.api, scaled.api):
-        found = requests.get(f"{base}/search", params={"name": "crossing"}).json()
-        assert f"{user}/crossing" in [p["full_name"] for p in found]
-        download = requests.get(f"{base}/download/{user}/crossing/1.0/{wheel.name}")
-        assert download.status_code == 200
-        assert hashlib.sha256(download.content).hexdigest() == hashlib.sha256(
-            wheel.read_bytes()).hexdigest()
+    conda = builders.conda_package(samples, "crossing", "1.0")
+    wheel = builders.wheel(samples, "crossing-wheel", "1.0")
+    for path, package, basename in ((conda, "crossing", f"noarch/{conda.name}"),
+                                    (wheel, "crossing-wheel", wheel.name)):
+        # Warm B's caches first, so that it must notice the change, not just build fresh.
+        requests.get(f"{second.url}/conda/{user}/noarch/repodata.json")
+        response = requests.put(f"{first.api}/upload/{user}/{package}/1.0/{basename}",
+                                data=path.read_bytes(), headers=auth(token))
+        assert response.status_code == 201, response.text
+    digest = hashlib.sha256(conda.read_bytes()).hexdigest()
+    for base in (second.url, scaled.url):
+        repodata = requests.get(f"{base}/conda/{user}/noarch/repodata.json").json()
+        assert repodata["packages.conda"][conda.name]["sha256"] == digest
+        package = requests.get(f"{base}/conda/{user}/noarch/{conda.name}")
+        assert hashlib.sha256(package.content).hexdigest() == digest
+        simple = requests.get(f"{base}/pypi/{user}/simple/crossing-wheel/")
+        assert wheel.name in simple.text
+        found = requests.get(f"{base}/api/search", params={"name": "crossing"}).json()
+        assert {f"{user}/crossing", f"{user}/crossing-wheel"} <= {p["full_name"] for p in found}
+        download = requests.get(f"{base}/api/download/{user}/crossing-wheel/1.0/{wheel.name}")
+        assert download.content == wheel.read_bytes()
 
 
 def _with_retries(call, attempts: int = 5):  # type: ignore[no-untyped-def]

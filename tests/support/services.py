@@ -177,10 +177,36 @@ class Nginx:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def config(self) -> str:
+    def upstream_block(self) -> str:
+        """The load-balancing part, shown verbatim in docs/deploy.md (a test checks it)."""
         servers = "".join(f"    server {backend} max_fails=1 fail_timeout=2s;\n"
                           for backend in self.backends)
+        return f"upstream repo {{\n    least_conn;\n{servers}    keepalive 32;\n}}\n"
+
+    @staticmethod
+    def location_block() -> str:
+        """The proxying part, shown verbatim in docs/deploy.md (a test checks it)."""
+        return (
+            "client_max_body_size 0;\n"
+            "proxy_request_buffering off;\n"
+            "proxy_buffering off;\n"
+            "proxy_read_timeout 3600s;\n"
+            "location / {\n"
+            "    proxy_pass http://repo;\n"
+            "    proxy_http_version 1.1;\n"
+            "    proxy_set_header Connection \"\";\n"
+            "    proxy_set_header Host $http_host;\n"
+            "    proxy_set_header X-Real-IP $remote_addr;\n"
+            "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+            "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+            "    proxy_next_upstream error timeout http_502;\n"
+            "    proxy_next_upstream_tries 3;\n"
+            "}\n"
+        )
+
+    def config(self) -> str:
         user = "user root;\n" if os.geteuid() == 0 else ""
+        indent = lambda text, n: "".join(" " * n + line + "\n" for line in text.splitlines())  # noqa: E731
         return (
             f"worker_processes 2; pid {self.root}/nginx.pid;\n"
             f"error_log {self.root}/error.log warn;\n"
@@ -190,20 +216,10 @@ class Nginx:
             f"  client_body_temp_path {self.root}/body; proxy_temp_path {self.root}/proxy;\n"
             f"  fastcgi_temp_path {self.root}/fcgi; uwsgi_temp_path {self.root}/uwsgi;\n"
             f"  scgi_temp_path {self.root}/scgi;\n"
-            f"  upstream repo {{\n    least_conn;\n{servers}    keepalive 32;\n  }}\n"
-            f"  server {{\n    listen 127.0.0.1:{self.port};\n"
-            "    client_max_body_size 0;\n    proxy_request_buffering off;\n"
-            "    proxy_buffering off;\n    proxy_read_timeout 3600s;\n"
-            "    location / {\n"
-            "      proxy_pass http://repo;\n      proxy_http_version 1.1;\n"
-            "      proxy_set_header Connection \"\";\n"
-            "      proxy_set_header Host $http_host;\n"
-            "      proxy_set_header X-Real-IP $remote_addr;\n"
-            "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-            "      proxy_set_header X-Forwarded-Proto $scheme;\n"
-            "      proxy_next_upstream error timeout http_502;\n"
-            "      proxy_next_upstream_tries 3;\n"
-            "    }\n  }\n}\n"
+            + indent(self.upstream_block(), 2)
+            + f"  server {{\n    listen 127.0.0.1:{self.port};\n"
+            + indent(self.location_block(), 4)
+            + "  }\n}\n"
         )
 
     def start(self) -> Nginx:

@@ -47,6 +47,7 @@ from traitlets.config import LoggingConfigurable
 
 from jupyter_repo.repository import changes
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.db import dialect_insert
 from jupyter_repo.repository.indexes import conda, journal, shards
 from jupyter_repo.repository.indexes.journal import IndexKey
 from jupyter_repo.repository.models import (
@@ -548,7 +549,7 @@ def _store_records(session: Session,
             for file_id, record in records if file_id in existing]
     if not rows:
         return
-    insert = journal.dialect_insert(session)
+    insert = dialect_insert(session)
     statement = insert(CondaRecord).values(rows)
     session.execute(statement.on_conflict_do_update(
         index_elements=[CondaRecord.file_id],

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.changes import Change
+from jupyter_repo.repository.db import dialect_insert
 from jupyter_repo.repository.models import IndexChange, IndexState, now_ms
 
 #: How long the change log is kept; a cache older than that rebuilds an index in full.
@@ -44,15 +45,6 @@ def key_of(change: Change) -> IndexKey | None:
     if change.distribution_type == "pypi":
         return IndexKey(change.owner_id, "pypi", change.label, "")
     return None
-
-
-def dialect_insert(session: Session) -> Any:
-    """The ``insert`` construct of the session's dialect (for ON CONFLICT clauses)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
 
 
 def _state_query(key: IndexKey) -> Any:

@@ -16,7 +16,7 @@ import msgpack
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from jupyter_repo.repository.indexes.journal import dialect_insert
+from jupyter_repo.repository.db import dialect_insert
 from jupyter_repo.repository.models import CondaShard
 
 try:

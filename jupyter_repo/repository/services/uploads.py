@@ -15,6 +15,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name, canonicalize_version
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
@@ -375,12 +376,18 @@ def _register_direct(session: Session, repo: Repository, actor: Actor, target: T
     account = accounts.get_account(session, target.owner)
     package = packages.find_package(session, account, target.package)
     if package is None:
-        package = packages.create_package(
-            session, actor, target.owner, target.package, public=options.public,
-            public_attrs={"summary": options.summary or inspection.summary,
-                          "package_types": [target.distribution_type]},
-        )
-    else:
+        try:
+            with session.begin_nested():  # another upload may create it at the same moment
+                package = packages.create_package(
+                    session, actor, target.owner, target.package, public=options.public,
+                    public_attrs={"summary": options.summary or inspection.summary,
+                                  "package_types": [target.distribution_type]},
+                )
+        except IntegrityError:
+            package = packages.find_package(session, account, target.package)
+            if package is None:
+                raise
+    if package is not None:
         packages.get_package(session, actor, target.owner, target.package, Level.WRITE)
     blob = Blob(id=blob_id, key=key, size=spool.size, md5=spool.md5, sha256=spool.sha256)
     session.add(blob)
