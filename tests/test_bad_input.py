@@ -5,12 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import io
+import json
 import socket
+import tarfile
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 import requests
+from nbformat.v4 import new_markdown_cell
 
 from jupyter_repo.demo import builders
 from tests.support.http import auth, upload
@@ -252,18 +257,80 @@ def test_interrupted_upload_leaves_nothing(server: RepoServer, owner: tuple[str,
     assert requests.get(f"{server.api}/package/{user}/cut").status_code == 404
 
 
-def test_archive_bomb_is_refused(tmp_path: Path) -> None:
-    """A conda package whose info tar inflates past the configured limit is refused."""
-    samples = tmp_path / "bomb"
-    filler = {"info/filler.bin": b"\0" * (3 << 20)}
-    bomb = builders.conda_package(samples, "bomb", "1.0", fmt=".tar.bz2", extra_info=filler)
-    assert bomb.stat().st_size < 20_000
-    with running_server(tmp_path / "srv", config={"Repository.max_inflate_size": 1 << 20}) as s:
+BOMB = 3 << 20  # bytes each bomb inflates to, three times the server's limit below
+
+
+def _zip(target: Path, files: dict[str, bytes]) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return target
+
+
+def _tar_gz(target: Path, files: dict[str, bytes]) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(target, "w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return target
+
+
+def _bombs(folder: Path) -> list[tuple[str, str, str, Path, str]]:
+    """(package, version, basename, file, type) of one small file per kind of archive, each
+    inflating to BOMB bytes, plus a notebook and an environment over the parse limit."""
+    zeros = b"\0" * BOMB
+    metadata = builders.metadata_text("wbomb", "1.0", "A wheel bomb") + "\n" + " " * BOMB
+    wheel = _zip(folder / "wbomb-1.0-py3-none-any.whl", {
+        "wbomb/__init__.py": b"", "wbomb-1.0.dist-info/METADATA": metadata.encode(),
+        "wbomb-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nTag: py3-none-any\n"})
+    sdist = _tar_gz(folder / "sbomb-1.0.tar.gz", {
+        "sbomb-1.0/zeros.bin": zeros,
+        "sbomb-1.0/PKG-INFO": builders.metadata_text("sbomb", "1.0", "x").encode()})
+    project = {"demo/environment.yml": b"dependencies:\n  - python\n",
+               "demo/data/zeros.bin": zeros}
+    notebook = builders.notebook_json(extra_cells=[new_markdown_cell("x" * (300 << 10))])
+    return [
+        ("bomb", "1.0", "noarch/bomb-1.0-0.tar.bz2", builders.conda_package(
+            folder / "bz2", "bomb", "1.0", fmt=".tar.bz2",
+            extra_info={"info/filler.bin": zeros}), "conda"),
+        ("bomb", "1.0", "noarch/bomb-1.0-0.conda", builders.conda_package(
+            folder / "conda", "bomb", "1.0", extra_info={"info/filler.bin": zeros}), "conda"),
+        ("wbomb", "1.0", wheel.name, wheel, "pypi"),
+        ("sbomb", "1.0", sdist.name, sdist, "pypi"),
+        ("pbomb", "1", "demo.tar.gz", _tar_gz(folder / "demo.tar.gz", project), "project"),
+        ("pbomb", "1", "demo.zip", _zip(folder / "demo.zip", project), "project"),
+        ("nbomb", "1", "big.ipynb", builders.environment_file(
+            folder, "big.ipynb", json.dumps(notebook)), "ipynb"),
+        ("ebomb", "1", "environment.yml", builders.environment_file(
+            folder, "environment.yml", "dependencies:\n" + "  - python\n" * (40 << 10)),
+         "env"),
+    ]
+
+
+def test_archive_bombs_are_refused(tmp_path: Path) -> None:
+    """Every kind of archive that inflates past the configured limit is refused with 413,
+    and so are notebooks and environment files over the parse limit; nothing is stored."""
+    bombs = _bombs(tmp_path / "bombs")
+    with running_server(tmp_path / "srv", config={"Repository.max_inflate_size": 1 << 20,
+                                                  "Repository.max_parse_size": 256 << 10}) as s:
         s.create_user("bomber")
-        response = upload(s.api, s.token("bomber"), "bomber", "bomb", "1.0",
-                          f"noarch/{bomb.name}", bomb)
-        assert response.status_code == 413
-        assert "inflates past" in response.json()["error"]
+        token = s.token("bomber")
+        before = snapshot(s)
+        for package, version, basename, path, kind in bombs:
+            if kind not in ("ipynb", "env"):
+                assert path.stat().st_size < 50_000, basename  # small on the wire
+            response = upload(s.api, token, "bomber", package, version, basename, path,
+                              type=kind)
+            assert response.status_code == 413, (basename, response.text)
+            error = response.json()["error"]
+            assert "inflates past" in error or "larger than the limit" in error, error
+        assert unchanged(before, snapshot(s))
+        # The limit is what refused them: a small one of each kind passes.
+        keep = builders.wheel(tmp_path / "ok", "wbomb", "1.0")
+        assert upload(s.api, token, "bomber", "wbomb", "1.0", keep.name, keep).status_code == 201
 
 
 def _exchange(sock: socket.socket, head: str, body: bytes = b"") -> tuple[int, bytes]:

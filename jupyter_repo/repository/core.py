@@ -109,8 +109,10 @@ class Repository(LoggingConfigurable):
 
     @property
     def limits(self) -> Limits:
+        # One metadata member is read whole, so it may not inflate past the archive's limit.
         return Limits(
             max_inflate_bytes=self.max_inflate_size,
+            max_member_bytes=min(Limits.max_member_bytes, self.max_inflate_size),
             max_parse_bytes=self.max_parse_size,
         )
 

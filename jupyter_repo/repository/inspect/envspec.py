@@ -14,7 +14,9 @@ from jupyter_repo.repository.inspect.base import Inspection, Limits, text
 
 def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     if path.stat().st_size > limits.max_parse_bytes:
-        raise TooLarge(f"The environment file is larger than {limits.max_parse_bytes} bytes.")
+        raise TooLarge(
+            f"The environment file is larger than the limit of {limits.max_parse_bytes} bytes."
+        )
     try:
         content = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:

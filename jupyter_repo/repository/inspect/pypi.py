@@ -21,7 +21,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from jupyter_repo.repository.errors import InvalidInput, RepositoryError
+from jupyter_repo.repository.errors import InvalidInput, RepositoryError, TooLarge
 from jupyter_repo.repository.inspect.base import (
     InflateBudget,
     Inspection,
@@ -65,7 +65,8 @@ def _inspect_wheel(path: Path, filename: str, limits: Limits) -> Inspection:
             raise InvalidInput(f"{filename} must contain exactly one *.dist-info/METADATA file.")
         member = candidates[0]
         if member.file_size > limits.max_member_bytes:
-            raise InvalidInput(f"{member.filename} in {filename} is too large.")
+            raise TooLarge(f"{member.filename} in {filename} inflates past the server's limit "
+                           f"of {limits.max_member_bytes} bytes; it was refused.")
         with archive.open(member) as stream:
             raw = read_bounded(stream, limits.max_member_bytes, member.filename)
     inspection = _from_metadata(raw, filename, name, str(version), "bdist_wheel")
