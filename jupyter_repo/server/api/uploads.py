@@ -11,6 +11,7 @@ from collections import deque
 from typing import Any
 from xml.sax.saxutils import escape
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from tornado.ioloop import IOLoop
 
@@ -24,6 +25,8 @@ from jupyter_repo.server.base import BaseHandler
 HAND_OFF_BYTES = 1 << 20  # bytes buffered before a worker thread writes them out
 MAX_IN_FLIGHT = 8 << 20  # bytes read ahead of the writer before reading pauses
 MAX_FORM_FIELD = 64 << 10
+MAX_FORM_FIELDS = 100  # an S3-style POST carries about ten
+MAX_PART_HEADER = 8 << 10  # recent python-multipart stops at 4 KiB itself; older ones do not
 MULTIPART_OVERHEAD = 1 << 20
 
 S3_CODES = {400: "InvalidArgument", 401: "AccessDenied", 403: "AccessDenied",
@@ -190,9 +193,13 @@ class StageUploadHandler(_SpoolingHandler):
 
         def on_header_field(data: bytes, start: int, end: int) -> None:
             state["field"] += data[start:end]
+            if len(state["field"]) > MAX_PART_HEADER:
+                raise errors.InvalidInput("A multipart header is too long.")
 
         def on_header_value(data: bytes, start: int, end: int) -> None:
             state["value"] += data[start:end]
+            if len(state["value"]) > MAX_PART_HEADER:
+                raise errors.InvalidInput("A multipart header is too long.")
 
         def on_header_end() -> None:
             state["headers"][state["field"].decode("latin-1").lower()] = state["value"]
@@ -218,6 +225,8 @@ class StageUploadHandler(_SpoolingHandler):
             if state["is_file"]:
                 self._got_file = True
             elif state["name"]:
+                if len(self._fields) >= MAX_FORM_FIELDS:
+                    raise errors.InvalidInput("The multipart body has too many form fields.")
                 self._fields[state["name"]] = b"".join(state["buffer"]).decode("utf-8", "replace")
 
         return MultipartParser(boundary, {
@@ -228,11 +237,20 @@ class StageUploadHandler(_SpoolingHandler):
         })
 
     def consume(self, data: bytes) -> None:
-        self._parser.write(data)
+        try:
+            self._parser.write(data)
+        except MultipartParseError as error:
+            raise errors.InvalidInput(f"The multipart body is malformed: {error}") from None
+
+    def _finalize(self) -> None:
+        try:
+            self._parser.finalize()
+        except MultipartParseError as error:
+            raise errors.InvalidInput(f"The multipart body is malformed: {error}") from None
 
     async def post(self, dist_id: str) -> None:
         await self.finish_stream()
-        await self.run_blocking(self._parser.finalize)
+        await self.run_blocking(self._finalize)
         if not self._got_file or self._spool is None:
             raise errors.InvalidInput("The multipart body has no 'file' part.")
         spool, self._spool = self._spool, None
