@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from tornado.web import RequestHandler
@@ -204,14 +205,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterable[World]:
         yield authz_world.build(server, uuid.uuid4().hex[:6], root / "files")
 
 
-def test_authorization_matrix(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+def test_authorization_matrix(world: World, capsys: pytest.CaptureFixture[str],
+                              artifacts_dir: Path) -> None:
     routes = application_routes(world.server)
     problems = coverage_problems(world, routes)
     chosen = cells()
     problems += run_all(world, chosen)
+    summary = (f"authorization matrix: {len(routes)} routes, {len(chosen)} cells checked, "
+               f"{len(problems)} problems")
+    (artifacts_dir / "authz-matrix.txt").write_text(summary + "\n" + "\n".join(problems))
     with capsys.disabled():
-        print(f"\nauthorization matrix: {len(routes)} routes, {len(chosen)} cells checked, "
-              f"{len(problems)} problems")
+        print("\n" + summary)
     assert not problems, "\n" + "\n".join(problems)
 
 

@@ -13,12 +13,15 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
+
 from tests.support.server import RepoServer
 
 MAX_EXAMPLES = 25
 
 
-def test_api_never_answers_500(server: RepoServer, tmp_path: Path, artifacts_dir: Path) -> None:
+def test_api_never_answers_500(server: RepoServer, tmp_path: Path, artifacts_dir: Path,
+                               capsys: pytest.CaptureFixture[str]) -> None:
     login = server.create_user("fuzzer")
     token = server.token(login)
     executable = Path(sys.executable).with_name("schemathesis")
@@ -45,6 +48,12 @@ def test_api_never_answers_500(server: RepoServer, tmp_path: Path, artifacts_dir
     expected = set(load_openapi_operations()) - {"DELETE /authentications", "GET /openapi.json"}
     assert tested == expected
     assert suite.get("failures") == "0" and suite.get("errors") == "0"
+    lines = output.splitlines()
+    cases = next((f"{line.strip()} {lines[index + 1].strip()}"
+                  for index, line in enumerate(lines) if line.strip() == "Test cases:"
+                  and index + 1 < len(lines)), "")
+    with capsys.disabled():
+        print(f"\nschemathesis: {len(tested)} operations; {cases}")
 
 
 def load_openapi_operations() -> list[str]:
