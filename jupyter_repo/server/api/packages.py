@@ -127,7 +127,7 @@ class PackagesHandler(BaseHandler):
         def listing(session: Any) -> list[dict[str, Any]]:
             rows = packages.list_packages(session, self.actor, owner, package_type=package_type,
                                           platform=platform)
-            return [rep.package_summary(session, row, urls) for row in rows]
+            return rep.package_summaries(session, rows, urls)
 
         self.write_json(await self.run(listing))
 
@@ -149,7 +149,7 @@ class SearchHandler(BaseHandler):
             result = search.search(session, self.actor, query, package_type=package_type,
                                    platform=platform, label=label, owner=owner, page=page,
                                    per_page=per_page)
-            return [rep.package_summary(session, row, urls) for row in result.packages], \
+            return rep.package_summaries(session, result.packages, urls), \
                 result.total
 
         items, total = await self.run(run_search)
