@@ -233,7 +233,7 @@ def run_both(args: argparse.Namespace) -> int:
 
 def run_repository_only(args: argparse.Namespace) -> int:
     """Start the repository detached, write its pid next to its log, print exports."""
-    state_dir = Path(args.state_dir).resolve()
+    state_dir = Path(args.state_dir or Path(jupyter_data_dir()) / "repo-demo-state").resolve()
     if args.workspace:
         prepare_workspace(Path(args.workspace))
     try:
@@ -242,7 +242,7 @@ def run_repository_only(args: argparse.Namespace) -> int:
                                       detach=True)
         token = issue_token(args.data_dir)
     except DemoError as error:
-        print(f"echo {shlex.quote(f'jupyter-repo: {error}')} >&2", flush=True)
+        print(f"error: {error}", file=sys.stderr)
         return 1
     (state_dir / "repository.pid").write_text(f"{repository.process.pid}\n")
     (state_dir / "repository.json").write_text(json.dumps({"url": repository.url}))
@@ -268,8 +268,9 @@ def parser() -> argparse.ArgumentParser:
                        help="repository data folder (default: the repository's own default)")
     parse.add_argument("--workspace", default=None,
                        help="folder JupyterLab opens, filled with sample files")
-    parse.add_argument("--state-dir", default=".jupyter-repo-demo",
-                       help="'repository' mode: where its log, pid and URL are written")
+    parse.add_argument("--state-dir", default=None,
+                       help="'repository' mode: where its log, pid and URL are written "
+                       "(default: repo-demo-state in the Jupyter data folder)")
     return parse
 
 
