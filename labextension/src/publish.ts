@@ -108,9 +108,9 @@ class PublishForm extends Widget {
           )
         : null;
 
-    this.node.append(
-      h('p', { class: 'jp-JupyterRepo-description' }, target.description),
-      earlier ?? '',
+    this.fields = h(
+      'div',
+      { class: 'jp-JupyterRepo-fields' },
       field('Namespace', this.namespace),
       field('Name', this.name),
       field('Version', this.version, 'Leave empty for the next number.'),
@@ -124,7 +124,12 @@ class PublishForm extends Widget {
             this.attachEnvironment,
             ' Attach the kernel’s environment, so others can recreate it'
           )
-        : '',
+        : ''
+    );
+    this.node.append(
+      h('p', { class: 'jp-JupyterRepo-description' }, target.description),
+      earlier ?? '',
+      this.fields,
       this.progressRow,
       this.error,
       this.result
@@ -205,6 +210,7 @@ class PublishForm extends Widget {
     }
     const result = (task.result ?? {}) as Partial<IPublishResult> & { [key: string]: any };
     this.progressRow.hidden = true;
+    this.fields.hidden = true;
     this.result.replaceChildren(
       h('p', {}, `Published ${result.owner}/${result.name}, version ${result.version}.`),
       result.html_url
@@ -238,14 +244,28 @@ class PublishForm extends Widget {
     if (result.owner && result.name) {
       this.state.notifyPublished(result.owner, result.name);
     }
-    // The server recorded the publish in the notebook's metadata on disk: reload it so the
-    // next save does not overwrite that record (only when there are no unsaved edits).
-    const context = this.target.context;
-    if (context && !context.model.dirty) {
-      void context.revert();
-    }
+    this.syncNotebook(result.notebook_metadata);
     if (!this.isAttached) {
       Notification.success(`Published ${result.owner}/${result.name} ${result.version}.`);
+    }
+  }
+
+  /**
+   * The server recorded the publish in the notebook's metadata on disk. While the dialog
+   * is open nobody can have edited the notebook since it was saved for the publish, so
+   * reloading it is safe and keeps the record; otherwise the record goes into the open
+   * notebook without touching the user's edits.
+   */
+  private syncNotebook(record: unknown): void {
+    const context = this.target.context;
+    if (!context || this.target.kind !== 'notebook') {
+      return;
+    }
+    const model = context.model as any;
+    if (this.isAttached || !model.dirty) {
+      void context.revert();
+    } else if (record && typeof model.setMetadata === 'function') {
+      model.setMetadata('jupyter_repo', record);
     }
   }
 
@@ -299,6 +319,7 @@ class PublishForm extends Widget {
   private readonly label: HTMLInputElement;
   private readonly visibility: HTMLSelectElement;
   private readonly attachEnvironment: HTMLInputElement;
+  private readonly fields: HTMLElement;
   private readonly progress: HTMLProgressElement;
   private readonly progressMessage: HTMLElement;
   private readonly progressRow: HTMLElement;

@@ -117,18 +117,31 @@ export class RepositoryPanel extends Widget {
     } else {
       this.connection.textContent = status.error ?? 'Not logged in. Use Settings… to log in.';
     }
-    void this.renderNamespaces(status);
+    // Rebuild the sections only when who/where changed; otherwise reload them in place,
+    // so rows never flicker or vanish under the pointer.
+    const key = JSON.stringify([
+      status.connected,
+      status.url,
+      status.user?.login,
+      status.namespaces.map(n => n.login)
+    ]);
+    if (key !== this.sectionsKey) {
+      this.sectionsKey = key;
+      this.buildSections(status);
+    }
+    void this.loadListings();
   }
 
-  private async renderNamespaces(status: IStatus): Promise<void> {
-    const generation = ++this.generation;
+  private buildSections(status: IStatus): void {
+    this.lists.clear();
     if (!status.connected) {
       this.namespaces.replaceChildren();
       return;
     }
     const sections = status.namespaces.map(namespace => {
       const list = h('div', { class: 'jp-JupyterRepo-list' }, 'Loading…');
-      const section = h(
+      this.lists.set(namespace.login, list);
+      return h(
         'details',
         { class: 'jp-JupyterRepo-namespace', 'data-namespace': namespace.login, open: true },
         h(
@@ -139,21 +152,23 @@ export class RepositoryPanel extends Widget {
         ),
         list
       );
-      return { namespace, list, section };
     });
-    this.namespaces.replaceChildren(
-      h('h3', {}, 'My namespaces'),
-      ...sections.map(s => s.section)
-    );
+    this.namespaces.replaceChildren(h('h3', {}, 'My namespaces'), ...sections);
+  }
+
+  private async loadListings(): Promise<void> {
+    const generation = ++this.generation;
     await Promise.all(
-      sections.map(async ({ namespace, list }) => {
+      Array.from(this.lists.entries()).map(async ([owner, list]) => {
         try {
-          const listing = await listPackages(namespace.login);
+          const listing = await listPackages(owner);
           if (generation === this.generation) {
-            this.renderItems(list, listing.items, 'Nothing published here yet.');
+            this.renderItems(list, listing.items, 'Nothing published here yet.', false);
           }
         } catch (error) {
-          list.replaceChildren(h('span', { class: 'jp-JupyterRepo-error' }, message(error)));
+          if (generation === this.generation) {
+            list.replaceChildren(h('span', { class: 'jp-JupyterRepo-error' }, message(error)));
+          }
         }
       })
     );
@@ -179,7 +194,7 @@ export class RepositoryPanel extends Widget {
         return;
       }
       const list = h('div', { class: 'jp-JupyterRepo-list' });
-      this.renderItems(list, listing.items, `Nothing matches “${q}”.`);
+      this.renderItems(list, listing.items, `Nothing matches “${q}”.`, true);
       this.searchResults.replaceChildren(
         h('h3', {}, `Search results (${listing.total})`),
         list
@@ -192,15 +207,20 @@ export class RepositoryPanel extends Widget {
     this.searchResults.hidden = false;
   }
 
-  private renderItems(list: HTMLElement, items: IPackageItem[], empty: string): void {
+  private renderItems(
+    list: HTMLElement,
+    items: IPackageItem[],
+    empty: string,
+    showOwner: boolean
+  ): void {
     if (!items.length) {
       list.replaceChildren(h('span', { class: 'jp-JupyterRepo-empty' }, empty));
       return;
     }
-    list.replaceChildren(...items.map(item => this.renderItem(item)));
+    list.replaceChildren(...items.map(item => this.renderItem(item, showOwner)));
   }
 
-  private renderItem(item: IPackageItem): HTMLElement {
+  private renderItem(item: IPackageItem, showOwner: boolean): HTMLElement {
     const actions = h('div', { class: 'jp-JupyterRepo-itemActions' });
     const types = item.package_types ?? [];
     if (types.includes('ipynb')) {
@@ -224,7 +244,7 @@ export class RepositoryPanel extends Widget {
       h(
         'div',
         { class: 'jp-JupyterRepo-itemTitle' },
-        h('strong', {}, `${item.owner}/${item.name}`),
+        h('strong', {}, showOwner ? `${item.owner}/${item.name}` : item.name),
         item.latest_version ? h('span', {}, ` ${item.latest_version}`) : '',
         item.public === false ? h('span', { class: 'jp-JupyterRepo-badge' }, 'private') : '',
         ...types.map(type => h('span', { class: 'jp-JupyterRepo-badge' }, type))
@@ -293,6 +313,8 @@ export class RepositoryPanel extends Widget {
   private readonly searchResults: HTMLElement;
   private readonly namespaces: HTMLElement;
   private readonly notice: HTMLElement;
+  private readonly lists = new Map<string, HTMLElement>();
+  private sectionsKey = '';
   private searchTimer = 0;
   private generation = 0;
   private searchGeneration = 0;
