@@ -78,22 +78,32 @@ def wait_until_up(service: Service, probe_url: str, timeout: float = STARTUP_TIM
                     f"see {service.log_path}")
 
 
+def started(service: Service, probe_url: str) -> None:
+    """Wait until the service is up; never leave it running if that fails or is
+    interrupted."""
+    try:
+        wait_until_up(service, probe_url)
+    except BaseException:
+        stop([service])
+        raise
+
+
 def repository_args(data_dir: Path | None) -> list[str]:
     return [f"--Repository.data_dir={data_dir}"] if data_dir else []
 
 
-def start_repository(data_dir: Path | None, ip: str, port: int, log_dir: Path, *,
-                     detach: bool = False) -> Service:
-    """``jupyter repo serve --demo`` on ``ip:port``, once it answers."""
+def start_repository(data_dir: Path | None, ip: str, port: int, log_dir: Path) -> Service:
+    """``jupyter repo serve --demo`` on ``ip:port``, once it answers. Like Lab it runs in
+    its own session: a terminal's Ctrl+C reaches only the launcher, which stops both."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "repository.log"
     command = [sys.executable, "-m", "jupyter_repo", "serve", "--demo", f"--ip={ip}",
                f"--port={port}", *repository_args(data_dir)]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=detach)
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
     service = Service("The repository", process, f"http://{ip}:{port}", log_path)
-    wait_until_up(service, service.url + "/api/user")
+    started(service, service.url + "/api/user")
     return service
 
 
@@ -165,10 +175,10 @@ def start_lab(workspace: Path, ip: str, port: int, repo_url: str, repo_token: st
     log_path = log_dir / "jupyterlab.log"
     with open(log_path, "ab") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env)
+                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     base = f"http://{ip}:{port}"
     service = Service("JupyterLab", process, base, log_path)
-    wait_until_up(service, f"{base}/api/status?token={lab_token}")
+    started(service, f"{base}/api/status?token={lab_token}")
     return service, f"{base}/lab?token={lab_token}"
 
 
@@ -199,7 +209,11 @@ def run_both(args: argparse.Namespace) -> int:
     def on_signal(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, on_signal)
+    # Explicitly: a shell starts background jobs with SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt handler of its own.
+    stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    for signum in stop_signals:
+        signal.signal(signum, on_signal)
     try:
         repository = start_repository(args.data_dir, args.ip,
                                       port_or_free(args.repo_port, args.ip), log_dir)
@@ -227,7 +241,8 @@ def run_both(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for signum in stop_signals:
+            signal.signal(signum, signal.SIG_IGN)
         stop(services)
 
 
@@ -238,8 +253,7 @@ def run_repository_only(args: argparse.Namespace) -> int:
         prepare_workspace(Path(args.workspace))
     try:
         repository = start_repository(args.data_dir, args.ip,
-                                      port_or_free(args.repo_port, args.ip), state_dir,
-                                      detach=True)
+                                      port_or_free(args.repo_port, args.ip), state_dir)
         token = issue_token(args.data_dir)
     except DemoError as error:
         print(f"error: {error}", file=sys.stderr)
