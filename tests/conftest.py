@@ -21,13 +21,34 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--tier", choices=("embedded", "scaleout"),
+        default=os.environ.get("JUPYTER_REPO_TEST_TIER", "embedded"),
+        help="embedded: SQLite + local folder, one process; scaleout: PostgreSQL + Swift "
+        "(S3) + two server processes behind nginx.",
+    )
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoServer]:
-    """The session's repository server (tests use unique names, so they can share it)."""
-    instance = RepoServer(tmp_path_factory.mktemp("server"))
-    instance.start()
-    yield instance
-    instance.close()
+def tier(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--tier")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, tier: str) -> Iterator[RepoServer]:
+    """The session's repository (tests use unique names, so they can share it)."""
+    if tier == "scaleout":
+        from tests.support.scaleout import ScaledRepo
+
+        instance: RepoServer = ScaledRepo(tmp_path_factory.mktemp("scaleout"))
+    else:
+        instance = RepoServer(tmp_path_factory.mktemp("server"))
+    try:
+        instance.start()
+        yield instance
+    finally:
+        instance.close()
 
 
 @pytest.fixture

@@ -9,12 +9,25 @@ from traitlets import default
 
 from jupyter_repo import __version__
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.storage.s3 import S3Store
 
 repository_aliases = {
     **base_aliases,
     "db-url": "Repository.db_url",
     "data-dir": "Repository.data_dir",
     "max-upload-size": "Repository.max_upload_size",
+    "storage-class": "Repository.storage_class",
+    "s3-endpoint": "S3Store.endpoint_url",
+    "s3-bucket": "S3Store.bucket",
+    "s3-download": "S3Store.download_mode",
+}
+repository_flags = {
+    **base_flags,
+    "s3": (
+        {"Repository": {"storage_class": "jupyter_repo.repository.storage.s3.S3Store"}},
+        "Store files in an S3-compatible bucket (see --s3-endpoint, --s3-bucket; credentials "
+        "from the usual AWS variables).",
+    ),
 }
 
 
@@ -23,8 +36,8 @@ class RepoCommand(JupyterApp):
 
     version = __version__
     aliases = repository_aliases
-    flags = dict(base_flags)
-    classes = [Repository]
+    flags = repository_flags
+    classes = [Repository, S3Store]
 
     @default("config_file_name")
     def _config_file_name_default(self) -> str:

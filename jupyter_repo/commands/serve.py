@@ -16,6 +16,8 @@ from traitlets import Bool, Float, Integer, Unicode
 
 from jupyter_repo.commands.base import RepoCommand, repository_aliases
 from jupyter_repo.repository import consistency
+from jupyter_repo.repository.indexes import maintenance as index_maintenance
+from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.repository.services import uploads
 from jupyter_repo.repository.storage import LocalStore
 from jupyter_repo.server.app import make_app
@@ -38,7 +40,7 @@ class ServeApp(RepoCommand):
         "demo": ({"ServeApp": {"demo": True}},
                  "Bootstrap a demo user, organization and sample packages."),
     }
-    classes = [*RepoCommand.classes, LocalStore]
+    classes = [*RepoCommand.classes, LocalStore, ChannelIndexes]
 
     ip = Unicode("127.0.0.1", help="Address to listen on.").tag(config=True)
     port = Integer(8600, help="Port to listen on (0 picks a free one).").tag(config=True)
@@ -60,9 +62,16 @@ class ServeApp(RepoCommand):
     housekeeping_interval = Float(300.0, help="Seconds between expiry of stale uploads.").tag(
         config=True
     )
+    session_max_age = Integer(
+        14 * 86400, help="Seconds a web page login (session cookie) lasts."
+    ).tag(config=True)
     xheaders = Bool(True, help="Trust X-Forwarded-* headers from a reverse proxy.").tag(
         config=True
     )
+    channel_max_age = Integer(
+        30, help="Cache-Control max-age (s) of conda repodata and PyPI index pages: how long a "
+        "client may use its copy without asking again (revalidation is a cheap 304)."
+    ).tag(config=True)
 
     def start(self) -> None:
         repo = self.make_repository()
@@ -84,13 +93,17 @@ class ServeApp(RepoCommand):
             executor=executor,
             public_url=self.public_url,
             login_limiter=LoginLimiter(self.login_attempts),
+            session_max_age=self.session_max_age,
             serve_traceback=False,
+            channel_max_age=self.channel_max_age,
         )
         server = HTTPServer(
             app,
             xheaders=self.xheaders,
             max_body_size=repo.max_upload_size + (1 << 20),
             max_buffer_size=64 << 20,
+            # Upload bodies arrive in 1 MiB reads instead of 64 KiB: 16x fewer Python calls.
+            chunk_size=1 << 20,
             idle_connection_timeout=3600,
             body_timeout=3600,
         )
@@ -110,11 +123,14 @@ class ServeApp(RepoCommand):
         def housekeeping() -> None:
             loop.run_in_executor(executor, partial(repo.call, uploads.expire_stages, repo,
                                                    write=True))
+            loop.run_in_executor(executor, partial(repo.call, index_maintenance.prune,
+                                                   write=True))
 
         PeriodicCallback(housekeeping, self.housekeeping_interval * 1000).start()
 
         def stop(*_args: Any) -> None:
-            loop.add_callback_from_signal(self._shutdown, server, repo, executor)
+            loop.add_callback_from_signal(self._shutdown, server, repo, executor,
+                                          app.settings["channel_indexes"])
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -123,10 +139,12 @@ class ServeApp(RepoCommand):
         finally:
             repo.close()
 
-    async def _shutdown(self, server: HTTPServer, repo: Any, executor: ThreadPoolExecutor) -> None:
+    async def _shutdown(self, server: HTTPServer, repo: Any, executor: ThreadPoolExecutor,
+                        indexes: ChannelIndexes) -> None:
         server.stop()
         await asyncio.sleep(0)
         executor.shutdown(wait=False, cancel_futures=True)
+        indexes.close()
         IOLoop.current().stop()
 
 

@@ -15,11 +15,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jupyter_core.paths import jupyter_data_dir
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from traitlets import Bool, Integer, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from jupyter_repo.repository import changes, db
+from jupyter_repo.repository.errors import Conflict
+from jupyter_repo.repository.indexes import journal
 from jupyter_repo.repository.inspect import Limits
 from jupyter_repo.repository.services.tokens import TokenPolicy
 from jupyter_repo.repository.storage import BlobStore, LocalStore
@@ -129,11 +132,24 @@ class Repository(LoggingConfigurable):
 
     @contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[Session]:
-        """One database transaction; committed index changes are announced afterwards."""
-        with self.database.session(write=write) as session:
-            yield session
-            found = changes.take(session) if write else set()
-            actions = session.info.pop(_AFTER_COMMIT, []) if write else []
+        """One database transaction; committed index changes are announced afterwards.
+
+        The revisions of the touched indexes are bumped inside the transaction (see
+        ``indexes/journal.py``), so they commit atomically with the files they describe.
+        """
+        try:
+            with self.database.session(write=write) as session:
+                yield session
+                found = changes.take(session) if write else set()
+                if found:
+                    journal.record(session, found)
+                actions = session.info.pop(_AFTER_COMMIT, []) if write else []
+        except IntegrityError as error:
+            # Two writers raced for the same unique row (e.g. the same file uploaded twice
+            # at once through two processes): the loser gets a clear 409, not a 500.
+            raise Conflict(
+                "A concurrent change to the same object won; reload and try again."
+            ) from error
         for action in actions:
             try:
                 action()

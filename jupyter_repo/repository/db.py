@@ -97,6 +97,19 @@ class Database:
             self.write_engine.dispose()
 
 
+def dialect_insert(session: Session) -> Any:
+    """The ``insert`` construct of the session's dialect, for ``ON CONFLICT`` clauses.
+
+    Used where concurrent transactions may create the same row (a label, a release, an
+    index's state): on PostgreSQL they really run concurrently, on SQLite writers queue.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 

@@ -156,7 +156,7 @@ class Package(Base):
         ForeignKey("accounts.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    modified_at: Mapped[datetime] = mapped_column(default=utcnow)
+    modified_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     owner: Mapped[Account] = relationship(foreign_keys=[owner_id])
     releases: Mapped[list[Release]] = relationship(
@@ -216,6 +216,7 @@ class File(Base):
     __table_args__ = (
         UniqueConstraint("release_id", "basename"),
         Index("ix_files_package_subdir", "package_id", "subdir"),
+        Index("ix_files_filename", "filename"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -322,3 +323,111 @@ class UploadStage(Base):
     state: Mapped[str] = mapped_column(String(16), default="staged")
     blob_id: Mapped[str | None] = mapped_column(String(40), default=None)
     inspected: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class WebSession(Base):
+    """A browser login. Only a hash of the cookie's secret is stored, like tokens.
+
+    Kept in the database (not in a signed cookie) so that logging out ends the session for
+    real and every server process behind a load balancer sees the same sessions.
+    """
+
+    __tablename__ = "web_sessions"
+
+    secret_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RenderCache(Base):
+    """A rendering of stored bytes (e.g. a notebook as sanitised HTML), compressed.
+
+    Keyed by the content's sha256 and the renderer's version, so identical files share one
+    rendering and a new renderer simply misses the cache.
+    """
+
+    __tablename__ = "render_cache"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    renderer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+class IndexState(Base):
+    """The revision of one index: conda ``(owner, label, subdir)`` or PyPI ``(owner, label)``.
+
+    The transaction that adds, removes or relabels a file also bumps the revision of every
+    index it touches (``indexes/journal.py``), so any server process can tell with one indexed
+    look-up whether the documents it built are current. Documents are not stored: each process
+    builds them from the rows, deterministically, so equal revisions give equal bytes.
+    """
+
+    __tablename__ = "index_states"
+    __table_args__ = (UniqueConstraint("owner_id", "kind", "label", "subdir"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # "conda" | "pypi"
+    label: Mapped[str] = mapped_column(String(128))
+    subdir: Mapped[str] = mapped_column(String(32))  # "" for PyPI
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: Change-log rows up to this revision were pruned: older caches must rebuild in full.
+    pruned_through: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class IndexChange(Base):
+    """Which package names a revision of an index changed (lets caches update incrementally)."""
+
+    __tablename__ = "index_changes"
+    __table_args__ = (Index("ix_index_changes_index_revision", "index_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    index_id: Mapped[int] = mapped_column(ForeignKey("index_states.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(BigInteger)
+    package_key: Mapped[str] = mapped_column(String(128))
+    created_at_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class CondaShard(Base):
+    """A published CEP-16 shard (zstd msgpack of one package name's records), by content hash.
+
+    Shards outlive the index that listed them for a while (``retired_at_ms``), so clients
+    holding an older shard index can still fetch what it names, from any server process.
+    """
+
+    __tablename__ = "conda_shards"
+    __table_args__ = (Index("ix_conda_shards_index_package", "index_id", "package_key"),)
+
+    index_id: Mapped[int] = mapped_column(
+        ForeignKey("index_states.id", ondelete="CASCADE"), primary_key=True
+    )
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    package_key: Mapped[str] = mapped_column(String(128))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    published_at_ms: Mapped[int] = mapped_column(BigInteger)
+    retired_at_ms: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+
+
+class CondaRecord(Base):
+    """A conda file's repodata record, serialised once (it never changes for a file).
+
+    ``member`` is the ``"<file>":{record}`` JSON member of ``repodata.json``, ``shard_member``
+    the msgpack ``file: record`` pair of a CEP-16 shard, ``name`` the record's name. Index
+    builds write rows as they serialise records, so that a process that builds an index
+    from scratch (a restart, a new process) joins stored bytes instead of decoding and
+    re-encoding every record. ``format`` tells rows of an older serialisation apart.
+    """
+
+    __tablename__ = "conda_records"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    format: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(256))
+    member: Mapped[bytes] = mapped_column(LargeBinary)
+    shard_member: Mapped[bytes] = mapped_column(LargeBinary)

@@ -189,6 +189,8 @@ def group(value: str) -> str:
 
 
 def package_type(value: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("The package type must be a string.")
     aliases = {"notebook": "ipynb", "environment": "env", "standard_python": "pypi",
                "PyPI": "pypi", "data": "file"}
     normalised = aliases.get(value, value)

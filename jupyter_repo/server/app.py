@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from tornado import httputil, web
 
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.server.base import NotFoundHandler
+from jupyter_repo.server.channels import revalidation_answer
+from jupyter_repo.server.connection import RequestStart
 
 #: ``/t/<token>`` at the root (rattler) or after the first segment (conda: ``/conda/t/<tok>``).
 _PATH_TOKEN = re.compile(r"^(/conda|/pypi|/api)?/t/([A-Za-z0-9-]+)(?=/|$)")
@@ -21,6 +25,14 @@ class RepoApplication(web.Application):
     The token is taken out of the path before routing (so handlers and access logs never
     see it) and kept on the request for authentication.
     """
+
+    def start_request(self, server_conn: object,
+                      request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+        # Body-less requests reach their handler once read (keeps connections alive after
+        # early errors); anonymous repodata revalidations are answered before routing.
+        return RequestStart(self, request_conn,
+                            partial(super().start_request, server_conn, request_conn),
+                            shortcuts=(revalidation_answer,))
 
     def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> Any:
         match = _PATH_TOKEN.match(request.path)
@@ -34,16 +46,20 @@ class RepoApplication(web.Application):
         return super().find_handler(request, **kwargs)
 
 
-def default_routes() -> list[tuple[str, type[web.RequestHandler]]]:
+def default_routes() -> list[tuple[Any, ...]]:
+    from jupyter_repo.server import channels, pypi
     from jupyter_repo.server.api import routes as api_routes
+    from jupyter_repo.server.web import routes as web_routes
 
-    return [*api_routes.ROUTES]
+    # Channels first: they take the most requests, and Tornado tries routes in order.
+    # The web pages' catch-all namespace routes (/<owner>/...) must stay last.
+    return [*channels.ROUTES, *pypi.ROUTES, *api_routes.ROUTES, *web_routes.ROUTES]
 
 
 def make_app(
     repository: Repository,
     *,
-    routes: list[tuple[str, type[web.RequestHandler]]] | None = None,
+    routes: list[tuple[Any, ...]] | None = None,
     executor: ThreadPoolExecutor | None = None,
     **settings: Any,
 ) -> RepoApplication:
@@ -51,8 +67,14 @@ def make_app(
     handlers = list(routes if routes is not None else default_routes())
     handlers.append((r"/.*", NotFoundHandler))
     settings.setdefault("repository", repository)
+    if "channel_indexes" not in settings:
+        indexes = ChannelIndexes(parent=repository, repository=repository)
+        repository.add_listener(indexes.on_changes)
+        settings["channel_indexes"] = indexes
     settings.setdefault("executor", executor or ThreadPoolExecutor(
         max_workers=32, thread_name_prefix="jupyter-repo"))
     settings.setdefault("default_handler_class", NotFoundHandler)
+    # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)
+    settings.setdefault("xsrf_cookie_kwargs", {"httponly": True, "samesite": "Strict"})
     return RepoApplication(handlers, **settings)

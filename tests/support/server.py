@@ -31,9 +31,10 @@ class RepoServer:
     """One ``jupyter repo serve`` process with its own data folder."""
 
     def __init__(self, root: Path, *, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None, config: dict[str, Any] | None = None) -> None:
+                 env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
+                 data_dir: Path | None = None) -> None:
         self.root = root
-        self.data_dir = root / "data"
+        self.data_dir = data_dir or root / "data"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.api = self.url + "/api"
@@ -97,10 +98,21 @@ class RepoServer:
 
     # -- direct access for set-up ----------------------------------------------------------
 
+    def spool_count(self) -> int:
+        """Uploads in progress (or left behind) in this process's spool folder."""
+        spool_dir = self.data_dir / "tmp"
+        return len(list(spool_dir.glob("*.part"))) if spool_dir.is_dir() else 0
+
+    def repository_config(self) -> dict[str, Any]:
+        """Traitlets config for an in-process Repository on the same database and store."""
+        return {"Repository": {"data_dir": str(self.data_dir), "auto_migrate": False}}
+
     @property
     def repo(self) -> Repository:
         if self._repo is None:
-            self._repo = Repository(data_dir=str(self.data_dir), auto_migrate=False)
+            from traitlets.config import Config
+
+            self._repo = Repository(config=Config(self.repository_config()))
         return self._repo
 
     def call(self, function: Any, *args: Any, write: bool = True, **kwargs: Any) -> Any:

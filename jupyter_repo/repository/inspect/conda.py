@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from conda_package_streaming.package_streaming import stream_conda_info
+from conda_package_streaming.package_streaming import stream_conda_component
 
 from jupyter_repo.repository import names
 from jupyter_repo.repository.errors import InvalidInput, RepositoryError
@@ -52,14 +52,35 @@ def split_filename(filename: str) -> tuple[str, str, str, str]:
     return parts[0], parts[1], parts[2], ext
 
 
+def _info_component(archive: zipfile.ZipFile, filename: str) -> None:
+    """A .conda names its metadata member after the package: check it is this package."""
+    stem = filename[: -len(".conda")]
+    members = [name for name in archive.namelist()
+               if name.startswith("info-") and name.endswith(".tar.zst")]
+    if f"info-{stem}.tar.zst" in members:
+        return
+    if members:
+        inner = members[0][len("info-"): -len(".tar.zst")]
+        raise InvalidInput(
+            f"The file name {filename!r} does not match its metadata (the archive holds "
+            f"{inner})."
+        )
+    raise InvalidInput(f"{filename} has no info-*.tar.zst member; it is not a conda package.")
+
+
 def _read_info(path: Path, filename: str, limits: Limits) -> dict[str, bytes]:
     budget = InflateBudget(limits)
     found: dict[str, bytes] = {}
     with open(path, "rb") as handle:
-        if filename.endswith(".conda") and not zipfile.is_zipfile(handle):
-            raise InvalidInput(f"{filename} is not a valid .conda archive (not a ZIP file).")
+        archive = None
+        if filename.endswith(".conda"):
+            if not zipfile.is_zipfile(handle):
+                raise InvalidInput(f"{filename} is not a valid .conda archive (not a ZIP file).")
+            handle.seek(0)
+            archive = zipfile.ZipFile(handle)
+            _info_component(archive, filename)
         handle.seek(0)
-        for tar, member in stream_conda_info(filename, handle):
+        for tar, member in stream_conda_component(filename, handle, "info", zf=archive):
             budget.charge(member.size)
             if member.name in WANTED and member.isfile():
                 extracted = tar.extractfile(member)

@@ -26,7 +26,11 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     if kind in ("csv", "tsv"):
         with open(path, "rb") as handle:
             head = handle.read(64 * 1024).decode("utf-8", "replace")
-        rows = list(csv.reader(io.StringIO(head), delimiter="\t" if kind == "tsv" else ","))
-        if rows:
-            attrs["columns"] = [column[:100] for column in rows[0][:200]]
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter="\t" if kind == "tsv" else ",")
+        try:
+            header = next(reader, None)
+        except csv.Error:
+            header = None  # not well-formed delimited text: it is still a file, just no columns
+        if header:
+            attrs["columns"] = [column[:100] for column in header[:200]]
     return Inspection(distribution_type="file", attrs=attrs)

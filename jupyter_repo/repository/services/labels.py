@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import changes, names
+from jupyter_repo.repository.db import dialect_insert
 from jupyter_repo.repository.errors import Conflict, Forbidden, InvalidInput, NotFound
 from jupyter_repo.repository.models import (
     Account,
@@ -17,6 +18,7 @@ from jupyter_repo.repository.models import (
     Package,
     Release,
     now_ms,
+    utcnow,
 )
 from jupyter_repo.repository.permissions import (
     Actor,
@@ -36,11 +38,15 @@ def find_label(session: Session, owner: Account, name: str) -> Label | None:
 
 
 def ensure_label(session: Session, owner_id: int, name: str) -> Label:
-    label = session.scalar(select(Label).where(Label.owner_id == owner_id, Label.name == name))
+    """The label, created when missing; concurrent uploads may create it at the same time."""
+    query = select(Label).where(Label.owner_id == owner_id, Label.name == name)
+    label = session.scalar(query)
     if label is None:
-        label = Label(owner_id=owner_id, name=name)
-        session.add(label)
-        session.flush()
+        insert = dialect_insert(session)
+        session.execute(insert(Label).values(owner_id=owner_id, name=name, is_locked=False,
+                                             created_at=utcnow()).on_conflict_do_nothing())
+        label = session.scalar(query)
+        assert label is not None
     return label
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import changes, names
+from jupyter_repo.repository.db import dialect_insert
 from jupyter_repo.repository.errors import Conflict, InvalidInput, NotFound
 from jupyter_repo.repository.models import (
     Account,
@@ -245,11 +246,16 @@ def create_release(session: Session, actor: Actor, owner: str, name: str, versio
 
 
 def ensure_release(session: Session, package: Package, version: str) -> Release:
+    """The release, created when missing; concurrent uploads may create it at the same time."""
     release = find_release(session, package, version)
     if release is None:
-        release = Release(package_id=package.id, version=version, attrs={})
-        session.add(release)
-        session.flush()
+        now = utcnow()
+        insert = dialect_insert(session)
+        session.execute(insert(Release).values(
+            package_id=package.id, version=version, summary="", description="", attrs={},
+            created_at=now, modified_at=now).on_conflict_do_nothing())
+        release = find_release(session, package, version)
+        assert release is not None
     return release
 
 

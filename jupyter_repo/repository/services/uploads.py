@@ -15,6 +15,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name, canonicalize_version
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
@@ -120,12 +121,13 @@ def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_
     if not isinstance(body, dict):
         raise InvalidInput("The stage request must be a JSON object.")
     target = parse_target(owner, package_name, version, basename, body.get("distribution_type"))
+    label_names = names.labels(body.get("channels"))
+    sha256 = _check_sha256(body.get("sha256"))
     package = packages.get_package(session, actor, owner, package_name, Level.WRITE)
     owner_account = session.get(Account, package.owner_id)
     assert owner_account is not None
     _check_new(session, package, target)
     _check_room(session, repo, package)
-    label_names = names.labels(body.get("channels"))
     _check_labels(session, owner_account, label_names)
     description = body.get("description")
     stage_row = UploadStage(
@@ -137,7 +139,7 @@ def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_
         distribution_type=target.distribution_type,
         description=description if isinstance(description, str) else None,
         labels=label_names,
-        sha256=_check_sha256(body.get("sha256")),
+        sha256=sha256,
         created_by_id=actor.require_user(),
         expires_at=utcnow() + timedelta(seconds=repo.stage_ttl),
     )
@@ -374,12 +376,18 @@ def _register_direct(session: Session, repo: Repository, actor: Actor, target: T
     account = accounts.get_account(session, target.owner)
     package = packages.find_package(session, account, target.package)
     if package is None:
-        package = packages.create_package(
-            session, actor, target.owner, target.package, public=options.public,
-            public_attrs={"summary": options.summary or inspection.summary,
-                          "package_types": [target.distribution_type]},
-        )
-    else:
+        try:
+            with session.begin_nested():  # another upload may create it at the same moment
+                package = packages.create_package(
+                    session, actor, target.owner, target.package, public=options.public,
+                    public_attrs={"summary": options.summary or inspection.summary,
+                                  "package_types": [target.distribution_type]},
+                )
+        except IntegrityError:
+            package = packages.find_package(session, account, target.package)
+            if package is None:
+                raise
+    if package is not None:
         packages.get_package(session, actor, target.owner, target.package, Level.WRITE)
     blob = Blob(id=blob_id, key=key, size=spool.size, md5=spool.md5, sha256=spool.sha256)
     session.add(blob)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from traitlets import Integer, Unicode
 from traitlets.config import LoggingConfigurable
@@ -14,6 +17,28 @@ from traitlets.config import LoggingConfigurable
 from jupyter_repo.repository.errors import TooLarge
 
 SPOOL_SUFFIX = ".part"
+#: Chunks at least this large are hashed with md5 on a helper thread while sha256 and the
+#: write run on the caller's thread (hashlib and file writes release the GIL).
+PARALLEL_HASH_BYTES = 256 << 10
+#: After this many bytes the kernel is asked to start writing them to disk, so that the
+#: final fsync finds little left to do and big uploads do not pile up in the page cache.
+WRITEBACK_BYTES = 8 << 20
+
+_hash_pool: ThreadPoolExecutor | None = None
+_hash_pool_lock = threading.Lock()
+
+
+def _hash_helper() -> ThreadPoolExecutor:
+    global _hash_pool
+    with _hash_pool_lock:
+        if _hash_pool is None:
+            _hash_pool = ThreadPoolExecutor(4, thread_name_prefix="jupyter-repo-hash")
+        return _hash_pool
+
+
+def _update_all(digest: Any, chunks: Sequence[bytes | memoryview]) -> None:
+    for chunk in chunks:
+        digest.update(chunk)
 
 
 class Spool:
@@ -30,16 +55,40 @@ class Spool:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
         self._file = open(self.path, "xb")  # noqa: SIM115 - closed in finish()/discard()
+        self._written_back = 0
 
     def write(self, data: bytes | memoryview) -> None:
-        self.size += len(data)
-        if self.size > self.max_size:
+        self.write_many([data])
+
+    def write_many(self, chunks: Sequence[bytes | memoryview]) -> None:
+        """Append ``chunks`` in order (hashing md5 beside sha256 when they are big)."""
+        total = sum(len(chunk) for chunk in chunks)
+        if self.size + total > self.max_size:
             raise TooLarge(
                 f"The upload is larger than the server's limit of {self.max_size} bytes."
             )
-        self._md5.update(data)
-        self._sha256.update(data)
-        self._file.write(data)
+        self.size += total
+        if total >= PARALLEL_HASH_BYTES:
+            md5 = _hash_helper().submit(_update_all, self._md5, chunks)
+            for chunk in chunks:
+                self._sha256.update(chunk)
+                self._file.write(chunk)
+            md5.result()
+        else:
+            for chunk in chunks:
+                self._md5.update(chunk)
+                self._sha256.update(chunk)
+                self._file.write(chunk)
+        if self.size - self._written_back >= WRITEBACK_BYTES:
+            self._start_writeback()
+
+    def _start_writeback(self) -> None:
+        """Let the kernel start writing the bytes so far (asynchronously, on Linux)."""
+        self._file.flush()
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(self._file.fileno(), self._written_back,
+                             self.size - self._written_back, os.POSIX_FADV_DONTNEED)
+        self._written_back = self.size
 
     def finish(self) -> None:
         self._file.flush()

@@ -132,6 +132,18 @@ class CurrentUserOrgsHandler(BaseHandler):
         self.write_json(await self.run(orgs))
 
 
+class NamespacesHandler(BaseHandler):
+    """``GET /namespaces``: the caller's own namespace and the organizations they may publish
+    to (what a "publish to" picker offers)."""
+
+    async def get(self) -> None:
+        self.actor.require_user()
+        self.write_json(await self.run(
+            lambda s: [{"login": account.login, "kind": account.kind, "name": account.name}
+                       for account in accounts.writable_namespaces(s, self.actor)]
+        ))
+
+
 class UserHandler(BaseHandler):
     """``GET /user/<login>``: any user or organization (404 with the client's wording)."""
 
@@ -161,3 +173,4 @@ class OrgsHandler(BaseHandler):
             write=True,
         )
         self.write_json(org, status=201)
+

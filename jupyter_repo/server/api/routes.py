@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from tornado.web import RequestHandler
 
-from jupyter_repo.server.api import auth, downloads, groups, labels, packages, uploads
+from jupyter_repo.server.api import auth, downloads, groups, labels, openapi, packages, uploads
 
 SEG = r"([^/]+)"  # one path segment
 REST = r"(.+)"  # the rest of the path (conda basenames contain a slash)
 
 ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"/api/?", auth.ApiRootHandler),
+    (r"/api/openapi.json", openapi.OpenAPIHandler),
     (r"/api/authentication-type", auth.AuthenticationTypeHandler),
     (r"/api/authentications", auth.AuthenticationsHandler),
     (r"/api/authentication", auth.AuthenticationHandler),
@@ -19,6 +20,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (r"/api/scopes", auth.ScopesHandler),
     (r"/api/user", auth.CurrentUserHandler),
     (r"/api/user/orgs", auth.CurrentUserOrgsHandler),
+    (r"/api/namespaces", auth.NamespacesHandler),
     (rf"/api/user/{SEG}", auth.UserHandler),
     (rf"/api/users/{SEG}/orgs", auth.UserOrgsHandler),
     (rf"/api/orgs/{SEG}", auth.OrgsHandler),

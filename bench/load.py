@@ -1,0 +1,150 @@
+"""Bulk-load a conda channel of N files straight into the database (for building, not measuring).
+
+Rows are what uploads create (packages, releases, files with a realistic ``info/index.json``,
+labels, the index revision), written with executemany in a few seconds instead of N HTTP
+uploads. Every file row points at one real stored package blob; each row carries its own
+random md5/sha256, so the repodata compresses like real repodata (hashes do not compress).
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import insert, select
+
+from jupyter_repo.demo import builders
+from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.models import (
+    Blob,
+    File,
+    FileLabel,
+    IndexState,
+    Label,
+    Package,
+    Release,
+    now_ms,
+    utcnow,
+)
+from jupyter_repo.repository.services import accounts, blobs, tokens
+
+FILES_PER_PACKAGE = 12
+BATCH = 5000
+
+
+@dataclass(frozen=True)
+class Loaded:
+    owner: str
+    token: str
+    packages: list[str]  # linux-64 package names (new versions are uploaded to these)
+    files: int
+
+
+def _record(name: str, version: str, build: str, number: int, subdir: str,
+            others: list[str], rng: random.Random) -> dict[str, object]:
+    depends = sorted({f"{rng.choice(others)} >={rng.randint(0, 9)}.{rng.randint(0, 20)}"
+                      for _ in range(rng.randint(2, 7))})
+    record: dict[str, object] = {
+        "name": name, "version": version, "build": build, "build_number": number,
+        "depends": [*depends, "libgcc-ng >=12"] if subdir != "noarch" else depends,
+        "license": rng.choice(["BSD-3-Clause", "MIT", "Apache-2.0", "GPL-3.0-or-later"]),
+        "subdir": subdir, "timestamp": 1_700_000_000_000 + rng.randint(0, 10**10),
+    }
+    if subdir == "noarch":
+        record["noarch"] = "generic"
+    else:
+        record["platform"], record["arch"] = subdir.split("-", 1)
+    if rng.random() < 0.3:
+        record["constrains"] = [f"{rng.choice(others)} >=1"]
+    return record
+
+
+def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> Loaded:
+    """Create the owner and ``files`` conda files on its ``main`` label (2/3 linux-64)."""
+    rng = random.Random(seed)
+    repo = Repository(data_dir=str(data_dir))
+    repo.migrate()
+    try:
+        user = repo.call(lambda s: accounts.password_actor(
+            accounts.create_user(s, owner, "bench-password-1")), write=True)
+        _row, token = repo.call(tokens.create_token, user, name="bench", scopes=["all"],
+                                write=True)
+        with tempfile.TemporaryDirectory() as scratch:
+            sample = builders.conda_package(Path(scratch), "bench-sample", "1.0")
+            blob_id, key = blobs.store_spool(repo.store, _copy(sample, Path(scratch) / "b"))
+            size = sample.stat().st_size
+        count = max(1, files // FILES_PER_PACKAGE)
+        names = [f"bpkg-{index:05d}" for index in range(count)]
+        linux = [name for index, name in enumerate(names) if index % 3 != 2]
+        now = utcnow()
+        stamp = now_ms()
+        with repo.transaction(write=True) as session:
+            session.add(Blob(id=blob_id, key=key, size=size, md5="0" * 32, sha256="0" * 64))
+            label = Label(owner_id=user.user_id, name="main")
+            session.add(label)
+            session.flush()
+            label_id = label.id
+            session.execute(insert(Package), [
+                {"owner_id": user.user_id, "name": name, "name_key": name, "pypi_key": name,
+                 "summary": f"Benchmark package {name}", "public": True,
+                 "package_types": ["conda"], "attrs": {}, "created_at": now,
+                 "modified_at": now} for name in names])
+            package_ids = dict(session.execute(
+                select(Package.name, Package.id).where(Package.owner_id == user.user_id)).all())
+            release_rows = []
+            file_plan = []
+            for index in range(files):
+                name = names[index % count]
+                number = index // count
+                version = f"1.{number}"
+                subdir = "noarch" if index % count % 3 == 2 else "linux-64"
+                build = f"h{secrets.token_hex(4)}_{number % 3}"
+                ext = ".conda" if index % 2 == 0 else ".tar.bz2"
+                release_rows.append({"package_id": package_ids[name], "version": version,
+                                     "attrs": {}, "created_at": now, "modified_at": now})
+                file_plan.append((name, version, build, number % 3, subdir, ext))
+            for start in range(0, len(release_rows), BATCH):
+                session.execute(insert(Release), release_rows[start:start + BATCH])
+            release_ids = {
+                (package_id, version): release_id for release_id, package_id, version in
+                session.execute(select(Release.id, Release.package_id, Release.version))
+            }
+            file_rows = []
+            for name, version, build, number, subdir, ext in file_plan:
+                filename = f"{name}-{version}-{build}{ext}"
+                attrs = _record(name, version, build, number, subdir, names, rng)
+                file_rows.append({
+                    "package_id": package_ids[name],
+                    "release_id": release_ids[(package_ids[name], version)],
+                    "basename": f"{subdir}/{filename}", "filename": filename,
+                    "subdir": subdir, "distribution_type": "conda",
+                    "size": rng.randint(10_000, 50_000_000),
+                    "md5": secrets.token_hex(16), "sha256": secrets.token_hex(32),
+                    "attrs": attrs, "dependencies": {"depends": attrs["depends"]},
+                    "blob_id": blob_id, "uploader_id": user.user_id, "upload_time": now,
+                    "indexed_at_ms": stamp,
+                })
+            for start in range(0, len(file_rows), BATCH):
+                session.execute(insert(File), file_rows[start:start + BATCH])
+            file_ids = session.scalars(
+                select(File.id).join(Package, Package.id == File.package_id)
+                .where(Package.owner_id == user.user_id)).all()
+            for start in range(0, len(file_ids), BATCH):
+                session.execute(insert(FileLabel), [
+                    {"file_id": file_id, "label_id": label_id}
+                    for file_id in file_ids[start:start + BATCH]])
+            for subdir in ("linux-64", "noarch"):
+                session.add(IndexState(owner_id=user.user_id, kind="conda", label="main",
+                                       subdir=subdir, revision=1, changed_at_ms=stamp,
+                                       pruned_through=0))
+        return Loaded(owner, token, linux, files)
+    finally:
+        repo.close()
+
+
+def _copy(source: Path, target: Path) -> Path:
+    target.write_bytes(source.read_bytes())
+    return target

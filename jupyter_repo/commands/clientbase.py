@@ -1,0 +1,98 @@
+"""Shared pieces of the client subcommands (``login``, ``publish``, ``search``, ``install``):
+credentials, progress bars and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from jupyter_core.application import JupyterApp, base_aliases, base_flags
+from traitlets import Bool, Unicode, default
+
+from jupyter_repo import __version__
+from jupyter_repo.client import errors
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.config import CredentialStore, resolve
+
+client_aliases = {**base_aliases, "url": "ClientCommand.url", "token": "ClientCommand.token"}
+client_flags = {
+    **base_flags,
+    "progress": ({"ClientCommand": {"progress": True}},
+                 "Show progress bars even when the output is not a terminal."),
+}
+
+
+class ClientCommand(JupyterApp):
+    """A command talking to a repository as a client (it needs no database layer)."""
+
+    version = __version__
+    aliases = client_aliases
+    flags = client_flags
+    usage = ""
+
+    url = Unicode("", help="The repository URL (else JUPYTER_REPO_URL, else the saved one)."
+                  ).tag(config=True)
+    token = Unicode("", help="A repository token (else JUPYTER_REPO_TOKEN, else the saved one)."
+                    ).tag(config=True)
+    progress = Bool(False, help="Always show progress bars.").tag(config=True)
+
+    @default("config_file_name")
+    def _config_file_name_default(self) -> str:
+        return "jupyter_repo_config"
+
+    def store(self) -> CredentialStore:
+        return CredentialStore()
+
+    def client(self, *, need_token: bool = True) -> RepoClient:
+        credentials = resolve(self.url or None, self.token or None, store=self.store())
+        client = RepoClient.from_credentials(credentials)
+        if need_token and not client.token:
+            raise errors.NotConfigured(
+                f"You are not logged in to {client.url}: run 'jupyter repo login' or set "
+                "JUPYTER_REPO_TOKEN."
+            )
+        return client
+
+    def positional(self, low: int, high: int | None = None) -> list[str]:
+        high = low if high is None else high
+        if not low <= len(self.extra_args) <= high:
+            raise errors.BadRequest(f"usage: jupyter repo {self.usage}")
+        return list(self.extra_args)
+
+    def progress_bar(self) -> Callable[[str, int, int], None]:
+        """A ``progress(name, done, total)`` callback drawing one tqdm bar per file."""
+        from tqdm import tqdm
+
+        bars: dict[str, Any] = {}
+
+        def update(name: str, done: int, total: int) -> None:
+            bar = bars.get(name)
+            if bar is None:
+                bar = bars[name] = tqdm(total=total, desc=name, unit="B", unit_scale=True,
+                                        unit_divisor=1024, leave=True, file=sys.stderr,
+                                        disable=None if not self.progress else False)
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+
+        return update
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        try:
+            self.run()
+        except errors.ClientError as error:
+            self.fail(error.message)
+        except KeyboardInterrupt:
+            self.fail("Cancelled.", code=130)
+
+    def fail(self, message: str, code: int = 1) -> Any:
+        """One line on stderr, no traceback, a non-zero exit status."""
+        print(f"Error: {message}", file=sys.stderr, flush=True)
+        self.exit(code)

@@ -1,0 +1,120 @@
+"""The Jupyter server's link to its repository: which URL, which token, who that is.
+
+The token comes from the user's saved tokens (what ``login`` stores, shared with
+``jupyter repo login``), else from the server configuration (``RepoExtension.token``), else
+from ``JUPYTER_REPO_TOKEN``. It stays on the server: answers carry the user's name and
+namespaces, never the token. All methods block (they make HTTP requests).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from typing import Any
+
+from jupyter_repo.client import errors
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.config import (
+    TOKEN_VARIABLE,
+    URL_VARIABLE,
+    Credentials,
+    CredentialStore,
+    normalise_url,
+)
+
+
+class Connection:
+    def __init__(self, *, url: str = "", token: str = "", store: CredentialStore,
+                 timeout: float = 30.0) -> None:
+        self.configured_url = url
+        self.configured_token = token
+        self.store = store
+        self.timeout = timeout
+        self._chosen_url: str | None = None
+        self._logged_out = False
+        self._lock = threading.Lock()
+
+    def credentials(self) -> Credentials:
+        with self._lock:
+            url = (self._chosen_url or self.configured_url or os.environ.get(URL_VARIABLE)
+                   or self.store.default_url())
+            if not url:
+                return Credentials(None, None)
+            url = normalise_url(url)
+            if self._logged_out:
+                return Credentials(url, None)
+            token = (self.store.token_for(url) or self.configured_token
+                     or os.environ.get(TOKEN_VARIABLE))
+            return Credentials(url, token or None)
+
+    def client(self, *, need_token: bool = True) -> RepoClient:
+        credentials = self.credentials()
+        if not credentials.url:
+            raise errors.NotConfigured(
+                "No repository is configured: log in with the repository's URL, or set "
+                "c.RepoExtension.url in the Jupyter server configuration."
+            )
+        if need_token and not credentials.token:
+            raise errors.NotConfigured(f"Log in to the repository at {credentials.url} first.")
+        return RepoClient(credentials.url, credentials.token, timeout=self.timeout)
+
+    def status(self) -> dict[str, Any]:
+        credentials = self.credentials()
+        answer: dict[str, Any] = {"url": credentials.url, "connected": False, "user": None,
+                                  "namespaces": [], "error": None}
+        if not credentials.url or not credentials.token:
+            return answer
+        client = self.client()
+        try:
+            user = client.whoami()
+            namespaces = client.namespaces()
+        except errors.ClientError as error:
+            answer["error"] = error.message
+            return answer
+        finally:
+            client.close()
+        answer.update(
+            connected=True,
+            user={"login": user.get("login"), "name": user.get("name") or ""},
+            namespaces=[{"login": item["login"], "kind": item["kind"],
+                         "name": item.get("name") or ""} for item in namespaces],
+        )
+        return answer
+
+    def login(self, *, url: str | None = None, token: str | None = None,
+              username: str | None = None, password: str | None = None) -> dict[str, Any]:
+        """Check the credentials, save the token for the URL, and answer like ``status``."""
+        chosen = normalise_url(url) if url else self.credentials().url
+        if not chosen:
+            raise errors.NotConfigured("Give the repository's URL to log in.")
+        issued_here = False
+        if not token:
+            if not username or not password:
+                raise errors.BadRequest("Log in with a token, or a username and a password.")
+            with RepoClient(chosen, timeout=self.timeout) as anonymous:
+                created = anonymous.login(username, password,
+                                          token_name=f"jupyter-repo:{socket.gethostname()}")
+            token, issued_here = created["token"], True
+        with RepoClient(chosen, token, timeout=self.timeout) as client:
+            login = client.whoami()["login"]
+        self.store.save_token(chosen, token, login=login, issued_here=issued_here)
+        self.store.set_default_url(chosen)
+        with self._lock:
+            self._chosen_url, self._logged_out = chosen, False
+        return self.status()
+
+    def logout(self) -> dict[str, Any]:
+        """Forget the saved token (revoking it if this extension created it)."""
+        url = self.credentials().url
+        if url:
+            entry = self.store.forget_token(url)
+            if entry and entry.get("issued_here"):
+                try:
+                    with RepoClient(url, entry["token"], timeout=self.timeout) as client:
+                        client.revoke_current_token()
+                except errors.ClientError:
+                    pass  # forgetting it here is what matters; it expires on its own
+        with self._lock:
+            self._logged_out = True
+        return self.status()

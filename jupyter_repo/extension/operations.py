@@ -1,0 +1,256 @@
+"""What the extension's endpoints do: contents and kernels on the event loop, network,
+disk and subprocess work on worker threads (through ``RepoExtension.blocking``)."""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import nbformat
+from jupyter_core.utils import ensure_async
+
+from jupyter_repo.client import errors, notebooks
+from jupyter_repo.client.api import JSON, RepoClient
+from jupyter_repo.client.environment import (
+    CapturedEnvironment,
+    capture_interpreter,
+    kernel_interpreter,
+)
+from jupyter_repo.client.install import Installer, InstallSpec, Target
+from jupyter_repo.client.project import select_files
+from jupyter_repo.client.publish import Publisher
+from jupyter_repo.extension.bodies import (
+    EnvironmentBody,
+    InstallBody,
+    InstallEnvironmentBody,
+    NotebookBody,
+    OpenBody,
+    ProjectBody,
+)
+from jupyter_repo.extension.tasks import Task
+
+if TYPE_CHECKING:
+    from jupyter_repo.extension.app import RepoExtension
+
+
+# -- kernels ---------------------------------------------------------------------------------
+
+
+async def _kernel_spec(ext: RepoExtension, kernel_name: str) -> Any:
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    try:
+        return await ext.blocking(ext.serverapp.kernel_spec_manager.get_kernel_spec, kernel_name)
+    except NoSuchKernel:
+        raise errors.CaptureError(f"No kernel named {kernel_name!r} is installed.") from None
+
+
+async def _capture(ext: RepoExtension, task: Task, kernel_name: str,
+                   spec: Any | None = None) -> CapturedEnvironment:
+    spec = spec if spec is not None else await _kernel_spec(ext, kernel_name)
+    interpreter = kernel_interpreter(kernel_name, spec)
+    task.log(f"capturing the environment of kernel {kernel_name} ({interpreter.python})")
+    environment = await ext.blocking(capture_interpreter, interpreter.python, interpreter.env)
+    task.check_cancelled()
+    return environment
+
+
+async def _notebook_kernel(ext: RepoExtension, path: str, notebook: JSON) -> str | None:
+    """The kernel of the notebook's running session, else the one its metadata names."""
+    for session in await ensure_async(ext.serverapp.session_manager.list_sessions()):
+        kernel = session.get("kernel") or {}
+        if session.get("path") == path and kernel.get("name"):
+            return str(kernel["name"])
+    name = ((notebook.get("metadata") or {}).get("kernelspec") or {}).get("name")
+    return str(name) if name else None
+
+
+async def _target(ext: RepoExtension, kernel_name: str | None) -> Target:
+    name = kernel_name or ext.serverapp.kernel_manager.default_kernel_name
+    interpreter = kernel_interpreter(name, await _kernel_spec(ext, name))
+    return await ext.blocking(Target.of_interpreter, interpreter.python, interpreter.env)
+
+
+def _local_folder(ext: RepoExtension, path: str) -> Path:
+    """The folder on disk behind a contents path (projects are packed from the disk)."""
+    contents = ext.serverapp.contents_manager
+    os_path = getattr(contents, "_get_os_path", None)
+    if os_path is None:
+        raise errors.BadRequest("Publishing a project needs a contents manager with files on disk.")
+    return Path(os_path(path))
+
+
+def _publisher(ext: RepoExtension, task: Task) -> tuple[Publisher, RepoClient]:
+    client = ext.connection.client()
+    return Publisher(client, log=task.log, progress=task.upload_progress()), client
+
+
+# -- publishing ------------------------------------------------------------------------------
+
+
+async def publish_notebook(ext: RepoExtension, task: Task, body: NotebookBody) -> JSON:
+    contents = ext.serverapp.contents_manager
+    model = await ensure_async(contents.get(body.path, content=True, type="notebook"))
+    notebook = await ext.blocking(lambda: json.loads(json.dumps(model["content"])))
+    environment = None
+    if body.attach_environment:
+        kernel_name = await _notebook_kernel(ext, body.path, notebook)
+        if not kernel_name:
+            raise errors.BadRequest(
+                f"{body.path} names no kernel; choose a kernel or publish without its environment.")
+        environment = await _capture(ext, task, kernel_name)
+    publisher, client = _publisher(ext, task)
+    with client:
+        published, record = await ext.blocking(
+            publisher.publish_notebook, notebook, posixpath.basename(body.path),
+            body.destination, environment=environment)
+    fresh = await ensure_async(contents.get(body.path, content=True, type="notebook"))
+    fresh["content"]["metadata"][notebooks.METADATA_KEY] = record
+    await ensure_async(contents.save(
+        {"type": "notebook", "format": "json", "content": fresh["content"]}, body.path))
+    task.log(f"published {published.owner}/{published.name} {published.version}")
+    return {**published.to_json(), "notebook_metadata": record}
+
+
+async def publish_environment(ext: RepoExtension, task: Task, body: EnvironmentBody) -> JSON:
+    if body.kernel_id:
+        try:
+            kernel = ext.serverapp.kernel_manager.get_kernel(body.kernel_id)
+        except KeyError:
+            raise errors.NotFound(f"There is no running kernel {body.kernel_id}.") from None
+        environment = await _capture(ext, task, kernel.kernel_name, kernel.kernel_spec)
+        default = kernel.kernel_name
+    else:
+        assert body.kernel_name is not None
+        environment = await _capture(ext, task, body.kernel_name)
+        default = body.kernel_name
+    publisher, client = _publisher(ext, task)
+    with client:
+        published = await ext.blocking(publisher.publish_environment, environment,
+                                       body.destination, default_name=notebooks.slug(default))
+    task.log(f"published {published.owner}/{published.name} {published.version}")
+    return published.to_json()
+
+
+async def publish_project(ext: RepoExtension, task: Task, body: ProjectBody) -> JSON:
+    contents = ext.serverapp.contents_manager
+    await ensure_async(contents.get(body.path, content=False, type="directory"))
+    if body.destination.name is None and not body.path.strip("/"):
+        raise errors.BadRequest("Give the project a 'name' (the server's root folder has none).")
+    folder = _local_folder(ext, body.path)
+    rules = ext.project_rules()
+    selection = await ext.blocking(select_files, folder, rules)
+    environment = None
+    if selection.spec_file() is None:
+        kernel_name = body.kernel_name or ext.serverapp.kernel_manager.default_kernel_name
+        environment = await _capture(ext, task, kernel_name)
+    publisher, client = _publisher(ext, task)
+
+    def pack_progress(done: int, total: int) -> None:
+        task.check_cancelled()
+        task.set_progress(done / total if total else 1.0, "Packing the project")
+
+    with client:
+        published = await ext.blocking(publisher.publish_project, folder, body.destination,
+                                       rules=rules, environment=environment,
+                                       pack_progress=pack_progress, selection=selection)
+    task.log(f"published {published.owner}/{published.name} {published.version}")
+    return published.to_json()
+
+
+# -- installing ------------------------------------------------------------------------------
+
+
+async def _exclusive(ext: RepoExtension, task: Task) -> None:
+    if ext.install_lock.locked():
+        task.state = "pending"
+        task.message = "Waiting for another installation to finish."
+    await ext.install_lock.acquire()
+    task.state = "running"
+
+
+async def install(ext: RepoExtension, task: Task, body: InstallBody) -> JSON:
+    spec = InstallSpec.parse(body.spec)
+    target = await _target(ext, body.kernel_name)
+    client = ext.connection.client(need_token=False)
+    installer = Installer(client, target, log=task.log, progress=task.set_progress,
+                          extra_index_urls=tuple(ext.extra_index_urls),
+                          stop=task.cancel_requested)
+    await _exclusive(ext, task)
+    try:
+        with client:
+            result = await ext.blocking(installer.install, spec, label=body.label)
+    finally:
+        ext.install_lock.release()
+    task.log(result["message"])
+    return result
+
+
+async def install_environment(ext: RepoExtension, task: Task,
+                              body: InstallEnvironmentBody) -> JSON:
+    target = await _target(ext, body.kernel_name)
+    client = ext.connection.client(need_token=False)
+    installer = Installer(client, target, log=task.log, progress=task.set_progress,
+                          extra_index_urls=tuple(ext.extra_index_urls),
+                          stop=task.cancel_requested)
+    await _exclusive(ext, task)
+    try:
+        with client:
+            result = await ext.blocking(installer.install_environment, body.owner, body.name,
+                                        body.version)
+    finally:
+        ext.install_lock.release()
+    task.log(result["message"])
+    return result
+
+
+# -- opening a published notebook ------------------------------------------------------------
+
+
+def _fetch_notebook(client: RepoClient, body: OpenBody, limit: int) -> tuple[str, JSON]:
+    package = client.package(body.owner, body.name)
+    version = body.version or package.get("latest_version")
+    files = [item for item in package.get("files", []) if item.get("version") == version]
+    if body.basename:
+        files = [item for item in files if item.get("basename") == body.basename]
+    else:
+        files = [item for item in files if item.get("type") == "ipynb"]
+    if not files:
+        raise errors.NotFound(f"{body.owner}/{body.name} {version or ''} has no such notebook.")
+    basename = files[0]["basename"]
+    buffer = io.BytesIO()
+    client.download(body.owner, body.name, str(version), basename, buffer, max_bytes=limit)
+    try:
+        notebook = nbformat.reads(buffer.getvalue().decode("utf-8"), as_version=4)
+    except Exception as error:
+        raise errors.BadRequest(f"{basename} is not a notebook: {error}") from None
+    return posixpath.basename(basename), notebook
+
+
+async def _free_path(contents: Any, directory: str, filename: str) -> str:
+    stem, dot, suffix = filename.rpartition(".")
+    stem, suffix = (stem, dot + suffix) if dot else (filename, "")
+    candidate = posixpath.join(directory, filename) if directory else filename
+    counter = 1
+    while await ensure_async(contents.file_exists(candidate)):
+        name = f"{stem} ({counter}){suffix}"
+        candidate = posixpath.join(directory, name) if directory else name
+        counter += 1
+    return candidate
+
+
+async def open_notebook(ext: RepoExtension, body: OpenBody) -> JSON:
+    contents = ext.serverapp.contents_manager
+    if body.directory:
+        await ensure_async(contents.get(body.directory, content=False, type="directory"))
+    client = ext.connection.client(need_token=False)
+    with client:
+        filename, notebook = await ext.blocking(_fetch_notebook, client, body,
+                                                ext.max_notebook_size)
+    path = await _free_path(contents, body.directory.strip("/"), filename)
+    await ensure_async(contents.save({"type": "notebook", "format": "json",
+                                      "content": notebook}, path))
+    return {"path": path}

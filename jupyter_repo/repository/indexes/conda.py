@@ -1,0 +1,280 @@
+"""Conda repodata: records, pre-serialised per package name, and documents made by joining bytes.
+
+A subdir can hold 100k records, and serialising them all with ``json.dumps`` takes over a
+second, so the unit of work is one package name. When a name changes, its records are
+serialised once into a :class:`Segment`: the ``"<file>":{...}`` members it contributes to
+``packages`` and ``packages.conda``, its CEP-16 shard, and a fingerprint. A repodata document
+is then a fixed header, the segments' bytes joined with commas, and a fixed footer — a copy of
+memory, not a serialisation. Views (what one caller may read) pick which segments to join.
+
+Everything here is a pure function of the file rows, so every server process builds the same
+bytes for the same rows; ETags are derived from the segments' fingerprints and therefore
+agree across processes without storing the documents anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_repo.repository.indexes import shards
+
+#: Bumped whenever the serialisation changes, so that ETags of old documents never match
+#: and stored records (``CondaRecord.format``) are made again.
+RECORD_FORMAT = 1
+FORMAT_VERSION = b"jr-repodata-%d" % RECORD_FORMAT
+#: Keys of ``File.attrs`` that are ours, not ``info/index.json``'s: never part of a record.
+NOT_RECORD_KEYS = frozenset({"run_exports"})
+TAR_BZ2 = ".tar.bz2"
+
+
+@dataclass(frozen=True, slots=True)
+class SerializedRecord:
+    """A file's record, serialised for ``repodata.json`` and for its shard (see
+    ``CondaRecord``)."""
+
+    name: str
+    member: bytes
+    shard_member: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FileRow:
+    """What the index needs to know about one conda file carrying the label."""
+
+    file_id: int
+    filename: str
+    #: ``info/index.json`` as stored: a dict, or its JSON text (decoded only when needed).
+    attrs: dict[str, Any] | str
+    md5: str
+    sha256: str
+    size: int
+    indexed_at_ms: int
+    package_id: int
+    package_key: str
+    public: bool
+    #: The stored serialisation, when there is one of the current format.
+    stored: SerializedRecord | None = None
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One package name's part of a subdir index, serialised once."""
+
+    package_key: str
+    #: The records' ``name`` (the key in the shard index; conda names are lower case).
+    name: str
+    package_id: int
+    public: bool
+    #: Comma-joined ``"<file>":{record}`` members of ``packages`` / ``packages.conda``.
+    packages: bytes
+    packages_conda: bytes
+    shard: bytes
+    shard_sha256: str
+    #: This segment's pre-encoded entry of the shard index (msgpack name and raw hash).
+    shard_entry: bytes
+    fingerprint: bytes
+    count: int
+    #: Whether a document block ends after this name (see :func:`blocks`).
+    ends_block: bool
+
+    @property
+    def nbytes(self) -> int:
+        return len(self.packages) + len(self.packages_conda) + len(self.shard)
+
+
+def repodata_record(row: FileRow, subdir: str) -> dict[str, Any]:
+    """The repodata record of a file: its ``info/index.json`` plus size and hashes."""
+    attrs = json.loads(row.attrs) if isinstance(row.attrs, (str, bytes)) else row.attrs
+    record = {key: value for key, value in attrs.items() if key not in NOT_RECORD_KEYS}
+    record["subdir"] = subdir
+    record["md5"] = row.md5
+    record["sha256"] = row.sha256
+    record["size"] = row.size
+    record.setdefault("depends", [])
+    if not isinstance(record.get("timestamp"), int):
+        record["timestamp"] = row.indexed_at_ms
+    return record
+
+
+def _member(filename: str, record: dict[str, Any]) -> str:
+    return json.dumps(filename) + ":" + json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def serialize(row: FileRow, subdir: str) -> SerializedRecord:
+    record = repodata_record(row, subdir)
+    return SerializedRecord(str(record["name"]), _member(row.filename, record).encode(),
+                            shards.shard_pair(row.filename, record))
+
+
+def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str
+                 ) -> tuple[Segment, list[tuple[int, SerializedRecord]]]:
+    """Serialise one package name's records (rows of a single package) for a subdir.
+
+    Rows with a stored serialisation are joined as they are; the others are serialised
+    and returned, to be stored.
+    """
+    assert rows, "a segment needs at least one file"
+    made: list[tuple[int, SerializedRecord]] = []
+    tar_bz2: list[SerializedRecord] = []
+    conda: list[SerializedRecord] = []
+    for row in sorted(rows, key=lambda item: item.filename):
+        record = row.stored
+        if record is None:
+            record = serialize(row, subdir)
+            made.append((row.file_id, record))
+        (tar_bz2 if row.filename.endswith(TAR_BZ2) else conda).append(record)
+    packages = b",".join(record.member for record in tar_bz2)
+    packages_conda = b",".join(record.member for record in conda)
+    shard = shards.encode_shard([record.shard_member for record in tar_bz2],
+                                [record.shard_member for record in conda])
+    first = rows[0]
+    fingerprint = hashlib.blake2b(
+        packages + b"\0" + packages_conda, digest_size=16, person=b"jr-segment"
+    ).digest()
+    digest = hashlib.sha256(shard).digest()
+    name = (conda or tar_bz2)[0].name
+    segment = Segment(
+        package_key=package_key,
+        name=name,
+        package_id=first.package_id,
+        public=first.public,
+        packages=packages,
+        packages_conda=packages_conda,
+        shard=shard,
+        shard_sha256=digest.hex(),
+        shard_entry=shards.index_entry(name, digest),
+        fingerprint=fingerprint,
+        count=len(rows),
+        ends_block=ends_block(package_key),
+    )
+    return segment, made
+
+
+def view_etag(subdir: str, segments: Iterable[Segment]) -> str:
+    """A strong validator of the documents made from ``segments`` (content-derived)."""
+    digest = hashlib.blake2b(FORMAT_VERSION + b"\0" + subdir.encode(), digest_size=16)
+    digest.update(b"".join(segment.fingerprint for segment in segments))
+    return digest.hexdigest()
+
+
+# -- documents as pieces -----------------------------------------------------------------------
+#
+# A 66k-record document is ~30 MB; joining it into one ``bytes`` costs tens of milliseconds per
+# change and a copy per response. Instead a document is a list of *pieces*: the segments are
+# grouped into blocks of about 32 package names, each block's bytes joined once, and a change
+# re-joins only the blocks whose names changed. Block boundaries depend on the names only (a
+# block ends after a name whose hash has its low bits clear), so adding a name does not shift
+# the other blocks. Responses write the pieces one after another, without joining them.
+
+BLOCK_MASK = 0x1F
+
+
+@dataclass(frozen=True)
+class Block:
+    keys: tuple[str, ...]
+    packages: bytes
+    packages_conda: bytes
+
+
+def ends_block(package_key: str) -> bool:
+    return zlib.crc32(package_key.encode()) & BLOCK_MASK == 0
+
+
+def blocks(segments: Sequence[Segment], reusable: Mapping[tuple[str, ...], Block] | None = None,
+           changed: Set[str] = frozenset()) -> list[Block]:
+    """Group ``segments`` (in key order) into blocks, reusing unchanged ones from before."""
+    result: list[Block] = []
+    current: list[Segment] = []
+    for position, segment in enumerate(segments):
+        current.append(segment)
+        if segment.ends_block or position == len(segments) - 1:
+            keys = tuple(item.package_key for item in current)
+            previous = reusable.get(keys) if reusable is not None else None
+            if previous is None or not changed.isdisjoint(keys):
+                previous = Block(
+                    keys,
+                    b",".join(item.packages for item in current if item.packages),
+                    b",".join(item.packages_conda for item in current if item.packages_conda),
+                )
+            result.append(previous)
+            current = []
+    return result
+
+
+def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
+    """``repodata.json`` as pieces whose concatenation is the document.
+
+    Every member was made by ``json.dumps``, so the document is valid JSON whatever the
+    records hold; records of one name stay together and file names are unique per subdir.
+    """
+    header = json.dumps({"subdir": subdir}, separators=(",", ":")).encode()
+    result = [b'{"info":' + header + b',"packages":{']
+    for attribute, middle in (("packages", b'},"packages.conda":{'),
+                              ("packages_conda", b'},"removed":[],"repodata_version":1}')):
+        first = True
+        for block in parts:
+            data = getattr(block, attribute)
+            if data:
+                if not first:
+                    result.append(b",")
+                result.append(data)
+                first = False
+        result.append(middle)
+    return result
+
+
+def assemble(subdir: str, segments: Sequence[Segment]) -> bytes:
+    """The whole document at once (for tests and small views)."""
+    return b"".join(pieces(subdir, blocks(segments)))
+
+
+# -- channeldata.json (CEP 38) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChanneldataRow:
+    package_id: int
+    name: str
+    public: bool
+    summary: str
+    license: str
+    home: str
+    dev_url: str
+    doc_url: str
+    source_url: str
+    subdir: str
+    version: str
+    indexed_at_ms: int
+
+
+def channeldata(rows: Iterable[ChanneldataRow]) -> bytes:
+    """``channeldata.json`` for the files of a channel.
+
+    ``version`` and ``timestamp`` are those of the most recently published file of each
+    package (CEP 38 asks for the newest version; neither conda nor rattler reads the file, and
+    ordering by publication keeps the server free of a conda version parser).
+    """
+    packages: dict[str, dict[str, Any]] = {}
+    newest: dict[str, int] = {}
+    subdirs: set[str] = set()
+    for row in rows:
+        subdirs.add(row.subdir)
+        entry = packages.setdefault(row.name, {"subdirs": set()})
+        entry["subdirs"].add(row.subdir)
+        if row.indexed_at_ms >= newest.get(row.name, -1):
+            newest[row.name] = row.indexed_at_ms
+            entry.update(version=row.version, timestamp=row.indexed_at_ms // 1000)
+            for field, value in (("summary", row.summary), ("license", row.license),
+                                 ("home", row.home), ("dev_url", row.dev_url),
+                                 ("doc_url", row.doc_url), ("source_url", row.source_url)):
+                if value:
+                    entry[field] = value
+    for entry in packages.values():
+        entry["subdirs"] = sorted(entry["subdirs"])
+    document = {"channeldata_version": 1, "packages": packages, "subdirs": sorted(subdirs)}
+    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()

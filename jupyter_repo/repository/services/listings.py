@@ -1,0 +1,488 @@
+"""Paged, read-only views for browsing, in a few indexed queries per page.
+
+Pages list packages by the thousand. These functions select only the columns a list shows,
+count with one query, and fetch what the rows need (owners, latest versions, labels) in one
+batch query per page, never several queries per package. Permissions are the same as
+everywhere: private packages are simply absent for those who may not read them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import Session
+
+from jupyter_repo.repository import names
+from jupyter_repo.repository.errors import InvalidInput, NotFound
+from jupyter_repo.repository.models import (
+    Account,
+    File,
+    FileLabel,
+    Group,
+    GroupMember,
+    GroupPackage,
+    Label,
+    Package,
+    Release,
+)
+from jupyter_repo.repository.permissions import (
+    Actor,
+    Level,
+    account_level,
+    package_level,
+    visible_packages,
+)
+from jupyter_repo.repository.services import accounts, downloads, orgs, packages, search
+
+T = TypeVar("T")
+MAX_PER_PAGE = 200
+MAX_LISTED_VERSIONS = 30
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a longer list."""
+
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def check_page(page: int, per_page: int) -> None:
+    if page < 1:
+        raise InvalidInput("The page number must be 1 or more.")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}.")
+
+
+def _paged(session: Session, statement: Select[Any], page: int, per_page: int
+           ) -> tuple[list[Any], int]:
+    check_page(page, per_page)
+    total = session.scalar(select(func.count()).select_from(
+        statement.order_by(None).subquery())) or 0
+    rows = session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
+    return list(rows), total
+
+
+# -- packages --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    owner: str
+    name: str
+    summary: str
+    public: bool
+    package_types: list[str]
+    latest_version: str | None
+    modified_at: datetime
+
+
+_ROW_COLUMNS = (Package.id, Package.owner_id, Package.name, Package.summary, Package.public,
+                Package.package_types, Package.modified_at)
+
+
+def latest_versions(session: Session, package_ids: Sequence[int]) -> dict[int, str]:
+    """The most recently created release of each package, in two queries."""
+    if not package_ids:
+        return {}
+    newest = (
+        select(func.max(Release.id))
+        .where(Release.package_id.in_(package_ids))
+        .group_by(Release.package_id)
+    )
+    rows = session.execute(select(Release.package_id, Release.version)
+                           .where(Release.id.in_(newest)))
+    return {package_id: version for package_id, version in rows}
+
+
+def _owner_logins(session: Session, owner_ids: Iterable[int]) -> dict[int, str]:
+    ids = set(owner_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(Account.id, Account.login).where(Account.id.in_(ids)))
+    return {account_id: login for account_id, login in rows}
+
+
+def _rows(session: Session, rows: Sequence[Any]) -> list[PackageRow]:
+    latest = latest_versions(session, [row.id for row in rows])
+    logins = _owner_logins(session, (row.owner_id for row in rows))
+    return [
+        PackageRow(owner=logins[row.owner_id], name=row.name, summary=row.summary,
+                   public=row.public, package_types=list(row.package_types or []),
+                   latest_version=latest.get(row.id), modified_at=row.modified_at)
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class OwnerView:
+    account: Account
+    #: The actor's rights over the namespace itself (manage labels, groups).
+    level: Level
+    packages: Page[PackageRow]
+
+
+def owner_packages(session: Session, actor: Actor, owner: str, *,
+                   package_type: str | None = None, page: int = 1,
+                   per_page: int = 50) -> OwnerView:
+    """A namespace and one page of the packages the actor may see in it, by name."""
+    account = accounts.get_account(session, owner)
+    statement = (
+        select(*_ROW_COLUMNS)
+        .where(Package.owner_id == account.id, visible_packages(actor))
+        .order_by(Package.name_key)
+    )
+    statement = packages.filter_packages(statement, package_type, None)
+    rows, total = _paged(session, statement, page, per_page)
+    return OwnerView(account, account_level(session, actor, account),
+                     Page(_rows(session, rows), total, page, per_page))
+
+
+def recent_packages(session: Session, actor: Actor, *, limit: int = 20
+                    ) -> tuple[list[PackageRow], int]:
+    """The most recently changed visible packages, and how many are visible in all."""
+    condition = visible_packages(actor)
+    rows = session.execute(
+        select(*_ROW_COLUMNS).where(condition)
+        .order_by(Package.modified_at.desc(), Package.id.desc()).limit(limit)
+    ).all()
+    total = session.scalar(select(func.count()).select_from(Package).where(condition)) or 0
+    return _rows(session, rows), total
+
+
+def search_packages(session: Session, actor: Actor, query: str, *,
+                    package_type: str | None = None, platform: str | None = None,
+                    label: str | None = None, page: int = 1,
+                    per_page: int = 50) -> Page[PackageRow]:
+    found = search.search(session, actor, query, package_type=package_type, platform=platform,
+                          label=label, page=page, per_page=per_page)
+    return Page(_rows(session, found.packages), found.total, page, per_page)
+
+
+# -- one package -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileRow:
+    basename: str
+    version: str
+    distribution_type: str
+    subdir: str | None
+    size: int
+    sha256: str
+    upload_time: datetime
+    labels: list[str]
+    title: str
+
+
+@dataclass(frozen=True)
+class PackageDetail:
+    owner: Account
+    package: Package
+    can_write: bool
+    latest_version: str | None
+    #: Newest first (by upload), at most MAX_LISTED_VERSIONS of them.
+    versions: list[str]
+    version_count: int
+    label_counts: list[tuple[str, int]]
+    platform_counts: list[tuple[str, int]]
+    #: distribution type -> the labels holding files of that type ("main" first).
+    type_labels: dict[str, list[str]]
+    files: Page[FileRow]
+
+
+def label_order(name: str) -> tuple[int, str]:
+    return (0 if name == names.DEFAULT_LABEL else 1, name)
+
+
+def _labels_of(session: Session, file_ids: list[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = defaultdict(list)
+    if file_ids:
+        rows = session.execute(
+            select(FileLabel.file_id, Label.name).join(Label, Label.id == FileLabel.label_id)
+            .where(FileLabel.file_id.in_(file_ids))
+        )
+        for file_id, name in rows:
+            result[file_id].append(name)
+    return {key: sorted(value, key=label_order) for key, value in result.items()}
+
+
+def _token_label_condition(actor: Actor, package: Package) -> ColumnElement[bool] | None:
+    """A token limited to one label sees only that label's files of a private package."""
+    if package.public or actor.token_label is None:
+        return None
+    return File.id.in_(
+        select(FileLabel.file_id).join(Label, Label.id == FileLabel.label_id)
+        .where(Label.owner_id == package.owner_id, Label.name == actor.token_label)
+    )
+
+
+def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
+                   label: str | None = None, platform: str | None = None,
+                   version: str | None = None, page: int = 1,
+                   per_page: int = 50) -> PackageDetail:
+    """A package page: versions, label and platform counts, and one page of its files."""
+    package = packages.get_package(session, actor, owner, name)
+    account = session.get(Account, package.owner_id)
+    assert account is not None
+    level = package_level(session, actor, package)
+    restriction = _token_label_condition(actor, package)
+
+    def restricted(statement: Select[Any]) -> Select[Any]:
+        return statement.where(restriction) if restriction is not None else statement
+
+    version_rows = session.execute(
+        select(Release.version).where(Release.package_id == package.id)
+        .order_by(Release.created_at.desc(), Release.id.desc()).limit(MAX_LISTED_VERSIONS)
+    ).scalars().all()
+    version_count = session.scalar(
+        select(func.count()).select_from(Release).where(Release.package_id == package.id)
+    ) or 0
+    labelled = restricted(
+        select(Label.name, File.distribution_type, func.count())
+        .select_from(FileLabel)
+        .join(Label, Label.id == FileLabel.label_id)
+        .join(File, File.id == FileLabel.file_id)
+        .where(File.package_id == package.id)
+        .group_by(Label.name, File.distribution_type)
+    )
+    label_totals: dict[str, int] = defaultdict(int)
+    type_labels: dict[str, list[str]] = defaultdict(list)
+    for label_name, distribution_type, count in session.execute(labelled):
+        label_totals[label_name] += count
+        type_labels[distribution_type].append(label_name)
+    platform_counts = session.execute(restricted(
+        select(File.subdir, func.count()).where(File.package_id == package.id,
+                                                File.subdir.is_not(None))
+        .group_by(File.subdir).order_by(File.subdir)
+    )).all()
+
+    statement = restricted(
+        select(File.id, File.basename, Release.version, File.distribution_type, File.subdir,
+               File.size, File.sha256, File.upload_time, File.attrs)
+        .join(Release, Release.id == File.release_id)
+        .where(File.package_id == package.id)
+        .order_by(File.upload_time.desc(), File.id.desc())
+    )
+    if label:
+        statement = statement.where(File.id.in_(
+            select(FileLabel.file_id).join(Label, Label.id == FileLabel.label_id)
+            .where(Label.owner_id == package.owner_id, Label.name == names.label(label))
+        ))
+    if platform:
+        statement = statement.where(File.subdir == names.subdir(platform))
+    if version:
+        statement = statement.where(Release.version == names.version(version))
+    rows, total = _paged(session, statement, page, per_page)
+    labels_by_file = _labels_of(session, [row.id for row in rows])
+    files = [
+        FileRow(basename=row.basename, version=row.version,
+                distribution_type=row.distribution_type, subdir=row.subdir, size=row.size,
+                sha256=row.sha256, upload_time=row.upload_time,
+                labels=labels_by_file.get(row.id, []),
+                title=str((row.attrs or {}).get("title") or ""))
+        for row in rows
+    ]
+    return PackageDetail(
+        owner=account,
+        package=package,
+        can_write=level >= Level.WRITE,
+        latest_version=version_rows[0] if version_rows else None,
+        versions=list(version_rows),
+        version_count=version_count,
+        label_counts=sorted(label_totals.items(), key=lambda item: label_order(item[0])),
+        platform_counts=[(subdir, count) for subdir, count in platform_counts],
+        type_labels={key: sorted(set(value), key=label_order)
+                     for key, value in type_labels.items()},
+        files=Page(files, total, page, per_page),
+    )
+
+
+# -- one file --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileView:
+    owner: Account
+    package: Package
+    public: bool
+    can_write: bool
+    version: str
+    basename: str
+    filename: str
+    distribution_type: str
+    subdir: str | None
+    size: int
+    sha256: str
+    md5: str
+    upload_time: datetime
+    attrs: dict[str, Any]
+    dependencies: dict[str, Any]
+    labels: list[str]
+    blob_key: str
+    #: Versions of the package holding a file of the same type, newest first.
+    other_versions: list[tuple[str, str]]
+    #: (basename, distribution type) of the other files of the same release.
+    release_files: list[tuple[str, str]]
+
+
+def file_view(session: Session, actor: Actor, owner: str, name: str, version: str,
+              basename: str) -> FileView:
+    file, public = downloads.locate(session, actor, owner, name, version, basename)
+    package = file.release.package
+    account = session.get(Account, package.owner_id)
+    assert account is not None
+    restriction = _token_label_condition(actor, package)
+    siblings = select(Release.version, File.basename).join(
+        Release, Release.id == File.release_id
+    ).where(File.package_id == package.id, File.distribution_type == file.distribution_type)
+    if restriction is not None:
+        siblings = siblings.where(restriction)
+    other_versions = session.execute(
+        siblings.order_by(Release.created_at.desc(), Release.id.desc(), File.id)
+        .limit(MAX_LISTED_VERSIONS)
+    ).all()
+    release_files = [
+        (row.basename, row.distribution_type) for row in file.release.files
+        if row.id != file.id
+    ]
+    return FileView(
+        owner=account, package=package, public=public,
+        can_write=package_level(session, actor, package) >= Level.WRITE,
+        version=file.release.version, basename=file.basename, filename=file.filename,
+        distribution_type=file.distribution_type, subdir=file.subdir, size=file.size,
+        sha256=file.sha256, md5=file.md5, upload_time=file.upload_time,
+        attrs=dict(file.attrs or {}), dependencies=dict(file.dependencies or {}),
+        labels=sorted((label.name for label in file.labels), key=label_order),
+        blob_key=file.blob.key,
+        other_versions=[(version, basename) for version, basename in other_versions],
+        release_files=sorted(release_files),
+    )
+
+
+# -- organizations ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    name: str
+    permission: str
+    description: str
+    members: int
+    packages: int
+
+
+@dataclass(frozen=True)
+class OrgView:
+    org: Account
+    is_admin: bool
+    groups: list[GroupRow]
+    #: (login, name, group names) of one page of members.
+    members: Page[tuple[str, str, list[str]]]
+
+
+def org_view(session: Session, actor: Actor, org: str, *, page: int = 1,
+             per_page: int = 50) -> OrgView:
+    """An organization's groups and members, for its members (others: not found)."""
+    account = orgs.get_org(session, actor, org)
+    member_counts = dict(session.execute(
+        select(GroupMember.group_id, func.count()).join(Group, Group.id == GroupMember.group_id)
+        .where(Group.org_id == account.id).group_by(GroupMember.group_id)
+    ).all())
+    package_counts = dict(session.execute(
+        select(GroupPackage.group_id, func.count()).join(Group, Group.id == GroupPackage.group_id)
+        .where(Group.org_id == account.id).group_by(GroupPackage.group_id)
+    ).all())
+    groups = [
+        GroupRow(group.name, group.permission, group.description,
+                 member_counts.get(group.id, 0), package_counts.get(group.id, 0))
+        for group in session.scalars(select(Group).where(Group.org_id == account.id)
+                                     .order_by(Group.name))
+    ]
+    in_org = select(GroupMember.user_id).join(Group, Group.id == GroupMember.group_id).where(
+        Group.org_id == account.id)
+    statement = (select(Account.id, Account.login, Account.name)
+                 .where(Account.id.in_(in_org)).order_by(Account.login))
+    rows, total = _paged(session, statement, page, per_page)
+    group_names: dict[int, list[str]] = defaultdict(list)
+    if rows:
+        for user_id, group_name in session.execute(
+            select(GroupMember.user_id, Group.name).join(Group, Group.id == GroupMember.group_id)
+            .where(Group.org_id == account.id,
+                   GroupMember.user_id.in_([row.id for row in rows]))
+            .order_by(Group.name)
+        ):
+            group_names[user_id].append(group_name)
+    members = [(row.login, row.name, group_names[row.id]) for row in rows]
+    return OrgView(
+        org=account,
+        is_admin=account_level(session, actor, account) >= Level.ADMIN,
+        groups=groups,
+        members=Page(members, total, page, per_page),
+    )
+
+
+@dataclass(frozen=True)
+class GroupView:
+    org: Account
+    name: str
+    permission: str
+    description: str
+    is_admin: bool
+    members: Page[tuple[str, str]]
+    packages: Page[tuple[str, bool]]
+
+
+def group_view(session: Session, actor: Actor, org: str, group_name: str, *,
+               members_page: int = 1, packages_page: int = 1,
+               per_page: int = 50) -> GroupView:
+    """A group's members and the packages granted to it, one page of each."""
+    group = orgs.get_group(session, actor, org, group_name)
+    account = session.get(Account, group.org_id)
+    assert account is not None
+    member_rows, member_total = _paged(session, (
+        select(Account.login, Account.name).join(GroupMember, GroupMember.user_id == Account.id)
+        .where(GroupMember.group_id == group.id).order_by(Account.login)
+    ), members_page, per_page)
+    package_rows, package_total = _paged(session, (
+        select(Package.name, Package.public)
+        .join(GroupPackage, GroupPackage.package_id == Package.id)
+        .where(GroupPackage.group_id == group.id).order_by(Package.name_key)
+    ), packages_page, per_page)
+    return GroupView(
+        org=account, name=group.name, permission=group.permission,
+        description=group.description,
+        is_admin=account_level(session, actor, account) >= Level.ADMIN,
+        members=Page([(row.login, row.name) for row in member_rows], member_total,
+                     members_page, per_page),
+        packages=Page([(row.name, row.public) for row in package_rows], package_total,
+                      packages_page, per_page),
+    )
+
+
+def manageable_account(session: Session, actor: Actor, owner: str, needed: Level) -> Account:
+    """A namespace the actor may manage at ``needed``; to anyone else it does not exist."""
+    account = accounts.get_account(session, owner)
+    if account_level(session, actor, account) < needed:
+        raise NotFound(f"{owner} does not exist or you may not manage it.")
+    return account

@@ -1,0 +1,21 @@
+"""``GET /api/openapi.json``: the OpenAPI description of the REST API (``openapi.yaml``)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from jupyter_repo.server.base import BaseHandler
+
+
+@cache
+def load_openapi() -> dict[str, Any]:
+    return yaml.safe_load(files("jupyter_repo.server.api").joinpath("openapi.yaml").read_text())
+
+
+class OpenAPIHandler(BaseHandler):
+    async def get(self) -> None:
+        self.write_json(await self.run_blocking(load_openapi))

@@ -1,0 +1,302 @@
+"""Conda channels over HTTP: ``/conda/<owner>[/label/<label>]/...``.
+
+Per subdir: ``repodata.json``, ``repodata.json.zst``, ``repodata_shards.msgpack.zst``,
+``shards/<sha256>.msgpack.zst`` and the package files; ``channeldata.json`` at the channel
+root. Tokens come as ``/t/<token>/`` (at the root or after ``/conda``, stripped by
+``RepoApplication``) or as headers; a bad token is 401, a token without private rights gets
+the public view. Everything else under ``/conda`` (``.bz2``, ``current_repodata.json``,
+``notices.json``) is a real JSON 404, which conda and rattler read as "not offered".
+
+Handlers stay thin: one small look-up to learn the index's revision (inline on SQLite,
+see ``InlineLocator``; with the caller's private rights on a worker thread for signed-in
+callers), then the documents come from the process's :class:`ChannelIndexes` cache, built or
+caught up on the index threads when behind. Anonymous conditional requests whose validator
+matches are answered before routing, by :func:`revalidation_answer`.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache, partial
+from typing import Any, TypeVar
+
+from tornado import httputil
+from tornado.ioloop import IOLoop
+from tornado.web import RequestHandler
+
+from jupyter_repo.repository.errors import RepositoryError
+from jupyter_repo.repository.indexes import lookup
+from jupyter_repo.repository.indexes.channels import ChannelIndexes, ChannelView
+from jupyter_repo.server.base import BaseHandler
+from jupyter_repo.server.files import IMMUTABLE, BlobInfo, not_modified, send_blob
+
+T = TypeVar("T")
+
+CHANNEL = r"/conda/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?"
+SUBDIR = CHANNEL + r"/(?P<subdir>[^/]+)"
+JSON_TYPE = "application/json"
+BINARY_TYPE = "application/octet-stream"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+@lru_cache(maxsize=1024)
+def http_date(milliseconds: int) -> str:
+    moment = datetime.fromtimestamp(milliseconds // 1000, tz=timezone.utc)
+    return email.utils.format_datetime(moment, usegmt=True)
+
+
+def http_now() -> str:
+    """The ``Date`` header value, formatted once per second."""
+    return http_date(int(time.time()) * 1000)
+
+
+class IndexHandler(BaseHandler):
+    """Shared by the channel and PyPI handlers: conditional bytes responses and look-ups."""
+
+    @property
+    def indexes(self) -> ChannelIndexes:
+        return self.settings["channel_indexes"]
+
+    def inline_locator(self) -> lookup.InlineLocator:
+        """The event loop's own locator (one per application; used on the loop only)."""
+        locator = self.settings.get("inline_locator")
+        if locator is None:
+            locator = self.settings["inline_locator"] = lookup.InlineLocator(self.repo.database)
+        return locator
+
+    async def in_index_pool(self, function: Callable[..., T], *args: Any) -> T:
+        """Run index building work on the index threads (never on the request threads)."""
+        return await IOLoop.current().run_in_executor(
+            self.indexes.executor, partial(function, *args))
+
+    def cache_control(self) -> str:
+        """Short-lived caching; ``private`` whenever the caller identified itself."""
+        scope = "public" if self.actor.anonymous else "private"
+        return f"{scope}, max-age={self.settings.get('channel_max_age', 30)}"
+
+    def is_fresh(self, etag: str, changed_at_ms: int) -> bool:
+        """304? ``If-None-Match`` decides when present; ``If-Modified-Since`` (one-second
+        resolution) only once the last change is over a second old."""
+        if self.request.headers.get("If-None-Match") is not None:
+            return not_modified(self, etag, None)
+        if not changed_at_ms or time.time() * 1000 - changed_at_ms < 1000:
+            return False
+        moment = datetime.fromtimestamp(changed_at_ms / 1000, tz=timezone.utc)
+        return not_modified(self, etag, moment)
+
+    def send_bytes(self, body: bytes | Sequence[bytes], etag: str, *, changed_at_ms: int,
+                   content_type: str, cache_control: str, vary: str | None = None) -> None:
+        """Answer with ``body`` (or 304, or headers only for HEAD).
+
+        ``body`` may be a list of pieces; they are handed to the connection one by one, so a
+        30 MB document is never joined or copied per request.
+        """
+        quoted = f'"{etag}"'
+        self.set_header("ETag", quoted)
+        self.set_header("Cache-Control", cache_control)
+        if vary:
+            self.set_header("Vary", vary)
+        if changed_at_ms:
+            self.set_header("Last-Modified", http_date(changed_at_ms))
+        if self.is_fresh(quoted, changed_at_ms):
+            self.set_status(304)
+            self.finish()
+            return
+        pieces = [body] if isinstance(body, bytes) else body
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Length", str(sum(len(piece) for piece in pieces)))
+        if self.request.method != "HEAD":
+            for piece in pieces:
+                self.write(piece)
+                self.flush()
+        self.finish()
+
+
+class _ChannelHandler(IndexHandler):
+    async def located(self, owner: str, label: str | None,
+                      subdir: str | None) -> tuple[lookup.Located, frozenset[int]]:
+        """The index a URL names and the private packages the caller may read in it."""
+        if self.actor.anonymous:
+            located = self.inline_locator().locate(owner, label, "conda", subdir)
+            if located is None:
+                located = await self.run_blocking(lookup.locate, self.repo.database, owner,
+                                                  label, "conda", subdir)
+            return located, frozenset()
+
+        def find(session: Any) -> tuple[lookup.Located, frozenset[int]]:
+            found = lookup.locate_in(session, owner, label, "conda", subdir)
+            readable = lookup.readable_private_packages(session, self.actor,
+                                                        found.key.owner_id, found.key.label)
+            return found, readable
+
+        return await self.run(find)
+
+    async def view(self, owner: str, label: str | None, subdir: str) -> ChannelView:
+        located, readable = await self.located(owner, label, subdir)
+        snapshot = self.indexes.snapshot_if_current(located.key, located.revision)
+        if snapshot is None:
+            snapshot = await self.in_index_pool(self.indexes.current, located.key,
+                                                located.revision)
+        if readable & snapshot.private_ids:
+            return await self.in_index_pool(self.indexes.view, snapshot, readable)
+        return snapshot.public
+
+
+#: The documents :func:`revalidation_answer` may answer for, with the suffix their ETag carries.
+DOCUMENT_SUFFIXES = {"repodata.json": "", "repodata.json.zst": ".zst",
+                     "repodata_shards.msgpack.zst": ".shards"}
+_DOCUMENT = re.compile(
+    r"^/conda/(?P<owner>[^/?]+)(?:/label/(?P<label>[^/?]+))?/(?P<subdir>[^/?]+)/"
+    r"(?P<document>repodata\.json(?:\.zst)?|repodata_shards\.msgpack\.zst)$"
+)
+
+
+def revalidation_answer(application: Any, start_line: httputil.RequestStartLine,
+                        headers: httputil.HTTPHeaders
+                        ) -> tuple[httputil.ResponseStartLine, httputil.HTTPHeaders] | None:
+    """A 304 for an anonymous conditional request of a current channel document, or ``None``.
+
+    A shortcut of ``connection.RequestStart``, run before routing. Clients revalidate
+    repodata constantly (conda and rattler send ``If-None-Match`` whenever ``max-age`` has
+    passed), and building a ``RequestHandler`` costs more than everything else a 304 needs
+    put together: the index's current revision (an inline look-up on SQLite, see
+    ``InlineLocator``), a snapshot at that revision, and a string comparison. Anything else —
+    credentials in headers or in the path, other documents, a stale copy, an unknown owner —
+    returns ``None`` and takes the normal route, which gives the same answers, only slower.
+    """
+    if start_line.method not in ("GET", "HEAD"):
+        return None
+    candidate = headers.get("If-None-Match")
+    if candidate is None or "Authorization" in headers or "X-API-Key" in headers:
+        return None
+    match = _DOCUMENT.match(start_line.path)
+    indexes = application.settings.get("channel_indexes")
+    if match is None or indexes is None or match["owner"] == "t":
+        return None
+    locator = application.settings.get("inline_locator")
+    if locator is None:
+        locator = application.settings["inline_locator"] = lookup.InlineLocator(
+            application.settings["repository"].database)
+    try:
+        located = locator.locate(match["owner"], match["label"], "conda", match["subdir"])
+    except RepositoryError:
+        return None
+    if located is None:
+        return None
+    snapshot = indexes.snapshot_if_current(located.key, located.revision)
+    if snapshot is None:
+        return None
+    view = snapshot.public
+    etag = f'"{view.etag}{DOCUMENT_SUFFIXES[match["document"]]}"'
+    if etag not in (item.strip() for item in candidate.split(",")):
+        return None
+    answer = httputil.HTTPHeaders({
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={application.settings.get('channel_max_age', 30)}",
+        "Date": http_now(),
+    })
+    if view.changed_at_ms:
+        answer["Last-Modified"] = http_date(view.changed_at_ms)
+    return httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified"), answer
+
+
+class RepodataHandler(_ChannelHandler):
+    """``<subdir>/repodata.json``: always a valid document, ``{...}`` even when empty."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        self.send_bytes(view.pieces, view.etag, changed_at_ms=view.changed_at_ms,
+                        content_type=JSON_TYPE, cache_control=self.cache_control())
+
+
+class RepodataZstHandler(_ChannelHandler):
+    """``<subdir>/repodata.json.zst``: compressed once per change, then served as bytes."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        etag = view.etag + ".zst"
+        data = view.zst.ready
+        if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
+            data = await self.in_index_pool(view.zst.get)
+        self.send_bytes(data or b"", etag, changed_at_ms=view.changed_at_ms,
+                        content_type=BINARY_TYPE, cache_control=self.cache_control())
+
+
+class ShardIndexHandler(_ChannelHandler):
+    """``<subdir>/repodata_shards.msgpack.zst`` (CEP 16), from the same snapshot."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        data = view.shard_index.ready or await self.in_index_pool(view.shard_index.get)
+        self.send_bytes(data, view.etag + ".shards", changed_at_ms=view.changed_at_ms,
+                        content_type=BINARY_TYPE, cache_control=self.cache_control())
+
+
+class ShardHandler(_ChannelHandler):
+    """``<subdir>/shards/<sha256>.msgpack.zst``: immutable, kept a while after replacement.
+
+    From the current snapshot's memory when it has the shard (catching up first if the
+    database is ahead), else from the database (shards replaced less than a week ago).
+    """
+
+    async def get(self, owner: str, label: str | None, subdir: str, digest: str) -> None:
+        located, readable = await self.located(owner, label, subdir)
+        snapshot = self.indexes.snapshot_if_current(located.key, located.revision)
+        segment = snapshot.shard_if_ready(digest) if snapshot is not None else None
+        if segment is None:
+            segment = await self.in_index_pool(self.indexes.shard, located.key,
+                                               located.revision, digest)
+        if segment is not None and (segment.public or segment.package_id in readable):
+            data, public = segment.shard, segment.public
+        else:
+            data, public = await self.run(
+                lambda session: lookup.shard(session, self.actor, located, digest))
+        self.send_bytes(data, digest, changed_at_ms=0, content_type=BINARY_TYPE,
+                        cache_control=IMMUTABLE if public else PRIVATE_IMMUTABLE)
+
+
+class ChanneldataHandler(_ChannelHandler):
+    """``channeldata.json`` (CEP 38) at the channel root."""
+
+    async def get(self, owner: str, label: str | None) -> None:
+        located, readable = await self.located(owner, label, None)
+
+        def build(session: Any) -> tuple[bytes, str, int]:
+            return self.indexes.channeldata(session, located.key.owner_id, located.key.label,
+                                            readable)
+
+        body, etag, changed_at = await self.run(build)
+        self.send_bytes(body, etag, changed_at_ms=changed_at, content_type=JSON_TYPE,
+                        cache_control=self.cache_control())
+
+
+class PackageFileHandler(_ChannelHandler):
+    """``<subdir>/<name>-<version>-<build>.conda|.tar.bz2``: ETag, 304, Range, HEAD."""
+
+    async def get(self, owner: str, label: str | None, subdir: str, filename: str) -> None:
+        def find(session: Any) -> lookup.StoredFile:
+            located = lookup.locate_in(session, owner, label, "conda", subdir)
+            return lookup.conda_file(session, self.actor, located, filename)
+
+        stored = await self.run(find)
+        await send_blob(
+            self,
+            BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
+                     stored.upload_time),
+            cache_control=IMMUTABLE if stored.public else PRIVATE_IMMUTABLE,
+            attachment=False,
+        )
+
+
+ROUTES: list[tuple[str, type[RequestHandler]]] = [
+    (CHANNEL + r"/channeldata\.json", ChanneldataHandler),
+    (SUBDIR + r"/repodata\.json", RepodataHandler),
+    (SUBDIR + r"/repodata\.json\.zst", RepodataZstHandler),
+    (SUBDIR + r"/repodata_shards\.msgpack\.zst", ShardIndexHandler),
+    (SUBDIR + r"/shards/(?P<digest>[0-9a-f]{64})\.msgpack\.zst", ShardHandler),
+    (SUBDIR + r"/(?P<filename>[^/]+(?:\.conda|\.tar\.bz2))", PackageFileHandler),
+]

@@ -1,0 +1,142 @@
+"""PyPI simple indexes over HTTP: ``/pypi/<owner>[/label/<label>]/simple/...``.
+
+PEP 503 HTML or PEP 691 JSON by content negotiation (``Accept``, or ``?format=``), PEP 503
+normalised names (other spellings are redirected), files and PEP 658 ``.metadata`` next to
+the project page. Private projects need a token: in the path (``/pypi/t/<token>/...`` or
+``/t/<token>/pypi/...``), as ``Authorization: token|Bearer``, or as the password of HTTP
+Basic (``https://__token__:<token>@host/pypi/<owner>/simple``), which pip and uv send.
+Redirects are relative, so the token and any proxy prefix survive them. Pages are rendered
+(and their ETags hashed) on a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from tornado.web import RequestHandler
+
+from jupyter_repo.repository import errors
+from jupyter_repo.repository.indexes import lookup, pypi
+from jupyter_repo.server.channels import IndexHandler
+from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
+
+INDEX = r"/pypi/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?/simple"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+
+
+class _SimpleHandler(IndexHandler):
+    def media_type(self) -> str | None:
+        """The negotiated media type; ``None`` after answering 406 Not Acceptable."""
+        chosen = pypi.choose_format(self.request.headers.get("Accept"),
+                                    self.get_query_argument("format", None))
+        if chosen is None:
+            self.set_status(406)
+            self.render_error(406, f"Not acceptable: this index offers {pypi.JSON_TYPE}, "
+                                   f"{pypi.HTML_TYPE} and text/html.")
+        return chosen
+
+    def send_page(self, page: tuple[bytes, str], media_type: str) -> None:
+        body, etag = page
+        content_type = media_type + ("; charset=utf-8" if "html" in media_type else "")
+        self.send_bytes(body, etag, changed_at_ms=0, content_type=content_type,
+                        cache_control=self.cache_control(), vary="Accept, Authorization")
+
+    def redirect_relative(self, location: str) -> None:
+        self.set_status(301)
+        self.set_header("Location", location)
+        self.set_header("Cache-Control", "no-store" if not self.actor.anonymous else
+                        "public, max-age=3600")
+        self.finish()
+
+
+class SimpleRedirectHandler(_SimpleHandler):
+    """``.../simple`` → ``.../simple/``."""
+
+    async def get(self, owner: str, label: str | None) -> None:
+        await self.run(lookup.locate_in, owner, label, "pypi", None)
+        self.redirect_relative("simple/")
+
+
+class SimpleRootHandler(_SimpleHandler):
+    """The list of projects."""
+
+    async def get(self, owner: str, label: str | None) -> None:
+        media_type = self.media_type()
+        if media_type is None:
+            return
+
+        def render(session: Any) -> tuple[bytes, str]:
+            located = lookup.locate_in(session, owner, label, "pypi", None)
+            projects = pypi.projects(session, self.actor, located)
+            return _with_etag(pypi.root_json(projects) if media_type == pypi.JSON_TYPE
+                              else pypi.root_html(projects))
+
+        self.send_page(await self.run(render), media_type)
+
+
+class ProjectHandler(_SimpleHandler):
+    """One project's files (``/simple/<project>/``); other spellings are redirected."""
+
+    async def get(self, owner: str, label: str | None, project: str,
+                  slash: str = "/") -> None:
+        normalized = pypi.normalize(project)
+        if normalized != project or not slash:
+            await self.run(lookup.locate_in, owner, label, "pypi", None)
+            prefix = "../" if slash else ""
+            self.redirect_relative(f"{prefix}{normalized}/")
+            return
+        media_type = self.media_type()
+        if media_type is None:
+            return
+
+        def render(session: Any) -> tuple[bytes, str]:
+            located = lookup.locate_in(session, owner, label, "pypi", None)
+            found = pypi.project_files(session, self.actor, located, normalized)
+            return _with_etag(pypi.project_json(normalized, found)
+                              if media_type == pypi.JSON_TYPE
+                              else pypi.project_html(normalized, found))
+
+        self.send_page(await self.run(render), media_type)
+
+
+class DistFileHandler(IndexHandler):
+    """A distribution file, or its core metadata at ``<file>.metadata`` (PEP 658)."""
+
+    async def get(self, owner: str, label: str | None, project: str, filename: str) -> None:
+        wants_metadata = filename.endswith(".metadata")
+        name = filename[: -len(".metadata")] if wants_metadata else filename
+        normalized = pypi.normalize(project)
+
+        def find(session: Any) -> tuple[lookup.StoredFile, bytes | None, str]:
+            located = lookup.locate_in(session, owner, label, "pypi", None)
+            stored, metadata = pypi.project_file(session, self.actor, located, normalized,
+                                                 name)
+            digest = hashlib.sha256(metadata).hexdigest() if metadata is not None else ""
+            return stored, metadata, digest
+
+        stored, metadata, digest = await self.run(find)
+        cache_control = IMMUTABLE if stored.public else PRIVATE_IMMUTABLE
+        if wants_metadata:
+            if metadata is None:
+                raise errors.NotFound("This file has no separate metadata.")
+            self.send_bytes(metadata, digest, changed_at_ms=0,
+                            content_type="text/plain; charset=utf-8",
+                            cache_control=cache_control)
+            return
+        await send_blob(self, BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
+                                       stored.upload_time),
+                        cache_control=cache_control, attachment=False)
+
+
+def _with_etag(body: bytes) -> tuple[bytes, str]:
+    """A page and its (content-derived) validator, computed on a worker thread."""
+    return body, hashlib.blake2b(body, digest_size=16).hexdigest()
+
+
+ROUTES: list[tuple[str, type[RequestHandler]]] = [
+    (INDEX, SimpleRedirectHandler),
+    (INDEX + r"/", SimpleRootHandler),
+    (INDEX + r"/(?P<project>[^/]+)(?P<slash>/?)", ProjectHandler),
+    (INDEX + r"/(?P<project>[^/]+)/(?P<filename>[^/]+)", DistFileHandler),
+]

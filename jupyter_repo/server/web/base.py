@@ -1,0 +1,245 @@
+"""The base of every web page: session cookies, CSRF-checked forms, templates, error pages.
+
+Web pages accept what API routes accept (tokens) plus a session cookie; the REST API never
+reads the cookie, so it needs no CSRF protection. Every form POST is checked against
+Tornado's XSRF token before its handler runs. Unknown and private objects get one and the
+same 404 page, whatever the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from markupsafe import Markup
+from tornado import httputil, web
+
+from jupyter_repo.repository import errors
+from jupyter_repo.repository.permissions import ANONYMOUS
+from jupyter_repo.repository.services import web_sessions
+from jupyter_repo.server.base import BaseHandler, status_of
+from jupyter_repo.server.web.templating import environment
+
+T = TypeVar("T")
+SESSION_COOKIE = "jupyter_repo_session"
+DEFAULT_SESSION_AGE = 14 * 86400
+
+#: No scripts at all, no frames, no plugins; styles and images from this server (inline
+#: styles only as filtered attributes of rendered content); images also as data: URLs.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'none'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'none'",
+    "media-src 'none'",
+    "object-src 'none'",
+    "frame-src 'none'",
+    "child-src 'none'",
+    "worker-src 'none'",
+    "manifest-src 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+    "base-uri 'none'",
+])
+
+
+def path_name(check: Callable[[str], str], value: str) -> str:
+    """A name taken from the URL; an invalid one names nothing, so it is not found."""
+    try:
+        return check(value)
+    except errors.InvalidInput:
+        raise errors.NotFound("No such page.") from None
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path on this site (never another host), else ``default``."""
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or "\\" in target or any(ord(ch) < 32 for ch in target)):
+        return default
+    return target
+
+
+class WebHandler(BaseHandler):
+    """Base class of the HTML pages."""
+
+    #: Also accept the session cookie as a credential.
+    uses_session = True
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self.uses_session and self.actor is ANONYMOUS:
+            secret = self.get_cookie(SESSION_COOKIE)
+            if secret:
+                try:
+                    self.actor = await self.run(web_sessions.resolve, secret)
+                except errors.Unauthenticated:
+                    self.clear_session_cookie()
+
+    # -- forms -----------------------------------------------------------------------------
+
+    async def post(self, *args: str) -> None:
+        """Parse the form, check its XSRF token, then hand it to :meth:`submit`."""
+        form = self.form()
+        self.check_xsrf_cookie()
+        await self.submit(form, *args)
+
+    async def submit(self, form: dict[str, list[str]], *args: str) -> None:
+        raise web.HTTPError(405)
+
+    def form(self) -> dict[str, list[str]]:
+        arguments: dict[str, list[bytes]] = {}
+        files: dict[str, list[httputil.HTTPFile]] = {}
+        httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""),
+                                      self.body_bytes(), arguments, files,
+                                      self.request.headers)
+        for name, values in arguments.items():
+            self.request.body_arguments.setdefault(name, []).extend(values)
+            self.request.arguments.setdefault(name, []).extend(values)
+        try:
+            return {name: [value.decode("utf-8") for value in values]
+                    for name, values in arguments.items()}
+        except UnicodeDecodeError:
+            raise errors.InvalidInput("The form is not UTF-8 text.") from None
+
+    async def act(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a form's action in a writing transaction.
+
+        The page's own object was checked before (a missing one is the 404 page); an object
+        named in a *field* that does not exist is a mistake in the form: 400 with a message.
+        """
+        try:
+            return await self.run(function, *args, write=True, **kwargs)
+        except errors.NotFound as error:
+            raise errors.InvalidInput(error.message) from None
+
+    @staticmethod
+    def field(form: dict[str, list[str]], name: str, default: str = "") -> str:
+        values = form.get(name)
+        return values[-1].strip() if values else default
+
+    # -- query arguments -------------------------------------------------------------------
+
+    def int_argument(self, name: str, default: int) -> int:
+        value = self.get_query_argument(name, "") or ""
+        if not value:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise errors.InvalidInput(f"{name} must be a whole number.") from None
+
+    def text_argument(self, name: str) -> str | None:
+        value = (self.get_query_argument(name, "") or "").strip()
+        return value or None
+
+    # -- sessions --------------------------------------------------------------------------
+
+    @property
+    def session_age(self) -> int:
+        return int(self.settings.get("session_max_age", DEFAULT_SESSION_AGE))
+
+    def set_session_cookie(self, secret: str) -> None:
+        self.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Lax",
+                        secure=self.request.protocol == "https",
+                        expires_days=self.session_age / 86400)
+
+    def clear_session_cookie(self) -> None:
+        self.clear_cookie(SESSION_COOKIE, samesite="Lax")
+
+    def require_login(self) -> None:
+        if self.actor.anonymous:
+            raise errors.Unauthenticated("Log in to see this page.")
+
+    # -- responses -------------------------------------------------------------------------
+
+    def set_default_headers(self) -> None:
+        super().set_default_headers()
+        self.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Vary", "Cookie, Authorization")
+
+    def page_context(self) -> dict[str, Any]:
+        return {
+            "actor": self.actor,
+            "base_url": self.base_url(),
+            "request_path": self.request.path,
+            "request_uri": self.request.uri,
+            "csrf_field": lambda: Markup(self.xsrf_form_html()),
+            "query": self.get_query_argument("q", "") or "",
+            "login_next": self.request.uri,
+        }
+
+    def render_page(self, template: str, status: int = 200, **context: Any) -> None:
+        html = environment().get_template(template).render({**self.page_context(), **context})
+        self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish(html)
+
+    def see_other(self, url: str) -> None:
+        """Answer a successful form with a redirect (POST, redirect, GET)."""
+        self.redirect(url, status=303)
+
+    def finish(self, chunk: Any = None) -> Any:
+        if not self._headers_written:
+            self.set_header("Server-Timing",
+                            f"app;dur={self.request.request_time() * 1000:.1f}")
+        return super().finish(chunk)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, errors.RepositoryError):
+            status_code = status_of(error)
+            message = error.message
+            if isinstance(error, errors.RateLimited):
+                self.set_header("Retry-After", str(error.retry_after))
+        elif isinstance(error, web.HTTPError):
+            message = error.log_message or self._reason
+        else:
+            message = "Internal server error; the administrator can find details in the log."
+        if status_code == 401 and self.request.method in ("GET", "HEAD", "POST"):
+            # Browsers get the login form, never a Basic-auth dialog.
+            self.clear_session_cookie()
+            target = self.request.uri if self.request.method != "POST" else self.request.path
+            self.redirect("/login?" + urlencode({"next": target}), status=303)
+            return
+        self.set_status(status_code)
+        self.render_error(status_code, message)
+
+    def render_error(self, status_code: int, message: str) -> None:
+        self.clear_header("Content-Disposition")
+        self.set_header("Cache-Control", "no-store")
+        if status_code == 404:
+            # One body for "no such thing" and "not yours to see": it reveals nothing, and
+            # has no per-request form token, so it is byte for byte the same every time.
+            self.render_page("not_found.html", status=404, login_next=None, plain_nav=True)
+            return
+        self.render_page("error.html", status=status_code, status_code=status_code,
+                         reason=httputil.responses.get(status_code, "Error"), message=message)
+
+
+class WebNotFoundHandler(WebHandler):
+    """Every path no page or API route claims: the 404 page."""
+
+    async def get(self, *args: str) -> None:
+        raise errors.NotFound("No such page.")
+
+    async def submit(self, form: dict[str, list[str]], *args: str) -> None:
+        raise errors.NotFound("No such page.")
+
+
+class StaticHandler(web.StaticFileHandler):
+    """The style sheets; versioned URLs (``?v=<hash>``) are cached for a year."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.clear_header("Server")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        self.set_header("Content-Type", "text/plain; charset=UTF-8")
+        self.finish(f"{status_code} {self._reason}\n")

@@ -1,0 +1,126 @@
+"""One file's page (a rendered notebook, an environment, a project, any other file) and its
+download for browsers (which carry a session cookie rather than a token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_repo.repository import errors, names
+from jupyter_repo.repository.services import downloads, listings
+from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
+from jupyter_repo.server.web.base import WebHandler, path_name
+from jupyter_repo.server.web.browse import TYPE_LABELS
+from jupyter_repo.server.web.notebooks import cached_notebook_html, read_blob
+from jupyter_repo.server.web.templating import path_quote
+
+SPEC_DISPLAY_LIMIT = 1 << 20
+PROJECT_FILES_PER_PAGE = 200
+
+
+def _path_names(owner: str, name: str, version: str, basename: str) -> tuple[str, ...]:
+    return (path_name(names.login, owner), path_name(names.package, name),
+            path_name(names.version, version), basename)
+
+
+class FilePageHandler(WebHandler):
+    """``/<owner>/<package>/files/<version>/<basename>``."""
+
+    async def get(self, owner: str, name: str, version: str, basename: str) -> None:
+        view = await self.run(listings.file_view, self.actor,
+                              *_path_names(owner, name, version, basename))
+        context: dict[str, Any] = {"f": view, "type_labels": TYPE_LABELS}
+        if view.distribution_type == "ipynb":
+            await self.notebook(view, context)
+        elif view.distribution_type in ("env", "project"):
+            context["spec_text"] = await self.spec_text(view)
+            context["commands"] = self.environment_commands(view)
+            if view.distribution_type == "project":
+                files = list(view.attrs.get("files") or [])
+                page = self.int_argument("page", 1)
+                listings.check_page(page, PROJECT_FILES_PER_PAGE)
+                start = (page - 1) * PROJECT_FILES_PER_PAGE
+                context["project_files"] = listings.Page(
+                    files[start:start + PROJECT_FILES_PER_PAGE], len(files), page,
+                    PROJECT_FILES_PER_PAGE)
+        self.render_page(f"file_{view.distribution_type}.html"
+                         if view.distribution_type in ("ipynb", "env", "project")
+                         else "file_other.html", **context)
+
+    async def notebook(self, view: listings.FileView, context: dict[str, Any]) -> None:
+        context["environment"] = attached_environment(view.attrs.get("environment"))
+        context["notebook_html"] = None
+        context["render_error"] = None
+        if view.size > self.repo.max_parse_size:
+            context["render_error"] = ("This notebook is too large to show here; "
+                                       "download it instead.")
+            return
+        try:
+            context["notebook_html"] = await self.run_blocking(
+                cached_notebook_html, self.repo, view.sha256, view.blob_key, view.filename)
+        except errors.RepositoryError as error:
+            context["render_error"] = error.message
+
+    async def spec_text(self, view: listings.FileView) -> str | None:
+        if view.distribution_type == "project":
+            return str(view.attrs.get("spec_text") or "") or None
+        if view.size > SPEC_DISPLAY_LIMIT:
+            return None
+        data = await self.run_blocking(read_blob, self.repo, view.blob_key, SPEC_DISPLAY_LIMIT)
+        return data.decode("utf-8", "replace")
+
+    def environment_commands(self, view: listings.FileView) -> list[tuple[str, list[str]]]:
+        """How to create the environment, by the format of its spec."""
+        download = self.base_url() + download_path(view)
+        owner, package = view.owner.login, view.package.name
+        spec_format = view.attrs.get("format") or (view.attrs.get("spec") or {}).get("format")
+        result: list[tuple[str, list[str]]] = [
+            ("jupyter repo", [f"jupyter repo install {owner}/{package}"]),
+        ]
+        if view.distribution_type == "project":
+            result.append(("anaconda CLI", [f"anaconda download {owner}/{package}",
+                                            f"tar -xzf {view.filename}"]))
+            return result
+        if spec_format == "environment.yml":
+            result.append(("conda", [f"curl -fsSLo {view.filename} {download}",
+                                     f"conda env create --file {view.filename}"]))
+        elif spec_format == "explicit":
+            result.append(("conda", [f"curl -fsSLo {view.filename} {download}",
+                                     f"conda create --name {package} --file {view.filename}"]))
+        elif spec_format == "requirements.txt":
+            result.append(("pip", ["python -m venv .venv",
+                                   f".venv/bin/pip install -r {download}"]))
+        return result
+
+
+def attached_environment(recorded: Any) -> dict[str, str] | None:
+    """The environment a notebook names in its metadata, if the names are valid."""
+    if not isinstance(recorded, dict):
+        return None
+    try:
+        owner = names.login(str(recorded.get("owner", "")))
+        name = names.package(str(recorded.get("name", "")))
+        version = names.version(str(recorded["version"])) if recorded.get("version") else ""
+    except errors.InvalidInput:
+        return None
+    url = f"/{owner}/{path_quote(name)}" + (f"?version={path_quote(version)}" if version else "")
+    return {"owner": owner, "name": name, "version": version, "url": url}
+
+
+def download_path(view: listings.FileView) -> str:
+    return (f"/{view.owner.login}/{path_quote(view.package.name)}/download/"
+            f"{path_quote(view.version)}/{path_quote(view.basename)}")
+
+
+class FileDownloadHandler(WebHandler):
+    """``/<owner>/<package>/download/<version>/<basename>``: the bytes, as an attachment."""
+
+    async def get(self, owner: str, name: str, version: str, basename: str) -> None:
+        owner, name, version, basename = _path_names(owner, name, version, basename)
+
+        def locate(session: Any) -> tuple[BlobInfo, bool]:
+            file, public = downloads.locate(session, self.actor, owner, name, version, basename)
+            return BlobInfo(file.blob.key, file.size, file.sha256, file.filename,
+                            file.upload_time), public
+
+        blob, public = await self.run(locate)
+        await send_blob(self, blob, cache_control=IMMUTABLE if public else "private, max-age=0")

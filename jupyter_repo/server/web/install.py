@@ -1,0 +1,74 @@
+"""Copy-paste install instructions for a package page, per client and label."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TOKEN_PLACEHOLDER = "<TOKEN>"
+
+
+@dataclass(frozen=True)
+class Instruction:
+    client: str
+    title: str
+    commands: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+def _label_path(label: str) -> str:
+    return "" if label == "main" else f"/label/{label}"
+
+
+def _root(base_url: str, public: bool) -> str:
+    """The server root; private packages need a token in the path (/t/<token>/)."""
+    base = base_url.rstrip("/")
+    return base if public else f"{base}/t/{TOKEN_PLACEHOLDER}"
+
+
+def conda_channel(base_url: str, owner: str, label: str = "main", *, public: bool = True) -> str:
+    return f"{_root(base_url, public)}/conda/{owner}{_label_path(label)}"
+
+
+def pip_index(base_url: str, owner: str, label: str = "main", *, public: bool = True) -> str:
+    return f"{_root(base_url, public)}/pypi/{owner}{_label_path(label)}/simple"
+
+
+def _per_label(labels: list[str], commands: list[str]) -> list[str]:
+    """One command per label, each under a shell comment naming its label when several."""
+    if len(labels) == 1 and labels[0] == "main":
+        return commands
+    lines: list[str] = []
+    for label, command in zip(labels, commands, strict=True):
+        lines += [f"# label {label}", command]
+    return lines
+
+
+def instructions(base_url: str, owner: str, package: str, *, public: bool,
+                 type_labels: dict[str, list[str]]) -> list[Instruction]:
+    """What to type to install ``owner/package``, for every client that can.
+
+    ``type_labels`` maps each distribution type the package has to the labels holding
+    files of that type ("main" first); a label other than main gets its own channel/index.
+    """
+    token_note = ([f"This package is private: replace {TOKEN_PLACEHOLDER} with a token from "
+                   "your account page (scope: download)."] if not public else [])
+    result: list[Instruction] = []
+    conda_labels = type_labels.get("conda", [])
+    if conda_labels:
+        result.append(Instruction("conda", "conda", _per_label(conda_labels, [
+            f"conda install -c {conda_channel(base_url, owner, label, public=public)} {package}"
+            for label in conda_labels]), token_note))
+    pypi_labels = type_labels.get("pypi", [])
+    if pypi_labels:
+        result.append(Instruction("pip", "pip", _per_label(pypi_labels, [
+            f"pip install --index-url {pip_index(base_url, owner, label, public=public)} "
+            f"{package}" for label in pypi_labels]), token_note))
+    api = f"{base_url.rstrip('/')}/api"
+    anaconda = [f"anaconda config --set url {api}"]
+    if not public:
+        anaconda.append("anaconda login")
+    anaconda.append(f"anaconda download {owner}/{package}")
+    result.append(Instruction("anaconda", "anaconda CLI", anaconda))
+    result.append(Instruction("jupyter-repo", "jupyter repo",
+                              [f"jupyter repo install {owner}/{package}"]))
+    return result

@@ -1,0 +1,101 @@
+"""The scaled-out tier: PostgreSQL + Swift (S3) + two server processes behind nginx.
+
+``ScaledRepo`` offers the same interface as :class:`RepoServer` (``url``, ``api``, set-up
+helpers, ``repo``), so the API, channel and anaconda-client suites run unchanged against it;
+``processes`` gives direct access to each server process for cross-process tests.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.net import wait_for_http
+from tests.support.server import RepoServer
+from tests.support.services import Nginx, PostgreSQL, Swift
+
+S3_CLASS = "jupyter_repo.repository.storage.s3.S3Store"
+
+
+class ScaledRepo(RepoServer):
+    """Looks like one server (through nginx); is two processes sharing a database and bucket."""
+
+    def __init__(self, root: Path, *, processes: int = 2) -> None:
+        super().__init__(root)
+        self.process_count = processes
+        self.postgres: PostgreSQL | None = None
+        self.swift: Swift | None = None
+        self.nginx: Nginx | None = None
+        self.processes: list[RepoServer] = []
+        self.db_url = ""
+        self.bucket = "jupyter-repo-test"
+
+    def service_config(self) -> dict[str, Any]:
+        assert self.swift is not None
+        return {
+            "Repository.db_url": self.db_url,
+            "Repository.storage_class": S3_CLASS,
+            "S3Store.endpoint_url": self.swift.endpoint,
+            "S3Store.bucket": self.bucket,
+        }
+
+    def service_env(self) -> dict[str, str]:
+        assert self.swift is not None
+        return {"AWS_ACCESS_KEY_ID": self.swift.access_key,
+                "AWS_SECRET_ACCESS_KEY": self.swift.secret_key,
+                "AWS_DEFAULT_REGION": "us-east-1"}
+
+    def repository_config(self) -> dict[str, Any]:
+        assert self.swift is not None
+        return {
+            "Repository": {"db_url": self.db_url, "storage_class": S3_CLASS,
+                           "data_dir": str(self.root / "inprocess"), "auto_migrate": False},
+            "S3Store": {"endpoint_url": self.swift.endpoint, "bucket": self.bucket,
+                        "access_key_id": self.swift.access_key,
+                        "secret_access_key": self.swift.secret_key},
+        }
+
+    def start(self) -> ScaledRepo:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.postgres = PostgreSQL().start()
+        self.db_url = self.postgres.create_database("repo")
+        self.swift = Swift().start()
+        env = {**os.environ, **self.service_env()}
+        subprocess.run([sys.executable, "-m", "jupyter_repo", "migrate",
+                        f"--db-url={self.db_url}"], env=env, check=True, capture_output=True)
+        for index in range(self.process_count):
+            process = RepoServer(self.root / f"process{index}", config=self.service_config(),
+                                 env=self.service_env())
+            process.start()
+            self.processes.append(process)
+        self.nginx = Nginx([f"127.0.0.1:{p.port}" for p in self.processes]).start()
+        self.port = self.nginx.port
+        self.url = self.nginx.url
+        self.api = self.url + "/api"
+        wait_for_http(self.api)
+        return self
+
+    def spool_count(self) -> int:
+        return sum(process.spool_count() for process in self.processes)
+
+    def log_text(self) -> str:
+        return "\n".join(process.log_text() for process in self.processes)
+
+    def rss(self) -> int:
+        return max(process.rss() for process in self.processes if process.process)
+
+    def stop(self, sig: int = 15) -> None:
+        for process in self.processes:
+            process.stop()
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.close()
+        if self._repo is not None:
+            self._repo.close()
+        for service in (self.nginx, self.swift, self.postgres):
+            if service is not None:
+                service.stop()

@@ -1,0 +1,265 @@
+"""Every kind of bad input gets a clear 4xx and changes nothing that is stored."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from jupyter_repo.demo import builders
+from tests.support.http import auth, upload
+from tests.support.server import RepoServer, running_server
+from tests.support.state import snapshot, unchanged
+
+
+@pytest.fixture
+def owner(server: RepoServer, user: str, samples: Path) -> tuple[str, str]:
+    """A user who already has one package stored (so 'nothing changed' means something)."""
+    token = server.token(user)
+    keep = builders.conda_package(samples, "keep", "1.0")
+    assert upload(server.api, token, user, "keep", "1.0", f"noarch/{keep.name}",
+                  keep).status_code == 201
+    return user, token
+
+
+def _refused(server: RepoServer, response: requests.Response, status: int, words: str) -> None:
+    assert response.status_code == status, response.text
+    assert words.lower() in response.json()["error"].lower(), response.json()
+
+
+def test_malformed_and_truncated_packages(server: RepoServer, owner: tuple[str, str],
+                                          samples: Path) -> None:
+    user, token = owner
+    before = snapshot(server)
+    good_conda = builders.conda_package(samples, "broken", "1.0")
+    good_bz2 = builders.conda_package(samples, "broken", "1.0", fmt=".tar.bz2")
+    good_wheel = builders.wheel(samples, "broken", "1.0")
+    cases = [
+        ("noarch/broken-1.0-0.conda", b"this is not a zip file at all"),
+        ("noarch/broken-1.0-0.conda", good_conda.read_bytes()[:200]),
+        ("noarch/broken-1.0-0.tar.bz2", good_bz2.read_bytes()[:150]),
+        ("noarch/broken-1.0-0.tar.bz2", b"BZh91AY&SY" + b"\x00" * 100),
+        (good_wheel.name, good_wheel.read_bytes()[:300]),
+        ("broken-1.0.tar.gz", b"\x1f\x8b\x08\x00garbage"),
+    ]
+    for basename, body in cases:
+        response = upload(server.api, token, user, "broken", "1.0", basename, body)
+        assert response.status_code == 400, (basename, response.text)
+        assert "not" in response.json()["error"], response.json()
+    notebook = upload(server.api, token, user, "broken-nb", "1", "x.ipynb", b'{"cells": [',
+                      type="ipynb")
+    _refused(server, notebook, 400, "not a valid notebook")
+    invalid = upload(server.api, token, user, "broken-nb", "1", "x.ipynb",
+                     b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{}]}',
+                     type="ipynb")
+    _refused(server, invalid, 400, "not a valid notebook")
+    env = upload(server.api, token, user, "broken-env", "1", "environment.yml",
+                 b"name: x\ndependencies: 12\n", type="env")
+    _refused(server, env, 400, "dependencies")
+    assert unchanged(before, snapshot(server))
+
+
+def test_metadata_that_disagrees_with_the_file_name(server: RepoServer, owner: tuple[str, str],
+                                                    samples: Path) -> None:
+    user, token = owner
+    before = snapshot(server)
+    real = builders.conda_package(samples, "named", "1.0")
+    renamed = upload(server.api, token, user, "named", "2.0", "noarch/named-2.0-0.conda", real)
+    _refused(server, renamed, 400, "does not match its metadata")
+    wrong_subdir = upload(server.api, token, user, "named", "1.0", "linux-64/named-1.0-0.conda",
+                          real)
+    _refused(server, wrong_subdir, 400, "built for 'noarch'")
+    other = upload(server.api, token, user, "other", "1.0", "noarch/named-1.0-0.conda", real)
+    _refused(server, other, 400, "is not other version 1.0")
+    wheel = builders.wheel(samples, "alpha", "1.0")
+    renamed_wheel = upload(server.api, token, user, "beta", "1.0",
+                           "beta-1.0-py3-none-any.whl", wheel)
+    _refused(server, renamed_wheel, 400, "does not match its metadata")
+    linux = builders.conda_package(samples, "plat", "1.0", subdir="linux-64",
+                                   index_overrides={"noarch": "python"})
+    noarch_mismatch = upload(server.api, token, user, "plat", "1.0",
+                             f"linux-64/{linux.name}", linux)
+    _refused(server, noarch_mismatch, 400, "noarch")
+    assert unchanged(before, snapshot(server))
+
+
+@pytest.mark.parametrize("path, words", [
+    ("%2E%2E/pkg/1/file.csv", "account name"),
+    ("{user}/..%2Fx/1/file.csv", "package name"),
+    ("{user}/pkg/%2E%2E/file.csv", "version"),
+    ("{user}/pkg/1/..%2F..%2Fetc%2Fpasswd", "path components"),
+    ("{user}/pkg/1/%2Fetc%2Fpasswd", "absolute path"),
+    ("{user}/pkg/1/a%5Cb.csv", "backslash"),
+    ("{user}/pkg/1/a%00b.csv", "NUL"),
+    ("{user}/pk%00g/1/file.csv", "NUL"),
+    ("{user}/pkg/1/noarch%2F..%2Fx.conda", "path components"),
+])
+def test_path_traversal_in_names(server: RepoServer, owner: tuple[str, str], path: str,
+                                 words: str) -> None:
+    user, token = owner
+    before = snapshot(server)
+    response = requests.put(f"{server.api}/upload/" + path.format(user=user), data=b"a,b\n1,2\n",
+                            headers=auth(token))
+    if "%00" in path and "nginx" in response.text:
+        assert response.status_code == 400  # the load balancer refuses NUL before we see it
+    else:
+        _refused(server, response, 400, words)
+    assert unchanged(before, snapshot(server))
+
+
+def test_invalid_names(server: RepoServer, owner: tuple[str, str]) -> None:
+    user, token = owner
+    before = snapshot(server)
+    csv = b"a,b\n"
+    _refused(server, upload(server.api, token, user, "-bad", "1", "f.csv", csv), 400,
+             "invalid package name")
+    _refused(server, upload(server.api, token, user, "pkg", "1 0", "f.csv", csv), 400,
+             "invalid version")
+    _refused(server, upload(server.api, token, user, "pkg", "1", "f.csv", csv, label="9bad"),
+             400, "invalid label")
+    _refused(server, upload(server.api, token, user, "pkg", "1", "f.csv", csv, type="exe"),
+             400, "unknown package type")
+    _refused(server, upload(server.api, token, user, "pkg", "1", "a b.csv", csv), 400,
+             "invalid file name")
+    stage = requests.post(f"{server.api}/stage/{user}/keep/1.0/noarch/keep-1.0-0.conda",
+                          json={"distribution_type": "conda", "channels": ["Bad Label"]},
+                          headers=auth(token))
+    _refused(server, stage, 400, "invalid label")
+    created = requests.post(f"{server.api}/package/{user}/bad..name", json={},
+                            headers=auth(token))
+    _refused(server, created, 400, "invalid package name")
+    assert unchanged(before, snapshot(server))
+
+
+def test_duplicate_uploads_are_409(server: RepoServer, owner: tuple[str, str],
+                                   samples: Path) -> None:
+    user, token = owner
+    before = snapshot(server)
+    keep = builders.conda_package(samples, "keep", "1.0")
+    again = upload(server.api, token, user, "keep", "1.0", f"noarch/{keep.name}", keep)
+    _refused(server, again, 409, "already exists")
+    staged = requests.post(f"{server.api}/stage/{user}/keep/1.0/noarch/{keep.name}",
+                           json={"distribution_type": "conda"}, headers=auth(token))
+    _refused(server, staged, 409, "already exists")
+    assert unchanged(before, snapshot(server))
+
+
+def _stage(server: RepoServer, token: str, user: str, path: Path, sha256: str | None = None
+           ) -> dict[str, str]:
+    requests.post(f"{server.api}/package/{user}/staged", json={"public": True},
+                  headers=auth(token))
+    response = requests.post(
+        f"{server.api}/stage/{user}/staged/1.0/noarch/{path.name}",
+        json={"distribution_type": "conda", "channels": [],
+              "sha256": sha256 or hashlib.sha256(path.read_bytes()).hexdigest()},
+        headers=auth(token),
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_wrong_hashes_are_refused(server: RepoServer, owner: tuple[str, str],
+                                  samples: Path) -> None:
+    user, token = owner
+    package = builders.conda_package(samples, "staged", "1.0")
+    data = package.read_bytes()
+    requests.post(f"{server.api}/package/{user}/staged", json={}, headers=auth(token))
+    before = snapshot(server)
+
+    wrong_md5 = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    stage = _stage(server, token, user, package)
+    response = requests.post(stage["post_url"], data={**stage["form_data"],
+                             "Content-Length": str(len(data)), "Content-MD5": wrong_md5},
+                             files={"file": (package.name, data)})
+    assert response.status_code == 400
+    assert "<Code>InvalidDigest</Code>" in response.text
+
+    stage = _stage(server, token, user, package, sha256="0" * 64)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    response = requests.post(stage["post_url"], data={**stage["form_data"],
+                             "Content-Length": str(len(data)), "Content-MD5": md5},
+                             files={"file": (package.name, data)})
+    assert response.status_code == 400
+    assert "<Code>BadDigest</Code>" in response.text
+
+    direct = upload(server.api, token, user, "staged", "1.0", f"noarch/{package.name}", package,
+                    sha256="1" * 64)
+    _refused(server, direct, 400, "does not match")
+    after = snapshot(server)
+    assert unchanged(before, after, allow_stages=True)
+    commit = requests.post(f"{server.api}/commit/{user}/staged/1.0/noarch/{package.name}",
+                           json={"dist_id": stage["dist_id"]}, headers=auth(token))
+    _refused(server, commit, 400, "not been uploaded")
+
+
+def test_staged_upload_round_trip_over_plain_http(server: RepoServer, owner: tuple[str, str],
+                                                  samples: Path) -> None:
+    """The happy path of the same three calls, so the refusals above mean something."""
+    user, token = owner
+    package = builders.conda_package(samples, "staged", "1.0")
+    data = package.read_bytes()
+    stage = _stage(server, token, user, package)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+    response = requests.post(stage["post_url"], data={**stage["form_data"],
+                             "Content-Length": str(len(data)), "Content-MD5": md5},
+                             files={"file": (package.name, data)})
+    assert response.status_code == 201, response.text
+    again = requests.post(stage["post_url"], data=stage["form_data"],
+                          files={"file": (package.name, data)})
+    assert again.status_code in (404, 409)
+    commit = requests.post(f"{server.api}/commit/{user}/staged/1.0/noarch/{package.name}",
+                           json={"dist_id": stage["dist_id"]}, headers=auth(token))
+    assert commit.status_code == 200, commit.text
+    assert commit.json()["url"].endswith(f"/{user}/staged")
+
+
+def test_oversize_bodies_are_413(tmp_path: Path) -> None:
+    with running_server(tmp_path / "small", config={"Repository.max_upload_size": 100_000}) as s:
+        s.create_user("sizer")
+        token = s.token("sizer")
+        before = snapshot(s)
+        big = b"x" * 200_000
+        response = upload(s.api, token, "sizer", "big", "1", "big.csv", big)
+        assert response.status_code == 413
+        assert "limit" in response.json()["error"]
+        json_bomb = requests.post(f"{s.api}/package/sizer/p", data=b"{" * (2 << 20),
+                                  headers={**auth(token), "Content-Type": "application/json"})
+        assert json_bomb.status_code == 413
+        assert unchanged(before, snapshot(s))
+
+
+def test_interrupted_upload_leaves_nothing(server: RepoServer, owner: tuple[str, str]) -> None:
+    user, token = owner
+    before = snapshot(server)
+    host, port = "127.0.0.1", server.port
+    with socket.create_connection((host, port)) as sock:
+        sock.sendall(
+            f"PUT /api/upload/{user}/cut/1/cut.bin HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: token {token}\r\nContent-Length: {10 << 20}\r\n\r\n".encode()
+        )
+        sock.sendall(b"\0" * (3 << 20))
+        time.sleep(0.3)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not unchanged(before, snapshot(server)):
+        time.sleep(0.1)
+    assert unchanged(before, snapshot(server))
+    assert requests.get(f"{server.api}/package/{user}/cut").status_code == 404
+
+
+def test_archive_bomb_is_refused(tmp_path: Path) -> None:
+    """A conda package whose info tar inflates past the configured limit is refused."""
+    samples = tmp_path / "bomb"
+    filler = {"info/filler.bin": b"\0" * (3 << 20)}
+    bomb = builders.conda_package(samples, "bomb", "1.0", fmt=".tar.bz2", extra_info=filler)
+    assert bomb.stat().st_size < 20_000
+    with running_server(tmp_path / "srv", config={"Repository.max_inflate_size": 1 << 20}) as s:
+        s.create_user("bomber")
+        response = upload(s.api, s.token("bomber"), "bomber", "bomb", "1.0",
+                          f"noarch/{bomb.name}", bomb)
+        assert response.status_code == 413
+        assert "inflates past" in response.json()["error"]
