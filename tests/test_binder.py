@@ -19,7 +19,6 @@ from tests.support.lab import (
     assert_serves_labextension,
     isolated_jupyter_env,
     lab_arguments,
-    requires_server_extension,
     write_quiet_settings,
 )
 from tests.support.net import free_port, wait_for_http
@@ -60,7 +59,6 @@ def _stop_pid_file(pid_file: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-@requires_server_extension
 def test_start_brings_up_the_repository_and_lab_connected_to_it(tmp_path: Path) -> None:
     home, state, workspace = tmp_path / "home", tmp_path / "state", tmp_path / "repo-dir"
     for folder in (home, workspace):

@@ -17,11 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tests.support.lab import (
-    HAS_SERVER_EXTENSION,
-    assert_serves_labextension,
-    isolated_jupyter_env,
-)
+from tests.support.lab import assert_serves_labextension, isolated_jupyter_env
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "scripts" / "demo"
@@ -75,10 +71,6 @@ def test_scripts_demo_serves_lab_logged_in_to_the_repository(tmp_path: Path) -> 
         assert (workspace / "welcome.ipynb").exists()
         assert (workspace / "weather-project").is_dir()
         # The server extension is logged in to that repository as the demo user.
-        if not HAS_SERVER_EXTENSION:
-            pytest.skip("Lab and the repository run, but the Jupyter server extension "
-                        "(jupyter_repo.extension) is not in this checkout yet, so the "
-                        "demo login cannot be checked")
         status = requests.get(f"{lab}/jupyter-repo/status", timeout=30,
                               headers={"Authorization": f"token {token}"})
         assert status.status_code == 200, status.text

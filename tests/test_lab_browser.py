@@ -14,10 +14,10 @@ import pytest
 import requests
 
 from jupyter_repo.demo import builders
-from tests.support.lab import LabServer, requires_server_extension
+from tests.support.lab import LabServer
 from tests.support.server import RepoServer
 
-pytestmark = [pytest.mark.browser, requires_server_extension]
+pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -11,7 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from tests.support.lab import LABEXTENSION, requires_server_extension
+from tests.support.lab import LABEXTENSION
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -28,7 +28,6 @@ def test_jupyter_lists_the_labextension_enabled() -> None:
     assert re.search(rf"^\s*{LABEXTENSION} v[\d.]+ enabled\s+OK", listing, re.M), listing
 
 
-@requires_server_extension
 def test_jupyter_lists_the_server_extension_enabled() -> None:
     listing = jupyter("server", "extension", "list")
     assert re.search(r"^\s*jupyter_repo enabled", listing, re.M), listing

@@ -4,7 +4,6 @@ helpers shared by the tests that check Lab, Binder and the demo."""
 from __future__ import annotations
 
 import html
-import importlib.util
 import json
 import os
 import re
@@ -15,19 +14,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from tests.support.net import free_port, wait_for_http
 
 LABEXTENSION = "jupyter-repo"
-
-HAS_SERVER_EXTENSION = importlib.util.find_spec("jupyter_repo.extension") is not None
-requires_server_extension = pytest.mark.skipif(
-    not HAS_SERVER_EXTENSION,
-    reason="needs the Jupyter server extension (jupyter_repo.extension, built on the "
-    "'extension' branch), which is not in this checkout yet",
-)
 
 # Lab's own network chatter and first-run prompts, off for tests.
 QUIET_SETTINGS = {
