@@ -7,6 +7,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab's `develop` tooling finds the built front-end (`labextension/`)."""
+    return [{"src": "labextension", "dest": "jupyter-repo"}]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     """The Jupyter server extension (imported only when a Jupyter server loads it)."""
     from jupyter_repo.extension.app import RepoExtension

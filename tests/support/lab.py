@@ -1,0 +1,131 @@
+"""A real JupyterLab server in a subprocess, isolated from the user's Jupyter folders, and
+helpers shared by the tests that check Lab, Binder and the demo."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.support.net import free_port, wait_for_http
+
+LABEXTENSION = "jupyter-repo"
+
+# Lab's own network chatter and first-run prompts, off for tests.
+QUIET_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
+        "fetchNews": "false", "checkForUpdates": False,
+    },
+}
+
+
+def isolated_jupyter_env(root: Path) -> dict[str, str]:
+    """Jupyter's config/data/runtime folders under ``root`` (so saved repository tokens and
+    Lab settings never touch the real ones); kernels and extensions still come from the
+    environment's prefix."""
+    env = dict(os.environ)
+    env.update({
+        "JUPYTER_CONFIG_DIR": str(root / "config"),
+        "JUPYTER_DATA_DIR": str(root / "data"),
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.pop("JUPYTER_REPO_URL", None)
+    env.pop("JUPYTER_REPO_TOKEN", None)
+    return env
+
+
+def lab_arguments(port: int, token: str, root_dir: Path, settings_dir: Path) -> list[str]:
+    args = ["--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
+            "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
+            f"--LabApp.user_settings_dir={settings_dir}"]
+    if os.geteuid() == 0:
+        args.append("--allow-root")
+    return args
+
+
+def write_quiet_settings(settings_dir: Path) -> None:
+    for relative, values in QUIET_SETTINGS.items():
+        target = settings_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(values))
+
+
+def page_config(lab_html: str) -> dict[str, Any]:
+    """The JSON JupyterLab embeds in its page (``jupyter-config-data``)."""
+    match = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                      lab_html, re.S)
+    assert match, "the Lab page has no jupyter-config-data"
+    return json.loads(html.unescape(match.group(1)))
+
+
+def assert_serves_labextension(lab_url: str, token: str) -> None:
+    """The Lab page lists the jupyter-repo extension and its entry point is served."""
+    page = requests.get(f"{lab_url}/lab", params={"token": token}, timeout=30)
+    assert page.status_code == 200
+    extensions = {item["name"]: item for item in page_config(page.text)["federated_extensions"]}
+    assert LABEXTENSION in extensions, f"Lab does not load {LABEXTENSION}: {sorted(extensions)}"
+    entry = extensions[LABEXTENSION]
+    script = requests.get(f"{lab_url}/lab/extensions/{LABEXTENSION}/{entry['load']}",
+                          params={"token": token}, timeout=30)
+    assert script.status_code == 200 and b"jupyter-repo" in script.content
+
+
+class LabServer:
+    """``python -m jupyterlab`` on a free 127.0.0.1 port, with its own Jupyter folders."""
+
+    def __init__(self, root: Path, workspace: Path, *, env: dict[str, str] | None = None):
+        self.root = root
+        self.workspace = workspace
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = secrets.token_hex(16)
+        self.extra_env = env or {}
+        self.log_path = root / "lab.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> LabServer:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.workspace.mkdir(parents=True, exist_ok=True)
+        settings = self.root / "settings"
+        write_quiet_settings(settings)
+        env = {**isolated_jupyter_env(self.root), **self.extra_env}
+        command = [sys.executable, "-m", "jupyterlab",
+                   *lab_arguments(self.port, self.token, self.workspace, settings)]
+        log = open(self.log_path, "ab")  # noqa: SIM115 - kept for the process's lifetime
+        self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_for_http(f"{self.url}/api/status?token={self.token}", timeout=90,
+                      process=self.process)
+        return self
+
+    def lab_url(self, path: str = "") -> str:
+        return f"{self.url}/lab{'/tree/' + path if path else ''}?token={self.token}"
+
+    def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A request to the Jupyter server with its token (XSRF does not apply to tokens)."""
+        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
+        return requests.request(method, f"{self.url}/{path.lstrip('/')}", headers=headers,
+                                timeout=60, **kwargs)
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None

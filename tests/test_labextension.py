@@ -1,0 +1,73 @@
+"""The JupyterLab extension is built by the Python build and installed where Jupyter finds it
+(acceptance: `pip install .` builds and installs it; Jupyter lists it enabled)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from tests.support.lab import LABEXTENSION
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def jupyter(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True,
+                          text=True, timeout=120, check=True)
+    return ANSI.sub("", done.stdout + done.stderr)
+
+
+def test_jupyter_lists_the_labextension_enabled() -> None:
+    listing = jupyter("labextension", "list")
+    assert re.search(rf"^\s*{LABEXTENSION} v[\d.]+ enabled\s+OK", listing, re.M), listing
+
+
+def test_jupyter_lists_the_server_extension_enabled() -> None:
+    listing = jupyter("server", "extension", "list")
+    assert re.search(r"^\s*jupyter_repo enabled", listing, re.M), listing
+
+
+def checkout_copy(target: Path) -> Path:
+    """The files a clean checkout has (tracked or new, never ignored build output)."""
+    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                            "--exclude-standard"], cwd=ROOT, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for name in filter(None, names):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def test_wheel_from_a_clean_checkout_carries_the_built_extension(tmp_path: Path) -> None:
+    """What `pip install .` installs: the build runs jlpm (from the build requirements)
+    with the committed yarn.lock, and the wheel ships the result as shared data."""
+    source = checkout_copy(tmp_path / "checkout")
+    assert not (source / "jupyter_repo" / "labextension").exists()
+    out = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
+                    str(source)], check=True, timeout=600)
+    (wheel,) = out.glob("jupyter_repo-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        data = next(n.split("/data/")[0] + "/data/" for n in names if "/data/" in n)
+        prefix = f"{data}share/jupyter/labextensions/{LABEXTENSION}/"
+        package = json.loads(archive.read(prefix + "package.json"))
+        install = json.loads(archive.read(prefix + "install.json"))
+        schema = json.loads(archive.read(prefix + f"schemas/{LABEXTENSION}/plugin.json"))
+    assert package["name"] == LABEXTENSION
+    assert package["jupyterlab"]["_build"]["load"].startswith("static/remoteEntry.")
+    assert prefix + package["jupyterlab"]["_build"]["load"] in names
+    assert prefix + "static/style.js" in names
+    assert install == {"packageManager": "python", "packageName": "jupyter-repo",
+                       "uninstallInstructions": install["uninstallInstructions"]}
+    assert schema["jupyter.lab.menus"]["context"][0]["command"] == "jupyter-repo:publish-selected"
+    # Build output is never part of the Python package itself, only of the shared data.
+    assert not [n for n in names if n.startswith("jupyter_repo/labextension/")]
