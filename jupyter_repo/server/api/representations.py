@@ -119,6 +119,10 @@ def sorted_versions(versions: list[str]) -> list[str]:
 
 def package(session: Session, row: Package, urls: Urls, *, include_files: bool = True,
             owner: Account | None = None) -> dict[str, Any]:
+    if not include_files:
+        # Same shape from a few columns: the upload answer used to load every File row
+        # (and its labels) of the package, so each upload cost O(files) ORM objects.
+        return package_summary(session, row, urls)
     owner = owner or session.get(Account, row.owner_id)
     assert owner is not None
     releases = list(session.scalars(select(Release).where(Release.package_id == row.id)))
@@ -132,12 +136,11 @@ def package(session: Session, row: Package, urls: Urls, *, include_files: bool =
           item.attrs.get("build")) for item in files],
         {name for names in labels_by_file.values() for name in names},
     )
-    if include_files:
-        data["files"] = [
-            file(session, item, row, owner, urls, version_of[item.release_id],
-                 labels_by_file.get(item.id, []))
-            for item in files
-        ]
+    data["files"] = [
+        file(session, item, row, owner, urls, version_of[item.release_id],
+             labels_by_file.get(item.id, []))
+        for item in files
+    ]
     return data
 
 
