@@ -187,7 +187,9 @@ def test_conda_package_lands_in_a_conda_prefix_with_rattler(
         assert widget.method.value == "conda" and widget.version.value == "1.1"
         widget.version.value = "1.0"
         assert "with conda (py-rattler)" in widget.selection.value
-        outcome = await widget.install()
+        running = widget.install()
+        assert widget.task.cancel_button.disabled  # rattler's linking cannot stop half-way
+        outcome = await running
         assert outcome.state == "succeeded", outcome.message
         assert widget.status_text == (
             f"Installed {user}/{name} 1.0 into {prefix} with conda. Import it now; no "

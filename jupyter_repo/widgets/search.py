@@ -277,7 +277,8 @@ class PackageSearch(widgets.VBox):
             return  # search() already showed it in this cell: not twice
         from IPython.display import display
 
-        display(self._repr_mimebundle_(), raw=True)
+        bundle = self._repr_mimebundle_  # None once the widget is closed
+        display(bundle() if callable(bundle) else {"text/plain": repr(self)}, raw=True)
 
     # -- searching -------------------------------------------------------------------------
 
@@ -386,7 +387,8 @@ class PackageSearch(widgets.VBox):
         if item is None:
             return False, "Select a package to install it into this kernel."
         owner, name = rendering.owner_login(item), str(item.get("name"))
-        method, version, label = self.method.value, self.version.value, self.label.value
+        method, label = self.method.value, self.label.value
+        version = self.version.value or "(latest)"
         types = list(item.get("package_types") or [])
         prefix = self.target.prefix
         client = self._connection.client
@@ -441,7 +443,8 @@ class PackageSearch(widgets.VBox):
         self.install_button.disabled = True
         self.state = "installing"
         future = self.task.start(work, title=f"Installing {spec} with {method}…",
-                                 secrets=self._connection.secrets)
+                                 secrets=self._connection.secrets,
+                                 cancellable=method != "conda")
         self._install_future = future
         future.add_done_callback(self._install_done)
         return future
