@@ -293,8 +293,11 @@ def test_typing_is_debounced_and_a_stale_answer_is_dropped(
         widget.query.value = wheel_name
         rows = await widget.wait_for_results()
         assert [row["name"] for row in rows] == [wheel_name]
-        await asyncio.sleep(1.3)  # the slow answer ("no package matches") comes back now...
-        assert widget.dropped == 1  # ...and is dropped, not shown over the newer one
+        deadline = time.monotonic() + 15
+        while widget.dropped < 1:  # the slow answer ("no package matches") comes back...
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.1)  # ...and is dropped, not shown over the newer one
         assert [row["name"] for row in widget.results_data] == [wheel_name]
         assert widget.status_text == f"1 package matches “{wheel_name}”."
 
@@ -356,7 +359,7 @@ def test_cancel_kills_a_stalled_pip_quickly(server: RepoServer, token: str,
         outcome = await running
         elapsed = time.monotonic() - started
         assert outcome.state == "cancelled" and widget.state == "cancelled"
-        assert elapsed < 1.5, elapsed
+        assert elapsed < 2.0, elapsed  # pip alone would wait for its timeout
         assert widget.status_text == "Cancelled: nothing more was installed."
         assert not pip_processes()
         assert "jupyter-repo:****@" in widget.log_text  # pip's own masking of the index
