@@ -415,6 +415,11 @@ def test_readable_errors(server: RepoServer, user: str, token: str, client: Repo
         assert await widget.wait_for_results() == [] and widget.state == "failed"
         assert "No repository is configured" in widget.status_text
 
+        # Configured but not logged in: said up front.
+        assert PackageSearch(RepoClient(server.url)).status_text == (
+            f"Type to search the repository at {server.url}. You are not logged in: only "
+            "public packages can be found.")
+
         # The repository is down.
         widget = PackageSearch(RepoClient(down), query="tool")
         assert await widget.wait_for_results() == []

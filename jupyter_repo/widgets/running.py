@@ -182,7 +182,8 @@ class TaskPanel(widgets.VBox):
         """The outcome of the current (or last) job, once the panel shows it."""
         if self._future is None:
             raise RuntimeError("No job was started.")
-        return await asyncio.wait_for(asyncio.wrap_future(self._future), timeout)
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._future)),
+                                      timeout)
 
     def show_error(self, message: str) -> None:
         """Show a failure that happened before any job started (e.g. nothing selected)."""
