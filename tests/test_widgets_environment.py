@@ -20,6 +20,7 @@ from jupyter_repo.widgets import EnvironmentInstaller
 from tests.support.environments import (
     SharedEnvironment,
     isolate_pip,
+    make_venv,
     shared_environment,
     versions_in,
 )
@@ -155,6 +156,30 @@ def test_editing_the_spec_withdraws_the_plan(server: RepoServer,
     assert installer.plan_view.value == "" and installer.current_plan is None
     installer.apply()
     assert installer.state == "idle"
+
+
+def test_cancel_during_apply(server: RepoServer, shared: SharedEnvironment, tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancel stops pip; the plan is withdrawn, since the environment may have changed."""
+    isolate_pip(monkeypatch)
+    empty = make_venv(tmp_path / "empty", [])
+    installer = EnvironmentInstaller(shared.spec, client=RepoClient(server.url, shared.token),
+                                     target=str(empty / "bin" / "python"),
+                                     pypi_fallback=False)
+
+    async def scenario() -> str:
+        installer.plan()
+        plan = await installer.wait_for_plan(60)
+        assert plan is not None and [change.action for change in plan.changes] == ["add"] * 4
+        installer.apply()
+        installer.panel.cancel_button.click()
+        return await installer.wait_for_apply(60)
+
+    assert run(scenario()) == "cancelled"
+    assert installer.status_text == "Cancelled: nothing more was installed."
+    assert installer.apply_button.disabled and installer.current_plan is None
+    assert set(versions_in(str(empty / "bin" / "python"),
+                           list(shared.packages.values())).values()) == {None}
 
 
 def plan_error(installer: EnvironmentInstaller) -> str:
