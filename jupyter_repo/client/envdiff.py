@@ -123,10 +123,6 @@ class Plan:
         result["unchanged"] = self.unchanged
         return result
 
-    @property
-    def empty(self) -> bool:
-        return not self.changes and not self.lock.unpinned
-
     def requirements(self) -> list[str]:
         """What pip is asked to install: the changed pins (and any unpinned lines)."""
         return [change.line for change in self.changes] + list(self.lock.unpinned)
