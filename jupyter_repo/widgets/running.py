@@ -258,12 +258,20 @@ class TaskPanel(widgets.VBox):
         self._set_status(state, message)
         self.state = state
 
-    def _set_status(self, state: str, message: str) -> None:
+    def set_status(self, text: str, *, failed: bool = False,
+                   html_text: str | None = None) -> None:
+        """Show a line that is not about a job (e.g. a search's count or error) in the same
+        status area; ``html_text``, already escaped by the caller, is shown instead of
+        ``text``, which stays the plain :attr:`status_text`."""
+        self._set_status("failed" if failed else "idle", text, html_text)
+
+    def _set_status(self, state: str, message: str, html_text: str | None = None) -> None:
         text = " ".join(mask(message, self._secrets).split())
         self._status_text = text
         symbol = {"succeeded": "✔ ", "failed": "✖ ", "cancelled": "■ "}.get(state, "")
+        body = html.escape(symbol + text) if html_text is None else symbol + html_text
         self.status.value = (
             f'<span class="jupyter-repo-status-{state}" style="color: '
-            f'{STATUS_COLOURS[state]}">{html.escape(symbol + text)}</span>'
+            f'{STATUS_COLOURS[state]}">{body}</span>'
         )
 
