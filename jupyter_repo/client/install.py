@@ -7,7 +7,9 @@ CLI, the Jupyter extension's install tasks and the notebook widgets).
   credentials in its output) so private packages and their files download.
 * conda packages: solved and linked with py-rattler into the target prefix, when that
   prefix is a conda environment (it has ``conda-meta/``).
-* environments: their pip lock (``requirements.txt``) is installed with pip.
+* environments: their pip lock (``requirements.txt``) is installed with pip; or first
+  planned against the target (:mod:`~jupyter_repo.client.envdiff`: what would be added,
+  upgraded or downgraded) and then exactly the changed pins are installed.
 
 The target is an interpreter: the current one for the CLI, a kernel's for the extension.
 """
@@ -31,8 +33,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import JSON, RepoClient
+from jupyter_repo.client.envdiff import EnvironmentLock, Plan, compute_plan, parse_pins
+from jupyter_repo.client.environment import CapturedEnvironment, capture_interpreter
 
 Log = Callable[[str], None]
+#: An environment spec file is text; refuse to download more than this.
+MAX_SPEC_BYTES = 16 << 20
 SPEC_RE = re.compile(
     r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<name>[A-Za-z0-9][A-Za-z0-9._+-]*)"
     r"(?:(?:==|=|@)(?P<version>[A-Za-z0-9][A-Za-z0-9._+!-]*))?$"
@@ -214,13 +220,15 @@ class Installer:
 
     def __init__(self, client: RepoClient, target: Target, *, log: Log | None = None,
                  progress: Progress | None = None, extra_index_urls: tuple[str, ...] = (),
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, pypi_fallback: bool = True) -> None:
         self.client = client
         self.target = target
         self.log = log or (lambda _line: None)
         self.progress = progress or (lambda _fraction, _message: None)
         self.extra_index_urls = tuple(extra_index_urls)
         self.stop = stop or threading.Event()
+        #: Environments: PyPI next to the owner's index (off: the owner's index only).
+        self.pypi_fallback = pypi_fallback
 
     def _secrets(self) -> tuple[str, ...]:
         return (self.client.token,) if self.client.token else ()
@@ -287,8 +295,10 @@ class Installer:
             "instead)."
         )
 
-    def install_environment(self, owner: str, name: str, version: str | None = None) -> JSON:
-        """Install the pip lock of a published environment into the target."""
+    def _environment_requirements(self, owner: str, name: str, version: str | None
+                                  ) -> tuple[str, str, list[str] | None]:
+        """``(version, basename, pip requirements or None)`` of a published environment:
+        the latest version when none is given, read from its exact lock first."""
         spec = InstallSpec(owner, name, version)
         package = self._package(spec)
         version = version or package.get("latest_version")
@@ -301,24 +311,109 @@ class Installer:
         chosen = min(files, key=lambda item: _spec_preference(item["basename"]))
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
             path = Path(work) / Path(chosen["basename"]).name
-            self.client.download(owner, name, version, chosen["basename"], path)
-            requirements = _pip_requirements(path)
-            if requirements is None:
-                raise errors.InstallError(
-                    f"{owner}/{name} {version} has no pip packages to install; create a conda "
-                    f"environment from it with: conda env create --file {chosen['basename']}"
-                )
-            self.log(f"pip install {len(requirements)} packages from {owner}/{name} {version}")
-            self.progress(None, f"Installing {len(requirements)} packages with pip")
-            if requirements:
+            self.client.download(owner, name, version, chosen["basename"], path,
+                                 max_bytes=MAX_SPEC_BYTES)
+            return str(version), str(chosen["basename"]), _pip_requirements(path)
+
+    def _no_pip_part(self, owner: str, name: str, version: str,
+                     basename: str) -> errors.ClientError:
+        return errors.InstallError(
+            f"{owner}/{name} {version} has no pip packages to install; create a conda "
+            f"environment from it with: conda env create --file {basename}"
+        )
+
+    def _environment_indexes(self, owner: str) -> dict[str, Any]:
+        """pip's indexes for an environment of ``owner``: the namespace's index (with the
+        token) next to PyPI, or alone when ``pypi_fallback`` is off."""
+        index = index_with_credentials(self.client.pypi_index(owner), self.client.token)
+        if self.pypi_fallback:
+            return {"extra_index_urls": (index, *self.extra_index_urls)}
+        return {"index_url": index, "extra_index_urls": self.extra_index_urls}
+
+    def install_environment(self, owner: str, name: str, version: str | None = None) -> JSON:
+        """Install the pip lock of a published environment into the target."""
+        spec = InstallSpec(owner, name, version)
+        version, basename, requirements = self._environment_requirements(owner, name, version)
+        if requirements is None:
+            raise self._no_pip_part(owner, name, version, basename)
+        self.log(f"pip install {len(requirements)} packages from {owner}/{name} {version}")
+        self.progress(None, f"Installing {len(requirements)} packages with pip")
+        if requirements:
+            with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
                 listing = Path(work) / "requirements.txt"
                 listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
-                index = self.client.pypi_index(owner)
                 pip_install(self.target, ["-r", str(listing)], log=self.log,
-                            extra_index_urls=(index_with_credentials(index, self.client.token),
-                                              *self.extra_index_urls),
-                            stop=self.stop, secrets=self._secrets())
-        return self._result(spec, version, "pip")
+                            stop=self.stop, secrets=self._secrets(),
+                            **self._environment_indexes(owner))
+        return self._result(InstallSpec(spec.owner, spec.name, version), version, "pip")
+
+    # -- environments: what would change, then exactly that ----------------------------------
+
+    def environment_lock(self, owner: str, name: str, version: str | None = None
+                         ) -> EnvironmentLock:
+        """The exact pip pins of a published environment (the latest version by default)."""
+        version, basename, requirements = self._environment_requirements(owner, name, version)
+        if requirements is None:
+            raise self._no_pip_part(owner, name, version, basename)
+        pins, unpinned = parse_pins(requirements)
+        return EnvironmentLock(owner, name, version, basename, pins, unpinned)
+
+    def capture_target(self) -> CapturedEnvironment:
+        """The target's pip packages, read by its own interpreter."""
+        return capture_interpreter(self.target.python)
+
+    def plan_environment(self, owner: str, name: str, version: str | None = None) -> Plan:
+        """What installing the environment would add, upgrade or downgrade in the target."""
+        self.progress(None, f"Reading {owner}/{name}" + (f" {version}" if version else ""))
+        lock = self.environment_lock(owner, name, version)
+        self.progress(None, f"Reading the packages of {self.target.prefix}")
+        plan = compute_plan(lock, self.capture_target())
+        self.log(plan.summary())
+        return plan
+
+    def apply_plan(self, plan: Plan) -> JSON:
+        """Install exactly the pins ``plan`` changes (the rest of the lock as constraints),
+        then check the target now matches the lock."""
+        lock = plan.lock
+        wanted = plan.requirements()
+        result: JSON = {"owner": lock.owner, "name": lock.name, "version": lock.version,
+                        "method": "pip", "prefix": self.target.prefix, "counts": plan.counts()}
+        if not wanted:
+            self.progress(1.0, f"{self.target.prefix} already matches {lock.ref}")
+            return {**result, "message": f"Nothing to change: {self.target.prefix} already "
+                                         f"matches {lock.ref}."}
+        self.log(f"pip install {len(wanted)} packages from {lock.ref} into "
+                 f"{self.target.prefix}")
+        self.progress(0.0, f"Installing {len(wanted)} packages with pip")
+        seen: set[str] = set()
+
+        def log(line: str) -> None:
+            self.log(line)
+            if line.startswith(("Collecting ", "Processing ")):
+                seen.add(line.split()[1])
+                self.progress(min(len(seen) / len(wanted), 1.0) * 0.9,
+                              f"Downloading {len(seen)} of {len(wanted)}")
+
+        with tempfile.TemporaryDirectory(prefix="jupyter-repo-apply-") as work:
+            changes = Path(work) / "requirements.txt"
+            changes.write_text("\n".join(wanted) + "\n", encoding="utf-8")
+            constraints = Path(work) / "constraints.txt"
+            constraints.write_text("\n".join(plan.constraints()) + "\n", encoding="utf-8")
+            pip_install(self.target, ["-r", str(changes), "-c", str(constraints)], log=log,
+                        stop=self.stop, secrets=self._secrets(),
+                        **self._environment_indexes(lock.owner))
+        self.progress(0.95, f"Checking {self.target.prefix}")
+        after = compute_plan(lock, self.capture_target())
+        if after.changes:
+            first = after.changes[0]
+            raise errors.InstallError(
+                f"pip finished but {first.name} is {first.current or 'not installed'} in "
+                f"{self.target.prefix}, not {first.wanted} (is another copy first on its "
+                "sys.path?)"
+            )
+        self.progress(1.0, f"Installed {lock.ref}")
+        return {**result, "message": f"Installed {lock.ref} into {self.target.prefix}: "
+                                     f"{_counted(plan)}; restart the kernel to use them."}
 
     def _result(self, spec: InstallSpec, version: Any, method: str) -> JSON:
         self.progress(1.0, f"Installed {spec.owner}/{spec.name} {version or ''}".rstrip())
@@ -327,6 +422,16 @@ class Installer:
                 "message": f"Installed {spec.owner}/{spec.name} {version or ''} into "
                            f"{self.target.prefix}; restart the kernel if it was already "
                            "imported."}
+
+
+def _counted(plan: Plan) -> str:
+    counts = plan.counts()
+    words = {"add": "added", "upgrade": "upgraded", "downgrade": "downgraded",
+             "change": "changed"}
+    parts = [f"{counts[action]} {word}" for action, word in words.items() if counts[action]]
+    if plan.lock.unpinned:
+        parts.append(f"{len(plan.lock.unpinned)} unpinned")
+    return ", ".join(parts) or "nothing changed"
 
 
 def _spec_preference(basename: str) -> int:

@@ -11,6 +11,8 @@ One module per job:
 * :mod:`~jupyter_repo.widgets.rendering` — escaped HTML of result rows
 * :mod:`~jupyter_repo.widgets.search` — ``PackageSearch`` and the ``search("query")`` shortcut
 * :mod:`~jupyter_repo.widgets.magic` — the ``%repo QUERY`` line magic
+* :mod:`~jupyter_repo.widgets.environment` — ``EnvironmentInstaller``: what a shared
+  environment would change in this kernel, then apply it
 
 Note: the function ``search`` shadows the submodule of the same name as an attribute of this
 package; import the module's other names with ``from jupyter_repo.widgets.search import ...``.
@@ -18,11 +20,8 @@ package; import the module's other names with ``from jupyter_repo.widgets.search
 Importing this package has no side effects: nothing is displayed, nothing is contacted.
 """
 
+from jupyter_repo.widgets.environment import EnvironmentInstaller
 from jupyter_repo.widgets.magic import load_ipython_extension
 from jupyter_repo.widgets.search import PackageSearch, search
 
-# --- EnvironmentInstaller (branch envwidget): its export goes here -------------------------
-# from jupyter_repo.widgets.environment import EnvironmentInstaller
-# ------------------------------------------------------------------------------------------
-
-__all__ = ["PackageSearch", "load_ipython_extension", "search"]
+__all__ = ["EnvironmentInstaller", "PackageSearch", "load_ipython_extension", "search"]

@@ -1,0 +1,263 @@
+"""The environment installer: what a shared environment would change here, then apply it.
+
+``EnvironmentInstaller("owner/name[/version]")`` shows a text box for the environment, a
+"Show changes" button and, once pressed, a table of the packages the environment's pip lock
+would add, upgrade or downgrade in this kernel's own interpreter (or in ``target``), with
+counts. The "Apply" button is enabled only while such a plan is shown and still matches the
+text box (pressing it is the confirmation); it installs exactly the changed pins with pip
+through the owner's index, in the shared task panel (progress, live log, Cancel, status).
+
+The repository and token come from the user's configuration (or ``client``); the token is
+only used by the client and by pip's environment: it is in no widget's state and is masked
+in every line shown. Only the pip part of an environment is planned; its conda part is not.
+
+DOM hooks (CSS classes): ``jupyter-repo-env-installer`` on the widget,
+``jupyter-repo-env-spec`` on the text box, ``jupyter-repo-env-show`` on "Show changes",
+``jupyter-repo-env-plan`` on the table (rows ``jupyter-repo-env-<action>``),
+``jupyter-repo-env-apply`` on "Apply", plus the task panel's own classes.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import html
+from typing import Any
+
+import ipywidgets as widgets
+from traitlets import Unicode
+
+from jupyter_repo.client import errors
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.envdiff import EnvironmentRef, Plan
+from jupyter_repo.client.install import Installer, Target
+from jupyter_repo.widgets.connection import Connection, describe
+from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
+
+#: idle → planning → planned | failed; planned → applying → succeeded | failed | cancelled
+STATES = ("idle", "planning", "planned", "applying", "succeeded", "failed", "cancelled")
+ACTION_WORDS = {"add": "add", "upgrade": "upgrade", "downgrade": "downgrade",
+                "change": "change"}
+
+
+def render_plan(plan: Plan) -> str:
+    """The plan as an HTML table (every value escaped) with its counts above it."""
+    counts = plan.counts()
+    parts = [f"{counts[action]} to {word}" for action, word in ACTION_WORDS.items()
+             if counts[action]]
+    parts.append(f"{plan.unchanged} unchanged")
+    lines = [f'<div class="jupyter-repo-env-counts"><b>{html.escape(str(plan.lock.ref))}'
+             f"</b>: {html.escape(', '.join(parts))}</div>"]
+    if plan.changes:
+        rows = "".join(
+            f'<tr class="jupyter-repo-env-{html.escape(change.action)}">'
+            f"<td>{html.escape(change.action)}</td><td>{html.escape(change.name)}</td>"
+            f"<td>{html.escape(change.current or '—')}</td>"
+            f"<td>{html.escape(change.wanted)}</td></tr>"
+            for change in plan.changes)
+        lines.append(
+            '<table class="jupyter-repo-env-table" style="border-collapse: collapse">'
+            "<thead><tr><th>Change</th><th>Package</th><th>Installed</th><th>Wanted</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table>")
+    notes = []
+    if plan.lock.unpinned:
+        notes.append(f"{len(plan.lock.unpinned)} requirements without an exact pin are "
+                     f"installed as written: {', '.join(plan.lock.unpinned)}")
+    if plan.not_for_here:
+        notes.append(f"{len(plan.not_for_here)} pins are for other platforms or Pythons")
+    if plan.kept:
+        notes.append(f"{plan.kept} installed packages the environment does not list are kept")
+    if not plan.requirements():
+        notes.append(f"Nothing to change: {plan.prefix} already matches.")
+    lines.extend(f'<div class="jupyter-repo-env-note">{html.escape(note)}</div>'
+                 for note in notes)
+    return "".join(lines)
+
+
+class EnvironmentInstaller(widgets.VBox):
+    """Plan a shared environment against this kernel's environment, then apply it."""
+
+    #: One of :data:`STATES` (not synced to the browser).
+    state = Unicode("idle")
+
+    def __init__(self, spec: str = "", client: RepoClient | None = None,
+                 target: Target | str | None = None, *, pypi_fallback: bool = True,
+                 **kwargs: Any) -> None:
+        """``target``: a :class:`Target` or an interpreter path (default: this kernel's);
+        ``pypi_fallback=False`` installs from the owner's index alone."""
+        self._connection = Connection(client)
+        self._target = target
+        self._pypi_fallback = pypi_fallback
+        self.current_plan: Plan | None = None
+        self._planned_spec: str | None = None
+        self._plan_future: concurrent.futures.Future[Outcome] | None = None
+        self._apply_future: concurrent.futures.Future[Outcome] | None = None
+
+        self.spec = widgets.Text(value=spec, placeholder="owner/name or owner/name/version",
+                                 description="Environment", continuous_update=True,
+                                 layout=widgets.Layout(width="28em"))
+        self.plan_button = widgets.Button(description="Show changes", icon="search",
+                                          tooltip="Compare the environment with this one")
+        self.apply_button = widgets.Button(description="Apply", icon="download",
+                                           button_style="primary", disabled=True,
+                                           tooltip="Show the changes first")
+        self.plan_view = widgets.HTML("")
+        self.status = widgets.HTML("")
+        self.panel = TaskPanel(status=self.status)
+        self.spec.add_class("jupyter-repo-env-spec")
+        self.plan_button.add_class("jupyter-repo-env-show")
+        self.apply_button.add_class("jupyter-repo-env-apply")
+        self.plan_view.add_class("jupyter-repo-env-plan")
+        self.plan_button.on_click(lambda _button: self.plan())
+        self.apply_button.on_click(lambda _button: self.apply())
+        self.spec.observe(self._spec_changed, names="value")
+        controls = widgets.HBox([self.spec, self.plan_button, self.apply_button])
+        super().__init__([controls, self.plan_view, self.status, self.panel], **kwargs)
+        self.add_class("jupyter-repo-env-installer")
+
+    # -- public ----------------------------------------------------------------------------
+
+    @property
+    def status_text(self) -> str:
+        return self.panel.status_text
+
+    @property
+    def log_text(self) -> str:
+        return self.panel.log_text
+
+    def plan(self) -> None:
+        """Compare the environment in the text box with the target (on a worker thread)."""
+        if self.panel.running:
+            return
+        self._forget_plan()
+        try:
+            ref = EnvironmentRef.parse(self.spec.value)
+            client = self._connection.get()
+        except errors.ClientError as error:
+            self._fail_early(describe(error, self._connection.secrets))
+            return
+        spec = self.spec.value
+
+        def work(job: Job) -> Plan:
+            installer = self._installer(client, job)
+            try:
+                return installer.plan_environment(ref.owner, ref.name, ref.version)
+            except errors.NotFound as error:
+                if error.message.startswith(f"{ref.owner}/{ref.name} has no version"):
+                    raise  # the environment is there; the version is not
+                raise errors.NotFound(describe(error, what=f"{ref.owner}/{ref.name}")) from None
+
+        self._set_state("planning")
+        self.plan_button.disabled = True
+        future = self.panel.start(work, title=f"Reading {ref}", secrets=self._secrets(),
+                                  success=lambda plan: plan.summary())
+        self._plan_future = future
+        future.add_done_callback(lambda done: self._planned(done.result(), spec))
+
+    def apply(self) -> None:
+        """Install the changes shown (only when a plan is shown for the current text)."""
+        plan = self.current_plan
+        if self.panel.running or plan is None or self._planned_spec != self.spec.value:
+            return
+        if not plan.requirements():
+            return
+        client = self._connection.get()
+
+        def work(job: Job) -> Any:
+            return self._installer(client, job).apply_plan(plan)
+
+        self._set_state("applying")
+        self.apply_button.disabled = True
+        self.plan_button.disabled = True
+        self.spec.disabled = True
+        future = self.panel.start(work, title=f"Installing {plan.lock.ref}",
+                                  secrets=self._secrets(),
+                                  success=lambda result: result["message"])
+        self._apply_future = future
+        future.add_done_callback(lambda done: self._applied(done.result()))
+
+    async def wait_for_plan(self, timeout: float | None = 60) -> Plan | None:
+        """The plan shown once planning ends (None when it failed: see ``status_text``)."""
+        if self._plan_future is not None:
+            await self.panel.wait(timeout)
+        return self.current_plan
+
+    async def wait_for_apply(self, timeout: float | None = 300) -> str:
+        """The final state of the last Apply: succeeded, failed or cancelled."""
+        if self._apply_future is None:
+            raise RuntimeError("Apply was not started: show the changes first.")
+        await self.panel.wait(timeout)
+        return self.state
+
+    def cancel(self) -> None:
+        self.panel.cancel()
+
+    def close(self) -> None:
+        self._connection.close()
+        super().close()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _secrets(self) -> tuple[str, ...]:
+        return self._connection.secrets
+
+    def _installer(self, client: RepoClient, job: Job) -> Installer:
+        target = self._target
+        if target is None:
+            resolved = Target.current()
+        elif isinstance(target, Target):
+            resolved = target
+        else:
+            resolved = Target.of_interpreter(str(target))
+        return Installer(client, resolved, log=job.log, progress=job.progress, stop=job.stop,
+                         pypi_fallback=self._pypi_fallback)
+
+    def _set_state(self, state: str) -> None:
+        for old in STATES:
+            self.remove_class(f"jupyter-repo-env-{old}")
+        self.add_class(f"jupyter-repo-env-{state}")
+        self.state = state
+
+    def _fail_early(self, message: str) -> None:
+        self.panel.show_error(message)
+        self._set_state("failed")
+
+    def _forget_plan(self) -> None:
+        self.current_plan = None
+        self._planned_spec = None
+        self.plan_view.value = ""
+        self.apply_button.disabled = True
+        self.apply_button.description = "Apply"
+        self.apply_button.tooltip = "Show the changes first"
+
+    def _spec_changed(self, _change: dict[str, Any]) -> None:
+        if self.current_plan is not None and not self.panel.running:
+            self._forget_plan()  # Apply must only ever install the plan on screen
+            self._set_state("idle")
+
+    def _planned(self, outcome: Outcome, spec: str) -> None:
+        self.plan_button.disabled = False
+        if outcome.state != "succeeded":
+            self._set_state("failed" if outcome.state == "failed" else outcome.state)
+            return
+        plan: Plan = outcome.result
+        if self.spec.value != spec:  # edited while planning: the plan is for another text
+            self._set_state("idle")
+            return
+        self.current_plan = plan
+        self._planned_spec = spec
+        self.plan_view.value = render_plan(plan)
+        count = len(plan.requirements())
+        if count:
+            self.apply_button.disabled = False
+            self.apply_button.description = f"Apply {count} change" + ("s" if count > 1 else "")
+            self.apply_button.tooltip = f"Install these changes into {plan.prefix}"
+        self._set_state("planned")
+
+    def _applied(self, outcome: Outcome) -> None:
+        self.current_plan = None  # the environment changed: show the changes again first
+        self._planned_spec = None
+        self.apply_button.disabled = True
+        self.apply_button.description = "Apply"
+        self.plan_button.disabled = False
+        self.spec.disabled = False
+        self._set_state(outcome.state)

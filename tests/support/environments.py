@@ -1,0 +1,114 @@
+"""A shared environment on the repository and a throwaway virtualenv to plan it against.
+
+The environment pins three tiny wheels published (privately) in the same namespace:
+``a`` 1.0 (not installed in the venv: add), ``b`` 2.0 (the venv has 1.0: upgrade) and
+``c`` 1.0 (the venv has 2.0: downgrade), plus ``d`` 1.0, which the venv already has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.publish import Destination, Publisher
+from jupyter_repo.demo import builders
+from tests.support import publish
+from tests.support.server import RepoServer
+
+
+@dataclass
+class SharedEnvironment:
+    owner: str
+    token: str
+    name: str
+    version: str
+    #: Package names by role: {"a": "jre-a-<unique>", ...}
+    packages: dict[str, str]
+    venv: Path
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    @property
+    def spec(self) -> str:
+        return f"{self.owner}/{self.name}/{self.version}"
+
+
+def pip_environment() -> dict[str, str]:
+    """pip without the machine's configuration (its find-links and extra indexes): the
+    repository's index is the only place packages can come from."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("PIP_") or key == "PIP_CERT"}
+    env.update({"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    return env
+
+
+def isolate_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for pip run by the code under test (it inherits this process's variables)."""
+    for key in list(os.environ):
+        if key.startswith("PIP_") and key != "PIP_CERT":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+
+
+def make_venv(path: Path, wheels: list[Path]) -> Path:
+    """A virtualenv without pip (fast) holding ``wheels``, installed by the runner's pip."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    if wheels:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "--python", str(path / "bin" / "python"), "install",
+             "--no-index", "--no-deps", "--quiet", *map(str, wheels)],
+            check=True, env=pip_environment())
+    return path
+
+
+def versions_in(python: str, names: list[str]) -> dict[str, str | None]:
+    """The versions a fresh interpreter imports (None: not importable)."""
+    script = (
+        "import importlib, json, sys\n"
+        "found = {}\n"
+        "for name in sys.argv[1:]:\n"
+        "    try:\n"
+        "        found[name] = importlib.import_module(name.replace('-', '_')).__version__\n"
+        "    except ImportError:\n"
+        "        found[name] = None\n"
+        "print(json.dumps(found))\n"
+    )
+    completed = subprocess.run([python, "-c", script, *names], capture_output=True, text=True,
+                               check=True, env={"PATH": os.environ.get("PATH", "")})
+    return json.loads(completed.stdout)
+
+
+def shared_environment(server: RepoServer, owner: str, unique: str, root: Path, *,
+                       private: bool = True) -> SharedEnvironment:
+    token = server.token(owner, ["api:write"])
+    names = {role: f"jre-{role}-{unique}" for role in "abcd"}
+    built = root / "wheels"
+    for role, versions in (("a", ["1.0"]), ("b", ["1.0", "2.0"]), ("c", ["1.0", "2.0"]),
+                           ("d", ["1.0"])):
+        for version in versions:
+            publish.wheel(server, token, owner, built, names[role], version, private=private)
+    lock = [f"{names['a']}==1.0", f"{names['b'].upper()}==2.0",  # any spelling of the name
+            f"{names['c'].replace('-', '_')}==1.0", f"{names['d']}==1.0"]
+    requirements = "# Exact pip lock of the environment\n" + "\n".join(lock) + "\n"
+    yml = ("name: team\ndependencies:\n  - python=3.12\n  - pip\n  - pip:\n"
+           + "".join(f"    - {line}\n" for line in lock))
+    name = f"team-env-{unique}"
+    publisher = Publisher(RepoClient(server.url, token))
+    published = publisher.publish_spec_files(
+        {"environment.yml": yml, "requirements.txt": requirements},
+        Destination(owner, name, "1", public=not private), default_name=name)
+    installed = [builders.wheel(root / "installed", names["b"], "1.0"),
+                 builders.wheel(root / "installed", names["c"], "2.0"),
+                 builders.wheel(root / "installed", names["d"], "1.0")]
+    venv = make_venv(root / "venv", installed)
+    return SharedEnvironment(owner, token, name, published.version, names, venv)

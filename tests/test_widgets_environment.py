@@ -1,0 +1,235 @@
+"""The environment installer widget, driven through its model against a real repository:
+plan a private shared environment against a throwaway venv (add / upgrade / downgrade),
+apply it, check the versions in a fresh interpreter; access, secrecy and readable errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Coroutine, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.widgets import EnvironmentInstaller
+from tests.support.environments import (
+    SharedEnvironment,
+    isolate_pip,
+    make_venv,
+    shared_environment,
+    versions_in,
+)
+from tests.support.net import free_port
+from tests.support.server import RepoServer
+
+
+def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run on an asyncio loop, as in a kernel (the task panel applies updates on it)."""
+    return asyncio.run(coroutine)
+
+
+class _Rows(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, _attrs: Any) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def table_rows(markup: str) -> list[list[str]]:
+    """The table as the user reads it (header row first)."""
+    parser = _Rows()
+    parser.feed(markup)
+    return parser.rows
+
+
+def all_widgets(root: widgets.Widget) -> Iterator[widgets.Widget]:
+    """The widget and every widget it references (children, layouts, styles)."""
+    seen: set[str] = set()
+    stack = [root]
+    while stack:
+        widget = stack.pop()
+        if widget.model_id in seen:
+            continue
+        seen.add(widget.model_id)
+        yield widget
+        for name in widget.keys:
+            value = getattr(widget, name)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            stack.extend(item for item in values if isinstance(item, widgets.Widget))
+
+
+def assert_secret_kept(installer: EnvironmentInstaller, secret: str) -> None:
+    for widget in all_widgets(installer):
+        assert secret not in json.dumps(widget.get_state(), default=str), widget
+    assert secret not in installer.log_text and secret not in installer.status_text
+
+
+@pytest.fixture(scope="module")
+def shared(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> SharedEnvironment:
+    """A private environment (and private wheels) of a fresh user, and a venv to plan on."""
+    unique = uuid.uuid4().hex[:8]
+    owner = server.create_user(f"w{unique}")
+    return shared_environment(server, owner, unique, tmp_path_factory.mktemp("shared-env"))
+
+
+def test_plan_then_apply_into_a_venv(server: RepoServer, shared: SharedEnvironment,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_pip(monkeypatch)
+    names = shared.packages
+    installer = EnvironmentInstaller(shared.spec, client=RepoClient(server.url, shared.token),
+                                     target=shared.python, pypi_fallback=False)
+    assert installer.state == "idle" and installer.apply_button.disabled
+    assert "jupyter-repo-env-installer" in installer._dom_classes
+    assert "jupyter-repo-env-plan" in installer.plan_view._dom_classes
+    assert "jupyter-repo-env-apply" in installer.apply_button._dom_classes
+
+    async def scenario() -> str:
+        installer.apply()  # no plan shown yet: nothing happens
+        assert installer.state == "idle"
+        installer.plan_button.click()
+        plan = await installer.wait_for_plan(60)
+        assert plan is not None and installer.state == "planned", installer.status_text
+        assert table_rows(installer.plan_view.value) == [
+            ["Change", "Package", "Installed", "Wanted"],
+            ["add", names["a"], "—", "1.0"],
+            ["upgrade", names["b"].upper(), "1.0", "2.0"],
+            ["downgrade", names["c"].replace("-", "_"), "2.0", "1.0"],
+        ]
+        assert "1 to add, 1 to upgrade, 1 to downgrade, 1 unchanged" in installer.plan_view.value
+        assert not installer.apply_button.disabled
+        assert installer.apply_button.description == "Apply 3 changes"
+        installer.apply_button.click()
+        assert installer.state == "applying" and installer.apply_button.disabled
+        return await installer.wait_for_apply(120)
+
+    assert run(scenario()) == "succeeded", installer.status_text
+    assert installer.status_text == (
+        f"Installed {shared.owner}/{shared.name}/1 into {shared.venv}: 1 added, 1 upgraded, "
+        "1 downgraded; restart the kernel to use them.")
+    assert versions_in(shared.python, list(names.values())) == {
+        names["a"]: "1.0", names["b"]: "2.0", names["c"]: "1.0", names["d"]: "1.0"}
+    assert installer.apply_button.disabled  # the environment changed: plan again first
+    assert_secret_kept(installer, shared.token)
+
+    # Planned again, there is nothing left to change.
+    async def again() -> None:
+        installer.plan()
+        plan = await installer.wait_for_plan(60)
+        assert plan is not None and plan.changes == []
+    run(again())
+    assert "Nothing to change" in installer.plan_view.value and installer.apply_button.disabled
+
+
+def test_editing_the_spec_withdraws_the_plan(server: RepoServer,
+                                             shared: SharedEnvironment) -> None:
+    installer = EnvironmentInstaller(f"{shared.owner}/{shared.name}",
+                                     client=RepoClient(server.url, shared.token),
+                                     target=shared.python)
+
+    async def scenario() -> None:
+        installer.plan()
+        assert await installer.wait_for_plan(60) is not None
+    run(scenario())
+    assert installer.state == "planned" and installer.plan_view.value
+    installer.spec.value = f"{shared.owner}/{shared.name}/1"
+    assert installer.state == "idle" and installer.apply_button.disabled
+    assert installer.plan_view.value == "" and installer.current_plan is None
+    installer.apply()
+    assert installer.state == "idle"
+
+
+def test_cancel_during_apply(server: RepoServer, shared: SharedEnvironment, tmp_path: Path,
+                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancel stops pip; the plan is withdrawn, since the environment may have changed."""
+    isolate_pip(monkeypatch)
+    empty = make_venv(tmp_path / "empty", [])
+    installer = EnvironmentInstaller(shared.spec, client=RepoClient(server.url, shared.token),
+                                     target=str(empty / "bin" / "python"),
+                                     pypi_fallback=False)
+
+    async def scenario() -> str:
+        installer.plan()
+        plan = await installer.wait_for_plan(60)
+        assert plan is not None and [change.action for change in plan.changes] == ["add"] * 4
+        installer.apply()
+        installer.panel.cancel_button.click()
+        return await installer.wait_for_apply(60)
+
+    assert run(scenario()) == "cancelled"
+    assert installer.status_text == "Cancelled: nothing more was installed."
+    assert installer.apply_button.disabled and installer.current_plan is None
+    assert set(versions_in(str(empty / "bin" / "python"),
+                           list(shared.packages.values())).values()) == {None}
+
+
+def plan_error(installer: EnvironmentInstaller) -> str:
+    async def scenario() -> None:
+        installer.plan()
+        assert await installer.wait_for_plan(60) is None
+    run(scenario())
+    assert installer.state == "failed" and installer.apply_button.disabled
+    assert "jupyter-repo-task-failed" in installer.panel._dom_classes
+    return installer.status_text
+
+
+def test_a_private_environment_is_not_found_for_another_user(
+        server: RepoServer, shared: SharedEnvironment, unique: str) -> None:
+    stranger_token = server.token(server.create_user(f"s{unique}"))
+    installer = EnvironmentInstaller(shared.spec,
+                                     client=RepoClient(server.url, stranger_token),
+                                     target=shared.python)
+    message = plan_error(installer)
+    assert message.startswith(f"{shared.owner}/{shared.name}: not found, or not visible to you")
+    assert_secret_kept(installer, stranger_token)
+
+
+def test_readable_errors(server: RepoServer, shared: SharedEnvironment, tmp_path: Path,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    client = RepoClient(server.url, shared.token)
+    owner = shared.owner
+
+    def error_for(spec: str, connection: RepoClient | None = client) -> str:
+        installer = EnvironmentInstaller(spec, client=connection, target=shared.python)
+        message = plan_error(installer)
+        assert "\n" not in message and "Traceback" not in message
+        assert_secret_kept(installer, shared.token)
+        return message
+
+    assert error_for("not a spec") == (
+        "'not a spec' is not an environment: write OWNER/NAME or OWNER/NAME/VERSION.")
+    assert error_for("") == "Enter an environment as OWNER/NAME or OWNER/NAME/VERSION."
+    assert error_for(f"{owner}/no-such-env").startswith(
+        f"{owner}/no-such-env: not found, or not visible to you")
+    assert error_for(f"{shared.spec[:-2]}/7") == (
+        f"{owner}/{shared.name} has no version 7; it has 1.")
+    assert error_for(f"{owner}/{shared.packages['a']}") == (
+        f"{owner}/{shared.packages['a']} 1.0 is not an environment.")
+    down = RepoClient(f"http://127.0.0.1:{free_port()}", shared.token, timeout=5)
+    assert error_for(shared.spec, down).startswith(
+        f"Cannot reach the repository at {down.url}: ")
+
+    monkeypatch.delenv("JUPYTER_REPO_URL", raising=False)
+    monkeypatch.delenv("JUPYTER_REPO_TOKEN", raising=False)
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "empty-config"))
+    assert error_for(shared.spec, None).startswith("No repository is configured: run "
+                                                   "'jupyter repo login --url URL'")
