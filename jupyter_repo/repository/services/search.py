@@ -42,7 +42,9 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
     lowered = query.lower()
     pattern = f"%{_escape_like(lowered)}%"
     condition = visible_packages(actor)
-    statement = select(Package)
+    # Ids first, rows for the page only: sorting every match's full row (descriptions are
+    # READMEs) costs more than a second query for at most ``per_page`` rows.
+    statement = select(Package.id)
     if lowered:
         statement = statement.where(
             or_(Package.name_key.like(pattern, escape="\\"),
@@ -62,15 +64,22 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
             .where(Label.name == names.label(label))
         )
         statement = statement.where(Package.id.in_(labelled))
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rank = case(
         (Package.name_key == lowered, 0),
         (Package.name_key.like(f"{_escape_like(lowered)}%", escape="\\"), 1),
         (Package.name_key.like(pattern, escape="\\"), 2),
         else_=3,
     )
-    rows = session.scalars(
-        statement.order_by(rank, Package.name_key, Package.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    )
-    return SearchPage(list(rows), total, page, per_page)
+    offset = (page - 1) * per_page
+    ids = list(session.scalars(
+        statement.order_by(rank, Package.name_key, Package.id).limit(per_page).offset(offset)
+    ))
+    if len(ids) < per_page and (ids or page == 1):
+        # A short page is the last one: the total is known without counting (typing a
+        # query narrows it to a few matches quickly).
+        total = offset + len(ids)
+    else:
+        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = {row.id: row for row in session.scalars(
+        select(Package).where(Package.id.in_(ids)))} if ids else {}
+    return SearchPage([rows[package_id] for package_id in ids], total, page, per_page)
