@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from jupyter_repo.repository import names
+from jupyter_repo.repository import db, names
 from jupyter_repo.repository.errors import InvalidInput
 from jupyter_repo.repository.models import Account, File, FileLabel, Label, Package
 from jupyter_repo.repository.permissions import Actor, visible_packages
@@ -42,13 +42,18 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
     lowered = query.lower()
     pattern = f"%{_escape_like(lowered)}%"
     condition = visible_packages(actor)
+    # SQLite's LIKE ignores ASCII case and its lower() folds ASCII only, so lower() there
+    # changes no match; it only keeps the scan off the covering index ix_packages_search.
+    # PostgreSQL's LIKE is case-sensitive and needs it.
+    summary = (Package.summary if db.on_dialect(session, "sqlite")
+               else func.lower(Package.summary))
     # Ids first, rows for the page only: sorting every match's full row (descriptions are
     # READMEs) costs more than a second query for at most ``per_page`` rows.
     statement = select(Package.id)
     if lowered:
         statement = statement.where(
             or_(Package.name_key.like(pattern, escape="\\"),
-                func.lower(Package.summary).like(pattern, escape="\\"))
+                summary.like(pattern, escape="\\"))
         )
     statement = statement.where(condition)
     statement = filter_packages(statement, package_type, platform)
