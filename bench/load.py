@@ -150,12 +150,14 @@ def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> 
 
 
 def bulk_packages(repo: Repository, owner_id: int, count: int, *, prefix: str = "pkg",
-                  now: datetime | None = None) -> None:
+                  now: datetime | None = None, description_bytes: int = 0) -> None:
     """``count`` packages ``{prefix}-00000``… of ``owner_id``, one release ``1.0`` and one
     ``noarch`` conda file each, on the owner's ``main`` label; every tenth is private.
 
     Summaries read ``Benchmark package number N``; ``modified_at`` decreases with N, so the
     newest packages come first in listings. Files point at one placeholder blob (no bytes).
+    ``description_bytes``: the size of each package's description (uploads store the
+    README there; 0 leaves it empty).
     """
     now = now or datetime.now(timezone.utc)
 
@@ -173,6 +175,7 @@ def bulk_packages(repo: Repository, owner_id: int, count: int, *, prefix: str = 
             "owner_id": owner_id, "name": f"{prefix}-{index:05d}",
             "name_key": f"{prefix}-{index:05d}", "pypi_key": f"{prefix}-{index:05d}",
             "summary": f"Benchmark package number {index}",
+            "description": _description(index, description_bytes),
             "public": index % 10 != 0, "package_types": ["conda"], "attrs": {},
             "created_at": now, "modified_at": now - timedelta(seconds=index),
         } for index in range(count)])
@@ -198,6 +201,13 @@ def bulk_packages(repo: Repository, owner_id: int, count: int, *, prefix: str = 
                                             for file_id in files])
 
     repo.call(bulk, write=True)
+
+
+def _description(index: int, size: int) -> str:
+    if not size:
+        return ""
+    words = f"Benchmark package {index} does useful things, with examples and a changelog. "
+    return (f"# pkg {index}\n\n" + words * (size // len(words) + 1))[:size]
 
 
 def _copy(source: Path, target: Path) -> Path:
