@@ -255,7 +255,9 @@ def pair(values: list[float]) -> str:
 def report(options: argparse.Namespace, api: dict[tuple[str, str], list[float]],
            widget: dict[str, Any], names: list[str], load: tuple[float, float]) -> str:
     times = widget["times"]
-    labels = {"after": "this checkout", "before": f"baseline `{options.baseline}`"}
+    head = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+                          capture_output=True, text=True).stdout.strip() or "?"
+    labels = {"after": f"this checkout `{head}`", "before": f"baseline `{options.baseline}`"}
     columns = [labels[name] for name in names]
     typed = ", ".join(f"“{word}”" for word in WORDS)
     keystrokes = sum(len(word) for word in WORDS)
