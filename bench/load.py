@@ -1,5 +1,8 @@
 """Bulk-load a conda channel of N files straight into the database (for building, not measuring).
 
+``load`` builds a channel (about 12 files per package name); ``bulk_packages`` builds many
+package names with one release and one file each (the web pages and the search benchmark).
+
 Rows are what uploads create (packages, releases, files with a realistic ``info/index.json``,
 labels, the index revision), written with executemany in a few seconds instead of N HTTP
 uploads. Every file row points at one real stored package blob; each row carries its own
@@ -12,6 +15,7 @@ import random
 import secrets
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -143,6 +147,67 @@ def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> 
         return Loaded(owner, token, linux, files)
     finally:
         repo.close()
+
+
+def bulk_packages(repo: Repository, owner_id: int, count: int, *, prefix: str = "pkg",
+                  now: datetime | None = None, description_bytes: int = 0) -> None:
+    """``count`` packages ``{prefix}-00000``… of ``owner_id``, one release ``1.0`` and one
+    ``noarch`` conda file each, on the owner's ``main`` label; every tenth is private.
+
+    Summaries read ``Benchmark package number N``; ``modified_at`` decreases with N, so the
+    newest packages come first in listings. Files point at one placeholder blob (no bytes).
+    ``description_bytes``: the size of each package's description (uploads store the
+    README there; 0 leaves it empty).
+    """
+    now = now or datetime.now(timezone.utc)
+
+    def bulk(session):  # type: ignore[no-untyped-def]
+        session.execute(insert(Blob), [{"id": f"{prefix}-bench-blob",
+                                        "key": f"be/nc/{prefix}-bench-blob",
+                                        "size": 1234, "md5": "0" * 32, "sha256": "0" * 64}])
+        label = session.scalar(select(Label).where(Label.owner_id == owner_id,
+                                                   Label.name == "main"))
+        if label is None:
+            label = Label(owner_id=owner_id, name="main")
+            session.add(label)
+            session.flush()
+        session.execute(insert(Package), [{
+            "owner_id": owner_id, "name": f"{prefix}-{index:05d}",
+            "name_key": f"{prefix}-{index:05d}", "pypi_key": f"{prefix}-{index:05d}",
+            "summary": f"Benchmark package number {index}",
+            "description": _description(index, description_bytes),
+            "public": index % 10 != 0, "package_types": ["conda"], "attrs": {},
+            "created_at": now, "modified_at": now - timedelta(seconds=index),
+        } for index in range(count)])
+        ids = dict(session.execute(
+            select(Package.name, Package.id).where(Package.owner_id == owner_id,
+                                                   Package.name.like(f"{prefix}-%"))).all())
+        session.execute(insert(Release), [{"package_id": package_id, "version": "1.0",
+                                           "attrs": {}} for package_id in ids.values()])
+        releases = dict(session.execute(
+            select(Release.package_id, Release.id)
+            .where(Release.package_id.in_(select(Package.id).where(
+                Package.owner_id == owner_id, Package.name.like(f"{prefix}-%"))))).all())
+        session.execute(insert(File), [{
+            "package_id": package_id, "release_id": releases[package_id],
+            "basename": f"noarch/{name}-1.0-0.conda", "filename": f"{name}-1.0-0.conda",
+            "subdir": "noarch", "distribution_type": "conda", "size": 1234, "md5": "0" * 32,
+            "sha256": "0" * 64, "attrs": {}, "dependencies": {},
+            "blob_id": f"{prefix}-bench-blob",
+        } for name, package_id in ids.items()])
+        files = session.execute(select(File.id).where(
+            File.package_id.in_(list(ids.values())))).scalars().all()
+        session.execute(insert(FileLabel), [{"file_id": file_id, "label_id": label.id}
+                                            for file_id in files])
+
+    repo.call(bulk, write=True)
+
+
+def _description(index: int, size: int) -> str:
+    if not size:
+        return ""
+    words = f"Benchmark package {index} does useful things, with examples and a changelog. "
+    return (f"# pkg {index}\n\n" + words * (size // len(words) + 1))[:size]
 
 
 def _copy(source: Path, target: Path) -> Path:

@@ -22,24 +22,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
-from sqlalchemy import insert, select
 
+from bench.load import bulk_packages
 from bench.results import write_section
 from jupyter_repo.demo import builders
 from jupyter_repo.repository.core import Repository
-from jupyter_repo.repository.models import (
-    Account,
-    Blob,
-    File,
-    FileLabel,
-    Label,
-    Package,
-    Release,
-)
+from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.services import accounts
 from jupyter_repo.repository.services.uploads import DirectOptions, ingest_local_file
 
@@ -61,36 +53,7 @@ def populate(repo: Repository, count: int, work: Path) -> dict[str, str]:
     started = time.perf_counter()
     user = repo.call(lambda s: accounts.create_user(s, OWNER, PASSWORD).id, write=True)
     actor = repo.call(lambda s: accounts.password_actor(s.get(Account, user)))
-    now = datetime.now(timezone.utc)
-
-    def bulk(session):  # type: ignore[no-untyped-def]
-        session.execute(insert(Blob), [{"id": "bench-blob", "key": "be/nc/bench-blob",
-                                        "size": 1234, "md5": "0" * 32, "sha256": "0" * 64}])
-        label = Label(owner_id=user, name="main")
-        session.add(label)
-        session.flush()
-        session.execute(insert(Package), [{
-            "owner_id": user, "name": f"pkg-{index:05d}", "name_key": f"pkg-{index:05d}",
-            "pypi_key": f"pkg-{index:05d}", "summary": f"Benchmark package number {index}",
-            "public": index % 10 != 0, "package_types": ["conda"], "attrs": {},
-            "created_at": now, "modified_at": now - timedelta(seconds=index),
-        } for index in range(count)])
-        ids = dict(session.execute(select(Package.name, Package.id)
-                                   .where(Package.owner_id == user)).all())
-        session.execute(insert(Release), [{"package_id": package_id, "version": "1.0",
-                                           "attrs": {}} for package_id in ids.values()])
-        releases = dict(session.execute(select(Release.package_id, Release.id)).all())
-        session.execute(insert(File), [{
-            "package_id": package_id, "release_id": releases[package_id],
-            "basename": f"noarch/{name}-1.0-0.conda", "filename": f"{name}-1.0-0.conda",
-            "subdir": "noarch", "distribution_type": "conda", "size": 1234, "md5": "0" * 32,
-            "sha256": "0" * 64, "attrs": {}, "dependencies": {}, "blob_id": "bench-blob",
-        } for name, package_id in ids.items()])
-        files = session.execute(select(File.id)).scalars().all()
-        session.execute(insert(FileLabel), [{"file_id": file_id, "label_id": label.id}
-                                            for file_id in files])
-
-    repo.call(bulk, write=True)
+    bulk_packages(repo, user, count)
 
     def upload(package: str, version: str, basename: str, path: Path, **options: object
                ) -> None:

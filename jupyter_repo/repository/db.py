@@ -110,6 +110,26 @@ def dialect_insert(session: Session) -> Any:
     return insert
 
 
+def on_dialect(bind: Any, *names: str) -> bool:
+    """Whether ``bind`` (a session, connection or engine) talks to one of the dialects
+    ``names`` ("sqlite", "postgresql")."""
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    return bind.dialect.name in names
+
+
+def include_object(dialect: str) -> Any:
+    """Alembic's ``include_object`` for comparing the models with a database of
+    ``dialect``: leaves out the indexes the models create on another dialect only
+    (``models.dialect_index``)."""
+
+    def include(item: Any, _name: Any, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        only_on = getattr(item, "info", {}).get("dialect") if type_ == "index" else None
+        return reflected or only_on is None or only_on == dialect
+
+    return include
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 

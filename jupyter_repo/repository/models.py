@@ -55,6 +55,12 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
+def dialect_index(dialect: str, name: str, *columns: str) -> Index:
+    """An index created only on ``dialect`` (``ddl_if``); ``info["dialect"]`` tells schema
+    comparisons (``db.include_object``) to expect it there only."""
+    return Index(name, *columns, info={"dialect": dialect}).ddl_if(dialect=dialect)
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -134,7 +140,15 @@ class GroupPackage(Base):
 
 class Package(Base):
     __tablename__ = "packages"
-    __table_args__ = (UniqueConstraint("owner_id", "name_key"),)
+    __table_args__ = (
+        UniqueConstraint("owner_id", "name_key"),
+        # Search (services/search.py) matches substrings, which no B-tree can seek; on
+        # SQLite this index covers every column it reads, so the scan walks short index
+        # entries instead of table rows carrying descriptions (READMEs, often kilobytes,
+        # stored before ``public`` and ``owner_id``). PostgreSQL plans this differently.
+        dialect_index("sqlite", "ix_packages_search", "name_key", "summary", "public",
+                      "owner_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from jupyter_repo.repository import db
 from jupyter_repo.repository.models import Base
 
 config = context.config
@@ -27,6 +28,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=db.include_object(connection.dialect.name),
     )
     context.run_migrations()
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from jupyter_repo.repository import names
+from jupyter_repo.repository import db, names
 from jupyter_repo.repository.errors import InvalidInput
 from jupyter_repo.repository.models import Account, File, FileLabel, Label, Package
 from jupyter_repo.repository.permissions import Actor, visible_packages
@@ -42,11 +42,18 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
     lowered = query.lower()
     pattern = f"%{_escape_like(lowered)}%"
     condition = visible_packages(actor)
-    statement = select(Package)
+    # SQLite's LIKE ignores ASCII case and its lower() folds ASCII only, so lower() there
+    # changes no match; it only keeps the scan off the covering index ix_packages_search.
+    # PostgreSQL's LIKE is case-sensitive and needs it.
+    summary = (Package.summary if db.on_dialect(session, "sqlite")
+               else func.lower(Package.summary))
+    # Ids first, rows for the page only: sorting every match's full row (descriptions are
+    # READMEs) costs more than a second query for at most ``per_page`` rows.
+    statement = select(Package.id)
     if lowered:
         statement = statement.where(
             or_(Package.name_key.like(pattern, escape="\\"),
-                func.lower(Package.summary).like(pattern, escape="\\"))
+                summary.like(pattern, escape="\\"))
         )
     statement = statement.where(condition)
     statement = filter_packages(statement, package_type, platform)
@@ -62,15 +69,22 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
             .where(Label.name == names.label(label))
         )
         statement = statement.where(Package.id.in_(labelled))
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rank = case(
         (Package.name_key == lowered, 0),
         (Package.name_key.like(f"{_escape_like(lowered)}%", escape="\\"), 1),
         (Package.name_key.like(pattern, escape="\\"), 2),
         else_=3,
     )
-    rows = session.scalars(
-        statement.order_by(rank, Package.name_key, Package.id)
-        .limit(per_page).offset((page - 1) * per_page)
-    )
-    return SearchPage(list(rows), total, page, per_page)
+    offset = (page - 1) * per_page
+    ids = list(session.scalars(
+        statement.order_by(rank, Package.name_key, Package.id).limit(per_page).offset(offset)
+    ))
+    if len(ids) < per_page and (ids or page == 1):
+        # A short page is the last one: the total is known without counting (typing a
+        # query narrows it to a few matches quickly).
+        total = offset + len(ids)
+    else:
+        total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = {row.id: row for row in session.scalars(
+        select(Package).where(Package.id.in_(ids)))} if ids else {}
+    return SearchPage([rows[package_id] for package_id in ids], total, page, per_page)
