@@ -146,6 +146,7 @@ def pip_install(target: Target, arguments: list[str], *, log: Log,
     """``pip install <arguments>`` into ``target`` (the target's own pip, else this one's)."""
     env = dict(os.environ)
     env.pop("PIP_REQUIRE_VIRTUALENV", None)
+    env["PYTHONUNBUFFERED"] = "1"  # pip's lines reach the log as they are written
     if index_url:
         env["PIP_INDEX_URL"] = index_url
     if extra_index_urls:
@@ -234,11 +235,24 @@ class Installer:
             )
         return package
 
-    def install(self, spec: InstallSpec, *, label: str | None = None) -> JSON:
-        """Install one package (or environment) of the repository into the target."""
+    def install(self, spec: InstallSpec, *, label: str | None = None,
+                method: str | None = None) -> JSON:
+        """Install one package (or environment) of the repository into the target.
+
+        ``method`` ("pip", "conda" or "env") picks how when a package has several kinds of
+        files; by default PyPI files win, then conda, then environment specs.
+        """
         self.progress(None, f"Looking up {spec}")
         package = self._package(spec)
         types = list(package.get("package_types") or [])
+        if method is not None:
+            wanted = {"pip": "pypi"}.get(method, method)
+            if wanted not in types:
+                raise errors.InstallError(
+                    f"{spec.owner}/{spec.name} has no {method} files "
+                    f"(it holds {', '.join(types) or 'no files'})."
+                )
+            types = [wanted]
         version = spec.version or package.get("latest_version")
         if "pypi" in types:
             index = self.client.pypi_index(spec.owner, label)

@@ -1,0 +1,99 @@
+"""What is installed in the kernel's environment, to show "installed here: 1.2" next to a
+search result and to tell whether an install needs a kernel restart.
+
+pip: ``importlib.metadata`` for the kernel's own interpreter, the ``*.dist-info`` folders of
+the prefix's ``site-packages`` for another target. conda: the ``conda-meta/*.json`` file
+names of the prefix (``<name>-<version>-<build>.json``). Both are read once and cached for
+a few seconds, so a search answer costs no extra file system walk per result.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+
+from jupyter_repo.client.install import Target
+
+CACHE_SECONDS = 10.0
+
+
+def normalise(name: str) -> str:
+    """PEP 503 normalisation (also fine for conda names, which are lower-case)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+class InstalledIndex:
+    """Installed pip distributions and conda packages of one target."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._lock = threading.Lock()
+        self._read_at = 0.0
+        self._pip: dict[str, str] = {}
+        self._conda: dict[str, str] = {}
+
+    def refresh(self) -> None:
+        """Forget the cache (after an install)."""
+        with self._lock:
+            self._read_at = 0.0
+        importlib.invalidate_caches()
+
+    def _load(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._read_at < CACHE_SECONDS:
+                return
+            self._pip = self._read_pip()
+            self._conda = self._read_conda()
+            self._read_at = time.monotonic()
+
+    def _read_pip(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        if self.target.python == sys.executable:
+            distributions = importlib.metadata.distributions()
+        else:
+            site = Path(self.target.prefix).glob("lib/python3*/site-packages")
+            paths = [str(path) for path in site]
+            distributions = importlib.metadata.distributions(path=paths)
+        for distribution in distributions:
+            name = distribution.metadata["Name"] if distribution.metadata else None
+            if name:
+                found.setdefault(normalise(name), distribution.version)
+        return found
+
+    def _read_conda(self) -> dict[str, str]:
+        meta = Path(self.target.prefix) / "conda-meta"
+        found: dict[str, str] = {}
+        if meta.is_dir():
+            for path in meta.glob("*.json"):
+                parts = path.stem.rsplit("-", 2)
+                if len(parts) == 3:
+                    found[normalise(parts[0])] = parts[1]
+        return found
+
+    def version(self, name: str, package_types: list[str] | tuple[str, ...] = ()) -> str | None:
+        """The installed version of ``name`` (conda first for conda packages), or None."""
+        self._load()
+        key = normalise(name)
+        order = ("conda", "pip") if "conda" in package_types else ("pip", "conda")
+        for kind in order:
+            version = (self._conda if kind == "conda" else self._pip).get(key)
+            if version:
+                return version
+        return None
+
+    def imported(self, name: str) -> bool:
+        """Whether a module of distribution ``name`` is imported in this process."""
+        if self.target.python != sys.executable:
+            return False
+        modules = {name.replace("-", "_").lower()}
+        try:
+            top_level = importlib.metadata.distribution(name).read_text("top_level.txt")
+        except (importlib.metadata.PackageNotFoundError, OSError):
+            top_level = None
+        modules.update(line.strip() for line in (top_level or "").splitlines() if line.strip())
+        return any(module in sys.modules for module in modules)

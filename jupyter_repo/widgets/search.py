@@ -1,0 +1,512 @@
+"""``PackageSearch``: search the repository as you type and install into this kernel.
+
+Typing in the query box searches the repository's ``/api/search`` (debounced, stale answers
+dropped; see :mod:`~jupyter_repo.widgets.searching`); a query ``OWNER/NAME`` looks that
+package up, so a package that is private to someone else reads "not found, or not visible to
+you". Each result row shows name, owner, summary, latest version, package types, platforms,
+labels, and the version installed in this kernel. Selecting a row fills the version, label
+and method ("pip", "conda", "env") choices and says what Install will do; Install runs pip
+(through the namespace's PyPI index, the token in ``PIP_INDEX_URL``) or py-rattler (into
+the kernel's prefix, when it is a conda environment) in the kernel's **own** environment,
+with a progress bar, a live log and Cancel (:mod:`~jupyter_repo.widgets.running`).
+
+API for tests and benchmarks (documented, stable)::
+
+    widget = PackageSearch(client=None, *, target=None, debounce=0.25, query="")
+    widget.query.value = "text"            # what a keystroke does
+    rows = await widget.wait_for_results(timeout=10)   # list[dict], as shown
+    widget.select(0)                        # pick a row (fills the dropdowns)
+    widget.version.value = "1.0"            # optional; also widget.label, widget.method
+    outcome = await widget.install()        # or: widget.install(); await widget.wait_for_install()
+    widget.state   # idle|searching|ready|installing|succeeded|failed|cancelled
+    widget.status_text, widget.task.log_text   # what the user reads
+
+DOM hooks (CSS classes) for browser tests:
+
+* ``jupyter-repo-search`` — the whole widget; plus ``jupyter-repo-state-<state>`` (one of
+  the states above, kept up to date)
+* ``jupyter-repo-query`` — the search text box
+* ``jupyter-repo-status`` — the one-line status (search counts, errors, install outcome)
+* ``jupyter-repo-results`` — the list of rows; ``jupyter-repo-result`` — one row (hidden
+  spare rows have ``display: none``), ``jupyter-repo-result-selected`` — the selected one;
+  ``jupyter-repo-select`` — a row's Select button; inside a row's HTML:
+  ``jupyter-repo-name``, ``jupyter-repo-owner``, ``jupyter-repo-summary``,
+  ``jupyter-repo-installed`` / ``jupyter-repo-installed-no``
+* ``jupyter-repo-selection`` — what Install will do (or why it cannot)
+* ``jupyter-repo-method``, ``jupyter-repo-version``, ``jupyter-repo-label`` — the dropdowns
+* ``jupyter-repo-install`` — the Install button
+* ``jupyter-repo-task`` (+ ``jupyter-repo-task-<state>``), ``jupyter-repo-progress``,
+  ``jupyter-repo-log``, ``jupyter-repo-cancel`` — the task panel
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import re
+from typing import Any
+
+import ipywidgets as widgets
+from traitlets import Unicode
+
+from jupyter_repo.client import errors
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.install import Installer, InstallSpec, Target
+from jupyter_repo.widgets import rendering
+from jupyter_repo.widgets.connection import Connection, describe
+from jupyter_repo.widgets.installed import InstalledIndex
+from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
+from jupyter_repo.widgets.searching import LiveSearch
+
+STATES = ("idle", "searching", "ready", "installing", "succeeded", "failed", "cancelled")
+OWNER_NAME = re.compile(
+    r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<name>[A-Za-z0-9][A-Za-z0-9._+-]*)$")
+#: package type on the repository -> install method offered
+METHODS = (("pypi", "pip"), ("conda", "conda"), ("env", "env"))
+METHOD_LABELS = {"pip": "pip (PyPI index)", "conda": "conda (py-rattler)",
+                 "env": "environment (pip lock)"}
+
+
+def _execution_count() -> int | None:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    shell = get_ipython()
+    return getattr(shell, "execution_count", None) if shell is not None else None
+
+
+class _Row(widgets.HBox):
+    """One result row (rows are reused between searches: only their values change)."""
+
+    def __init__(self, on_select: Any) -> None:
+        self.index = 0
+        self.button = widgets.Button(description="Select", tooltip="Choose this package",
+                                     layout=widgets.Layout(width="6.5em", flex="0 0 auto"))
+        self.button.add_class("jupyter-repo-select")
+        self.info = widgets.HTML("", layout=widgets.Layout(flex="1 1 auto"))
+        self.button.on_click(lambda _button: on_select(self.index))
+        super().__init__([self.button, self.info],
+                         layout=widgets.Layout(align_items="center", width="100%"))
+        self.add_class("jupyter-repo-result")
+
+    def show(self, index: int, html: str, selected: bool) -> None:
+        self.index = index
+        self.info.value = html
+        self.mark(selected)
+        self.layout.display = None
+
+    def mark(self, selected: bool) -> None:
+        self.button.description = "Selected" if selected else "Select"
+        self.button.button_style = "info" if selected else ""
+        if selected:
+            self.add_class("jupyter-repo-result-selected")
+        else:
+            self.remove_class("jupyter-repo-result-selected")
+
+    def hide(self) -> None:
+        self.layout.display = "none"
+        self.mark(False)
+
+
+class PackageSearch(widgets.VBox):
+    """Search the repository and install a result into the kernel's own environment.
+
+    ``client``: a :class:`RepoClient` (default: from the user's configuration, see
+    :mod:`~jupyter_repo.widgets.connection`); ``target``: where installs go (default: this
+    kernel's interpreter and prefix); ``debounce``: seconds of quiet typing before a search;
+    ``query``: searched at once; ``max_results``: rows shown (one request, one page);
+    ``extra_index_urls``: more PyPI indexes for dependencies (e.g. ``https://pypi.org/simple``).
+    """
+
+    #: idle, searching, ready, installing, succeeded, failed or cancelled (not synced).
+    state = Unicode("idle")
+
+    def __init__(self, client: RepoClient | None = None, *, target: Target | None = None,
+                 debounce: float = 0.25, query: str = "", max_results: int = 20,
+                 extra_index_urls: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self._connection = Connection(client)
+        self.target = target or Target.current()
+        self.max_results = max(1, int(max_results))
+        self.extra_index_urls = tuple(extra_index_urls)
+        self._installed = InstalledIndex(self.target)
+        #: The results shown (dicts of the repository's search answer).
+        self.results_data: list[dict[str, Any]] = []
+        self._installed_versions: list[str | None] = []
+        self.total = 0
+        #: The selected result, or None.
+        self.selected: dict[str, Any] | None = None
+        self._settled = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._install_future: concurrent.futures.Future[Outcome] | None = None
+        self._shown_in: int | None = None
+
+        self.query = widgets.Text(value=query, placeholder="Search packages (name, summary or "
+                                  "OWNER/NAME)", continuous_update=True,
+                                  layout=widgets.Layout(width="100%"))
+        self.status = widgets.HTML("")
+        self.results = widgets.VBox([], layout=widgets.Layout(width="100%"))
+        self._rows: list[_Row] = []
+        self.selection = widgets.HTML("")
+        self.method = widgets.Dropdown(description="With", options=[],
+                                       layout=widgets.Layout(width="16em"))
+        self.version = widgets.Dropdown(description="Version", options=[],
+                                        layout=widgets.Layout(width="14em"))
+        self.label = widgets.Dropdown(description="Label", options=[],
+                                      layout=widgets.Layout(width="14em"))
+        self.install_button = widgets.Button(description="Install", icon="download",
+                                             button_style="primary", disabled=True,
+                                             tooltip="Install into this kernel's environment")
+        self.task = TaskPanel(status=self.status)
+        for part, name in ((self.query, "query"), (self.status, "status"),
+                           (self.results, "results"), (self.selection, "selection"),
+                           (self.method, "method"), (self.version, "version"),
+                           (self.label, "label"), (self.install_button, "install")):
+            part.add_class(f"jupyter-repo-{name}")
+        choices = widgets.HBox([self.method, self.version, self.label, self.install_button],
+                               layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([self.query, self.status, self.results, self.selection, choices,
+                          self.task], **kwargs)
+        self.add_class("jupyter-repo-search")
+        self.add_class("jupyter-repo-state-idle")
+
+        self._search = LiveSearch(self._fetch, on_start=self._on_start,
+                                  on_answer=self._on_answer, on_error=self._on_error,
+                                  debounce=debounce)
+        self.observe(self._on_state, "state")
+        self.query.observe(self._on_query, "value")
+        self.install_button.on_click(lambda _button: self.install())
+        for dropdown in (self.method, self.version, self.label):
+            dropdown.observe(lambda _change: self._update_plan(), "value")
+        self._update_plan()
+        if query.strip():
+            self._submit(query, immediate=True)
+        else:
+            self._check_configured()
+
+    # -- test / bench API ------------------------------------------------------------------
+
+    async def wait_for_results(self, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The results once the answer for the current query is shown (``[]`` after an
+        error: then ``state`` is "failed" and ``status_text`` says why)."""
+        generation = self._search.generation
+        if self._settled < generation:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append((generation, waiter))
+            await asyncio.wait_for(waiter, timeout)
+        return list(self.results_data)
+
+    def select(self, index: int) -> dict[str, Any]:
+        """Select result ``index``: fills the method, version and label choices."""
+        if not 0 <= index < len(self.results_data):
+            raise IndexError(f"There is no result {index} (there are {len(self.results_data)}).")
+        item = self.results_data[index]
+        self.selected = item
+        for position, row in enumerate(self._rows[: len(self.results_data)]):
+            row.mark(position == index)
+        types = list(item.get("package_types") or [])
+        methods = [method for kind, method in METHODS if kind in types]
+        if "conda" in methods and not self.target.is_conda and "pip" in methods:
+            methods.remove("conda")
+            methods.append("conda")  # pip first where conda cannot go
+        elif "conda" in methods and self.target.is_conda:
+            methods.remove("conda")
+            methods.insert(0, "conda")
+        versions = [str(version) for version in reversed(item.get("versions") or [])]
+        labels = sorted(item.get("labels") or ["main"], key=lambda label: label != "main")
+        self.method.options = [(METHOD_LABELS[method], method) for method in methods]
+        self.method.value = methods[0] if methods else None
+        self.version.options = versions
+        self.version.value = versions[0] if versions else None
+        self.label.options = labels
+        self.label.value = labels[0] if labels else None
+        self._update_plan()
+        return item
+
+    def install(self) -> asyncio.Future[Outcome] | concurrent.futures.Future[Outcome]:
+        """Install the selection; returns an awaitable of the :class:`Outcome` (a
+        ``concurrent.futures.Future`` when no asyncio loop is running)."""
+        future = self._start_install()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return future
+        return asyncio.wrap_future(future)
+
+    async def wait_for_install(self, timeout: float = 300.0) -> str:
+        """The final state of the current (or last) install: succeeded, failed or
+        cancelled."""
+        if self._install_future is None:
+            raise RuntimeError("Nothing was installed yet.")
+        outcome = await asyncio.wait_for(asyncio.wrap_future(self._install_future), timeout)
+        return outcome.state
+
+    def cancel(self) -> None:
+        """Cancel the running install (what the Cancel button does)."""
+        self.task.cancel()
+
+    @property
+    def status_text(self) -> str:
+        """The status line as plain text."""
+        return self.task.status_text
+
+    @property
+    def log_text(self) -> str:
+        return self.task.log_text
+
+    @property
+    def dropped(self) -> int:
+        """Search answers dropped because a newer query was typed."""
+        return self._search.dropped
+
+    @property
+    def requests_sent(self) -> int:
+        return self._search.sent
+
+    def close(self) -> None:
+        self._search.cancel()
+        for child in (*self._rows, self.task):
+            child.close()
+        super().close()
+
+    # -- display ---------------------------------------------------------------------------
+
+    def _ipython_display_(self) -> None:
+        if self._shown_in is not None and self._shown_in == _execution_count():
+            return  # search() already showed it in this cell: not twice
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
+
+    # -- searching -------------------------------------------------------------------------
+
+    def _check_configured(self) -> bool:
+        try:
+            self._connection.get()
+        except errors.ClientError as error:
+            self._set_status("failed", describe(error, self._connection.secrets))
+            return False
+        self._set_status("idle", "Type to search the repository at "
+                         f"{self._connection.get().url}.")
+        return True
+
+    def _on_query(self, change: dict[str, Any]) -> None:
+        self._submit(change["new"])
+
+    def _submit(self, query: str, *, immediate: bool = False) -> None:
+        if not query.strip():
+            self._search.cancel()
+            self._show([], 0, [])
+            self._settle(self._search.generation)
+            if not self.task.running:
+                self._check_configured()
+            return
+        self._search.submit(query.strip(), immediate=immediate)
+
+    def _fetch(self, query: str) -> tuple[list[dict[str, Any]], int, list[str | None]]:
+        """Blocking (a worker thread): one page of search results and installed versions."""
+        client = self._connection.get()
+        match = OWNER_NAME.match(query)
+        if match:
+            items, total = client.search(match["name"], owner=match["owner"],
+                                         per_page=self.max_results)
+            if not items:
+                client.package(match["owner"], match["name"])  # 404: not visible
+        else:
+            items, total = client.search(query, per_page=self.max_results)
+        installed = [self._installed.version(str(item.get("name", "")),
+                                             item.get("package_types") or [])
+                     for item in items]
+        return items, total, installed
+
+    def _on_start(self, _generation: int, query: str) -> None:
+        if not self.task.running:
+            self._set_status("searching", f"Searching “{query}”…")
+
+    def _on_answer(self, generation: int, query: str, answer: Any) -> None:
+        items, total, installed = answer
+        self._show(items, total, installed)
+        if not self.task.running:
+            self._set_status("ready", rendering.count_text(query, len(items), total),
+                             html_text=rendering.escape(
+                                 rendering.count_text(query, len(items), total)))
+        self._settle(generation)
+
+    def _on_error(self, generation: int, query: str, error: BaseException) -> None:
+        self._show([], 0, [])
+        if not self.task.running:
+            what = query if isinstance(error, errors.NotFound) and "/" in query else None
+            self._set_status("failed", describe(error, self._connection.secrets, what=what))
+        self._settle(generation)
+
+    def _show(self, items: list[dict[str, Any]], total: int,
+              installed: list[str | None]) -> None:
+        previous = rendering.full_name(self.selected) if self.selected else None
+        self.results_data, self.total = list(items), total
+        self._installed_versions = list(installed)
+        if len(self._rows) < len(items):
+            self._rows.extend(_Row(self._on_select) for _ in range(len(items) - len(self._rows)))
+            self.results.children = tuple(self._rows)
+        selected_index = None
+        for index, row in enumerate(self._rows):
+            if index < len(items):
+                selected = rendering.full_name(items[index]) == previous
+                selected_index = index if selected else selected_index
+                row.show(index, rendering.result_html(items[index], installed[index]),
+                         selected)
+            else:
+                row.hide()
+        if selected_index is None and self.selected is not None and not self.task.running:
+            self.selected = None
+            for dropdown in (self.method, self.version, self.label):
+                dropdown.options = []
+            self._update_plan()
+
+    def _on_select(self, index: int) -> None:
+        with contextlib.suppress(IndexError):  # the results changed under the click
+            self.select(index)
+
+    def _settle(self, generation: int) -> None:
+        self._settled = max(self._settled, generation)
+        waiting = []
+        for wanted, waiter in self._waiters:
+            if wanted <= self._settled:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                waiting.append((wanted, waiter))
+        self._waiters = waiting
+
+    # -- installing ------------------------------------------------------------------------
+
+    def _plan(self) -> tuple[bool, str]:
+        """Whether Install can run, and the sentence saying what it does (or why not)."""
+        item = self.selected
+        if item is None:
+            return False, "Select a package to install it into this kernel."
+        owner, name = rendering.owner_login(item), str(item.get("name"))
+        method, version, label = self.method.value, self.version.value, self.label.value
+        types = list(item.get("package_types") or [])
+        prefix = self.target.prefix
+        client = self._connection.client
+        if method is None:
+            return False, (f"{owner}/{name} holds {', '.join(types) or 'no files'}: nothing to "
+                           "install into a kernel (open notebooks and projects on the "
+                           "repository).")
+        if method == "pip":
+            index = client.pypi_index(owner, label) if client else "the repository"
+            return True, (f"Install {owner}/{name} {version} with pip from {index} into "
+                          f"{prefix}.")
+        if method == "conda":
+            channel = client.conda_channel(owner, label) if client else "the repository"
+            if not self.target.is_conda:
+                text = (f"Cannot install {owner}/{name} with conda here: this kernel's "
+                        f"environment ({prefix}) is not a conda environment (it has no "
+                        "conda-meta folder).")
+                if "pypi" in types:
+                    return False, text + " It also has PyPI files: choose pip."
+                return False, (text + " Start the kernel in a conda environment, or run: "
+                               f"conda install -c {channel} {name}")
+            return True, (f"Install {owner}/{name} {version} with conda (py-rattler) from "
+                          f"{channel} into {prefix}.")
+        return True, (f"Install the pip packages of environment {owner}/{name} {version} "
+                      f"into {prefix}.")
+
+    def _update_plan(self) -> None:
+        possible, text = self._plan()
+        self.selection.value = rendering.plan_html(text)
+        self.install_button.disabled = not possible or self.task.running
+
+    def _start_install(self) -> concurrent.futures.Future[Outcome]:
+        if self.task.running:
+            raise RuntimeError("An installation is already running.")
+        possible, text = self._plan()
+        if not possible:
+            self.task.show_error(text)
+            self.state = "failed"
+            failed: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
+            failed.set_result(Outcome("failed", text))
+            self._install_future = failed
+            return failed
+        item = dict(self.selected or {})
+        owner, name = rendering.owner_login(item), str(item.get("name"))
+        spec = InstallSpec(owner, name, self.version.value)
+        label, method = self.label.value, self.method.value
+        client = self._connection.get()
+
+        def work(job: Job) -> str:
+            return self._install_job(job, client, item, spec, label, method)
+
+        self.install_button.disabled = True
+        self.state = "installing"
+        future = self.task.start(work, title=f"Installing {spec} with {method}…",
+                                 secrets=self._connection.secrets)
+        self._install_future = future
+        future.add_done_callback(self._install_done)
+        return future
+
+    def _install_job(self, job: Job, client: RepoClient, item: dict[str, Any],
+                     spec: InstallSpec, label: str | None, method: str) -> str:
+        """Blocking (the task's thread): install, then say whether to restart."""
+        types = list(item.get("package_types") or [])
+        self._installed.refresh()
+        before = self._installed.version(spec.name, types)
+        imported = self._installed.imported(spec.name)
+        installer = Installer(client, self.target, log=job.log, progress=job.progress,
+                              extra_index_urls=self.extra_index_urls, stop=job.stop)
+        try:
+            result = installer.install(spec, label=label, method=method)
+        except errors.NotFound as error:
+            if "has no version" in error.message:
+                raise
+            raise errors.NotFound(describe(error, client, what=f"{spec.owner}/{spec.name}")
+                                  ) from None
+        self._installed.refresh()
+        version = str(result.get("version") or spec.version or "")
+        where = f"into {self.target.prefix} with {result.get('method', method)}"
+        if before == version:
+            return f"{spec.owner}/{spec.name} {version} is installed {where} (it already was)."
+        done = f"Installed {spec.owner}/{spec.name} {version} {where}"
+        if imported:
+            was = f"version {before}" if before else "a module of that name"
+            return f"{done}. Restart the kernel to use it: {was} is already imported."
+        if before:
+            return f"{done} (was {before}). Import it now; no restart needed."
+        return f"{done}. Import it now; no restart needed."
+
+    def _install_done(self, future: concurrent.futures.Future[Outcome]) -> None:
+        """On the loop (the panel resolves its future there): final state, fresh rows."""
+        outcome = future.result()
+        self.state = outcome.state
+        if self.results_data:
+            versions = [self._installed.version(str(item.get("name", "")),
+                                                item.get("package_types") or [])
+                        for item in self.results_data]
+            self._show(self.results_data, self.total, versions)
+        self._update_plan()
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _set_status(self, state: str, text: str, *, html_text: str | None = None) -> None:
+        """The status line for searching (the task panel writes it while installing)."""
+        self.state = state
+        self.task.set_status(text, failed=state == "failed", html_text=html_text)
+
+    def _on_state(self, change: dict[str, Any]) -> None:
+        self.remove_class(f"jupyter-repo-state-{change['old']}")
+        self.add_class(f"jupyter-repo-state-{change['new']}")
+
+
+def search(query: str = "", **kwargs: Any) -> PackageSearch:
+    """Show a :class:`PackageSearch` for ``query`` (in this cell's output) and return it.
+
+    Keyword arguments go to :class:`PackageSearch`. Returning it as a cell's last value does
+    not show it a second time.
+    """
+    from IPython.display import display
+
+    widget = PackageSearch(query=query, **kwargs)
+    display(widget)
+    widget._shown_in = _execution_count()
+    return widget
