@@ -188,17 +188,28 @@ def open_lab(page: Page, lab: LabServer, path: str = "") -> None:
         page.wait_for_selector(".jp-JupyterRepo-publishButton")
         # Wait for the kernel, so its environment is what gets attached.
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    # Lab focuses the main area's widget (the launcher, or the notebook and its active cell)
+    # up to a second after the page is up. A click before that loses focus to it: a Lab
+    # dialog then moves focus back to its first field (a token typed into the dialog lands
+    # in the URL field), a notebook goes to command mode (typed code runs as shortcuts).
+    page.locator("#jp-main-dock-panel :focus").wait_for()
 
 
 def run_cell(page: Page, source: str) -> Locator:
     """Type ``source`` into the notebook's last code cell (keystrokes, like a user), run it
     with Shift+Enter and answer the cell's output area once the kernel is done with it.
     The source is one line: the editor would indent what follows a newline."""
+    from playwright.sync_api import expect
+
     cells = page.locator(".jp-Notebook .jp-CodeCell")
     # By index: Shift+Enter on the last cell adds a new last one.
     cell = cells.nth(cells.count() - 1)
     cell.locator(".cm-content").click()
+    page.locator(".jp-Notebook.jp-mod-editMode").wait_for()
+    cell.locator(".cm-editor.cm-focused").wait_for()
     page.keyboard.type(source)
+    # Were the keys taken as command-mode shortcuts, Shift+Enter would run another cell.
+    expect(cell.locator(".cm-content")).to_have_text(source)
     page.keyboard.press("Shift+Enter")
     # The prompt shows "[*]" while the cell runs and its execution count once it ran.
     cell.locator(".jp-InputArea-prompt").filter(has_text=EXECUTED).wait_for()
