@@ -12,6 +12,7 @@ widget displays it, and :func:`describe` turns any error into the one line a use
 from __future__ import annotations
 
 import contextlib
+import threading
 from dataclasses import dataclass, field
 
 from jupyter_repo.client import errors
@@ -86,11 +87,14 @@ class Connection:
     token: str | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT
 
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     def get(self) -> RepoClient:
-        """The client (made on first use); raises ``NotConfigured``."""
-        if self.client is None:
-            self.client = connect(url=self.url, token=self.token, timeout=self.timeout)
-        return self.client
+        """The client (made on first use, from any thread); raises ``NotConfigured``."""
+        with self._lock:
+            if self.client is None:
+                self.client = connect(url=self.url, token=self.token, timeout=self.timeout)
+            return self.client
 
     @property
     def secrets(self) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import html
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ STATUS_COLOURS = {"idle": "inherit", "running": "inherit", "succeeded": "#1a7f37
 BAR_STYLES = {"idle": "", "running": "info", "succeeded": "success", "failed": "danger",
               "cancelled": "warning"}
 MAX_LOG_LINES = 2000
+#: Terminal colour and cursor codes (pip colours its output in some environments).
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Job:
 
     def log(self, line: str) -> None:
         """Add one line to the log (thread-safe; secrets are masked)."""
-        self._panel._queue_lines([mask(str(line), self.secrets)])
+        self._panel._queue_lines([ANSI.sub("", mask(str(line), self.secrets))])
 
     def progress(self, fraction: float | None, message: str | None = None) -> None:
         """Set the bar (``None``: unknown, it creeps on with the log) and the status line."""
@@ -140,11 +143,14 @@ class TaskPanel(widgets.VBox):
         return self.log_area.value
 
     def start(self, work: Work, *, title: str, secrets: tuple[str, ...] = (),
-              success: Callable[[Any], str] | None = None) -> concurrent.futures.Future[Outcome]:
+              success: Callable[[Any], str] | None = None,
+              cancellable: bool = True) -> concurrent.futures.Future[Outcome]:
         """Run ``work(job)`` on a worker thread; returns a future of its :class:`Outcome`.
 
         ``success(result)`` makes the status line of a job that succeeded (default: the
-        result itself when it is text, else "Done."). Await it with :meth:`wait`.
+        result itself when it is text, else "Done."). ``cancellable=False`` keeps Cancel
+        disabled, for a job that cannot stop half-way (py-rattler's linking). Await the
+        outcome with :meth:`wait`. A job that completes despite a cancel request succeeded.
         """
         if self.running:
             raise RuntimeError("A job is already running in this panel.")
@@ -155,7 +161,7 @@ class TaskPanel(widgets.VBox):
         self.log_area.value = ""
         self.layout.display = None
         self.progress.value = 0.0
-        self.cancel_button.disabled = False
+        self.cancel_button.disabled = not cancellable
         self._set_state("running", title)
         future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
         self._future = future
@@ -176,7 +182,8 @@ class TaskPanel(widgets.VBox):
         """The outcome of the current (or last) job, once the panel shows it."""
         if self._future is None:
             raise RuntimeError("No job was started.")
-        return await asyncio.wait_for(asyncio.wrap_future(self._future), timeout)
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._future)),
+                                      timeout)
 
     def show_error(self, message: str) -> None:
         """Show a failure that happened before any job started (e.g. nothing selected)."""
@@ -189,8 +196,6 @@ class TaskPanel(widgets.VBox):
              future: concurrent.futures.Future[Outcome]) -> None:
         try:
             result = work(job)
-            if self._stop.is_set():
-                job.check_cancelled()
         except errors.Cancelled:
             outcome = Outcome("cancelled", "Cancelled: nothing more was installed.")
         except BaseException as error:  # every failure ends as one readable line

@@ -232,14 +232,16 @@ class PackageSearch(widgets.VBox):
             asyncio.get_running_loop()
         except RuntimeError:
             return future
-        return asyncio.wrap_future(future)
+        return asyncio.shield(asyncio.wrap_future(future))  # cancelling it stops nothing
 
     async def wait_for_install(self, timeout: float = 300.0) -> str:
         """The final state of the current (or last) install: succeeded, failed or
         cancelled."""
         if self._install_future is None:
             raise RuntimeError("Nothing was installed yet.")
-        outcome = await asyncio.wait_for(asyncio.wrap_future(self._install_future), timeout)
+        # Shielded: a timeout here must not cancel the installation's own future.
+        outcome = await asyncio.wait_for(
+            asyncio.shield(asyncio.wrap_future(self._install_future)), timeout)
         return outcome.state
 
     def cancel(self) -> None:
@@ -277,18 +279,20 @@ class PackageSearch(widgets.VBox):
             return  # search() already showed it in this cell: not twice
         from IPython.display import display
 
-        display(self._repr_mimebundle_(), raw=True)
+        bundle = self._repr_mimebundle_  # None once the widget is closed
+        display(bundle() if callable(bundle) else {"text/plain": repr(self)}, raw=True)
 
     # -- searching -------------------------------------------------------------------------
 
     def _check_configured(self) -> bool:
         try:
-            self._connection.get()
+            client = self._connection.get()
         except errors.ClientError as error:
             self._set_status("failed", describe(error, self._connection.secrets))
             return False
-        self._set_status("idle", "Type to search the repository at "
-                         f"{self._connection.get().url}.")
+        anonymous = "" if client.token else (
+            " You are not logged in: only public packages can be found.")
+        self._set_status("idle", f"Type to search the repository at {client.url}.{anonymous}")
         return True
 
     def _on_query(self, change: dict[str, Any]) -> None:
@@ -386,7 +390,8 @@ class PackageSearch(widgets.VBox):
         if item is None:
             return False, "Select a package to install it into this kernel."
         owner, name = rendering.owner_login(item), str(item.get("name"))
-        method, version, label = self.method.value, self.version.value, self.label.value
+        method, label = self.method.value, self.label.value
+        version = self.version.value or "(latest)"
         types = list(item.get("package_types") or [])
         prefix = self.target.prefix
         client = self._connection.client
@@ -441,7 +446,8 @@ class PackageSearch(widgets.VBox):
         self.install_button.disabled = True
         self.state = "installing"
         future = self.task.start(work, title=f"Installing {spec} with {method}…",
-                                 secrets=self._connection.secrets)
+                                 secrets=self._connection.secrets,
+                                 cancellable=method != "conda")
         self._install_future = future
         future.add_done_callback(self._install_done)
         return future
@@ -477,6 +483,8 @@ class PackageSearch(widgets.VBox):
 
     def _install_done(self, future: concurrent.futures.Future[Outcome]) -> None:
         """On the loop (the panel resolves its future there): final state, fresh rows."""
+        if future.cancelled():  # someone cancelled the awaitable; the job still ends
+            return
         outcome = future.result()
         self.state = outcome.state
         if self.results_data:
