@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.anaconda import AnacondaCLI
+from tests.support.lab import chromium, lab_page
 from tests.support.server import RepoServer
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -72,6 +73,32 @@ def samples(tmp_path: Path) -> Path:
     directory = tmp_path / "samples"
     directory.mkdir()
     return directory
+
+
+# The tests that drive JupyterLab in Chromium: each such module defines its own ``lab``
+# fixture (a LabServer on the session's repository) and gets these.
+
+@pytest.fixture(scope="module")
+def lab_user(server: RepoServer) -> str:
+    return server.create_user(f"lab{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="module")
+def lab_token(server: RepoServer, lab_user: str) -> str:
+    return server.token(lab_user)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as instance:
+        yield instance
+
+
+@pytest.fixture
+def page(browser, lab, artifacts_dir: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """A tab of its own; its last state is kept as test-artifacts/lab-<test>-last.png."""
+    with lab_page(browser, artifacts_dir / f"lab-{request.node.name}-last.png") as tab:
+        yield tab
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -6,7 +6,6 @@ serve the whole module; screenshots go to test-artifacts/."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,26 +13,10 @@ import pytest
 import requests
 
 from jupyter_repo.demo import builders
-from tests.support.lab import LabServer
+from tests.support.lab import LabServer, open_lab
 from tests.support.server import RepoServer
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def lab_user(server: RepoServer) -> str:
-    return server.create_user(f"lab{uuid.uuid4().hex[:8]}")
-
-
-@pytest.fixture(scope="module")
-def lab_token(server: RepoServer, lab_user: str) -> str:
-    return server.token(lab_user)
-
 
 @pytest.fixture(scope="module")
 def lab(server: RepoServer, lab_token: str,
@@ -47,44 +30,9 @@ def lab(server: RepoServer, lab_token: str,
     builders.notebook(project, "notes.ipynb", title="Field notes")
     builders.csv_file(project / "data", "readings.csv")
     (project / "requirements.txt").write_text(builders.REQUIREMENTS_TXT)
-    instance = LabServer(root, workspace, env={"JUPYTER_REPO_URL": server.url,
-                                               "JUPYTER_REPO_TOKEN": lab_token})
-    instance.start()
-    yield instance
-    instance.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
+    with LabServer(root, workspace, env={"JUPYTER_REPO_URL": server.url,
+                                         "JUPYTER_REPO_TOKEN": lab_token}) as instance:
         yield instance
-        instance.close()
-
-
-@pytest.fixture
-def page(browser, lab: LabServer, artifacts_dir: Path, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
-    tab.screenshot(path=str(artifacts_dir / f"lab-{request.node.name}-last.png"))
-    context.close()
-
-
-def open_lab(page, lab: LabServer, path: str = "") -> None:  # type: ignore[no-untyped-def]
-    """Open Lab in its default layout (``reset``: the module's tests share one Lab, whose
-    saved workspace would otherwise restore the previous test's panels)."""
-    page.goto(lab.lab_url(path) + "&reset")
-    page.wait_for_selector("#jupyterlab-splash", state="detached")
-    page.wait_for_selector("#jupyter-repo-sidebar", state="attached")
-    if path.endswith(".ipynb"):
-        page.wait_for_selector(".jp-JupyterRepo-publishButton")
-        # Wait for the kernel, so its environment is what gets attached.
-        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
 
 
 def show_sidebar(page) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,7 @@
 """A real JupyterLab server in a subprocess, isolated from the user's Jupyter folders, and
-helpers shared by the tests that check Lab, Binder and the demo."""
+helpers shared by the tests that check Lab, Binder and the demo, and by the tests that drive
+Lab in headless Chromium (Debian's /usr/bin/chromium through playwright; never a browser
+build of playwright's own)."""
 
 from __future__ import annotations
 
@@ -11,14 +13,25 @@ import secrets
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from tests.support.net import free_port, wait_for_http
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Locator, Page
+
 LABEXTENSION = "jupyter-repo"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+TIMEOUT_MS = 60_000
+EXECUTED = re.compile(r"\[\d+\]")
 
 # Lab's own network chatter and first-run prompts, off for tests.
 QUIET_SETTINGS = {
@@ -120,6 +133,12 @@ class LabServer:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def __enter__(self) -> LabServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -129,3 +148,69 @@ class LabServer:
                 self.process.kill()
                 self.process.wait(5)
         self.process = None
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Debian Chromium. One sync playwright per thread at a time: callers keep it
+    for a module, never a session (test_web_browser.py runs its own)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def lab_page(browser: Browser, screenshot: Path) -> Iterator[Page]:
+    """A fresh browser context and tab; its last state is kept as ``screenshot``."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        tab = context.new_page()
+        yield tab
+        tab.screenshot(path=str(screenshot))
+    finally:
+        context.close()
+
+
+def open_lab(page: Page, lab: LabServer, path: str = "") -> None:
+    """Open Lab in its default layout (``reset``: the module's tests share one Lab, whose
+    saved workspace would otherwise restore the previous test's panels)."""
+    page.goto(lab.lab_url(path) + "&reset")
+    page.wait_for_selector("#jupyterlab-splash", state="detached")
+    page.wait_for_selector("#jupyter-repo-sidebar", state="attached")
+    if path.endswith(".ipynb"):
+        page.wait_for_selector(".jp-JupyterRepo-publishButton")
+        # Wait for the kernel, so its environment is what gets attached.
+        page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    # Lab focuses the main area's widget (the launcher, or the notebook and its active cell)
+    # up to a second after the page is up. A click before that loses focus to it: a Lab
+    # dialog then moves focus back to its first field (a token typed into the dialog lands
+    # in the URL field), a notebook goes to command mode (typed code runs as shortcuts).
+    page.locator("#jp-main-dock-panel :focus").wait_for()
+
+
+def run_cell(page: Page, source: str) -> Locator:
+    """Type ``source`` into the notebook's last code cell (keystrokes, like a user), run it
+    with Shift+Enter and answer the cell's output area once the kernel is done with it.
+    The source is one line: the editor would indent what follows a newline."""
+    from playwright.sync_api import expect
+
+    cells = page.locator(".jp-Notebook .jp-CodeCell")
+    # By index: Shift+Enter on the last cell adds a new last one.
+    cell = cells.nth(cells.count() - 1)
+    cell.locator(".cm-content").click()
+    page.locator(".jp-Notebook.jp-mod-editMode").wait_for()
+    cell.locator(".cm-editor.cm-focused").wait_for()
+    page.keyboard.type(source)
+    # Were the keys taken as command-mode shortcuts, Shift+Enter would run another cell.
+    expect(cell.locator(".cm-content")).to_have_text(source)
+    page.keyboard.press("Shift+Enter")
+    # The prompt shows "[*]" while the cell runs and its execution count once it ran.
+    cell.locator(".jp-InputArea-prompt").filter(has_text=EXECUTED).wait_for()
+    return cell.locator(".jp-OutputArea")
