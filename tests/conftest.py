@@ -12,6 +12,7 @@ import pytest
 from tests.support.anaconda import AnacondaCLI
 from tests.support.lab import chromium, lab_page
 from tests.support.server import RepoServer
+from tests.support.services import PostgreSQL
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
@@ -50,6 +51,23 @@ def server(tmp_path_factory: pytest.TempPathFactory, tier: str) -> Iterator[Repo
         yield instance
     finally:
         instance.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgreSQL]:
+    """One PostgreSQL server for the tests that run on both databases; started on first use."""
+    server = PostgreSQL().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind (a fresh PostgreSQL database per test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'repo.db'}"
+    postgres: PostgreSQL = request.getfixturevalue("postgres")
+    return postgres.create_database(f"test_{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture

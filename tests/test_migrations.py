@@ -5,32 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from jupyter_repo.repository import db
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.models import Base
-from tests.support.services import PostgreSQL
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgreSQL]:
-    server = PostgreSQL().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'repo.db'}"
-    postgres: PostgreSQL = request.getfixturevalue("postgres")
-    return postgres.create_database(f"migrations_{os.urandom(4).hex()}")
 
 
 def test_migrate_command_builds_exactly_the_models(database_url: str, tmp_path: Path) -> None:

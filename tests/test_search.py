@@ -4,9 +4,7 @@ for who may read them, filters by label and owner."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select
@@ -15,24 +13,11 @@ from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.models import Account, Blob, File, FileLabel, Label, Package, Release
 from jupyter_repo.repository.permissions import ANONYMOUS, Actor
 from jupyter_repo.repository.services import accounts, search
-from tests.support.services import PostgreSQL
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgreSQL]:
-    server = PostgreSQL().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def repo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repository]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'repo.db'}"
-    else:
-        postgres: PostgreSQL = request.getfixturevalue("postgres")
-        url = postgres.create_database(f"search_{os.urandom(4).hex()}")
-    repository = Repository(db_url=url)
+@pytest.fixture
+def repo(database_url: str) -> Iterator[Repository]:
+    repository = Repository(db_url=database_url)
     repository.migrate()
     yield repository
     repository.close()
