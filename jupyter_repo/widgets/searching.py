@@ -44,7 +44,7 @@ class LiveSearch:
                  on_start: Callable[[int, str], None],
                  on_answer: Callable[[int, str, Any], None],
                  on_error: Callable[[int, str, BaseException], None],
-                 debounce: float = 0.25) -> None:
+                 debounce: float = 0.1) -> None:
         self.fetch = fetch
         self.on_start = on_start
         self.on_answer = on_answer
