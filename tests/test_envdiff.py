@@ -97,7 +97,7 @@ def test_conda_pins_from_an_explicit_lock_and_an_environment_yml() -> None:
     assert parse_conda_pins(yml) == (
         [CondaPin("zlib", "1.3.1", "hb9d3cd8_2"), CondaPin("tiny", "2.0", "0")],
         ["python=3.12", "pip"], ["conda-forge", "bioconda"])
-    assert CondaPin("tiny", "2.0", "0").spec == "tiny==2.0=0"
+    assert CondaPin("tiny", "2.0", "0").spec == "tiny ==2.0 0"
 
 
 def test_conda_versions_compare_in_conda_order_and_builds_count() -> None:
@@ -130,7 +130,7 @@ def test_plan_conda_part_against_conda_meta_or_say_why_not() -> None:
          "action": "upgrade", "kind": "conda"},
         {"name": "rebuilt", "current": "1 (build 0)", "wanted": "1 (build 1)",
          "action": "change", "kind": "conda"}]
-    assert plan.conda_specs() == ["new==1.0=0", "Old==2.0=0", "rebuilt==1=1"]
+    assert plan.conda_specs() == ["new ==1.0 0", "Old ==2.0 0", "rebuilt ==1 1"]
     assert plan.requirements() == [] and plan.pending() == 3 and plan.conda_note is None
     assert plan.counts() == {"add": 1, "upgrade": 1, "downgrade": 0, "change": 1,
                              "unchanged": 2}

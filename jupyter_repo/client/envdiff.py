@@ -77,7 +77,8 @@ class Pin:
 
 @dataclass(frozen=True)
 class CondaPin:
-    """One exact conda pin: ``spec`` (``name==version=build``) is what rattler solves for."""
+    """One exact conda pin: ``spec`` (``name ==version build``, the match spec form rattler
+    parses; it reads ``name==version=build`` as a version with "=" in it) is solved for."""
 
     name: str
     version: str
@@ -89,7 +90,7 @@ class CondaPin:
 
     @property
     def spec(self) -> str:
-        return f"{self.name}=={self.version}={self.build}"
+        return f"{self.name} =={self.version} {self.build}"
 
 
 @dataclass(frozen=True)
