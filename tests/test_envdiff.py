@@ -143,6 +143,19 @@ def test_plan_conda_part_against_conda_meta_or_say_why_not() -> None:
     assert elsewhere.summary() == "alice/env/1: 1 unchanged; 4 conda packages not compared"
 
 
+def test_conda_channels_owner_first_with_this_token() -> None:
+    installer = Installer(RepoClient("http://repo.test", "tok-1"), Target("python", "/p"))
+    lock = EnvironmentLock("alice", "env", "1", "environment.yml", [], [],
+                           [CondaPin("x", "1", "0")],
+                           ["http://repo.test/conda/alice", "conda-forge",
+                            "http://repo.test/conda/t/old-token/bob/label/dev"])
+    assert installer.conda_channels(lock) == [
+        "http://repo.test/conda/t/tok-1/alice", "conda-forge",
+        "http://repo.test/conda/t/tok-1/bob/label/dev"]
+    assert installer.conda_channels(lock, with_token=False) == [
+        "http://repo.test/conda/alice", "conda-forge", "http://repo.test/conda/bob/label/dev"]
+
+
 def test_plan_and_apply_a_private_environment(server: RepoServer, user: str, unique: str,
                                               tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:

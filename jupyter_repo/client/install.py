@@ -421,11 +421,15 @@ class Installer:
 
     def conda_channels(self, lock: EnvironmentLock, *, with_token: bool = True) -> list[str]:
         """Where an environment's conda pins are solved: the owner's channel first, then the
-        channels the environment names (channels of this repository with the token)."""
+        channels the environment names (channels of this repository with this client's
+        token instead of any token written in the environment)."""
         result = [self.client.conda_channel(lock.owner, with_token=with_token)]
         base = f"{self.client.url.rstrip('/')}/conda/"
         for channel in lock.channels:
             parts = channel[len(base):].split("/") if channel.startswith(base) else []
+            if len(parts) > 2 and parts[0] == "t":
+                parts = parts[2:]
+                channel = base + "/".join(parts)
             if len(parts) == 1 and parts[0]:
                 channel = self.client.conda_channel(parts[0], with_token=with_token)
             elif len(parts) == 3 and parts[1] == "label" and parts[0]:
@@ -474,7 +478,14 @@ class Installer:
         shown = ", ".join(self.conda_channels(lock, with_token=False))
         self.log(f"conda install {' '.join(specs)} from {shown} into {self.target.prefix}")
         self.progress(None, f"Installing {len(specs)} conda packages with py-rattler")
-        conda_install(Path(self.target.prefix), self.conda_channels(lock), specs, log=self.log)
+        try:
+            conda_install(Path(self.target.prefix), self.conda_channels(lock), specs,
+                          log=self.log)
+        except errors.InstallError as error:  # rattler's messages may quote channel URLs
+            message = error.message
+            for secret in self._secrets():
+                message = message.replace(secret, "***")
+            raise errors.InstallError(message) from None
 
     def _apply_pip(self, plan: Plan, wanted: list[str]) -> None:
         lock = plan.lock
