@@ -10,14 +10,18 @@ import pytest
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.envdiff import (
+    CondaPin,
     EnvironmentLock,
     EnvironmentRef,
     compare,
+    compare_conda,
     compute_plan,
+    parse_conda_pins,
     parse_pins,
 )
 from jupyter_repo.client.environment import CapturedEnvironment
 from jupyter_repo.client.install import Installer, Target
+from jupyter_repo.repository.inspect.envspec import parse_spec
 from tests.support.environments import isolate_pip, shared_environment, versions_in
 from tests.support.server import RepoServer
 
@@ -57,10 +61,12 @@ def test_plan_uses_canonical_names_markers_and_counts() -> None:
              {"name": "pip", "version": "24"}, {"name": "extra-thing", "version": "1"}])
     plan = compute_plan(lock, captured)
     assert [change.to_json() for change in plan.changes] == [
-        {"name": "Foo_Bar", "current": "1.5", "wanted": "2.0", "action": "upgrade"},
-        {"name": "baz", "current": "1.2", "wanted": "1.0", "action": "downgrade"},
-        {"name": "new", "current": None, "wanted": "0.1", "action": "add"},
-        {"name": "odd", "current": "x0", "wanted": "x1", "action": "change"},
+        {"name": "Foo_Bar", "current": "1.5", "wanted": "2.0", "action": "upgrade",
+         "kind": "pip"},
+        {"name": "baz", "current": "1.2", "wanted": "1.0", "action": "downgrade",
+         "kind": "pip"},
+        {"name": "new", "current": None, "wanted": "0.1", "action": "add", "kind": "pip"},
+        {"name": "odd", "current": "x0", "wanted": "x1", "action": "change", "kind": "pip"},
     ]
     assert plan.counts() == {"add": 1, "upgrade": 1, "downgrade": 1, "change": 1,
                              "unchanged": 1}
@@ -73,6 +79,81 @@ def test_plan_uses_canonical_names_markers_and_counts() -> None:
     assert plan.summary() == ("alice/env/1: 1 to add, 1 to upgrade, 1 to downgrade, "
                               "1 to change, 1 unchanged; 1 unpinned requirements installed "
                               "as written")
+
+
+def test_conda_pins_from_an_explicit_lock_and_an_environment_yml() -> None:
+    explicit = parse_spec(
+        "# platform: linux-64\n@EXPLICIT\n"
+        "https://repo.example/conda/alice/noarch/tiny-data-1.0-py_0.conda#abc\n"
+        "https://conda.anaconda.org/conda-forge/linux-64/zlib-1.3.1-hb9d3cd8_2.tar.bz2\n",
+        "conda-explicit.txt")
+    assert parse_conda_pins(explicit) == (
+        [CondaPin("tiny-data", "1.0", "py_0"), CondaPin("zlib", "1.3.1", "hb9d3cd8_2")], [],
+        ["https://repo.example/conda/alice", "https://conda.anaconda.org/conda-forge"])
+    yml = parse_spec(
+        "name: team\nchannels: [conda-forge]\ndependencies:\n  - python=3.12\n"
+        "  - zlib=1.3.1=hb9d3cd8_2\n  - bioconda::tiny==2.0=0\n  - pip\n"
+        "  - pip: [requests==2.32.3]\n", "environment.yml")
+    assert parse_conda_pins(yml) == (
+        [CondaPin("zlib", "1.3.1", "hb9d3cd8_2"), CondaPin("tiny", "2.0", "0")],
+        ["python=3.12", "pip"], ["conda-forge", "bioconda"])
+    assert CondaPin("tiny", "2.0", "0").spec == "tiny ==2.0 0"
+
+
+def test_conda_versions_compare_in_conda_order_and_builds_count() -> None:
+    pin = CondaPin("x", "1.10", "0")
+    assert compare_conda(None, pin) == "add"
+    assert compare_conda(("1.9", "0"), pin) == "upgrade"
+    assert compare_conda(("1.10.1", "0"), pin) == "downgrade"
+    assert compare_conda(("1.10", "1"), pin) == "change"  # same version, another build
+    assert compare_conda(("1.10", "0"), pin) is None
+    assert compare_conda(("1.10.0", "0"), pin) is None  # conda: 1.10 == 1.10.0
+
+
+def test_plan_conda_part_against_conda_meta_or_say_why_not() -> None:
+    pins, unpinned = parse_pins(["requests==2.0"])
+    lock = EnvironmentLock("alice", "env", "1", "requirements.txt", pins, unpinned,
+                           [CondaPin("new", "1.0", "0"), CondaPin("Old", "2.0", "0"),
+                            CondaPin("same", "1", "0"), CondaPin("rebuilt", "1", "1")])
+    captured = CapturedEnvironment(python_version="3.12.1", executable="python",
+                                   prefix="/env", platform="linux",
+                                   pip=[{"name": "requests", "version": "2.0"}])
+    records = [{"name": "old", "version": "1.5", "build": "0"},
+               {"name": "same", "version": "1", "build": "0"},
+               {"name": "rebuilt", "version": "1", "build": "0"},
+               {"name": "other", "version": "9", "build": "0"}]
+    plan = compute_plan(lock, captured, records, prefix="/env")
+    assert [change.to_json() for change in plan.changes] == [
+        {"name": "new", "current": None, "wanted": "1.0 (build 0)", "action": "add",
+         "kind": "conda"},
+        {"name": "Old", "current": "1.5 (build 0)", "wanted": "2.0 (build 0)",
+         "action": "upgrade", "kind": "conda"},
+        {"name": "rebuilt", "current": "1 (build 0)", "wanted": "1 (build 1)",
+         "action": "change", "kind": "conda"}]
+    assert plan.conda_specs() == ["new ==1.0 0", "Old ==2.0 0", "rebuilt ==1 1"]
+    assert plan.requirements() == [] and plan.pending() == 3 and plan.conda_note is None
+    assert plan.counts() == {"add": 1, "upgrade": 1, "downgrade": 0, "change": 1,
+                             "unchanged": 2}
+
+    elsewhere = compute_plan(lock, captured, None, prefix="/venv")
+    assert elsewhere.changes == [] and elsewhere.unchanged == 1
+    assert elsewhere.conda_note == (
+        "The environment's 4 conda packages were not compared: /venv is not a conda "
+        "environment (it has no conda-meta folder), so only its pip packages are planned.")
+    assert elsewhere.summary() == "alice/env/1: 1 unchanged; 4 conda packages not compared"
+
+
+def test_conda_channels_owner_first_with_this_token() -> None:
+    installer = Installer(RepoClient("http://repo.test", "tok-1"), Target("python", "/p"))
+    lock = EnvironmentLock("alice", "env", "1", "environment.yml", [], [],
+                           [CondaPin("x", "1", "0")],
+                           ["http://repo.test/conda/alice", "conda-forge",
+                            "http://repo.test/conda/t/old-token/bob/label/dev"])
+    assert installer.conda_channels(lock) == [
+        "http://repo.test/conda/t/tok-1/alice", "conda-forge",
+        "http://repo.test/conda/t/tok-1/bob/label/dev"]
+    assert installer.conda_channels(lock, with_token=False) == [
+        "http://repo.test/conda/alice", "conda-forge", "http://repo.test/conda/bob/label/dev"]
 
 
 def test_plan_and_apply_a_private_environment(server: RepoServer, user: str, unique: str,

@@ -1,6 +1,8 @@
 """The environment installer widget, driven through its model against a real repository:
 plan a private shared environment against a throwaway venv (add / upgrade / downgrade),
-apply it, check the versions in a fresh interpreter; access, secrecy and readable errors."""
+apply it, check the versions in a fresh interpreter; its conda part against a conda prefix
+(py-rattler), or the line saying why it was not compared; access, secrecy and readable
+errors."""
 
 from __future__ import annotations
 
@@ -16,9 +18,13 @@ import ipywidgets as widgets
 import pytest
 
 from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.widgets import EnvironmentInstaller
 from tests.support.environments import (
+    CondaEnvironment,
     SharedEnvironment,
+    conda_environment,
+    conda_records,
     isolate_pip,
     make_venv,
     shared_environment,
@@ -110,10 +116,10 @@ def test_plan_then_apply_into_a_venv(server: RepoServer, shared: SharedEnvironme
         plan = await installer.wait_for_plan(60)
         assert plan is not None and installer.state == "planned", installer.status_text
         assert table_rows(installer.plan_view.value) == [
-            ["Change", "Package", "Installed", "Wanted"],
-            ["add", names["a"], "—", "1.0"],
-            ["upgrade", names["b"].upper(), "1.0", "2.0"],
-            ["downgrade", names["c"].replace("-", "_"), "2.0", "1.0"],
+            ["Change", "Package", "Installed", "Wanted", "Via"],
+            ["add", names["a"], "—", "1.0", "pip"],
+            ["upgrade", names["b"].upper(), "1.0", "2.0", "pip"],
+            ["downgrade", names["c"].replace("-", "_"), "2.0", "1.0", "pip"],
         ]
         assert "1 to add, 1 to upgrade, 1 to downgrade, 1 unchanged" in installer.plan_view.value
         assert not installer.apply_button.disabled
@@ -138,6 +144,106 @@ def test_plan_then_apply_into_a_venv(server: RepoServer, shared: SharedEnvironme
         assert plan is not None and plan.changes == []
     run(again())
     assert "Nothing to change" in installer.plan_view.value and installer.apply_button.disabled
+
+
+@pytest.fixture(scope="module")
+def conda_shared(server: RepoServer,
+                 tmp_path_factory: pytest.TempPathFactory) -> CondaEnvironment:
+    """A private environment with a conda part, and a conda prefix holding old versions."""
+    pytest.importorskip("rattler")
+    unique = uuid.uuid4().hex[:8]
+    owner = server.create_user(f"c{unique}")
+    return conda_environment(server, owner, unique, tmp_path_factory.mktemp("conda-env"))
+
+
+def test_conda_part_is_planned_and_applied_into_a_conda_prefix(
+        server: RepoServer, conda_shared: CondaEnvironment,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_pip(monkeypatch)
+    env, names = conda_shared, conda_shared.packages
+    assert conda_records(env.prefix) == {
+        f"{names['y']}-1.0-0", f"{names['z']}-2.0-0", f"{names['w']}-1.0-0"}
+    installer = EnvironmentInstaller(env.spec, client=RepoClient(server.url, env.token),
+                                     target=env.target, pypi_fallback=False)
+
+    async def scenario() -> str:
+        installer.plan()
+        plan = await installer.wait_for_plan(60)
+        assert plan is not None and installer.state == "planned", installer.status_text
+        assert table_rows(installer.plan_view.value) == [
+            ["Change", "Package", "Installed", "Wanted", "Via"],
+            ["add", names["x"], "—", "1.0 (build 0)", "conda"],
+            ["upgrade", names["y"], "1.0 (build 0)", "2.0 (build 0)", "conda"],
+            ["downgrade", names["z"], "2.0 (build 0)", "1.0 (build 0)", "conda"],
+            ["add", names["p"], "—", "1.0", "pip"],
+        ]
+        assert "2 to add, 1 to upgrade, 1 to downgrade, 1 unchanged" in installer.plan_view.value
+        assert "not compared" not in installer.plan_view.value
+        assert installer.apply_button.description == "Apply 4 changes"
+        installer.apply_button.click()
+        assert installer.panel.cancel_button.disabled  # rattler's linking cannot stop
+        return await installer.wait_for_apply(120)
+
+    assert run(scenario()) == "succeeded", installer.status_text
+    assert installer.status_text == (
+        f"Installed {env.spec} into {env.prefix}: 2 added, 1 upgraded, 1 downgraded; "
+        "restart the kernel to use them.")
+    assert conda_records(env.prefix) == {
+        f"{names['x']}-1.0-0", f"{names['y']}-2.0-0", f"{names['z']}-1.0-0",
+        f"{names['w']}-1.0-0"}
+    assert (env.prefix / "share" / names["y"] / "VERSION").read_text() == "2.0\n"
+    assert (env.prefix / "share" / names["z"] / "VERSION").read_text() == "1.0\n"
+    assert versions_in(env.python, [names["p"]]) == {names["p"]: "1.0"}
+    log = installer.log_text
+    assert f"linked {names['x']}-1.0-0" in log
+    assert log.index("conda install ") < log.index("pip install ")  # conda first, then pip
+    assert f"from {server.url}/conda/{env.owner} into" in log
+    assert_secret_kept(installer, env.token)
+
+    async def again() -> None:
+        installer.plan()
+        plan = await installer.wait_for_plan(60)
+        assert plan is not None and plan.changes == [], installer.status_text
+    run(again())
+    assert "Nothing to change" in installer.plan_view.value and installer.apply_button.disabled
+
+
+def test_conda_part_is_not_compared_outside_a_conda_environment(
+        server: RepoServer, conda_shared: CondaEnvironment, tmp_path: Path) -> None:
+    env, names = conda_shared, conda_shared.packages
+    venv = make_venv(tmp_path / "plain", [])  # no conda-meta/
+    installer = EnvironmentInstaller(env.spec, client=RepoClient(server.url, env.token),
+                                     target=str(venv / "bin" / "python"))
+
+    async def scenario() -> None:
+        installer.plan()
+        assert await installer.wait_for_plan(60) is not None, installer.status_text
+    run(scenario())
+    assert table_rows(installer.plan_view.value) == [
+        ["Change", "Package", "Installed", "Wanted", "Via"],
+        ["add", names["p"], "—", "1.0", "pip"],
+    ]
+    reason = (f"The environment's 4 conda packages were not compared: {venv} is not a conda "
+              "environment (it has no conda-meta folder), so only its pip packages are "
+              "planned.")
+    assert reason in installer.plan_view.value.replace("&#x27;", "'")
+    assert reason in installer.log_text
+    assert installer.apply_button.description == "Apply 1 change"
+    assert_secret_kept(installer, env.token)
+
+    # Only conda packages (an explicit lock alone): nothing can be planned here.
+    client = RepoClient(server.url, env.token)
+    lock = f"@EXPLICIT\n{client.conda_channel(env.owner)}/noarch/{names['x']}-1.0-0.conda\n"
+    Publisher(client).publish_spec_files({"conda-explicit.txt": lock},
+                                         Destination(env.owner, env.name, "2", public=False),
+                                         default_name=env.name)
+    conda_only = EnvironmentInstaller(f"{env.owner}/{env.name}/2", client=client,
+                                      target=str(venv / "bin" / "python"))
+    assert plan_error(conda_only) == (
+        f"{env.owner}/{env.name} 2 has only conda packages and {venv} is not a conda "
+        "environment (it has no conda-meta folder); create one from it with: conda env "
+        "create --file conda-explicit.txt")
+    assert_secret_kept(conda_only, env.token)
 
 
 def test_editing_the_spec_withdraws_the_plan(server: RepoServer,

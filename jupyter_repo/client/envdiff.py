@@ -7,8 +7,12 @@ installed), ``upgrade``, ``downgrade``, or ``change`` (the versions cannot be or
 ``===`` pins). Packages already at the pinned version are counted as unchanged; packages
 the interpreter has and the lock does not are kept (installing a lock never removes).
 
-Only the pip part is planned: the conda part of an environment (``environment.yml``
-conda dependencies, the ``@EXPLICIT`` lock) is not compared.
+The conda part (exact ``name-version-build`` pins from the ``@EXPLICIT`` lock, else the
+``name=version=build`` dependencies of ``environment.yml``) is planned against the target
+prefix's ``conda-meta/*.json`` records when it is a conda environment: ``add``, ``upgrade``,
+``downgrade`` (conda's version order) or ``change`` (the same version, another build).
+When the target is not a conda environment, the conda part is not compared and the plan
+says why (:attr:`Plan.conda_note`).
 """
 
 from __future__ import annotations
@@ -72,8 +76,26 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class CondaPin:
+    """One exact conda pin: ``spec`` (``name ==version build``, the match spec form rattler
+    parses; it reads ``name==version=build`` as a version with "=" in it) is solved for."""
+
+    name: str
+    version: str
+    build: str
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name} =={self.version} {self.build}"
+
+
+@dataclass(frozen=True)
 class EnvironmentLock:
-    """The pip lock of one published environment version."""
+    """The pip lock (and the exact conda pins) of one published environment version."""
 
     owner: str
     name: str
@@ -82,6 +104,16 @@ class EnvironmentLock:
     pins: list[Pin]
     #: Requirements that are not exact pins (ranges, URLs): installed as written, not planned.
     unpinned: list[str] = field(default_factory=list)
+    #: Exact conda pins (empty: the environment has no conda part).
+    conda: list[CondaPin] = field(default_factory=list)
+    #: Channels the lock and environment.yml name (URLs or names), besides the owner's.
+    channels: list[str] = field(default_factory=list)
+    #: conda dependencies without an exact version and build (``python=3.12``): not planned.
+    conda_unpinned: list[str] = field(default_factory=list)
+
+    @property
+    def has_pip(self) -> bool:
+        return bool(self.pins or self.unpinned)
 
     @property
     def ref(self) -> EnvironmentRef:
@@ -90,15 +122,19 @@ class EnvironmentLock:
 
 @dataclass(frozen=True)
 class Change:
+    """One package the plan changes; ``line`` is what pip (``kind`` "pip") or rattler
+    (``kind`` "conda", where ``current`` and ``wanted`` read ``version (build b)``) gets."""
+
     name: str
     current: str | None
     wanted: str
     action: str
     line: str
+    kind: str = "pip"
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "current": self.current, "wanted": self.wanted,
-                "action": self.action}
+                "action": self.action, "kind": self.kind}
 
 
 @dataclass
@@ -115,6 +151,16 @@ class Plan:
     not_for_here: list[str] = field(default_factory=list)
     #: The pins that apply to this interpreter.
     pins: list[Pin] = field(default_factory=list)
+    #: Why the environment's conda packages were not compared (None: they were, or none).
+    conda_note: str | None = None
+
+    @property
+    def pip_changes(self) -> list[Change]:
+        return [change for change in self.changes if change.kind == "pip"]
+
+    @property
+    def conda_changes(self) -> list[Change]:
+        return [change for change in self.changes if change.kind == "conda"]
 
     def counts(self) -> dict[str, int]:
         result = {action: 0 for action in ACTIONS}
@@ -125,7 +171,15 @@ class Plan:
 
     def requirements(self) -> list[str]:
         """What pip is asked to install: the changed pins (and any unpinned lines)."""
-        return [change.line for change in self.changes] + list(self.lock.unpinned)
+        return [change.line for change in self.pip_changes] + list(self.lock.unpinned)
+
+    def conda_specs(self) -> list[str]:
+        """What rattler is asked to install: the changed conda pins, exactly."""
+        return [change.line for change in self.conda_changes]
+
+    def pending(self) -> int:
+        """How many installs Apply would make (conda and pip)."""
+        return len(self.conda_specs()) + len(self.requirements())
 
     def constraints(self) -> list[str]:
         """Every pin of the lock, so that dependencies pip pulls in stay at the lock's
@@ -141,13 +195,16 @@ class Plan:
         head = f"{self.lock.ref}: " + ", ".join(parts)
         if self.lock.unpinned:
             head += f"; {len(self.lock.unpinned)} unpinned requirements installed as written"
+        if self.conda_note:
+            head += f"; {len(self.lock.conda)} conda packages not compared"
         return head
 
     def to_json(self) -> dict[str, Any]:
         return {"owner": self.lock.owner, "name": self.lock.name, "version": self.lock.version,
                 "prefix": self.prefix, "changes": [change.to_json() for change in self.changes],
                 "counts": self.counts(), "kept": self.kept,
-                "unpinned": list(self.lock.unpinned), "not_for_here": list(self.not_for_here)}
+                "unpinned": list(self.lock.unpinned), "not_for_here": list(self.not_for_here),
+                "conda_note": self.conda_note}
 
 
 def _orderable(version: str) -> bool:
@@ -175,6 +232,55 @@ def parse_pins(requirements: list[str]) -> tuple[list[Pin], list[str]]:
             continue
         pins.append(Pin(requirement.name, specifiers[0].version, line))
     return pins, others
+
+
+CONDA_EXTENSIONS = (".conda", ".tar.bz2")
+CONDA_PIN_RE = re.compile(
+    r"^(?P<name>[A-Za-z0-9_][A-Za-z0-9_.+-]*)\s*(?:==|=|\s)\s*(?P<version>[^=\s<>!,|*]+)"
+    r"\s*(?:=|\s)\s*(?P<build>[^=\s<>!,|*]+)$"
+)
+
+
+def _add_channel(channels: list[str], channel: str) -> None:
+    channel = channel.strip().rstrip("/")
+    if channel and channel not in channels:
+        channels.append(channel)
+
+
+def parse_conda_pins(spec: dict[str, Any]) -> tuple[list[CondaPin], list[str], list[str]]:
+    """``(exact pins, other conda dependencies, channels)`` of a parsed spec file (see
+    :func:`jupyter_repo.repository.inspect.envspec.parse_spec`): an ``@EXPLICIT`` lock's
+    URLs (``<channel>/<subdir>/<name>-<version>-<build>.conda``) or ``environment.yml``'s
+    ``[channel::]name=version=build`` dependencies."""
+    pins: list[CondaPin] = []
+    others: list[str] = []
+    channels: list[str] = []
+    if spec.get("format") == "explicit":
+        for url in spec.get("urls", []):
+            address = str(url).split("#", 1)[0]
+            filename = address.rsplit("/", 1)[-1]
+            stem = next((filename[:-len(ext)] for ext in CONDA_EXTENSIONS
+                         if filename.endswith(ext)), None)
+            parts = stem.rsplit("-", 2) if stem else []
+            if len(parts) != 3 or not all(parts):
+                others.append(filename)
+                continue
+            pins.append(CondaPin(*parts))
+            _add_channel(channels, address.rsplit("/", 2)[0])
+        return pins, others, channels
+    for channel in spec.get("channels", []):
+        _add_channel(channels, str(channel))
+    for item in spec.get("conda", []):
+        text = str(item).strip()
+        if "::" in text:
+            channel, text = text.split("::", 1)
+            _add_channel(channels, channel)
+        match = CONDA_PIN_RE.match(text)
+        if match is None:
+            others.append(str(item))
+            continue
+        pins.append(CondaPin(match["name"], match["version"], match["build"]))
+    return pins, others, channels
 
 
 def _marker_environment(captured: CapturedEnvironment) -> dict[str, str]:
@@ -219,8 +325,91 @@ def compare(current: str | None, wanted: str) -> str | None:
     return None  # 1.0 and 1.0.0 are the same version
 
 
-def compute_plan(lock: EnvironmentLock, captured: CapturedEnvironment) -> Plan:
-    """The changes ``lock`` makes to the captured interpreter, in the lock's order."""
+def compare_conda(current: tuple[str, str] | None, wanted: CondaPin) -> str | None:
+    """The action taking the installed ``(version, build)`` to ``wanted`` (conda's version
+    order, with rattler when it is there); None when they are the same."""
+    if current is None:
+        return "add"
+    version, build = current
+    if version != wanted.version:
+        try:
+            from rattler import Version as CondaVersion
+
+            before, after = CondaVersion(version), CondaVersion(wanted.version)
+        except ImportError:  # py-rattler is optional for planning: PEP 440's order
+            return compare(version, wanted.version)
+        except Exception:  # rattler cannot parse one of them
+            return "change"
+        if after > before:
+            return "upgrade"
+        if after < before:
+            return "downgrade"
+    return None if build == wanted.build else "change"
+
+
+def _conda_shown(version: str, build: str) -> str:
+    return f"{version} (build {build})" if build else version
+
+
+def conda_changes(lock: EnvironmentLock, records: list[dict[str, Any]]
+                  ) -> tuple[list[Change], int]:
+    """The changes ``lock``'s conda pins make to a prefix with these ``conda-meta``
+    records, in the lock's order, and how many pins are already there."""
+    installed = {str(record["name"]).lower(): (str(record["version"]),
+                                               str(record.get("build") or ""))
+                 for record in records}
+    changes: list[Change] = []
+    unchanged = 0
+    seen: set[str] = set()
+    for pin in lock.conda:
+        if pin.key in seen:
+            raise errors.InstallError(f"{lock.ref} pins the conda package {pin.name} twice.")
+        seen.add(pin.key)
+        current = installed.get(pin.key)
+        action = compare_conda(current, pin)
+        if action is None:
+            unchanged += 1
+            continue
+        changes.append(Change(pin.name, _conda_shown(*current) if current else None,
+                              _conda_shown(pin.version, pin.build), action, pin.spec, "conda"))
+    return changes, unchanged
+
+
+def not_a_conda_prefix(lock: EnvironmentLock, prefix: str) -> str:
+    count = len(lock.conda)
+    return (f"The environment's {count} conda package{'s' if count != 1 else ''} "
+            f"{'were' if count != 1 else 'was'} not compared: {prefix} is not a conda "
+            "environment (it has no conda-meta folder), so only its pip packages are planned.")
+
+
+def compute_plan(lock: EnvironmentLock, captured: CapturedEnvironment | None,
+                 conda: list[dict[str, Any]] | None = None, *,
+                 prefix: str | None = None) -> Plan:
+    """The changes ``lock`` makes to the target, in the lock's order (conda first).
+
+    ``captured``: the target interpreter's packages (None: the lock has no pip part);
+    ``conda``: the target's ``conda-meta`` records (None: it is not a conda environment).
+    """
+    planned_conda: list[Change] = []
+    conda_unchanged = 0
+    note = None
+    where = prefix or (captured.prefix if captured is not None else "")
+    if lock.conda:
+        if conda is None:
+            note = not_a_conda_prefix(lock, where)
+        else:
+            planned_conda, conda_unchanged = conda_changes(lock, conda)
+    if captured is None:
+        return Plan(lock, where, planned_conda, conda_unchanged, conda_note=note)
+    plan = _pip_plan(lock, captured)
+    plan.prefix = where
+    plan.changes = planned_conda + plan.changes
+    plan.unchanged += conda_unchanged
+    plan.conda_note = note
+    return plan
+
+
+def _pip_plan(lock: EnvironmentLock, captured: CapturedEnvironment) -> Plan:
     installed = installed_versions(captured)
     environment = _marker_environment(captured)
     changes: list[Change] = []

@@ -9,7 +9,10 @@ CLI, the Jupyter extension's install tasks and the notebook widgets).
   prefix is a conda environment (it has ``conda-meta/``).
 * environments: their pip lock (``requirements.txt``) is installed with pip; or first
   planned against the target (:mod:`~jupyter_repo.client.envdiff`: what would be added,
-  upgraded or downgraded) and then exactly the changed pins are installed.
+  upgraded or downgraded, for the conda part too when the target is a conda environment)
+  and then exactly the changed pins are installed: conda ones with py-rattler first (exact
+  ``name ==version build`` specs against the owner's channel, then the channels the
+  environment names), then pip ones.
 
 The target is an interpreter: the current one for the CLI, a kernel's for the extension.
 """
@@ -31,9 +34,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from jupyter_repo.client import errors
+from jupyter_repo.client import capture_script, errors
 from jupyter_repo.client.api import JSON, RepoClient
-from jupyter_repo.client.envdiff import EnvironmentLock, Plan, compute_plan, parse_pins
+from jupyter_repo.client.envdiff import (
+    EnvironmentLock,
+    Plan,
+    compute_plan,
+    parse_conda_pins,
+    parse_pins,
+)
 from jupyter_repo.client.environment import CapturedEnvironment, capture_interpreter
 
 Log = Callable[[str], None]
@@ -295,10 +304,10 @@ class Installer:
             "instead)."
         )
 
-    def _environment_requirements(self, owner: str, name: str, version: str | None
-                                  ) -> tuple[str, str, list[str] | None]:
-        """``(version, basename, pip requirements or None)`` of a published environment:
-        the latest version when none is given, read from its exact lock first."""
+    def _environment_specs(self, owner: str, name: str, version: str | None
+                           ) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
+        """``(version, [(basename, parsed spec)])`` of a published environment (the latest
+        version when none is given), its spec files in :func:`_spec_preference` order."""
         spec = InstallSpec(owner, name, version)
         package = self._package(spec)
         version = version or package.get("latest_version")
@@ -308,12 +317,23 @@ class Installer:
                  if item.get("version") == version and item.get("type") == "env"]
         if not files:
             raise errors.InstallError(f"{owner}/{name} {version} is not an environment.")
-        chosen = min(files, key=lambda item: _spec_preference(item["basename"]))
+        files.sort(key=lambda item: _spec_preference(item["basename"]))
+        specs: list[tuple[str, dict[str, Any]]] = []
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
-            path = Path(work) / Path(chosen["basename"]).name
-            self.client.download(owner, name, version, chosen["basename"], path,
-                                 max_bytes=MAX_SPEC_BYTES)
-            return str(version), str(chosen["basename"]), _pip_requirements(path)
+            for index, item in enumerate(files):
+                path = Path(work) / f"{index}-{Path(item['basename']).name}"
+                self.client.download(owner, name, version, item["basename"], path,
+                                     max_bytes=MAX_SPEC_BYTES)
+                specs.append((str(item["basename"]), _read_spec(path, item["basename"])))
+        return str(version), specs
+
+    def _environment_requirements(self, owner: str, name: str, version: str | None
+                                  ) -> tuple[str, str, list[str] | None]:
+        """``(version, basename, pip requirements or None)`` of a published environment:
+        the latest version when none is given, read from its exact lock first."""
+        version, specs = self._environment_specs(owner, name, version)
+        basename, spec = specs[0]
+        return version, basename, _pip_of(spec)
 
     def _no_pip_part(self, owner: str, name: str, version: str,
                      basename: str) -> errors.ClientError:
@@ -351,37 +371,126 @@ class Installer:
 
     def environment_lock(self, owner: str, name: str, version: str | None = None
                          ) -> EnvironmentLock:
-        """The exact pip pins of a published environment (the latest version by default)."""
-        version, basename, requirements = self._environment_requirements(owner, name, version)
-        if requirements is None:
+        """The exact pip pins of a published environment (the latest version by default),
+        and its exact conda pins: from its ``@EXPLICIT`` lock, else its environment.yml."""
+        version, specs = self._environment_specs(owner, name, version)
+        basename, first = specs[0]
+        requirements = _pip_of(first)
+        explicit = [spec for _basename, spec in specs if spec["format"] == "explicit"]
+        ymls = [spec for _basename, spec in specs if spec["format"] == "environment.yml"]
+        conda, conda_unpinned, channels = parse_conda_pins((explicit or ymls or [{}])[0])
+        for yml in ymls:  # the channels environment.yml names come after the lock's
+            channels += [channel for channel in parse_conda_pins(yml)[2]
+                         if channel not in channels]
+        if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: no conda part
+            conda_unpinned, channels = [], []
+        if requirements is None and not conda:
             raise self._no_pip_part(owner, name, version, basename)
-        pins, unpinned = parse_pins(requirements)
-        return EnvironmentLock(owner, name, version, basename, pins, unpinned)
+        pins, unpinned = parse_pins(requirements or [])
+        return EnvironmentLock(owner, name, version, basename, pins, unpinned, conda,
+                               channels, conda_unpinned)
 
     def capture_target(self) -> CapturedEnvironment:
         """The target's pip packages, read by its own interpreter."""
         return capture_interpreter(self.target.python)
 
+    def _compute(self, lock: EnvironmentLock) -> Plan:
+        conda = None
+        if lock.conda and self.target.is_conda:
+            conda = capture_script.conda_packages(self.target.prefix)
+        if not lock.has_pip and conda is None:
+            raise errors.InstallError(
+                f"{lock.owner}/{lock.name} {lock.version} has only conda packages and "
+                f"{self.target.prefix} is not a conda environment (it has no conda-meta "
+                f"folder); create one from it with: conda env create --file {lock.basename}"
+            )
+        captured = self.capture_target() if lock.has_pip else None
+        return compute_plan(lock, captured, conda, prefix=self.target.prefix)
+
     def plan_environment(self, owner: str, name: str, version: str | None = None) -> Plan:
-        """What installing the environment would add, upgrade or downgrade in the target."""
+        """What installing the environment would add, upgrade or downgrade in the target:
+        its pip packages, and its conda packages when the target is a conda environment."""
         self.progress(None, f"Reading {owner}/{name}" + (f" {version}" if version else ""))
         lock = self.environment_lock(owner, name, version)
         self.progress(None, f"Reading the packages of {self.target.prefix}")
-        plan = compute_plan(lock, self.capture_target())
+        plan = self._compute(lock)
         self.log(plan.summary())
+        if plan.conda_note:
+            self.log(plan.conda_note)
         return plan
 
+    def conda_channels(self, lock: EnvironmentLock, *, with_token: bool = True) -> list[str]:
+        """Where an environment's conda pins are solved: the owner's channel first, then the
+        channels the environment names (channels of this repository with this client's
+        token instead of any token written in the environment)."""
+        result = [self.client.conda_channel(lock.owner, with_token=with_token)]
+        base = f"{self.client.url.rstrip('/')}/conda/"
+        for channel in lock.channels:
+            parts = channel[len(base):].split("/") if channel.startswith(base) else []
+            if len(parts) > 2 and parts[0] == "t":
+                parts = parts[2:]
+                channel = base + "/".join(parts)
+            if len(parts) == 1 and parts[0]:
+                channel = self.client.conda_channel(parts[0], with_token=with_token)
+            elif len(parts) == 3 and parts[1] == "label" and parts[0]:
+                channel = self.client.conda_channel(parts[0], parts[2], with_token=with_token)
+            if channel not in result:
+                result.append(channel)
+        return result
+
     def apply_plan(self, plan: Plan) -> JSON:
-        """Install exactly the pins ``plan`` changes (the rest of the lock as constraints),
-        then check the target now matches the lock."""
+        """Install exactly the pins ``plan`` changes: conda ones with py-rattler first, then
+        pip ones (the rest of the pip lock as constraints); then check the target now
+        matches the lock."""
         lock = plan.lock
         wanted = plan.requirements()
+        conda_specs = plan.conda_specs()
+        method = "+".join(kind for kind, specs in (("conda", conda_specs), ("pip", wanted))
+                          if specs) or "pip"
         result: JSON = {"owner": lock.owner, "name": lock.name, "version": lock.version,
-                        "method": "pip", "prefix": self.target.prefix, "counts": plan.counts()}
-        if not wanted:
+                        "method": method, "prefix": self.target.prefix,
+                        "counts": plan.counts()}
+        if not wanted and not conda_specs:
             self.progress(1.0, f"{self.target.prefix} already matches {lock.ref}")
             return {**result, "message": f"Nothing to change: {self.target.prefix} already "
                                          f"matches {lock.ref}."}
+        if conda_specs:
+            self._apply_conda(lock, conda_specs)
+        if wanted:
+            self._apply_pip(plan, wanted)
+        self.progress(0.95, f"Checking {self.target.prefix}")
+        after = self._compute(lock)
+        if after.changes:
+            first = after.changes[0]
+            tool = "py-rattler" if first.kind == "conda" else "pip"
+            hint = "" if first.kind == "conda" else " (is another copy first on its sys.path?)"
+            raise errors.InstallError(
+                f"{tool} finished but {first.name} is {first.current or 'not installed'} in "
+                f"{self.target.prefix}, not {first.wanted}{hint}"
+            )
+        self.progress(1.0, f"Installed {lock.ref}")
+        return {**result, "message": f"Installed {lock.ref} into {self.target.prefix}: "
+                                     f"{_counted(plan)}; restart the kernel to use them."}
+
+    def _apply_conda(self, lock: EnvironmentLock, specs: list[str]) -> None:
+        if self.stop.is_set():
+            raise errors.Cancelled("The installation was cancelled.")
+        shown = ", ".join(self.conda_channels(lock, with_token=False))
+        self.log(f"conda install {' '.join(specs)} from {shown} into {self.target.prefix}")
+        self.progress(None, f"Installing {len(specs)} conda packages with py-rattler")
+        try:
+            conda_install(Path(self.target.prefix), self.conda_channels(lock), specs,
+                          log=self.log)
+        except errors.InstallError as error:  # rattler's messages may quote channel URLs
+            message = error.message
+            for secret in self._secrets():
+                message = message.replace(secret, "***")
+            raise errors.InstallError(message) from None
+
+    def _apply_pip(self, plan: Plan, wanted: list[str]) -> None:
+        lock = plan.lock
+        if self.stop.is_set():
+            raise errors.Cancelled("The installation was cancelled.")
         self.log(f"pip install {len(wanted)} packages from {lock.ref} into "
                  f"{self.target.prefix}")
         self.progress(0.0, f"Installing {len(wanted)} packages with pip")
@@ -402,18 +511,6 @@ class Installer:
             pip_install(self.target, ["-r", str(changes), "-c", str(constraints)], log=log,
                         stop=self.stop, secrets=self._secrets(),
                         **self._environment_indexes(lock.owner))
-        self.progress(0.95, f"Checking {self.target.prefix}")
-        after = compute_plan(lock, self.capture_target())
-        if after.changes:
-            first = after.changes[0]
-            raise errors.InstallError(
-                f"pip finished but {first.name} is {first.current or 'not installed'} in "
-                f"{self.target.prefix}, not {first.wanted} (is another copy first on its "
-                "sys.path?)"
-            )
-        self.progress(1.0, f"Installed {lock.ref}")
-        return {**result, "message": f"Installed {lock.ref} into {self.target.prefix}: "
-                                     f"{_counted(plan)}; restart the kernel to use them."}
 
     def _result(self, spec: InstallSpec, version: Any, method: str) -> JSON:
         self.progress(1.0, f"Installed {spec.owner}/{spec.name} {version or ''}".rstrip())
@@ -446,15 +543,20 @@ def _spec_preference(basename: str) -> int:
     return 3
 
 
-def _pip_requirements(path: Path) -> list[str] | None:
-    """The pip requirements of a spec file (None when it has no pip part at all)."""
+def _read_spec(path: Path, basename: str) -> dict[str, Any]:
+    """A downloaded spec file, parsed as the repository does."""
     from jupyter_repo.repository.errors import InvalidInput
     from jupyter_repo.repository.inspect.envspec import parse_spec
 
+    shown = Path(basename).name
     try:
-        spec = parse_spec(path.read_text(encoding="utf-8"), path.name)
+        return parse_spec(path.read_text(encoding="utf-8"), shown)
     except (InvalidInput, UnicodeDecodeError) as error:
-        raise errors.InstallError(f"{path.name} cannot be read: {error}") from None
+        raise errors.InstallError(f"{shown} cannot be read: {error}") from None
+
+
+def _pip_of(spec: dict[str, Any]) -> list[str] | None:
+    """The pip requirements of a parsed spec file (None when it has no pip part at all)."""
     if spec["format"] == "explicit":
         return None
     if not spec["pip"] and spec["conda"]:

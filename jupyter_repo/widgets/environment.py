@@ -1,19 +1,26 @@
 """The environment installer: what a shared environment would change here, then apply it.
 
 ``EnvironmentInstaller("owner/name[/version]")`` shows a text box for the environment, a
-"Show changes" button and, once pressed, a table of the packages the environment's pip lock
-would add, upgrade or downgrade in this kernel's own interpreter (or in ``target``), with
-counts. The "Apply" button is enabled only while such a plan is shown and still matches the
-text box (pressing it is the confirmation); it installs exactly the changed pins with pip
-through the owner's index, in the shared task panel (progress, live log, Cancel, status).
+"Show changes" button and, once pressed, a table of the packages the environment would add,
+upgrade, downgrade or change in this kernel's own environment (or in ``target``), with
+counts: its pip lock against the interpreter's packages and, when the prefix is a conda
+environment (``conda-meta/``), its exact conda pins (name, version, build) against the
+prefix's conda records; the table's "Via" column says which. When the prefix is not a conda
+environment, one line says the conda packages were not compared and why. The "Apply" button
+is enabled only while such a plan is shown and still matches the text box (pressing it is
+the confirmation); it installs exactly the changed pins, conda ones with py-rattler first,
+then pip ones through the owner's index, in the shared task panel (progress, live log,
+Cancel, status). Cancel is disabled when conda packages are linked (that cannot stop
+half-way).
 
 The repository and token come from the user's configuration (or ``client``); the token is
-only used by the client and by pip's environment: it is in no widget's state and is masked
-in every line shown. Only the pip part of an environment is planned; its conda part is not.
+only used by the client, by pip's environment and in rattler's channel URL: it is in no
+widget's state and is masked in every line shown.
 
 DOM hooks (CSS classes): ``jupyter-repo-env-installer`` on the widget,
 ``jupyter-repo-env-spec`` on the text box, ``jupyter-repo-env-show`` on "Show changes",
-``jupyter-repo-env-plan`` on the table (rows ``jupyter-repo-env-<action>``),
+``jupyter-repo-env-plan`` on the table (rows ``jupyter-repo-env-<action>`` and
+``jupyter-repo-env-<pip|conda>``), ``jupyter-repo-env-note`` on the lines under it,
 ``jupyter-repo-env-apply`` on "Apply", plus the task panel's own classes.
 """
 
@@ -49,16 +56,22 @@ def render_plan(plan: Plan) -> str:
              f"</b>: {html.escape(', '.join(parts))}</div>"]
     if plan.changes:
         rows = "".join(
-            f'<tr class="jupyter-repo-env-{html.escape(change.action)}">'
+            f'<tr class="jupyter-repo-env-{html.escape(change.action)} '
+            f'jupyter-repo-env-{html.escape(change.kind)}">'
             f"<td>{html.escape(change.action)}</td><td>{html.escape(change.name)}</td>"
             f"<td>{html.escape(change.current or '—')}</td>"
-            f"<td>{html.escape(change.wanted)}</td></tr>"
+            f"<td>{html.escape(change.wanted)}</td><td>{html.escape(change.kind)}</td></tr>"
             for change in plan.changes)
         lines.append(
             '<table class="jupyter-repo-env-table" style="border-collapse: collapse">'
             "<thead><tr><th>Change</th><th>Package</th><th>Installed</th><th>Wanted</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>")
+            f"<th>Via</th></tr></thead><tbody>{rows}</tbody></table>")
     notes = []
+    if plan.conda_note:
+        notes.append(plan.conda_note)
+    elif plan.lock.conda_unpinned:
+        notes.append(f"{len(plan.lock.conda_unpinned)} conda requirements without an exact "
+                     f"version and build are not planned: {', '.join(plan.lock.conda_unpinned)}")
     if plan.lock.unpinned:
         notes.append(f"{len(plan.lock.unpinned)} requirements without an exact pin are "
                      f"installed as written: {', '.join(plan.lock.unpinned)}")
@@ -66,8 +79,9 @@ def render_plan(plan: Plan) -> str:
         notes.append(f"{len(plan.not_for_here)} pins are for other platforms or Pythons")
     if plan.kept:
         notes.append(f"{plan.kept} installed packages the environment does not list are kept")
-    if not plan.requirements():
-        notes.append(f"Nothing to change: {plan.prefix} already matches.")
+    if not plan.pending():
+        what = " its pip packages" if plan.conda_note else ""
+        notes.append(f"Nothing to change: {plan.prefix} already matches{what}.")
     lines.extend(f'<div class="jupyter-repo-env-note">{html.escape(note)}</div>'
                  for note in notes)
     return "".join(lines)
@@ -158,7 +172,7 @@ class EnvironmentInstaller(widgets.VBox):
         plan = self.current_plan
         if self.panel.running or plan is None or self._planned_spec != self.spec.value:
             return
-        if not plan.requirements():
+        if not plan.pending():
             return
         client = self._connection.get()
 
@@ -171,7 +185,8 @@ class EnvironmentInstaller(widgets.VBox):
         self.spec.disabled = True
         future = self.panel.start(work, title=f"Installing {plan.lock.ref}",
                                   secrets=self._secrets(),
-                                  success=lambda result: result["message"])
+                                  success=lambda result: result["message"],
+                                  cancellable=not plan.conda_changes)
         self._apply_future = future
         future.add_done_callback(lambda done: self._applied(done.result()))
 
@@ -246,7 +261,7 @@ class EnvironmentInstaller(widgets.VBox):
         self.current_plan = plan
         self._planned_spec = spec
         self.plan_view.value = render_plan(plan)
-        count = len(plan.requirements())
+        count = plan.pending()
         if count:
             self.apply_button.disabled = False
             self.apply_button.description = f"Apply {count} change" + ("s" if count > 1 else "")

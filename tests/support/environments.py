@@ -3,6 +3,12 @@
 The environment pins three tiny wheels published (privately) in the same namespace:
 ``a`` 1.0 (not installed in the venv: add), ``b`` 2.0 (the venv has 1.0: upgrade) and
 ``c`` 1.0 (the venv has 2.0: downgrade), plus ``d`` 1.0, which the venv already has.
+
+:func:`conda_environment` publishes one with a conda part: tiny noarch conda packages in the
+owner's (private) channel, ``x`` 1.0 (add), ``y`` 2.0 (the prefix has 1.0: upgrade), ``z``
+1.0 (the prefix has 2.0: downgrade) and ``w`` 1.0 (already there), plus one pip pin ``p``;
+the target is a conda prefix (``conda-meta/``, the old versions linked by py-rattler) whose
+pip side is an empty venv.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.install import Target, conda_install
 from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.demo import builders
 from tests.support import publish
@@ -112,3 +119,68 @@ def shared_environment(server: RepoServer, owner: str, unique: str, root: Path, 
                  builders.wheel(root / "installed", names["d"], "1.0")]
     venv = make_venv(root / "venv", installed)
     return SharedEnvironment(owner, token, name, published.version, names, venv)
+
+
+@dataclass
+class CondaEnvironment:
+    owner: str
+    token: str
+    name: str
+    version: str
+    #: Package names by role: {"x": "jrx-<unique>", ..., "p": "jre-p-<unique>"}
+    packages: dict[str, str]
+    #: A conda prefix (conda-meta/) holding y 1.0, z 2.0 and w 1.0.
+    prefix: Path
+    #: A venv without pip and without packages: the pip side of the target.
+    venv: Path
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    @property
+    def spec(self) -> str:
+        return f"{self.owner}/{self.name}/{self.version}"
+
+    @property
+    def target(self) -> Target:
+        return Target(self.python, str(self.prefix))
+
+
+def conda_records(prefix: Path) -> set[str]:
+    """``name-version-build`` of every conda-meta record of ``prefix``."""
+    return {path.stem for path in (prefix / "conda-meta").glob("*.json")}
+
+
+def conda_environment(server: RepoServer, owner: str, unique: str,
+                      root: Path) -> CondaEnvironment:
+    token = server.token(owner, ["api:write"])
+    names = {role: f"jr{role}-{unique}" for role in "xyzw"}
+    names["p"] = f"jre-p-{unique}"
+    for role, versions in (("x", ["1.0"]), ("y", ["1.0", "2.0"]), ("z", ["1.0", "2.0"]),
+                           ("w", ["1.0"])):
+        for version in versions:
+            publish.conda(server, token, owner, root / "conda", names[role], version,
+                          private=True)
+    publish.wheel(server, token, owner, root / "wheels", names["p"], "1.0", private=True)
+    client = RepoClient(server.url, token)
+    channel = client.conda_channel(owner)
+    wanted = {"x": "1.0", "y": "2.0", "z": "1.0", "w": "1.0"}
+    yml = (f"name: team\nchannels:\n  - {channel}\ndependencies:\n"
+           + "".join(f"  - {names[role]}={version}=0\n" for role, version in wanted.items())
+           + f"  - pip\n  - pip:\n    - {names['p']}==1.0\n")
+    explicit = ("# Exact conda lock of the environment\n# platform: unknown\n@EXPLICIT\n"
+                + "".join(f"{channel}/noarch/{names[role]}-{version}-0.conda\n"
+                          for role, version in wanted.items()))
+    name = f"conda-env-{unique}"
+    published = Publisher(client).publish_spec_files(
+        {"environment.yml": yml, "requirements.txt": f"{names['p']}==1.0\n",
+         "conda-explicit.txt": explicit},
+        Destination(owner, name, "1", public=False), default_name=name)
+    prefix = root / "conda-env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    conda_install(prefix, [client.conda_channel(owner, with_token=True)],
+                  [f"{names['y']}==1.0", f"{names['z']}==2.0", f"{names['w']}==1.0"],
+                  log=lambda _line: None)
+    return CondaEnvironment(owner, token, name, published.version, names, prefix,
+                            make_venv(root / "venv", []))
