@@ -122,25 +122,12 @@ def shared_environment(server: RepoServer, owner: str, unique: str, root: Path, 
 
 
 @dataclass
-class CondaEnvironment:
-    owner: str
-    token: str
-    name: str
-    version: str
-    #: Package names by role: {"x": "jrx-<unique>", ..., "p": "jre-p-<unique>"}
-    packages: dict[str, str]
+class CondaEnvironment(SharedEnvironment):
+    """A shared environment with a conda part; ``venv`` (no pip, no packages) is the pip
+    side of the target and ``packages`` maps roles x, y, z, w (conda) and p (pip)."""
+
     #: A conda prefix (conda-meta/) holding y 1.0, z 2.0 and w 1.0.
     prefix: Path
-    #: A venv without pip and without packages: the pip side of the target.
-    venv: Path
-
-    @property
-    def python(self) -> str:
-        return str(self.venv / "bin" / "python")
-
-    @property
-    def spec(self) -> str:
-        return f"{self.owner}/{self.name}/{self.version}"
 
     @property
     def target(self) -> Target:
@@ -182,5 +169,5 @@ def conda_environment(server: RepoServer, owner: str, unique: str,
     conda_install(prefix, [client.conda_channel(owner, with_token=True)],
                   [f"{names['y']}==1.0", f"{names['z']}==2.0", f"{names['w']}==1.0"],
                   log=lambda _line: None)
-    return CondaEnvironment(owner, token, name, published.version, names, prefix,
-                            make_venv(root / "venv", []))
+    return CondaEnvironment(owner, token, name, published.version, names,
+                            make_venv(root / "venv", []), prefix)
