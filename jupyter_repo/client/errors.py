@@ -6,6 +6,17 @@ The CLI prints ``message``; the Jupyter extension answers with ``status`` and ``
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (a token, also inside an index or channel URL) replaced
+    by ``***``: pip's and rattler's output and errors are shown to users as they are."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
 
 class ClientError(Exception):
     """Base class: ``message`` is a sentence for the user, ``reason`` a short code."""

@@ -137,10 +137,7 @@ def run_streaming(command: list[str], *, env: dict[str, str], log: Log,
     lines: list[str] = []
     assert process.stdout is not None
     for raw in process.stdout:
-        line = raw.rstrip()
-        for secret in secrets:
-            if secret:
-                line = line.replace(secret, "***")
+        line = errors.mask(raw.rstrip(), secrets)
         lines.append(line)
         log(line)
     process.wait()
@@ -482,10 +479,7 @@ class Installer:
             conda_install(Path(self.target.prefix), self.conda_channels(lock), specs,
                           log=self.log)
         except errors.InstallError as error:  # rattler's messages may quote channel URLs
-            message = error.message
-            for secret in self._secrets():
-                message = message.replace(secret, "***")
-            raise errors.InstallError(message) from None
+            raise errors.InstallError(errors.mask(error.message, self._secrets())) from None
 
     def _apply_pip(self, plan: Plan, wanted: list[str]) -> None:
         lock = plan.lock

@@ -54,10 +54,7 @@ def mask(text: str, secrets: tuple[str, ...] | RepoClient | None) -> str:
     """``text`` with every secret replaced by ``***``."""
     if isinstance(secrets, RepoClient) or secrets is None:
         secrets = secrets_of(secrets)
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+    return errors.mask(text, secrets)
 
 
 def describe(error: BaseException, secrets: tuple[str, ...] | RepoClient | None = None, *,
