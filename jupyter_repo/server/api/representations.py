@@ -117,12 +117,9 @@ def sorted_versions(versions: list[str]) -> list[str]:
     return sorted(versions, key=key)
 
 
-def package(session: Session, row: Package, urls: Urls, *, include_files: bool = True,
+def package(session: Session, row: Package, urls: Urls, *,
             owner: Account | None = None) -> dict[str, Any]:
-    if not include_files:
-        # Same shape from a few columns: the upload answer used to load every File row
-        # (and its labels) of the package, so each upload cost O(files) ORM objects.
-        return package_summary(session, row, urls)
+    """The package with every file (``package_summary`` is the same without them)."""
     owner = owner or session.get(Account, row.owner_id)
     assert owner is not None
     releases = list(session.scalars(select(Release).where(Release.package_id == row.id)))

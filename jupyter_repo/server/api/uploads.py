@@ -333,7 +333,9 @@ class DirectUploadHandler(_SpoolingHandler):
             owner = session.get(Account, package.owner_id)
             data = rep.file(session, row, package, owner, urls, row.release.version)
             data["url"] = urls.html(owner.login, package.name)
-            data["package"] = rep.package(session, package, urls, include_files=False)
+            # The summary reads a few columns; the full shape would load every File row
+            # of the package on each upload.
+            data["package"] = rep.package_summary(session, package, urls)
             return data
 
         self.write_json(await self.run(describe), status=201)
