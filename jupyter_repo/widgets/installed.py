@@ -12,20 +12,16 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import re
 import sys
 import threading
 import time
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from jupyter_repo.client.install import Target
 
 CACHE_SECONDS = 10.0
-
-
-def normalise(name: str) -> str:
-    """PEP 503 normalisation (also fine for conda names, which are lower-case)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 class InstalledIndex:
@@ -68,7 +64,7 @@ class InstalledIndex:
                     name, _, rest = path.name.rsplit(".", 1)[0].partition("-")
                     version = rest.split("-")[0]
                     if name and version:
-                        found.setdefault(normalise(name), version)
+                        found.setdefault(canonicalize_name(name), version)
         return found
 
     def _read_conda(self) -> dict[str, str]:
@@ -78,13 +74,13 @@ class InstalledIndex:
             for path in meta.glob("*.json"):
                 parts = path.stem.rsplit("-", 2)
                 if len(parts) == 3:
-                    found[normalise(parts[0])] = parts[1]
+                    found[canonicalize_name(parts[0])] = parts[1]
         return found
 
     def version(self, name: str, package_types: list[str] | tuple[str, ...] = ()) -> str | None:
         """The installed version of ``name`` (conda first for conda packages), or None."""
         self._load()
-        key = normalise(name)
+        key = canonicalize_name(name)
         order = ("conda", "pip") if "conda" in package_types else ("pip", "conda")
         for kind in order:
             version = (self._conda if kind == "conda" else self._pip).get(key)
