@@ -150,6 +150,12 @@ class _SpoolingHandler(BaseHandler):
         if self._stream_error is not None:
             raise self._stream_error
 
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        # Before the answer goes out, not after (on_finish): a client that sees the error
+        # must find no partial upload left behind.
+        self._discard_spool()
+        super().send_error(status_code, **kwargs)
+
     def on_connection_close(self) -> None:
         self._discard_spool()
 
