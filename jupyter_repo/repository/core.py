@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy.exc import IntegrityError
@@ -20,12 +20,14 @@ from sqlalchemy.orm import Session
 from traitlets import Bool, Integer, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from jupyter_repo.repository import changes, db
+from jupyter_repo.repository import changes, db, label_visibility
 from jupyter_repo.repository.errors import Conflict
 from jupyter_repo.repository.indexes import journal
 from jupyter_repo.repository.inspect import Limits
-from jupyter_repo.repository.services.tokens import TokenPolicy
 from jupyter_repo.repository.storage import BlobStore, LocalStore
+
+if TYPE_CHECKING:  # the services import this module
+    from jupyter_repo.repository.services.tokens import TokenPolicy
 
 T = TypeVar("T")
 ChangeListener = Callable[[set[changes.Change]], None]
@@ -118,6 +120,8 @@ class Repository(LoggingConfigurable):
 
     @property
     def token_policy(self) -> TokenPolicy:
+        from jupyter_repo.repository.services.tokens import TokenPolicy
+
         return TokenPolicy(self.token_default_max_age, self.token_max_age_limit)
 
     def migrate(self) -> None:
@@ -144,6 +148,7 @@ class Repository(LoggingConfigurable):
                 yield session
                 found = changes.take(session) if write else set()
                 if found:
+                    label_visibility.refresh(session, found)
                     journal.record(session, found)
                 actions = session.info.pop(_AFTER_COMMIT, []) if write else []
         except IntegrityError as error:

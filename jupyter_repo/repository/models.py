@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -142,6 +143,10 @@ class Package(Base):
     __tablename__ = "packages"
     __table_args__ = (
         UniqueConstraint("owner_id", "name_key"),
+        # One package answers a PEP 503 project name in a namespace (whatever the type):
+        # ``sci-tools`` and ``sci_tools`` are the same project for pip, so they must be
+        # the same package here, with one set of permissions.
+        UniqueConstraint("owner_id", "pypi_key", name="uq_packages_owner_pypi_key"),
         # Search (services/search.py) matches substrings, which no B-tree can seek; on
         # SQLite this index covers every column it reads, so the scan walks short index
         # entries instead of table rows carrying descriptions (READMEs, often kilobytes,
@@ -274,6 +279,12 @@ class Label(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(128))
     is_locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Does any public package have a file on it? Kept by ``label_visibility.refresh`` in
+    #: every transaction that changes the label's files, so that a channel URL can tell
+    #: "a label only private packages use" from "no such label" without a scan: both are
+    #: "not found" to callers who cannot read those packages.
+    has_public_files: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                   server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from packaging.utils import canonicalize_name
+
 from jupyter_repo.repository.errors import InvalidInput
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -89,8 +91,17 @@ def package_key(value: str) -> str:
 
 
 def pypi_normalize(value: str) -> str:
-    """PEP 503 normalisation of a project name."""
-    return re.sub(r"[-_.]+", "-", value).lower()
+    """PEP 503 normalisation of a project name (packaging's, the one pip and uv use)."""
+    return canonicalize_name(value)
+
+
+def project_key(value: str) -> str:
+    """The key under which a package name is unique in its namespace: its PEP 503 form.
+
+    ``Sci-Tools``, ``sci_tools`` and ``sci.tools`` are one project for pip, so they are one
+    package here, whatever the package's type.
+    """
+    return canonicalize_name(package(value))
 
 
 def version(value: str) -> str:

@@ -9,18 +9,22 @@ A private object the actor cannot read is reported as not found by the callers.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.errors import Forbidden, NotFound, Unauthenticated
 from jupyter_repo.repository.models import (
     Account,
     Collaborator,
+    File,
+    FileLabel,
     Group,
     GroupMember,
     GroupPackage,
+    Label,
     Package,
 )
 
@@ -67,7 +71,29 @@ def _cap(actor: Actor, level: Level, account_id: int, package_id: int | None) ->
         return Level.NONE
     if actor.token_package_id is not None and actor.token_package_id != package_id:
         return Level.NONE
+    if actor.token_label is not None:
+        # A token limited to a label writes only what that label holds (see
+        # ``require_label_reach``): it never administers a package or a namespace.
+        level = min(level, Level.WRITE)
     return min(level, actor.cap)
+
+
+def reads_file(actor: Actor, package_public: bool, label_names: Iterable[str]) -> bool:
+    """May the actor, who may read the file's package, read this file? A token limited to
+    a label reads a private package's files only on that label."""
+    return package_public or actor.token_label is None or actor.token_label in label_names
+
+
+def require_label_reach(actor: Actor, label_names: Iterable[str]) -> None:
+    """Refuse a change to any label but the one a label-limited token is limited to."""
+    if actor.token_label is None:
+        return
+    others = sorted(set(label_names) - {actor.token_label})
+    if others:
+        raise Forbidden(
+            f"This token is limited to the label '{actor.token_label}'; it cannot change "
+            f"what the label '{others[0]}' holds."
+        )
 
 
 def _group_level(session: Session, user_id: int, org_id: int, package_id: int | None) -> Level:
@@ -129,7 +155,13 @@ def package_level(session: Session, actor: Actor, package: Package) -> Level:
 
 def require_package(session: Session, actor: Actor, package: Package | None, needed: Level,
                     what: str = "package") -> Package:
-    """Return ``package`` if the actor has ``needed`` rights; hide what it may not see."""
+    """Return ``package`` if the actor has ``needed`` rights; hide what it may not see.
+
+    Anonymous callers are told to authenticate before anything is looked up when more than
+    reading is needed, so that a private package and a missing one answer alike.
+    """
+    if actor.anonymous and needed > Level.READ:
+        raise Unauthenticated("Authentication required: log in or pass a token.")
     if package is None:
         raise NotFound(f"The {what} does not exist.")
     level = package_level(session, actor, package)
@@ -194,3 +226,17 @@ def visible_packages(actor: Actor) -> ColumnElement[bool]:
             private = private & (Package.id == actor.token_package_id)
         clauses.append(private)
     return or_(*clauses) if len(clauses) > 1 else (clauses[0] if clauses else false())
+
+
+def readable_files(actor: Actor) -> ColumnElement[bool]:
+    """A SQL condition over ``File`` joined with its ``Package``: the files ``actor`` may
+    read (those of visible packages; of a private package, a label-limited token reads
+    only the files on its label)."""
+    condition = visible_packages(actor)
+    if actor.token_label is None:
+        return condition
+    on_label = File.id.in_(
+        select(FileLabel.file_id).join(Label, Label.id == FileLabel.label_id)
+        .where(Label.owner_id == Package.owner_id, Label.name == actor.token_label)
+    )
+    return and_(condition, or_(Package.public == true(), on_label))

@@ -125,10 +125,10 @@ class _ChannelHandler(IndexHandler):
             if located is None:
                 located = await self.run_blocking(lookup.locate, self.repo.database, owner,
                                                   label, "conda", subdir)
-            return located, frozenset()
+            return lookup.public_view(located), frozenset()
 
         def find(session: Any) -> tuple[lookup.Located, frozenset[int]]:
-            found = lookup.locate_in(session, owner, label, "conda", subdir)
+            found = lookup.locate_in(session, owner, label, "conda", subdir, actor=self.actor)
             readable = lookup.readable_private_packages(session, self.actor,
                                                         found.key.owner_id, found.key.label)
             return found, readable
@@ -185,7 +185,7 @@ def revalidation_answer(application: Any, start_line: httputil.RequestStartLine,
         located = locator.locate(match["owner"], match["label"], "conda", match["subdir"])
     except RepositoryError:
         return None
-    if located is None:
+    if located is None or not located.label_public:
         return None
     snapshot = indexes.snapshot_if_current(located.key, located.revision)
     if snapshot is None:
@@ -279,7 +279,7 @@ class PackageFileHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str, filename: str) -> None:
         def find(session: Any) -> lookup.StoredFile:
-            located = lookup.locate_in(session, owner, label, "conda", subdir)
+            located = lookup.locate_in(session, owner, label, "conda", subdir, actor=self.actor)
             return lookup.conda_file(session, self.actor, located, filename)
 
         stored = await self.run(find)

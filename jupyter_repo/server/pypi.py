@@ -54,7 +54,8 @@ class SimpleRedirectHandler(_SimpleHandler):
     """``.../simple`` → ``.../simple/``."""
 
     async def get(self, owner: str, label: str | None) -> None:
-        await self.run(lookup.locate_in, owner, label, "pypi", None)
+        await self.run(lookup.locate_in, owner, label, "pypi", None,
+                           actor=self.actor)
         self.redirect_relative("simple/")
 
 
@@ -67,7 +68,8 @@ class SimpleRootHandler(_SimpleHandler):
             return
 
         def render(session: Any) -> tuple[bytes, str]:
-            located = lookup.locate_in(session, owner, label, "pypi", None)
+            located = lookup.locate_in(session, owner, label, "pypi", None,
+                                       actor=self.actor)
             projects = pypi.projects(session, self.actor, located)
             return _with_etag(pypi.root_json(projects) if media_type == pypi.JSON_TYPE
                               else pypi.root_html(projects))
@@ -82,7 +84,8 @@ class ProjectHandler(_SimpleHandler):
                   slash: str = "/") -> None:
         normalized = pypi.normalize(project)
         if normalized != project or not slash:
-            await self.run(lookup.locate_in, owner, label, "pypi", None)
+            await self.run(lookup.locate_in, owner, label, "pypi", None,
+                           actor=self.actor)
             prefix = "../" if slash else ""
             self.redirect_relative(f"{prefix}{normalized}/")
             return
@@ -91,7 +94,8 @@ class ProjectHandler(_SimpleHandler):
             return
 
         def render(session: Any) -> tuple[bytes, str]:
-            located = lookup.locate_in(session, owner, label, "pypi", None)
+            located = lookup.locate_in(session, owner, label, "pypi", None,
+                                       actor=self.actor)
             found = pypi.project_files(session, self.actor, located, normalized)
             return _with_etag(pypi.project_json(normalized, found)
                               if media_type == pypi.JSON_TYPE
@@ -109,7 +113,8 @@ class DistFileHandler(IndexHandler):
         normalized = pypi.normalize(project)
 
         def find(session: Any) -> tuple[lookup.StoredFile, bytes | None, str]:
-            located = lookup.locate_in(session, owner, label, "pypi", None)
+            located = lookup.locate_in(session, owner, label, "pypi", None,
+                                       actor=self.actor)
             stored, metadata = pypi.project_file(session, self.actor, located, normalized,
                                                  name)
             digest = hashlib.sha256(metadata).hexdigest() if metadata is not None else ""

@@ -31,7 +31,14 @@ from jupyter_repo.repository.models import (
     Label,
     Package,
 )
-from jupyter_repo.repository.permissions import Actor, Level, package_level, visible_packages
+from jupyter_repo.repository.permissions import (
+    Actor,
+    Level,
+    account_level,
+    package_level,
+    readable_files,
+    visible_packages,
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class Located:
     index_id: int | None
     revision: int
     changed_at_ms: int
+    #: Does the label show something to everyone (``main`` always does)? A label that only
+    #: private packages use is "not found" to those who cannot read them, like a missing one.
+    label_public: bool = True
 
 
 @lru_cache(maxsize=4096)
@@ -63,7 +73,9 @@ def channel_names(owner: str, label: str | None, subdir: str | None) -> tuple[st
 def _locate_statement() -> Any:
     label = bindparam("label")
     return (
-        select(Account.id, exists().where(Label.owner_id == Account.id, Label.name == label),
+        select(Account.id,
+               select(Label.has_public_files)
+               .where(Label.owner_id == Account.id, Label.name == label).scalar_subquery(),
                IndexState.id, IndexState.revision, IndexState.changed_at_ms)
         .select_from(Account)
         .outerjoin(IndexState, and_(
@@ -105,11 +117,24 @@ _PREPARED: WeakKeyDictionary[Engine, _Prepared] = WeakKeyDictionary()
 def _located(row: Any, login: str, label: str, kind: str, subdir: str) -> Located:
     if row is None:
         raise NotFound(f"The owner {login!r} does not exist.")
-    owner_id, has_label, index_id, revision, changed_at_ms = row
-    if label != names.DEFAULT_LABEL and not has_label:
-        raise NotFound(f"The label {label!r} does not exist for {login}.")
+    owner_id, has_public_files, index_id, revision, changed_at_ms = row
+    is_main = label == names.DEFAULT_LABEL
+    if not is_main and has_public_files is None:
+        raise _missing_label(label, login)
     return Located(IndexKey(owner_id, kind, label, subdir), login, index_id, revision or 0,
-                   changed_at_ms or 0)
+                   changed_at_ms or 0, label_public=is_main or bool(has_public_files))
+
+
+def _missing_label(label: str, login: str) -> NotFound:
+    return NotFound(f"The label {label!r} does not exist for {login}.")
+
+
+def public_view(located: Located) -> Located:
+    """``located`` for a caller without credentials: a label that only private packages use
+    is not found (see :func:`locate_in` for callers with credentials)."""
+    if not located.label_public:
+        raise _missing_label(located.key.label, located.login)
+    return located
 
 
 def locate(database: Database, owner: str, label: str | None, kind: str,
@@ -162,12 +187,33 @@ class InlineLocator:
 
 
 def locate_in(session: Session, owner: str, label: str | None, kind: str,
-              subdir: str | None = None) -> Located:
-    """The same, inside a session (when the request needs more queries anyway)."""
+              subdir: str | None = None, *, actor: Actor) -> Located:
+    """The same, inside a session, as ``actor`` sees it: a label holding nothing the actor
+    may read is "not found" (unless the actor may manage the namespace's labels)."""
     login, label_name, subdir_name = channel_names(owner, label, subdir)
     row = session.execute(_locate_statement(), {
         "login": login, "label": label_name, "kind": kind, "subdir": subdir_name}).first()
-    return _located(row, login, label_name, kind, subdir_name)
+    located = _located(row, login, label_name, kind, subdir_name)
+    if located.label_public or _label_shown(session, actor, located):
+        return located
+    raise _missing_label(label_name, login)
+
+
+def _label_shown(session: Session, actor: Actor, located: Located) -> bool:
+    if actor.anonymous:
+        return False
+    owner = session.get(Account, located.key.owner_id)
+    assert owner is not None
+    if actor.token_label is None and account_level(session, actor, owner) >= Level.WRITE:
+        return True
+    return bool(session.scalar(select(exists(
+        select(File.id)
+        .join(Package, Package.id == File.package_id)
+        .join(FileLabel, FileLabel.file_id == File.id)
+        .join(Label, Label.id == FileLabel.label_id)
+        .where(Label.owner_id == owner.id, Label.name == located.key.label,
+               readable_files(actor))
+    ))))
 
 
 def readable_private_packages(session: Session, actor: Actor, owner_id: int,

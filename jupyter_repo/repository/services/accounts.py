@@ -14,7 +14,7 @@ from jupyter_repo.repository.errors import (
     Unauthenticated,
 )
 from jupyter_repo.repository.models import Account, Group, GroupMember
-from jupyter_repo.repository.permissions import Actor, Level
+from jupyter_repo.repository.permissions import Actor, Level, account_level
 from jupyter_repo.repository.security import hash_password, verify_password
 
 MIN_PASSWORD_LENGTH = 8
@@ -143,10 +143,17 @@ def user_orgs(session: Session, user: Account) -> list[Account]:
     return list(session.scalars(query))
 
 
+def orgs_seen_by(session: Session, actor: Actor, login: str) -> list[Account]:
+    """The organizations of user ``login`` that ``actor`` may know about: membership of an
+    organization is visible to its members only (its member pages answer "not found" to
+    everyone else), so a user's list shows only organizations the caller belongs to."""
+    user = get_user(session, login)
+    return [org for org in user_orgs(session, user)
+            if account_level(session, actor, org) >= Level.READ]
+
+
 def writable_namespaces(session: Session, actor: Actor) -> list[Account]:
     """The user's own namespace and the organizations they may publish to."""
-    from jupyter_repo.repository.permissions import account_level
-
     if actor.user_id is None:
         return []
     user = session.get(Account, actor.user_id)

@@ -9,7 +9,13 @@ from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import changes, names
 from jupyter_repo.repository.db import dialect_insert
-from jupyter_repo.repository.errors import Conflict, Forbidden, InvalidInput, NotFound
+from jupyter_repo.repository.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from jupyter_repo.repository.models import (
     Account,
     File,
@@ -23,9 +29,12 @@ from jupyter_repo.repository.models import (
 from jupyter_repo.repository.permissions import (
     Actor,
     Level,
+    account_level,
     package_level,
+    readable_files,
+    reads_file,
     require_account,
-    visible_packages,
+    require_label_reach,
 )
 from jupyter_repo.repository.services import accounts, packages
 from jupyter_repo.repository.storage import BlobStore
@@ -76,7 +85,12 @@ def detach(session: Session, file: File, package: Package, label: Label) -> bool
 
 
 def summary(session: Session, actor: Actor, owner: str) -> dict[str, dict[str, Any]]:
-    """Every label of the namespace with its number of (visible) files."""
+    """The namespace's labels with their number of readable files.
+
+    Those who may write to the namespace see every label; everyone else only the labels
+    holding a file they may read, so that a label used only by private packages is as
+    unknown to outsiders as a label that does not exist.
+    """
     account = accounts.get_account(session, owner)
     counts = dict(
         session.execute(
@@ -85,32 +99,44 @@ def summary(session: Session, actor: Actor, owner: str) -> dict[str, dict[str, A
             .join(FileLabel, FileLabel.label_id == Label.id)
             .join(File, File.id == FileLabel.file_id)
             .join(Package, Package.id == File.package_id)
-            .where(Label.owner_id == account.id, visible_packages(actor))
+            .where(Label.owner_id == account.id, readable_files(actor))
             .group_by(Label.name)
         ).all()
     )
+    every_label = _sees_every_label(session, actor, account)
     result: dict[str, dict[str, Any]] = {}
     for label in session.scalars(
         select(Label).where(Label.owner_id == account.id).order_by(Label.name)
     ):
-        result[label.name] = {"is_locked": label.is_locked, "num_files": counts.get(label.name, 0)}
+        if every_label or counts.get(label.name):
+            result[label.name] = {"is_locked": label.is_locked,
+                                  "num_files": counts.get(label.name, 0)}
     return result
 
 
+def _sees_every_label(session: Session, actor: Actor, account: Account) -> bool:
+    return actor.token_label is None and account_level(session, actor, account) >= Level.WRITE
+
+
 def label_files(session: Session, actor: Actor, owner: str, name: str) -> tuple[Label, list[File]]:
+    """A label and its files the actor may read; 'not found' for a label that holds nothing
+    the actor may read, unless the actor may write to the namespace (see :func:`summary`)."""
     account = accounts.get_account(session, owner)
     label = find_label(session, account, name)
+    missing = NotFound(f"The label '{name}' does not exist for {account.login}.")
     if label is None:
-        raise NotFound(f"The label '{name}' does not exist for {account.login}.")
+        raise missing
     files = list(
         session.scalars(
             select(File)
             .join(FileLabel, FileLabel.file_id == File.id)
             .join(Package, Package.id == File.package_id)
-            .where(FileLabel.label_id == label.id, visible_packages(actor))
+            .where(FileLabel.label_id == label.id, readable_files(actor))
             .order_by(File.basename)
         )
     )
+    if not files and not _sees_every_label(session, actor, account):
+        raise missing
     return label, files
 
 
@@ -134,11 +160,15 @@ def _select_files(session: Session, actor: Actor, owner: Account, package_name: 
         query = query.join(FileLabel, FileLabel.file_id == File.id).where(
             FileLabel.label_id == having_label.id
         )
-    rows = [(file, package) for file, package in session.execute(query).all()]
+    rows = [(file, package) for file, package in session.execute(query).all()
+            if reads_file(actor, package.public, (label.name for label in file.labels))]
     for _file, package in rows:
-        if package_level(session, actor, package) < needed:
-            raise Forbidden(
+        level = package_level(session, actor, package)
+        if level < needed:
+            raise Forbidden(  # never name a package the actor may not read
                 f"You do not have write access to {owner.login}/{package.name}."
+                if level >= Level.READ else
+                "You do not have write access to every package whose files are selected."
             )
     return rows
 
@@ -163,6 +193,7 @@ def add_files(session: Session, actor: Actor, owner: str, label_name: str,
     rows = _select_files(session, actor, account, package_name, version, basename, Level.WRITE)
     if not rows:
         raise NotFound("No file matches that package, version and file name.")
+    require_label_reach(actor, [names.label(label_name)])
     label = ensure_label(session, account.id, names.label(label_name))
     return sum(attach(session, file, package, label) for file, package in rows)
 
@@ -188,6 +219,10 @@ def remove_files(session: Session, actor: Actor, owner: str, label_name: str,
         return len(rows)
     rows = _select_files(session, actor, account, package_name, version, basename, Level.WRITE,
                          label)
+    if not rows:
+        raise NotFound(f"No file of {package_name} matching that version and file name is on "
+                       f"the label '{label.name}'.")
+    require_label_reach(actor, [label.name])
     return sum(detach(session, file, package, label) for file, package in rows)
 
 
@@ -198,8 +233,11 @@ def copy_label(session: Session, actor: Actor, owner: str, from_label: str,
     source = find_label(session, account, from_label)
     if source is None:
         raise NotFound(f"The label '{from_label}' does not exist for {account.login}.")
-    target = ensure_label(session, account.id, names.label(to_label))
+    require_label_reach(actor, [names.label(to_label)])
     rows = _select_files(session, actor, account, None, None, None, Level.WRITE, source)
+    if not rows and not _sees_every_label(session, actor, account):
+        raise NotFound(f"The label '{from_label}' does not exist for {account.login}.")
+    target = ensure_label(session, account.id, names.label(to_label))
     return sum(attach(session, file, package, target) for file, package in rows)
 
 
@@ -216,6 +254,8 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
                version: str, basename: str | None, *, to_owner: str | None, from_label: str,
                to_label: str, mode: str = "copy") -> list[str]:
     """Copy files to another label and/or owner; ``mode`` is copy, replace or update."""
+    if actor.anonymous:
+        raise Unauthenticated("Authentication required: log in or pass a token.")
     account = accounts.get_account(session, owner)
     source_label = find_label(session, account, from_label or names.DEFAULT_LABEL)
     if source_label is None:
@@ -229,8 +269,8 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
     )
     assert destination is not None
     label_name = names.label(to_label or names.DEFAULT_LABEL)
-    if destination.id == account.id:
-        require_account(session, actor, account, Level.WRITE)
+    require_label_reach(actor, [label_name])
+    if destination.id == account.id:  # another label of the same packages: write on them
         label = ensure_label(session, account.id, label_name)
         for file, package in rows:
             if package_level(session, actor, package) < Level.WRITE:
@@ -238,7 +278,8 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
             attach(session, file, package, label)
         return [file.basename for file, _ in rows]
     source_package = rows[0][1]
-    target_package = packages.find_package(session, destination, source_package.name)
+    _destination, target_package = packages.package_for_upload(
+        session, actor, destination.login, source_package.name)
     if target_package is None:
         target_package = packages.create_package(
             session, actor, destination.login, source_package.name, public=source_package.public,
@@ -246,10 +287,6 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
                           for field in packages.PACKAGE_TEXT_FIELDS} | {
                               "license": source_package.license,
                               "package_types": source_package.package_types},
-        )
-    elif package_level(session, actor, target_package) < Level.WRITE:
-        raise Forbidden(
-            f"You do not have write access to {destination.login}/{target_package.name}."
         )
     label = ensure_label(session, destination.id, label_name)
     copied: list[str] = []
@@ -265,7 +302,7 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
                     f"The file {file.basename} already exists in {destination.login}/"
                     f"{target_package.name}; use --replace or --update."
                 )
-            packages.remove_file_row(session, store, existing)
+            packages.remove_file_row(session, store, actor, existing)
         copy = File(
             package_id=target_package.id, release_id=release.id, basename=file.basename,
             filename=file.filename, subdir=file.subdir,

@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
-from jupyter_repo.repository.errors import InvalidInput, NotFound
+from jupyter_repo.repository.errors import InvalidInput, NotFound, Unauthenticated
 from jupyter_repo.repository.models import (
     Account,
     File,
@@ -484,7 +484,10 @@ def group_view(session: Session, actor: Actor, org: str, group_name: str, *,
 
 
 def manageable_account(session: Session, actor: Actor, owner: str, needed: Level) -> Account:
-    """A namespace the actor may manage at ``needed``; to anyone else it does not exist."""
+    """A namespace the actor may manage at ``needed``; to anyone else it does not exist
+    (anonymous callers are asked to log in first, whether it exists or not)."""
+    if actor.anonymous:
+        raise Unauthenticated("Log in to manage a namespace.")
     account = accounts.get_account(session, owner)
     if account_level(session, actor, account) < needed:
         raise NotFound(f"{owner} does not exist or you may not manage it.")

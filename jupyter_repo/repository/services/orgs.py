@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
-from jupyter_repo.repository.errors import Conflict, InvalidInput, NotFound
+from jupyter_repo.repository.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from jupyter_repo.repository.models import Account, Group, GroupMember, GroupPackage, Package
 from jupyter_repo.repository.permissions import (
     Actor,
@@ -21,7 +21,10 @@ PERMISSIONS = ("read", "write", "admin")
 
 
 def get_org(session: Session, actor: Actor, login: str, needed: Level = Level.READ) -> Account:
-    """An organization the actor belongs to (outsiders learn nothing about its groups)."""
+    """An organization the actor belongs to (outsiders learn nothing about its groups;
+    anonymous callers wanting to change one are asked to log in, whether it exists or not)."""
+    if actor.anonymous and needed > Level.READ:
+        raise Unauthenticated("Authentication required: log in or pass a token.")
     account = accounts.get_account(session, login)
     if account.kind != "org":
         raise NotFound(f"{login} is not an organization.")

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_version,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import changes, names
 from jupyter_repo.repository.db import dialect_insert
-from jupyter_repo.repository.errors import Conflict, InvalidInput, NotFound
+from jupyter_repo.repository.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+)
 from jupyter_repo.repository.models import (
     Account,
     Collaborator,
@@ -27,7 +41,9 @@ from jupyter_repo.repository.permissions import (
     Level,
     account_level,
     package_level,
+    reads_file,
     require_account,
+    require_label_reach,
     require_package,
     visible_packages,
 )
@@ -39,9 +55,11 @@ PACKAGE_TEXT_FIELDS = ("summary", "description", "license_url", "home", "dev_url
 
 
 def find_package(session: Session, owner: Account, name: str) -> Package | None:
+    """The package that answers ``name`` in the namespace: names are compared in their
+    PEP 503 form, so every spelling of a project reaches the one package that owns it."""
     return session.scalar(
         select(Package).where(Package.owner_id == owner.id,
-                              Package.name_key == names.package_key(name))
+                              Package.pypi_key == names.project_key(name))
     )
 
 
@@ -54,6 +72,26 @@ def get_package(session: Session, actor: Actor, owner: str, name: str,
         raise NotFound(f"The package {owner}/{name} does not exist.") from None
     package = find_package(session, account, name)
     return require_package(session, actor, package, needed, f"package {owner}/{name}")
+
+
+def package_for_upload(session: Session, actor: Actor, owner: str,
+                       name: str) -> tuple[Account, Package | None]:
+    """The namespace and the package a new file goes to (None: the upload creates it).
+
+    To a caller who may not create packages in the namespace, a package they cannot read
+    answers exactly like a missing one (the namespace's "no write access"); a caller who
+    may create packages there is told it exists, as creating it would tell them anyway.
+    """
+    if actor.anonymous:
+        raise Unauthenticated("Authentication required: log in or pass a token.")
+    account = accounts.get_account(session, owner)
+    package = find_package(session, account, name)
+    if package is None or package_level(session, actor, package) < Level.READ:
+        require_account(session, actor, account, Level.WRITE)
+        if package is None:
+            return account, None
+    return account, require_package(session, actor, package, Level.WRITE,
+                                    f"package {owner}/{name}")
 
 
 def _apply_public_attrs(package: Package, attrs: dict[str, Any]) -> None:
@@ -89,13 +127,15 @@ def create_package(session: Session, actor: Actor, owner: str, name: str, *,
     account = accounts.get_account(session, owner)
     require_account(session, actor, account, Level.WRITE)
     names.package(name)
-    if find_package(session, account, name):
-        raise Conflict(f"The package {account.login}/{name} already exists.")
+    existing = find_package(session, account, name)
+    if existing is not None:
+        raise Conflict(f"The package {account.login}/{existing.name} already exists"
+                       + ("." if existing.name == name else f" (the same name as {name!r})."))
     package = Package(
         owner_id=account.id,
         name=name,
         name_key=names.package_key(name),
-        pypi_key=names.pypi_normalize(name),
+        pypi_key=names.project_key(name),
         public=bool(public),
         created_by_id=actor.user_id,
         package_types=[],
@@ -127,18 +167,26 @@ def update_package(session: Session, actor: Actor, owner: str, name: str,
     package = get_package(session, actor, owner, name, Level.WRITE)
     _apply_public_attrs(package, body.get("public_attrs", body))
     if "public" in body and body["public"] is not None:
-        package.public = bool(body["public"])
-        _record_package_files(session, package)
+        _change_visibility(session, actor, package, bool(body["public"]))
     package.modified_at = utcnow()
     return package
 
 
 def set_visibility(session: Session, actor: Actor, owner: str, name: str, public: bool) -> Package:
     package = get_package(session, actor, owner, name, Level.WRITE)
-    package.public = public
+    _change_visibility(session, actor, package, public)
     package.modified_at = utcnow()
-    _record_package_files(session, package)
     return package
+
+
+def _change_visibility(session: Session, actor: Actor, package: Package, public: bool) -> None:
+    """Publishing or hiding a package decides who reads it: an administrator's decision,
+    like choosing collaborators (writers may change its contents, not its audience)."""
+    if package.public == public:
+        return
+    require_package(session, actor, package, Level.ADMIN)
+    package.public = public
+    _record_package_files(session, package)
 
 
 def _record_package_files(session: Session, package: Package) -> None:
@@ -161,7 +209,7 @@ def delete_package(session: Session, store: BlobStore, actor: Actor, owner: str,
     package = get_package(session, actor, owner, name, Level.WRITE)
     files = list(session.scalars(select(File).where(File.package_id == package.id)))
     for file in files:
-        remove_file_row(session, store, file)
+        remove_file_row(session, store, actor, file)
     session.delete(package)
 
 
@@ -214,7 +262,11 @@ def get_release(session: Session, actor: Actor, owner: str, name: str, version: 
                 needed: Level = Level.READ) -> Release:
     package = get_package(session, actor, owner, name, needed)
     release = find_release(session, package, names.version(version))
-    if release is None:
+    if release is None or (
+        actor.token_label is not None and not package.public and release.files
+        and not any(reads_file(actor, False, (label.name for label in file.labels))
+                    for file in release.files)
+    ):
         raise NotFound(f"The release {owner}/{name}/{version} does not exist.")
     return release
 
@@ -271,7 +323,7 @@ def delete_release(session: Session, store: BlobStore, actor: Actor, owner: str,
                    version: str) -> None:
     release = get_release(session, actor, owner, name, version, Level.WRITE)
     for file in list(release.files):
-        remove_file_row(session, store, file)
+        remove_file_row(session, store, actor, file)
     session.delete(release)
     _refresh_package_types(session, release.package)
 
@@ -290,9 +342,60 @@ def get_file(session: Session, actor: Actor, owner: str, name: str, version: str
     release = get_release(session, actor, owner, name, version, needed)
     names.basename(basename)
     file = find_file(session, release, basename)
-    if file is None:
+    if file is None or not reads_file(actor, release.package.public,
+                                      (label.name for label in file.labels)):
         raise NotFound(f"The file {owner}/{name}/{version}/{basename} does not exist.")
     return file
+
+
+def distribution_key(filename: str) -> tuple[str, ...]:
+    """What makes two Python distributions the same file for an installer: project, version
+    and tags of a wheel (PEP 503/440 normalised), project and version of an sdist (one per
+    release, as on PyPI). Names that do not parse are compared case-insensitively."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, build, tags = parse_wheel_filename(filename)
+            return ("wheel", name, str(version), str(build),
+                    *sorted(str(tag) for tag in tags))
+        name, version = parse_sdist_filename(filename)
+        return ("sdist", name, str(version))
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return ("file", filename.lower())
+
+
+def pypi_release_spelling(session: Session, package: Package, version: str) -> str | None:
+    """The spelling of an existing release with Python files whose version is ``version``
+    under PEP 440 (``1.0`` and ``1.00``, ``2.0a1`` and ``2.0-alpha1``), or None."""
+    wanted = canonicalize_version(version)
+    versions = session.scalars(
+        select(Release.version).where(
+            Release.package_id == package.id,
+            Release.id.in_(select(File.release_id).where(File.package_id == package.id,
+                                                         File.distribution_type == "pypi")),
+        )
+    )
+    return next((found for found in versions if canonicalize_version(found) == wanted), None)
+
+
+def find_equivalent_file(session: Session, package: Package, distribution_type: str,
+                         subdir: str | None, filename: str) -> File | None:
+    """A file of the package that an index would list as the same as ``filename``."""
+    if distribution_type == "conda":
+        return session.scalar(
+            select(File).where(File.package_id == package.id, File.distribution_type == "conda",
+                               File.subdir == subdir,
+                               func.lower(File.filename) == filename.lower()).limit(1)
+        )
+    if distribution_type == "pypi":
+        wanted = distribution_key(filename)
+        candidates = session.execute(
+            select(File.id, File.filename).where(File.package_id == package.id,
+                                                 File.distribution_type == "pypi")
+        )
+        found = next((file_id for file_id, name in candidates
+                      if distribution_key(name) == wanted), None)
+        return session.get(File, found) if found is not None else None
+    return None
 
 
 def file_changes(file: File, package: Package, labels: list[str]) -> list[changes.Change]:
@@ -303,11 +406,24 @@ def file_changes(file: File, package: Package, labels: list[str]) -> list[change
     ]
 
 
-def remove_file_row(session: Session, store: BlobStore, file: File) -> None:
-    """Delete a file row, announce the index changes and release its blob if unused."""
+def remove_file_row(session: Session, store: BlobStore, actor: Actor, file: File) -> None:
+    """Delete a file row, announce the index changes and release its blob if unused.
+
+    Every route that removes a file comes here (file, release and package deletion, a copy
+    that replaces), so this is where a locked label keeps what it holds and a token limited
+    to a label removes only files that no other label holds.
+    """
     package = session.get(Package, file.package_id)
     assert package is not None
-    changes.record(session, file_changes(file, package, [label.name for label in file.labels]))
+    label_names = [label.name for label in file.labels]
+    locked = sorted(label.name for label in file.labels if label.is_locked)
+    if locked:
+        raise Forbidden(
+            f"The file {file.basename} is on the locked label '{locked[0]}'; nothing on a "
+            "locked label can be removed or replaced until it is unlocked."
+        )
+    require_label_reach(actor, label_names)
+    changes.record(session, file_changes(file, package, label_names))
     blob_id = file.blob_id
     session.delete(file)
     session.flush()
@@ -320,7 +436,7 @@ def delete_file(session: Session, store: BlobStore, actor: Actor, owner: str, na
     release = file.release
     package = release.package
     summary = {"basename": file.basename, "version": release.version, "package": package.name}
-    remove_file_row(session, store, file)
+    remove_file_row(session, store, actor, file)
     _refresh_package_types(session, package)
     return summary
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import db, names
@@ -62,6 +62,9 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
             Account.login == names.login(owner)
         )
     if label:
+        if actor.token_label is not None and names.label(label) != actor.token_label:
+            # A token limited to another label learns nothing of private files here.
+            statement = statement.where(Package.public == true())
         labelled = (
             select(File.package_id)
             .join(FileLabel, FileLabel.file_id == File.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,9 +12,11 @@ from sqlalchemy.orm import Session
 from jupyter_repo.repository import names
 from jupyter_repo.repository.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from jupyter_repo.repository.models import Account, Package, Token, utcnow
-from jupyter_repo.repository.permissions import Actor, Level, account_level
+from jupyter_repo.repository.permissions import Actor, Level, account_level, package_level
 from jupyter_repo.repository.security import hash_token, new_id, new_token
-from jupyter_repo.repository.services import accounts
+from jupyter_repo.repository.services import accounts, packages
+
+T = TypeVar("T")
 
 #: scope → (description, the most it allows)
 SCOPES: dict[str, tuple[str, Level]] = {
@@ -100,19 +103,12 @@ def create_token(
         account_id = account.id
     package_id = None
     if package:
-        owner_login, _, package_name = package.partition("/")
-        if not package_name:
-            raise InvalidInput("Limit a token to a package with '<owner>/<package>'.")
-        owner = accounts.get_account(session, owner_login)
-        row = session.scalar(
-            select(Package).where(
-                Package.owner_id == owner.id, Package.name_key == names.package_key(package_name)
-            )
-        )
-        if row is None:
-            raise NotFound(f"The package {package} does not exist.")
-        package_id = row.id
+        package_id = _readable_package(session, actor, package).id
     label_name = names.label(label) if label else None
+    if actor.token_id is not None:
+        account_id, package_id, label_name = _within_creator(
+            session, actor, account_id, package_id, label_name)
+        lifetime = min(lifetime, _seconds_left(session, actor))
     active = _active_named(session, user_id, account_id, name)
     if active:
         if fail_if_exists:
@@ -139,6 +135,70 @@ def create_token(
     session.add(token)
     session.flush()
     return token, secret
+
+
+def _readable_package(session: Session, actor: Actor, spec: str) -> Package:
+    """The package ``<owner>/<name>`` a new token is limited to; one the caller cannot read
+    is "not found", exactly like a missing one."""
+    owner_login, _, package_name = spec.partition("/")
+    if not package_name:
+        raise InvalidInput("Limit a token to a package with '<owner>/<package>'.")
+    missing = NotFound(f"The package {spec} does not exist.")
+    try:
+        owner = accounts.get_account(session, owner_login)
+        row = packages.find_package(session, owner, package_name)
+    except (NotFound, InvalidInput):
+        raise missing from None
+    if row is None or package_level(session, actor, row) < Level.READ:
+        raise missing
+    return row
+
+
+def _within_creator(session: Session, actor: Actor, account_id: int | None,
+                    package_id: int | None, label: str | None
+                    ) -> tuple[int | None, int | None, str | None]:
+    """The limits of a token created with a token: never wider than the creator's.
+
+    A limit the creator has and the request leaves out is inherited; a request for a
+    different one is refused (a token limited to one package cannot mint a token for
+    another, nor an unlimited one)."""
+    account_id = _narrowed(actor.token_account_id, account_id, "one organization")
+    package_id = _narrowed(actor.token_package_id, package_id, "one package")
+    label = _narrowed(actor.token_label, label, f"the label '{actor.token_label}'")
+    if account_id is not None and package_id is not None:
+        package = session.get(Package, package_id)
+        if package is None or package.owner_id != account_id:
+            raise Forbidden("The package is outside the organization this token is limited to.")
+    return account_id, package_id, label
+
+
+def _narrowed(mine: T | None, asked: T | None, what: str) -> T | None:
+    if mine is None:
+        return asked
+    if asked is None or asked == mine:
+        return mine
+    raise Forbidden(f"This token is limited to {what}; a token it creates must be too.")
+
+
+def _seconds_left(session: Session, actor: Actor) -> int:
+    """How long the creating token still lives (a token it creates does not outlive it)."""
+    row = current_token(session, actor)
+    if row.expires_at is None:
+        return 2**62
+    return max(0, int((row.expires_at - utcnow()).total_seconds()))
+
+
+def within_reach(actor: Actor, row: Token) -> bool:
+    """May ``actor`` see or revoke the token ``row``? Passwords and sessions see all of
+    their user's tokens; a token sees only tokens no wider than itself."""
+    if actor.token_id is None:
+        return True
+    return (
+        (actor.token_account_id is None or row.account_id == actor.token_account_id)
+        and (actor.token_package_id is None or row.package_id == actor.token_package_id)
+        and (actor.token_label is None or row.label == actor.token_label)
+        and scope_level(list(row.scopes)) <= actor.cap
+    )
 
 
 def _active_named(session: Session, user_id: int, account_id: int | None, name: str) -> list[Token]:
@@ -185,6 +245,7 @@ def list_tokens(session: Session, actor: Actor, *, include_inactive: bool = Fals
             select(Token).where(Token.user_id == user_id).order_by(Token.created_at.desc())
         )
     )
+    rows = [row for row in rows if within_reach(actor, row)]
     if include_inactive:
         return rows
     now = utcnow()
@@ -219,7 +280,7 @@ def revoke_by_name(session: Session, actor: Actor, name: str, org: str | None = 
         query = query.where(Token.account_id == account.id)
     else:
         query = query.where(Token.user_id == user_id)
-    rows = list(session.scalars(query))
+    rows = [row for row in session.scalars(query) if within_reach(actor, row)]
     if not rows:
         raise NotFound(f"No token named {name!r}.")
     for row in rows:
@@ -232,6 +293,6 @@ def revoke_by_id(session: Session, actor: Actor, token_id: str) -> None:
     if actor.cap < Level.ADMIN:
         raise Forbidden("Removing tokens needs your password or a token with the 'all' scope.")
     row = session.get(Token, token_id)
-    if row is None or row.user_id != user_id:
+    if row is None or row.user_id != user_id or not within_reach(actor, row):
         raise NotFound("No such token.")
     row.revoked_at = utcnow()

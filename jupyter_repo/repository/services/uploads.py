@@ -39,9 +39,9 @@ from jupyter_repo.repository.models import (
     now_ms,
     utcnow,
 )
-from jupyter_repo.repository.permissions import Actor, Level
+from jupyter_repo.repository.permissions import Actor, Level, require_label_reach
 from jupyter_repo.repository.security import new_id
-from jupyter_repo.repository.services import accounts, blobs, labels, packages
+from jupyter_repo.repository.services import blobs, labels, packages
 from jupyter_repo.repository.storage import Spool
 
 SHA256_HEX = frozenset("0123456789abcdef")
@@ -97,12 +97,50 @@ def _check_room(session: Session, repo: Repository, package: Package) -> None:
 
 
 def _check_new(session: Session, package: Package, target: Target) -> None:
+    """Refuse a file that the package, or an index it appears in, already has.
+
+    Besides the same name in the same release, an index must never list two files a client
+    would take for one: conda file names differing only in case in one subdir, or Python
+    distributions naming the same project, version and tags in other spellings
+    (``sci_tools-1.0`` and ``Sci.Tools-1.00``) or filed under another spelling of the version.
+    """
     release = packages.find_release(session, package, target.version)
     if release is not None and packages.find_file(session, release, target.basename):
         raise Conflict(
             f"file {target.basename} already exists for package {package.name} "
             f"version {target.version}"
         )
+    if target.distribution_type == "conda":
+        name = split_filename(target.filename)[0].lower()
+        if name != package.name_key:
+            raise Conflict(
+                f"The name {name!r} belongs to the package {package.name!r} here; a conda "
+                f"package must be uploaded under its own name, which must be {package.name!r}."
+            )
+    if target.distribution_type == "pypi":
+        spelled = packages.pypi_release_spelling(session, package, target.version)
+        if spelled is not None and spelled != target.version:
+            raise Conflict(
+                f"Version {target.version} of {package.name} is already released as "
+                f"{spelled}; upload the file under version {spelled}."
+            )
+    existing = packages.find_equivalent_file(session, package, target.distribution_type,
+                                             target.subdir, target.filename)
+    if existing is not None:
+        raise Conflict(
+            f"file {target.filename} already exists for package {package.name} "
+            f"(as {existing.basename} of version {existing.release.version})"
+        )
+
+
+def upload_labels(actor: Actor, given: list[str] | None) -> list[str]:
+    """The labels a new file gets: those given, else ``main`` -- or, for a token limited to
+    a label, that label (which is also the only one it may give)."""
+    if actor.token_label is not None and not given:
+        return [actor.token_label]
+    chosen = names.labels(given)
+    require_label_reach(actor, chosen)
+    return chosen
 
 
 def _check_labels(session: Session, owner: Account, label_names: list[str]) -> None:
@@ -121,7 +159,7 @@ def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_
     if not isinstance(body, dict):
         raise InvalidInput("The stage request must be a JSON object.")
     target = parse_target(owner, package_name, version, basename, body.get("distribution_type"))
-    label_names = names.labels(body.get("channels"))
+    label_names = upload_labels(actor, body.get("channels"))
     sha256 = _check_sha256(body.get("sha256"))
     package = packages.get_package(session, actor, owner, package_name, Level.WRITE)
     owner_account = session.get(Account, package.owner_id)
@@ -270,6 +308,7 @@ def commit(session: Session, repo: Repository, actor: Actor, owner: str, package
     inspection = Inspection.from_json(stage_row.inspected)
     target = parse_target(owner, package.name, version, basename, stage_row.distribution_type)
     stage_labels = list(stage_row.labels)
+    require_label_reach(actor, stage_labels)  # the committing token may be narrower
     description = stage_row.description
     session.delete(stage_row)
     session.flush()
@@ -334,17 +373,11 @@ def precheck_direct(session: Session, repo: Repository, actor: Actor, owner: str
                     options: DirectOptions) -> Target:
     """Refuse early (before any byte is read) what would be refused after the upload."""
     target = parse_target(owner, package_name, version, basename, options.distribution_type)
-    account = accounts.get_account(session, owner)
-    package = packages.find_package(session, account, package_name)
-    if package is None:
-        from jupyter_repo.repository.permissions import require_account
-
-        require_account(session, actor, account, Level.WRITE)
-    else:
-        packages.get_package(session, actor, owner, package_name, Level.WRITE)
+    account, package = packages.package_for_upload(session, actor, owner, package_name)
+    if package is not None:
         _check_new(session, package, target)
         _check_room(session, repo, package)
-    _check_labels(session, account, names.labels(list(options.labels)))
+    _check_labels(session, account, upload_labels(actor, list(options.labels)))
     return target
 
 
@@ -373,8 +406,8 @@ def ingest_direct(repo: Repository, actor: Actor, target: Target, spool: Spool,
 def _register_direct(session: Session, repo: Repository, actor: Actor, target: Target,
                      blob_id: str, key: str, spool: Spool, inspection: Inspection,
                      options: DirectOptions) -> dict[str, Any]:
-    account = accounts.get_account(session, target.owner)
-    package = packages.find_package(session, account, target.package)
+    _account, package = packages.package_for_upload(session, actor, target.owner,
+                                                    target.package)
     if package is None:
         try:
             with session.begin_nested():  # another upload may create it at the same moment
@@ -384,16 +417,15 @@ def _register_direct(session: Session, repo: Repository, actor: Actor, target: T
                                   "package_types": [target.distribution_type]},
                 )
         except IntegrityError:
-            package = packages.find_package(session, account, target.package)
+            _account, package = packages.package_for_upload(session, actor, target.owner,
+                                                            target.package)
             if package is None:
                 raise
-    if package is not None:
-        packages.get_package(session, actor, target.owner, target.package, Level.WRITE)
     blob = Blob(id=blob_id, key=key, size=spool.size, md5=spool.md5, sha256=spool.sha256)
     session.add(blob)
     session.flush()
     file = _create_file(session, repo, actor, package, target, blob, inspection,
-                        names.labels(list(options.labels)), options.description)
+                        upload_labels(actor, list(options.labels)), options.description)
     if options.summary:
         file.release.summary = options.summary
     return {"file_id": file.id, "package_id": package.id}

@@ -154,9 +154,8 @@ class UserHandler(BaseHandler):
 class UserOrgsHandler(BaseHandler):
     async def get(self, login: str) -> None:
         def orgs(session: Any) -> list[dict[str, Any]]:
-            account = accounts.get_user(session, login)
             return [{"login": org.login, "name": org.name}
-                    for org in accounts.user_orgs(session, account)]
+                    for org in accounts.orgs_seen_by(session, self.actor, login)]
 
         self.write_json(await self.run(orgs))
 

@@ -27,7 +27,8 @@ class PackageHandler(BaseHandler):
     async def get(self, owner: str, name: str) -> None:
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
-            lambda s: rep.package(s, packages.get_package(s, self.actor, owner, name), urls)
+            lambda s: rep.package(s, packages.get_package(s, self.actor, owner, name), urls,
+                                      self.actor)
         ))
 
     async def post(self, owner: str, name: str) -> None:
@@ -39,7 +40,7 @@ class PackageHandler(BaseHandler):
                 session, self.actor, owner, name, public=body.get("public", True) is not False,
                 public_attrs=body.get("public_attrs") or {},
             )
-            return rep.package(session, row, urls)
+            return rep.package(session, row, urls, self.actor)
 
         # anaconda-client requires 200 (201 is an error for it).
         self.write_json(await self.run(create, write=True))
@@ -49,7 +50,7 @@ class PackageHandler(BaseHandler):
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
             lambda s: rep.package(s, packages.update_package(s, self.actor, owner, name, body),
-                                  urls),
+                                  urls, self.actor),
             write=True,
         ))
 
@@ -67,7 +68,7 @@ class ReleaseHandler(BaseHandler):
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
             lambda s: rep.release(s, packages.get_release(s, self.actor, owner, name, version),
-                                  urls)
+                                  urls, self.actor)
         ))
 
     async def post(self, owner: str, name: str, version: str) -> None:
@@ -75,7 +76,8 @@ class ReleaseHandler(BaseHandler):
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
             lambda s: rep.release(
-                s, packages.create_release(s, self.actor, owner, name, version, body), urls),
+                s, packages.create_release(s, self.actor, owner, name, version, body), urls,
+                self.actor),
             write=True,
         ))
 
@@ -84,7 +86,8 @@ class ReleaseHandler(BaseHandler):
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
             lambda s: rep.release(
-                s, packages.update_release(s, self.actor, owner, name, version, body), urls),
+                s, packages.update_release(s, self.actor, owner, name, version, body), urls,
+                self.actor),
             write=True,
         ))
 
@@ -127,7 +130,7 @@ class PackagesHandler(BaseHandler):
         def listing(session: Any) -> list[dict[str, Any]]:
             rows = packages.list_packages(session, self.actor, owner, package_type=package_type,
                                           platform=platform)
-            return rep.package_summaries(session, rows, urls)
+            return rep.package_summaries(session, rows, urls, self.actor)
 
         self.write_json(await self.run(listing))
 
@@ -149,7 +152,7 @@ class SearchHandler(BaseHandler):
             result = search.search(session, self.actor, query, package_type=package_type,
                                    platform=platform, label=label, owner=owner, page=page,
                                    per_page=per_page)
-            return rep.package_summaries(session, result.packages, urls), \
+            return rep.package_summaries(session, result.packages, urls, self.actor), \
                 result.total
 
         items, total = await self.run(run_search)

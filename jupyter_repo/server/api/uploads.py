@@ -341,7 +341,7 @@ class DirectUploadHandler(_SpoolingHandler):
             data["url"] = urls.html(owner.login, package.name)
             # The summary reads a few columns; the full shape would load every File row
             # of the package on each upload.
-            data["package"] = rep.package_summary(session, package, urls)
+            data["package"] = rep.package_summary(session, package, urls, self.actor)
             return data
 
         self.write_json(await self.run(describe), status=201)
