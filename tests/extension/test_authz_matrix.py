@@ -115,7 +115,7 @@ async def test_extension_authorization_matrix(
     for route in policy.EXTENSION_ROUTES:
         visibilities = ("public", "private") if route.per_visibility else (None,)
         for visibility in visibilities:
-            for actor in policy.ACTORS:
+            for actor in policy.EXTENSION_ACTORS:
                 configure(ext, world, actor, tmp_path / f"store-{checked}")
                 problem = await run_cell(jp_fetch, world, route, actor, visibility)
                 checked += 1
@@ -152,7 +152,8 @@ async def run_cell(jp_fetch: Fetch, world: World, route: policy.ExtensionRoute, 
         want, outcome = 400, "not_configured"
         return None if status == want else f"expected {want} ({outcome}), got {status} {answer}"
     outcome = policy.expected(route.needs, actor, visibility,
-                              reads_credentials=route.reads_credentials)
+                              reads_credentials=route.reads_credentials,
+                              creates=route.creates)
     if route.task:
         if status != 202:
             return f"expected 202 and a task, got {status} {answer}"

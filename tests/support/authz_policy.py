@@ -35,35 +35,64 @@ ACTORS = (
     "stranger",  # another user: no membership in the organization
     "reader",  # member of a read group that is granted both packages
     "writer",  # member of a write group that is granted both packages
+    "outside-writer",  # member of a write group granted neither package
     "org-admin",  # member of the organization's owners group
     "read-token",  # the admin's token with the 'read' scope
     "upload-token",  # the admin's token with the 'upload' scope
     "expired-token",  # the admin's full token, expired
     "revoked-token",  # the admin's full token, revoked
     "other-package-token",  # the admin's 'api:write' token limited to another package
+    "pkg-read-token",  # the admin's 'read' token limited to the private package
+    "pkg-upload-token",  # the admin's 'upload' token limited to the private package
+    "label-read-token",  # the admin's 'read' token limited to a label no file is on
+    "label-upload-token",  # the admin's 'upload' token limited to that label
+    "org-read-token",  # the admin's 'read' token limited to the organization
+    "org-upload-token",  # the admin's 'upload' token limited to the organization
 )
 INVALID = ("expired-token", "revoked-token")
+#: The label the label-limited tokens are limited to (no file of the world is on it).
+TOKEN_LABEL = "devonly"
 
-#: Actor → its level on: the public package, the private package, the organization as a
-#: namespace (create packages, manage labels, see its groups) and its own account (tokens,
-#: organizations: ADMIN needs a password, a session or an 'all' token).
-COLUMNS = ("public", "private", "namespace", "account")
-_TABLE: dict[str, tuple[int, int, int, int]] = {
-    #                      public private namespace account
-    "anonymous":           (READ,  NONE,  NONE,     NONE),
-    "stranger":            (READ,  NONE,  NONE,     ADMIN),
-    "reader":              (READ,  READ,  READ,     ADMIN),
-    "writer":              (WRITE, WRITE, WRITE,    ADMIN),
-    "org-admin":           (ADMIN, ADMIN, ADMIN,    ADMIN),
-    "read-token":          (READ,  READ,  READ,     READ),
-    "upload-token":        (WRITE, WRITE, WRITE,    WRITE),
-    "other-package-token": (READ,  NONE,  READ,     WRITE),
+#: Actor → its level on: the public package, the private package, the files of each (all
+#: on the labels main and stable), labels other than a token's own (a label-limited token
+#: changes only what its label holds), the organization as a namespace (create packages,
+#: manage labels, see its groups) and its own account (tokens, organizations: ADMIN needs
+#: a password, a session or an 'all' token).
+COLUMNS = ("public", "private", "public-files", "private-files", "labels", "namespace",
+           "account")
+_TABLE: dict[str, tuple[int, ...]] = {
+    #                      public private pubfile privfile labels namespace account
+    "anonymous":           (READ,  NONE,  READ,   NONE,    NONE,  NONE,     NONE),
+    "stranger":            (READ,  NONE,  READ,   NONE,    ADMIN, NONE,     ADMIN),
+    "reader":              (READ,  READ,  READ,   READ,    ADMIN, READ,     ADMIN),
+    "writer":              (WRITE, WRITE, WRITE,  WRITE,   ADMIN, WRITE,    ADMIN),
+    "outside-writer":      (READ,  NONE,  READ,   NONE,    ADMIN, WRITE,    ADMIN),
+    "org-admin":           (ADMIN, ADMIN, ADMIN,  ADMIN,   ADMIN, ADMIN,    ADMIN),
+    "read-token":          (READ,  READ,  READ,   READ,    ADMIN, READ,     READ),
+    "upload-token":        (WRITE, WRITE, WRITE,  WRITE,   ADMIN, WRITE,    WRITE),
+    "other-package-token": (READ,  NONE,  READ,   NONE,    ADMIN, READ,     WRITE),
+    "pkg-read-token":      (READ,  READ,  READ,   READ,    ADMIN, READ,     READ),
+    "pkg-upload-token":    (READ,  WRITE, READ,   WRITE,   ADMIN, READ,     WRITE),
+    "label-read-token":    (READ,  READ,  READ,   NONE,    READ,  READ,     READ),
+    "label-upload-token":  (WRITE, WRITE, READ,   NONE,    READ,  WRITE,    WRITE),
+    "org-read-token":      (READ,  READ,  READ,   READ,    ADMIN, READ,     READ),
+    "org-upload-token":    (WRITE, WRITE, WRITE,  WRITE,   ADMIN, WRITE,    WRITE),
 }  # fmt: skip
 LEVELS = {actor: dict(zip(COLUMNS, row, strict=True)) for actor, row in _TABLE.items()}
+#: The actors of the Jupyter extension's matrix (each cell there runs a task; the token
+#: limits are the server's business and are covered by the server's matrix).
+EXTENSION_ACTORS = ACTORS[:4] + ACTORS[5:11]
 
 #: Object → (the LEVELS column it is judged by, the level below which it does not exist).
 OBJECTS: dict[str, tuple[str, int | None]] = {
     "package": ("", READ),  # column "public" or "private"; everyone reads public ones
+    # A package made for one cell (deleted or changed by it): like "package", but the
+    # tokens limited to the world's private package have no rights on it.
+    "fresh": ("", READ),
+    # Every package holding files on a label (a whole-label copy writes to each).
+    "all-packages": ("", None),
+    "files": ("-files", READ),  # column "public-files" or "private-files"
+    "labels": ("labels", None),  # changing what labels other than a token's own hold
     "namespace": ("namespace", None),  # the organization's name and packages are public
     "org": ("namespace", READ),  # its groups and members: members only
     "org-tokens": ("namespace", ADMIN),  # its tokens: admins only
@@ -96,10 +125,20 @@ class Route:
     family: str = "api"  # api, conda, pypi, web
     unauthenticated: int = 0  # the status of UNAUTH, when not the family's usual one
     note: str = ""
+    #: The listing shows files (conda, PyPI, a label), not packages: judged by "files".
+    lists_files: bool = False
+    #: The route creates the package when it is missing (uploads): to a caller who may not
+    #: create packages in the namespace, a package it cannot read answers like a missing
+    #: one (403), not 404.
+    creates: bool = False
+    #: A web form naming files in its fields: files the caller may not read are a mistake
+    #: in the form (400), as missing ones are; only the page's own package is a 404.
+    files_in_form: bool = False
 
     @property
     def per_visibility(self) -> bool:
-        return self.lists is not None or any(name == "package" for name, _ in self.needs)
+        return self.lists is not None or any(name in ("package", "files", "fresh")
+                                             for name, _ in self.needs)
 
     def ok_for(self, actor: str) -> int:
         if isinstance(self.ok, int):
@@ -113,8 +152,19 @@ def _r(method: str, path: str, needs: tuple[Need, ...] = (), ok: int | dict[str,
 
 
 P = "package"
+F = "files"
 PKG_READ: tuple[Need, ...] = ((P, READ),)
 PKG_WRITE: tuple[Need, ...] = ((P, WRITE),)
+FILE_READ: tuple[Need, ...] = ((P, READ), (F, READ))
+#: Reading the files first (a file the caller cannot read does not exist), then writing.
+FILE_CHANGE: tuple[Need, ...] = ((P, READ), (F, READ), (P, WRITE), ("labels", WRITE))
+#: Writing to the package first, then to files it reads, on labels it may change.
+LABEL_CHANGE: tuple[Need, ...] = ((P, WRITE), (F, READ), ("labels", WRITE))
+#: Copying a whole label (both packages have files on it) onto another one.
+WHOLE_LABEL_COPY: tuple[Need, ...] = (("namespace", WRITE), ("labels", WRITE),
+                                      ("all-packages", WRITE))
+#: Tokens limited to the world's private package (no rights on any other package).
+PRIVATE_PACKAGE_TOKENS = ("pkg-read-token", "pkg-upload-token")
 ACCOUNT_READ: tuple[Need, ...] = (("account", READ),)
 ACCOUNT_ADMIN: tuple[Need, ...] = (("account", ADMIN),)
 ORG_READ: tuple[Need, ...] = (("org", READ),)
@@ -153,17 +203,20 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/api/package/{org}/{new}", (("namespace", WRITE),), 200,
        body={"public": False}),
     _r("PATCH", "/api/package/{org}/{pkg}", PKG_WRITE, body={"summary": "patched"}),
-    _r("DELETE", "/api/package/{org}/{fresh_pkg}", PKG_WRITE, 201, setup="fresh_package",
-       body_kind="none"),
-    _r("GET", "/api/release/{org}/{pkg}/{version}", PKG_READ),
+    _r("PATCH", "/api/package/{org}/{fresh_pkg}", (("fresh", ADMIN),), setup="fresh_package",
+       body={"public": "{flip}"}, note="a change of visibility needs admin"),
+    _r("DELETE", "/api/package/{org}/{fresh_pkg}", (("fresh", WRITE), ("labels", WRITE)), 201,
+       setup="fresh_package", body_kind="none"),
+    _r("GET", "/api/release/{org}/{pkg}/{version}", FILE_READ),
     _r("POST", "/api/release/{org}/{pkg}/{new}", PKG_WRITE, body={}),
-    _r("PATCH", "/api/release/{org}/{pkg}/{version}", PKG_WRITE, body={"summary": "patched"}),
-    _r("DELETE", "/api/release/{org}/{pkg}/{fresh_version}", PKG_WRITE, 201,
+    _r("PATCH", "/api/release/{org}/{pkg}/{version}", ((P, WRITE), (F, READ)),
+       body={"summary": "patched"}),
+    _r("DELETE", "/api/release/{org}/{pkg}/{fresh_version}", LABEL_CHANGE, 201,
        setup="fresh_file", body_kind="none"),
-    _r("GET", "/api/dist/{org}/{pkg}/{version}/{wheel}", PKG_READ),
-    _r("DELETE", "/api/dist/{org}/{pkg}/{fresh_version}/{fresh_file}", PKG_WRITE,
+    _r("GET", "/api/dist/{org}/{pkg}/{version}/{wheel}", FILE_READ),
+    _r("DELETE", "/api/dist/{org}/{pkg}/{fresh_version}/{fresh_file}", LABEL_CHANGE,
        setup="fresh_file", body_kind="none"),
-    _r("GET", "/api/download/{org}/{pkg}/{version}/{conda}", PKG_READ),
+    _r("GET", "/api/download/{org}/{pkg}/{version}/{conda}", FILE_READ),
     _r("GET", "/api/packages/{org}/{pkg}/collaborators", PKG_READ),
     _r("PUT", "/api/packages/{org}/{pkg}/collaborators/{bystander}", ((P, ADMIN),), 201,
        body_kind="none"),
@@ -174,30 +227,35 @@ ROUTES: tuple[Route, ...] = (
        body={"distribution_type": "file"}),
     _r("POST", "/api/stage-upload/{dist_id}", (), 201, setup="stage", body_kind="multipart",
        reads_credentials=False, note="the unguessable upload id is the credential"),
-    _r("POST", "/api/commit/{org}/{pkg}/{version}/{staged}", PKG_WRITE, setup="received",
-       body={"dist_id": "{dist_id}"}),
+    _r("POST", "/api/commit/{org}/{pkg}/{version}/{staged}", (*PKG_WRITE, ("labels", WRITE)),
+       setup="received", body={"dist_id": "{dist_id}"},
+       note="staged onto main: a token limited to another label may not commit it"),
     _r("PUT", "/api/upload/{org}/{pkg}/{version}/{new}.csv", PKG_WRITE, 201, body=CSV,
-       body_kind="raw"),
+       body_kind="raw", creates=True),
     _r("POST", "/api/upload/{org}/{pkg}/{version}/{new}.csv", PKG_WRITE, 201, body=CSV,
-       body_kind="raw"),
+       body_kind="raw", creates=True),
+    _r("PUT", "/api/upload/{org}/{pkg}/{version}/{new}.csv?label=stable",
+       (*PKG_WRITE, ("labels", WRITE)), 201, body=CSV, body_kind="raw", creates=True,
+       note="onto another label than a token's"),
     # -- labels and copies -----------------------------------------------------------------
     _r("GET", "/api/channels/{org}"),
-    _r("GET", "/api/channels/{org}/stable", lists="text"),
-    _r("POST", "/api/channels/{org}/added", PKG_WRITE, 201, body={"package": "{pkg}"}),
-    _r("DELETE", "/api/channels/{org}/{label}", PKG_WRITE, 201, setup="labelled",
+    _r("GET", "/api/channels/{org}/stable", lists="text", lists_files=True),
+    _r("POST", "/api/channels/{org}/added", LABEL_CHANGE, 201, body={"package": "{pkg}"}),
+    _r("DELETE", "/api/channels/{org}/{label}", LABEL_CHANGE, 201, setup="labelled",
        body={"package": "{pkg}"}),
-    _r("POST", "/api/channels/{org}/stable/copy/{new}", (("namespace", WRITE),), 201,
+    _r("POST", "/api/channels/{org}/stable/copy/{new}", WHOLE_LABEL_COPY, 201,
        body_kind="none"),
     _r("POST", "/api/channels/{org}/locker/lock", (("namespace", ADMIN),), 201,
        body_kind="none"),
     _r("DELETE", "/api/channels/{org}/locker/lock", (("namespace", ADMIN),), 201,
        body_kind="none"),
-    _r("POST", "/api/copy/package/{org}/{pkg}/{version}", PKG_WRITE, body=COPY_BODY),
-    _r("PUT", "/api/copy/package/{org}/{pkg}/{version}", PKG_WRITE, body=COPY_BODY),
-    _r("PATCH", "/api/copy/package/{org}/{pkg}/{version}", PKG_WRITE, body=COPY_BODY),
-    _r("POST", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", PKG_WRITE, body=COPY_BODY),
-    _r("PUT", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", PKG_WRITE, body=COPY_BODY),
-    _r("PATCH", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", PKG_WRITE, body=COPY_BODY),
+    _r("POST", "/api/copy/package/{org}/{pkg}/{version}", FILE_CHANGE, body=COPY_BODY),
+    _r("PUT", "/api/copy/package/{org}/{pkg}/{version}", FILE_CHANGE, body=COPY_BODY),
+    _r("PATCH", "/api/copy/package/{org}/{pkg}/{version}", FILE_CHANGE, body=COPY_BODY),
+    _r("POST", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", FILE_CHANGE, body=COPY_BODY),
+    _r("PUT", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", FILE_CHANGE, body=COPY_BODY),
+    _r("PATCH", "/api/copy/package/{org}/{pkg}/{version}/{wheel}", FILE_CHANGE,
+       body=COPY_BODY),
     # -- organizations' groups -------------------------------------------------------------
     _r("GET", "/api/groups/{org}", ORG_READ),
     _r("GET", "/api/group/{org}/readers", ORG_READ),
@@ -216,18 +274,23 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/api/no-such-endpoint", (), 404, reads_credentials=False),
     _r("POST", "/api/no-such-endpoint", (), 404, reads_credentials=False, body={}),
     # -- conda channels (tokens as /t/<token>/) --------------------------------------------
-    _r("GET", "/conda/{org}/channeldata.json", lists="text", family="conda"),
-    _r("GET", "/conda/{org}/noarch/repodata.json", lists="text", family="conda"),
-    _r("GET", "/conda/{org}/noarch/repodata.json.zst", lists="zst", family="conda"),
-    _r("GET", "/conda/{org}/noarch/repodata_shards.msgpack.zst", lists="shards",
+    _r("GET", "/conda/{org}/channeldata.json", lists="text", lists_files=True,
        family="conda"),
-    _r("GET", "/conda/{org}/noarch/shards/{digest}.msgpack.zst", PKG_READ, family="conda"),
-    _r("GET", "/conda/{org}/noarch/{conda_file}", PKG_READ, family="conda"),
+    _r("GET", "/conda/{org}/noarch/repodata.json", lists="text", lists_files=True,
+       family="conda"),
+    _r("GET", "/conda/{org}/noarch/repodata.json.zst", lists="zst", lists_files=True,
+       family="conda"),
+    _r("GET", "/conda/{org}/noarch/repodata_shards.msgpack.zst", lists="shards",
+       lists_files=True, family="conda"),
+    _r("GET", "/conda/{org}/noarch/shards/{digest}.msgpack.zst", FILE_READ, family="conda"),
+    _r("GET", "/conda/{org}/noarch/{conda_file}", FILE_READ, family="conda"),
+    _r("GET", "/conda/{org}/label/stable/noarch/repodata.json", lists="text",
+       lists_files=True, family="conda"),
     # -- PyPI indexes (tokens as the password of HTTP Basic) -------------------------------
     _r("GET", "/pypi/{org}/simple", (), 301, family="pypi"),
-    _r("GET", "/pypi/{org}/simple/", lists="text", family="pypi"),
-    _r("GET", "/pypi/{org}/simple/{pkg}/", PKG_READ, family="pypi"),
-    _r("GET", "/pypi/{org}/simple/{pkg}/{wheel}", PKG_READ, family="pypi"),
+    _r("GET", "/pypi/{org}/simple/", lists="text", lists_files=True, family="pypi"),
+    _r("GET", "/pypi/{org}/simple/{pkg}/", FILE_READ, family="pypi"),
+    _r("GET", "/pypi/{org}/simple/{pkg}/{wheel}", FILE_READ, family="pypi"),
     # -- web pages (users by session cookie, tokens by header; forms carry XSRF) -----------
     _r("GET", "/static/style.css", reads_credentials=False, family="web"),
     _r("GET", "/", lists="text", family="web"),
@@ -254,15 +317,15 @@ ROUTES: tuple[Route, ...] = (
     _r("POST", "/orgs/{org}/groups/extras", ORG_ADMIN, 303,
        body={"action": "add-member", "login": "{bystander}"}, body_kind="form", family="web"),
     _r("GET", "/labels/{org}", (("labels-page", WRITE),), family="web"),
-    _r("POST", "/labels/{org}", (("labels-page", WRITE),), 303,
+    _r("POST", "/labels/{org}", (("labels-page", WRITE), *WHOLE_LABEL_COPY), 303,
        body={"action": "copy", "label": "stable", "to_label": "{new}"}, body_kind="form",
        family="web"),
     _r("GET", "/{org}", lists="text", family="web"),
     _r("GET", "/{org}/{pkg}", PKG_READ, family="web"),
-    _r("POST", "/{org}/{pkg}/settings", PKG_WRITE, 303,
+    _r("POST", "/{org}/{pkg}/settings", LABEL_CHANGE, 303, files_in_form=True,
        body={"action": "add-label", "label": "web-added"}, body_kind="form", family="web"),
-    _r("GET", "/{org}/{pkg}/files/{version}/{notebook}", PKG_READ, family="web"),
-    _r("GET", "/{org}/{pkg}/download/{version}/{wheel}", PKG_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/files/{version}/{notebook}", FILE_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/download/{version}/{wheel}", FILE_READ, family="web"),
     _r("GET", "/{org}/{pkg}/no/such/page", (), 404, family="web"),
     _r("POST", "/{org}/{pkg}/no/such/page", (), 404, body={}, body_kind="form", family="web"),
 )
@@ -284,6 +347,7 @@ class ExtensionRoute:
     task: bool = False
     needs_token: bool = False  # refused up front (400 not_configured) without any token
     reads_credentials: bool = True  # False: answers locally whatever the token
+    creates: bool = False  # publishes: creates the package when missing (see Route)
 
     @property
     def per_visibility(self) -> bool:
@@ -302,11 +366,13 @@ EXTENSION_ROUTES: tuple[ExtensionRoute, ...] = (
     ExtensionRoute("POST", "login", ok={"anonymous": 400, "*": 200}, body={"token": "{token}"}),
     ExtensionRoute("POST", "logout", **LOCAL),
     ExtensionRoute("POST", "publish/notebook", PKG_WRITE, task=True, needs_token=True,
-                   body={"path": "{notebook_path}", "namespace": "{org}", "name": "{pkg}",
-                         "attach_environment": False}),
+                   creates=True, body={"path": "{notebook_path}", "namespace": "{org}",
+                                       "name": "{pkg}", "attach_environment": False}),
     ExtensionRoute("POST", "publish/environment", PKG_WRITE, task=True, needs_token=True,
+                   creates=True,
                    body={"kernel_name": "{kernel}", "namespace": "{org}", "name": "{pkg}"}),
     ExtensionRoute("POST", "publish/project", PKG_WRITE, task=True, needs_token=True,
+                   creates=True,
                    body={"path": "{project_path}", "namespace": "{org}", "name": "{pkg}"}),
     ExtensionRoute("GET", "search?q={search}", lists=True),
     ExtensionRoute("GET", "packages?owner={org}", lists=True),
@@ -324,20 +390,41 @@ EXTENSION_ROUTES: tuple[ExtensionRoute, ...] = (
 
 
 def expected(needs: tuple[Need, ...], actor: str, visibility: str | None, *,
-             reads_credentials: bool = True) -> str:
-    """OK, UNAUTH, HIDDEN or DENIED for one cell, from the tables above only."""
+             reads_credentials: bool = True, creates: bool = False) -> str:
+    """OK, UNAUTH, HIDDEN or DENIED for one cell, from the tables above only.
+
+    Anonymous callers are asked to authenticate wherever more than reading is needed,
+    before anything is looked up (so that a private object and a missing one answer alike).
+    """
     if actor in INVALID:
         return UNAUTH if reads_credentials else OK
+    if actor == "anonymous" and any(needed > READ for _name, needed in needs):
+        return UNAUTH
     for name, needed in needs:
-        column, hiding = OBJECTS[name]
-        level = LEVELS[actor][column or (visibility or "public")]
+        level = _level(actor, name, visibility)
+        hiding = OBJECTS[name][1]
         if hiding is not None and level < hiding:
+            if creates and name == "package" and LEVELS[actor]["namespace"] < WRITE:
+                return DENIED  # as if missing: may not create it either
             return HIDDEN
         if level < needed:
             return UNAUTH if actor == "anonymous" else DENIED
     return OK
 
 
-def may_read_listed(actor: str, visibility: str) -> bool:
-    """Does a listing show the package of this column to this actor?"""
-    return LEVELS[actor][visibility] >= READ
+def _level(actor: str, name: str, visibility: str | None) -> int:
+    column = OBJECTS[name][0]
+    if name == "all-packages":
+        return min(LEVELS[actor]["public"], LEVELS[actor]["private"])
+    if column.startswith("-"):
+        column = (visibility or "public") + column
+    level = LEVELS[actor][column or (visibility or "public")]
+    if name == "fresh" and actor in PRIVATE_PACKAGE_TOKENS:
+        level = READ if visibility == "public" else NONE
+    return level
+
+
+def may_read_listed(actor: str, visibility: str, *, files: bool = False) -> bool:
+    """Does a listing show the package (or, ``files``, its files) of this column to this
+    actor?"""
+    return LEVELS[actor][f"{visibility}-files" if files else visibility] >= READ

@@ -48,7 +48,19 @@ except ImportError:  # Python < 3.14
 
 VERSION = "1.0"
 USER_ACTORS = {"stranger": "stranger", "reader": "reader", "writer": "writer",
-               "org-admin": "admin"}
+               "outside-writer": "outsider", "org-admin": "admin"}
+#: The admin's limited tokens: actor → (scopes, limit: "package", "label" or "org").
+LIMITED_TOKENS = {
+    "read-token": (["read"], None),
+    "upload-token": (["upload"], None),
+    "other-package-token": (["api:write"], "other"),
+    "pkg-read-token": (["read"], "package"),
+    "pkg-upload-token": (["upload"], "package"),
+    "label-read-token": (["read"], "label"),
+    "label-upload-token": (["upload"], "label"),
+    "org-read-token": (["read"], "org"),
+    "org-upload-token": (["upload"], "org"),
+}
 
 
 @dataclass(frozen=True)
@@ -130,13 +142,16 @@ class World:
         login = self.user_of(actor)
         assert login is not None
         options: dict[str, Any] = {"name": self.fresh("tok")}
-        if actor == "read-token":
-            options["scopes"] = ["read"]
-        elif actor == "upload-token":
-            options["scopes"] = ["upload"]
-        elif actor == "other-package-token":
-            options.update(scopes=["api:write"], package=f"{self.org}/{self.other}")
-        return self.server.token(login, options.pop("scopes", None), **options)
+        scopes, limit = LIMITED_TOKENS.get(actor, (None, None))
+        if limit == "other":
+            options["package"] = f"{self.org}/{self.other}"
+        elif limit == "package":
+            options["package"] = f"{self.org}/{self.packages['private']}"
+        elif limit == "label":
+            options["label"] = policy.TOKEN_LABEL
+        elif limit == "org":
+            options["org"] = self.org
+        return self.server.token(login, scopes, **options)
 
 
 # -- building the world ------------------------------------------------------------------------
@@ -145,10 +160,11 @@ class World:
 def build(server: RepoServer, unique: str, work: Path) -> World:
     work.mkdir(parents=True, exist_ok=True)
     logins = {role: server.create_user(f"mx{role[:3]}{unique}")
-              for role in ("admin", "writer", "reader", "stranger", "bystander")}
+              for role in ("admin", "writer", "outsider", "reader", "stranger", "bystander")}
     org = server.create_org(f"mxorg{unique}", logins["admin"])
     server.add_to_group(org, "readers", logins["reader"], "read")
     server.add_to_group(org, "writers", logins["writer"], "write")
+    server.add_to_group(org, "outsiders", logins["outsider"], "write")
     admin = server.actor(logins["admin"])
     server.call(orgs.create_group, admin, org, "extras", "read")
     admin_token = server.token(logins["admin"])
@@ -209,7 +225,7 @@ def _credentials(world: World) -> None:
         world.tokens[actor] = server.token(world.logins[role])
         user = server.call(accounts.get_user, world.logins[role], write=False)
         world.sessions[actor] = server.call(web_sessions.start, user.id, max_age=3600)
-    for actor in ("read-token", "upload-token", "other-package-token"):
+    for actor in LIMITED_TOKENS:
         world.tokens[actor] = world._token_like(actor)
     expired_name, revoked_name = world.fresh("expired"), world.fresh("revoked")
     expired = server.token(admin_login, name=expired_name)
@@ -229,7 +245,7 @@ def _xsrf_token(server: RepoServer) -> str:
 # -- per-cell set-up of objects a request consumes --------------------------------------------
 
 
-def setup(world: World, name: str | None, actor: str, visibility: str | None) -> dict[str, str]:
+def setup(world: World, name: str | None, actor: str, visibility: str | None) -> dict[str, Any]:
     """Make what a destructive or consuming request needs; returns template values."""
     if name is None:
         return {}
@@ -252,7 +268,7 @@ def setup(world: World, name: str | None, actor: str, visibility: str | None) ->
         _ingest(world, admin, fresh, "1", public=visibility == "public")
         for group in ("readers", "writers"):
             server.grant(org, group, fresh)
-        return {"fresh_pkg": fresh}
+        return {"fresh_pkg": fresh, "flip": visibility != "public"}
     if name == "fresh_file":
         version = world.fresh("v")
         basename = _ingest(world, admin, package, version)
@@ -364,9 +380,13 @@ def listing_text(kind: str | None, body: bytes) -> str:
     return body.decode("utf-8", "replace")
 
 
-def fill(template: Any, values: dict[str, str]) -> Any:
-    """Fill ``{name}`` placeholders in a path or (nested) body."""
+def fill(template: Any, values: dict[str, Any]) -> Any:
+    """Fill ``{name}`` placeholders in a path or (nested) body; a string that is only a
+    placeholder takes the value as it is (a JSON true stays true)."""
     if isinstance(template, str):
+        whole = template[1:-1] if template.startswith("{") and template.endswith("}") else ""
+        if whole in values and not isinstance(values[whole], str):
+            return values[whole]
         return template.format(**values)
     if isinstance(template, dict):
         return {key: fill(value, values) for key, value in template.items()}
