@@ -37,14 +37,15 @@ def test_binder_files_are_repo2docker_config() -> None:
     environment = yaml.safe_load((BINDER / "environment.yml").read_text())
     dependencies = [d for d in environment["dependencies"] if isinstance(d, str)]
     assert any(d.startswith("python") for d in dependencies)
-    # Node builds the JupyterLab extension during postBuild's `pip install .`.
+    # Node builds the JupyterLab extension during postBuild's `pip install '.[server,lab]'`.
     assert any(d.startswith("nodejs") for d in dependencies)
     for script in ("postBuild", "start"):
         path = BINDER / script
         assert os.access(path, os.X_OK), f"binder/{script} must be executable"
         assert path.read_text().startswith("#!/usr/bin/env bash\n")
         processes.run(["bash", "-n", str(path)], check=True)
-    assert "pip install --no-cache-dir ." in (BINDER / "postBuild").read_text()
+    # Binder runs both the repository and Lab: both extras.
+    assert "pip install --no-cache-dir '.[server,lab]'" in (BINDER / "postBuild").read_text()
     # repo2docker's rule for start: it must end by running the command it was given.
     assert (BINDER / "start").read_text().rstrip().endswith('exec "$@"')
 
