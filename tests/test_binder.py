@@ -61,6 +61,7 @@ def _stop_pid_file(pid_file: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_start_brings_up_the_repository_and_lab_connected_to_it(tmp_path: Path) -> None:
     home, state, workspace = tmp_path / "home", tmp_path / "state", tmp_path / "repo-dir"
     for folder in (home, workspace):

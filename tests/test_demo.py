@@ -48,6 +48,7 @@ def is_down(url: str) -> bool:
 @pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
                     reason="scripts/demo installs into the checkout's .venv; run the tests "
                     "from it (scripts/test does) so it does not build a second environment")
+@pytest.mark.slow
 def test_scripts_demo_serves_lab_logged_in_to_the_repository(tmp_path: Path) -> None:
     env = isolated_jupyter_env(tmp_path / "jupyter")
     workspace = tmp_path / "workspace"

@@ -10,6 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.support import processes
 from tests.support.lab import LABEXTENSION
 
@@ -46,6 +48,7 @@ def checkout_copy(target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_wheel_from_a_clean_checkout_carries_the_built_extension(tmp_path: Path) -> None:
     """What `pip install .` installs: the build runs jlpm (from the build requirements)
     with the committed yarn.lock, and the wheel ships the result as shared data."""

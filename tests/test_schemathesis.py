@@ -20,6 +20,7 @@ from tests.support.server import RepoServer
 MAX_EXAMPLES = 25
 
 
+@pytest.mark.slow
 def test_api_never_answers_500(server: RepoServer, tmp_path: Path, artifacts_dir: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     login = server.create_user("fuzzer")

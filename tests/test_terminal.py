@@ -17,6 +17,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.anaconda import AnacondaCLI
 from tests.support.server import RepoServer
 
@@ -82,6 +84,7 @@ def test_the_anaconda_helper_never_waits_on_the_terminal(server: RepoServer, use
     assert int(match[1]) != 0 and float(match[2]) < 30, output
 
 
+@pytest.mark.slow
 def test_without_the_helper_the_cli_would_wait_on_the_terminal(server: RepoServer, user: str,
                                                                 tmp_path: Path) -> None:
     """The control: the same login, run the plain way inside the terminal, hangs on the
