@@ -126,11 +126,11 @@ def _parse_project_spec(name: str, content: str) -> dict[str, Any]:
         if not isinstance(document, dict):
             raise InvalidInput("anaconda-project.yml must be a YAML mapping.")
         packages = document.get("packages") or document.get("dependencies") or []
-        conda = [str(item) for item in packages if isinstance(item, str)]
-        pip = [str(req) for item in packages if isinstance(item, dict)
-               for req in item.get("pip", [])]
+        if not isinstance(packages, list):
+            raise InvalidInput("anaconda-project.yml: 'packages' must be a list.")
+        conda, pip = envspec.dependency_lists(packages, name)
         return {"format": "anaconda-project", "name": text(document.get("name"), 200),
                 "description": text(document.get("description"), 1000),
-                "channels": [str(c) for c in document.get("channels") or []],
+                "channels": envspec.channel_list(document.get("channels"), name),
                 "conda": conda, "pip": pip, "counts": {"conda": len(conda), "pip": len(pip)}}
     return envspec.parse_spec(content, name.rsplit("/", 1)[-1])
