@@ -34,6 +34,7 @@ MAX_RESOLVE_STEPS = 2_000_000
 MAX_LINK_TARGET = 4096
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f\\]")
 _LOCAL_HEADER = struct.Struct("<4s5H3L2H")
 _UNICODE_PATH_FIELD = 0x7075
 
@@ -43,13 +44,13 @@ def _shown(value: str) -> str:
 
 
 def _bad_character(value: str) -> str | None:
+    if _BAD_CHARACTER.search(value) is None:
+        return None
     if "\x00" in value:
         return "a NUL character"
     if "\\" in value:
         return "a backslash"
-    if any(ord(char) < 32 or ord(char) == 127 for char in value):
-        return "a control character"
-    return None
+    return "a control character"
 
 
 class MemberCheck:
@@ -189,7 +190,7 @@ class MemberCheck:
         checked: list[tuple[zipfile.ZipInfo, str]] = []
         for info in archive.infolist():
             budget.charge(0)
-            for spelling in _zip_names(info, raw):
+            for spelling in set(_zip_names(info, raw)):
                 self.name(spelling)
             name = self.name(info.orig_filename)
             if stat.S_ISLNK(info.external_attr >> 16):
