@@ -20,6 +20,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -139,6 +140,11 @@ ESCAPES: dict[str, tuple[list[Member], str]] = {
                                   Member("d/l1", "symlink", "..")], "l2"),
     "symlink-loop": ([Member("a", "symlink", "b"), Member("b", "symlink", "a")], "b"),
     "member-shadowed-by-link": ([Member("lib/z"), Member("lib/z", "symlink", "y")], "lib/z"),
+    "overlong-name": ([Member("d/" * 2100 + "x")], "d/" * 2100 + "x"),
+    "symlink-overlong-target": ([Member("lib/x", "symlink", "d/" * 2100 + "x")], "lib/x"),
+    "symlink-chain-past-40-links": (
+        [Member(f"l{index}", "symlink", f"l{index - 1}" if index else "x")
+         for index in range(45)], "l41"),
     # tar only
     "hardlink-dotdot": ([Member("h", "hardlink", "../../etc/passwd")], "h"),
     "hardlink-absolute": ([Member("h", "hardlink", "/etc/passwd")], "h"),
@@ -165,8 +171,26 @@ def test_finding_12_escaping_members_and_links_are_refused(
     before = snapshot(server)
     response = upload(server.api, owner.token, owner.login, name, "1.0", kind.basename(path),
                       path, type=kind.type)
-    error = _assert_refused(server, owner, response, name, before, repr(named))
+    error = _assert_refused(server, owner, response, name, before, repr(named[:200]))
     assert "archive member" in error and path.name in error, error
+
+
+def test_link_resolution_is_bounded(server: RepoServer, owner: Owner, tmp_path: Path) -> None:
+    """Links whose resolution would take millions of steps are refused quickly (413), not
+    walked: 1,200 links each 2,000 folders deep (a 30 KB upload)."""
+    deep = "/".join(["d"] * 2000)
+    members = [Member(f"{index}/l", "symlink", f"../{deep}") for index in range(1200)]
+    name = _fresh_name()
+    path = archives.project(tmp_path, name, members)
+    assert path.stat().st_size < 100_000
+    before = snapshot(server)
+    started = time.monotonic()
+    response = upload(server.api, owner.token, owner.login, name, "1", path.name, path,
+                      type="project")
+    assert time.monotonic() - started < 30
+    assert response.status_code == 413, response.text
+    assert "steps to resolve" in response.json()["error"]
+    assert unchanged(before, snapshot(server))
 
 
 def _inside_links(top: str, *, hardlinks: bool) -> list[Member]:

@@ -30,8 +30,8 @@ from jupyter_repo.repository.inspect.base import InflateBudget, read_bounded
 MAX_LINK_HOPS = 40
 #: Path components walked while resolving all the links of one archive.
 MAX_RESOLVE_STEPS = 2_000_000
-#: A zip symlink's target is its content: longer than a path can be is not a link.
-MAX_LINK_TARGET = 4096
+#: The longest member name or link target (Linux's PATH_MAX; no unpacker makes longer).
+MAX_PATH = 4096
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _BAD_CHARACTER = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -62,6 +62,8 @@ class MemberCheck:
         self.symlinks: dict[str, str] = {}
         self.hardlinks: dict[str, str] = {}
         self.entries: set[str] = set()
+        self._nodes: dict[tuple[int, str], int] = {}
+        self._link_at: dict[int, str] = {}
         self._steps = 0
 
     # -- names ---------------------------------------------------------------------------
@@ -75,6 +77,8 @@ class MemberCheck:
         bad = _bad_character(raw)
         if bad:
             raise self.refuse(raw, f"has {bad} in its name")
+        if len(raw) > MAX_PATH:
+            raise self.refuse(raw, f"has a name longer than {MAX_PATH} characters")
         if raw.startswith("/"):
             raise self.refuse(raw, "is an absolute path")
         parts = [part for part in raw.split("/") if part not in ("", ".")]
@@ -96,6 +100,8 @@ class MemberCheck:
         bad = _bad_character(target)
         if bad or not target:
             raise self.refuse(name, f"is a link whose target has {bad or 'no name'}")
+        if len(target) > MAX_PATH:
+            raise self.refuse(name, f"is a link to a path longer than {MAX_PATH} characters")
         if target.startswith("/") or _DRIVE.match(target):
             raise self.refuse(name, f"is a link to the absolute path {_shown(target)}")
         if name in self.entries or name in self.symlinks or name in self.hardlinks:
@@ -107,6 +113,7 @@ class MemberCheck:
         """A symbolic link at ``name`` to ``target`` (relative to the link's folder)."""
         self._check_target(name, target)
         self.symlinks[name] = target
+        self._link_at[self._node(name)] = target
         self._resolve_symlink(name, target)
 
     def hardlink(self, name: str, target: str) -> None:
@@ -129,10 +136,21 @@ class MemberCheck:
             raise self.refuse(name, f"is a hard link to {_shown(target)}, which leads "
                                     "outside the archive")
 
+    def _node(self, path: str) -> int:
+        """The id of ``path`` in the tree of link paths (made, with its folders, if new)."""
+        node = 0
+        for part in path.split("/"):
+            node = self._nodes.setdefault((node, part), len(self._nodes) + 1)
+        return node
+
     def _inside(self, base: list[str], target: str, name: str) -> bool:
         """Whether ``target`` seen from the folder ``base`` stays inside the root, following
-        the archive's symlinks met on the way (as the kernel would once unpacked)."""
-        parts = list(base)
+        the archive's symlinks met on the way (as the kernel would once unpacked). Each step
+        costs the same however deep the path: folders are ids in the tree of link paths
+        (-1: a folder no link lies under)."""
+        stack: list[int] = []
+        for part in base:
+            stack.append(self._child(stack[-1] if stack else 0, part))
         pending = list(reversed(target.split("/")))
         hops = 0
         while pending:
@@ -144,20 +162,24 @@ class MemberCheck:
             if part in ("", "."):
                 continue
             if part == "..":
-                if not parts:
+                if not stack:
                     return False
-                parts.pop()
+                stack.pop()
                 continue
-            parts.append(part)
-            link = self.symlinks.get("/".join(parts))
+            node = self._child(stack[-1] if stack else 0, part)
+            link = self._link_at.get(node) if node >= 0 else None
             if link is None:
+                stack.append(node)
                 continue
             hops += 1
             if hops > MAX_LINK_HOPS:
-                raise self.refuse(name, "is a link that goes round in a loop of links")
-            parts.pop()
+                raise self.refuse(name, f"is a link that passes through more than {MAX_LINK_HOPS} "
+                                        "links (a loop?)")
             pending.extend(reversed(link.split("/")))
         return True
+
+    def _child(self, parent: int, part: str) -> int:
+        return self._nodes.get((parent, part), -1) if parent >= 0 else -1
 
     def finish(self) -> None:
         """Resolve every link again, now that all links of the archive are known (a link
@@ -194,10 +216,11 @@ class MemberCheck:
                 self.name(spelling)
             name = self.name(info.orig_filename)
             if stat.S_ISLNK(info.external_attr >> 16):
-                if info.file_size > MAX_LINK_TARGET:
-                    raise self.refuse(info.orig_filename, "is a link with an overlong target")
+                if info.file_size > MAX_PATH:
+                    raise self.refuse(info.orig_filename,
+                                      f"is a link to a path longer than {MAX_PATH} characters")
                 with archive.open(info) as stream:
-                    data = read_bounded(stream, MAX_LINK_TARGET, info.orig_filename)
+                    data = read_bounded(stream, MAX_PATH, info.orig_filename)
                 try:
                     target = data.decode("utf-8")
                 except UnicodeDecodeError:
