@@ -15,6 +15,7 @@ import pytest
 import requests
 import yaml
 
+from tests.support import processes
 from tests.support.lab import (
     assert_serves_labextension,
     isolated_jupyter_env,
@@ -42,7 +43,7 @@ def test_binder_files_are_repo2docker_config() -> None:
         path = BINDER / script
         assert os.access(path, os.X_OK), f"binder/{script} must be executable"
         assert path.read_text().startswith("#!/usr/bin/env bash\n")
-        subprocess.run(["bash", "-n", str(path)], check=True)
+        processes.run(["bash", "-n", str(path)], check=True)
     assert "pip install --no-cache-dir ." in (BINDER / "postBuild").read_text()
     # repo2docker's rule for start: it must end by running the command it was given.
     assert (BINDER / "start").read_text().rstrip().endswith('exec "$@"')
@@ -77,7 +78,7 @@ def test_start_brings_up_the_repository_and_lab_connected_to_it(tmp_path: Path) 
     command = [str(BINDER / "start"), sys.executable, "-m", "jupyterlab",
                *lab_arguments(lab_port, lab_token, workspace, settings)]
     log = open(tmp_path / "start.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=workspace, env=env, stdout=log,
+    process = processes.popen(command, cwd=workspace, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     lab = f"http://127.0.0.1:{lab_port}"
     repository = f"http://127.0.0.1:{repo_port}"
