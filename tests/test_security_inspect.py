@@ -17,7 +17,6 @@ attacker's index is never contacted.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -38,7 +37,7 @@ from jupyter_repo.client.install import Installer, InstallSpec, Target
 from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.repository.inspect import Inspection
 from jupyter_repo.repository.services import uploads
-from tests.support import archives
+from tests.support import archives, processes
 from tests.support.archives import Member
 from tests.support.environments import isolate_pip, make_venv, pip_environment
 from tests.support.http import auth, upload
@@ -532,11 +531,11 @@ def test_the_attacker_index_would_have_noticed(attacker: tuple[str, list[str]],
     """The recording index is reachable: pip given the option line does contact it (so the
     empty records above mean pip never was)."""
     index, seen = attacker
-    completed = subprocess.run(
+    completed = processes.run(
         [sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "0",
          "--dest", str(tmp_path), "--index-url", f"{index}/simple", "planted-pkg==1.0"],
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
-        env=pip_environment(), start_new_session=True, check=False)
+        capture_output=True, text=True, timeout=120,
+        env=pip_environment(), check=False)
     assert completed.returncode != 0
     assert any(path.startswith("/simple/planted-pkg") for path in seen), (seen, completed)
 
@@ -587,10 +586,9 @@ def test_captured_environment_with_an_editable_install_publishes(
         '[build-system]\nrequires = []\nbuild-backend = "tiny_backend"\nbackend-path = ["."]\n')
     venv = make_venv(tmp_path / "kernel-env", [])
     python = str(venv / "bin" / "python")
-    subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
+    processes.run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
                     "--no-index", "--no-build-isolation", "-e", str(project)],
-                   check=True, env=pip_environment(), stdin=subprocess.DEVNULL,
-                   start_new_session=True)
+                   check=True, env=pip_environment())
     site = next((venv / "lib").glob("python*/site-packages"))
     bogus = site / "bogus-1.0.dist-info"
     bogus.mkdir()
