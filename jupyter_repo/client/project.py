@@ -253,6 +253,7 @@ def select_files(root: Path | str, rules: ProjectRules = ProjectRules()) -> Sele
                     f"{root} holds more than {rules.max_files} files to publish; is it the "
                     "right folder? Leave files out with a .gitignore."
                 )
+    selection.files.sort()  # listed (and packed) by path, as people read them
     if selection.total_size > rules.max_total_size:
         raise TooLarge(
             f"The project holds {selection.total_size} bytes, over the limit of "
