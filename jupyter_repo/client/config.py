@@ -1,9 +1,13 @@
 """Where the client finds the repository URL and its token.
 
 The URL is kept in ``<jupyter config dir>/jupyter_repo/client.json`` (readable) and tokens,
-keyed by repository URL, in ``tokens.json`` next to it (mode 0600, written atomically), so a
-token is never sent to another repository than the one that issued it. The environment
-variables ``JUPYTER_REPO_URL`` and ``JUPYTER_REPO_TOKEN`` override both files.
+keyed by repository URL, in ``tokens.json`` next to it (mode 0600, written atomically). The
+environment variables ``JUPYTER_REPO_URL`` and ``JUPYTER_REPO_TOKEN`` override both files.
+
+Every token belongs to one repository (:class:`TokenSource`): a token given with a call to
+that call's URL, ``JUPYTER_REPO_TOKEN`` to ``JUPYTER_REPO_URL``, a configured token to the
+URL configured next to it, a saved one to the URL it was saved for. It is sent only when the
+URL in use is that repository (:func:`same_repository`), so ``--url OTHER`` never carries it.
 """
 
 from __future__ import annotations

@@ -37,7 +37,9 @@ class RepoExtension(ExtensionApp):
     ).tag(config=True)
     token = Unicode(
         "", help="A repository token set by the administrator. A token saved by logging in "
-        "takes precedence; JUPYTER_REPO_TOKEN is used when neither is set."
+        "takes precedence; JUPYTER_REPO_TOKEN is used when neither is set. Both are sent only "
+        "to the repository they belong to: c.RepoExtension.url (else JUPYTER_REPO_URL), "
+        "never to another URL a user logs in to."
     ).tag(config=True)
     credentials_dir = Unicode(
         "", help="Folder of the saved URL and tokens (default: <jupyter config dir>/"
