@@ -19,6 +19,7 @@ for a link after the selection cannot lead outside.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tarfile
 from collections.abc import Callable
@@ -143,6 +144,12 @@ class _IgnoreRules:
     """The credential patterns, the default patterns and every ``.gitignore`` met."""
 
     credentials = GitIgnoreSpec.from_lines(CREDENTIAL_PATTERNS)
+    #: One regex of every pattern that can match: a path it misses holds no credentials,
+    #: so the exact (pattern by pattern) check runs only for the few it finds.
+    any_credentials = re.compile("|".join(
+        "(?:" + re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern) + ")"
+        for pattern in credentials.patterns
+        if pattern.include and pattern.regex is not None))
 
     def __init__(self, rules: ProjectRules, real_root: str) -> None:
         self.defaults = GitIgnoreSpec.from_lines(rules.excludes)
@@ -164,7 +171,9 @@ class _IgnoreRules:
         published is ``~/.aws`` as well as when it is ``~``."""
         absolute = f"{self.real_root}/{relative}" if relative else self.real_root
         candidate = absolute.replace(os.sep, "/").lstrip("/").lower()
-        return self.credentials.match_file(candidate + "/" if is_dir else candidate)
+        candidate = candidate + "/" if is_dir else candidate
+        return (self.any_credentials.search(candidate) is not None
+                and self.credentials.match_file(candidate))
 
     def why_excluded(self, relative: str, is_dir: bool) -> str | None:
         if self.holds_credentials(relative, is_dir):
