@@ -27,6 +27,7 @@ from jupyter_repo.client.install import index_with_credentials
 from jupyter_repo.extension.connection import Connection as ExtensionConnection
 from jupyter_repo.widgets.connection import Connection as WidgetConnection
 from jupyter_repo.widgets.connection import TokenWithheld, connect
+from tests.support import processes
 from tests.support.recorder import RECORDER_TOKEN, Recorder, recording
 from tests.support.server import RepoServer
 
@@ -60,9 +61,9 @@ class CLI:
         self.env["JUPYTER_CONFIG_DIR"] = str(self.config)
 
     def __call__(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "jupyter_repo", *args],
-                              env={**self.env, **env}, capture_output=True, text=True,
-                              timeout=120, stdin=subprocess.DEVNULL, start_new_session=True)
+        return processes.run([sys.executable, "-m", "jupyter_repo", *args],
+                             env={**self.env, **env}, capture_output=True, text=True,
+                             timeout=120)
 
 
 # -- the CLI -----------------------------------------------------------------------------------

@@ -173,7 +173,7 @@ def capture_interpreter(python: str, env: dict[str, str] | None = None,
             # cwd is an empty folder: '' on sys.path must not shadow anything.
             completed = subprocess.run(
                 [python, "-c", source], cwd=empty, env=environment, capture_output=True,
-                timeout=timeout, check=False,
+                timeout=timeout, check=False, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         except FileNotFoundError:
             raise CaptureError(f"The interpreter {python} does not exist.") from None
