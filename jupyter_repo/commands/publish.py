@@ -254,13 +254,15 @@ class PublishProjectApp(PublishCommand):
 
 
 def size(count: int) -> str:
-    """``1.5 MB``-style sizes for people."""
-    value = float(count)
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{count} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+    """``1.5 MB``-style sizes for people (decimal units, as the Lab dialog shows them)."""
+    if count < 1000:
+        return f"{count} bytes"
+    value = count / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
         value /= 1000
-    return f"{count} bytes"
+    return f"{value:.1f} GB"
 
 
 class PublishApp(ClientCommand):
