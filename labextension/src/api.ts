@@ -42,11 +42,7 @@ export interface ITaskRef {
 }
 
 export type TaskState =
-  | 'pending'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
+  'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export interface ITask {
   id: string;
@@ -238,7 +234,9 @@ export function getTask(id: string): Promise<ITask> {
 }
 
 export async function cancelTask(id: string): Promise<void> {
-  await requestAPI<void>(`tasks/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  await requestAPI<void>(`tasks/${encodeURIComponent(id)}`, {
+    method: 'DELETE'
+  });
 }
 
 const FINISHED: TaskState[] = ['succeeded', 'failed', 'cancelled'];

@@ -26,7 +26,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 }
 
 /** A labelled form row: `<label><span>text</span> control</label>`. */
-export function field(text: string, control: HTMLElement, hint?: string): HTMLElement {
+export function field(
+  text: string,
+  control: HTMLElement,
+  hint?: string
+): HTMLElement {
   return h(
     'label',
     { class: 'jp-JupyterRepo-field' },

@@ -7,7 +7,11 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage, ToolbarButton } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  showErrorMessage,
+  ToolbarButton
+} from '@jupyterlab/apputils';
 import { DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { fileUploadIcon, LabIcon } from '@jupyterlab/ui-components';
@@ -43,9 +47,10 @@ export const repositoryIcon = new LabIcon({
 });
 
 /** Adds the Publish button to every notebook's toolbar. */
-class PublishButton
-  implements DocumentRegistry.IWidgetExtension<DocumentWidget, DocumentRegistry.IModel>
-{
+class PublishButton implements DocumentRegistry.IWidgetExtension<
+  DocumentWidget,
+  DocumentRegistry.IModel
+> {
   constructor(private readonly app: JupyterFrontEnd) {}
 
   createNew(panel: DocumentWidget): IDisposable {
@@ -55,10 +60,14 @@ class PublishButton
       label: 'Publish',
       tooltip: 'Publish this notebook to the repository',
       onClick: () => {
-        void this.app.commands.execute(CommandIDs.publish, { path: panel.context.path });
+        void this.app.commands.execute(CommandIDs.publish, {
+          path: panel.context.path
+        });
       }
     });
-    if (!panel.toolbar.insertAfter('cellType', 'jupyter-repo-publish', button)) {
+    if (
+      !panel.toolbar.insertAfter('cellType', 'jupyter-repo-publish', button)
+    ) {
       panel.toolbar.addItem('jupyter-repo-publish', button);
     }
     return button;
@@ -67,7 +76,8 @@ class PublishButton
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyter-repo:plugin',
-  description: 'Publish notebooks, environments and projects to a jupyter-repo repository.',
+  description:
+    'Publish notebooks, environments and projects to a jupyter-repo repository.',
   autoStart: true,
   optional: [ICommandPalette, IDefaultFileBrowser, ILayoutRestorer],
   activate: (
@@ -79,7 +89,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const state = new RepositoryState();
     const { commands } = app;
 
-    const publishTarget = async (target: IPublishTarget | null, explain: string) => {
+    const publishTarget = async (
+      target: IPublishTarget | null,
+      explain: string
+    ) => {
       if (!target) {
         await showErrorMessage('Nothing to publish', explain);
         return;
@@ -94,7 +107,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.publish, {
       label: 'Publish to repository…',
-      caption: 'Publish the current notebook, environment file or folder to the repository',
+      caption:
+        'Publish the current notebook, environment file or folder to the repository',
       icon: fileUploadIcon,
       execute: async args => {
         const path = args.path as string | undefined;
@@ -106,7 +120,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         const doc = currentDocument(app);
-        const model = doc ? { path: doc.context.path, type: 'file' as const } : selectedItem();
+        const model = doc
+          ? { path: doc.context.path, type: 'file' as const }
+          : selectedItem();
         await publishTarget(
           model ? targetForPath(app, model) : null,
           'Open a notebook or an environment file, or select one (or a folder) in the ' +
@@ -117,7 +133,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.publishSelected, {
       label: 'Publish to repository…',
-      caption: 'Publish the selected notebook, environment file or folder (as a project)',
+      caption:
+        'Publish the selected notebook, environment file or folder (as a project)',
       icon: fileUploadIcon,
       isVisible: () => {
         const item = selectedItem();
@@ -134,7 +151,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     commands.addCommand(CommandIDs.shareEnvironment, {
       label: 'Share environment…',
-      caption: 'Publish the environment of the current kernel to the repository',
+      caption:
+        'Publish the environment of the current kernel to the repository',
       execute: async () => {
         await publishTarget(
           kernelTarget(currentDocument(app)),

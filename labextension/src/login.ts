@@ -42,9 +42,14 @@ class LoginForm extends Widget {
       type: 'password',
       name: 'token',
       autocomplete: 'off',
-      placeholder: 'a token from “jupyter repo admin issue-token” or the web page'
+      placeholder:
+        'a token from “jupyter repo admin issue-token” or the web page'
     });
-    this.username = h('input', { type: 'text', name: 'username', autocomplete: 'username' });
+    this.username = h('input', {
+      type: 'text',
+      name: 'username',
+      autocomplete: 'username'
+    });
     this.password = h('input', {
       type: 'password',
       name: 'password',
@@ -56,7 +61,11 @@ class LoginForm extends Widget {
       h('option', { value: 'token' }, 'Token'),
       h('option', { value: 'password' }, 'Username and password')
     );
-    const tokenFields = h('div', { class: 'jp-JupyterRepo-tokenFields' }, field('Token', this.token));
+    const tokenFields = h(
+      'div',
+      { class: 'jp-JupyterRepo-tokenFields' },
+      field('Token', this.token)
+    );
     const passwordFields = h(
       'div',
       { class: 'jp-JupyterRepo-passwordFields', hidden: true },
@@ -67,9 +76,15 @@ class LoginForm extends Widget {
       tokenFields.hidden = this.method.value !== 'token';
       passwordFields.hidden = this.method.value === 'token';
     });
-    this.error = h('div', { class: 'jp-JupyterRepo-error', role: 'alert', hidden: true });
+    this.error = h('div', {
+      class: 'jp-JupyterRepo-error',
+      role: 'alert',
+      hidden: true
+    });
     this.node.append(
-      reason && reason !== status.error ? h('p', { class: 'jp-JupyterRepo-reason' }, reason) : '',
+      reason && reason !== status.error
+        ? h('p', { class: 'jp-JupyterRepo-reason' }, reason)
+        : '',
       h('p', { class: 'jp-JupyterRepo-connection' }, describe(status)),
       field('Repository URL', this.url),
       field('Log in with', this.method),
@@ -101,11 +116,15 @@ class LoginForm extends Widget {
       const status = await login(request);
       this.state.update(status);
       if (!status.connected) {
-        return this.fail(status.error ?? 'The repository did not accept these credentials.');
+        return this.fail(
+          status.error ?? 'The repository did not accept these credentials.'
+        );
       }
       return true;
     } catch (error) {
-      return this.fail(error instanceof RepoError ? error.message : String(error));
+      return this.fail(
+        error instanceof RepoError ? error.message : String(error)
+      );
     }
   }
 
@@ -114,7 +133,9 @@ class LoginForm extends Widget {
       this.state.update(await logout());
       return true;
     } catch (error) {
-      return this.fail(error instanceof RepoError ? error.message : String(error));
+      return this.fail(
+        error instanceof RepoError ? error.message : String(error)
+      );
     }
   }
 
@@ -175,7 +196,13 @@ export async function openLoginDialog(
   await state.refresh();
   const buttons = [Dialog.cancelButton()];
   if (state.status.connected) {
-    buttons.push(Dialog.createButton({ label: LOGOUT_LABEL, accept: false, displayType: 'warn' }));
+    buttons.push(
+      Dialog.createButton({
+        label: LOGOUT_LABEL,
+        accept: false,
+        displayType: 'warn'
+      })
+    );
   }
   buttons.push(Dialog.okButton({ label: LOGIN_LABEL }));
   const dialog = new LoginDialog(new LoginForm(state, reason), buttons);

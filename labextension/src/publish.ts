@@ -35,7 +35,9 @@ interface IPublishedMetadata {
 function previousPublish(target: IPublishTarget): IPublishedMetadata | null {
   const model = target.context?.model as any;
   const value = model?.getMetadata?.('jupyter_repo');
-  return value && typeof value === 'object' ? (value as IPublishedMetadata) : null;
+  return value && typeof value === 'object'
+    ? (value as IPublishedMetadata)
+    : null;
 }
 
 const NEEDS_LOGIN = ['unauthorized', 'not_configured'];
@@ -80,8 +82,13 @@ class PublishForm extends Widget {
     this.namespace = h('select', { name: 'namespace' });
     for (const namespace of status.namespaces) {
       const kind = namespace.kind === 'org' ? 'organization' : 'you';
-      const option = h('option', { value: namespace.login }, `${namespace.login} (${kind})`);
-      option.selected = namespace.login === (previous?.owner ?? status.user?.login);
+      const option = h(
+        'option',
+        { value: namespace.login },
+        `${namespace.login} (${kind})`
+      );
+      option.selected =
+        namespace.login === (previous?.owner ?? status.user?.login);
       this.namespace.appendChild(option);
     }
     this.name = h('input', {
@@ -96,34 +103,61 @@ class PublishForm extends Widget {
       name: 'version',
       placeholder: 'next number (1, 2, 3…)'
     });
-    this.summary = h('input', { type: 'text', name: 'summary', maxlength: '300' });
+    this.summary = h('input', {
+      type: 'text',
+      name: 'summary',
+      maxlength: '300'
+    });
     this.label = h('input', { type: 'text', name: 'label', value: 'main' });
     this.visibility = h(
       'select',
       { name: 'visibility' },
       h('option', { value: 'public' }, 'Public: anyone can find and open it'),
-      h('option', { value: 'private' }, 'Private: only you and those you share it with')
+      h(
+        'option',
+        { value: 'private' },
+        'Private: only you and those you share it with'
+      )
     );
     this.attachEnvironment = h('input', {
       type: 'checkbox',
       name: 'attach_environment',
       checked: true
     });
-    this.includeHidden = h('input', { type: 'checkbox', name: 'include_hidden' });
-    this.includeHidden.addEventListener('change', () => void this.loadPreview());
-    this.previewSummary = h('p', { class: 'jp-JupyterRepo-previewSummary' }, 'Listing the files…');
+    this.includeHidden = h('input', {
+      type: 'checkbox',
+      name: 'include_hidden'
+    });
+    this.includeHidden.addEventListener(
+      'change',
+      () => void this.loadPreview()
+    );
+    this.previewSummary = h(
+      'p',
+      { class: 'jp-JupyterRepo-previewSummary' },
+      'Listing the files…'
+    );
     this.previewList = h('ul', { class: 'jp-JupyterRepo-previewList' });
     this.previewNotes = h('div', { class: 'jp-JupyterRepo-previewNotes' });
 
-    this.progress = h('progress', { class: 'jp-JupyterRepo-progress', max: '1' });
-    this.progressMessage = h('span', { class: 'jp-JupyterRepo-progressMessage' });
+    this.progress = h('progress', {
+      class: 'jp-JupyterRepo-progress',
+      max: '1'
+    });
+    this.progressMessage = h('span', {
+      class: 'jp-JupyterRepo-progressMessage'
+    });
     this.progressRow = h(
       'div',
       { class: 'jp-JupyterRepo-progressRow', hidden: true },
       this.progress,
       this.progressMessage
     );
-    this.error = h('div', { class: 'jp-JupyterRepo-error', role: 'alert', hidden: true });
+    this.error = h('div', {
+      class: 'jp-JupyterRepo-error',
+      role: 'alert',
+      hidden: true
+    });
     this.result = h('div', { class: 'jp-JupyterRepo-result', hidden: true });
 
     const earlier =
@@ -132,7 +166,11 @@ class PublishForm extends Widget {
             'p',
             { class: 'jp-JupyterRepo-previous' },
             `Version ${previous.version} was published earlier: `,
-            h('a', { href: previous.url, target: '_blank', rel: 'noopener' }, previous.url),
+            h(
+              'a',
+              { href: previous.url, target: '_blank', rel: 'noopener' },
+              previous.url
+            ),
             '. Publishing again creates the next version.'
           )
         : null;
@@ -198,13 +236,17 @@ class PublishForm extends Widget {
     this.loading = true;
     this.onBusy(true);
     try {
-      const preview = await previewProject(this.target.path ?? '', this.includeHidden.checked);
+      const preview = await previewProject(
+        this.target.path ?? '',
+        this.includeHidden.checked
+      );
       if (generation === this.previewGeneration) {
         this.showPreview(preview);
       }
     } catch (error) {
       if (generation === this.previewGeneration) {
-        this.previewError = error instanceof RepoError ? error.message : String(error);
+        this.previewError =
+          error instanceof RepoError ? error.message : String(error);
         this.previewSummary.textContent = 'This folder cannot be published.';
         this.showError(this.previewError);
       }
@@ -222,22 +264,31 @@ class PublishForm extends Widget {
     const files = preview.file_count === 1 ? 'file' : 'files';
     this.previewSummary.textContent =
       `${preview.file_count} ${files}, ${formatSize(preview.total_size)} will be published` +
-      (preview.spec_file ? '.' : ' (with an environment.yml captured from the kernel).');
+      (preview.spec_file
+        ? '.'
+        : ' (with an environment.yml captured from the kernel).');
     this.previewList.replaceChildren(
       ...preview.files.map(file =>
         h(
           'li',
           {},
           h('span', { class: 'jp-JupyterRepo-previewPath' }, file.path),
-          h('span', { class: 'jp-JupyterRepo-previewSize' }, formatSize(file.size))
+          h(
+            'span',
+            { class: 'jp-JupyterRepo-previewSize' },
+            formatSize(file.size)
+          )
         )
       ),
       preview.files_truncated
         ? h('li', {}, `… and ${preview.file_count - preview.files.length} more`)
         : ''
     );
-    const hidden = preview.excluded.filter(item => item.reason === HIDDEN_REASON);
-    const others = preview.excluded_count - hidden.length - preview.credentials.length;
+    const hidden = preview.excluded.filter(
+      item => item.reason === HIDDEN_REASON
+    );
+    const others =
+      preview.excluded_count - hidden.length - preview.credentials.length;
     this.previewNotes.replaceChildren(
       preview.credentials.length
         ? h(
@@ -283,7 +334,9 @@ class PublishForm extends Widget {
       return;
     }
     if (this.target.kind === 'project' && this.preview?.file_count === 0) {
-      this.showError('Nothing to publish: every file of this folder is left out.');
+      this.showError(
+        'Nothing to publish: every file of this folder is left out.'
+      );
       return;
     }
     if (!this.namespace.value) {
@@ -308,7 +361,9 @@ class PublishForm extends Widget {
       );
       this.finish(task);
     } catch (error) {
-      this.fail(error instanceof RepoError ? error : new RepoError(String(error), '', 0));
+      this.fail(
+        error instanceof RepoError ? error : new RepoError(String(error), '', 0)
+      );
     }
   }
 
@@ -346,16 +401,24 @@ class PublishForm extends Widget {
     if (task.state !== 'succeeded') {
       const message =
         task.error ||
-        (task.state === 'cancelled' ? 'The publish was cancelled.' : task.message) ||
+        (task.state === 'cancelled'
+          ? 'The publish was cancelled.'
+          : task.message) ||
         'The publish failed.';
       this.fail(new RepoError(message, task.state, 0));
       return;
     }
-    const result = (task.result ?? {}) as Partial<IPublishResult> & { [key: string]: any };
+    const result = (task.result ?? {}) as Partial<IPublishResult> & {
+      [key: string]: any;
+    };
     this.progressRow.hidden = true;
     this.fields.hidden = true;
     this.result.replaceChildren(
-      h('p', {}, `Published ${result.owner}/${result.name}, version ${result.version}.`),
+      h(
+        'p',
+        {},
+        `Published ${result.owner}/${result.name}, version ${result.version}.`
+      ),
       result.html_url
         ? h(
             'p',
@@ -374,7 +437,11 @@ class PublishForm extends Widget {
             'With its environment: ',
             h(
               'a',
-              { href: result.environment.html_url, target: '_blank', rel: 'noopener' },
+              {
+                href: result.environment.html_url,
+                target: '_blank',
+                rel: 'noopener'
+              },
               `${result.environment.owner}/${result.environment.name}`
             )
           )
@@ -389,7 +456,9 @@ class PublishForm extends Widget {
     }
     this.syncNotebook(result.notebook_metadata);
     if (!this.isAttached) {
-      Notification.success(`Published ${result.owner}/${result.name} ${result.version}.`);
+      Notification.success(
+        `Published ${result.owner}/${result.name} ${result.version}.`
+      );
     }
   }
 
@@ -414,9 +483,10 @@ class PublishForm extends Widget {
 
   private fail(error: RepoError): void {
     this.progressRow.hidden = true;
-    const hint = NEEDS_LOGIN.includes(error.reason) || error.status === 401
-      ? ' Open “Repository settings…” to log in again.'
-      : '';
+    const hint =
+      NEEDS_LOGIN.includes(error.reason) || error.status === 401
+        ? ' Open “Repository settings…” to log in again.'
+        : '';
     this.showError(error.message + hint);
     this.setBusy(false);
     if (!this.isAttached) {
@@ -487,7 +557,10 @@ class PublishDialog extends Dialog<void> {
     super({
       title,
       body: form,
-      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Publish' })],
+      buttons: [
+        Dialog.cancelButton({ label: 'Close' }),
+        Dialog.okButton({ label: 'Publish' })
+      ],
       focusNodeSelector: 'input[name="name"]'
     });
     this.addClass('jp-JupyterRepo-dialog');
@@ -516,7 +589,9 @@ class PublishDialog extends Dialog<void> {
   }
 
   private acceptButton(): HTMLButtonElement | null {
-    return this.node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
+    return this.node.querySelector<HTMLButtonElement>(
+      '.jp-Dialog-button.jp-mod-accept'
+    );
   }
 }
 
@@ -527,7 +602,10 @@ export async function openPublishDialog(
 ): Promise<void> {
   let status = await state.refresh();
   if (state.serverError) {
-    await showErrorMessage('The repository is not available', state.serverError);
+    await showErrorMessage(
+      'The repository is not available',
+      state.serverError
+    );
     return;
   }
   if (!status.connected) {
@@ -544,6 +622,9 @@ export async function openPublishDialog(
     target.kind === 'environment' && target.kernelName
       ? 'Share environment'
       : 'Publish to repository';
-  const dialog = new PublishDialog(new PublishForm(target, status, state), title);
+  const dialog = new PublishDialog(
+    new PublishForm(target, status, state),
+    title
+  );
   await dialog.launch();
 }

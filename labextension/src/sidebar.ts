@@ -41,13 +41,21 @@ export class RepositoryPanel extends Widget {
     this.connection = h('div', { class: 'jp-JupyterRepo-connection' });
     const settingsButton = h(
       'button',
-      { class: 'jp-JupyterRepo-button', 'data-action': 'settings', type: 'button' },
+      {
+        class: 'jp-JupyterRepo-button',
+        'data-action': 'settings',
+        type: 'button'
+      },
       'Settings…'
     );
     settingsButton.addEventListener('click', () => this.openSettings());
     const refreshButton = h(
       'button',
-      { class: 'jp-JupyterRepo-button', 'data-action': 'refresh', type: 'button' },
+      {
+        class: 'jp-JupyterRepo-button',
+        'data-action': 'refresh',
+        type: 'button'
+      },
       'Refresh'
     );
     refreshButton.addEventListener('click', () => void this.refresh());
@@ -64,9 +72,16 @@ export class RepositoryPanel extends Widget {
         void this.runSearch();
       }
     });
-    this.searchResults = h('div', { class: 'jp-JupyterRepo-searchResults', hidden: true });
+    this.searchResults = h('div', {
+      class: 'jp-JupyterRepo-searchResults',
+      hidden: true
+    });
     this.namespaces = h('div', { class: 'jp-JupyterRepo-namespaces' });
-    this.notice = h('div', { class: 'jp-JupyterRepo-notice', role: 'status', hidden: true });
+    this.notice = h('div', {
+      class: 'jp-JupyterRepo-notice',
+      role: 'status',
+      hidden: true
+    });
 
     this.node.append(
       h(
@@ -74,7 +89,12 @@ export class RepositoryPanel extends Widget {
         { class: 'jp-JupyterRepo-header' },
         h('h2', {}, 'Repository'),
         this.connection,
-        h('div', { class: 'jp-JupyterRepo-actions' }, settingsButton, refreshButton)
+        h(
+          'div',
+          { class: 'jp-JupyterRepo-actions' },
+          settingsButton,
+          refreshButton
+        )
       ),
       this.searchInput,
       this.notice,
@@ -115,7 +135,8 @@ export class RepositoryPanel extends Widget {
     if (status.connected && status.user) {
       this.connection.textContent = `${status.user.login} at ${status.url}`;
     } else {
-      this.connection.textContent = status.error ?? 'Not logged in. Use Settings… to log in.';
+      this.connection.textContent =
+        status.error ?? 'Not logged in. Use Settings… to log in.';
     }
     // Rebuild the sections only when who/where changed; otherwise reload them in place,
     // so rows never flicker or vanish under the pointer.
@@ -143,7 +164,11 @@ export class RepositoryPanel extends Widget {
       this.lists.set(namespace.login, list);
       return h(
         'details',
-        { class: 'jp-JupyterRepo-namespace', 'data-namespace': namespace.login, open: true },
+        {
+          class: 'jp-JupyterRepo-namespace',
+          'data-namespace': namespace.login,
+          open: true
+        },
         h(
           'summary',
           {},
@@ -163,11 +188,18 @@ export class RepositoryPanel extends Widget {
         try {
           const listing = await listPackages(owner);
           if (generation === this.generation) {
-            this.renderItems(list, listing.items, 'Nothing published here yet.', false);
+            this.renderItems(
+              list,
+              listing.items,
+              'Nothing published here yet.',
+              false
+            );
           }
         } catch (error) {
           if (generation === this.generation) {
-            list.replaceChildren(h('span', { class: 'jp-JupyterRepo-error' }, message(error)));
+            list.replaceChildren(
+              h('span', { class: 'jp-JupyterRepo-error' }, message(error))
+            );
           }
         }
       })
@@ -176,7 +208,10 @@ export class RepositoryPanel extends Widget {
 
   private scheduleSearch(): void {
     window.clearTimeout(this.searchTimer);
-    this.searchTimer = window.setTimeout(() => void this.runSearch(), SEARCH_DELAY_MS);
+    this.searchTimer = window.setTimeout(
+      () => void this.runSearch(),
+      SEARCH_DELAY_MS
+    );
   }
 
   private async runSearch(): Promise<void> {
@@ -217,14 +252,18 @@ export class RepositoryPanel extends Widget {
       list.replaceChildren(h('span', { class: 'jp-JupyterRepo-empty' }, empty));
       return;
     }
-    list.replaceChildren(...items.map(item => this.renderItem(item, showOwner)));
+    list.replaceChildren(
+      ...items.map(item => this.renderItem(item, showOwner))
+    );
   }
 
   private renderItem(item: IPackageItem, showOwner: boolean): HTMLElement {
     const actions = h('div', { class: 'jp-JupyterRepo-itemActions' });
     const types = item.package_types ?? [];
     if (types.includes('ipynb')) {
-      actions.appendChild(this.actionButton('open', 'Open', () => this.open(item)));
+      actions.appendChild(
+        this.actionButton('open', 'Open', () => this.open(item))
+      );
     }
     if (types.includes('ipynb') || types.includes('env')) {
       actions.appendChild(
@@ -235,26 +274,41 @@ export class RepositoryPanel extends Widget {
     }
     if (item.html_url) {
       actions.appendChild(
-        h('a', { href: item.html_url, target: '_blank', rel: 'noopener' }, 'View')
+        h(
+          'a',
+          { href: item.html_url, target: '_blank', rel: 'noopener' },
+          'View'
+        )
       );
     }
     return h(
       'div',
-      { class: 'jp-JupyterRepo-item', 'data-package': `${item.owner}/${item.name}` },
+      {
+        class: 'jp-JupyterRepo-item',
+        'data-package': `${item.owner}/${item.name}`
+      },
       h(
         'div',
         { class: 'jp-JupyterRepo-itemTitle' },
         h('strong', {}, showOwner ? `${item.owner}/${item.name}` : item.name),
         item.latest_version ? h('span', {}, ` ${item.latest_version}`) : '',
-        item.public === false ? h('span', { class: 'jp-JupyterRepo-badge' }, 'private') : '',
+        item.public === false
+          ? h('span', { class: 'jp-JupyterRepo-badge' }, 'private')
+          : '',
         ...types.map(type => h('span', { class: 'jp-JupyterRepo-badge' }, type))
       ),
-      item.summary ? h('div', { class: 'jp-JupyterRepo-itemSummary' }, item.summary) : '',
+      item.summary
+        ? h('div', { class: 'jp-JupyterRepo-itemSummary' }, item.summary)
+        : '',
       actions
     );
   }
 
-  private actionButton(action: string, label: string, run: () => Promise<void>): HTMLElement {
+  private actionButton(
+    action: string,
+    label: string,
+    run: () => Promise<void>
+  ): HTMLElement {
     const button = h(
       'button',
       { class: 'jp-JupyterRepo-button', 'data-action': action, type: 'button' },
@@ -273,7 +327,10 @@ export class RepositoryPanel extends Widget {
   private async open(item: IPackageItem): Promise<void> {
     this.showNotice(`Opening ${item.owner}/${item.name}…`);
     try {
-      const { path } = await openNotebook({ owner: item.owner, name: item.name });
+      const { path } = await openNotebook({
+        owner: item.owner,
+        name: item.name
+      });
       await this.app.commands.execute('docmanager:open', { path });
       this.showNotice(`Opened ${path}.`);
     } catch (error) {
@@ -282,14 +339,21 @@ export class RepositoryPanel extends Widget {
   }
 
   private async installEnvironment(item: IPackageItem): Promise<void> {
-    this.showNotice(`Installing the environment of ${item.owner}/${item.name}…`);
+    this.showNotice(
+      `Installing the environment of ${item.owner}/${item.name}…`
+    );
     try {
-      const ref = await installEnvironment({ owner: item.owner, name: item.name });
+      const ref = await installEnvironment({
+        owner: item.owner,
+        name: item.name
+      });
       const task = await waitForTask(ref.task_id, update =>
         this.showNotice(update.message || `Installing… (${update.state})`)
       );
       if (task.state === 'succeeded') {
-        const done = task.message || `Installed the environment of ${item.owner}/${item.name}.`;
+        const done =
+          task.message ||
+          `Installed the environment of ${item.owner}/${item.name}.`;
         this.showNotice(done);
         Notification.success(done);
       } else {

@@ -44,7 +44,8 @@ export class RepositoryState {
       this._serverError = null;
       this.update(status);
     } catch (error) {
-      this._serverError = error instanceof RepoError ? error.message : String(error);
+      this._serverError =
+        error instanceof RepoError ? error.message : String(error);
       this.update({ ...UNKNOWN, error: this._serverError });
     }
     return this._status;

@@ -28,7 +28,9 @@ export interface IPublishTarget {
 const ENVIRONMENT_FILE = /(\.ya?ml|^requirements[^/]*\.txt)$/i;
 
 /** The kind of a file-browser item, or null when it cannot be published. */
-export function kindOf(model: Pick<Contents.IModel, 'type' | 'path'>): PublishKind | null {
+export function kindOf(
+  model: Pick<Contents.IModel, 'type' | 'path'>
+): PublishKind | null {
   const name = PathExt.basename(model.path);
   if (model.type === 'directory') {
     return 'project';
@@ -92,7 +94,9 @@ export function targetForPath(
 }
 
 /** The environment of the kernel behind the document in focus. */
-export function kernelTarget(widget: DocumentWidget | null): IPublishTarget | null {
+export function kernelTarget(
+  widget: DocumentWidget | null
+): IPublishTarget | null {
   const kernel = widget?.context.sessionContext.session?.kernel;
   if (!widget || !kernel) {
     return null;
