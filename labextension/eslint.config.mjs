@@ -55,5 +55,10 @@ export default defineConfig([
       'prefer-arrow-callback': 'error'
     }
   },
+  {
+    // Tests assert on plain strings.
+    files: ['src/__tests__/**'],
+    rules: { 'jupyter/no-untranslated-string': 'off' }
+  },
   prettierRecommended
 ]);
