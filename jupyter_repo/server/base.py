@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from jupyter_repo import bounded_json
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.permissions import ANONYMOUS, Actor
@@ -174,8 +175,8 @@ class BaseHandler(web.RequestHandler):
                 raise errors.InvalidInput("A JSON object is required in the request body.")
             return {}
         try:
-            value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
+            value = bounded_json.loads(raw)
+        except bounded_json.JSONRefused as error:
             raise errors.InvalidInput(f"The request body is not valid JSON: {error}") from None
         if value is None:
             return {}
