@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 from tornado import web
 from tornado.ioloop import IOLoop
@@ -34,6 +35,29 @@ STATUS_OF_ERROR: dict[type[errors.RepositoryError], int] = {
     errors.RateLimited: 429,
 }
 MAX_JSON_BODY = 1 << 20
+
+
+#: Characters a redirect target keeps as they are; anything else is percent-encoded.
+_LOCATION_SAFE = "/?#[]@!$&'()*+,;=:%~"
+
+
+def local_location(target: str) -> str:
+    """``target`` as a ``Location`` that can only lead to this server, or ``ValueError``.
+
+    Relative references (``simple/``, ``../name/``) and absolute paths (``/account``) pass;
+    anything a browser could read as another host does not: a scheme (``http:``,
+    ``javascript:``), an authority (``//host``), backslashes (browsers read ``\\host`` and
+    ``/\\host`` as ``//host``), and control characters or spaces (browsers drop tabs and
+    newlines, which would join ``/\t/host`` into ``//host``). Other characters outside
+    ASCII are percent-encoded.
+    """
+    if (not target or "\\" in target
+            or any(ord(char) <= 32 or ord(char) == 127 for char in target)):
+        raise ValueError(f"not a local redirect target: {target!r}")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        raise ValueError(f"not a local redirect target: {target!r}")
+    return quote(target, safe=_LOCATION_SAFE)
 
 
 def status_of(error: BaseException) -> int:
@@ -195,6 +219,15 @@ class BaseHandler(web.RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(value, default=str))
+
+    def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
+        """Redirect within this server only (see :func:`local_location`)."""
+        try:
+            location = local_location(url)
+        except ValueError:
+            log.warning("refused a redirect off this server: %r", url)
+            raise errors.InvalidInput("This request cannot be redirected.") from None
+        super().redirect(location, permanent=permanent, status=status)
 
     def base_url(self) -> str:
         configured = self.settings.get("public_url")

@@ -1,7 +1,8 @@
 """PyPI simple indexes over HTTP: ``/pypi/<owner>[/label/<label>]/simple/...``.
 
 PEP 503 HTML or PEP 691 JSON by content negotiation (``Accept``, or ``?format=``), PEP 503
-normalised names (other spellings are redirected), files and PEP 658 ``.metadata`` next to
+normalised names (other spellings of a valid name are redirected; a name no package could have
+is not found), files and PEP 658 ``.metadata`` next to
 the project page. Private projects need a token: in the path (``/pypi/t/<token>/...`` or
 ``/t/<token>/pypi/...``), as ``Authorization: token|Bearer``, or as the password of HTTP
 Basic (``https://__token__:<token>@host/pypi/<owner>/simple``), which pip and uv send.
@@ -16,8 +17,9 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from jupyter_repo.repository import errors
+from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.indexes import lookup, pypi
+from jupyter_repo.server.base import local_location
 from jupyter_repo.server.channels import IndexHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 
@@ -44,7 +46,7 @@ class _SimpleHandler(IndexHandler):
 
     def redirect_relative(self, location: str) -> None:
         self.set_status(301)
-        self.set_header("Location", location)
+        self.set_header("Location", local_location(location))
         self.set_header("Cache-Control", "no-store" if not self.actor.anonymous else
                         "public, max-age=3600")
         self.finish()
@@ -82,7 +84,7 @@ class ProjectHandler(_SimpleHandler):
 
     async def get(self, owner: str, label: str | None, project: str,
                   slash: str = "/") -> None:
-        normalized = pypi.normalize(project)
+        normalized = project_name(project)
         if normalized != project or not slash:
             await self.run(lookup.locate_in, owner, label, "pypi", None,
                            actor=self.actor)
@@ -110,7 +112,7 @@ class DistFileHandler(IndexHandler):
     async def get(self, owner: str, label: str | None, project: str, filename: str) -> None:
         wants_metadata = filename.endswith(".metadata")
         name = filename[: -len(".metadata")] if wants_metadata else filename
-        normalized = pypi.normalize(project)
+        normalized = project_name(project)
 
         def find(session: Any) -> tuple[lookup.StoredFile, bytes | None, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None,
@@ -132,6 +134,18 @@ class DistFileHandler(IndexHandler):
         await send_blob(self, BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
                                        stored.upload_time),
                         cache_control=cache_control, attachment=False)
+
+
+def project_name(project: str) -> str:
+    """The PEP 503 form of a project name from the URL; one no package can have is not found.
+
+    Only a valid name is ever echoed into a redirect, so a ``Location`` holds nothing but
+    letters, digits, ``-`` and ``+`` (never ``\\host``, ``//host`` or ``scheme:``).
+    """
+    try:
+        return pypi.normalize(names.package(project))
+    except errors.InvalidInput:
+        raise errors.NotFound("No such project in this index.") from None
 
 
 def _with_etag(body: bytes) -> tuple[bytes, str]:

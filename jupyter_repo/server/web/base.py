@@ -18,7 +18,7 @@ from tornado import httputil, web
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.permissions import ANONYMOUS
 from jupyter_repo.repository.services import web_sessions
-from jupyter_repo.server.base import BaseHandler, status_of
+from jupyter_repo.server.base import BaseHandler, local_location, status_of
 from jupyter_repo.server.web.templating import environment
 
 T = TypeVar("T")
@@ -56,11 +56,14 @@ def path_name(check: Callable[[str], str], value: str) -> str:
 
 
 def local_path(target: str | None, default: str = "/") -> str:
-    """``target`` if it is a path on this site (never another host), else ``default``."""
-    if (not target or not target.startswith("/") or target.startswith("//")
-            or "\\" in target or any(ord(ch) < 32 for ch in target)):
+    """``target`` if it is an absolute path on this site (never another host), else
+    ``default`` (for ``next=``: where to go after logging in)."""
+    if not target or not target.startswith("/"):
         return default
-    return target
+    try:
+        return local_location(target)
+    except ValueError:
+        return default
 
 
 class WebHandler(BaseHandler):
