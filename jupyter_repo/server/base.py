@@ -7,6 +7,7 @@ import binascii
 import json
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
@@ -17,9 +18,11 @@ from tornado.ioloop import IOLoop
 from jupyter_repo import bounded_json
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.permissions import ANONYMOUS, Actor
 from jupyter_repo.repository.security import looks_like_token
 from jupyter_repo.repository.services import accounts, tokens
+from jupyter_repo.server.ratelimit import LoginLimiter, PasswordChecks
 
 T = TypeVar("T")
 log = logging.getLogger("jupyter_repo.server")
@@ -33,6 +36,7 @@ STATUS_OF_ERROR: dict[type[errors.RepositoryError], int] = {
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.RateLimited: 429,
+    errors.Busy: 503,
 }
 MAX_JSON_BODY = 1 << 20
 
@@ -150,18 +154,33 @@ class BaseHandler(web.RequestHandler):
                     "Use a token (Authorization: token <token>) for this request, "
                     "not a password."
                 )
-            limiter = self.settings.get("login_limiter")
+            account = await self.authenticate_password(first or "", second or "")
+            self.actor = accounts.password_actor(account)
+
+    async def authenticate_password(self, login: str, password: str) -> Account:
+        """The account whose password this is, within the limits on password attempts.
+
+        The failed-login limiter may refuse before any work (429); then the verification
+        waits for one of a bounded number of slots on the event loop (Argon2 is slow by
+        design, so a flood of guesses must not occupy every worker thread).
+        """
+        limiter: LoginLimiter | None = self.settings.get("login_limiter")
+        checks: PasswordChecks | None = self.settings.get("password_checks")
+        address = self.request.remote_ip
+        if limiter is not None:
+            limiter.check(address, login)
+        async with checks.slot(address) if checks is not None else nullcontext():
             if limiter is not None:
-                limiter.check(self.request.remote_ip, first or "")
+                limiter.check(address, login)  # failures may have been counted meanwhile
             try:
-                self.actor = await self.run(
-                    lambda s: accounts.password_actor(
-                        accounts.authenticate(s, first or "", second or ""))
-                )
+                account: Account = await self.run(accounts.authenticate, login, password)
             except errors.Unauthenticated:
                 if limiter is not None:
-                    limiter.failed(self.request.remote_ip, first or "")
+                    limiter.failed(address, login)
                 raise
+        if limiter is not None:
+            limiter.succeeded(address, login)
+        return account
 
     def _check_declared_length(self) -> None:
         declared = self.request.headers.get("Content-Length")
