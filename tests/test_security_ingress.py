@@ -19,6 +19,7 @@ import base64
 import hashlib
 import http.client
 import io
+import itertools
 import json
 import statistics
 import tarfile
@@ -561,6 +562,35 @@ def test_finding_13_json_bodies_out_of_bounds_are_400(server: RepoServer, user: 
                ) == tokens_before
     assert _tracebacks(server) == tracebacks
     assert "RecursionError" not in server.log_text()
+
+
+def test_finding_13_json_of_the_wrong_shape_is_4xx(server: RepoServer, user: str,
+                                                  samples: Path) -> None:
+    """Valid JSON with fields of the wrong type (a number for a package name, an object for
+    a scope...) is the caller's mistake too: never a 500."""
+    token = server.token(user)
+    publish.wheel(server, token, user, samples, "shaped", "1.0")
+    org = server.create_org(f"s{user}", user)
+    bearer = {"Authorization": f"token {token}"}
+    routes = [("POST", f"/api/stage/{user}/shaped/2.0/shaped-2.0.tar.gz"),
+              ("POST", f"/api/commit/{user}/shaped/1.0/shaped-1.0-py3-none-any.whl"),
+              ("POST", f"/api/package/{user}/shaped"), ("PATCH", f"/api/package/{user}/shaped"),
+              ("POST", f"/api/release/{user}/shaped/1.0"),
+              ("PATCH", f"/api/release/{user}/shaped/1.0"),
+              ("POST", "/api/authentications"), ("POST", f"/api/orgs/{org}"),
+              ("POST", f"/api/channels/{user}/main"), ("DELETE", f"/api/channels/{user}/nolabel"),
+              ("POST", f"/api/copy/package/{user}/shaped/1.0"),
+              ("POST", f"/api/group/{org}/owners")]
+    keys = ["max-age", "scopes", "note", "user", "package", "label", "fail-if-exists",
+            "summary", "public", "package_types", "sha256", "size", "dist_id", "permission",
+            "from_channel", "to_channel", "files"]
+    values: list[Any] = [True, -1, 10**30, 1.5, [1], {"a": {"b": 1}}, "\x00", "x" * 10_000]
+    tracebacks = _tracebacks(server)
+    for (method, path), key, value in itertools.product(routes, keys, values):
+        answer = requests.request(method, server.url + path, json={key: value},
+                                  headers=bearer, timeout=60)
+        assert answer.status_code < 500, (method, path, key, value, answer.text[:200])
+    assert _tracebacks(server) == tracebacks
 
 
 def _deep_notebook(depth: int) -> bytes:
