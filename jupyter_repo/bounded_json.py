@@ -3,8 +3,9 @@
 Python's ``json`` accepts nesting until the interpreter's recursion limit (a
 ``RecursionError``, which is not a ``ValueError``, so callers that caught only parse errors
 answered 500 with a traceback), integers of thousands of digits and the non-standard
-``NaN`` / ``Infinity``, and ``"\\ud800"`` escapes that make strings no database or encoder
-accepts (a lone UTF-16 surrogate); a value that parses can still be too deep for the code
+``NaN`` / ``Infinity``, and escapes that make strings no database accepts: ``"\\ud800"`` (a
+lone UTF-16 surrogate, which cannot be encoded) and ``"\\u0000"`` (NUL, which PostgreSQL's
+text and jsonb refuse); a value that parses can still be too deep for the code
 that walks it later (serialising it again, validating it, rendering it). Everything parsed
 here is refused
 with one :class:`JSONRefused` (a ``ValueError`` with a message for the user) when it breaks
@@ -26,8 +27,9 @@ from typing import Any
 MAX_DEPTH = 64
 #: Longest number literal accepted (digits, sign, point and exponent).
 MAX_NUMBER_LENGTH = 100
-#: An escaped UTF-16 surrogate: the only way JSON text can make a string that is not Unicode.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+#: Escapes of a UTF-16 surrogate or of NUL: the only way JSON text can make such strings
+#: (raw control characters are invalid JSON, raw surrogates invalid UTF-8).
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F][0-9a-fA-F]{2}|0000)")
 
 
 class JSONRefused(ValueError):
@@ -49,8 +51,8 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JSONRefused(str(error)) from None
     if text.count("[") + text.count("{") > max_depth:
         check_depth(value, max_depth)  # only text with that many brackets can be that deep
-    if _SURROGATE_ESCAPE.search(text):
-        _check_strings(value)  # only escapes can make a lone surrogate (pairs are fine)
+    if _SUSPECT_ESCAPE.search(text):
+        _check_strings(value)  # surrogate pairs are fine: only lone ones are refused
     return value
 
 
@@ -74,7 +76,7 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
 
 
 def _check_strings(value: Any) -> None:
-    """Refuse a lone UTF-16 surrogate in any key or string (after :func:`check_depth`)."""
+    """Refuse NUL or a lone UTF-16 surrogate in any key or string (after :func:`check_depth`)."""
     pending = [value]
     while pending:
         item = pending.pop()
@@ -84,6 +86,8 @@ def _check_strings(value: Any) -> None:
         elif isinstance(item, list):
             pending.extend(item)
         elif isinstance(item, str):
+            if "\x00" in item:
+                raise JSONRefused("a string holds a NUL character (\\u0000)")
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:

@@ -514,6 +514,7 @@ BAD_BODIES: dict[str, bytes] = {
     "NaN": b'{"max-age": NaN}',
     "Infinity": b'{"max-age": -Infinity}',
     "a lone surrogate": b'{"note": "\\ud800", "summary": "\\udfff"}',
+    "a NUL character": b'{"note": "a\\u0000", "summary": "\\u0000"}',
     "invalid UTF-8": b'{"note": "\xff\xfe"}',
     "encoded surrogate": b'{"note": "\xed\xa0\x80"}',
 }
@@ -584,12 +585,31 @@ def test_finding_13_json_of_the_wrong_shape_is_4xx(server: RepoServer, user: str
     keys = ["max-age", "scopes", "note", "user", "package", "label", "fail-if-exists",
             "summary", "public", "package_types", "sha256", "size", "dist_id", "permission",
             "from_channel", "to_channel", "files"]
-    values: list[Any] = [True, -1, 10**30, 1.5, [1], {"a": {"b": 1}}, "\x00", "x" * 10_000]
+    values: list[Any] = [True, -1, 10**30, 1.5, [1], {"a": {"b": 1}}, "nul\x00", "a\ud83d",
+                         "x" * 10_000]
     tracebacks = _tracebacks(server)
     for (method, path), key, value in itertools.product(routes, keys, values):
         answer = requests.request(method, server.url + path, json={key: value},
                                   headers=bearer, timeout=60)
         assert answer.status_code < 500, (method, path, key, value, answer.text[:200])
+    assert _tracebacks(server) == tracebacks
+
+
+def test_finding_13_web_forms_refuse_what_no_database_stores(server: RepoServer,
+                                                            user: str) -> None:
+    """The web pages' forms (urlencoded, not JSON) with a NUL in a field: a 400 page."""
+    web = WebClient(server).login(user)
+    before = len(requests.get(f"{server.api}/authentications",
+                              headers={"Authorization": f"token {server.token(user)}"}).json())
+    tracebacks = _tracebacks(server)
+    for field, value in (("name", "nul\x00token"), ("scopes", "api:read\x00"),
+                         ("expires_days", "7\x00")):
+        form = {"name": "ok", "scopes": "api:read", "expires_days": "7", field: value}
+        answer = web.post("/account/tokens", form, form_page="/account")
+        assert answer.status_code == 400 and "NUL" in answer.text, (field, answer.text[:300])
+    after = requests.get(f"{server.api}/authentications",
+                         headers={"Authorization": f"token {server.token(user)}"}).json()
+    assert len(after) == before + 1  # only the token made to look
     assert _tracebacks(server) == tracebacks
 
 

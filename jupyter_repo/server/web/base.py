@@ -103,10 +103,14 @@ class WebHandler(BaseHandler):
             self.request.body_arguments.setdefault(name, []).extend(values)
             self.request.arguments.setdefault(name, []).extend(values)
         try:
-            return {name: [value.decode("utf-8") for value in values]
+            form = {name: [value.decode("utf-8") for value in values]
                     for name, values in arguments.items()}
         except UnicodeDecodeError:
             raise errors.InvalidInput("The form is not UTF-8 text.") from None
+        if any("\x00" in value for values in form.values() for value in values):
+            # No field needs one, and PostgreSQL cannot store one (a 500 otherwise).
+            raise errors.InvalidInput("The form holds a NUL character.")
+        return form
 
     async def act(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a form's action in a writing transaction.
