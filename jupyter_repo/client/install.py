@@ -95,7 +95,8 @@ class Target:
         try:
             completed = subprocess.run(
                 [python, "-c", "import sys; print(sys.prefix)"], capture_output=True,
-                text=True, timeout=60, env={**os.environ, **(env or {})}, check=False)
+                text=True, timeout=60, env={**os.environ, **(env or {})}, check=False,
+                stdin=subprocess.DEVNULL, start_new_session=True)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise errors.InstallError(f"Cannot run {python}: {error}") from None
         if completed.returncode != 0 or not completed.stdout.strip():
@@ -358,7 +359,7 @@ class Installer:
         if requirements:
             with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
                 listing = Path(work) / "requirements.txt"
-                listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+                _write_requirements(listing, requirements, f"{owner}/{name} {version}")
                 pip_install(self.target, ["-r", str(listing)], log=self.log,
                             stop=self.stop, secrets=self._secrets(),
                             **self._environment_indexes(owner))
@@ -499,9 +500,9 @@ class Installer:
 
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-apply-") as work:
             changes = Path(work) / "requirements.txt"
-            changes.write_text("\n".join(wanted) + "\n", encoding="utf-8")
+            _write_requirements(changes, wanted, str(lock.ref))
             constraints = Path(work) / "constraints.txt"
-            constraints.write_text("\n".join(plan.constraints()) + "\n", encoding="utf-8")
+            _write_requirements(constraints, plan.constraints(), str(lock.ref))
             pip_install(self.target, ["-r", str(changes), "-c", str(constraints)], log=log,
                         stop=self.stop, secrets=self._secrets(),
                         **self._environment_indexes(lock.owner))
@@ -535,6 +536,20 @@ def _spec_preference(basename: str) -> int:
     if name.endswith((".yml", ".yaml")):
         return 2
     return 3
+
+
+def _write_requirements(path: Path, lines: list[str], source: str) -> None:
+    """Write the requirements file pip is given, one checked requirement a line: never an
+    option, a URL or a path, whatever the spec it came from held (the repository refuses
+    those at upload; this holds for an environment stored some other way too)."""
+    from jupyter_repo.repository.errors import InvalidInput
+    from jupyter_repo.repository.inspect.requirements import requirement
+
+    try:
+        checked = [requirement(line, source) for line in lines]
+    except InvalidInput as error:
+        raise errors.InstallError(f"Refusing to install {error.message}") from None
+    path.write_text("\n".join(checked) + "\n", encoding="utf-8")
 
 
 def _read_spec(path: Path, basename: str) -> dict[str, Any]:

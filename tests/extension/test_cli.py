@@ -15,6 +15,7 @@ import requests
 
 from jupyter_repo.demo import builders
 from tests.extension.conftest import PROBE_PACKAGE, PROBE_VERSION, write_notebook
+from tests.support import processes
 from tests.support.server import PASSWORD, RepoServer
 
 
@@ -27,7 +28,7 @@ class CLI:
                         JUPYTER_REPO_PASSWORD=PASSWORD)
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "jupyter_repo", *args], env=self.env,
+        return processes.run([sys.executable, "-m", "jupyter_repo", *args], env=self.env,
                               capture_output=True, text=True, timeout=120)
 
     def ok(self, *args: str) -> str:
@@ -104,7 +105,7 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     out = cli.ok("search", "sea-levels")
     assert f"{user}/sea-levels" in out and "[private] Tides" in out
     assert "found" in out.splitlines()[-1]
-    anonymous = subprocess.run(
+    anonymous = processes.run(
         [sys.executable, "-m", "jupyter_repo", "search", "sea-levels", "--url", server.url],
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "other")},
         capture_output=True, text=True, timeout=120)
