@@ -275,6 +275,7 @@ def _report(name: str, statuses: Counter[int], latencies: list[float], duration:
           f"p95 {_p95(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
 
 
+@pytest.mark.slow
 def test_finding_4_a_flood_of_wrong_passwords_leaves_token_requests_fast(
         direct: RepoServer, proxied: RepoServer) -> None:
     """The report's flood (one address, a new X-Forwarded-For each) and a distributed one
@@ -458,6 +459,7 @@ def test_finding_6_no_other_redirect_leaves_the_site(server: RepoServer, user: s
         assert answer.status_code == 400 and "Location" not in answer.headers, name
 
 
+@pytest.mark.browser
 def test_finding_6_chromium_stays_on_the_repository(server: RepoServer, user: str) -> None:
     """The report's browser: Chromium, sent to the hostile URLs, never reaches the other
     host (a real HTTP server on another port that counts its visitors)."""
