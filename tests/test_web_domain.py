@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.errors import Unauthenticated
-from jupyter_repo.repository.models import WebSession, utcnow
+from jupyter_repo.repository.models import RenderCache, WebSession, utcnow
 from jupyter_repo.repository.security import hash_token
 from jupyter_repo.repository.services import accounts, renders, web_sessions
 
@@ -51,9 +51,28 @@ def test_sessions_start_resolve_expire_and_end(repo: Repository) -> None:
 def test_render_cache_keeps_one_rendering_per_content(repo: Repository) -> None:
     digest = "a" * 64
     assert repo.call(renders.cached, digest, "r1") is None
-    repo.call(renders.store, digest, "r1", "<p>one</p>", write=True)
-    repo.call(renders.store, digest, "r1", "<p>again</p>", write=True)  # first one wins
-    assert repo.call(renders.cached, digest, "r1") == "<p>one</p>"
-    repo.call(renders.store, digest, "r2", "<p>two</p>", write=True)
+    repo.call(renders.store, digest, "r1", renders.Rendering(b"<p>one</p>"), write=True)
+    repo.call(renders.store, digest, "r1", renders.Rendering(b"<p>again</p>"),
+              write=True)  # first one wins
+    repo.call(renders.store, digest, "r1", renders.Rendering(b"late", failed=True),
+              write=True)  # and a failure elsewhere does not replace it
+    assert repo.call(renders.cached, digest, "r1") == renders.Rendering(b"<p>one</p>")
+    repo.call(renders.store, digest, "r2", renders.Rendering(b"<p>two</p>"), write=True)
     assert repo.call(renders.cached, digest, "r1") is None  # older renderer dropped
-    assert repo.call(renders.cached, digest, "r2") == "<p>two</p>"
+    assert repo.call(renders.cached, digest, "r2") == renders.Rendering(b"<p>two</p>")
+
+
+def test_render_cache_remembers_a_failure_for_a_while(repo: Repository) -> None:
+    digest = "b" * 64
+    failure = renders.Rendering(b"took too long", failed=True)
+    repo.call(renders.store, digest, "r1", failure, write=True)
+    assert repo.call(renders.cached, digest, "r1", 600) == failure
+    assert repo.call(renders.cached, digest, "r1") == failure  # no ttl: kept
+
+    def age(session):  # type: ignore[no-untyped-def]
+        session.get(RenderCache, (digest, "r1")).created_at = utcnow() - timedelta(seconds=601)
+
+    repo.call(age, write=True)
+    assert repo.call(renders.cached, digest, "r1", 600) is None  # time to try again
+    repo.call(renders.store, digest, "r1", renders.Rendering(b"<p>done</p>"), write=True)
+    assert repo.call(renders.cached, digest, "r1", 600) == renders.Rendering(b"<p>done</p>")
