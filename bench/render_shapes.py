@@ -38,6 +38,14 @@ from tests.support.notebook_shapes import SHAPES, notebook_bytes
 from tests.support.server import RepoServer
 
 MIB = 1 << 20
+#: The same bench before notebooks were rendered in worker processes (commit ca0f151).
+BEFORE = (
+    "Before (ca0f151: rendering on the server's threads, in its memory; same machine, "
+    "load 2-4): huge_source 49.8 s, server 113 → 508 MiB kept; huge_source_line 146.9 s, "
+    "113 → 926 MiB kept; markdown_emphasis 283.4 s; many_cells 38.2 s; 20 concurrent views "
+    "all waited 98 s, `/api` max 1,288 ms, a cached notebook page max 1,950 ms, server "
+    "136 → 1,045 MiB, 1,006 MiB kept."
+)
 
 
 def outcome(html: str) -> str:
@@ -185,7 +193,8 @@ def report(size: int, rows: list[dict[str, object]], crowd: dict[str, object]) -
         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), "
         f"load average {load[0]:.1f} at the end; default limits. Shapes: "
         "`tests/support/notebook_shapes.py`; time until the page shows the rendering or "
-        "says why not (a \"being rendered\" page is asked for again).",
+        "says why not (a \"being rendered\" page is asked for again), including the start "
+        "of a render worker (each shape gets a fresh server).",
         "",
         "| shape | time to final page | page shows | server RSS before → peak → after "
         "| render workers' RSS peak |",
@@ -209,6 +218,8 @@ def report(size: int, rows: list[dict[str, object]], crowd: dict[str, object]) -
                     f"{probe_max[name] * 1000:.0f} ms" for name in probe_max)
         + f"; server RSS {crowd['before'] // MIB} → {crowd['peak'] // MIB} → "
         f"{crowd['after'] // MIB} MiB, render workers' peak {crowd['workers'] // MIB} MiB.",
+        "",
+        BEFORE,
     ]
     return "\n".join(lines)
 
