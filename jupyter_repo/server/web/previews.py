@@ -3,7 +3,8 @@
 A notebook page asks :meth:`NotebookPreviews.preview`, which answers from this process's
 memory, else from the ``render_cache`` table every server process shares, else renders
 the notebook in a worker process (:mod:`render_pool`) under a time and memory limit and
-keeps the result (or, for a while, why there is none). Its answers never take long:
+keeps the result (or, for a while, why there is none). One process renders a notebook
+while the others wait for its result (a claim in the table). Its answers never take long:
 
 - a notebook file larger than ``max_bytes`` is "too large to preview" at once, unread;
 - concurrent viewers of one notebook share one look-up and one rendering, and wait for it
@@ -18,6 +19,7 @@ which has to parse the notebook anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import Executor
@@ -31,9 +33,19 @@ from traitlets.config import LoggingConfigurable
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.services import renders
 from jupyter_repo.server.web.notebooks import Budget, renderer_id
-from jupyter_repo.server.web.render_pool import Outcome, RenderPool, WorkerLimits
+from jupyter_repo.server.web.render_pool import (
+    START_TIMEOUT,
+    Outcome,
+    PoolClosed,
+    RenderPool,
+    WorkerLimits,
+)
 
 MIB = 1 << 20
+#: Seconds between looks for a rendering another process claimed.
+CLAIM_POLL = 1.0
+#: Longest reason kept for a notebook that could not be rendered (nbconvert's errors).
+MAX_MESSAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -140,21 +152,42 @@ class NotebookPreviews(LoggingConfigurable):
 
     async def _produce(self, key: str, sha256: str, blob_key: str, size: int,
                        filename: str) -> Preview:
-        """Look the rendering up, render it if need be, keep it. Never raises."""
+        """Look the rendering up, render it if need be, keep it. Never raises.
+
+        Only the process that claims a rendering renders; the others look for its result
+        every ``CLAIM_POLL`` seconds (one query per notebook and process, on a thread).
+        """
         renderer = renderer_id()
+        claimed = False
         try:
-            found = await self._call(renders.cached, sha256, renderer, self.failure_ttl)
-            if found is None:
-                found = await self._render(sha256, blob_key, size, filename)
-                await self._call(renders.store, sha256, renderer, found, write=True)
-        except Exception:
-            self.log.exception("previewing %s (%s) failed", filename, sha256)
+            while True:
+                found = await self._call(renders.cached, sha256, renderer, self.failure_ttl)
+                if found is not None:
+                    break
+                claimed = await self._call(renders.claim, sha256, renderer, self.claim_ttl,
+                                           self.failure_ttl, write=True)
+                if claimed:
+                    found = await self._render(sha256, blob_key, size, filename)
+                    await self._call(renders.store, sha256, renderer, found, write=True)
+                    break
+                await asyncio.sleep(CLAIM_POLL)
+        except Exception as error:
+            if not isinstance(error, PoolClosed):
+                self.log.exception("previewing %s (%s) failed", filename, sha256)
+            if claimed:
+                with contextlib.suppress(Exception):
+                    await self._call(renders.release, sha256, renderer, write=True)
             return Preview(message="The preview failed; the server's log says why.")
         if found.failed:
             too_large, _, message = found.content.decode().partition("\n")
             return Preview(message=message, too_large=too_large == "too_large")
         self._remember(key, found.content)
         return Preview(html=found.content)
+
+    @property
+    def claim_ttl(self) -> float:
+        """How long another process's claim holds: its rendering, plus starting a worker."""
+        return self.timeout + START_TIMEOUT
 
     async def _render(self, sha256: str, blob_key: str, size: int,
                       filename: str) -> renders.Rendering:
@@ -166,7 +199,8 @@ class NotebookPreviews(LoggingConfigurable):
         if outcome.status == "error":
             self.log.error("the renderer failed on %s (%s)", filename, sha256)
         kind = "too_large" if outcome.status == "too_large" else "failed"
-        return renders.Rendering(f"{kind}\n{outcome.message}".encode(), failed=True)
+        message = outcome.message[:MAX_MESSAGE]
+        return renders.Rendering(f"{kind}\n{message}".encode(), failed=True)
 
     async def _blob(self, key: str, size: int) -> AsyncIterator[bytes]:
         """The stored bytes in chunks, each read on a worker thread."""

@@ -25,6 +25,11 @@ from typing import Any
 START_TIMEOUT = 60.0
 
 
+class PoolClosed(Exception):
+    """The server is stopping: a rendering asked for now is not made (nor is it a failure
+    worth remembering)."""
+
+
 @dataclass(frozen=True)
 class WorkerLimits:
     memory_bytes: int
@@ -113,7 +118,7 @@ class RenderPool:
         """
         async with self.slots:
             if self._closed:
-                return Outcome("failed", "The server is shutting down.")
+                raise PoolClosed("the server is stopping")
             worker = await self._take()
             if worker is None:
                 return Outcome("failed", "The renderer could not be started.")
