@@ -40,6 +40,7 @@ import psutil
 from bench.load import load
 from bench.results import RESULTS, write_section
 from jupyter_repo.demo import builders
+from tests.support import processes
 
 try:
     from compression import zstd  # type: ignore[import-not-found]
@@ -93,7 +94,7 @@ class Server:
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.data_dir / "config"),
                "PYTHONUNBUFFERED": "1"}
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(
+            self.process = processes.popen(
                 [sys.executable, "-m", "jupyter_repo", "serve", f"--port={self.port}",
                  "--ip=127.0.0.1", f"--Repository.data_dir={self.data_dir}"],
                 env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -236,7 +237,7 @@ def revalidation_rate(server: Server, path: str, etag: str, seconds: int) -> flo
     """Requests per second of conditional GETs answered 304, loaded by wrk (or Python)."""
     url = server.url + path
     if shutil.which("wrk"):
-        result = subprocess.run(
+        result = processes.run(
             ["wrk", "-t2", "-c32", f"-d{seconds}s", "-H", f"If-None-Match: {etag}", url],
             capture_output=True, text=True, check=True)
         if "Non-2xx or 3xx" in result.stdout:
@@ -256,7 +257,7 @@ def _python_load(url: str, etag: str, seconds: int) -> float:
         "  r=c.getresponse();r.read();assert r.status==304;n+=1\n"
         "print(n)\n"
     )
-    workers = [subprocess.Popen([sys.executable, "-c", script, url, etag, str(seconds)],
+    workers = [processes.popen([sys.executable, "-c", script, url, etag, str(seconds)],
                                 stdout=subprocess.PIPE, text=True) for _ in range(8)]
     return sum(int(worker.communicate()[0]) for worker in workers) / seconds
 
@@ -278,7 +279,7 @@ def upload_throughput(server: Server, owner: str, token: str, source: Path,
     path = f"/api/upload/{owner}/{name}/1/{source.name}?type=file"
     started = time.perf_counter()
     if shutil.which("curl"):  # a C client, so that the client is not the bottleneck
-        result = subprocess.run(
+        result = processes.run(
             ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(source),
              "-H", f"Authorization: token {token}", server.url + path],
             capture_output=True, text=True)

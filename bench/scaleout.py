@@ -22,7 +22,6 @@ import platform
 import re
 import shutil
 import statistics
-import subprocess
 import tempfile
 import threading
 import time
@@ -33,6 +32,7 @@ import requests
 
 from bench.results import write_section
 from jupyter_repo.demo import builders
+from tests.support import processes
 from tests.support.scaleout import ScaledRepo
 
 
@@ -90,7 +90,7 @@ def revalidations(url: str, seconds: int) -> float | None:
     if not shutil.which("wrk"):
         return None
     etag = requests.get(url, timeout=60).headers["ETag"]
-    result = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-H",
+    result = processes.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-H",
                              f"If-None-Match: {etag}", url], capture_output=True, text=True,
                             check=True)
     if "Non-2xx or 3xx" in result.stdout:

@@ -34,6 +34,7 @@ from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.services import accounts
 from jupyter_repo.repository.services.uploads import DirectOptions, ingest_local_file
+from tests.support import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -134,7 +135,7 @@ def main() -> None:
         port = free_port()
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / "config"),
                "JUPYTER_DATA_DIR": str(root / "jupyter")}
-        server = subprocess.Popen(
+        server = processes.popen(
             [sys.executable, "-m", "jupyter_repo", "serve", f"--port={port}", "--ip=127.0.0.1",
              f"--Repository.data_dir={root / 'data'}"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -48,6 +48,7 @@ from bench.results import write_section
 from bench.web_pages import free_port, percentile
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.services import accounts, tokens
+from tests.support import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER = "bench"
@@ -70,7 +71,7 @@ class Target:
 
 def baseline_source(ref: str, root: Path) -> Path:
     """The files of git ``ref`` (its ``jupyter_repo`` package runs the baseline server)."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "jupyter_repo"],
+    archive = processes.run(["git", "-C", str(ROOT), "archive", ref, "jupyter_repo"],
                              check=True, capture_output=True).stdout
     target = root / "baseline-src"
     target.mkdir()
@@ -91,7 +92,7 @@ def fill(root: Path, data: Path, count: int, description_bytes: int,
          source: Path | None) -> str:
     """Migrate (with ``source``'s migrations when given) and seed; the owner's token."""
     data.mkdir(parents=True)
-    subprocess.run([sys.executable, "-m", "jupyter_repo", "migrate",
+    processes.run([sys.executable, "-m", "jupyter_repo", "migrate",
                     f"--Repository.data_dir={data}"], check=True, capture_output=True,
                    env=server_env(root, source), cwd=str(source or ROOT))
     repo = Repository(data_dir=str(data))  # no migrate(): the baseline keeps its schema
@@ -108,7 +109,7 @@ def fill(root: Path, data: Path, count: int, description_bytes: int,
 
 def start_server(root: Path, data: Path, source: Path | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    server = subprocess.Popen(
+    server = processes.popen(
         [sys.executable, "-m", "jupyter_repo", "serve", f"--port={port}", "--ip=127.0.0.1",
          f"--Repository.data_dir={data}"],
         env=server_env(root, source), cwd=str(source or ROOT),
@@ -255,7 +256,7 @@ def pair(values: list[float]) -> str:
 def report(options: argparse.Namespace, api: dict[tuple[str, str], list[float]],
            widget: dict[str, Any], names: list[str], load: tuple[float, float]) -> str:
     times = widget["times"]
-    head = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+    head = processes.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
                           capture_output=True, text=True).stdout.strip() or "?"
     labels = {"after": f"this checkout `{head}`", "before": f"baseline `{options.baseline}`"}
     columns = [labels[name] for name in names]

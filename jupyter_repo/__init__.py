@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+try:  # written by the build from labextension/package.json, the one place it is defined
+    from jupyter_repo._version import __version__
+except ImportError:  # a source tree that was never built or installed
+    __version__ = "0+unknown"
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -6,10 +6,22 @@ client commands start quickly: no database layer, no Jupyter server).
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 from jupyter_core.application import JupyterApp
 from traitlets import default
 
 from jupyter_repo import __version__
+
+#: The extra that provides each top-level module a command may miss (pyproject.toml).
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("tornado", "sqlalchemy", "alembic", "argon2", "conda_package_streaming",
+                     "backports", "pkginfo", "python_multipart", "multipart", "msgpack",
+                     "jinja2", "nbconvert", "nh3"), "server"),
+    **dict.fromkeys(("jupyter_server", "jupyterlab"), "lab"),
+    "boto3": "s3", "psycopg": "postgresql", "rattler": "conda",
+}
 
 
 class JupyterRepoApp(JupyterApp):
@@ -35,6 +47,21 @@ class JupyterRepoApp(JupyterApp):
         "install": ("jupyter_repo.commands.install.InstallApp",
                     "Install a package or an environment into this Python environment."),
     }
+
+    def initialize_subcommand(self, subc: str, argv: Any = None) -> None:
+        """Load the subcommand; one whose libraries are not installed says which extra
+        brings them, instead of a traceback."""
+        try:
+            super().initialize_subcommand(subc, argv)
+        except ModuleNotFoundError as error:
+            top = (error.name or "").split(".")[0]
+            extra = EXTRA_OF_MODULE.get(top)
+            if extra is None:
+                raise
+            print(f"'jupyter repo {subc}' needs the {extra} libraries, which are not "
+                  f"installed here (no module named {top!r}): "
+                  f"pip install 'jupyter-repo[{extra}]'", file=sys.stderr)
+            self.exit(1)
 
     @default("config_file_name")
     def _config_file_name_default(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
 import requests
 
 from jupyter_repo.demo import builders
@@ -30,6 +31,7 @@ def test_login_with_wrong_password_is_refused(anaconda: AnacondaCLI, user: str) 
     assert "Invalid Username password combination" in result.output
 
 
+@pytest.mark.slow
 def test_upload_every_kind_show_search_download(
     server: RepoServer, anaconda: AnacondaCLI, user: str, samples: Path, tmp_path: Path
 ) -> None:
@@ -81,6 +83,7 @@ def test_upload_every_kind_show_search_download(
         conda_v2.read_bytes()).hexdigest()
 
 
+@pytest.mark.slow
 def test_uploading_the_same_file_twice_is_a_conflict(
     anaconda: AnacondaCLI, user: str, samples: Path
 ) -> None:
@@ -96,6 +99,7 @@ def test_uploading_the_same_file_twice_is_a_conflict(
     assert "Upload complete" in forced.output
 
 
+@pytest.mark.slow
 def test_labels_copy_move_lock_remove(
     server: RepoServer, anaconda: AnacondaCLI, user: str, samples: Path
 ) -> None:
@@ -132,6 +136,7 @@ def test_labels_copy_move_lock_remove(
         "beta", "main"]
 
 
+@pytest.mark.slow
 def test_copy_to_another_owner(server: RepoServer, anaconda: AnacondaCLI, user: str,
                                samples: Path) -> None:
     org = server.create_org(f"c{user}", user)
@@ -144,6 +149,7 @@ def test_copy_to_another_owner(server: RepoServer, anaconda: AnacondaCLI, user: 
     assert "conflict" in conflict.output.lower()
 
 
+@pytest.mark.slow
 def test_tokens_create_list_remove(server: RepoServer, anaconda: AnacondaCLI, user: str) -> None:
     anaconda.login(user, PASSWORD)
     created = anaconda.ok("org", "auth", "--create", "--name", "ci", "--scopes",
@@ -166,6 +172,7 @@ def test_tokens_create_list_remove(server: RepoServer, anaconda: AnacondaCLI, us
     assert revoked.status_code == 401
 
 
+@pytest.mark.slow
 def test_groups(server: RepoServer, anaconda: AnacondaCLI, user: str, samples: Path) -> None:
     org = server.create_org(f"g{user}", user)
     member = server.create_user(f"m{user}")
@@ -191,6 +198,7 @@ def test_groups(server: RepoServer, anaconda: AnacondaCLI, user: str, samples: P
     assert hidden.status_code == 404
 
 
+@pytest.mark.slow
 def test_remove_file_release_and_package(server: RepoServer, anaconda: AnacondaCLI, user: str,
                                          samples: Path) -> None:
     anaconda.login(user, PASSWORD)

@@ -362,3 +362,36 @@ def test_early_refusals_of_small_bodies_keep_the_connection(server: RepoServer) 
             assert answer[0] == status, answer
             assert b'"error"' in answer[1]
         assert _exchange(sock, f"GET /api HTTP/1.1\r\nHost: {host}\r\n\r\n")[0] == 200
+
+
+HOSTILE = Path(__file__).with_name("fuzz_corpus") / "bad"
+
+
+def _hostile_upload(path: Path) -> tuple[str, str, str, str]:
+    """(package, version, basename, type) under which a hostile corpus file is uploaded."""
+    case = path.parent.name
+    if case.startswith("conda"):
+        return "planted", "1.0", f"noarch/{path.name}", "conda"
+    if case.startswith(("wheel", "sdist")):
+        return "planted", "1.0", path.name, "pypi"
+    if case.startswith("project"):
+        return "planted", "1", path.name, "project"
+    return "planted-env", "1", path.name, "env"
+
+
+@pytest.mark.parametrize("path", sorted(HOSTILE.glob("*/*")), ids=lambda path: path.parent.name)
+def test_hostile_corpus_is_refused_over_http(server: RepoServer, owner: tuple[str, str],
+                                             path: Path) -> None:
+    """Each hostile seed of the fuzz corpus (escaping members and links, pip options in
+    specs; issue 15, findings 11 and 12) is refused by the real server with a 400 naming
+    what is wrong; nothing is stored."""
+    user, token = owner
+    before = snapshot(server)
+    package, version, basename, kind = _hostile_upload(path)
+    response = upload(server.api, token, user, package, version, basename, path, type=kind)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert ("archive member" in error and path.name in error) or "evil.invalid" in error, error
+    assert unchanged(before, snapshot(server))
+    assert requests.get(f"{server.api}/package/{user}/{package}", headers=auth(token),
+                        timeout=30).status_code == 404

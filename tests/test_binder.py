@@ -15,6 +15,7 @@ import pytest
 import requests
 import yaml
 
+from tests.support import processes
 from tests.support.lab import (
     assert_serves_labextension,
     isolated_jupyter_env,
@@ -36,14 +37,15 @@ def test_binder_files_are_repo2docker_config() -> None:
     environment = yaml.safe_load((BINDER / "environment.yml").read_text())
     dependencies = [d for d in environment["dependencies"] if isinstance(d, str)]
     assert any(d.startswith("python") for d in dependencies)
-    # Node builds the JupyterLab extension during postBuild's `pip install .`.
+    # Node builds the JupyterLab extension during postBuild's `pip install '.[server,lab]'`.
     assert any(d.startswith("nodejs") for d in dependencies)
     for script in ("postBuild", "start"):
         path = BINDER / script
         assert os.access(path, os.X_OK), f"binder/{script} must be executable"
         assert path.read_text().startswith("#!/usr/bin/env bash\n")
-        subprocess.run(["bash", "-n", str(path)], check=True)
-    assert "pip install --no-cache-dir ." in (BINDER / "postBuild").read_text()
+        processes.run(["bash", "-n", str(path)], check=True)
+    # Binder runs both the repository and Lab: both extras.
+    assert "pip install --no-cache-dir '.[server,lab]'" in (BINDER / "postBuild").read_text()
     # repo2docker's rule for start: it must end by running the command it was given.
     assert (BINDER / "start").read_text().rstrip().endswith('exec "$@"')
 
@@ -59,6 +61,7 @@ def _stop_pid_file(pid_file: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_start_brings_up_the_repository_and_lab_connected_to_it(tmp_path: Path) -> None:
     home, state, workspace = tmp_path / "home", tmp_path / "state", tmp_path / "repo-dir"
     for folder in (home, workspace):
@@ -77,7 +80,7 @@ def test_start_brings_up_the_repository_and_lab_connected_to_it(tmp_path: Path) 
     command = [str(BINDER / "start"), sys.executable, "-m", "jupyterlab",
                *lab_arguments(lab_port, lab_token, workspace, settings)]
     log = open(tmp_path / "start.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=workspace, env=env, stdout=log,
+    process = processes.popen(command, cwd=workspace, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     lab = f"http://127.0.0.1:{lab_port}"
     repository = f"http://127.0.0.1:{repo_port}"

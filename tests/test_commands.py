@@ -11,6 +11,7 @@ import requests
 from sqlalchemy import select
 
 from jupyter_repo.repository.models import Account
+from tests.support import processes
 from tests.support.http import auth
 from tests.support.net import free_port, wait_for_http
 from tests.support.server import RepoServer
@@ -18,7 +19,7 @@ from tests.support.server import RepoServer
 
 def _run(args: list[str], env: dict[str, str], check: bool = True
          ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "jupyter_repo", *args], env=env,
+    result = processes.run([sys.executable, "-m", "jupyter_repo", *args], env=env,
                             capture_output=True, text=True, timeout=120)
     if check:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -81,7 +82,7 @@ def test_config_file_and_both_command_spellings(tmp_path: Path) -> None:
         "c.Repository.max_upload_size = 1234\n"
     )
     launcher = Path(sys.executable).with_name("jupyter-repo")
-    process = subprocess.Popen([str(launcher), "serve"], env=env, stdout=subprocess.PIPE,
+    process = processes.popen([str(launcher), "serve"], env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api", process=process)
@@ -95,6 +96,6 @@ def test_config_file_and_both_command_spellings(tmp_path: Path) -> None:
     assert (tmp_path / "repo" / "repo.db").exists()
 
     jupyter = Path(sys.executable).with_name("jupyter")
-    help_text = subprocess.run([str(jupyter), "repo", "--help"], env=env, capture_output=True,
+    help_text = processes.run([str(jupyter), "repo", "--help"], env=env, capture_output=True,
                                text=True, timeout=60)
     assert "serve" in help_text.stdout and help_text.returncode == 0

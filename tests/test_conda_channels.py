@@ -7,7 +7,6 @@ import email.utils
 import hashlib
 import http.client
 import json
-import subprocess
 import sys
 import time
 import uuid
@@ -20,7 +19,7 @@ import pytest
 import requests
 
 from jupyter_repo.demo import builders
-from tests.support import publish
+from tests.support import processes, publish
 from tests.support.server import RepoServer
 
 try:
@@ -65,7 +64,7 @@ def channel(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Cha
 
 def run_rattler(cases: list[dict], cache: Path) -> list[dict]:
     job = json.dumps({"cases": cases, "cache": str(cache)})
-    process = subprocess.run([sys.executable, "-m", "tests.support.rattler_client", job],
+    process = processes.run([sys.executable, "-m", "tests.support.rattler_client", job],
                              capture_output=True, text=True, cwd=ROOT, timeout=300)
     for line in process.stdout.splitlines():
         if line.startswith("RESULT "):

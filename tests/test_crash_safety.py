@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -191,6 +192,7 @@ def _indexes_agree(server: RepoServer, token: str, owner: str) -> int:
     return compared
 
 
+@pytest.mark.slow
 def test_kill_and_restart_twenty_times(tmp_path: Path) -> None:
     payloads = Payloads(tmp_path / "payloads", 80)
     server = RepoServer(tmp_path / "crash")

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from tests.support import processes
 from tests.support.lab import assert_serves_labextension, isolated_jupyter_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,10 +48,11 @@ def is_down(url: str) -> bool:
 @pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
                     reason="scripts/demo installs into the checkout's .venv; run the tests "
                     "from it (scripts/test does) so it does not build a second environment")
+@pytest.mark.slow
 def test_scripts_demo_serves_lab_logged_in_to_the_repository(tmp_path: Path) -> None:
     env = isolated_jupyter_env(tmp_path / "jupyter")
     workspace = tmp_path / "workspace"
-    process = subprocess.Popen(
+    process = processes.popen(
         [str(DEMO), "--repo-port=0", "--lab-port=0", f"--workspace={workspace}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

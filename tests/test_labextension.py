@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from tests.support import processes
 from tests.support.lab import LABEXTENSION
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -18,7 +20,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def jupyter(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True,
+    done = processes.run([sys.executable, "-m", "jupyter", *args], capture_output=True,
                           text=True, timeout=120, check=True)
     return ANSI.sub("", done.stdout + done.stderr)
 
@@ -35,7 +37,7 @@ def test_jupyter_lists_the_server_extension_enabled() -> None:
 
 def checkout_copy(target: Path) -> Path:
     """The files a clean checkout has (tracked or new, never ignored build output)."""
-    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+    names = processes.run(["git", "ls-files", "-z", "--cached", "--others",
                             "--exclude-standard"], cwd=ROOT, capture_output=True,
                            check=True).stdout.decode().split("\0")
     for name in filter(None, names):
@@ -46,13 +48,14 @@ def checkout_copy(target: Path) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_wheel_from_a_clean_checkout_carries_the_built_extension(tmp_path: Path) -> None:
     """What `pip install .` installs: the build runs jlpm (from the build requirements)
     with the committed yarn.lock, and the wheel ships the result as shared data."""
     source = checkout_copy(tmp_path / "checkout")
     assert not (source / "jupyter_repo" / "labextension").exists()
     out = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
+    processes.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
                     str(source)], check=True, timeout=600)
     (wheel,) = out.glob("jupyter_repo-*.whl")
     with zipfile.ZipFile(wheel) as archive:

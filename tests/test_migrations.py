@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,10 +12,11 @@ from alembic.migration import MigrationContext
 from jupyter_repo.repository import db
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.models import Base
+from tests.support import processes
 
 
 def test_migrate_command_builds_exactly_the_models(database_url: str, tmp_path: Path) -> None:
-    result = subprocess.run(
+    result = processes.run(
         [sys.executable, "-m", "jupyter_repo", "migrate", f"--db-url={database_url}"],
         capture_output=True, text=True, timeout=120,
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},
@@ -31,7 +31,7 @@ def test_migrate_command_builds_exactly_the_models(database_url: str, tmp_path: 
             differences = compare_metadata(context, Base.metadata)
         assert differences == []
         head = db.current_revision(repo.database)
-        again = subprocess.run(
+        again = processes.run(
             [sys.executable, "-m", "jupyter_repo", "migrate", f"--db-url={database_url}"],
             capture_output=True, text=True, timeout=120,
             env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},

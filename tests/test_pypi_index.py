@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from jupyter_repo.demo import builders
-from tests.support import publish
+from tests.support import processes, publish
 from tests.support.server import RepoServer
 
 BIN = Path(sys.executable).parent
@@ -55,7 +55,7 @@ def index(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Index
 def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1",
            "UV_PYTHON_DOWNLOADS": "never", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env,
+    return processes.run(command, capture_output=True, text=True, timeout=300, env=env,
                           **kwargs)  # type: ignore[call-overload]
 
 

@@ -8,24 +8,25 @@ Requests carry a token of a throw-away user, so generated writes only touch that
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 
+from tests.support import processes
 from tests.support.server import RepoServer
 
 MAX_EXAMPLES = 25
 
 
+@pytest.mark.slow
 def test_api_never_answers_500(server: RepoServer, tmp_path: Path, artifacts_dir: Path,
                                capsys: pytest.CaptureFixture[str]) -> None:
     login = server.create_user("fuzzer")
     token = server.token(login)
     executable = Path(sys.executable).with_name("schemathesis")
-    result = subprocess.run(
+    result = processes.run(
         [str(executable), "run", f"{server.api}/openapi.json",
          "--checks", "not_a_server_error", "--max-examples", str(MAX_EXAMPLES),
          "--seed", "20261123", "--generation-deterministic",

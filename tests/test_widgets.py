@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import json
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Target
 from jupyter_repo.demo import builders
 from jupyter_repo.widgets import PackageSearch
-from tests.support import publish
+from tests.support import processes, publish
 from tests.support.net import free_port
 from tests.support.server import RepoServer
 
@@ -65,7 +64,7 @@ def wheel_name(server: RepoServer, user: str, token: str, unique: str,
     publish.wheel(server, token, user, tmp_path / "wheels", name, "2.0", summary=SUMMARY,
                   private=True, labels=("dev",))
     yield name
-    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", name],
+    processes.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", name],
                    capture_output=True, check=False)
     sys.modules.pop(name.replace("-", "_"), None)
     importlib.invalidate_caches()
@@ -77,7 +76,7 @@ def run(coroutine: Any) -> Any:
 
 def imported_version(module: str) -> str:
     """``module.__version__`` as a fresh interpreter of this environment sees it."""
-    completed = subprocess.run([sys.executable, "-c", f"import {module}; "
+    completed = processes.run([sys.executable, "-c", f"import {module}; "
                                 f"print({module}.__version__)"],
                                capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 0, completed.stderr

@@ -6,7 +6,6 @@ test-artifacts/."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.support import publish
+from tests.support import processes, publish
 from tests.support.lab import LabServer, open_lab, run_cell
 from tests.support.server import RepoServer
 
@@ -61,7 +60,7 @@ def wheel_package(server: RepoServer, lab_user: str, lab_token: str, unique: str
         publish.wheel(server, lab_token, lab_user, tmp_path, name, version,
                       summary="Installed from the widget by the browser test")
     yield name
-    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", name],
+    processes.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", name],
                    check=True, capture_output=True)
 
 
@@ -69,7 +68,7 @@ def installed_version(name: str) -> str:
     """The version a fresh process of this venv's Python imports (a new interpreter, so
     nothing cached from before the install)."""
     module = name.replace("-", "_")
-    result = subprocess.run([sys.executable, "-c", f"import {module}; print({module}.__version__)"],
+    result = processes.run([sys.executable, "-c", f"import {module}; print({module}.__version__)"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()

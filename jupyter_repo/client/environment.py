@@ -83,15 +83,25 @@ class CapturedEnvironment:
             and not (item.get("installer") == "conda" or _canonical(item["name"]) in conda_names)
         ]
 
+    def _pins(self) -> list[str | None]:
+        return [_checked_pin(item) for item in self.pip_only()]
+
     def requirement_lines(self) -> list[str]:
-        return [pin(item["name"], item["version"]) for item in self.pip_only()]
+        """``name==version`` of each pip package (editable and local installs too: by the
+        version they report), leaving out any whose name or version is no requirement pip
+        could be given (a repository refuses a spec with such a line)."""
+        return [line for line in self._pins() if line is not None]
 
     def requirements_txt(self) -> str:
         lines = [
             "# Exact pip lock of the environment, captured by jupyter-repo",
             f"# python {self.python_version or 'unknown'} on {self.platform}",
-            *self.requirement_lines(),
         ]
+        left_out = self._pins().count(None)
+        if left_out:
+            lines.append(f"# {left_out} installed distribution(s) left out: their name or "
+                         "version is not a valid requirement")
+        lines += self.requirement_lines()
         return "\n".join(lines) + "\n"
 
     def environment_yml(self, name: str) -> str:
@@ -100,10 +110,13 @@ class CapturedEnvironment:
         if self.conda is not None:
             for record in self.conda:
                 build = record.get("build") or ""
-                dependencies.append(f"{record['name']}={record['version']}"
-                                    + (f"={build}" if build else ""))
+                dependency = (f"{record['name']}={record['version']}"
+                              + (f"={build}" if build else ""))
+                if not _one_word(dependency):
+                    continue  # a damaged conda-meta record: no spec a repository accepts
+                dependencies.append(dependency)
                 channel = _channel_name(record)
-                if channel and channel not in channels:
+                if channel and _one_word(channel) and channel not in channels:
                     channels.append(channel)
         elif self.python_version:
             dependencies.append(f"python={self.python_version}")
@@ -125,7 +138,8 @@ class CapturedEnvironment:
         urls = []
         for record in self.conda:
             url = record.get("url")
-            if not url or not str(url).startswith(("http://", "https://", "file://")):
+            if not url or not str(url).startswith(("http://", "https://", "file://")) \
+                    or not _one_word(str(url)):
                 continue
             digest = record.get("sha256") or record.get("md5")
             urls.append(f"{url}#{digest}" if digest else str(url))
@@ -141,6 +155,24 @@ class CapturedEnvironment:
         if explicit is not None:
             result[EXPLICIT_TXT] = explicit
         return result
+
+
+def _one_word(text: str) -> bool:
+    """No spaces, line breaks or control characters (one token of one spec line)."""
+    return bool(text) and text.isprintable() and not any(char.isspace() for char in text)
+
+
+def _checked_pin(item: dict[str, Any]) -> str | None:
+    """The pin of one captured distribution, or None when it is not a plain requirement
+    (metadata is whatever the installed files say)."""
+    from jupyter_repo.repository.errors import InvalidInput
+    from jupyter_repo.repository.inspect.requirements import requirement
+
+    line = pin(str(item.get("name") or ""), str(item.get("version") or ""))
+    try:
+        return requirement(line, "captured")
+    except InvalidInput:
+        return None
 
 
 def _channel_name(record: dict[str, Any]) -> str:
@@ -173,7 +205,7 @@ def capture_interpreter(python: str, env: dict[str, str] | None = None,
             # cwd is an empty folder: '' on sys.path must not shadow anything.
             completed = subprocess.run(
                 [python, "-c", source], cwd=empty, env=environment, capture_output=True,
-                timeout=timeout, check=False,
+                timeout=timeout, check=False, stdin=subprocess.DEVNULL, start_new_session=True,
             )
         except FileNotFoundError:
             raise CaptureError(f"The interpreter {python} does not exist.") from None

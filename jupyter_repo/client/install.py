@@ -36,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jupyter_repo.client import capture_script, errors
 from jupyter_repo.client.api import JSON, RepoClient
+from jupyter_repo.client.config import within_repository
 from jupyter_repo.client.envdiff import (
     EnvironmentLock,
     Plan,
@@ -95,7 +96,8 @@ class Target:
         try:
             completed = subprocess.run(
                 [python, "-c", "import sys; print(sys.prefix)"], capture_output=True,
-                text=True, timeout=60, env={**os.environ, **(env or {})}, check=False)
+                text=True, timeout=60, env={**os.environ, **(env or {})}, check=False,
+                stdin=subprocess.DEVNULL, start_new_session=True)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise errors.InstallError(f"Cannot run {python}: {error}") from None
         if completed.returncode != 0 or not completed.stdout.strip():
@@ -103,10 +105,11 @@ class Target:
         return cls(python, completed.stdout.strip())
 
 
-def index_with_credentials(index: str, token: str | None) -> str:
+def index_with_credentials(index: str, token: str | None, repository: str) -> str:
     """``https://jupyter-repo:<token>@host/...``: pip sends these as HTTP Basic credentials
-    to every URL of the host and masks them in its output."""
-    if not token:
+    to every URL of the host and masks them in its output. Only an index inside
+    ``repository`` (the one the token belongs to) ever gets the token."""
+    if not token or not within_repository(index, repository):
         return index
     parts = urlsplit(index)
     return urlunsplit((parts.scheme, f"jupyter-repo:{token}@{parts.netloc}", parts.path,
@@ -274,7 +277,8 @@ class Installer:
             self.log(f"pip install {requirement} from {index} into {self.target.prefix}")
             self.progress(None, f"Installing {spec} with pip")
             pip_install(self.target, [requirement], log=self.log,
-                        index_url=index_with_credentials(index, self.client.token),
+                        index_url=index_with_credentials(index, self.client.token,
+                                                          self.client.url),
                         extra_index_urls=self.extra_index_urls, stop=self.stop,
                         secrets=self._secrets())
             return self._result(spec, version, "pip")
@@ -342,7 +346,8 @@ class Installer:
     def _environment_indexes(self, owner: str) -> dict[str, Any]:
         """pip's indexes for an environment of ``owner``: the namespace's index (with the
         token) next to PyPI, or alone when ``pypi_fallback`` is off."""
-        index = index_with_credentials(self.client.pypi_index(owner), self.client.token)
+        index = index_with_credentials(self.client.pypi_index(owner), self.client.token,
+                                       self.client.url)
         if self.pypi_fallback:
             return {"extra_index_urls": (index, *self.extra_index_urls)}
         return {"index_url": index, "extra_index_urls": self.extra_index_urls}
@@ -358,7 +363,7 @@ class Installer:
         if requirements:
             with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
                 listing = Path(work) / "requirements.txt"
-                listing.write_text("\n".join(requirements) + "\n", encoding="utf-8")
+                _write_requirements(listing, requirements, f"{owner}/{name} {version}")
                 pip_install(self.target, ["-r", str(listing)], log=self.log,
                             stop=self.stop, secrets=self._secrets(),
                             **self._environment_indexes(owner))
@@ -499,9 +504,9 @@ class Installer:
 
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-apply-") as work:
             changes = Path(work) / "requirements.txt"
-            changes.write_text("\n".join(wanted) + "\n", encoding="utf-8")
+            _write_requirements(changes, wanted, str(lock.ref))
             constraints = Path(work) / "constraints.txt"
-            constraints.write_text("\n".join(plan.constraints()) + "\n", encoding="utf-8")
+            _write_requirements(constraints, plan.constraints(), str(lock.ref))
             pip_install(self.target, ["-r", str(changes), "-c", str(constraints)], log=log,
                         stop=self.stop, secrets=self._secrets(),
                         **self._environment_indexes(lock.owner))
@@ -535,6 +540,20 @@ def _spec_preference(basename: str) -> int:
     if name.endswith((".yml", ".yaml")):
         return 2
     return 3
+
+
+def _write_requirements(path: Path, lines: list[str], source: str) -> None:
+    """Write the requirements file pip is given, one checked requirement a line: never an
+    option, a URL or a path, whatever the spec it came from held (the repository refuses
+    those at upload; this holds for an environment stored some other way too)."""
+    from jupyter_repo.repository.errors import InvalidInput
+    from jupyter_repo.repository.inspect.requirements import requirement
+
+    try:
+        checked = [requirement(line, source) for line in lines]
+    except InvalidInput as error:
+        raise errors.InstallError(f"Refusing to install {error.message}") from None
+    path.write_text("\n".join(checked) + "\n", encoding="utf-8")
 
 
 def _read_spec(path: Path, basename: str) -> dict[str, Any]:

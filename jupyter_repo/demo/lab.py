@@ -111,7 +111,8 @@ def issue_token(data_dir: Path | None, login: str = DEMO_USER) -> str:
     """A token for the demo user, through ``jupyter repo admin issue-token``."""
     command = [sys.executable, "-m", "jupyter_repo", "admin", "issue-token", login,
                "--name=jupyterlab-demo", *repository_args(data_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, check=False,
+                          stdin=subprocess.DEVNULL, start_new_session=True)
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise DemoError(f"Could not issue a token for {login}: {done.stderr.strip()}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +15,7 @@ import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403 - the jp_* fixtures and their hooks
 
 from jupyter_repo.demo import builders
+from tests.support import processes
 from tests.support.server import RepoServer
 
 PROBE_PACKAGE = "jr-probe"
@@ -67,9 +67,9 @@ def probe_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """
     root = tmp_path_factory.mktemp("probe-venv")
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    processes.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     wheel = builders.wheel(root / "wheels", PROBE_PACKAGE, PROBE_VERSION)
-    subprocess.run(
+    processes.run(
         [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
          "--no-index", "--disable-pip-version-check", "--quiet", str(wheel)],
         check=True,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -26,7 +25,7 @@ from jupyter_repo.extension.connection import Connection
 from tests.extension.conftest import Fetch, call, write_notebook
 from tests.extension.test_security import concrete, extension_routes, implemented
 from tests.support import authz_policy as policy
-from tests.support import authz_world
+from tests.support import authz_world, processes
 from tests.support.authz_world import World
 from tests.support.server import RepoServer
 
@@ -43,7 +42,7 @@ def repo_config(server: RepoServer, tmp_path: Path) -> dict[str, Any]:
 def matrix_kernel(jp_kernel_dir: Path, tmp_path: Path) -> str:
     """A kernel in a fresh, empty virtualenv: captured quickly, and nothing gets installed."""
     venv = tmp_path / "kernel-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    processes.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     folder = Path(jp_kernel_dir) / KERNEL
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "kernel.json").write_text(json.dumps({

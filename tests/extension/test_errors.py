@@ -5,7 +5,6 @@ endpoints (synchronous answers and task results) and through the ``jupyter repo`
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from nbformat.v4 import new_markdown_cell
 
 from jupyter_repo.demo import builders
 from tests.extension.conftest import Fetch, call, run_task, write_notebook
+from tests.support import processes
 from tests.support.net import free_port
 from tests.support.server import RepoServer, running_server
 
@@ -202,7 +202,7 @@ def cli(tmp_path: Path, *args: str, url: str, token: str | None = None) -> tuple
     env.pop("PYTHONPATH", None)
     if token:
         env["JUPYTER_REPO_TOKEN"] = token
-    completed = subprocess.run([sys.executable, "-m", "jupyter_repo", *args], env=env,
+    completed = processes.run([sys.executable, "-m", "jupyter_repo", *args], env=env,
                                capture_output=True, text=True, timeout=120)
     return completed.returncode, completed.stdout, completed.stderr
 

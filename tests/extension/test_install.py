@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ from jupyter_repo.client.install import (
 )
 from jupyter_repo.demo import builders
 from tests.extension.conftest import Fetch, run_task
+from tests.support import processes
 from tests.support.server import RepoServer
 
 
@@ -34,7 +34,7 @@ from tests.support.server import RepoServer
 def target_venv(tmp_path: Path) -> Path:
     """A fresh virtualenv (without pip) to install into."""
     venv = tmp_path / "target"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    processes.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     return venv
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support import processes
 
 
 @dataclass
@@ -55,7 +56,7 @@ class AnacondaCLI:
 
     def __call__(self, *args: str, input: str | None = None, cwd: Path | None = None,
                  timeout: float = 120) -> Result:
-        completed = subprocess.run(
+        completed = processes.run(
             [self.executable, *args], env=self.env(), input=input, capture_output=True,
             text=True, timeout=timeout, cwd=cwd or self.root,
         )

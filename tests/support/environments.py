@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Target, conda_install
 from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.demo import builders
-from tests.support import publish
+from tests.support import processes, publish
 from tests.support.server import RepoServer
 
 
@@ -69,9 +68,9 @@ def isolate_pip(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def make_venv(path: Path, wheels: list[Path]) -> Path:
     """A virtualenv without pip (fast) holding ``wheels``, installed by the runner's pip."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    processes.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     if wheels:
-        subprocess.run(
+        processes.run(
             [sys.executable, "-m", "pip", "--python", str(path / "bin" / "python"), "install",
              "--no-index", "--no-deps", "--quiet", *map(str, wheels)],
             check=True, env=pip_environment())
@@ -90,7 +89,7 @@ def versions_in(python: str, names: list[str]) -> dict[str, str | None]:
         "        found[name] = None\n"
         "print(json.dumps(found))\n"
     )
-    completed = subprocess.run([python, "-c", script, *names], capture_output=True, text=True,
+    completed = processes.run([python, "-c", script, *names], capture_output=True, text=True,
                                check=True, env={"PATH": os.environ.get("PATH", "")})
     return json.loads(completed.stdout)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from tests.support import processes
 from tests.support.net import free_port, wait_for_http
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ class LabServer:
         command = [sys.executable, "-m", "jupyterlab",
                    *lab_arguments(self.port, self.token, self.workspace, settings)]
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept for the process's lifetime
-        self.process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.process = processes.popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_for_http(f"{self.url}/api/status?token={self.token}", timeout=90,
                       process=self.process)
         return self

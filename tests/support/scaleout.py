@@ -8,11 +8,11 @@ helpers, ``repo``), so the API, channel and anaconda-client suites run unchanged
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from tests.support import processes
 from tests.support.net import wait_for_http
 from tests.support.server import RepoServer
 from tests.support.services import Nginx, PostgreSQL, Swift
@@ -64,7 +64,7 @@ class ScaledRepo(RepoServer):
         self.db_url = self.postgres.create_database("repo")
         self.swift = Swift().start()
         env = {**os.environ, **self.service_env()}
-        subprocess.run([sys.executable, "-m", "jupyter_repo", "migrate",
+        processes.run([sys.executable, "-m", "jupyter_repo", "migrate",
                         f"--db-url={self.db_url}"], env=env, check=True, capture_output=True)
         for index in range(self.process_count):
             process = RepoServer(self.root / f"process{index}", config=self.service_config(),

@@ -22,6 +22,7 @@ import requests
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import accounts, orgs, tokens
+from tests.support import processes
 from tests.support.net import free_port, wait_for_http
 
 PASSWORD = "correct-horse-battery"
@@ -67,7 +68,7 @@ class RepoServer:
     def start(self) -> RepoServer:
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept for the process's lifetime
-        self.process = subprocess.Popen(self.command(), env=self.environment(), stdout=log,
+        self.process = processes.popen(self.command(), env=self.environment(), stdout=log,
                                         stderr=subprocess.STDOUT)
         wait_for_http(self.api, process=self.process)
         return self

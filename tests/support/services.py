@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from tests.support import processes
 from tests.support.net import free_port
 
 
@@ -45,25 +46,25 @@ class PostgreSQL:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
         data = self.root / "data"
-        subprocess.run([*_as_postgres(), str(self.bin / "initdb"), "-D", str(data), "-U",
+        processes.run([*_as_postgres(), str(self.bin / "initdb"), "-D", str(data), "-U",
                         "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
                        check=True, capture_output=True)
         options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=300")
-        subprocess.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(data), "-l",
+        processes.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(data), "-l",
                         str(self.root / "server.log"), "-w", "-t", "60", "-o", options,
                         "start"], check=True, capture_output=True)
         return self
 
     def create_database(self, name: str) -> str:
-        subprocess.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
+        processes.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
                         "postgres", "-qAt", "-c", f'CREATE DATABASE "{name}"'],
                        check=True, capture_output=True)
         return self.url(name)
 
     def stop(self) -> None:
-        subprocess.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D",
+        processes.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D",
                         str(self.root / "data"), "-m", "immediate", "-w", "stop"],
                        capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -106,7 +107,7 @@ class Swift:
                  "    rb.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1',"
                  " 'port': p, 'device': 'd1', 'weight': 1})\n"
                  "    rb.rebalance()\n    rb.get_ring().save(f'{d}/{t}.ring.gz')\n")
-        subprocess.run(["/usr/bin/python3", "-c", rings, str(etc), *map(str, backend)],
+        processes.run(["/usr/bin/python3", "-c", rings, str(etc), *map(str, backend)],
                        check=True, capture_output=True)
         for kind, port in zip(("object", "container", "account"), backend, strict=True):
             (etc / f"{kind}-server.conf").write_text(
@@ -138,7 +139,7 @@ class Swift:
         )
         for kind in ("object", "container", "account", "proxy"):
             log = open(self.root / f"{kind}.log", "wb")  # noqa: SIM115 - lives with the process
-            self.processes.append(subprocess.Popen(
+            self.processes.append(processes.popen(
                 [f"/usr/bin/swift-{kind}-server", str(etc / f"{kind}-server.conf")],
                 stdout=log, stderr=subprocess.STDOUT))
         deadline = time.monotonic() + 90
@@ -225,9 +226,9 @@ class Nginx:
     def start(self) -> Nginx:
         conf = self.root / "nginx.conf"
         conf.write_text(self.config())
-        subprocess.run(["nginx", "-t", "-q", "-c", str(conf), "-p", str(self.root)], check=True,
+        processes.run(["nginx", "-t", "-q", "-c", str(conf), "-p", str(self.root)], check=True,
                        capture_output=True)
-        subprocess.run(["nginx", "-c", str(conf), "-p", str(self.root)], check=True,
+        processes.run(["nginx", "-c", str(conf), "-p", str(self.root)], check=True,
                        capture_output=True)
         return self
 

@@ -87,9 +87,10 @@ class InflateBudget:
         self.bytes = 0
         self.members = 0
 
-    def charge(self, size: int) -> None:
+    def charge(self, size: int, members: int = 1) -> None:
+        """Count ``size`` decompressed bytes and ``members`` more members."""
         self.bytes += max(size, 0)
-        self.members += 1
+        self.members += members
         if self.bytes > self.limits.max_inflate_bytes:
             raise TooLarge(
                 "The archive inflates past the server's limit of "

@@ -1,17 +1,20 @@
 """Conda packages (``.conda`` and ``.tar.bz2``): read ``info/`` and check it against the name.
 
-Only the ``info/`` metadata is read, through conda-package-streaming; the payload of a
-``.conda`` is never decompressed. A ``.tar.bz2`` is streamed until its metadata is found,
-charging every member against the inflate budget.
+Only the ``info/`` metadata is read into memory, through conda-package-streaming; every
+member of the package (the ``.conda``'s zip and both its inner tars, or the whole
+``.tar.bz2``) is streamed past :class:`~.members.MemberCheck`, charging its size against
+the inflate budget, so that no member or link lands outside the prefix it is linked into.
 """
 
 from __future__ import annotations
 
+import tarfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from conda_package_streaming.package_streaming import stream_conda_component
+from conda_package_streaming.package_streaming import stream_conda_component, tar_generator
 
 from jupyter_repo.repository import names
 from jupyter_repo.repository.errors import InvalidInput, RepositoryError
@@ -23,6 +26,12 @@ from jupyter_repo.repository.inspect.base import (
     read_bounded,
     text,
 )
+from jupyter_repo.repository.inspect.members import MemberCheck
+
+try:
+    from compression import zstd  # type: ignore[import-not-found]
+except ImportError:  # Python < 3.14
+    from backports import zstd  # type: ignore[no-redef]
 
 WANTED = {
     "info/index.json",
@@ -68,8 +77,26 @@ def _info_component(archive: zipfile.ZipFile, filename: str) -> None:
     raise InvalidInput(f"{filename} has no info-*.tar.zst member; it is not a conda package.")
 
 
+def _streams(handle: IO[bytes], archive: zipfile.ZipFile | None, filename: str
+             ) -> Iterator[tuple[bool, Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]]]:
+    """``(is the metadata tar, its members)`` for each tar of the package: the whole
+    ``.tar.bz2``, or every ``*.tar.zst`` inside a ``.conda`` (not only the ones named after
+    it: an unpacker that picks its tars by prefix must not find an unchecked one)."""
+    if archive is None:
+        handle.seek(0)
+        yield True, stream_conda_component(filename, handle, "info")
+        return
+    info_name = f"info-{filename[: -len('.conda')]}.tar.zst"
+    inner = [info for info in archive.infolist() if info.filename.endswith(".tar.zst")]
+    inner.sort(key=lambda info: info.filename != info_name)
+    for info in inner:
+        with archive.open(info) as compressed, zstd.open(compressed) as reader:
+            yield info.filename == info_name, tar_generator(reader)
+
+
 def _read_info(path: Path, filename: str, limits: Limits) -> dict[str, bytes]:
     budget = InflateBudget(limits)
+    members = MemberCheck(filename)
     found: dict[str, bytes] = {}
     with open(path, "rb") as handle:
         archive = None
@@ -78,21 +105,23 @@ def _read_info(path: Path, filename: str, limits: Limits) -> dict[str, bytes]:
                 raise InvalidInput(f"{filename} is not a valid .conda archive (not a ZIP file).")
             handle.seek(0)
             archive = zipfile.ZipFile(handle)
+            outer = MemberCheck(filename)  # the zip is not unpacked with its tars: apart
+            outer.zip_members(archive, handle, budget)
+            outer.finish()
             _info_component(archive, filename)
-        handle.seek(0)
-        for tar, member in stream_conda_component(filename, handle, "info", zf=archive):
-            budget.charge(member.size)
-            if member.name in WANTED and member.isfile():
-                extracted = tar.extractfile(member)
-                if extracted is None:
-                    continue
-                found[member.name] = read_bounded(
-                    extracted, limits.max_member_bytes, f"{member.name} in {filename}"
-                )
-                if "info/index.json" in found and (
-                    "info/paths.json" in found or "info/files" in found
-                ) and "info/about.json" in found:
-                    break
+        for is_info, stream in _streams(handle, archive, filename):
+            for tar, member in stream:
+                budget.charge(member.size)
+                members.tar_member(member)
+                if (is_info and member.name in WANTED and member.isfile()
+                        and member.name not in found):
+                    extracted = tar.extractfile(member)
+                    if extracted is None:
+                        continue
+                    found[member.name] = read_bounded(
+                        extracted, limits.max_member_bytes, f"{member.name} in {filename}"
+                    )
+    members.finish()
     return found
 
 

@@ -1,4 +1,8 @@
-"""Environment specs: ``environment.yml``, ``requirements.txt`` and explicit lock files."""
+"""Environment specs: ``environment.yml``, ``requirements.txt`` and explicit lock files.
+
+Their pip parts hold requirements only (:mod:`~.requirements`): an option line or a URL is
+refused, naming it, so that installing a shared environment never sends pip elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
 
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
 from jupyter_repo.repository.inspect.base import Inspection, Limits, text
+from jupyter_repo.repository.inspect.requirements import (
+    check_conda_text,
+    requirement,
+    requirements_file,
+    unsafe_characters,
+)
 
 
 def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
@@ -41,22 +50,26 @@ def parse_spec(content: str, filename: str) -> dict[str, Any]:
     stripped = [line.strip() for line in content.splitlines()]
     meaningful = [line for line in stripped if line and not line.startswith("#")]
     if meaningful and meaningful[0] == "@EXPLICIT":
-        return _explicit(meaningful[1:])
+        return _explicit(meaningful[1:], filename)
     if lower.endswith((".yml", ".yaml")):
         return _environment_yml(content, filename)
     if lower.endswith(".txt") or lower.endswith(".in"):
-        return _requirements(meaningful, filename)
+        return _requirements(content, filename)
     raise InvalidInput(
         f"{filename} is not a recognised environment spec: expected environment.yml, "
         "requirements.txt or an explicit (@EXPLICIT) lock file."
     )
 
 
-def _explicit(lines: list[str]) -> dict[str, Any]:
+def _explicit(lines: list[str], filename: str) -> dict[str, Any]:
     urls = [line for line in lines if not line.startswith("@")]
     for url in urls:
         if not url.startswith(("http://", "https://", "file://")):
-            raise InvalidInput(f"An explicit lock file lists URLs; {url[:80]!r} is not one.")
+            raise InvalidInput(f"{filename}: an explicit lock file lists package URLs; "
+                               f"{url[:80]!r} is not one.")
+        if unsafe_characters(url) or any(char.isspace() for char in url):
+            raise InvalidInput(f"{filename}: an explicit lock file lists one URL a line; "
+                               f"{url[:80]!r} has spaces or control characters.")
     packages = [url.rsplit("/", 1)[-1].split("#", 1)[0] for url in urls]
     return {"format": "explicit", "name": "", "channels": [], "conda": packages, "pip": [],
             "counts": {"conda": len(packages), "pip": 0}, "urls": urls}
@@ -72,40 +85,41 @@ def _environment_yml(content: str, filename: str) -> dict[str, Any]:
     dependencies = document.get("dependencies")
     if not isinstance(dependencies, list):
         raise InvalidInput(f"{filename} must have a 'dependencies' list.")
+    conda, pip = dependency_lists(dependencies, filename)
+    return {"format": "environment.yml", "name": text(document.get("name"), 200),
+            "channels": channel_list(document.get("channels"), filename), "conda": conda,
+            "pip": pip, "counts": {"conda": len(conda), "pip": len(pip)}}
+
+
+def dependency_lists(dependencies: list[Any], filename: str) -> tuple[list[str], list[str]]:
+    """``(conda, pip)`` of a ``dependencies`` list: strings and ``{"pip": [...]}`` lists."""
     conda: list[str] = []
     pip: list[str] = []
     for item in dependencies:
         if isinstance(item, str):
-            conda.append(item)
+            conda.append(check_conda_text(item, f"{filename} dependency"))
         elif isinstance(item, dict) and isinstance(item.get("pip"), list):
-            pip.extend(str(requirement) for requirement in item["pip"])
+            for entry in item["pip"]:
+                if not isinstance(entry, (str, int, float)) or isinstance(entry, bool):
+                    raise InvalidInput(f"{filename}: pip entry {entry!r:.80} is not a "
+                                       "requirement.")
+                pip.append(requirement(str(entry), f"{filename} pip entry"))
         else:
             raise InvalidInput(
                 f"{filename}: each dependency must be a string or a 'pip:' list, got {item!r:.80}."
             )
-    channels = document.get("channels") or []
+    return conda, pip
+
+
+def channel_list(channels: Any, filename: str) -> list[str]:
+    """The ``channels`` of a spec, each one line and not an option."""
+    channels = channels or []
     if not isinstance(channels, list):
         raise InvalidInput(f"{filename}: 'channels' must be a list.")
-    return {"format": "environment.yml", "name": text(document.get("name"), 200),
-            "channels": [str(channel) for channel in channels], "conda": conda, "pip": pip,
-            "counts": {"conda": len(conda), "pip": len(pip)}}
+    return [check_conda_text(str(channel), f"{filename} channel") for channel in channels]
 
 
-def _requirements(lines: list[str], filename: str) -> dict[str, Any]:
-    pip: list[str] = []
-    for line in lines:
-        line = line.split(" #", 1)[0].strip()
-        if line.endswith("\\"):
-            line = line[:-1].strip()
-        if not line or line.startswith(("-", "--")):
-            continue  # options such as --index-url or -r; hashes continue lines
-        if "://" in line and " @ " not in line:
-            pip.append(line)  # a direct URL (git+https://..., https://.../x.whl)
-            continue
-        try:
-            Requirement(line.split(";")[0].split(" --hash")[0].strip())
-        except InvalidRequirement as error:
-            raise InvalidInput(f"{filename}: {line[:80]!r} is not a requirement: {error}") from None
-        pip.append(line.split(" --hash")[0].strip())
+def _requirements(content: str, filename: str) -> dict[str, Any]:
+    pip = requirements_file(content, filename)
     return {"format": "requirements.txt", "name": "", "channels": [], "conda": [], "pip": pip,
             "counts": {"conda": 0, "pip": len(pip)}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tarfile
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -12,6 +12,7 @@ import yaml
 from jupyter_repo.repository.errors import InvalidInput, RepositoryError
 from jupyter_repo.repository.inspect import envspec
 from jupyter_repo.repository.inspect.base import InflateBudget, Inspection, Limits, text
+from jupyter_repo.repository.inspect.members import MemberCheck
 
 #: Spec files, most specific first; ``binder/`` files win over top-level ones as in repo2docker.
 SPEC_FILES = (
@@ -71,17 +72,9 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     )
 
 
-def _safe_member_name(name: str) -> str:
-    if "\x00" in name or "\\" in name:
-        raise InvalidInput(f"The archive member {name[:100]!r} has an invalid name.")
-    posix = PurePosixPath(name)
-    if posix.is_absolute() or ".." in posix.parts:
-        raise InvalidInput(f"The archive member {name[:100]!r} escapes the project folder.")
-    return str(posix).lstrip("./") if str(posix) != "." else ""
-
-
 def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any]], dict[str, str]]:
     budget = InflateBudget(limits)
+    members = MemberCheck(filename)
     entries: list[dict[str, Any]] = []
     specs: dict[str, str] = {}
 
@@ -91,34 +84,28 @@ def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any
         )
 
     if filename.lower().endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                name = _safe_member_name(info.filename)
-                if info.is_dir() or not name:
+        with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
+            for info, name in members.zip_members(archive, raw, budget):
+                if info.is_dir() or not name or name in members.symlinks:
                     continue
-                budget.charge(info.file_size)
+                budget.charge(info.file_size, members=0)  # counted as a member above
                 entries.append({"path": name, "size": info.file_size})
                 if wanted(name) and info.file_size <= 1 << 20:
                     specs[name] = archive.read(info).decode("utf-8", "replace")
+        members.finish()
         return entries, specs
     with tarfile.open(path, mode="r|*") as archive:
         for member in archive:
-            name = _safe_member_name(member.name)
-            if member.issym() or member.islnk():
-                target = PurePosixPath(name).parent / member.linkname
-                if PurePosixPath(member.linkname).is_absolute() or ".." in target.parts:
-                    raise InvalidInput(
-                        f"The archive link {name[:100]!r} points outside the project folder."
-                    )
-                continue
+            budget.charge(member.size if member.isfile() else 0)
+            name = members.tar_member(member)
             if not member.isfile() or not name:
                 continue
-            budget.charge(member.size)
             entries.append({"path": name, "size": member.size})
             if wanted(name) and member.size <= 1 << 20:
                 stream = archive.extractfile(member)
                 if stream is not None:
                     specs[name] = stream.read().decode("utf-8", "replace")
+    members.finish()
     return entries, specs
 
 
@@ -139,11 +126,11 @@ def _parse_project_spec(name: str, content: str) -> dict[str, Any]:
         if not isinstance(document, dict):
             raise InvalidInput("anaconda-project.yml must be a YAML mapping.")
         packages = document.get("packages") or document.get("dependencies") or []
-        conda = [str(item) for item in packages if isinstance(item, str)]
-        pip = [str(req) for item in packages if isinstance(item, dict)
-               for req in item.get("pip", [])]
+        if not isinstance(packages, list):
+            raise InvalidInput("anaconda-project.yml: 'packages' must be a list.")
+        conda, pip = envspec.dependency_lists(packages, name)
         return {"format": "anaconda-project", "name": text(document.get("name"), 200),
                 "description": text(document.get("description"), 1000),
-                "channels": [str(c) for c in document.get("channels") or []],
+                "channels": envspec.channel_list(document.get("channels"), name),
                 "conda": conda, "pip": pip, "counts": {"conda": len(conda), "pip": len(pip)}}
     return envspec.parse_spec(content, name.rsplit("/", 1)[-1])

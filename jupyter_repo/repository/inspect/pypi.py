@@ -1,7 +1,8 @@
 """Python distributions: wheels and sdists, read through ``packaging``'s metadata parser.
 
 The wheel's ``METADATA`` is kept byte for byte, so the PyPI index can serve it as the
-PEP 658 ``.metadata`` file without opening the wheel again.
+PEP 658 ``.metadata`` file without opening the wheel again. Every member of a wheel or an
+sdist passes :class:`~.members.MemberCheck` (pip and uv unpack them).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from jupyter_repo.repository.inspect.base import (
     read_bounded,
     text,
 )
+from jupyter_repo.repository.inspect.members import MemberCheck
 
 
 def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
@@ -55,7 +57,10 @@ def _inspect_wheel(path: Path, filename: str, limits: Limits) -> Inspection:
         raise InvalidInput(f"Invalid wheel file name: {error}") from None
     if not zipfile.is_zipfile(path):
         raise InvalidInput(f"{filename} is not a valid wheel (not a ZIP file).")
-    with zipfile.ZipFile(path) as archive:
+    with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
+        members = MemberCheck(filename)
+        members.zip_members(archive, raw, InflateBudget(limits))
+        members.finish()
         candidates = [
             info
             for info in archive.infolist()
@@ -92,25 +97,32 @@ def _inspect_sdist(path: Path, filename: str, limits: Limits) -> Inspection:
 
 
 def _sdist_pkg_info(path: Path, filename: str, limits: Limits) -> bytes:
+    """The sdist's ``<name>-<version>/PKG-INFO``, after checking every member."""
     budget = InflateBudget(limits)
+    members = MemberCheck(filename)
+    found: bytes | None = None
     if filename.endswith(".zip"):
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                budget.charge(0)
-                if info.filename.count("/") == 1 and info.filename.endswith("/PKG-INFO"):
+        with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
+            for info, _name in members.zip_members(archive, raw, budget):
+                if (found is None and info.filename.count("/") == 1
+                        and info.filename.endswith("/PKG-INFO")):
                     with archive.open(info) as stream:
-                        return read_bounded(stream, limits.max_member_bytes, info.filename)
+                        found = read_bounded(stream, limits.max_member_bytes, info.filename)
     else:
         with tarfile.open(path, mode="r|gz") as archive:
             for member in archive:
                 budget.charge(member.size)
-                if member.isfile() and member.name.count("/") == 1 and member.name.endswith(
-                    "/PKG-INFO"
+                members.tar_member(member)
+                if found is None and member.isfile() and member.name.count("/") == 1 and (
+                    member.name.endswith("/PKG-INFO")
                 ):
                     stream = archive.extractfile(member)
                     if stream is not None:
-                        return read_bounded(stream, limits.max_member_bytes, member.name)
-    raise InvalidInput(f"{filename} has no <name>-<version>/PKG-INFO; it is not an sdist.")
+                        found = read_bounded(stream, limits.max_member_bytes, member.name)
+    members.finish()
+    if found is None:
+        raise InvalidInput(f"{filename} has no <name>-<version>/PKG-INFO; it is not an sdist.")
+    return found
 
 
 def _from_metadata(

@@ -25,11 +25,15 @@ def get_org(session: Session, actor: Actor, login: str, needed: Level = Level.RE
     anonymous callers wanting to change one are asked to log in, whether it exists or not)."""
     if actor.anonymous and needed > Level.READ:
         raise Unauthenticated("Authentication required: log in or pass a token.")
-    account = accounts.get_account(session, login)
+    hidden = NotFound(f"The organization {login} does not exist or you are not a member.")
+    try:
+        account = accounts.get_account(session, login)
+    except NotFound:
+        raise hidden from None
     if account.kind != "org":
         raise NotFound(f"{login} is not an organization.")
     if account_level(session, actor, account) < Level.READ:
-        raise NotFound(f"The organization {login} does not exist or you are not a member.")
+        raise hidden
     require_account(session, actor, account, needed)
     return account
 

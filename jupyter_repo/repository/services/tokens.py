@@ -274,8 +274,8 @@ def revoke_by_name(session: Session, actor: Actor, name: str, org: str | None = 
         raise Forbidden("Removing tokens needs your password or a token with the 'all' scope.")
     query = select(Token).where(Token.name == name, Token.revoked_at.is_(None))
     if org:
-        account = accounts.get_account(session, org)
-        if account_level(session, actor, account) < Level.ADMIN:
+        account = accounts.find_account(session, org)
+        if account is None or account_level(session, actor, account) < Level.ADMIN:
             raise NotFound(f"No token named {name!r}.")
         query = query.where(Token.account_id == account.id)
     else:
