@@ -69,6 +69,8 @@ def read_notebook(data: bytes, filename: str) -> Any:
     except RecursionError:
         raise InvalidInput(f"{filename} is not a valid notebook: it is nested more than "
                            f"{NOTEBOOK_MAX_DEPTH} levels deep") from None
+    except MemoryError:
+        raise
     except Exception as error:  # JSON errors, unknown nbformat versions, wrong shapes
         raise InvalidInput(f"{filename} is not a valid notebook: {error}") from None
     try:
