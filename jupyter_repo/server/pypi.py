@@ -27,11 +27,49 @@ INDEX = r"/pypi/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?/simple"
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 
 
+def negotiate(accept: str | None, query_format: str | None = None) -> str | None:
+    """PEP 691 content negotiation (an HTTP matter, so here and not in the domain): the
+    media type to send, or ``None`` (406).
+
+    No ``Accept`` (or ``*/*``) gets HTML, as PEP 691 recommends for compatibility.
+    """
+    offered = {pypi.JSON_TYPE: pypi.JSON_TYPE, pypi.HTML_TYPE: pypi.HTML_TYPE,
+               "text/html": "text/html", "application/json": None}
+    if query_format:
+        known = (pypi.JSON_TYPE, pypi.HTML_TYPE, "text/html")
+        return query_format if query_format in known else None
+    if not accept:
+        return "text/html"
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        if media in ("*/*", "application/*", "text/*"):
+            candidate = "text/html" if media != "application/*" else pypi.JSON_TYPE
+        else:
+            candidate = offered.get(media)  # type: ignore[assignment]
+        if candidate is None:
+            continue
+        rank = (quality, -position, candidate)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best is not None else None
+
+
 class _SimpleHandler(IndexHandler):
     def media_type(self) -> str | None:
         """The negotiated media type; ``None`` after answering 406 Not Acceptable."""
-        chosen = pypi.choose_format(self.request.headers.get("Accept"),
-                                    self.get_query_argument("format", None))
+        chosen = negotiate(self.request.headers.get("Accept"),
+                           self.get_query_argument("format", None))
         if chosen is None:
             self.set_status(406)
             self.render_error(406, f"Not acceptable: this index offers {pypi.JSON_TYPE}, "
