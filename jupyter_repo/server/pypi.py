@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from packaging.utils import canonicalize_name
 from tornado.web import RequestHandler
 
 from jupyter_repo.repository import errors
@@ -82,7 +83,7 @@ class ProjectHandler(_SimpleHandler):
 
     async def get(self, owner: str, label: str | None, project: str,
                   slash: str = "/") -> None:
-        normalized = pypi.normalize(project)
+        normalized = canonicalize_name(project)
         if normalized != project or not slash:
             await self.run(lookup.locate_in, owner, label, "pypi", None,
                            actor=self.actor)
@@ -110,7 +111,7 @@ class DistFileHandler(IndexHandler):
     async def get(self, owner: str, label: str | None, project: str, filename: str) -> None:
         wants_metadata = filename.endswith(".metadata")
         name = filename[: -len(".metadata")] if wants_metadata else filename
-        normalized = pypi.normalize(project)
+        normalized = canonicalize_name(project)
 
         def find(session: Any) -> tuple[lookup.StoredFile, bytes | None, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None,
