@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -45,33 +44,11 @@ from jupyter_repo.client.envdiff import (
     parse_pins,
 )
 from jupyter_repo.client.environment import CapturedEnvironment, capture_interpreter
+from jupyter_repo.client.refs import InstallSpec
 
 Log = Callable[[str], None]
 #: An environment spec file is text; refuse to download more than this.
 MAX_SPEC_BYTES = 16 << 20
-SPEC_RE = re.compile(
-    r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<name>[A-Za-z0-9][A-Za-z0-9._+-]*)"
-    r"(?:(?:==|=|@)(?P<version>[A-Za-z0-9][A-Za-z0-9._+!-]*))?$"
-)
-
-
-@dataclass(frozen=True)
-class InstallSpec:
-    owner: str
-    name: str
-    version: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> InstallSpec:
-        match = SPEC_RE.match((text or "").strip())
-        if match is None:
-            raise errors.BadRequest(
-                f"{text!r} is not a package: write OWNER/NAME or OWNER/NAME==VERSION."
-            )
-        return cls(match["owner"].lower(), match["name"], match["version"])
-
-    def __str__(self) -> str:
-        return f"{self.owner}/{self.name}" + (f"=={self.version}" if self.version else "")
 
 
 @dataclass(frozen=True)
