@@ -81,8 +81,8 @@ def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
 # -- installing its pip lock as it is ---------------------------------------------------------
 
 
-def install_pip_lock(context: Context, ref: EnvironmentRef) -> tuple[str, int]:
-    """Install the pip lock of a published environment; ``(version, how many lines)``."""
+def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
+    """Install the pip lock of a published environment; the version installed."""
     version, specs = read_specs(context, ref)
     basename, spec = specs[0]  # the exact lock first
     requirements = _pip_of(spec)
@@ -96,7 +96,7 @@ def install_pip_lock(context: Context, ref: EnvironmentRef) -> tuple[str, int]:
             listing = Path(work) / "requirements.txt"
             write_requirements(listing, requirements, f"{ref.owner}/{ref.name} {version}")
             context.pip(["-r", str(listing)], **context.environment_indexes(ref.owner))
-    return version, len(requirements)
+    return version
 
 
 # -- what would change, then exactly that ----------------------------------------------------

@@ -83,8 +83,7 @@ class Installer(Context):
     def install_environment(self, owner: str, name: str, version: str | None = None) -> JSON:
         """Install the pip lock of a published environment into the target."""
         ref = EnvironmentRef(owner, name, version)
-        version, _count = environments.install_pip_lock(self, ref)
-        return self._installed(EnvironmentRef(owner, name, version), version, "pip")
+        return self._installed(ref, environments.install_pip_lock(self, ref), "pip")
 
     # -- environments: what would change, then exactly that ----------------------------------
 
