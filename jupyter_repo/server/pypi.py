@@ -181,7 +181,7 @@ def project_name(project: str) -> str:
     letters, digits, ``-`` and ``+`` (never ``\\host``, ``//host`` or ``scheme:``).
     """
     try:
-        return pypi.normalize(names.package(project))
+        return names.project_key(project)
     except errors.InvalidInput:
         raise errors.NotFound("No such project in this index.") from None
 

@@ -46,10 +46,6 @@ class DistFile:
     metadata_sha256: str | None
 
 
-def normalize(name: str) -> str:
-    return names.pypi_normalize(name)
-
-
 def _visibility(actor: Actor, label: str) -> Any:
     """Which packages the actor may see in a label's index (a SQL condition)."""
     if actor.token_label is not None and actor.token_label != label:
