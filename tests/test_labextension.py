@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 import shutil
 import sys
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import jupyter_repo.client
+import jupyter_repo.extension
 from jupyter_repo.client import errors
 from tests.support import processes
 from tests.support.lab import LABEXTENSION
@@ -46,7 +50,10 @@ def test_error_reasons_are_the_same_in_python_and_typescript() -> None:
     assert set(reasons) == set(errors.REASONS), (
         f"only in TypeScript: {sorted(set(reasons) - set(errors.REASONS))}; "
         f"only in Python: {sorted(set(errors.REASONS) - set(reasons))}")
-    # Every error class of the client answers with a code of the set.
+    # Every error class of the client and the extension answers with a code of the set.
+    for package in (jupyter_repo.client, jupyter_repo.extension):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
     kinds = [errors.ClientError]
     for kind in kinds:
         kinds.extend(kind.__subclasses__())
