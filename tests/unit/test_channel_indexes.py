@@ -89,8 +89,8 @@ def test_incremental_catch_up_gives_the_bytes_of_a_full_build(world: World) -> N
     change_then_compare({"c-lib"}, {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda",
                                     "d-lib-1.0-0.tar.bz2"})
     world.repo.call(labels.remove_files, alice, "alice", "main",
-                    {"package": "a-lib", "version": "1.0",
-                     "basename": "noarch/a-lib-1.0-0.conda"}, write=True)
+                    labels.FileSelection("a-lib", "1.0", "noarch/a-lib-1.0-0.conda"),
+                    write=True)
     change_then_compare({"a-lib"}, {"a-lib-1.1-0.conda", "d-lib-1.0-0.tar.bz2"})
     assert _files(world.channel_view("alice", "linux-64")) == {"a-lib-1.0-0.conda"}
 
@@ -142,7 +142,7 @@ def test_each_label_is_its_own_index(world: World) -> None:
     # Moving a file onto main changes main's index and leaves dev's alone.
     dev_before = world.channel_view("alice", "noarch", label="dev")
     world.repo.call(labels.add_files, alice, "alice", "main",
-                    {"package": "x-lib", "version": "2.0"}, write=True)
+                    labels.FileSelection("x-lib", "2.0"), write=True)
     assert _files(world.channel_view("alice", "noarch")) == {
         "x-lib-1.0-0.conda", "x-lib-2.0-0.conda", "y-lib-1.0-0.conda"}
     assert world.channel_view("alice", "noarch", label="dev") is dev_before
