@@ -153,7 +153,7 @@ def create_package(session: Session, actor: Actor, owner: str, name: str, *,
     _apply_public_attrs(package, attrs)
     session.add(package)
     session.flush()
-    if account.kind == "org" and account_level(session, actor, account) < Level.ADMIN:
+    if account.is_org and account_level(session, actor, account) < Level.ADMIN:
         _grant_to_writer_groups(session, account, actor, package)
     return package
 
