@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from jupyter_repo.demo import builders
 from tests.support.lab import LabServer, open_lab
@@ -121,6 +122,54 @@ def test_publish_folder_as_project_from_the_file_browser(page, lab: LabServer,  
     package = repository_package(server, lab_token, lab_user, name)
     assert [f["type"] for f in package["files"]] == ["project"]
     assert package["files"][0]["basename"].endswith(".tar.gz")
+
+
+def test_finding_5_project_dialog_shows_the_files_before_publishing(  # type: ignore[no-untyped-def]
+        page, lab: LabServer, server: RepoServer, lab_user: str, lab_token: str, unique: str,
+        artifacts_dir: Path) -> None:
+    """The project dialog lists what would be packed (count, size, the files) before
+    Publish; credential files are named as never published, hidden ones go only when
+    asked; the archive in the repository holds exactly what was shown."""
+    import io
+    import tarfile
+
+    folder = f"creds-{unique}"
+    project = lab.workspace / folder
+    (project / "data").mkdir(parents=True)
+    (project / "requirements.txt").write_text("numpy==1.26.4\n")  # 14 bytes
+    (project / "data" / "rain.csv").write_text("day,mm\n1,3.5\n")  # 13 bytes
+    for relative in (".kube/config", ".docker/config.json", ".npmrc", ".pgpass",
+                     ".bash_history", ".config/gcloud/credentials.db", ".gitconfig"):
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text("token=do-not-publish\n")
+    (project / ".notes.md").write_text("hidden\n")  # 7 bytes
+    open_lab(page, lab)
+    page.locator(".jp-DirListing-item", has_text=folder).click(button="right")
+    page.locator(".lm-Menu-item[data-command='jupyter-repo:publish-selected']").click()
+    form = page.locator(".jp-JupyterRepo-publishForm")
+    summary = form.locator(".jp-JupyterRepo-previewSummary")
+    expect(summary).to_have_text("2 files, 27 bytes will be published.")
+    listed = form.locator(".jp-JupyterRepo-previewList .jp-JupyterRepo-previewPath")
+    expect(listed).to_have_text(["data/rain.csv", "requirements.txt"])
+    credentials = form.locator(".jp-JupyterRepo-previewCredentials").inner_text()
+    assert all(name in credentials for name in (".npmrc", ".pgpass", ".bash_history",
+                                                ".gitconfig"))
+    assert ".notes.md" in form.locator(".jp-JupyterRepo-previewHidden").inner_text()
+    page.screenshot(path=str(artifacts_dir / "lab-project-preview.png"))
+
+    form.locator("input[name='include_hidden']").check()
+    expect(summary).to_have_text("3 files, 34 bytes will be published.")
+    expect(listed).to_have_text([".notes.md", "data/rain.csv", "requirements.txt"])
+    assert ".npmrc" in form.locator(".jp-JupyterRepo-previewCredentials").inner_text()
+
+    name = f"creds-{unique}"
+    fill_and_publish(page, name, "Credentials stay home")
+    download = requests.get(f"{server.api}/download/{lab_user}/{name}/1/{name}.tar.gz",
+                            timeout=30, headers={"Authorization": f"token {lab_token}"})
+    assert download.status_code == 200
+    with tarfile.open(fileobj=io.BytesIO(download.content)) as tar:
+        assert sorted(tar.getnames()) == [f"{name}/{path}" for path in (
+            ".notes.md", "data/rain.csv", "requirements.txt")]
 
 
 def test_open_published_notebook_from_the_sidebar(page, lab: LabServer, server: RepoServer,  # type: ignore[no-untyped-def]

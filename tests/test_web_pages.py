@@ -281,3 +281,23 @@ def test_a_notebook_that_cannot_be_rendered_says_so(server: RepoServer, user: st
     cached = server.call(lambda s: s.query(RenderCache).filter_by(sha256=digest).one().content,
                          write=False)
     assert zlib.decompress(cached).startswith(b"\x00")
+
+
+def test_environment_project_and_other_file_pages(server: RepoServer, user: str,
+                                                  samples: Path) -> None:
+    token = server.token(user)
+    upload(server, token, user, "page-env", "1", builders.environment_file(samples), type="env")
+    upload(server, token, user, "page-project", "1", builders.project_archive(samples),
+           type="project")
+    data = samples / "notes.txt"
+    data.write_text("plain notes\n")
+    upload(server, token, user, "page-file", "1", data, type="file")
+    env = requests.get(f"{server.url}/{user}/page-env/files/1/environment.yml", timeout=30)
+    assert env.status_code == 200
+    assert "conda env create --file environment.yml" in env.text
+    assert "requests==2.31.0" in env.text  # the spec itself
+    project = requests.get(
+        f"{server.url}/{user}/page-project/files/1/demo-project.tar.gz", timeout=30)
+    assert project.status_code == 200 and "analysis.ipynb" in project.text
+    other = requests.get(f"{server.url}/{user}/page-file/files/1/notes.txt", timeout=30)
+    assert other.status_code == 200 and "Download notes.txt" in other.text

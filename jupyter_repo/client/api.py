@@ -19,7 +19,7 @@ import requests
 
 from jupyter_repo import __version__
 from jupyter_repo.client import errors
-from jupyter_repo.client.config import Credentials, normalise_url
+from jupyter_repo.client.config import Credentials, normalise_url, within_repository
 
 JSON = dict[str, Any]
 #: ``progress(bytes_done, bytes_total)``; may raise ``Cancelled``.
@@ -78,16 +78,34 @@ def _why(error: BaseException) -> str:
     return match.group(1).strip() if match else (text or type(error).__name__)
 
 
+class RepositorySession(requests.Session):
+    """A session whose credentials stay inside one repository.
+
+    requests already drops ``Authorization`` when a redirect leaves the host; this also
+    drops it when the redirect leaves the repository's port, scheme (other than an upgrade
+    to https) or path prefix, so a token reaches nothing but the repository it belongs to.
+    """
+
+    def __init__(self, repository: str) -> None:
+        super().__init__()
+        self.repository = repository
+
+    def rebuild_auth(self, prepared_request: requests.PreparedRequest,
+                     response: requests.Response) -> None:
+        super().rebuild_auth(prepared_request, response)
+        if not within_repository(prepared_request.url or "", self.repository):
+            prepared_request.headers.pop("Authorization", None)
+
+
 class RepoClient:
     """One repository, one (optional) token."""
 
-    def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0,
-                 session: requests.Session | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, *, timeout: float = 30.0) -> None:
         self.url = normalise_url(url)
         self.api = self.url + "/api"
         self.token = token or None
         self.timeout = timeout
-        self.session = session or requests.Session()
+        self.session = RepositorySession(self.url)
         self.session.headers["User-Agent"] = f"jupyter-repo-client/{__version__}"
 
     @classmethod

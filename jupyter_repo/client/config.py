@@ -1,20 +1,26 @@
 """Where the client finds the repository URL and its token.
 
 The URL is kept in ``<jupyter config dir>/jupyter_repo/client.json`` (readable) and tokens,
-keyed by repository URL, in ``tokens.json`` next to it (mode 0600, written atomically), so a
-token is never sent to another repository than the one that issued it. The environment
-variables ``JUPYTER_REPO_URL`` and ``JUPYTER_REPO_TOKEN`` override both files.
+keyed by repository URL, in ``tokens.json`` next to it (mode 0600, written atomically). The
+environment variables ``JUPYTER_REPO_URL`` and ``JUPYTER_REPO_TOKEN`` override both files.
+
+Every token belongs to one repository (:class:`TokenSource`): a token given with a call to
+that call's URL, ``JUPYTER_REPO_TOKEN`` to ``JUPYTER_REPO_URL``, a configured token to the
+URL configured next to it, a saved one to the URL it was saved for. It is sent only when the
+URL in use is that repository (:func:`same_repository`), so ``--url OTHER`` never carries it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 from jupyter_core.paths import jupyter_config_dir
 
@@ -24,32 +30,94 @@ URL_VARIABLE = "JUPYTER_REPO_URL"
 TOKEN_VARIABLE = "JUPYTER_REPO_TOKEN"
 SETTINGS_FILE = "client.json"
 TOKENS_FILE = "tokens.json"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_HOST = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
 
 
 def default_directory() -> Path:
     return Path(jupyter_config_dir()) / "jupyter_repo"
 
 
+def _origin(parts: SplitResult) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a URL: host lowercased (IDNA for non-ASCII names),
+    the port filled in from the scheme; ``ValueError`` for anything unusual."""
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    if ":" in host:
+        host = str(ipaddress.IPv6Address(host.split("%", 1)[0]))
+    else:
+        host = host.encode("idna").decode("ascii").lower()
+        if not _HOST.match(host):
+            raise ValueError(f"not a host name: {host!r}")
+    port = parts.port or DEFAULT_PORTS.get(scheme)
+    if port is None:
+        raise ValueError(f"no port for {scheme!r}")
+    return scheme, host, port
+
+
 def normalise_url(url: str) -> str:
-    """``http(s)://host[:port][/prefix]`` without a trailing ``/`` or ``/api``.
+    """``http(s)://host[:port][/prefix]`` without a trailing ``/`` or ``/api``; the host
+    lowercased and a default port left out, so one repository has one spelling.
 
     Credentials in the URL (``user:pass@``, ``/t/<token>/``) are refused: the URL is
     recorded in published notebooks, so it must never carry a secret.
     """
     text = (url or "").strip()
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise BadRequest(f"The repository URL must start with http:// or https://, got {text!r}.")
-    if parts.username or parts.password:
+    if parts.username or parts.password or "@" in parts.netloc:
         raise BadRequest("Do not put credentials in the repository URL; log in instead.")
-    if parts.query or parts.fragment:
+    if parts.query or parts.fragment or "?" in text or "#" in text:
         raise BadRequest("The repository URL cannot have a query or a fragment.")
+    try:
+        scheme, host, port = _origin(parts)
+    except (ValueError, UnicodeError):
+        raise BadRequest(f"The repository URL has no usable host and port: {text!r}.") from None
     path = parts.path.rstrip("/")
     if path.endswith("/api"):
         path = path[: -len("/api")]
     if "/t/" in path + "/":
         raise BadRequest("Do not put a token in the repository URL; log in instead.")
-    return urlunsplit((parts.scheme, parts.netloc.lower(), path, "", ""))
+    if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
+        raise BadRequest(f"The repository URL's path is not plain: {text!r}.")
+    netloc = f"[{host}]" if ":" in host else host
+    if port != DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def same_repository(first: str | None, second: str | None) -> bool:
+    """Whether two spellings name one repository: scheme, host, port and path prefix."""
+    if not first or not second:
+        return False
+    try:
+        return normalise_url(first) == normalise_url(second)
+    except BadRequest:
+        return False
+
+
+def within_repository(url: str, repository: str) -> bool:
+    """Whether a URL the client is about to request (a redirect's target, an index) lies
+    inside the repository: same host and port, same scheme (or http upgraded to https on
+    the default ports), under the repository's path. Anything doubtful answers False."""
+    try:
+        base = urlsplit(normalise_url(repository))
+        parts = urlsplit(url)
+        base_scheme, base_host, base_port = _origin(base)
+        scheme, host, port = _origin(parts)
+    except (BadRequest, ValueError, UnicodeError):
+        return False
+    if parts.username or parts.password or "@" in parts.netloc or host != base_host:
+        return False
+    upgraded = (base_scheme, scheme, base_port, port) == ("http", "https", 80, 443)
+    if not upgraded and (scheme, port) != (base_scheme, base_port):
+        return False
+    path = parts.path or "/"
+    if ("\\" in path or "%2e" in path.lower() or "%2f" in path.lower()
+            or any(segment in (".", "..") for segment in path.split("/"))):
+        return False
+    return not base.path or path == base.path or path.startswith(base.path + "/")
 
 
 @dataclass(frozen=True)
@@ -58,6 +126,8 @@ class Credentials:
 
     url: str | None
     token: str | None = None
+    #: One line per configured token that was not sent, and why (shown as warnings).
+    withheld: tuple[str, ...] = ()
 
     def require_url(self) -> str:
         if not self.url:
@@ -116,7 +186,13 @@ class CredentialStore:
         self._write(self.settings_path, settings, 0o644)
 
     def entry(self, url: str) -> dict[str, Any] | None:
-        entry = self._read(self.tokens_path).get(normalise_url(url))
+        """The saved token entry of the repository at ``url`` (keys written by older
+        versions, with another spelling of the same repository, are found too)."""
+        tokens = self._read(self.tokens_path)
+        entry = tokens.get(normalise_url(url))
+        if entry is None:
+            entry = next((value for key, value in tokens.items()
+                          if same_repository(key, url)), None)
         return entry if isinstance(entry, dict) and isinstance(entry.get("token"), str) else None
 
     def token_for(self, url: str) -> str | None:
@@ -138,15 +214,77 @@ class CredentialStore:
         return entry if isinstance(entry, dict) else None
 
 
+@dataclass(frozen=True)
+class TokenSource:
+    """A token and the repository it belongs to (``home``; None: it names none)."""
+
+    token: str | None
+    home: str | None
+    what: str  # where it came from, for the warning: "JUPYTER_REPO_TOKEN", ...
+
+
+def bound_token(url: str, sources: list[TokenSource]) -> tuple[str | None, tuple[str, ...]]:
+    """The first token that belongs to the repository at ``url``.
+
+    A token is only ever sent to the repository it was given for: a token whose ``home``
+    is another repository (or none) is skipped, with one warning line saying so.
+    """
+    withheld: list[str] = []
+    for source in sources:
+        if not source.token:
+            continue
+        if source.home and same_repository(source.home, url):
+            return source.token, tuple(withheld)
+        if source.home:
+            withheld.append(f"{source.what} belongs to {_shown(source.home)}; it is not sent "
+                            f"to {url}.")
+        else:
+            withheld.append(f"{source.what} is not used: it names no repository (set "
+                            f"{URL_VARIABLE} to the repository it belongs to).")
+    return None, tuple(withheld)
+
+
+def _shown(url: str) -> str:
+    try:
+        return normalise_url(url)
+    except BadRequest:
+        return "another repository"
+
+
+def configured_sources(configured_url: str | None, configured_token: str | None,
+                       environ: Mapping[str, str], what: str) -> list[TokenSource]:
+    """A token from a configuration file and ``JUPYTER_REPO_TOKEN``: each belongs to the
+    URL configured next to it (the file's URL, ``JUPYTER_REPO_URL``), never to the saved
+    default URL, which changes whenever the user logs in elsewhere."""
+    environment_url = environ.get(URL_VARIABLE) or None
+    return [
+        TokenSource(configured_token, configured_url or environment_url, what),
+        TokenSource(environ.get(TOKEN_VARIABLE), environment_url or configured_url,
+                    TOKEN_VARIABLE),
+    ]
+
+
 def resolve(url: str | None = None, token: str | None = None, *,
+            configured_url: str | None = None, configured_token: str | None = None,
+            configured_what: str = "The configured token",
             store: CredentialStore | None = None,
             environ: Mapping[str, str] | None = None) -> Credentials:
-    """Credentials for a command: explicit values, then the environment, then saved files."""
+    """Credentials for a command or a widget.
+
+    The URL: ``url`` (given with the call: ``--url``, an argument), else ``configured_url``
+    (a configuration file), else ``JUPYTER_REPO_URL``, else the saved one. The token: ``token``
+    (given with the call, so it goes with the call's URL), else the configured token, else
+    ``JUPYTER_REPO_TOKEN``, else the one saved for that URL; each only if it belongs to the
+    URL in use (see :func:`bound_token`).
+    """
     store = store or CredentialStore()
     environ = os.environ if environ is None else environ
-    chosen_url = url or environ.get(URL_VARIABLE) or store.default_url()
+    chosen_url = url or configured_url or environ.get(URL_VARIABLE) or store.default_url()
     if not chosen_url:
-        return Credentials(None, token or environ.get(TOKEN_VARIABLE) or None)
+        return Credentials(None, None)
     chosen_url = normalise_url(chosen_url)
-    chosen_token = token or environ.get(TOKEN_VARIABLE) or store.token_for(chosen_url)
-    return Credentials(chosen_url, chosen_token or None)
+    sources = [TokenSource(token, chosen_url, "The token given"),
+               *configured_sources(configured_url, configured_token, environ, configured_what),
+               TokenSource(store.token_for(chosen_url), chosen_url, "The saved token")]
+    chosen_token, withheld = bound_token(chosen_url, sources)
+    return Credentials(chosen_url, chosen_token, withheld)

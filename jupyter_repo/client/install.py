@@ -36,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jupyter_repo.client import capture_script, errors
 from jupyter_repo.client.api import JSON, RepoClient
+from jupyter_repo.client.config import within_repository
 from jupyter_repo.client.envdiff import (
     EnvironmentLock,
     Plan,
@@ -104,10 +105,11 @@ class Target:
         return cls(python, completed.stdout.strip())
 
 
-def index_with_credentials(index: str, token: str | None) -> str:
+def index_with_credentials(index: str, token: str | None, repository: str) -> str:
     """``https://jupyter-repo:<token>@host/...``: pip sends these as HTTP Basic credentials
-    to every URL of the host and masks them in its output."""
-    if not token:
+    to every URL of the host and masks them in its output. Only an index inside
+    ``repository`` (the one the token belongs to) ever gets the token."""
+    if not token or not within_repository(index, repository):
         return index
     parts = urlsplit(index)
     return urlunsplit((parts.scheme, f"jupyter-repo:{token}@{parts.netloc}", parts.path,
@@ -275,7 +277,8 @@ class Installer:
             self.log(f"pip install {requirement} from {index} into {self.target.prefix}")
             self.progress(None, f"Installing {spec} with pip")
             pip_install(self.target, [requirement], log=self.log,
-                        index_url=index_with_credentials(index, self.client.token),
+                        index_url=index_with_credentials(index, self.client.token,
+                                                          self.client.url),
                         extra_index_urls=self.extra_index_urls, stop=self.stop,
                         secrets=self._secrets())
             return self._result(spec, version, "pip")
@@ -343,7 +346,8 @@ class Installer:
     def _environment_indexes(self, owner: str) -> dict[str, Any]:
         """pip's indexes for an environment of ``owner``: the namespace's index (with the
         token) next to PyPI, or alone when ``pypi_fallback`` is off."""
-        index = index_with_credentials(self.client.pypi_index(owner), self.client.token)
+        index = index_with_credentials(self.client.pypi_index(owner), self.client.token,
+                                       self.client.url)
         if self.pypi_fallback:
             return {"extra_index_urls": (index, *self.extra_index_urls)}
         return {"index_url": index, "extra_index_urls": self.extra_index_urls}

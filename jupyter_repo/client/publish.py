@@ -219,6 +219,7 @@ class Publisher:
         selection = selection or select_files(root, rules)
         for relative, why in selection.excluded:
             self.log(f"left out {relative}: {why}")
+        selection.require_files()
         extra: dict[str, bytes] = {}
         if selection.spec_file() is None:
             if environment is None:

@@ -10,7 +10,7 @@ from traitlets import Unicode
 
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
-from jupyter_repo.client.config import resolve
+from jupyter_repo.client.config import TokenSource, bound_token, resolve
 from jupyter_repo.commands.clientbase import ClientCommand, client_aliases
 
 PASSWORD_VARIABLE = "JUPYTER_REPO_PASSWORD"
@@ -35,12 +35,12 @@ class LoginApp(ClientCommand):
     def run(self) -> None:
         self.positional(0)
         store = self.store()
-        credentials = resolve(self.url or None, None, store=store)
-        url = credentials.require_url()
-        if self.token:
-            client = RepoClient(url, self.token)
+        url = resolve(self.url or None, None, store=store).require_url()
+        token = self.login_token(url)
+        if token:
+            client = RepoClient(url, token)
             login = client.whoami()["login"]
-            store.save_token(url, self.token, login=login)
+            store.save_token(url, token, login=login)
         else:
             username = self.username or input("Username: ").strip()
             password = (self.password or os.environ.get(PASSWORD_VARIABLE)
@@ -51,6 +51,16 @@ class LoginApp(ClientCommand):
             store.save_token(url, created["token"], login=login, issued_here=True)
         store.set_default_url(url)
         self.say(f"Logged in to {url} as {login}; the token is saved in {store.tokens_path}.")
+
+    def login_token(self, url: str) -> str | None:
+        """``--token``, or a token of a configuration file when it belongs to ``url``."""
+        if self.typed("token"):
+            return self.token or None
+        token, withheld = bound_token(url, [TokenSource(
+            self.token, self.configured_url(), "The token in the configuration file")])
+        for line in withheld:
+            self.say(f"Warning: {line}")
+        return token
 
 
 class LogoutApp(ClientCommand):

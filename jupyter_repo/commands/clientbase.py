@@ -9,11 +9,12 @@ from typing import Any
 
 from jupyter_core.application import JupyterApp, base_aliases, base_flags
 from traitlets import Bool, Unicode, default
+from traitlets.config import Config
 
 from jupyter_repo import __version__
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
-from jupyter_repo.client.config import CredentialStore, resolve
+from jupyter_repo.client.config import Credentials, CredentialStore, resolve
 
 client_aliases = {**base_aliases, "url": "ClientCommand.url", "token": "ClientCommand.token"}
 client_flags = {
@@ -44,9 +45,38 @@ class ClientCommand(JupyterApp):
     def store(self) -> CredentialStore:
         return CredentialStore()
 
+    def typed(self, trait: str) -> bool:
+        """Whether ``trait`` was given on the command line (not by a configuration file)."""
+        sections = {cls.__name__ for cls in type(self).mro()}
+        return any(name in sections and isinstance(section, Config) and trait in section
+                   for name, section in self.cli_config.items())
+
+    def configured_url(self) -> str | None:
+        """The URL the configuration files give, which a token set there belongs to (with
+        ``--url`` on the command line, the files are read again to find it)."""
+        if not self.typed("url"):
+            return self.url or None
+        files = type(self)(config_file=self.config_file, config_dir=self.config_dir)
+        files.load_config_file()
+        return files.url or None
+
+    def credentials(self) -> Credentials:
+        """URL and token as :func:`resolve` picks them; a token from ``--token`` goes with
+        the URL in use, one from a configuration file only to the URL configured there."""
+        typed_token = self.token if self.typed("token") else None
+        file_token = None if typed_token else (self.token or None)
+        typed_url = self.url if self.typed("url") else None
+        file_url = self.configured_url() if file_token or not typed_url else None
+        credentials = resolve(typed_url or None, typed_token or None, configured_url=file_url,
+                              configured_token=file_token,
+                              configured_what="The token in the configuration file",
+                              store=self.store())
+        for line in credentials.withheld:
+            print(f"Warning: {line}", file=sys.stderr, flush=True)
+        return credentials
+
     def client(self, *, need_token: bool = True) -> RepoClient:
-        credentials = resolve(self.url or None, self.token or None, store=self.store())
-        client = RepoClient.from_credentials(credentials)
+        client = RepoClient.from_credentials(self.credentials())
         if need_token and not client.token:
             raise errors.NotConfigured(
                 f"You are not logged in to {client.url}: run 'jupyter repo login' or set "

@@ -14,7 +14,13 @@ from jupyter_repo.client.environment import (
     capture_kernel,
     capture_prefix,
 )
-from jupyter_repo.client.project import ProjectRules
+from jupyter_repo.client.project import (
+    CREDENTIALS_REASON,
+    HIDDEN_REASON,
+    ProjectRules,
+    Selection,
+    select_files,
+)
 from jupyter_repo.client.publish import Destination, Publisher, describe_published
 from jupyter_repo.commands.clientbase import ClientCommand, client_aliases, client_flags
 
@@ -153,28 +159,110 @@ class PublishEnvApp(PublishCommand):
 
 class PublishProjectApp(PublishCommand):
     name = "jupyter-repo-publish-project"
-    description = "Publish a project folder: project DIR"
+    description = ("Publish a project folder: project DIR (the files are listed first; "
+                   "hidden files stay out unless --include-hidden; credential files never go)")
     usage = ("publish project DIR [--owner NS] [--name N] [--version V] [--summary S] "
-             "[--label L] [--private] [--kernel K | --prefix P] [--max-file-size BYTES]")
+             "[--label L] [--private] [--kernel K | --prefix P] [--max-file-size BYTES] "
+             "[--include-hidden] [--dry-run] [--yes]")
     aliases = {**publish_aliases, "max-file-size": "PublishProjectApp.max_file_size"}
+    flags = {
+        **publish_flags,
+        "include-hidden": ({"PublishProjectApp": {"include_hidden": True}},
+                           "Also publish hidden files and folders (names starting with '.'); "
+                           "credential files (.npmrc, .kube/config, ...) never go."),
+        "dry-run": ({"PublishProjectApp": {"dry_run": True}},
+                    "List the files that would be published, and stop."),
+        "yes": ({"PublishProjectApp": {"yes": True}},
+                "Publish without asking (needed when the input is not a terminal)."),
+        "y": ({"PublishProjectApp": {"yes": True}}, "Same as --yes."),
+    }
     max_file_size = Integer(ProjectRules.max_file_size,
                             help="Files larger than this many bytes are left out.").tag(config=True)
+    include_hidden = Bool(False, help="Publish hidden files and folders too.").tag(config=True)
+    dry_run = Bool(False, help="Only list the files that would be published.").tag(config=True)
+    yes = Bool(False, help="Do not ask before publishing.").tag(config=True)
+
+    #: Files listed before asking; --dry-run lists them all.
+    shown_files = 20
 
     def run(self) -> None:
         (folder,) = self.positional(1)
         root = Path(folder)
         if not root.is_dir():
             raise errors.BadRequest(f"{folder} is not a folder.")
+        rules = ProjectRules(max_file_size=self.max_file_size, include_hidden=self.include_hidden,
+                             protected=(str(self.store().directory),))
+        selection = select_files(root, rules)
+        self.show(selection, every_file=self.dry_run)
+        if self.dry_run:
+            return
+        selection.require_files()
         environment = self.chosen_environment()
         publisher, login = self.publisher()
-        rules = ProjectRules(max_file_size=self.max_file_size,
-                             protected=(str(self.store().directory),))
-        published = publisher.publish_project(root, self.destination(login), rules=rules,
-                                              environment=environment)
-        for item in published.excluded:
-            self.say(f"  left out {item['path']}: {item['reason']}")
+        destination = self.destination(login)
+        name = destination.name or notebooks.slug(root.resolve().name, "project")
+        visibility = "public" if destination.public else "private"
+        self.confirm(f"Publish {len(selection.files)} files ({size(selection.total_size)}) "
+                     f"as {destination.owner}/{name} ({visibility}) to "
+                     f"{publisher.client.url}?")
+        published = publisher.publish_project(root, destination, rules=rules,
+                                              environment=environment, selection=selection)
         for line in describe_published(published):
             self.say(line)
+
+    def show(self, selection: Selection, *, every_file: bool) -> None:
+        """The preview: count, size, the files (or the first and the largest) and what is
+        left out, credential files by name."""
+        count = len(selection.files)
+        self.say(f"{count} files, {size(selection.total_size)} from {selection.root.resolve()}:")
+        listed = selection.files if every_file else selection.files[:self.shown_files]
+        for path, length in listed:
+            self.say(f"  {path}  ({size(length)})")
+        if len(listed) < count:
+            self.say(f"  ... and {count - len(listed)} more (--dry-run lists them all); "
+                     "the largest:")
+            for path, length in sorted(selection.files, key=lambda item: -item[1])[:5]:
+                self.say(f"  {path}  ({size(length)})")
+        credentials = [path for path, why in selection.excluded if why == CREDENTIALS_REASON]
+        if credentials:
+            self.say(f"Never published (credentials): {', '.join(credentials)}")
+        hidden = [path for path, why in selection.excluded if why == HIDDEN_REASON]
+        if hidden:
+            self.say(f"Left out as hidden ({len(hidden)}; --include-hidden publishes them): "
+                     f"{', '.join(hidden[:10])}{' ...' if len(hidden) > 10 else ''}")
+        others = [(path, why) for path, why in selection.excluded
+                  if why not in (CREDENTIALS_REASON, HIDDEN_REASON)]
+        if every_file:
+            for path, why in others:
+                self.say(f"  left out {path}: {why}")
+        elif others:
+            self.say(f"Left out {len(others)} more (caches, .gitignore, links, size); "
+                     "--dry-run says which.")
+
+    def confirm(self, question: str) -> None:
+        """Ask on a terminal; without one, only ``--yes`` publishes (nothing waits on an
+        input that never comes, and nothing is published unasked)."""
+        if self.yes:
+            return
+        if not sys.stdin or not sys.stdin.isatty():
+            raise errors.BadRequest(
+                "Not publishing without a confirmation: the input is not a terminal. Check "
+                "the list above and pass --yes to publish it (or --dry-run to list every file).")
+        answer = input(f"{question} [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            raise errors.Cancelled("Not published.")
+
+
+def size(count: int) -> str:
+    """``1.5 MB``-style sizes for people (decimal units, as the Lab dialog shows them)."""
+    if count < 1000:
+        return f"{count} bytes"
+    value = count / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
 
 
 class PublishApp(ClientCommand):

@@ -22,6 +22,7 @@ from jupyter_repo.repository.services import uploads
 from jupyter_repo.repository.storage import LocalStore
 from jupyter_repo.server.app import make_app
 from jupyter_repo.server.ratelimit import LoginLimiter
+from jupyter_repo.server.web.previews import NotebookPreviews
 
 
 class ServeApp(RepoCommand):
@@ -40,7 +41,7 @@ class ServeApp(RepoCommand):
         "demo": ({"ServeApp": {"demo": True}},
                  "Bootstrap a demo user, organization and sample packages."),
     }
-    classes = [*RepoCommand.classes, LocalStore, ChannelIndexes]
+    classes = [*RepoCommand.classes, LocalStore, ChannelIndexes, NotebookPreviews]
 
     ip = Unicode("127.0.0.1", help="Address to listen on.").tag(config=True)
     port = Integer(8600, help="Port to listen on (0 picks a free one).").tag(config=True)
@@ -130,7 +131,8 @@ class ServeApp(RepoCommand):
 
         def stop(*_args: Any) -> None:
             loop.add_callback_from_signal(self._shutdown, server, repo, executor,
-                                          app.settings["channel_indexes"])
+                                          app.settings["channel_indexes"],
+                                          app.settings["notebook_previews"])
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -140,9 +142,10 @@ class ServeApp(RepoCommand):
             repo.close()
 
     async def _shutdown(self, server: HTTPServer, repo: Any, executor: ThreadPoolExecutor,
-                        indexes: ChannelIndexes) -> None:
+                        indexes: ChannelIndexes, previews: NotebookPreviews) -> None:
         server.stop()
         await asyncio.sleep(0)
+        await previews.close()
         executor.shutdown(wait=False, cancel_futures=True)
         indexes.close()
         IOLoop.current().stop()

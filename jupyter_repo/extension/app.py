@@ -37,7 +37,9 @@ class RepoExtension(ExtensionApp):
     ).tag(config=True)
     token = Unicode(
         "", help="A repository token set by the administrator. A token saved by logging in "
-        "takes precedence; JUPYTER_REPO_TOKEN is used when neither is set."
+        "takes precedence; JUPYTER_REPO_TOKEN is used when neither is set. Both are sent only "
+        "to the repository they belong to: c.RepoExtension.url (else JUPYTER_REPO_URL), "
+        "never to another URL a user logs in to."
     ).tag(config=True)
     credentials_dir = Unicode(
         "", help="Folder of the saved URL and tokens (default: <jupyter config dir>/"
@@ -51,9 +53,15 @@ class RepoExtension(ExtensionApp):
         ProjectRules.max_total_size, help="A project larger than this many bytes in total "
         "is refused."
     ).tag(config=True)
+    max_project_files = Integer(
+        ProjectRules.max_files, help="A project folder with more files than this to publish "
+        "is refused (publishing a home folder by mistake, say)."
+    ).tag(config=True)
     project_excludes = List(
-        Unicode(), list(DEFAULT_EXCLUDES), help="gitignore-style patterns never published "
-        "in projects (the folder's .gitignore applies as well)."
+        Unicode(), list(DEFAULT_EXCLUDES), help="gitignore-style patterns left out of "
+        "projects (the folder's .gitignore applies as well). Hidden files are left out unless "
+        "the user includes them; credential files (CREDENTIAL_PATTERNS in "
+        "jupyter_repo.client.project) never go in, whatever this says."
     ).tag(config=True)
     extra_index_urls = List(
         Unicode(), help="More pip indexes used when installing a package's dependencies "
@@ -72,7 +80,7 @@ class RepoExtension(ExtensionApp):
         self.connection = Connection(
             url=self.url, token=self.token,
             store=CredentialStore(self.credentials_dir or None),
-            timeout=self.request_timeout,
+            timeout=self.request_timeout, log=self.log,
         )
         self.tasks = TaskManager(log=self.log)
         self.install_lock = asyncio.Lock()
@@ -82,10 +90,12 @@ class RepoExtension(ExtensionApp):
 
         self.handlers.extend(ROUTES)
 
-    def project_rules(self) -> ProjectRules:
+    def project_rules(self, *, include_hidden: bool = False) -> ProjectRules:
         return ProjectRules(max_file_size=self.max_project_file_size,
                             max_total_size=self.max_project_size,
+                            max_files=self.max_project_files,
                             excludes=tuple(self.project_excludes),
+                            include_hidden=include_hidden,
                             protected=(str(self.connection.store.directory),))
 
     async def blocking(self, function: Any, *args: Any, **kwargs: Any) -> Any:

@@ -93,11 +93,25 @@ class ProjectBody:
     path: str
     destination: Destination
     kernel_name: str | None
+    include_hidden: bool = False
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> ProjectBody:
         path = text(body, "path", limit=4096)
-        return cls(path or "", destination(body), text(body, "kernel_name", limit=256))
+        return cls(path or "", destination(body), text(body, "kernel_name", limit=256),
+                   flag(body, "include_hidden", False))
+
+
+@dataclass(frozen=True)
+class ProjectPreviewBody:
+    """Which files a project publish would pack (nothing is uploaded)."""
+
+    path: str
+    include_hidden: bool
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> ProjectPreviewBody:
+        return cls(text(body, "path", limit=4096) or "", flag(body, "include_hidden", False))
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,16 @@
 
 The token comes from the user's saved tokens (what ``login`` stores, shared with
 ``jupyter repo login``), else from the server configuration (``RepoExtension.token``), else
-from ``JUPYTER_REPO_TOKEN``. It stays on the server: answers carry the user's name and
+from ``JUPYTER_REPO_TOKEN``; each is sent only to the repository it belongs to (the saved
+one to the URL it was saved for, the configured one to ``RepoExtension.url`` or
+``JUPYTER_REPO_URL``), so logging in to another repository from Lab never hands it the
+administrator's token. It stays on the server: answers carry the user's name and
 namespaces, never the token. All methods block (they make HTTP requests).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -16,17 +20,19 @@ from typing import Any
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.config import (
-    TOKEN_VARIABLE,
     URL_VARIABLE,
     Credentials,
     CredentialStore,
+    TokenSource,
+    bound_token,
+    configured_sources,
     normalise_url,
 )
 
 
 class Connection:
     def __init__(self, *, url: str = "", token: str = "", store: CredentialStore,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, log: logging.Logger | None = None) -> None:
         self.configured_url = url
         self.configured_token = token
         self.store = store
@@ -34,6 +40,8 @@ class Connection:
         self._chosen_url: str | None = None
         self._logged_out = False
         self._lock = threading.Lock()
+        self.log = log or logging.getLogger("jupyter_repo")
+        self._warned: set[str] = set()
 
     def credentials(self) -> Credentials:
         with self._lock:
@@ -44,9 +52,16 @@ class Connection:
             url = normalise_url(url)
             if self._logged_out:
                 return Credentials(url, None)
-            token = (self.store.token_for(url) or self.configured_token
-                     or os.environ.get(TOKEN_VARIABLE))
-            return Credentials(url, token or None)
+            token, withheld = bound_token(url, [
+                TokenSource(self.store.token_for(url), url, "The saved token"),
+                *configured_sources(self.configured_url or None, self.configured_token or None,
+                                    os.environ, "c.RepoExtension.token"),
+            ])
+            for line in withheld:
+                if line not in self._warned:  # once, not at every status poll
+                    self._warned.add(line)
+                    self.log.warning("jupyter-repo: %s", line)
+            return Credentials(url, token, withheld)
 
     def client(self, *, need_token: bool = True) -> RepoClient:
         credentials = self.credentials()

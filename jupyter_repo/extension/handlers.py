@@ -123,6 +123,16 @@ class PublishProjectHandler(RepoHandler):
                         lambda task: operations.publish_project(self.ext, task, request))
 
 
+class PreviewProjectHandler(RepoHandler):
+    """The file list of a project publish, before it (no repository needed)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        request = bodies.ProjectPreviewBody.parse(self.body())
+        self.reply(await operations.preview_project(self.ext, request))
+
+
 def _item(package: dict[str, Any]) -> dict[str, Any]:
     """The search/list item shape of the contract."""
     owner = package.get("owner")
@@ -267,6 +277,7 @@ ROUTES: list[tuple[str, type[RepoHandler]]] = [
     (f"{PREFIX}/publish/notebook", PublishNotebookHandler),
     (f"{PREFIX}/publish/environment", PublishEnvironmentHandler),
     (f"{PREFIX}/publish/project", PublishProjectHandler),
+    (f"{PREFIX}/publish/project/preview", PreviewProjectHandler),
     (f"{PREFIX}/search", SearchHandler),
     (f"{PREFIX}/packages", PackagesHandler),
     (f"{PREFIX}/package", PackageHandler),

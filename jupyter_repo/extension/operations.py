@@ -30,6 +30,7 @@ from jupyter_repo.extension.bodies import (
     NotebookBody,
     OpenBody,
     ProjectBody,
+    ProjectPreviewBody,
 )
 from jupyter_repo.extension.tasks import Task
 
@@ -136,14 +137,30 @@ async def publish_environment(ext: RepoExtension, task: Task, body: EnvironmentB
     return published.to_json()
 
 
-async def publish_project(ext: RepoExtension, task: Task, body: ProjectBody) -> JSON:
+async def _project_folder(ext: RepoExtension, path: str) -> Path:
+    """The folder behind a contents path, through the contents manager first (so its rules
+    on hidden paths and the server root apply)."""
     contents = ext.serverapp.contents_manager
-    await ensure_async(contents.get(body.path, content=False, type="directory"))
+    await ensure_async(contents.get(path, content=False, type="directory"))
+    return _local_folder(ext, path)
+
+
+async def preview_project(ext: RepoExtension, body: ProjectPreviewBody) -> JSON:
+    """The files a publish of the folder would pack, their count and size, what is left
+    out and why; shown before anything is uploaded."""
+    folder = await _project_folder(ext, body.path)
+    rules = ext.project_rules(include_hidden=body.include_hidden)
+    selection = await ext.blocking(select_files, folder, rules)
+    return {**selection.summary(), "root": body.path, "include_hidden": body.include_hidden}
+
+
+async def publish_project(ext: RepoExtension, task: Task, body: ProjectBody) -> JSON:
+    folder = await _project_folder(ext, body.path)
     if body.destination.name is None and not body.path.strip("/"):
         raise errors.BadRequest("Give the project a 'name' (the server's root folder has none).")
-    folder = _local_folder(ext, body.path)
-    rules = ext.project_rules()
+    rules = ext.project_rules(include_hidden=body.include_hidden)
     selection = await ext.blocking(select_files, folder, rules)
+    selection.require_files()
     environment = None
     if selection.spec_file() is None:
         kernel_name = body.kernel_name or ext.serverapp.kernel_manager.default_kernel_name

@@ -73,6 +73,11 @@ def make_app(
         settings["channel_indexes"] = indexes
     settings.setdefault("executor", executor or ThreadPoolExecutor(
         max_workers=32, thread_name_prefix="jupyter-repo"))
+    if "notebook_previews" not in settings:
+        from jupyter_repo.server.web.previews import NotebookPreviews
+
+        settings["notebook_previews"] = NotebookPreviews(
+            parent=repository, repository=repository, executor=settings["executor"])
     settings.setdefault("default_handler_class", NotFoundHandler)
     # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)

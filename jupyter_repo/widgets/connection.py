@@ -3,7 +3,9 @@
 A kernel does not need the Jupyter server extension: the URL and token come from
 ``JUPYTER_REPO_URL`` / ``JUPYTER_REPO_TOKEN`` or from what ``jupyter repo login`` (or the
 extension's login dialog) saved in the user's Jupyter config folder; see
-:func:`jupyter_repo.client.config.resolve`. A widget may also be given a client directly.
+:func:`jupyter_repo.client.config.resolve` (a token goes only to the repository it belongs
+to: ``connect(url=OTHER)`` does not take ``JUPYTER_REPO_TOKEN`` along).
+A widget may also be given a client directly.
 
 Nothing here prints, logs or shows the token: :func:`mask` removes it from any text before a
 widget displays it, and :func:`describe` turns any error into the one line a user reads.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import warnings
 from dataclasses import dataclass, field
 
 from jupyter_repo.client import errors
@@ -25,6 +28,10 @@ DEFAULT_TIMEOUT = 15.0
 NOT_VISIBLE = "not found, or not visible to you"
 
 
+class TokenWithheld(UserWarning):
+    """A configured token was not sent: it belongs to another repository."""
+
+
 def connect(client: RepoClient | None = None, *, url: str | None = None,
             token: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> RepoClient:
     """``client`` itself, else a client for ``url``/``token``, else for the user's config.
@@ -35,6 +42,8 @@ def connect(client: RepoClient | None = None, *, url: str | None = None,
     if client is not None:
         return client
     credentials = resolve(url, token)
+    for line in credentials.withheld:  # shown under the cell; the token itself never is
+        warnings.warn(line, TokenWithheld, stacklevel=2)
     if not credentials.url:
         raise errors.NotConfigured(
             "No repository is configured: run 'jupyter repo login --url URL' in a terminal, "

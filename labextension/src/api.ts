@@ -68,6 +68,27 @@ export interface IPublishResult {
 
 export type PublishKind = 'notebook' | 'environment' | 'project';
 
+export interface IProjectFile {
+  path: string;
+  size: number;
+}
+
+/** What a project publish would pack, listed before anything is uploaded. */
+export interface IProjectPreview {
+  root: string;
+  file_count: number;
+  total_size: number;
+  files: IProjectFile[];
+  files_truncated: boolean;
+  largest: IProjectFile[];
+  excluded: { path: string; reason: string }[];
+  excluded_count: number;
+  /** Files (or folders) holding credentials: never published, whatever is chosen. */
+  credentials: string[];
+  spec_file: string | null;
+  include_hidden: boolean;
+}
+
 /** An error with a sentence meant for the user (the server's `message`). */
 export class RepoError extends Error {
   constructor(
@@ -168,6 +189,16 @@ export function publish(
   request: { [key: string]: unknown }
 ): Promise<ITaskRef> {
   return post<ITaskRef>(`publish/${kind}`, request);
+}
+
+export function previewProject(
+  path: string,
+  includeHidden: boolean
+): Promise<IProjectPreview> {
+  return post<IProjectPreview>('publish/project/preview', {
+    path,
+    include_hidden: includeHidden
+  });
 }
 
 export function search(params: {

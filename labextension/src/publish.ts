@@ -1,16 +1,20 @@
 /**
  * The publish dialog: where to (namespace), under which name and version, with which
  * summary, label and visibility, and for notebooks whether the kernel's environment goes
- * along. It starts the server-side task, shows its progress, then a link to the published
- * page or the reason it failed, without closing.
+ * along. For a project it first lists the files that would be packed (count, size, the
+ * files, what is left out); hidden files go only when asked, credential files never. It
+ * starts the server-side task, shows its progress, then a link to the published page or
+ * the reason it failed, without closing.
  */
 import { Dialog, Notification, showErrorMessage } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import {
+  IProjectPreview,
   IPublishResult,
   IStatus,
   ITask,
+  previewProject,
   publish,
   RepoError,
   waitForTask
@@ -36,10 +40,30 @@ function previousPublish(target: IPublishTarget): IPublishedMetadata | null {
 
 const NEEDS_LOGIN = ['unauthorized', 'not_configured'];
 
+/** `1.5 MB`-style sizes (decimal units, as the CLI prints them). */
+export function formatSize(bytes: number): string {
+  if (bytes < 1000) {
+    return `${bytes} bytes`;
+  }
+  const units = ['kB', 'MB', 'GB'];
+  let value = bytes;
+  for (const unit of units) {
+    value /= 1000;
+    if (value < 1000 || unit === 'GB') {
+      return `${value.toFixed(1)} ${unit}`;
+    }
+  }
+  return `${bytes} bytes`;
+}
+
+const HIDDEN_REASON = 'hidden (include hidden files to publish it)';
+
 class PublishForm extends Widget {
   /** True once the publish succeeded: the dialog's main button then closes it. */
   finished = false;
   busy = false;
+  /** True while the file list of a project is being fetched (Publish waits for it). */
+  loading = false;
   onFinished: () => void = () => undefined;
   onBusy: (busy: boolean) => void = () => undefined;
 
@@ -85,6 +109,11 @@ class PublishForm extends Widget {
       name: 'attach_environment',
       checked: true
     });
+    this.includeHidden = h('input', { type: 'checkbox', name: 'include_hidden' });
+    this.includeHidden.addEventListener('change', () => void this.loadPreview());
+    this.previewSummary = h('p', { class: 'jp-JupyterRepo-previewSummary' }, 'Listing the files…');
+    this.previewList = h('ul', { class: 'jp-JupyterRepo-previewList' });
+    this.previewNotes = h('div', { class: 'jp-JupyterRepo-previewNotes' });
 
     this.progress = h('progress', { class: 'jp-JupyterRepo-progress', max: '1' });
     this.progressMessage = h('span', { class: 'jp-JupyterRepo-progressMessage' });
@@ -124,6 +153,21 @@ class PublishForm extends Widget {
             this.attachEnvironment,
             ' Attach the kernel’s environment, so others can recreate it'
           )
+        : '',
+      target.kind === 'project'
+        ? h(
+            'div',
+            { class: 'jp-JupyterRepo-preview' },
+            h(
+              'label',
+              { class: 'jp-JupyterRepo-checkbox' },
+              this.includeHidden,
+              ' Include hidden files and folders (names starting with “.”)'
+            ),
+            this.previewSummary,
+            this.previewList,
+            this.previewNotes
+          )
         : ''
     );
     this.node.append(
@@ -133,6 +177,94 @@ class PublishForm extends Widget {
       this.progressRow,
       this.error,
       this.result
+    );
+    if (target.kind === 'project') {
+      void this.loadPreview();
+    }
+  }
+
+  /**
+   * List what the publish would pack. Publishing waits for the list, so what the user saw
+   * is what is asked for; a folder that cannot be published (a home folder, too many
+   * files) says why here, before anything is sent.
+   */
+  async loadPreview(): Promise<void> {
+    const generation = ++this.previewGeneration;
+    this.preview = null;
+    this.previewError = '';
+    this.previewSummary.textContent = 'Listing the files…';
+    this.previewList.replaceChildren();
+    this.previewNotes.replaceChildren();
+    this.loading = true;
+    this.onBusy(true);
+    try {
+      const preview = await previewProject(this.target.path ?? '', this.includeHidden.checked);
+      if (generation === this.previewGeneration) {
+        this.showPreview(preview);
+      }
+    } catch (error) {
+      if (generation === this.previewGeneration) {
+        this.previewError = error instanceof RepoError ? error.message : String(error);
+        this.previewSummary.textContent = 'This folder cannot be published.';
+        this.showError(this.previewError);
+      }
+    } finally {
+      if (generation === this.previewGeneration) {
+        this.loading = false;
+        this.onBusy(this.busy);
+      }
+    }
+  }
+
+  private showPreview(preview: IProjectPreview): void {
+    this.preview = preview;
+    this.error.hidden = true;
+    const files = preview.file_count === 1 ? 'file' : 'files';
+    this.previewSummary.textContent =
+      `${preview.file_count} ${files}, ${formatSize(preview.total_size)} will be published` +
+      (preview.spec_file ? '.' : ' (with an environment.yml captured from the kernel).');
+    this.previewList.replaceChildren(
+      ...preview.files.map(file =>
+        h(
+          'li',
+          {},
+          h('span', { class: 'jp-JupyterRepo-previewPath' }, file.path),
+          h('span', { class: 'jp-JupyterRepo-previewSize' }, formatSize(file.size))
+        )
+      ),
+      preview.files_truncated
+        ? h('li', {}, `… and ${preview.file_count - preview.files.length} more`)
+        : ''
+    );
+    const hidden = preview.excluded.filter(item => item.reason === HIDDEN_REASON);
+    const others = preview.excluded_count - hidden.length - preview.credentials.length;
+    this.previewNotes.replaceChildren(
+      preview.credentials.length
+        ? h(
+            'p',
+            { class: 'jp-JupyterRepo-previewCredentials' },
+            `Never published (credentials): ${preview.credentials.join(', ')}`
+          )
+        : '',
+      hidden.length
+        ? h(
+            'p',
+            { class: 'jp-JupyterRepo-previewHidden' },
+            `${hidden.length} hidden left out: ` +
+              hidden
+                .slice(0, 8)
+                .map(item => item.path)
+                .join(', ') +
+              (hidden.length > 8 ? ', …' : '')
+          )
+        : '',
+      others > 0
+        ? h(
+            'p',
+            { class: 'jp-JupyterRepo-hint' },
+            `${others} more left out (checkpoints, caches, .gitignore, links, size).`
+          )
+        : ''
     );
   }
 
@@ -144,6 +276,14 @@ class PublishForm extends Widget {
     const name = this.name.value.trim();
     if (!name) {
       this.showError('Enter a name for the package.');
+      return;
+    }
+    if (this.target.kind === 'project' && !this.preview) {
+      this.showError(this.previewError || 'Wait for the list of files first.');
+      return;
+    }
+    if (this.target.kind === 'project' && this.preview?.file_count === 0) {
+      this.showError('Nothing to publish: every file of this folder is left out.');
       return;
     }
     if (!this.namespace.value) {
@@ -195,6 +335,9 @@ class PublishForm extends Widget {
     }
     if (this.target.kind === 'notebook') {
       request.attach_environment = this.attachEnvironment.checked;
+    }
+    if (this.target.kind === 'project') {
+      request.include_hidden = this.includeHidden.checked;
     }
     return request;
   }
@@ -305,7 +448,8 @@ class PublishForm extends Widget {
       this.summary,
       this.label,
       this.visibility,
-      this.attachEnvironment
+      this.attachEnvironment,
+      this.includeHidden
     ]) {
       control.disabled = busy || this.finished;
     }
@@ -319,6 +463,13 @@ class PublishForm extends Widget {
   private readonly label: HTMLInputElement;
   private readonly visibility: HTMLSelectElement;
   private readonly attachEnvironment: HTMLInputElement;
+  private readonly includeHidden: HTMLInputElement;
+  private readonly previewSummary: HTMLElement;
+  private readonly previewList: HTMLElement;
+  private readonly previewNotes: HTMLElement;
+  private preview: IProjectPreview | null = null;
+  private previewError = '';
+  private previewGeneration = 0;
   private readonly fields: HTMLElement;
   private readonly progress: HTMLProgressElement;
   private readonly progressMessage: HTMLElement;
@@ -346,6 +497,7 @@ class PublishDialog extends Dialog<void> {
         accept.disabled = busy;
       }
     };
+    form.onBusy(form.busy || form.loading);
     form.onFinished = () => {
       const accept = this.acceptButton();
       if (accept) {

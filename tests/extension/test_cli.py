@@ -29,7 +29,7 @@ class CLI:
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
         return processes.run([sys.executable, "-m", "jupyter_repo", *args], env=self.env,
-                              capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, timeout=120)
 
     def ok(self, *args: str) -> str:
         result = self(*args)
@@ -93,13 +93,17 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     (project / ".gitignore").write_text("*.log\n")
     (project / "run.log").write_text("noise\n")
     (project / "big.bin").write_bytes(b"0" * 3000)
-    out = cli.ok("publish", "project", str(project), "--max-file-size", "2000")
+    # Without a terminal to ask on, nothing is published without --yes.
+    result = cli("publish", "project", str(project), "--max-file-size", "2000")
+    assert result.returncode == 1 and "pass --yes" in result.stderr
+    assert "2 files, " in result.stdout and "a.ipynb" in result.stdout
+    assert api.get(f"{server.api}/package/{user}/coast").status_code == 404
+    out = cli.ok("publish", "project", str(project), "--max-file-size", "2000", "--yes")
     assert "left out big.bin: larger than the limit of 2000 bytes per file" in out
     assert "left out run.log: excluded by .gitignore" in out
     archive = api.get(f"{server.api}/download/{user}/coast/1/coast.tar.gz")
     with tarfile.open(fileobj=io.BytesIO(archive.content)) as tar:
-        assert sorted(tar.getnames()) == ["coast/.gitignore", "coast/a.ipynb",
-                                          "coast/requirements.txt"]
+        assert sorted(tar.getnames()) == ["coast/a.ipynb", "coast/requirements.txt"]
 
     # Search (private packages are found by their owner only).
     out = cli.ok("search", "sea-levels")
@@ -132,10 +136,16 @@ def test_login_with_a_token_and_environment_overrides(tmp_path: Path, server: Re
     assert f"as {user}" in cli.ok("login", "--url", server.url, "--token", token)
     assert json.loads((cli.config / "jupyter_repo" / "tokens.json").read_text())[
         server.url]["issued_here"] is False
-    # JUPYTER_REPO_TOKEN wins over the saved token.
+    # JUPYTER_REPO_TOKEN (with the JUPYTER_REPO_URL it belongs to) wins over the saved token.
     cli.env["JUPYTER_REPO_TOKEN"] = "jr-" + "y" * 43
+    cli.env["JUPYTER_REPO_URL"] = server.url + "/"
     result = cli("whoami")
     assert result.returncode == 1 and "your token was refused" in result.stderr
+    # Without JUPYTER_REPO_URL it names no repository: not sent, said so; the saved one is.
+    del cli.env["JUPYTER_REPO_URL"]
+    result = cli("whoami")
+    assert result.returncode == 0 and f"{user} " in result.stdout
+    assert "Warning: JUPYTER_REPO_TOKEN is not used: it names no repository" in result.stderr
     # ...and the usage is explained when arguments are missing.
     result = cli("publish", "project")
     assert result.returncode == 1 and result.stderr.startswith(

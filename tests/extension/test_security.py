@@ -74,7 +74,7 @@ async def test_every_route_refuses_strangers_and_forged_writes(
     routes = extension_routes(jp_serverapp.web_app)
     assert {handler for _pattern, handler in routes} == {
         handler for _pattern, handler in handlers.ROUTES}
-    assert len(routes) == len(handlers.ROUTES) == 15
+    assert len(routes) == len(handlers.ROUTES) == 16
 
     cookies = await login_cookies(jp_fetch, jp_serverapp)
     xsrf = "2|deadbeef|0123456789abcdef0123456789abcdef|1700000000"
@@ -107,7 +107,7 @@ async def test_every_route_refuses_strangers_and_forged_writes(
                     raise_error=False)
                 assert response.code != 403, (method, path, response.body)
             checked += 1
-    assert checked == 16  # 15 routes; tasks/<id> answers GET and DELETE
+    assert checked == 17  # 16 routes; tasks/<id> answers GET and DELETE
 
 
 def test_no_route_escapes_jupyters_authentication(jp_configurable_serverapp: Any,

@@ -374,6 +374,8 @@ EXTENSION_ROUTES: tuple[ExtensionRoute, ...] = (
     ExtensionRoute("POST", "publish/project", PKG_WRITE, task=True, needs_token=True,
                    creates=True,
                    body={"path": "{project_path}", "namespace": "{org}", "name": "{pkg}"}),
+    # Lists the folder's files on the Jupyter server; no repository is asked.
+    ExtensionRoute("POST", "publish/project/preview", body={"path": "{project_path}"}, **LOCAL),
     ExtensionRoute("GET", "search?q={search}", lists=True),
     ExtensionRoute("GET", "packages?owner={org}", lists=True),
     ExtensionRoute("GET", "package?owner={org}&name={pkg}", PKG_READ),

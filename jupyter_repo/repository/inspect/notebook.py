@@ -61,6 +61,8 @@ def read_notebook(data: bytes, filename: str) -> Any:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except UnicodeDecodeError:
         raise InvalidInput(f"{filename} is not UTF-8 text, so it is not a notebook.") from None
+    except MemoryError:
+        raise
     except Exception as error:  # JSON errors, unknown nbformat versions, wrong shapes
         raise InvalidInput(f"{filename} is not a valid notebook: {error}") from None
     try:

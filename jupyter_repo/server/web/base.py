@@ -8,6 +8,7 @@ same 404 page, whatever the reason.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -23,6 +24,8 @@ from jupyter_repo.server.web.templating import environment
 
 T = TypeVar("T")
 SESSION_COOKIE = "jupyter_repo_session"
+#: Where :meth:`WebHandler.render_page_around` puts its body (escaped text cannot hold it).
+_EMBEDDED = f"<!--embedded-{secrets.token_hex(8)}-->"
 DEFAULT_SESSION_AGE = 14 * 86400
 
 #: No scripts at all, no frames, no plugins; styles and images from this server (inline
@@ -181,15 +184,35 @@ class WebHandler(BaseHandler):
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(html)
 
+    async def render_page_around(self, template: str, body: bytes, **context: Any) -> None:
+        """A page whose template shows ``{{ embedded }}`` where ``body`` (UTF-8 HTML, e.g.
+        a rendered notebook of megabytes) goes, sent without copying ``body``.
+
+        The page around it is rendered as usual; with a Content-Length (no chunked
+        encoding) each part goes to the socket as it is.
+        """
+        page = environment().get_template(template).render(
+            {**self.page_context(), **context, "embedded": Markup(_EMBEDDED)})
+        head, found, tail = page.partition(_EMBEDDED)
+        assert found, f"{template} shows no {{{{ embedded }}}}"
+        head_bytes, tail_bytes = head.encode(), tail.encode()
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.set_header("Content-Length", str(len(head_bytes) + len(body) + len(tail_bytes)))
+        self.write(head_bytes)
+        await self.flush()
+        self.write(body)
+        await self.flush()
+        self.finish(tail_bytes)
+
     def see_other(self, url: str) -> None:
         """Answer a successful form with a redirect (POST, redirect, GET)."""
         self.redirect(url, status=303)
 
-    def finish(self, chunk: Any = None) -> Any:
-        if not self._headers_written:
+    def flush(self, include_footers: bool = False) -> Any:
+        if not self._headers_written:  # the first flush sends the headers (finish flushes)
             self.set_header("Server-Timing",
                             f"app;dur={self.request.request_time() * 1000:.1f}")
-        return super().finish(chunk)
+        return super().flush(include_footers)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]

@@ -6,15 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_repo.repository import errors, names
+from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.services import downloads, listings
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
-from jupyter_repo.server.web.notebooks import cached_notebook_html, read_blob
+from jupyter_repo.server.web.previews import NotebookPreviews
 from jupyter_repo.server.web.templating import path_quote
 
 SPEC_DISPLAY_LIMIT = 1 << 20
 PROJECT_FILES_PER_PAGE = 200
+#: Seconds after which a "being rendered" notebook page reloads itself.
+PENDING_REFRESH = 3
 
 
 def _path_names(owner: str, name: str, version: str, basename: str) -> tuple[str, ...]:
@@ -31,7 +34,8 @@ class FilePageHandler(WebHandler):
         context: dict[str, Any] = {"f": view, "type_labels": TYPE_LABELS}
         if view.distribution_type == "ipynb":
             await self.notebook(view, context)
-        elif view.distribution_type in ("env", "project"):
+            return
+        if view.distribution_type in ("env", "project"):
             context["spec_text"] = await self.spec_text(view)
             context["commands"] = self.environment_commands(view)
             if view.distribution_type == "project":
@@ -43,22 +47,22 @@ class FilePageHandler(WebHandler):
                     files[start:start + PROJECT_FILES_PER_PAGE], len(files), page,
                     PROJECT_FILES_PER_PAGE)
         self.render_page(f"file_{view.distribution_type}.html"
-                         if view.distribution_type in ("ipynb", "env", "project")
+                         if view.distribution_type in ("env", "project")
                          else "file_other.html", **context)
 
     async def notebook(self, view: listings.FileView, context: dict[str, Any]) -> None:
+        """The notebook's page: its rendered cells, or why not, or "being rendered"."""
+        previews: NotebookPreviews = self.settings["notebook_previews"]
+        preview = await previews.preview(view.sha256, view.blob_key, view.size, view.filename)
         context["environment"] = attached_environment(view.attrs.get("environment"))
-        context["notebook_html"] = None
-        context["render_error"] = None
-        if view.size > self.repo.max_parse_size:
-            context["render_error"] = ("This notebook is too large to show here; "
-                                       "download it instead.")
-            return
-        try:
-            context["notebook_html"] = await self.run_blocking(
-                cached_notebook_html, self.repo, view.sha256, view.blob_key, view.filename)
-        except errors.RepositoryError as error:
-            context["render_error"] = error.message
+        context["preview"] = preview
+        if preview.pending:
+            self.set_header("Refresh", str(PENDING_REFRESH))
+            context["refresh_seconds"] = PENDING_REFRESH
+        if preview.html is None:
+            self.render_page("file_ipynb.html", **context)
+        else:  # written as it is: one copy in memory, however many people read it
+            await self.render_page_around("file_ipynb.html", preview.html, **context)
 
     async def spec_text(self, view: listings.FileView) -> str | None:
         if view.distribution_type == "project":
@@ -124,3 +128,16 @@ class FileDownloadHandler(WebHandler):
 
         blob, public = await self.run(locate)
         await send_blob(self, blob, cache_control=IMMUTABLE if public else "private, max-age=0")
+
+
+def read_blob(repo: Repository, key: str, limit: int) -> bytes:
+    """The whole blob (a small file such as an environment spec, at most ``limit`` bytes).
+    Blocking."""
+    chunks = []
+    size = 0
+    for chunk in repo.store.open_range(key, 0, limit + 1):
+        size += len(chunk)
+        if size > limit:
+            raise errors.TooLarge(f"The file is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -1,27 +1,27 @@
 """Notebooks as HTML: nbconvert renders the cells, :mod:`sanitize` makes the result inert.
 
-Rendering is slow (tens of milliseconds to seconds) and blocking, so callers run it on a
-worker thread and cache the result by the file's sha256 and :func:`renderer_id`.
+Rendering takes time and memory that grow with the notebook (pygments, mistune, Jinja and
+nh3 over every cell), so the server never renders in its own process: the render worker
+processes (:mod:`render_worker`) call :func:`render_notebook`, under the limits
+:mod:`previews` sets. A notebook is measured against a :class:`Budget` before it is
+rendered.
 """
 
 from __future__ import annotations
 
 import threading
 import warnings
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 from typing import Any
 
-from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
 from jupyter_repo.repository.inspect.notebook import read_notebook
-from jupyter_repo.repository.services import renders
 from jupyter_repo.server.web.sanitize import sanitize
 
 #: Bump when the rendering or the sanitising rules change: cached pages are then redone.
-RENDERING_REVISION = 1
-
-_lock = threading.Lock()
+RENDERING_REVISION = 2
 
 
 @cache
@@ -30,81 +30,110 @@ def renderer_id() -> str:
             f"/nh3-{version('nh3')}")
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How much a notebook may hold to be previewed; a larger one is offered as a download.
+
+    Text is what costs: cell sources are highlighted by pygments and Markdown is parsed by
+    mistune, outputs pass through nbconvert's filters and everything through nh3. Images
+    are only copied, so they count towards the file's size alone.
+    """
+
+    max_cells: int = 2_000
+    max_outputs: int = 5_000
+    max_text_chars: int = 1 << 20
+
+
+def _text_size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(len(item) for item in value if isinstance(item, str))
+    return 0
+
+
+def check_budget(notebook: Any, budget: Budget) -> None:
+    """Raise :class:`TooLarge` if ``notebook`` holds more than ``budget`` allows."""
+    cells = notebook.get("cells", [])
+    if len(cells) > budget.max_cells:
+        raise TooLarge(f"It has {len(cells):,} cells; notebooks with more than "
+                       f"{budget.max_cells:,} are not previewed.")
+    outputs = 0
+    text = 0
+    for cell in cells:
+        text += _text_size(cell.get("source"))
+        for output in cell.get("outputs", ()):
+            outputs += 1
+            text += _text_size(output.get("text")) + _text_size(output.get("traceback"))
+            for mime, value in (output.get("data") or {}).items():
+                if not mime.startswith("image/"):
+                    text += _text_size(value)
+    if outputs > budget.max_outputs:
+        raise TooLarge(f"It has {outputs:,} outputs; notebooks with more than "
+                       f"{budget.max_outputs:,} are not previewed.")
+    if text > budget.max_text_chars:
+        raise TooLarge(f"It holds {text:,} characters of code, text and outputs; notebooks "
+                       f"with more than {budget.max_text_chars:,} are not previewed.")
+
+
 @cache
 def _exporter() -> Any:
     from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class CellsExporter(HTMLExporter):  # type: ignore[misc]
+        """nbconvert's HTML exporter without its BeautifulSoup pass over the whole page.
+
+        That pass (pure-Python HTML parsing and serialising) took about three quarters of
+        the time on large notebooks, only to add placeholder alt texts and tabindexes to
+        JupyterLab's classes, which the "basic" template does not use.
+        """
+
+        def from_notebook_node(self, nb: Any, resources: Any = None,
+                               **kw: Any) -> tuple[str, dict[str, Any]]:
+            language = nb.metadata.get("language_info", {})
+            lexer = language.get("pygments_lexer", language.get("name"))
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", Highlight2HTML(pygments_lexer=lexer,
+                                                                  parent=self))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            result: tuple[str, dict[str, Any]] = TemplateExporter.from_notebook_node(
+                self, nb, resources, **kw)
+            return result
 
     # "basic" is the cells alone, without nbconvert's page, scripts and style sheets.
-    return HTMLExporter(template_name="basic", exclude_anchor_links=False,
-                        anchor_link_text="¶", embed_images=False)
+    # nbconvert's own clean_html (bleach over html5lib, in pure Python) and its
+    # strip_files_prefix (a regular expression that back-tracks quadratically on unclosed
+    # Markdown brackets) are left out: the whole result passes through nh3 anyway, and
+    # "files/" links mean nothing on this server.
+    return CellsExporter(template_name="basic", exclude_anchor_links=False,
+                         anchor_link_text="¶", embed_images=False,
+                         filters={"clean_html": _unchanged, "strip_files_prefix": _unchanged})
 
 
-def render_notebook(data: bytes, filename: str = "notebook.ipynb") -> str:
-    """Notebook bytes in, sanitised HTML of its cells out. Blocking."""
+def _unchanged(text: str | bytes) -> str:
+    return text.decode() if isinstance(text, bytes) else str(text)
+
+
+_lock = threading.Lock()  # one exporter, not thread-safe (workers render one at a time)
+
+
+def render_notebook(data: bytes, filename: str = "notebook.ipynb",
+                    budget: Budget | None = None) -> str:
+    """Notebook bytes in, sanitised HTML of its cells out. Blocking, slow: see the module."""
     notebook = read_notebook(data, filename)
-    with _lock, warnings.catch_warnings():  # one exporter, not thread-safe; renders are rare
+    budget = budget or Budget()
+    check_budget(notebook, budget)
+    with _lock, warnings.catch_warnings():
         # Without IPython installed nbconvert falls back to the Python lexer, warning each time.
         warnings.filterwarnings("ignore", message="IPython3 lexer unavailable")
         try:
             body, _resources = _exporter().from_notebook_node(notebook)
+        except MemoryError:
+            raise
         except Exception as error:  # e.g. a markdown cell naming a missing attachment
             raise InvalidInput(f"{filename} could not be rendered: {error}") from None
     return sanitize(body)
-
-
-def read_blob(repo: Repository, key: str, limit: int) -> bytes:
-    """The whole blob (a notebook or a spec, bounded by ``limit``). Blocking."""
-    chunks = []
-    size = 0
-    for chunk in repo.store.open_range(key, 0, limit + 1):
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"The file is larger than {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-_inflight_guard = threading.Lock()
-_inflight: dict[str, threading.Lock] = {}
-
-
-#: Marks a cached failure (sanitised HTML never contains a NUL character).
-_FAILED = "\x00"
-
-
-def _from_cache(text: str | None) -> str | None:
-    if text is not None and text.startswith(_FAILED):
-        raise InvalidInput(text[len(_FAILED):])
-    return text
-
-
-def cached_notebook_html(repo: Repository, sha256: str, blob_key: str, filename: str) -> str:
-    """The sanitised HTML of a stored notebook, rendered once per content. Blocking.
-
-    Concurrent requests for the same notebook in this process wait for one rendering;
-    other processes find it in the shared cache table. A notebook that cannot be rendered
-    is remembered too, so it is not rendered again on every visit.
-    """
-    renderer = renderer_id()
-    html = _from_cache(repo.call(renders.cached, sha256, renderer))
-    if html is not None:
-        return html
-    with _inflight_guard:
-        lock = _inflight.setdefault(sha256, threading.Lock())
-    try:
-        with lock:
-            html = _from_cache(repo.call(renders.cached, sha256, renderer))
-            if html is None:
-                data = read_blob(repo, blob_key, repo.max_parse_size)
-                try:
-                    html = render_notebook(data, filename)
-                except InvalidInput as error:
-                    repo.call(renders.store, sha256, renderer, _FAILED + error.message,
-                              write=True)
-                    raise
-                repo.call(renders.store, sha256, renderer, html, write=True)
-            return html
-    finally:
-        with _inflight_guard:
-            if _inflight.get(sha256) is lock and not lock.locked():
-                del _inflight[sha256]
