@@ -58,13 +58,15 @@ class Outcome:
 
 
 class Job:
-    """What a running job sees: ``log``, ``progress`` and the ``stop`` event."""
+    """What a running job sees: ``log``, ``progress`` and the ``stop`` event; its
+    :class:`JobState` (the extension's tasks go through the same states)."""
 
     def __init__(self, panel: TaskPanel, stop: threading.Event,
                  secrets: tuple[str, ...]) -> None:
         self._panel = panel
         self.stop = stop
         self.secrets = secrets
+        self.state = JobState.RUNNING  # started on its thread at once
 
     def log(self, line: str) -> None:
         """Add one line to the log (thread-safe; secrets are masked)."""
@@ -207,7 +209,7 @@ class TaskPanel(widgets.VBox):
                                                      else "Done.")
             outcome = Outcome(JobState.SUCCEEDED, mask(str(text), self._secrets), result)
         self._queue_lines([])
-        self._call(self._finish, outcome, future)
+        self._call(self._finish, job, outcome, future)
 
     def _call(self, function: Callable[..., None], *args: Any) -> None:
         """Run ``function`` on the kernel's loop (or here, when there is none)."""
@@ -248,13 +250,14 @@ class TaskPanel(widgets.VBox):
         if message and not self._stop.is_set():
             self._set_status(PanelState.RUNNING, message)
 
-    def _finish(self, outcome: Outcome, future: concurrent.futures.Future[Outcome]) -> None:
+    def _finish(self, job: Job, outcome: Outcome,
+                future: concurrent.futures.Future[Outcome]) -> None:
         self._flush()
         self.cancel_button.disabled = True
-        assert outcome.state.done, outcome
+        job.state = job.state.advance(outcome.state)
         if outcome.state is JobState.SUCCEEDED:
             self.progress.value = 1.0
-        self._set_state(PanelState(outcome.state), outcome.message)
+        self._set_state(PanelState(job.state), outcome.message)
         if not future.done():
             future.set_result(outcome)
 

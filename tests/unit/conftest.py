@@ -71,17 +71,11 @@ class RolledBackDatabase:
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
-        with self._lock:
-            session = Session(bind=self.connection, expire_on_commit=False,
-                              join_transaction_mode="create_savepoint")
-            try:
-                yield session
-                session.commit()  # releases the savepoint; the outer transaction stays
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
+        session = Session(bind=self.connection, expire_on_commit=False,
+                          join_transaction_mode="create_savepoint")
+        # Committing releases the savepoint; the outer transaction stays.
+        with self._lock, db.scope(session, commit=True):
+            yield session
 
     def dispose(self) -> None:
         pass
