@@ -12,7 +12,6 @@ from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.envdiff import (
     CondaPin,
     EnvironmentLock,
-    EnvironmentRef,
     compare,
     compare_conda,
     compute_plan,
@@ -21,6 +20,7 @@ from jupyter_repo.client.envdiff import (
 )
 from jupyter_repo.client.environment import CapturedEnvironment
 from jupyter_repo.client.install import Installer, Target
+from jupyter_repo.client.refs import EnvironmentRef, InstallSpec, Ref
 from jupyter_repo.repository.inspect.envspec import parse_spec
 from tests.support.environments import isolate_pip, shared_environment, versions_in
 from tests.support.server import RepoServer
@@ -37,6 +37,20 @@ def test_environment_refs() -> None:
     for bad in ("team-env", "alice/", "/x", "a/b/c/d", "alice/te am", "alice/x//3"):
         with pytest.raises(errors.BadRequest, match="is not an environment: write OWNER/NAME"):
             EnvironmentRef.parse(bad)
+
+
+def test_packages_and_environments_share_one_grammar() -> None:
+    """``jupyter repo install``, the install task and both widgets read one grammar; only
+    the spelling written back differs (pip's ``==`` for packages, the address for
+    environments)."""
+    for text in ("Alice/x", "alice/x/1.0", "alice/x==1.0", "alice/x=1.0", "alice/x@1.0",
+                 " alice/x/1.0/ "):
+        package, environment = InstallSpec.parse(text), EnvironmentRef.parse(text)
+        assert (package.owner, package.name, package.version) == (
+            environment.owner, environment.name, environment.version), text
+    assert str(InstallSpec.parse("alice/x/1.0")) == "alice/x==1.0"
+    assert str(EnvironmentRef.parse("alice/x==1.0")) == "alice/x/1.0"
+    assert Ref.match("alice/x y") is None and Ref.match("") is None
 
 
 def test_versions_compare_as_pep_440() -> None:

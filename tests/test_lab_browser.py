@@ -1,11 +1,13 @@
 """JupyterLab with the jupyter-repo extension, driven in headless Chromium (Debian's
-/usr/bin/chromium through playwright; video off). What the user does happens in the page;
-what arrived is checked through the repository's own API. One Lab server and one browser
-serve the whole module; screenshots go to test-artifacts/."""
+/usr/bin/chromium through playwright; video off). What the user does happens in the page,
+found the way a user finds it (roles, labels, tooltips, visible text); what arrived is
+checked through the repository's own API. One Lab server and one browser serve the whole
+module; screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,10 @@ from tests.support.lab import LabServer, open_lab
 from tests.support.server import RepoServer
 
 pytestmark = pytest.mark.browser
+
+# The publish dialog's checkbox (its apostrophe is typographic, as the user reads it).
+ATTACH_ENVIRONMENT = "Attach the kernel\u2019s environment"
+
 
 @pytest.fixture(scope="module")
 def lab(server: RepoServer, lab_token: str,
@@ -36,11 +42,25 @@ def lab(server: RepoServer, lab_token: str,
         yield instance
 
 
-def show_sidebar(page) -> None:  # type: ignore[no-untyped-def]
-    """Open the Repository panel (Lab may have restored it open already)."""
-    if not page.locator("#jupyter-repo-sidebar").is_visible():
-        page.locator(".jp-SideBar [data-id='jupyter-repo-sidebar']").click()
-    page.locator("#jupyter-repo-sidebar").wait_for(state="visible")
+def show_sidebar(page):  # type: ignore[no-untyped-def]
+    """Open the Repository panel (Lab may have restored it open already); answer it."""
+    panel = page.get_by_role("region", name="Repository", exact=True)
+    if not panel.is_visible():
+        page.get_by_role("complementary", name="main sidebar").get_by_role(
+            "tab", name="Repository").click()
+    panel.wait_for(state="visible")
+    return panel
+
+
+def publish_dialog(page):  # type: ignore[no-untyped-def]
+    """The open publish dialog, once its form is up."""
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name", exact=True).wait_for()
+    return dialog
+
+
+def click_notebook_publish(page) -> None:  # type: ignore[no-untyped-def]
+    page.get_by_title("Publish this notebook to the repository").click()
 
 
 def repository_package(server: RepoServer, token: str, owner: str, name: str) -> dict:
@@ -52,12 +72,11 @@ def repository_package(server: RepoServer, token: str, owner: str, name: str) ->
 
 def fill_and_publish(page, name: str, summary: str) -> str:  # type: ignore[no-untyped-def]
     """Fill the publish dialog, press Publish, wait for the link; answer the link."""
-    form = page.locator(".jp-JupyterRepo-publishForm")
-    form.wait_for()
-    form.locator("input[name='name']").fill(name)
-    form.locator("input[name='summary']").fill(summary)
-    page.locator(".jp-Dialog-button.jp-mod-accept", has_text="Publish").click()
-    link = form.locator(".jp-JupyterRepo-result a", has_text="Open the published page")
+    dialog = publish_dialog(page)
+    dialog.get_by_label("Name", exact=True).fill(name)
+    dialog.get_by_label("Summary").fill(summary)
+    dialog.get_by_role("button", name="Publish").click()
+    link = dialog.get_by_role("link", name="Open the published page")
     link.wait_for(timeout=120_000)
     return str(link.get_attribute("href"))
 
@@ -67,18 +86,18 @@ def test_publish_notebook_through_the_dialog(page, lab: LabServer, server: RepoS
                                              artifacts_dir: Path) -> None:
     name = f"nb-{unique}"
     open_lab(page, lab, "analysis.ipynb")
-    page.locator(".jp-JupyterRepo-publishButton").click()
-    form = page.locator(".jp-JupyterRepo-publishForm")
-    form.wait_for()
-    assert form.locator("select[name='namespace']").input_value() == lab_user
-    assert form.locator("input[name='attach_environment']").is_checked()
+    click_notebook_publish(page)
+    dialog = publish_dialog(page)
+    assert dialog.get_by_label("Namespace").input_value() == lab_user
+    assert dialog.get_by_label("Label").input_value() == "main"
+    assert dialog.get_by_label("Visibility").input_value() == "public"
+    assert dialog.get_by_label(ATTACH_ENVIRONMENT).is_checked()
     page.screenshot(path=str(artifacts_dir / "lab-publish-dialog.png"))
 
     href = fill_and_publish(page, name, "Published from the browser test")
     page.screenshot(path=str(artifacts_dir / "lab-publish-done.png"))
     assert href.startswith(server.url) and name in href
-    environment_link = form.locator(".jp-JupyterRepo-result a", has_text=f"{name}-env")
-    assert environment_link.is_visible()
+    expect(dialog.get_by_role("link", name=f"{lab_user}/{name}-env")).to_be_visible()
 
     # Through the repository's API: the notebook arrived, and so did its environment.
     package = repository_package(server, lab_token, lab_user, name)
@@ -106,14 +125,14 @@ def test_publish_folder_as_project_from_the_file_browser(page, lab: LabServer,  
                                                          artifacts_dir: Path) -> None:
     name = f"project-{unique}"
     open_lab(page, lab)
-    item = page.locator(".jp-DirListing-item", has_text="field-notes")
-    item.click(button="right")
-    menu_entry = page.locator(".lm-Menu-item[data-command='jupyter-repo:publish-selected']")
+    page.get_by_role("listitem").filter(has_text="field-notes").click(button="right")
+    menu_entry = page.get_by_role("menuitem", name="Publish to repository…")
+    menu_entry.wait_for()
     page.screenshot(path=str(artifacts_dir / "lab-project-context-menu.png"))
     menu_entry.click()
-    description = page.locator(".jp-JupyterRepo-publishForm .jp-JupyterRepo-description")
-    assert "field-notes" in description.inner_text()
-    assert page.locator(".jp-JupyterRepo-publishForm input[name='attach_environment']").count() == 0
+    dialog = publish_dialog(page)
+    expect(dialog.get_by_text("Publishes the folder, as a project, “field-notes”.")).to_be_visible()
+    assert dialog.get_by_label(ATTACH_ENVIRONMENT).count() == 0
 
     href = fill_and_publish(page, name, "A folder published as a project")
     page.screenshot(path=str(artifacts_dir / "lab-project-published.png"))
@@ -144,23 +163,25 @@ def test_finding_5_project_dialog_shows_the_files_before_publishing(  # type: ig
         (project / relative).write_text("token=do-not-publish\n")
     (project / ".notes.md").write_text("hidden\n")  # 7 bytes
     open_lab(page, lab)
-    page.locator(".jp-DirListing-item", has_text=folder).click(button="right")
-    page.locator(".lm-Menu-item[data-command='jupyter-repo:publish-selected']").click()
-    form = page.locator(".jp-JupyterRepo-publishForm")
-    summary = form.locator(".jp-JupyterRepo-previewSummary")
-    expect(summary).to_have_text("2 files, 27 bytes will be published.")
-    listed = form.locator(".jp-JupyterRepo-previewList .jp-JupyterRepo-previewPath")
-    expect(listed).to_have_text(["data/rain.csv", "requirements.txt"])
-    credentials = form.locator(".jp-JupyterRepo-previewCredentials").inner_text()
+    page.get_by_role("listitem").filter(has_text=folder).click(button="right")
+    page.get_by_role("menuitem", name="Publish to repository…").click()
+    dialog = publish_dialog(page)
+    expect(dialog.get_by_text(" will be published.")).to_have_text(
+        "2 files, 27 bytes will be published.")
+    listed = dialog.get_by_role("list").get_by_role("listitem")
+    expect(listed).to_have_text(["data/rain.csv13 bytes", "requirements.txt14 bytes"])
+    credentials = dialog.get_by_text("Never published (credentials):").inner_text()
     assert all(name in credentials for name in (".npmrc", ".pgpass", ".bash_history",
                                                 ".gitconfig"))
-    assert ".notes.md" in form.locator(".jp-JupyterRepo-previewHidden").inner_text()
+    assert ".notes.md" in dialog.get_by_text("hidden left out:").inner_text()
     page.screenshot(path=str(artifacts_dir / "lab-project-preview.png"))
 
-    form.locator("input[name='include_hidden']").check()
-    expect(summary).to_have_text("3 files, 34 bytes will be published.")
-    expect(listed).to_have_text([".notes.md", "data/rain.csv", "requirements.txt"])
-    assert ".npmrc" in form.locator(".jp-JupyterRepo-previewCredentials").inner_text()
+    dialog.get_by_label("Include hidden files and folders").check()
+    expect(dialog.get_by_text(" will be published.")).to_have_text(
+        "3 files, 34 bytes will be published.")
+    expect(listed).to_have_text(
+        [".notes.md7 bytes", "data/rain.csv13 bytes", "requirements.txt14 bytes"])
+    assert ".npmrc" in dialog.get_by_text("Never published (credentials):").inner_text()
 
     name = f"creds-{unique}"
     fill_and_publish(page, name, "Credentials stay home")
@@ -184,24 +205,23 @@ def test_open_published_notebook_from_the_sidebar(page, lab: LabServer, server: 
     assert upload.status_code in (200, 201), upload.text
 
     open_lab(page, lab)
-    show_sidebar(page)
-    row = page.locator(f".jp-JupyterRepo-item[data-package='{lab_user}/{name}']")
+    panel = show_sidebar(page)
+    row = panel.locator(f"[data-package='{lab_user}/{name}']")
     row.wait_for()
     page.screenshot(path=str(artifacts_dir / "lab-sidebar.png"))
-    row.locator("[data-action='open']").click()
+    row.get_by_role("button", name="Open").click()
 
     # The notebook is downloaded into the workspace and opened in the main area.
-    page.locator(".jp-Notebook .jp-MarkdownOutput h1",
-                 has_text=f"Shared notebook {unique}").wait_for()
+    page.get_by_role("main").get_by_role("heading", name=f"Shared notebook {unique}").wait_for()
     page.screenshot(path=str(artifacts_dir / "lab-opened-from-sidebar.png"))
     assert (lab.workspace / f"{name}.ipynb").exists()
-    assert page.locator(".lm-TabBar-tab", has_text=f"{name}.ipynb").count() == 1
+    assert page.get_by_role("tab", name=f"{name}.ipynb").count() == 1
+    expect(panel.get_by_role("status")).to_have_text(f"Opened {name}.ipynb.")
 
     # The search finds it too.
-    page.locator(".jp-JupyterRepo-search").fill(name)
-    found = page.locator(f".jp-JupyterRepo-searchResults "
-                         f".jp-JupyterRepo-item[data-package='{lab_user}/{name}']")
-    found.wait_for()
+    panel.get_by_role("searchbox", name="Search the repository").fill(name)
+    expect(panel.get_by_role("heading", name="Search results (1)")).to_be_visible()
+    panel.get_by_text(f"{lab_user}/{name}", exact=True).wait_for()  # owner/name: a result
 
 
 def test_share_environment_of_the_running_kernel(page, lab: LabServer, server: RepoServer,  # type: ignore[no-untyped-def]
@@ -209,11 +229,11 @@ def test_share_environment_of_the_running_kernel(page, lab: LabServer, server: R
                                                  artifacts_dir: Path) -> None:
     name = f"kernel-env-{unique}"
     open_lab(page, lab, "analysis.ipynb")
-    page.locator(".lm-MenuBar-item", has_text="File").click()
-    page.locator(".lm-Menu-item[data-command='jupyter-repo:share-environment']").click()
-    page.locator(".jp-Dialog-header", has_text="Share environment").wait_for()
-    description = page.locator(".jp-JupyterRepo-publishForm .jp-JupyterRepo-description")
-    assert "kernel “python3”" in description.inner_text()
+    page.get_by_role("menuitem", name="File").click()
+    page.get_by_role("menuitem", name="Share environment…").click()
+    dialog = publish_dialog(page)
+    expect(dialog.get_by_text("Share environment", exact=True)).to_be_visible()
+    expect(dialog.get_by_text("Publishes the environment of the kernel “python3”")).to_be_visible()
 
     fill_and_publish(page, name, "The kernel's environment")
     page.screenshot(path=str(artifacts_dir / "lab-share-environment.png"))
@@ -225,24 +245,87 @@ def test_settings_dialog_logs_in_with_a_token(page, lab: LabServer, server: Repo
                                               lab_user: str, artifacts_dir: Path) -> None:
     token = server.token(lab_user)
     open_lab(page, lab)
-    show_sidebar(page)
-    page.locator("#jupyter-repo-sidebar [data-action='settings']").click()
-    form = page.locator(".jp-JupyterRepo-loginForm")
-    assert f"as {lab_user}" in form.locator(".jp-JupyterRepo-connection").inner_text()
-    assert form.locator("input[name='url']").input_value() == server.url
+    panel = show_sidebar(page)
+    panel.get_by_role("button", name="Repository settings and login…").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text(f"Connected to {server.url} as {lab_user}.")).to_be_visible()
+    assert dialog.get_by_label("Repository URL").input_value() == server.url
 
     # A refused token is explained in the dialog, which stays open.
-    form.locator("input[name='token']").fill("jr-not-a-real-token")
-    page.locator(".jp-Dialog-button.jp-mod-accept", has_text="Log in").click()
-    error = form.locator(".jp-JupyterRepo-error")
+    dialog.get_by_label("Token", exact=True).fill("jr-not-a-real-token")
+    dialog.get_by_role("button", name="Log in").click()
+    error = dialog.get_by_role("alert")
     error.wait_for()
     page.screenshot(path=str(artifacts_dir / "lab-login-refused.png"))
     assert "token" in error.inner_text().lower()
 
-    form.locator("input[name='token']").fill(token)
-    page.locator(".jp-Dialog-button.jp-mod-accept", has_text="Log in").click()
-    form.wait_for(state="detached")
+    dialog.get_by_label("Token", exact=True).fill(token)
+    dialog.get_by_role("button", name="Log in").click()
+    dialog.wait_for(state="detached")
     status = lab.api("GET", "jupyter-repo/status").json()
     assert status["connected"] and status["user"]["login"] == lab_user
-    assert page.locator("#jupyter-repo-sidebar .jp-JupyterRepo-connection").inner_text() == (
-        f"{lab_user} at {server.url}")
+    expect(panel.get_by_text(f"{lab_user} at {server.url}")).to_be_visible()
+
+
+def lab_settings(lab: LabServer) -> dict:
+    """The extension's settings as Lab stored them (the user's values only)."""
+    response = lab.api("GET", "lab/api/settings/jupyter-repo:plugin")
+    assert response.status_code == 200, response.text
+    return response.json()["settings"]
+
+
+def test_settings_editor_shows_the_settings_and_the_dialog_follows_them(  # type: ignore[no-untyped-def]
+        page, lab: LabServer, server: RepoServer, lab_user: str, lab_token: str, unique: str,
+        artifacts_dir: Path) -> None:
+    """The extension's settings appear in Lab's Settings Editor with their titles; what
+    the user changes there becomes the publish dialog's defaults at once, and what is
+    published with them arrives private, under the chosen label."""
+    open_lab(page, lab, "analysis.ipynb")
+    try:
+        page.get_by_role("menuitem", name="Settings").click()
+        page.get_by_role("menuitem", name="Settings Editor").click()
+        main = page.get_by_role("main")
+        main.get_by_role("tab", name="Repository", exact=True).click()
+        form = main.get_by_role("group", name="Repository", exact=True)
+        fields = {title: form.locator(".small-field").filter(
+                      has=page.get_by_role("heading", name=title, exact=True))
+                  for title in ("Repository URL", "Default namespace", "Default visibility",
+                                "Default label")}
+        for field in fields.values():
+            expect(field).to_be_visible()
+        expect(fields["Default label"].get_by_role("textbox")).to_have_value("main")
+        attach = form.get_by_label("Attach the kernel's environment")
+        expect(attach).to_be_checked()
+        page.screenshot(path=str(artifacts_dir / "lab-settings-editor.png"))
+
+        fields["Default visibility"].get_by_role("combobox").select_option(
+            label="Private: only you and those you share it with")
+        fields["Default label"].get_by_role("textbox").fill("dev")
+        attach.uncheck()
+        # Lab saves the form a moment after the last change.
+        chosen = {"defaultVisibility": "private", "defaultLabel": "dev",
+                  "attachEnvironment": False}
+        deadline = time.monotonic() + 30
+        while {key: lab_settings(lab).get(key) for key in chosen} != chosen:
+            assert time.monotonic() < deadline, lab_settings(lab)
+            time.sleep(0.2)
+
+        # Without reloading Lab: the notebook's publish dialog starts from the settings.
+        main.get_by_role("tab", name="analysis.ipynb").click()
+        click_notebook_publish(page)
+        dialog = publish_dialog(page)
+        assert dialog.get_by_label("Visibility").input_value() == "private"
+        assert dialog.get_by_label("Label").input_value() == "dev"
+        assert not dialog.get_by_label(ATTACH_ENVIRONMENT).is_checked()
+        page.screenshot(path=str(artifacts_dir / "lab-publish-dialog-from-settings.png"))
+        name = f"private-{unique}"
+        fill_and_publish(page, name, "Private by default")
+
+        package = repository_package(server, lab_token, lab_user, name)
+        assert package["public"] is False
+        assert [file["labels"] for file in package["files"]] == [["dev"]]
+        anonymous = requests.get(f"{server.api}/package/{lab_user}/{name}", timeout=30)
+        assert anonymous.status_code == 404
+    finally:
+        restored = lab.api("PUT", "lab/api/settings/jupyter-repo:plugin", json={"raw": "{}"})
+        assert restored.status_code == 204, restored.text

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import re
 import shutil
 import sys
@@ -12,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import jupyter_repo.client
+import jupyter_repo.extension
+from jupyter_repo.client import errors
 from tests.support import processes
 from tests.support.lab import LABEXTENSION
 
@@ -23,6 +28,36 @@ def jupyter(*args: str) -> str:
     done = processes.run([sys.executable, "-m", "jupyter", *args], capture_output=True,
                           text=True, timeout=120, check=True)
     return ANSI.sub("", done.stdout + done.stderr)
+
+
+def typescript_reasons() -> list[str]:
+    """The codes of ``SERVER_REASONS`` in labextension/src/errors.ts, in order."""
+    source = (ROOT / "labextension" / "src" / "errors.ts").read_text()
+    match = re.search(r"export const SERVER_REASONS = \[(.*?)\] as const;", source, re.S)
+    assert match, "errors.ts no longer declares `export const SERVER_REASONS = [...] as const;`"
+    body = re.sub(r"//[^\n]*|/\*.*?\*/", "", match.group(1), flags=re.S)
+    items = [item.strip() for item in body.split(",") if item.strip()]
+    quoted = [re.fullmatch(r"'([a-z_]+)'", item) for item in items]
+    assert all(quoted), f"not plain string codes: {items}"
+    return [m.group(1) for m in quoted if m]
+
+
+def test_error_reasons_are_the_same_in_python_and_typescript() -> None:
+    """The Lab extension switches on the ``reason`` of the server extension's errors; the
+    set is defined once in Python and errors.ts must list exactly the same codes."""
+    reasons = typescript_reasons()
+    assert len(reasons) == len(set(reasons))
+    assert set(reasons) == set(errors.REASONS), (
+        f"only in TypeScript: {sorted(set(reasons) - set(errors.REASONS))}; "
+        f"only in Python: {sorted(set(errors.REASONS) - set(reasons))}")
+    # Every error class of the client and the extension answers with a code of the set.
+    for package in (jupyter_repo.client, jupyter_repo.extension):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    kinds = [errors.ClientError]
+    for kind in kinds:
+        kinds.extend(kind.__subclasses__())
+    assert {kind.reason for kind in kinds} <= set(errors.REASONS)
 
 
 def test_jupyter_lists_the_labextension_enabled() -> None:

@@ -3,6 +3,7 @@ commands, the Jupyter server extension and the notebook widgets.
 
 * :mod:`~jupyter_repo.client.api` — :class:`RepoClient`, the REST API over ``requests``
 * :mod:`~jupyter_repo.client.config` — the repository URL and the saved tokens
+* :mod:`~jupyter_repo.client.refs` — ``OWNER/NAME[/VERSION]``, as users write a package
 * :mod:`~jupyter_repo.client.errors` — typed errors with one-line messages
 * :mod:`~jupyter_repo.client.environment` — capturing a kernel's environment as specs
 * :mod:`~jupyter_repo.client.project` — packing a project folder with exclusion rules

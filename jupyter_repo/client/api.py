@@ -19,7 +19,13 @@ import requests
 
 from jupyter_repo import __version__
 from jupyter_repo.client import errors
-from jupyter_repo.client.config import Credentials, normalise_url, within_repository
+from jupyter_repo.client.config import (
+    TERMINAL,
+    Advice,
+    Credentials,
+    normalise_url,
+    within_repository,
+)
 
 JSON = dict[str, Any]
 #: ``progress(bytes_done, bytes_total)``; may raise ``Cancelled``.
@@ -109,8 +115,13 @@ class RepoClient:
         self.session.headers["User-Agent"] = f"jupyter-repo-client/{__version__}"
 
     @classmethod
-    def from_credentials(cls, credentials: Credentials, **kwargs: Any) -> RepoClient:
-        return cls(credentials.require_url(), credentials.token, **kwargs)
+    def from_credentials(cls, credentials: Credentials, *, need_token: bool = False,
+                         advice: Advice = TERMINAL, timeout: float = 30.0) -> RepoClient:
+        """The one way a configured client is made (CLI, server extension, widgets):
+        ``NotConfigured`` with ``advice`` when the URL, or a token it needs, is missing."""
+        if need_token:
+            credentials.require_token(advice)
+        return cls(credentials.require_url(advice), credentials.token, timeout=timeout)
 
     def close(self) -> None:
         self.session.close()

@@ -16,6 +16,7 @@ CONDA_FIELDS = ("name", "version", "build", "build_number", "channel", "url", "s
 
 
 def canonical(name):
+    """PEP 503, as ``packaging.utils.canonicalize_name`` (which the kernel may not have)."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

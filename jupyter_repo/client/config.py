@@ -8,6 +8,10 @@ Every token belongs to one repository (:class:`TokenSource`): a token given with
 that call's URL, ``JUPYTER_REPO_TOKEN`` to ``JUPYTER_REPO_URL``, a configured token to the
 URL configured next to it, a saved one to the URL it was saved for. It is sent only when the
 URL in use is that repository (:func:`same_repository`), so ``--url OTHER`` never carries it.
+
+:func:`resolve` picks the URL and the token by these rules for the CLI, the server extension
+and the widgets alike; ``RepoClient.from_credentials`` turns its answer into a client (each
+tells the user what to do when something is missing with its own :class:`Advice`).
 """
 
 from __future__ import annotations
@@ -121,6 +125,21 @@ def within_repository(url: str, repository: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Advice:
+    """What a user is told to do when no repository, or no token for it, is configured:
+    it depends on where they are (a terminal, JupyterLab, a notebook)."""
+
+    configure: str
+    log_in: str
+
+
+TERMINAL = Advice(
+    configure=f"run 'jupyter repo login --url URL' or set {URL_VARIABLE}",
+    log_in=f"run 'jupyter repo login' or set {TOKEN_VARIABLE}",
+)
+
+
+@dataclass(frozen=True)
 class Credentials:
     """A repository URL and the token to use with it (either may be missing)."""
 
@@ -129,13 +148,16 @@ class Credentials:
     #: One line per configured token that was not sent, and why (shown as warnings).
     withheld: tuple[str, ...] = ()
 
-    def require_url(self) -> str:
+    def require_url(self, advice: Advice = TERMINAL) -> str:
         if not self.url:
-            raise NotConfigured(
-                "No repository is configured: run 'jupyter repo login --url URL' "
-                f"or set {URL_VARIABLE}."
-            )
+            raise NotConfigured(f"No repository is configured: {advice.configure}.")
         return self.url
+
+    def require_token(self, advice: Advice = TERMINAL) -> str:
+        url = self.require_url(advice)
+        if not self.token:
+            raise NotConfigured(f"You are not logged in to {url}: {advice.log_in}.")
+        return self.token
 
 
 class CredentialStore:
@@ -266,16 +288,18 @@ def configured_sources(configured_url: str | None, configured_token: str | None,
 
 def resolve(url: str | None = None, token: str | None = None, *,
             configured_url: str | None = None, configured_token: str | None = None,
-            configured_what: str = "The configured token",
-            store: CredentialStore | None = None,
+            configured_what: str = "The configured token", saved_first: bool = False,
+            signed_out: bool = False, store: CredentialStore | None = None,
             environ: Mapping[str, str] | None = None) -> Credentials:
-    """Credentials for a command or a widget.
+    """Credentials for a command, the server extension or a widget.
 
-    The URL: ``url`` (given with the call: ``--url``, an argument), else ``configured_url``
-    (a configuration file), else ``JUPYTER_REPO_URL``, else the saved one. The token: ``token``
-    (given with the call, so it goes with the call's URL), else the configured token, else
-    ``JUPYTER_REPO_TOKEN``, else the one saved for that URL; each only if it belongs to the
-    URL in use (see :func:`bound_token`).
+    The URL: ``url`` (given with the call: ``--url``, an argument, a login from Lab), else
+    ``configured_url`` (a configuration file), else ``JUPYTER_REPO_URL``, else the saved one.
+    The token: ``token`` (given with the call, so it goes with the call's URL), else the
+    configured token, else ``JUPYTER_REPO_TOKEN``, else the one saved for that URL; each only
+    if it belongs to the URL in use (see :func:`bound_token`). ``saved_first``: the saved
+    token comes before the configured ones (in Lab, the user's own login outranks the
+    administrator's token); ``signed_out``: no token at all (the user logged out).
     """
     store = store or CredentialStore()
     environ = os.environ if environ is None else environ
@@ -283,8 +307,11 @@ def resolve(url: str | None = None, token: str | None = None, *,
     if not chosen_url:
         return Credentials(None, None)
     chosen_url = normalise_url(chosen_url)
+    if signed_out:
+        return Credentials(chosen_url, None)
+    saved = [TokenSource(store.token_for(chosen_url), chosen_url, "The saved token")]
+    configured = configured_sources(configured_url, configured_token, environ, configured_what)
     sources = [TokenSource(token, chosen_url, "The token given"),
-               *configured_sources(configured_url, configured_token, environ, configured_what),
-               TokenSource(store.token_for(chosen_url), chosen_url, "The saved token")]
+               *(saved + configured if saved_first else configured + saved)]
     chosen_token, withheld = bound_token(chosen_url, sources)
     return Credentials(chosen_url, chosen_token, withheld)

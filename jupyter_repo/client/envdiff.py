@@ -28,38 +28,9 @@ from packaging.version import InvalidVersion, Version
 
 from jupyter_repo.client import errors
 from jupyter_repo.client.environment import NOT_LOCKED, CapturedEnvironment
+from jupyter_repo.client.refs import EnvironmentRef
 
 ACTIONS = ("add", "upgrade", "downgrade", "change")
-
-REF_RE = re.compile(
-    r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<name>[A-Za-z0-9][A-Za-z0-9._+-]*)"
-    r"(?:(?:/|==|=|@)(?P<version>[A-Za-z0-9][A-Za-z0-9._+!-]*))?$"
-)
-
-
-@dataclass(frozen=True)
-class EnvironmentRef:
-    """``owner/name[/version]``: a shared environment on the repository (latest version
-    when none is given; ``owner/name==version`` is accepted too)."""
-
-    owner: str
-    name: str
-    version: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> EnvironmentRef:
-        cleaned = (text or "").strip().rstrip("/")
-        match = REF_RE.match(cleaned)
-        if match is None:
-            shown = cleaned[:80] or "an empty spec"
-            raise errors.BadRequest(
-                f"{shown!r} is not an environment: write OWNER/NAME or OWNER/NAME/VERSION."
-                if cleaned else "Enter an environment as OWNER/NAME or OWNER/NAME/VERSION."
-            )
-        return cls(match["owner"].lower(), match["name"], match["version"])
-
-    def __str__(self) -> str:
-        return f"{self.owner}/{self.name}" + (f"/{self.version}" if self.version else "")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from jupyter_repo.client import capture_script
@@ -33,10 +33,6 @@ NOT_LOCKED = frozenset({"pip"})
 ENVIRONMENT_YML = "environment.yml"
 REQUIREMENTS_TXT = "requirements.txt"
 EXPLICIT_TXT = "conda-explicit.txt"
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def pin(name: str, version: str) -> str:
@@ -76,11 +72,12 @@ class CapturedEnvironment:
 
     def pip_only(self) -> list[dict[str, Any]]:
         """pip packages not installed by conda (conda records them itself)."""
-        conda_names = {_canonical(record["name"]) for record in self.conda or []}
+        conda_names = {canonicalize_name(record["name"]) for record in self.conda or []}
         return [
             item for item in self.pip
-            if _canonical(item["name"]) not in NOT_LOCKED
-            and not (item.get("installer") == "conda" or _canonical(item["name"]) in conda_names)
+            if canonicalize_name(item["name"]) not in NOT_LOCKED
+            and not (item.get("installer") == "conda"
+                     or canonicalize_name(item["name"]) in conda_names)
         ]
 
     def _pins(self) -> list[str | None]:

@@ -7,6 +7,18 @@ The CLI prints ``message``; the Jupyter extension answers with ``status`` and ``
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal, get_args
+
+# The closed set of ``reason`` codes the Jupyter extension answers with (in JSON errors and
+# failed tasks). The JupyterLab extension switches on them: labextension/src/errors.ts lists
+# the same codes, and tests/test_labextension.py checks that both lists agree.
+Reason = Literal[
+    "bad_request", "not_configured", "unauthorized", "forbidden", "not_found", "conflict",
+    "too_large", "rate_limited", "server_error", "unreachable", "cancelled",
+    "capture_failed", "install_failed",
+    "error",  # an unexpected failure (a bug): the message says what, the server log more
+]
+REASONS: tuple[Reason, ...] = get_args(Reason)
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
@@ -22,7 +34,7 @@ class ClientError(Exception):
     """Base class: ``message`` is a sentence for the user, ``reason`` a short code."""
 
     status = 400
-    reason = "bad_request"
+    reason: Reason = "bad_request"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

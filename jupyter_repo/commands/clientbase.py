@@ -76,13 +76,7 @@ class ClientCommand(JupyterApp):
         return credentials
 
     def client(self, *, need_token: bool = True) -> RepoClient:
-        client = RepoClient.from_credentials(self.credentials())
-        if need_token and not client.token:
-            raise errors.NotConfigured(
-                f"You are not logged in to {client.url}: run 'jupyter repo login' or set "
-                "JUPYTER_REPO_TOKEN."
-            )
-        return client
+        return RepoClient.from_credentials(self.credentials(), need_token=need_token)
 
     def positional(self, low: int, high: int | None = None) -> list[str]:
         high = low if high is None else high

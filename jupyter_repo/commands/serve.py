@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +13,7 @@ from typing import Any
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.netutil import bind_sockets
-from traitlets import Bool, Float, Integer, Unicode
+from traitlets import Bool, Float, Integer, List, TraitError, Unicode, validate
 
 from jupyter_repo.commands.base import RepoCommand, repository_aliases
 from jupyter_repo.repository import consistency
@@ -21,7 +22,8 @@ from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.repository.services import uploads
 from jupyter_repo.repository.storage import LocalStore
 from jupyter_repo.server.app import make_app
-from jupyter_repo.server.ratelimit import LoginLimiter
+from jupyter_repo.server.forwarded import TrustedProxies, parse_networks
+from jupyter_repo.server.ratelimit import LoginLimiter, PasswordChecks
 from jupyter_repo.server.web.previews import NotebookPreviews
 
 
@@ -54,7 +56,28 @@ class ServeApp(RepoCommand):
         config=True
     )
     login_attempts = Integer(
-        10, help="Failed logins allowed per address and user per minute (0: no limit)."
+        10, help="Failed logins allowed per client address and user per minute (0: no limit). "
+        "An address may fail 5x as often over all users; a user with 5x as many failures "
+        "from all addresses together is under attack, and then each address may fail only "
+        "3 times for it. Failures from one address never block another."
+    ).tag(config=True)
+    password_checks = Integer(
+        0, help="Password verifications (Argon2id, ~0.1 s of CPU and 64 MiB each) run at "
+        "once; others wait on the event loop (0: half the CPUs, at least 1)."
+    ).tag(config=True)
+    password_check_queue = Integer(
+        16, help="Password verifications that may wait for a slot; more are answered 503 "
+        "with Retry-After at once."
+    ).tag(config=True)
+    password_checks_per_address = Integer(
+        4, help="Password verifications one client address may have running or waiting; "
+        "more are answered 429 at once."
+    ).tag(config=True)
+    trusted_proxies = List(
+        Unicode(), help="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For, "
+        "X-Real-IP and X-Forwarded-Proto headers are believed, e.g. ['127.0.0.1'] when nginx "
+        "runs on this machine. Empty (the default): the headers are ignored and the peer's "
+        "own address is the client's."
     ).tag(config=True)
     consistency_grace = Float(
         -1.0, help="Age in seconds before leftover uploads are removed at start-up "
@@ -66,15 +89,27 @@ class ServeApp(RepoCommand):
     session_max_age = Integer(
         14 * 86400, help="Seconds a web page login (session cookie) lasts."
     ).tag(config=True)
-    xheaders = Bool(True, help="Trust X-Forwarded-* headers from a reverse proxy.").tag(
-        config=True
-    )
+    xheaders = Bool(
+        False, help="Deprecated and ignored: it trusted X-Forwarded-* from anyone. List your "
+        "proxies in trusted_proxies instead."
+    ).tag(config=True)
     channel_max_age = Integer(
         30, help="Cache-Control max-age (s) of conda repodata and PyPI index pages: how long a "
         "client may use its copy without asking again (revalidation is a cheap 304)."
     ).tag(config=True)
 
+    @validate("trusted_proxies")
+    def _valid_networks(self, proposal: Any) -> list[str]:
+        try:
+            parse_networks(proposal["value"])
+        except ValueError as error:
+            raise TraitError(f"ServeApp.trusted_proxies: {error}") from None
+        return proposal["value"]
+
     def start(self) -> None:
+        if self.xheaders and not self.trusted_proxies:
+            self.log.warning("ServeApp.xheaders is ignored: forwarded headers are believed only "
+                             "from the proxies listed in ServeApp.trusted_proxies.")
         repo = self.make_repository()
         grace = self.consistency_grace
         if grace < 0:
@@ -94,13 +129,17 @@ class ServeApp(RepoCommand):
             executor=executor,
             public_url=self.public_url,
             login_limiter=LoginLimiter(self.login_attempts),
+            password_checks=PasswordChecks(
+                self.password_checks or max(1, (os.cpu_count() or 2) // 2),
+                waiting=self.password_check_queue,
+                per_source=self.password_checks_per_address),
+            trusted_proxies=TrustedProxies(self.trusted_proxies),
             session_max_age=self.session_max_age,
             serve_traceback=False,
             channel_max_age=self.channel_max_age,
         )
         server = HTTPServer(
             app,
-            xheaders=self.xheaders,
             max_body_size=repo.max_upload_size + (1 << 20),
             max_buffer_size=64 << 20,
             # Upload bodies arrive in 1 MiB reads instead of 64 KiB: 16x fewer Python calls.

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_repo import bounded_json
 from jupyter_repo.client.errors import BadRequest
 from jupyter_repo.client.publish import Destination
 
@@ -14,8 +14,8 @@ def parse(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
+        value = bounded_json.loads(raw)
+    except bounded_json.JSONRefused as error:
         raise BadRequest(f"The request body is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise BadRequest("The request body must be a JSON object.")

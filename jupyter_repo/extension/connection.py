@@ -12,7 +12,6 @@ namespaces, never the token. All methods block (they make HTTP requests).
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 from typing import Any
@@ -20,13 +19,18 @@ from typing import Any
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.config import (
-    URL_VARIABLE,
+    Advice,
     Credentials,
     CredentialStore,
-    TokenSource,
-    bound_token,
-    configured_sources,
     normalise_url,
+    resolve,
+)
+
+#: The Lab user logs in through the extension; the administrator configures it.
+IN_LAB = Advice(
+    configure="log in with the repository's URL, or set c.RepoExtension.url in the "
+              "Jupyter server configuration",
+    log_in="log in to it first",
 )
 
 
@@ -44,35 +48,22 @@ class Connection:
         self._warned: set[str] = set()
 
     def credentials(self) -> Credentials:
+        """:func:`resolve`'s rules, the URL chosen at login first and the user's saved token
+        before the administrator's (which belongs to ``c.RepoExtension.url`` only)."""
         with self._lock:
-            url = (self._chosen_url or self.configured_url or os.environ.get(URL_VARIABLE)
-                   or self.store.default_url())
-            if not url:
-                return Credentials(None, None)
-            url = normalise_url(url)
-            if self._logged_out:
-                return Credentials(url, None)
-            token, withheld = bound_token(url, [
-                TokenSource(self.store.token_for(url), url, "The saved token"),
-                *configured_sources(self.configured_url or None, self.configured_token or None,
-                                    os.environ, "c.RepoExtension.token"),
-            ])
-            for line in withheld:
+            credentials = resolve(self._chosen_url, configured_url=self.configured_url or None,
+                                  configured_token=self.configured_token or None,
+                                  configured_what="c.RepoExtension.token", saved_first=True,
+                                  signed_out=self._logged_out, store=self.store)
+            for line in credentials.withheld:
                 if line not in self._warned:  # once, not at every status poll
                     self._warned.add(line)
                     self.log.warning("jupyter-repo: %s", line)
-            return Credentials(url, token, withheld)
+            return credentials
 
     def client(self, *, need_token: bool = True) -> RepoClient:
-        credentials = self.credentials()
-        if not credentials.url:
-            raise errors.NotConfigured(
-                "No repository is configured: log in with the repository's URL, or set "
-                "c.RepoExtension.url in the Jupyter server configuration."
-            )
-        if need_token and not credentials.token:
-            raise errors.NotConfigured(f"Log in to the repository at {credentials.url} first.")
-        return RepoClient(credentials.url, credentials.token, timeout=self.timeout)
+        return RepoClient.from_credentials(self.credentials(), need_token=need_token,
+                                           advice=IN_LAB, timeout=self.timeout)
 
     def status(self) -> dict[str, Any]:
         credentials = self.credentials()

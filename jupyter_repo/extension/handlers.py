@@ -51,18 +51,22 @@ class RepoHandler(ExtensionHandlerMixin, APIHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """``{"message", "reason"}`` for repository errors and Jupyter's own (a missing
-        file in the contents, XSRF...), so callers can always switch on ``reason``."""
+        file in the contents, XSRF...), so callers can always switch on ``reason``: it is
+        always one of ``errors.REASONS`` (Jupyter's own free-form reasons, such as the
+        contents manager's "bad type", are replaced by the code of their status)."""
         error = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(error, errors.ClientError):
             self.set_status(error.status)
             self.finish({"message": error.message, "reason": error.reason})
             return
-        if isinstance(error, web.HTTPError) and status_code < 500:
+        log_message = error.log_message if isinstance(error, web.HTTPError) else None
+        if status_code < 500:
             kind = errors.BY_STATUS.get(status_code, errors.BadRequest)
-            self.finish({"message": error.log_message or self._reason,
-                         "reason": error.reason or kind.reason})
+            self.finish({"message": log_message or self._reason, "reason": kind.reason})
             return
-        super().write_error(status_code, **kwargs)
+        # A failure of ours, logged by log_exception; the browser gets no traceback.
+        self.finish({"message": log_message or "The jupyter-repo extension failed "
+                     "unexpectedly; the Jupyter server's log says why.", "reason": "error"})
 
 
 class StatusHandler(RepoHandler):

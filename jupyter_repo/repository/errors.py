@@ -45,3 +45,7 @@ class RateLimited(RepositoryError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Busy(RateLimited):
+    """The server has too much of this kind of work in progress; the caller may retry soon."""

@@ -90,11 +90,6 @@ def package_key(value: str) -> str:
     return package(value).lower()
 
 
-def pypi_normalize(value: str) -> str:
-    """PEP 503 normalisation of a project name (packaging's, the one pip and uv use)."""
-    return canonicalize_name(value)
-
-
 def project_key(value: str) -> str:
     """The key under which a package name is unique in its namespace: its PEP 503 form.
 

@@ -14,6 +14,7 @@ from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.server.base import NotFoundHandler
 from jupyter_repo.server.channels import revalidation_answer
 from jupyter_repo.server.connection import RequestStart
+from jupyter_repo.server.forwarded import TrustedProxies
 
 #: ``/t/<token>`` at the root (rattler) or after the first segment (conda: ``/conda/t/<tok>``).
 _PATH_TOKEN = re.compile(r"^(/conda|/pypi|/api)?/t/([A-Za-z0-9-]+)(?=/|$)")
@@ -23,7 +24,8 @@ class RepoApplication(web.Application):
     """A Tornado application that understands ``/t/<token>/`` path segments.
 
     The token is taken out of the path before routing (so handlers and access logs never
-    see it) and kept on the request for authentication.
+    see it) and kept on the request for authentication. A request from a trusted proxy gets
+    its client's address and scheme here, before any handler reads them.
     """
 
     def start_request(self, server_conn: object,
@@ -35,6 +37,9 @@ class RepoApplication(web.Application):
                             shortcuts=(revalidation_answer,))
 
     def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> Any:
+        proxies: TrustedProxies | None = self.settings.get("trusted_proxies")
+        if proxies is not None:
+            proxies.apply(request)
         match = _PATH_TOKEN.match(request.path)
         if match:
             prefix, token = match.group(1) or "", match.group(2)

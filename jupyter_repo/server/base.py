@@ -7,17 +7,22 @@ import binascii
 import json
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import partial
 from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
 
 from tornado import web
 from tornado.ioloop import IOLoop
 
+from jupyter_repo import bounded_json
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.permissions import ANONYMOUS, Actor
 from jupyter_repo.repository.security import looks_like_token
 from jupyter_repo.repository.services import accounts, tokens
+from jupyter_repo.server.ratelimit import LoginLimiter, PasswordChecks
 
 T = TypeVar("T")
 log = logging.getLogger("jupyter_repo.server")
@@ -31,8 +36,32 @@ STATUS_OF_ERROR: dict[type[errors.RepositoryError], int] = {
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.RateLimited: 429,
+    errors.Busy: 503,
 }
 MAX_JSON_BODY = 1 << 20
+
+
+#: Characters a redirect target keeps as they are; anything else is percent-encoded.
+_LOCATION_SAFE = "/?#[]@!$&'()*+,;=:%~"
+
+
+def local_location(target: str) -> str:
+    """``target`` as a ``Location`` that can only lead to this server, or ``ValueError``.
+
+    Relative references (``simple/``, ``../name/``) and absolute paths (``/account``) pass;
+    anything a browser could read as another host does not: a scheme (``http:``,
+    ``javascript:``), an authority (``//host``), backslashes (browsers read ``\\host`` and
+    ``/\\host`` as ``//host``), and control characters or spaces (browsers drop tabs and
+    newlines, which would join ``/\t/host`` into ``//host``). Other characters outside
+    ASCII are percent-encoded.
+    """
+    if (not target or "\\" in target
+            or any(ord(char) <= 32 or ord(char) == 127 for char in target)):
+        raise ValueError(f"not a local redirect target: {target!r}")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
+        raise ValueError(f"not a local redirect target: {target!r}")
+    return quote(target, safe=_LOCATION_SAFE)
 
 
 def status_of(error: BaseException) -> int:
@@ -125,18 +154,33 @@ class BaseHandler(web.RequestHandler):
                     "Use a token (Authorization: token <token>) for this request, "
                     "not a password."
                 )
-            limiter = self.settings.get("login_limiter")
+            account = await self.authenticate_password(first or "", second or "")
+            self.actor = accounts.password_actor(account)
+
+    async def authenticate_password(self, login: str, password: str) -> Account:
+        """The account whose password this is, within the limits on password attempts.
+
+        The failed-login limiter may refuse before any work (429); then the verification
+        waits for one of a bounded number of slots on the event loop (Argon2 is slow by
+        design, so a flood of guesses must not occupy every worker thread).
+        """
+        limiter: LoginLimiter | None = self.settings.get("login_limiter")
+        checks: PasswordChecks | None = self.settings.get("password_checks")
+        address = self.request.remote_ip
+        if limiter is not None:
+            limiter.check(address, login)
+        async with checks.slot(address) if checks is not None else nullcontext():
             if limiter is not None:
-                limiter.check(self.request.remote_ip, first or "")
+                limiter.check(address, login)  # failures may have been counted meanwhile
             try:
-                self.actor = await self.run(
-                    lambda s: accounts.password_actor(
-                        accounts.authenticate(s, first or "", second or ""))
-                )
+                account: Account = await self.run(accounts.authenticate, login, password)
             except errors.Unauthenticated:
                 if limiter is not None:
-                    limiter.failed(self.request.remote_ip, first or "")
+                    limiter.failed(address, login)
                 raise
+        if limiter is not None:
+            limiter.succeeded(address, login)
+        return account
 
     def _check_declared_length(self) -> None:
         declared = self.request.headers.get("Content-Length")
@@ -174,8 +218,8 @@ class BaseHandler(web.RequestHandler):
                 raise errors.InvalidInput("A JSON object is required in the request body.")
             return {}
         try:
-            value = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as error:
+            value = bounded_json.loads(raw)
+        except bounded_json.JSONRefused as error:
             raise errors.InvalidInput(f"The request body is not valid JSON: {error}") from None
         if value is None:
             return {}
@@ -194,6 +238,15 @@ class BaseHandler(web.RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(value, default=str))
+
+    def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
+        """Redirect within this server only (see :func:`local_location`)."""
+        try:
+            location = local_location(url)
+        except ValueError:
+            log.warning("refused a redirect off this server: %r", url)
+            raise errors.InvalidInput("This request cannot be redirected.") from None
+        super().redirect(location, permanent=permanent, status=status)
 
     def base_url(self) -> str:
         configured = self.settings.get("public_url")

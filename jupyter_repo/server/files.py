@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
+from tornado import web
 from tornado.ioloop import IOLoop
 
 from jupyter_repo.server.base import BaseHandler
@@ -93,7 +94,8 @@ async def send_blob(handler: BaseHandler, blob: BlobInfo, *, cache_control: str 
         return
     presigned = handler.repo.store.presigned_url(blob.key, blob.filename)
     if presigned and handler.request.method == "GET":
-        handler.redirect(presigned, status=302)
+        # The one redirect off this server: to the store's own short-lived URL.
+        web.RequestHandler.redirect(handler, presigned, status=302)
         return
     handler.set_header("Content-Type", blob.content_type)
     if attachment:

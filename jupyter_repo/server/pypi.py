@@ -1,7 +1,8 @@
 """PyPI simple indexes over HTTP: ``/pypi/<owner>[/label/<label>]/simple/...``.
 
 PEP 503 HTML or PEP 691 JSON by content negotiation (``Accept``, or ``?format=``), PEP 503
-normalised names (other spellings are redirected), files and PEP 658 ``.metadata`` next to
+normalised names (other spellings of a valid name are redirected; a name no package could have
+is not found), files and PEP 658 ``.metadata`` next to
 the project page. Private projects need a token: in the path (``/pypi/t/<token>/...`` or
 ``/t/<token>/pypi/...``), as ``Authorization: token|Bearer``, or as the password of HTTP
 Basic (``https://__token__:<token>@host/pypi/<owner>/simple``), which pip and uv send.
@@ -16,8 +17,9 @@ from typing import Any
 
 from tornado.web import RequestHandler
 
-from jupyter_repo.repository import errors
+from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.indexes import lookup, pypi
+from jupyter_repo.server.base import local_location
 from jupyter_repo.server.channels import IndexHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 
@@ -25,11 +27,49 @@ INDEX = r"/pypi/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?/simple"
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 
 
+def negotiate(accept: str | None, query_format: str | None = None) -> str | None:
+    """PEP 691 content negotiation (an HTTP matter, so here and not in the domain): the
+    media type to send, or ``None`` (406).
+
+    No ``Accept`` (or ``*/*``) gets HTML, as PEP 691 recommends for compatibility.
+    """
+    offered = {pypi.JSON_TYPE: pypi.JSON_TYPE, pypi.HTML_TYPE: pypi.HTML_TYPE,
+               "text/html": "text/html", "application/json": None}
+    if query_format:
+        known = (pypi.JSON_TYPE, pypi.HTML_TYPE, "text/html")
+        return query_format if query_format in known else None
+    if not accept:
+        return "text/html"
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate(accept.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        if media in ("*/*", "application/*", "text/*"):
+            candidate = "text/html" if media != "application/*" else pypi.JSON_TYPE
+        else:
+            candidate = offered.get(media)  # type: ignore[assignment]
+        if candidate is None:
+            continue
+        rank = (quality, -position, candidate)
+        if best is None or rank[:2] > best[:2]:
+            best = rank
+    return best[2] if best is not None else None
+
+
 class _SimpleHandler(IndexHandler):
     def media_type(self) -> str | None:
         """The negotiated media type; ``None`` after answering 406 Not Acceptable."""
-        chosen = pypi.choose_format(self.request.headers.get("Accept"),
-                                    self.get_query_argument("format", None))
+        chosen = negotiate(self.request.headers.get("Accept"),
+                           self.get_query_argument("format", None))
         if chosen is None:
             self.set_status(406)
             self.render_error(406, f"Not acceptable: this index offers {pypi.JSON_TYPE}, "
@@ -44,7 +84,7 @@ class _SimpleHandler(IndexHandler):
 
     def redirect_relative(self, location: str) -> None:
         self.set_status(301)
-        self.set_header("Location", location)
+        self.set_header("Location", local_location(location))
         self.set_header("Cache-Control", "no-store" if not self.actor.anonymous else
                         "public, max-age=3600")
         self.finish()
@@ -82,7 +122,7 @@ class ProjectHandler(_SimpleHandler):
 
     async def get(self, owner: str, label: str | None, project: str,
                   slash: str = "/") -> None:
-        normalized = pypi.normalize(project)
+        normalized = project_name(project)
         if normalized != project or not slash:
             await self.run(lookup.locate_in, owner, label, "pypi", None,
                            actor=self.actor)
@@ -110,7 +150,7 @@ class DistFileHandler(IndexHandler):
     async def get(self, owner: str, label: str | None, project: str, filename: str) -> None:
         wants_metadata = filename.endswith(".metadata")
         name = filename[: -len(".metadata")] if wants_metadata else filename
-        normalized = pypi.normalize(project)
+        normalized = project_name(project)
 
         def find(session: Any) -> tuple[lookup.StoredFile, bytes | None, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None,
@@ -132,6 +172,18 @@ class DistFileHandler(IndexHandler):
         await send_blob(self, BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
                                        stored.upload_time),
                         cache_control=cache_control, attachment=False)
+
+
+def project_name(project: str) -> str:
+    """The PEP 503 form of a project name from the URL; one no package can have is not found.
+
+    Only a valid name is ever echoed into a redirect, so a ``Location`` holds nothing but
+    letters, digits, ``-`` and ``+`` (never ``\\host``, ``//host`` or ``scheme:``).
+    """
+    try:
+        return names.project_key(project)
+    except errors.InvalidInput:
+        raise errors.NotFound("No such project in this index.") from None
 
 
 def _with_etag(body: bytes) -> tuple[bytes, str]:

@@ -20,12 +20,18 @@ from dataclasses import dataclass, field
 
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
-from jupyter_repo.client.config import resolve
+from jupyter_repo.client.config import TOKEN_VARIABLE, URL_VARIABLE, Advice, resolve
 
 #: Seconds a widget waits for one answer of the repository (searches must stay snappy).
 DEFAULT_TIMEOUT = 15.0
 
 NOT_VISIBLE = "not found, or not visible to you"
+#: A notebook's user sets the repository up in a terminal (or with variables).
+IN_A_NOTEBOOK = Advice(
+    configure=f"run 'jupyter repo login --url URL' in a terminal, or set {URL_VARIABLE} "
+              f"(and {TOKEN_VARIABLE} for private packages)",
+    log_in=f"run 'jupyter repo login' in a terminal, or set {TOKEN_VARIABLE}",
+)
 
 
 class TokenWithheld(UserWarning):
@@ -44,12 +50,7 @@ def connect(client: RepoClient | None = None, *, url: str | None = None,
     credentials = resolve(url, token)
     for line in credentials.withheld:  # shown under the cell; the token itself never is
         warnings.warn(line, TokenWithheld, stacklevel=2)
-    if not credentials.url:
-        raise errors.NotConfigured(
-            "No repository is configured: run 'jupyter repo login --url URL' in a terminal, "
-            "or set JUPYTER_REPO_URL (and JUPYTER_REPO_TOKEN for private packages)."
-        )
-    return RepoClient.from_credentials(credentials, timeout=timeout)
+    return RepoClient.from_credentials(credentials, advice=IN_A_NOTEBOOK, timeout=timeout)
 
 
 def secrets_of(client: RepoClient | None) -> tuple[str, ...]:

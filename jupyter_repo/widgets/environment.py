@@ -35,8 +35,9 @@ from traitlets import UseEnum
 
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
-from jupyter_repo.client.envdiff import EnvironmentRef, Plan
+from jupyter_repo.client.envdiff import Plan
 from jupyter_repo.client.install import Installer, Target
+from jupyter_repo.client.refs import EnvironmentRef
 from jupyter_repo.client.states import EnvironmentState, JobState
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.running import Job, Outcome, TaskPanel

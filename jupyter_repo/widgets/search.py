@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import re
 from typing import Any
 
 import ipywidgets as widgets
@@ -52,6 +51,7 @@ from traitlets import UseEnum
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Installer, InstallSpec, Target
+from jupyter_repo.client.refs import Ref
 from jupyter_repo.client.states import JobState, SearchState
 from jupyter_repo.widgets import rendering
 from jupyter_repo.widgets.connection import Connection, describe
@@ -59,8 +59,6 @@ from jupyter_repo.widgets.installed import InstalledIndex
 from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
 from jupyter_repo.widgets.searching import LiveSearch
 
-OWNER_NAME = re.compile(
-    r"^(?P<owner>[A-Za-z0-9][A-Za-z0-9_-]*)/(?P<name>[A-Za-z0-9][A-Za-z0-9._+-]*)$")
 #: package type on the repository -> install method offered
 METHODS = (("pypi", "pip"), ("conda", "conda"), ("env", "env"))
 METHOD_LABELS = {"pip": "pip (PyPI index)", "conda": "conda (py-rattler)",
@@ -281,12 +279,11 @@ class PackageSearch(widgets.VBox):
     def _fetch(self, query: str) -> tuple[list[dict[str, Any]], int, list[str | None]]:
         """Blocking (a worker thread): one page of search results and installed versions."""
         client = self._connection.get()
-        match = OWNER_NAME.match(query)
-        if match:
-            items, total = client.search(match["name"], owner=match["owner"],
-                                         per_page=self.max_results)
+        ref = Ref.match(query)
+        if ref and not ref.version:
+            items, total = client.search(ref.name, owner=ref.owner, per_page=self.max_results)
             if not items:
-                client.package(match["owner"], match["name"])  # 404: not visible
+                client.package(ref.owner, ref.name)  # 404: not visible
         else:
             items, total = client.search(query, per_page=self.max_results)
         installed = [self._installed.version(str(item.get("name", "")),

@@ -1,10 +1,14 @@
 /**
  * The client of the jupyter-repo server extension (`/jupyter-repo/...` on the Jupyter
- * server, see docs/extension-contract). Every call goes through
- * `ServerConnection.makeRequest`, which adds Jupyter's token and XSRF header.
+ * server, see docs/jupyter-extension.md). Every call goes through
+ * `ServerConnection.makeRequest` with the application's server settings, which add
+ * Jupyter's token and XSRF header.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
+import type { TranslationBundle } from '@jupyterlab/translation';
+
+import { errorFromAnswer, networkError, type ErrorReason } from './errors';
 
 export interface INamespace {
   login: string;
@@ -42,28 +46,37 @@ export interface ITaskRef {
 }
 
 export type TaskState =
-  | 'pending'
-  | 'running'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
+  'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
-export interface ITask {
+export interface ITask<R = unknown> {
   id: string;
   kind: string;
   state: TaskState;
   progress: number | null;
   message: string;
-  result: { [key: string]: any } | null;
+  result: R | null;
   error: string | null;
+  reason: ErrorReason | null;
 }
 
+/** Where a publish went (the result of a publish task). */
 export interface IPublishResult {
   owner: string;
   name: string;
   version: string;
   html_url: string;
-  files: { [key: string]: any }[];
+  /** The environment published along with a notebook, if any. */
+  environment?: { owner: string; name: string; html_url: string } | null;
+  /** What the server recorded in the notebook's metadata (`jupyter_repo`). */
+  notebook_metadata?: IPublishedMetadata | null;
+}
+
+/** What an earlier publish wrote into a notebook's metadata (key `jupyter_repo`). */
+export interface IPublishedMetadata {
+  owner?: string;
+  name?: string;
+  version?: string;
+  url?: string;
 }
 
 export type PublishKind = 'notebook' | 'environment' | 'project';
@@ -89,51 +102,46 @@ export interface IProjectPreview {
   include_hidden: boolean;
 }
 
-/** An error with a sentence meant for the user (the server's `message`). */
-export class RepoError extends Error {
-  constructor(
-    message: string,
-    readonly reason: string,
-    readonly status: number
-  ) {
-    super(message);
-  }
+export type LoginRequest =
+  | { url?: string; token: string }
+  | { url?: string; username: string; password: string };
+
+/** A publish request, as the server extension's endpoints take it. */
+export interface IPublishRequest {
+  namespace: string;
+  name: string;
+  summary: string;
+  label: string;
+  public: boolean;
+  version?: string;
+  path?: string;
+  kernel_id?: string;
+  kernel_name?: string;
+  attach_environment?: boolean;
+  include_hidden?: boolean;
 }
 
 const PREFIX = 'jupyter-repo';
 
-function fallbackMessage(status: number): string {
-  if (status === 404) {
-    return (
-      'The jupyter-repo server extension is not running in this Jupyter server. ' +
-      'Install jupyter-repo in the environment Jupyter runs from and restart it.'
-    );
-  }
-  if (status === 403) {
-    return 'This Jupyter server does not allow you to use the repository.';
-  }
-  return `The Jupyter server answered with an error (HTTP ${status}).`;
-}
-
-/** Call one endpoint; answer its JSON, or throw a RepoError with a readable message. */
+/**
+ * Call one endpoint of the server extension; answer its JSON, or throw a `RepoError`
+ * with a readable message.
+ */
 export async function requestAPI<T>(
   endPoint: string,
+  serverSettings: ServerConnection.ISettings,
+  trans: TranslationBundle,
   init: RequestInit = {}
 ): Promise<T> {
-  const settings = ServerConnection.makeSettings();
-  const url = URLExt.join(settings.baseUrl, PREFIX, endPoint);
+  const url = URLExt.join(serverSettings.baseUrl, PREFIX, endPoint);
   let response: Response;
   try {
-    response = await ServerConnection.makeRequest(url, init, settings);
+    response = await ServerConnection.makeRequest(url, init, serverSettings);
   } catch (error) {
-    throw new RepoError(
-      `Cannot reach the Jupyter server: ${(error as Error).message ?? error}`,
-      'network',
-      0
-    );
+    throw networkError(error, trans);
   }
   const text = await response.text();
-  let data: any = null;
+  let data: unknown = null;
   if (text) {
     try {
       data = JSON.parse(text);
@@ -142,20 +150,9 @@ export async function requestAPI<T>(
     }
   }
   if (!response.ok) {
-    const message =
-      data && typeof data.message === 'string' && data.message
-        ? data.message
-        : fallbackMessage(response.status);
-    throw new RepoError(message, data?.reason ?? '', response.status);
+    throw errorFromAnswer(response.status, data, trans);
   }
   return data as T;
-}
-
-function post<T>(endPoint: string, body: unknown): Promise<T> {
-  return requestAPI<T>(endPoint, {
-    method: 'POST',
-    body: JSON.stringify(body)
-  });
 }
 
 function query(params: { [key: string]: string | number | undefined }): string {
@@ -168,93 +165,110 @@ function query(params: { [key: string]: string | number | undefined }): string {
   return URLExt.objectToQueryString(defined);
 }
 
-export function getStatus(): Promise<IStatus> {
-  return requestAPI<IStatus>('status');
-}
-
-export type LoginRequest =
-  | { url?: string; token: string }
-  | { url?: string; username: string; password: string };
-
-export function login(request: LoginRequest): Promise<IStatus> {
-  return post<IStatus>('login', request);
-}
-
-export function logout(): Promise<IStatus> {
-  return post<IStatus>('logout', {});
-}
-
-export function publish(
-  kind: PublishKind,
-  request: { [key: string]: unknown }
-): Promise<ITaskRef> {
-  return post<ITaskRef>(`publish/${kind}`, request);
-}
-
-export function previewProject(
-  path: string,
-  includeHidden: boolean
-): Promise<IProjectPreview> {
-  return post<IProjectPreview>('publish/project/preview', {
-    path,
-    include_hidden: includeHidden
-  });
-}
-
-export function search(params: {
-  q?: string;
-  type?: string;
-  owner?: string;
-  page?: number;
-  per_page?: number;
-}): Promise<IListing> {
-  return requestAPI<IListing>('search' + query(params));
-}
-
-export function listPackages(owner?: string): Promise<IListing> {
-  return requestAPI<IListing>('packages' + query({ owner }));
-}
-
-export function openNotebook(request: {
-  owner: string;
-  name: string;
-  version?: string;
-  directory?: string;
-}): Promise<{ path: string }> {
-  return post<{ path: string }>('open', request);
-}
-
-export function installEnvironment(request: {
-  owner: string;
-  name: string;
-  version?: string;
-  kernel_name?: string;
-}): Promise<ITaskRef> {
-  return post<ITaskRef>('install-environment', request);
-}
-
-export function getTask(id: string): Promise<ITask> {
-  return requestAPI<ITask>(`tasks/${encodeURIComponent(id)}`);
-}
-
-export async function cancelTask(id: string): Promise<void> {
-  await requestAPI<void>(`tasks/${encodeURIComponent(id)}`, { method: 'DELETE' });
-}
-
 const FINISHED: TaskState[] = ['succeeded', 'failed', 'cancelled'];
 
-/** Poll a task until it ends, reporting every state seen; answer the final state. */
-export async function waitForTask(
-  id: string,
-  onUpdate: (task: ITask) => void,
-  intervalMs = 400
-): Promise<ITask> {
-  for (;;) {
-    const task = await getTask(id);
-    onUpdate(task);
-    if (FINISHED.includes(task.state)) {
-      return task;
+/** The endpoints of the server extension, on one Jupyter server. */
+export class RepoClient {
+  constructor(
+    readonly serverSettings: ServerConnection.ISettings,
+    private readonly trans: TranslationBundle
+  ) {}
+
+  status(): Promise<IStatus> {
+    return this.get<IStatus>('status');
+  }
+
+  login(request: LoginRequest): Promise<IStatus> {
+    return this.post<IStatus>('login', request);
+  }
+
+  logout(): Promise<IStatus> {
+    return this.post<IStatus>('logout', {});
+  }
+
+  publish(kind: PublishKind, request: IPublishRequest): Promise<ITaskRef> {
+    return this.post<ITaskRef>(`publish/${kind}`, request);
+  }
+
+  previewProject(
+    path: string,
+    includeHidden: boolean
+  ): Promise<IProjectPreview> {
+    return this.post<IProjectPreview>('publish/project/preview', {
+      path,
+      include_hidden: includeHidden
+    });
+  }
+
+  search(params: {
+    q?: string;
+    type?: string;
+    owner?: string;
+    page?: number;
+    per_page?: number;
+  }): Promise<IListing> {
+    return this.get<IListing>('search' + query(params));
+  }
+
+  listPackages(owner?: string): Promise<IListing> {
+    return this.get<IListing>('packages' + query({ owner }));
+  }
+
+  openNotebook(request: {
+    owner: string;
+    name: string;
+    version?: string;
+    directory?: string;
+  }): Promise<{ path: string }> {
+    return this.post<{ path: string }>('open', request);
+  }
+
+  installEnvironment(request: {
+    owner: string;
+    name: string;
+    version?: string;
+    kernel_name?: string;
+  }): Promise<ITaskRef> {
+    return this.post<ITaskRef>('install-environment', request);
+  }
+
+  getTask<R>(id: string): Promise<ITask<R>> {
+    return this.get<ITask<R>>(`tasks/${encodeURIComponent(id)}`);
+  }
+
+  async cancelTask(id: string): Promise<void> {
+    await requestAPI<void>(
+      `tasks/${encodeURIComponent(id)}`,
+      this.serverSettings,
+      this.trans,
+      { method: 'DELETE' }
+    );
+  }
+
+  /** Poll a task until it ends, reporting every state seen; answer the final state. */
+  async waitForTask<R>(
+    id: string,
+    onUpdate: (task: ITask<R>) => void,
+    intervalMs = 400
+  ): Promise<ITask<R>> {
+    for (;;) {
+      const task = await this.getTask<R>(id);
+      onUpdate(task);
+      if (FINISHED.includes(task.state)) {
+        return task;
+      }
+      await new Promise(resolve => setTimeout(resolve, intervalMs));
     }
-    await new Promise(resolve => setTimeout(resolve, intervalMs));
+  }
+
+  private get<T>(endPoint: string): Promise<T> {
+    return requestAPI<T>(endPoint, this.serverSettings, this.trans);
+  }
+
+  private post<T>(endPoint: string, body: unknown): Promise<T> {
+    return requestAPI<T>(endPoint, this.serverSettings, this.trans, {
+      method: 'POST',
+      body: JSON.stringify(body)
+    });
   }
 }

@@ -1,4 +1,5 @@
 /** A tiny helper to build DOM nodes, so widgets read as the structure they render. */
+import type { TranslationBundle } from '@jupyterlab/translation';
 
 type Child = Node | string | null | undefined | false;
 
@@ -26,7 +27,11 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 }
 
 /** A labelled form row: `<label><span>text</span> control</label>`. */
-export function field(text: string, control: HTMLElement, hint?: string): HTMLElement {
+export function field(
+  text: string,
+  control: HTMLElement,
+  hint?: string
+): HTMLElement {
   return h(
     'label',
     { class: 'jp-JupyterRepo-field' },
@@ -43,4 +48,19 @@ export function slugify(text: string): string {
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[-._]+|[-._]+$/g, '')
     .slice(0, 100);
+}
+
+/** `1.5 MB`-style sizes (decimal units, as the CLI prints them). */
+export function formatSize(bytes: number, trans: TranslationBundle): string {
+  if (bytes < 1000) {
+    return trans._n('%1 byte', '%1 bytes', bytes);
+  }
+  let value = bytes;
+  for (const unit of ['kB', 'MB', 'GB']) {
+    value /= 1000;
+    if (value < 1000 || unit === 'GB') {
+      return `${value.toFixed(1)} ${unit}`;
+    }
+  }
+  return trans._n('%1 byte', '%1 bytes', bytes);
 }

@@ -1,29 +1,40 @@
 /**
  * jupyter-repo's JupyterLab plugin: wires the commands, the notebook toolbar button, the
- * menus (declared in schema/plugin.json), the palette and the "Repository" sidebar.
+ * menus (declared in schema/plugin.json), the palette, the user's settings and the
+ * "Repository" sidebar.
  */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, showErrorMessage, ToolbarButton } from '@jupyterlab/apputils';
+import { ICommandPalette, showErrorMessage } from '@jupyterlab/apputils';
 import { DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
-import { fileUploadIcon, LabIcon } from '@jupyterlab/ui-components';
+import type { Contents } from '@jupyterlab/services';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import {
+  ITranslator,
+  nullTranslator,
+  TranslationBundle
+} from '@jupyterlab/translation';
+import {
+  fileUploadIcon,
+  LabIcon,
+  ToolbarButton
+} from '@jupyterlab/ui-components';
 import { IDisposable } from '@lumino/disposable';
 
-import { openLoginDialog } from './login';
-import { openPublishDialog } from './publish';
+// The client, the state and the sidebar are needed at activation (the sidebar's icon
+// shows at once); the dialogs load when first opened.
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { RepoClient } from './api';
+import { readSettings } from './settings';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { RepositoryPanel } from './sidebar';
+// eslint-disable-next-line jupyter/prefer-lazy-imports
 import { RepositoryState } from './state';
-import {
-  currentDocument,
-  IPublishTarget,
-  kernelTarget,
-  kindOf,
-  targetForPath
-} from './targets';
+import { IPublishTarget, kernelTarget, kindOf, targetForPath } from './targets';
 
 import repositoryIconSvg from '../style/repository.svg';
 
@@ -35,55 +46,117 @@ export namespace CommandIDs {
   export const openPanel = 'jupyter-repo:open-panel';
 }
 
-const CATEGORY = 'Repository';
+const PLUGIN_ID = 'jupyter-repo:plugin';
+
+/** The extension's translation domain (its Python package). */
+const TRANSLATION_DOMAIN = 'jupyter_repo';
 
 export const repositoryIcon = new LabIcon({
   name: 'jupyter-repo:repository',
   svgstr: repositoryIconSvg
 });
 
+/** The open document widget for a path, if any. */
+function findDocument(
+  app: JupyterFrontEnd,
+  path: string
+): DocumentWidget | null {
+  for (const widget of app.shell.widgets('main')) {
+    if (widget instanceof DocumentWidget && widget.context.path === path) {
+      return widget;
+    }
+  }
+  return null;
+}
+
+/** The document in the main area that has focus, if it is one. */
+function currentDocument(app: JupyterFrontEnd): DocumentWidget | null {
+  const widget = app.shell.currentWidget;
+  return widget instanceof DocumentWidget ? widget : null;
+}
+
 /** Adds the Publish button to every notebook's toolbar. */
-class PublishButton
-  implements DocumentRegistry.IWidgetExtension<DocumentWidget, DocumentRegistry.IModel>
-{
-  constructor(private readonly app: JupyterFrontEnd) {}
+class PublishButton implements DocumentRegistry.IWidgetExtension<
+  DocumentWidget,
+  DocumentRegistry.IModel
+> {
+  constructor(
+    private readonly app: JupyterFrontEnd,
+    private readonly trans: TranslationBundle
+  ) {}
 
   createNew(panel: DocumentWidget): IDisposable {
     const button = new ToolbarButton({
       className: 'jp-JupyterRepo-publishButton',
       icon: fileUploadIcon,
-      label: 'Publish',
-      tooltip: 'Publish this notebook to the repository',
+      label: this.trans.__('Publish'),
+      tooltip: this.trans.__('Publish this notebook to the repository'),
       onClick: () => {
-        void this.app.commands.execute(CommandIDs.publish, { path: panel.context.path });
+        void this.app.commands.execute(CommandIDs.publish, {
+          path: panel.context.path
+        });
       }
     });
-    if (!panel.toolbar.insertAfter('cellType', 'jupyter-repo-publish', button)) {
+    if (
+      !panel.toolbar.insertAfter('cellType', 'jupyter-repo-publish', button)
+    ) {
       panel.toolbar.addItem('jupyter-repo-publish', button);
     }
     return button;
   }
 }
 
+/** Keep the state's settings in step with the registry (the Settings Editor). */
+async function followSettings(
+  registry: ISettingRegistry,
+  state: RepositoryState
+): Promise<void> {
+  const settings = await registry.load(PLUGIN_ID);
+  const apply = () => state.updateSettings(readSettings(settings.composite));
+  apply();
+  settings.changed.connect(apply);
+}
+
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-repo:plugin',
-  description: 'Publish notebooks, environments and projects to a jupyter-repo repository.',
+  id: PLUGIN_ID,
+  description:
+    'Publish notebooks, environments and projects to a jupyter-repo repository.',
   autoStart: true,
-  optional: [ICommandPalette, IDefaultFileBrowser, ILayoutRestorer],
+  optional: [
+    ICommandPalette,
+    IDefaultFileBrowser,
+    ILayoutRestorer,
+    ISettingRegistry,
+    ITranslator
+  ],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     fileBrowser: IDefaultFileBrowser | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    settingRegistry: ISettingRegistry | null,
+    translator: ITranslator | null
   ) => {
-    const state = new RepositoryState();
+    const trans = (translator ?? nullTranslator).load(TRANSLATION_DOMAIN);
+    const client = new RepoClient(app.serviceManager.serverSettings, trans);
+    const state = new RepositoryState(client, trans);
     const { commands } = app;
 
-    const publishTarget = async (target: IPublishTarget | null, explain: string) => {
+    if (settingRegistry) {
+      followSettings(settingRegistry, state).catch(reason => {
+        console.error(`Failed to load the settings of ${PLUGIN_ID}.`, reason);
+      });
+    }
+
+    const publishTarget = async (
+      target: IPublishTarget | null,
+      explain: string
+    ) => {
       if (!target) {
-        await showErrorMessage('Nothing to publish', explain);
+        await showErrorMessage(trans.__('Nothing to publish'), explain);
         return;
       }
+      const { openPublishDialog } = await import('./publish');
       await openPublishDialog(state, target);
     };
 
@@ -92,33 +165,60 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return items.length === 1 ? items[0] : null;
     };
 
+    const pathTarget = (model: Pick<Contents.IModel, 'path' | 'type'>) =>
+      targetForPath(model, trans, findDocument(app, model.path)?.context);
+
     commands.addCommand(CommandIDs.publish, {
-      label: 'Publish to repository…',
-      caption: 'Publish the current notebook, environment file or folder to the repository',
+      label: trans.__('Publish to repository…'),
+      caption: trans.__(
+        'Publish the current notebook, environment file or folder to the repository'
+      ),
       icon: fileUploadIcon,
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            path: {
+              type: 'string',
+              description: trans.__(
+                'The notebook, environment file or folder to publish (default: the document in focus, or the file browser’s selection)'
+              )
+            }
+          }
+        }
+      },
       execute: async args => {
-        const path = args.path as string | undefined;
+        const path = typeof args.path === 'string' ? args.path : undefined;
         if (path !== undefined) {
           await publishTarget(
-            targetForPath(app, { path, type: 'file' }),
-            `“${path}” is not a notebook, an environment file or a folder.`
+            pathTarget({ path, type: 'file' }),
+            trans.__(
+              '“%1” is not a notebook, an environment file or a folder.',
+              path
+            )
           );
           return;
         }
         const doc = currentDocument(app);
-        const model = doc ? { path: doc.context.path, type: 'file' as const } : selectedItem();
+        const model = doc
+          ? { path: doc.context.path, type: 'file' }
+          : selectedItem();
         await publishTarget(
-          model ? targetForPath(app, model) : null,
-          'Open a notebook or an environment file, or select one (or a folder) in the ' +
-            'file browser, then publish it.'
+          model ? pathTarget(model) : null,
+          trans.__(
+            'Open a notebook or an environment file, or select one (or a folder) in the file browser, then publish it.'
+          )
         );
       }
     });
 
     commands.addCommand(CommandIDs.publishSelected, {
-      label: 'Publish to repository…',
-      caption: 'Publish the selected notebook, environment file or folder (as a project)',
+      label: trans.__('Publish to repository…'),
+      caption: trans.__(
+        'Publish the selected notebook, environment file or folder (as a project)'
+      ),
       icon: fileUploadIcon,
+      describedBy: { args: { type: 'object', properties: {} } },
       isVisible: () => {
         const item = selectedItem();
         return item !== null && kindOf(item) !== null;
@@ -126,27 +226,36 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async () => {
         const item = selectedItem();
         await publishTarget(
-          item ? targetForPath(app, item) : null,
-          'Select one notebook, environment file or folder in the file browser.'
+          item ? pathTarget(item) : null,
+          trans.__(
+            'Select one notebook, environment file or folder in the file browser.'
+          )
         );
       }
     });
 
     commands.addCommand(CommandIDs.shareEnvironment, {
-      label: 'Share environment…',
-      caption: 'Publish the environment of the current kernel to the repository',
+      label: trans.__('Share environment…'),
+      caption: trans.__(
+        'Publish the environment of the current kernel to the repository'
+      ),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
         await publishTarget(
-          kernelTarget(currentDocument(app)),
-          'Open a notebook whose kernel is running, then share its environment.'
+          kernelTarget(currentDocument(app), trans),
+          trans.__(
+            'Open a notebook whose kernel is running, then share its environment.'
+          )
         );
       }
     });
 
     commands.addCommand(CommandIDs.settings, {
-      label: 'Repository settings…',
-      caption: 'The repository URL and your login',
+      label: trans.__('Repository settings…'),
+      caption: trans.__('The repository URL and your login'),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
+        const { openLoginDialog } = await import('./login');
         await openLoginDialog(state);
       }
     });
@@ -161,22 +270,27 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     commands.addCommand(CommandIDs.openPanel, {
-      label: 'Show the repository panel',
+      label: trans.__('Show the repository panel'),
+      describedBy: { args: { type: 'object', properties: {} } },
       execute: () => {
         app.shell.activateById(panel.id);
       }
     });
 
-    app.docRegistry.addWidgetExtension('Notebook', new PublishButton(app));
+    app.docRegistry.addWidgetExtension(
+      'Notebook',
+      new PublishButton(app, trans)
+    );
 
     if (palette) {
+      const category = trans.__('Repository');
       for (const command of [
         CommandIDs.publish,
         CommandIDs.shareEnvironment,
         CommandIDs.settings,
         CommandIDs.openPanel
       ]) {
-        palette.addItem({ command, category: CATEGORY });
+        palette.addItem({ command, category });
       }
     }
 

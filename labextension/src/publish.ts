@@ -1,61 +1,58 @@
 /**
  * The publish dialog: where to (namespace), under which name and version, with which
  * summary, label and visibility, and for notebooks whether the kernel's environment goes
- * along. For a project it first lists the files that would be packed (count, size, the
- * files, what is left out); hidden files go only when asked, credential files never. It
- * starts the server-side task, shows its progress, then a link to the published page or
- * the reason it failed, without closing.
+ * along; the defaults come from the user's settings. For a project it first lists the
+ * files that would be packed (count, size, the files, what is left out); hidden files go
+ * only when asked, credential files never. It starts the server-side task, shows its
+ * progress, then a link to the published page or the reason it failed, without closing.
  */
 import { Dialog, Notification, showErrorMessage } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
-import {
+import type {
   IProjectPreview,
+  IPublishedMetadata,
+  IPublishRequest,
   IPublishResult,
   IStatus,
-  ITask,
-  previewProject,
-  publish,
-  RepoError,
-  waitForTask
+  ITask
 } from './api';
-import { field, h } from './dom';
+import { field, formatSize, h } from './dom';
+import { messageOf, RepoError, taskError } from './errors';
 import { openLoginDialog } from './login';
+import { publishDefaults } from './settings';
 import { RepositoryState } from './state';
-import { IPublishTarget } from './targets';
+import type { IPublishTarget } from './targets';
 
-/** What an earlier publish wrote into the notebook (metadata key `jupyter_repo`). */
-interface IPublishedMetadata {
-  owner?: string;
-  name?: string;
-  version?: string;
-  url?: string;
+/** Where a publish is recorded in a notebook's metadata. */
+const METADATA_KEY = 'jupyter_repo';
+
+/** The part of a notebook model that holds metadata. */
+interface IMetadataModel {
+  readonly dirty: boolean;
+  getMetadata(key: string): unknown;
+  setMetadata(key: string, value: unknown): void;
 }
 
+function metadataModel(target: IPublishTarget): IMetadataModel | null {
+  const model: unknown = target.context?.model;
+  const candidate = model as Partial<IMetadataModel> | undefined;
+  return typeof candidate?.getMetadata === 'function' &&
+    typeof candidate?.setMetadata === 'function'
+    ? (candidate as IMetadataModel)
+    : null;
+}
+
+/** What an earlier publish wrote into the notebook. */
 function previousPublish(target: IPublishTarget): IPublishedMetadata | null {
-  const model = target.context?.model as any;
-  const value = model?.getMetadata?.('jupyter_repo');
-  return value && typeof value === 'object' ? (value as IPublishedMetadata) : null;
+  const value = metadataModel(target)?.getMetadata(METADATA_KEY);
+  return value && typeof value === 'object'
+    ? (value as IPublishedMetadata)
+    : null;
 }
 
-const NEEDS_LOGIN = ['unauthorized', 'not_configured'];
-
-/** `1.5 MB`-style sizes (decimal units, as the CLI prints them). */
-export function formatSize(bytes: number): string {
-  if (bytes < 1000) {
-    return `${bytes} bytes`;
-  }
-  const units = ['kB', 'MB', 'GB'];
-  let value = bytes;
-  for (const unit of units) {
-    value /= 1000;
-    if (value < 1000 || unit === 'GB') {
-      return `${value.toFixed(1)} ${unit}`;
-    }
-  }
-  return `${bytes} bytes`;
-}
-
+/** The server's wording for a hidden file left out (projects/preview). */
 const HIDDEN_REASON = 'hidden (include hidden files to publish it)';
 
 class PublishForm extends Widget {
@@ -73,20 +70,26 @@ class PublishForm extends Widget {
     private readonly state: RepositoryState
   ) {
     super();
+    const trans = (this.trans = state.trans);
     this.addClass('jp-JupyterRepo-form');
     this.addClass('jp-JupyterRepo-publishForm');
     const previous = previousPublish(target);
+    const defaults = publishDefaults(state.settings, status, previous);
 
-    this.namespace = h('select', { name: 'namespace' });
+    this.namespace = h('select', { name: 'namespace', class: 'jp-mod-styled' });
     for (const namespace of status.namespaces) {
-      const kind = namespace.kind === 'org' ? 'organization' : 'you';
-      const option = h('option', { value: namespace.login }, `${namespace.login} (${kind})`);
-      option.selected = namespace.login === (previous?.owner ?? status.user?.login);
+      const text =
+        namespace.kind === 'org'
+          ? trans.__('%1 (organization)', namespace.login)
+          : trans.__('%1 (you)', namespace.login);
+      const option = h('option', { value: namespace.login }, text);
+      option.selected = namespace.login === defaults.namespace;
       this.namespace.appendChild(option);
     }
     this.name = h('input', {
       type: 'text',
       name: 'name',
+      class: 'jp-mod-styled',
       required: true,
       maxlength: '100',
       value: previous?.name ?? target.defaultName
@@ -94,64 +97,118 @@ class PublishForm extends Widget {
     this.version = h('input', {
       type: 'text',
       name: 'version',
-      placeholder: 'next number (1, 2, 3…)'
+      class: 'jp-mod-styled',
+      placeholder: trans.__('next number (1, 2, 3…)')
     });
-    this.summary = h('input', { type: 'text', name: 'summary', maxlength: '300' });
-    this.label = h('input', { type: 'text', name: 'label', value: 'main' });
+    this.summary = h('input', {
+      type: 'text',
+      name: 'summary',
+      class: 'jp-mod-styled',
+      maxlength: '300'
+    });
+    this.label = h('input', {
+      type: 'text',
+      name: 'label',
+      class: 'jp-mod-styled',
+      value: defaults.label
+    });
     this.visibility = h(
       'select',
-      { name: 'visibility' },
-      h('option', { value: 'public' }, 'Public: anyone can find and open it'),
-      h('option', { value: 'private' }, 'Private: only you and those you share it with')
+      { name: 'visibility', class: 'jp-mod-styled' },
+      h(
+        'option',
+        { value: 'public' },
+        trans.__('Public: anyone can find and open it')
+      ),
+      h(
+        'option',
+        { value: 'private' },
+        trans.__('Private: only you and those you share it with')
+      )
     );
+    this.visibility.value = defaults.visibility;
     this.attachEnvironment = h('input', {
       type: 'checkbox',
       name: 'attach_environment',
-      checked: true
+      checked: defaults.attachEnvironment
     });
-    this.includeHidden = h('input', { type: 'checkbox', name: 'include_hidden' });
-    this.includeHidden.addEventListener('change', () => void this.loadPreview());
-    this.previewSummary = h('p', { class: 'jp-JupyterRepo-previewSummary' }, 'Listing the files…');
+    this.includeHidden = h('input', {
+      type: 'checkbox',
+      name: 'include_hidden'
+    });
+    this.includeHidden.addEventListener(
+      'change',
+      () => void this.loadPreview()
+    );
+    this.previewSummary = h(
+      'p',
+      { class: 'jp-JupyterRepo-previewSummary' },
+      trans.__('Listing the files…')
+    );
     this.previewList = h('ul', { class: 'jp-JupyterRepo-previewList' });
     this.previewNotes = h('div', { class: 'jp-JupyterRepo-previewNotes' });
 
-    this.progress = h('progress', { class: 'jp-JupyterRepo-progress', max: '1' });
-    this.progressMessage = h('span', { class: 'jp-JupyterRepo-progressMessage' });
+    this.progress = h('progress', {
+      class: 'jp-JupyterRepo-progress',
+      max: '1'
+    });
+    this.progressMessage = h('span', {
+      class: 'jp-JupyterRepo-progressMessage'
+    });
     this.progressRow = h(
       'div',
       { class: 'jp-JupyterRepo-progressRow', hidden: true },
       this.progress,
       this.progressMessage
     );
-    this.error = h('div', { class: 'jp-JupyterRepo-error', role: 'alert', hidden: true });
-    this.result = h('div', { class: 'jp-JupyterRepo-result', hidden: true });
+    this.error = h('div', {
+      class: 'jp-JupyterRepo-error',
+      role: 'alert',
+      hidden: true
+    });
+    this.result = h('div', {
+      class: 'jp-JupyterRepo-result',
+      role: 'status',
+      hidden: true
+    });
 
     const earlier =
       previous?.version && previous.url
         ? h(
             'p',
             { class: 'jp-JupyterRepo-previous' },
-            `Version ${previous.version} was published earlier: `,
-            h('a', { href: previous.url, target: '_blank', rel: 'noopener' }, previous.url),
-            '. Publishing again creates the next version.'
+            trans.__('Version %1 was published earlier: ', previous.version),
+            h(
+              'a',
+              { href: previous.url, target: '_blank', rel: 'noopener' },
+              previous.url
+            ),
+            trans.__('. Publishing again creates the next version.')
           )
         : null;
 
     this.fields = h(
       'div',
       { class: 'jp-JupyterRepo-fields' },
-      field('Namespace', this.namespace),
-      field('Name', this.name),
-      field('Version', this.version, 'Leave empty for the next number.'),
-      field('Summary', this.summary),
-      field('Label', this.label),
-      field('Visibility', this.visibility),
+      field(trans.__('Namespace'), this.namespace),
+      field(trans.__('Name'), this.name),
+      field(
+        trans.__('Version'),
+        this.version,
+        trans.__('Leave empty for the next number.')
+      ),
+      field(trans.__('Summary'), this.summary),
+      field(trans.__('Label'), this.label),
+      field(trans.__('Visibility'), this.visibility),
       target.kind === 'notebook'
         ? h(
             'label',
             { class: 'jp-JupyterRepo-checkbox' },
             this.attachEnvironment,
-            ' Attach the kernel’s environment, so others can recreate it'
+            ' ',
+            trans.__(
+              'Attach the kernel’s environment, so others can recreate it'
+            )
           )
         : '',
       target.kind === 'project'
@@ -162,7 +219,10 @@ class PublishForm extends Widget {
               'label',
               { class: 'jp-JupyterRepo-checkbox' },
               this.includeHidden,
-              ' Include hidden files and folders (names starting with “.”)'
+              ' ',
+              trans.__(
+                'Include hidden files and folders (names starting with “.”)'
+              )
             ),
             this.previewSummary,
             this.previewList,
@@ -192,20 +252,25 @@ class PublishForm extends Widget {
     const generation = ++this.previewGeneration;
     this.preview = null;
     this.previewError = '';
-    this.previewSummary.textContent = 'Listing the files…';
+    this.previewSummary.textContent = this.trans.__('Listing the files…');
     this.previewList.replaceChildren();
     this.previewNotes.replaceChildren();
     this.loading = true;
     this.onBusy(true);
     try {
-      const preview = await previewProject(this.target.path ?? '', this.includeHidden.checked);
+      const preview = await this.state.client.previewProject(
+        this.target.path ?? '',
+        this.includeHidden.checked
+      );
       if (generation === this.previewGeneration) {
         this.showPreview(preview);
       }
     } catch (error) {
       if (generation === this.previewGeneration) {
-        this.previewError = error instanceof RepoError ? error.message : String(error);
-        this.previewSummary.textContent = 'This folder cannot be published.';
+        this.previewError = messageOf(error);
+        this.previewSummary.textContent = this.trans.__(
+          'This folder cannot be published.'
+        );
         this.showError(this.previewError);
       }
     } finally {
@@ -217,52 +282,80 @@ class PublishForm extends Widget {
   }
 
   private showPreview(preview: IProjectPreview): void {
+    const trans = this.trans;
     this.preview = preview;
     this.error.hidden = true;
-    const files = preview.file_count === 1 ? 'file' : 'files';
-    this.previewSummary.textContent =
-      `${preview.file_count} ${files}, ${formatSize(preview.total_size)} will be published` +
-      (preview.spec_file ? '.' : ' (with an environment.yml captured from the kernel).');
+    const size = formatSize(preview.total_size, trans);
+    this.previewSummary.textContent = preview.spec_file
+      ? trans._n(
+          '%1 file, %2 will be published.',
+          '%1 files, %2 will be published.',
+          preview.file_count,
+          size
+        )
+      : trans._n(
+          '%1 file, %2 will be published (with an environment.yml captured from the kernel).',
+          '%1 files, %2 will be published (with an environment.yml captured from the kernel).',
+          preview.file_count,
+          size
+        );
     this.previewList.replaceChildren(
       ...preview.files.map(file =>
         h(
           'li',
           {},
           h('span', { class: 'jp-JupyterRepo-previewPath' }, file.path),
-          h('span', { class: 'jp-JupyterRepo-previewSize' }, formatSize(file.size))
+          h(
+            'span',
+            { class: 'jp-JupyterRepo-previewSize' },
+            formatSize(file.size, trans)
+          )
         )
       ),
       preview.files_truncated
-        ? h('li', {}, `… and ${preview.file_count - preview.files.length} more`)
+        ? h(
+            'li',
+            {},
+            trans.__('… and %1 more', preview.file_count - preview.files.length)
+          )
         : ''
     );
-    const hidden = preview.excluded.filter(item => item.reason === HIDDEN_REASON);
-    const others = preview.excluded_count - hidden.length - preview.credentials.length;
+    const hidden = preview.excluded.filter(
+      item => item.reason === HIDDEN_REASON
+    );
+    const others =
+      preview.excluded_count - hidden.length - preview.credentials.length;
+    const hiddenNames =
+      hidden
+        .slice(0, 8)
+        .map(item => item.path)
+        .join(', ') + (hidden.length > 8 ? ', …' : '');
     this.previewNotes.replaceChildren(
       preview.credentials.length
         ? h(
             'p',
             { class: 'jp-JupyterRepo-previewCredentials' },
-            `Never published (credentials): ${preview.credentials.join(', ')}`
+            trans.__(
+              'Never published (credentials): %1',
+              preview.credentials.join(', ')
+            )
           )
         : '',
       hidden.length
         ? h(
             'p',
             { class: 'jp-JupyterRepo-previewHidden' },
-            `${hidden.length} hidden left out: ` +
-              hidden
-                .slice(0, 8)
-                .map(item => item.path)
-                .join(', ') +
-              (hidden.length > 8 ? ', …' : '')
+            trans.__('%1 hidden left out: %2', hidden.length, hiddenNames)
           )
         : '',
       others > 0
         ? h(
             'p',
             { class: 'jp-JupyterRepo-hint' },
-            `${others} more left out (checkpoints, caches, .gitignore, links, size).`
+            trans.__(
+              '%1 more left out (checkpoints, caches, .gitignore, links, size).',
+              others
+            )
           )
         : ''
     );
@@ -270,54 +363,67 @@ class PublishForm extends Widget {
 
   /** Start the publish and follow it to the end; errors stay in the dialog. */
   async submit(): Promise<void> {
+    const trans = this.trans;
     if (this.busy || this.finished) {
       return;
     }
     const name = this.name.value.trim();
     if (!name) {
-      this.showError('Enter a name for the package.');
+      this.showError(trans.__('Enter a name for the package.'));
       return;
     }
     if (this.target.kind === 'project' && !this.preview) {
-      this.showError(this.previewError || 'Wait for the list of files first.');
+      this.showError(
+        this.previewError || trans.__('Wait for the list of files first.')
+      );
       return;
     }
     if (this.target.kind === 'project' && this.preview?.file_count === 0) {
-      this.showError('Nothing to publish: every file of this folder is left out.');
+      this.showError(
+        trans.__('Nothing to publish: every file of this folder is left out.')
+      );
       return;
     }
     if (!this.namespace.value) {
       this.showError(
-        'Your account may not publish to any namespace of this repository. ' +
-          'Ask its administrator for access.'
+        trans.__(
+          'Your account may not publish to any namespace of this repository. Ask its administrator for access.'
+        )
       );
       return;
     }
     this.setBusy(true);
     this.error.hidden = true;
-    this.showProgress(null, 'Starting…');
+    this.showProgress(null, trans.__('Starting…'));
     try {
       const context = this.target.context;
       if (context && context.model.dirty) {
-        this.showProgress(null, 'Saving the notebook…');
+        this.showProgress(null, trans.__('Saving the notebook…'));
         await context.save();
       }
-      const ref = await publish(this.target.kind, this.request(name));
-      const task = await waitForTask(ref.task_id, update =>
-        this.showProgress(update.progress, update.message || update.state)
+      const client = this.state.client;
+      const ref = await client.publish(this.target.kind, this.request(name));
+      const task = await client.waitForTask<IPublishResult>(
+        ref.task_id,
+        update =>
+          this.showProgress(update.progress, update.message || update.state)
       );
       this.finish(task);
     } catch (error) {
-      this.fail(error instanceof RepoError ? error : new RepoError(String(error), '', 0));
+      this.fail(
+        error instanceof RepoError
+          ? error
+          : new RepoError(messageOf(error), 'unexpected', 0)
+      );
     }
   }
 
-  private request(name: string): { [key: string]: unknown } {
-    const request: { [key: string]: unknown } = {
+  private request(name: string): IPublishRequest {
+    const request: IPublishRequest = {
       namespace: this.namespace.value,
       name,
       summary: this.summary.value.trim(),
-      label: this.label.value.trim() || 'main',
+      label: this.label.value.trim() || this.state.settings.defaultLabel,
       public: this.visibility.value === 'public'
     };
     const version = this.version.value.trim();
@@ -342,20 +448,27 @@ class PublishForm extends Widget {
     return request;
   }
 
-  private finish(task: ITask): void {
-    if (task.state !== 'succeeded') {
-      const message =
-        task.error ||
-        (task.state === 'cancelled' ? 'The publish was cancelled.' : task.message) ||
-        'The publish failed.';
-      this.fail(new RepoError(message, task.state, 0));
+  private finish(task: ITask<IPublishResult>): void {
+    const trans = this.trans;
+    if (task.state !== 'succeeded' || !task.result) {
+      this.fail(taskError(task, trans));
       return;
     }
-    const result = (task.result ?? {}) as Partial<IPublishResult> & { [key: string]: any };
+    const result = task.result;
+    const environment = result.environment;
     this.progressRow.hidden = true;
     this.fields.hidden = true;
     this.result.replaceChildren(
-      h('p', {}, `Published ${result.owner}/${result.name}, version ${result.version}.`),
+      h(
+        'p',
+        {},
+        trans.__(
+          'Published %1/%2, version %3.',
+          result.owner,
+          result.name,
+          result.version
+        )
+      ),
       result.html_url
         ? h(
             'p',
@@ -363,19 +476,19 @@ class PublishForm extends Widget {
             h(
               'a',
               { href: result.html_url, target: '_blank', rel: 'noopener' },
-              'Open the published page'
+              trans.__('Open the published page')
             )
           )
         : '',
-      result.environment?.html_url
+      environment?.html_url
         ? h(
             'p',
             {},
-            'With its environment: ',
+            trans.__('With its environment: '),
             h(
               'a',
-              { href: result.environment.html_url, target: '_blank', rel: 'noopener' },
-              `${result.environment.owner}/${result.environment.name}`
+              { href: environment.html_url, target: '_blank', rel: 'noopener' },
+              `${environment.owner}/${environment.name}`
             )
           )
         : ''
@@ -389,7 +502,14 @@ class PublishForm extends Widget {
     }
     this.syncNotebook(result.notebook_metadata);
     if (!this.isAttached) {
-      Notification.success(`Published ${result.owner}/${result.name} ${result.version}.`);
+      Notification.success(
+        trans.__(
+          'Published %1/%2 %3.',
+          result.owner,
+          result.name,
+          result.version
+        )
+      );
     }
   }
 
@@ -399,28 +519,29 @@ class PublishForm extends Widget {
    * reloading it is safe and keeps the record; otherwise the record goes into the open
    * notebook without touching the user's edits.
    */
-  private syncNotebook(record: unknown): void {
+  private syncNotebook(record: IPublishedMetadata | null | undefined): void {
     const context = this.target.context;
-    if (!context || this.target.kind !== 'notebook') {
+    const model = metadataModel(this.target);
+    if (!context || !model || this.target.kind !== 'notebook') {
       return;
     }
-    const model = context.model as any;
     if (this.isAttached || !model.dirty) {
       void context.revert();
-    } else if (record && typeof model.setMetadata === 'function') {
-      model.setMetadata('jupyter_repo', record);
+    } else if (record) {
+      model.setMetadata(METADATA_KEY, record);
     }
   }
 
   private fail(error: RepoError): void {
+    const trans = this.trans;
     this.progressRow.hidden = true;
-    const hint = NEEDS_LOGIN.includes(error.reason) || error.status === 401
-      ? ' Open “Repository settings…” to log in again.'
+    const hint = error.needsLogin
+      ? ' ' + trans.__('Open “Repository settings…” to log in again.')
       : '';
     this.showError(error.message + hint);
     this.setBusy(false);
     if (!this.isAttached) {
-      Notification.error(`Publishing failed: ${error.message}`);
+      Notification.error(trans.__('Publishing failed: %1', error.message));
     }
   }
 
@@ -456,6 +577,7 @@ class PublishForm extends Widget {
     this.onBusy(busy);
   }
 
+  private readonly trans: TranslationBundle;
   private readonly namespace: HTMLSelectElement;
   private readonly name: HTMLInputElement;
   private readonly version: HTMLInputElement;
@@ -482,12 +604,16 @@ class PublishForm extends Widget {
 class PublishDialog extends Dialog<void> {
   constructor(
     private readonly form: PublishForm,
-    title: string
+    title: string,
+    trans: TranslationBundle
   ) {
     super({
       title,
       body: form,
-      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Publish' })],
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Close') }),
+        Dialog.okButton({ label: trans.__('Publish') })
+      ],
       focusNodeSelector: 'input[name="name"]'
     });
     this.addClass('jp-JupyterRepo-dialog');
@@ -516,7 +642,9 @@ class PublishDialog extends Dialog<void> {
   }
 
   private acceptButton(): HTMLButtonElement | null {
-    return this.node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
+    return this.node.querySelector<HTMLButtonElement>(
+      '.jp-Dialog-button.jp-mod-accept'
+    );
   }
 }
 
@@ -525,15 +653,19 @@ export async function openPublishDialog(
   state: RepositoryState,
   target: IPublishTarget
 ): Promise<void> {
+  const trans = state.trans;
   let status = await state.refresh();
   if (state.serverError) {
-    await showErrorMessage('The repository is not available', state.serverError);
+    await showErrorMessage(
+      trans.__('The repository is not available'),
+      state.serverError
+    );
     return;
   }
   if (!status.connected) {
     const connected = await openLoginDialog(
       state,
-      status.error ?? 'Log in to the repository to publish.'
+      status.error ?? trans.__('Log in to the repository to publish.')
     );
     if (!connected) {
       return;
@@ -542,8 +674,12 @@ export async function openPublishDialog(
   }
   const title =
     target.kind === 'environment' && target.kernelName
-      ? 'Share environment'
-      : 'Publish to repository';
-  const dialog = new PublishDialog(new PublishForm(target, status, state), title);
+      ? trans.__('Share environment')
+      : trans.__('Publish to repository');
+  const dialog = new PublishDialog(
+    new PublishForm(target, status, state),
+    title,
+    trans
+  );
   await dialog.launch();
 }

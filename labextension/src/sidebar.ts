@@ -1,62 +1,156 @@
 /**
  * The left-sidebar "Repository" panel: who I am on which repository, my namespaces and
  * their packages, a search, and for each notebook "Open" (download it into the workspace)
- * and "Install environment" (the environment attached to it).
+ * and "Install environment" (the environment attached to it). Actions are Lab toolbar
+ * buttons with icons, as in Lab's own side panels.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { Notification } from '@jupyterlab/apputils';
-import { Signal } from '@lumino/signaling';
-import { Widget } from '@lumino/widgets';
-
+import type { TranslationBundle } from '@jupyterlab/translation';
 import {
-  installEnvironment,
-  IPackageItem,
-  IStatus,
-  listPackages,
-  openNotebook,
-  RepoError,
-  search,
-  waitForTask
-} from './api';
+  downloadIcon,
+  LabIcon,
+  launchIcon,
+  notebookIcon,
+  refreshIcon,
+  SidePanel,
+  Toolbar,
+  ToolbarButton,
+  userIcon
+} from '@jupyterlab/ui-components';
+import { Signal } from '@lumino/signaling';
+import { Panel, PanelLayout, Widget } from '@lumino/widgets';
+
+import type { IPackageItem, IStatus } from './api';
 import { h } from './dom';
+import { messageOf } from './errors';
 import { RepositoryState } from './state';
 
 const SEARCH_DELAY_MS = 300;
 
-function message(error: unknown): string {
-  return error instanceof RepoError ? error.message : String(error);
+/** A widget over a plain DOM node. */
+function nodeWidget(node: HTMLElement): Widget {
+  return new Widget({ node });
 }
 
-export class RepositoryPanel extends Widget {
+/** One package: its name, version, badges, summary and a toolbar of actions. */
+class PackageRow extends Panel {
+  constructor(
+    item: IPackageItem,
+    showOwner: boolean,
+    actions: Toolbar,
+    trans: TranslationBundle
+  ) {
+    super();
+    this.addClass('jp-JupyterRepo-item');
+    this.node.dataset.package = `${item.owner}/${item.name}`;
+    const types = item.package_types ?? [];
+    this.addWidget(
+      nodeWidget(
+        h(
+          'div',
+          { class: 'jp-JupyterRepo-itemTitle' },
+          h('strong', {}, showOwner ? `${item.owner}/${item.name}` : item.name),
+          item.latest_version ? h('span', {}, ` ${item.latest_version}`) : '',
+          item.public === false
+            ? h('span', { class: 'jp-JupyterRepo-badge' }, trans.__('private'))
+            : '',
+          ...types.map(type =>
+            h('span', { class: 'jp-JupyterRepo-badge' }, type)
+          )
+        )
+      )
+    );
+    if (item.summary) {
+      this.addWidget(
+        nodeWidget(
+          h('div', { class: 'jp-JupyterRepo-itemSummary' }, item.summary)
+        )
+      );
+    }
+    actions.addClass('jp-JupyterRepo-itemActions');
+    this.addWidget(actions);
+  }
+}
+
+/** A list of packages (a namespace's, or search results), or why there are none. */
+class PackageList extends Panel {
+  constructor(
+    private readonly makeActions: (item: IPackageItem) => Toolbar,
+    private readonly trans: TranslationBundle
+  ) {
+    super();
+    this.addClass('jp-JupyterRepo-list');
+  }
+
+  setItems(items: IPackageItem[], empty: string, showOwner: boolean): void {
+    this.clear();
+    if (!items.length) {
+      this.setText(empty, 'jp-JupyterRepo-empty');
+      return;
+    }
+    for (const item of items) {
+      this.addWidget(
+        new PackageRow(item, showOwner, this.makeActions(item), this.trans)
+      );
+    }
+  }
+
+  setText(text: string, className: string): void {
+    this.clear();
+    this.addWidget(nodeWidget(h('span', { class: className }, text)));
+  }
+
+  private clear(): void {
+    for (const widget of [...this.widgets]) {
+      widget.dispose();
+    }
+  }
+}
+
+export class RepositoryPanel extends SidePanel {
   constructor(
     private readonly app: JupyterFrontEnd,
     private readonly state: RepositoryState,
-    private readonly openSettings: () => void
+    openSettings: () => void
   ) {
-    super();
+    super({ content: new Panel() });
+    const trans = (this.trans = state.trans);
     this.id = 'jupyter-repo-sidebar';
     this.addClass('jp-JupyterRepo-panel');
-    this.title.caption = 'Repository';
+    this.title.caption = trans.__('Repository');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', trans.__('Repository'));
+    this.content.addClass('jp-JupyterRepo-content');
+
+    this.header.addWidget(
+      nodeWidget(
+        h('h2', { class: 'jp-JupyterRepo-title' }, trans.__('Repository'))
+      )
+    );
+    this.toolbar.addItem(
+      'settings',
+      new ToolbarButton({
+        icon: userIcon,
+        tooltip: trans.__('Repository settings and login…'),
+        onClick: openSettings
+      })
+    );
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: trans.__('Refresh the repository panel'),
+        onClick: () => void this.refresh()
+      })
+    );
 
     this.connection = h('div', { class: 'jp-JupyterRepo-connection' });
-    const settingsButton = h(
-      'button',
-      { class: 'jp-JupyterRepo-button', 'data-action': 'settings', type: 'button' },
-      'Settings…'
-    );
-    settingsButton.addEventListener('click', () => this.openSettings());
-    const refreshButton = h(
-      'button',
-      { class: 'jp-JupyterRepo-button', 'data-action': 'refresh', type: 'button' },
-      'Refresh'
-    );
-    refreshButton.addEventListener('click', () => void this.refresh());
-
     this.searchInput = h('input', {
       type: 'search',
-      class: 'jp-JupyterRepo-search',
-      placeholder: 'Search the repository',
-      'aria-label': 'Search the repository'
+      class: 'jp-JupyterRepo-search jp-mod-styled',
+      placeholder: trans.__('Search the repository'),
+      'aria-label': trans.__('Search the repository')
     });
     this.searchInput.addEventListener('input', () => this.scheduleSearch());
     this.searchInput.addEventListener('keydown', event => {
@@ -64,23 +158,26 @@ export class RepositoryPanel extends Widget {
         void this.runSearch();
       }
     });
-    this.searchResults = h('div', { class: 'jp-JupyterRepo-searchResults', hidden: true });
-    this.namespaces = h('div', { class: 'jp-JupyterRepo-namespaces' });
-    this.notice = h('div', { class: 'jp-JupyterRepo-notice', role: 'status', hidden: true });
+    this.notice = h('div', {
+      class: 'jp-JupyterRepo-notice',
+      role: 'status',
+      hidden: true
+    });
+    this.searchHeading = h('h3', {});
+    this.searchResults = new Panel();
+    this.searchResults.addClass('jp-JupyterRepo-searchResults');
+    this.searchResults.addWidget(nodeWidget(this.searchHeading));
+    this.searchList = new PackageList(item => this.actionsFor(item), trans);
+    this.searchResults.addWidget(this.searchList);
+    this.searchResults.hide();
+    this.namespaces = new Panel();
+    this.namespaces.addClass('jp-JupyterRepo-namespaces');
 
-    this.node.append(
-      h(
-        'header',
-        { class: 'jp-JupyterRepo-header' },
-        h('h2', {}, 'Repository'),
-        this.connection,
-        h('div', { class: 'jp-JupyterRepo-actions' }, settingsButton, refreshButton)
-      ),
-      this.searchInput,
-      this.notice,
-      this.searchResults,
-      this.namespaces
-    );
+    for (const node of [this.connection, this.searchInput, this.notice]) {
+      this.addWidget(nodeWidget(node));
+    }
+    this.addWidget(this.searchResults);
+    this.addWidget(this.namespaces);
 
     state.statusChanged.connect(this.onStatusChanged, this);
     state.published.connect(this.onPublished, this);
@@ -112,10 +209,17 @@ export class RepositoryPanel extends Widget {
   }
 
   private renderStatus(status: IStatus): void {
+    const trans = this.trans;
     if (status.connected && status.user) {
-      this.connection.textContent = `${status.user.login} at ${status.url}`;
+      this.connection.textContent = trans.__(
+        '%1 at %2',
+        status.user.login,
+        status.url
+      );
     } else {
-      this.connection.textContent = status.error ?? 'Not logged in. Use Settings… to log in.';
+      this.connection.textContent =
+        status.error ??
+        trans.__('Not logged in. Use the settings button to log in.');
     }
     // Rebuild the sections only when who/where changed; otherwise reload them in place,
     // so rows never flicker or vanish under the pointer.
@@ -133,27 +237,44 @@ export class RepositoryPanel extends Widget {
   }
 
   private buildSections(status: IStatus): void {
+    const trans = this.trans;
     this.lists.clear();
+    for (const widget of [...this.namespaces.widgets]) {
+      widget.dispose();
+    }
     if (!status.connected) {
-      this.namespaces.replaceChildren();
       return;
     }
-    const sections = status.namespaces.map(namespace => {
-      const list = h('div', { class: 'jp-JupyterRepo-list' }, 'Loading…');
+    this.namespaces.addWidget(
+      nodeWidget(h('h3', {}, trans.__('My namespaces')))
+    );
+    for (const namespace of status.namespaces) {
+      const list = new PackageList(item => this.actionsFor(item), trans);
+      list.setText(trans.__('Loading…'), 'jp-JupyterRepo-empty');
       this.lists.set(namespace.login, list);
-      return h(
-        'details',
-        { class: 'jp-JupyterRepo-namespace', 'data-namespace': namespace.login, open: true },
+      const summary = h(
+        'summary',
+        {},
+        namespace.login,
         h(
-          'summary',
+          'small',
           {},
-          namespace.login,
-          h('small', {}, namespace.kind === 'org' ? ' organization' : ' you')
-        ),
-        list
+          ' ',
+          namespace.kind === 'org' ? trans.__('organization') : trans.__('you')
+        )
       );
-    });
-    this.namespaces.replaceChildren(h('h3', {}, 'My namespaces'), ...sections);
+      const section = new Widget({
+        node: h('details', {
+          class: 'jp-JupyterRepo-namespace',
+          'data-namespace': namespace.login,
+          open: true
+        })
+      });
+      const layout = (section.layout = new PanelLayout());
+      layout.addWidget(nodeWidget(summary));
+      layout.addWidget(list);
+      this.namespaces.addWidget(section);
+    }
   }
 
   private async loadListings(): Promise<void> {
@@ -161,13 +282,17 @@ export class RepositoryPanel extends Widget {
     await Promise.all(
       Array.from(this.lists.entries()).map(async ([owner, list]) => {
         try {
-          const listing = await listPackages(owner);
+          const listing = await this.state.client.listPackages(owner);
           if (generation === this.generation) {
-            this.renderItems(list, listing.items, 'Nothing published here yet.', false);
+            list.setItems(
+              listing.items,
+              this.trans.__('Nothing published here yet.'),
+              false
+            );
           }
         } catch (error) {
           if (generation === this.generation) {
-            list.replaceChildren(h('span', { class: 'jp-JupyterRepo-error' }, message(error)));
+            list.setText(messageOf(error), 'jp-JupyterRepo-error');
           }
         }
       })
@@ -176,129 +301,166 @@ export class RepositoryPanel extends Widget {
 
   private scheduleSearch(): void {
     window.clearTimeout(this.searchTimer);
-    this.searchTimer = window.setTimeout(() => void this.runSearch(), SEARCH_DELAY_MS);
+    this.searchTimer = window.setTimeout(
+      () => void this.runSearch(),
+      SEARCH_DELAY_MS
+    );
   }
 
   private async runSearch(): Promise<void> {
+    const trans = this.trans;
     window.clearTimeout(this.searchTimer);
     const q = this.searchInput.value.trim();
     if (!q) {
-      this.searchResults.hidden = true;
-      this.searchResults.replaceChildren();
+      this.searchResults.hide();
+      this.searchList.setText('', 'jp-JupyterRepo-empty');
       return;
     }
     const generation = ++this.searchGeneration;
     try {
-      const listing = await search({ q, per_page: 50 });
+      const listing = await this.state.client.search({ q, per_page: 50 });
       if (generation !== this.searchGeneration) {
         return;
       }
-      const list = h('div', { class: 'jp-JupyterRepo-list' });
-      this.renderItems(list, listing.items, `Nothing matches “${q}”.`, true);
-      this.searchResults.replaceChildren(
-        h('h3', {}, `Search results (${listing.total})`),
-        list
+      this.searchHeading.textContent = trans.__(
+        'Search results (%1)',
+        listing.total
+      );
+      this.searchList.setItems(
+        listing.items,
+        trans.__('Nothing matches “%1”.', q),
+        true
       );
     } catch (error) {
-      this.searchResults.replaceChildren(
-        h('span', { class: 'jp-JupyterRepo-error' }, message(error))
+      this.searchHeading.textContent = trans.__('Search results');
+      this.searchList.setText(messageOf(error), 'jp-JupyterRepo-error');
+    }
+    this.searchResults.show();
+  }
+
+  /** The actions a package offers, as a toolbar of icon buttons. */
+  private actionsFor(item: IPackageItem): Toolbar {
+    const trans = this.trans;
+    const toolbar = new Toolbar();
+    const types = item.package_types ?? [];
+    const name = `${item.owner}/${item.name}`;
+    if (types.includes('ipynb')) {
+      toolbar.addItem(
+        'open',
+        this.actionButton(
+          notebookIcon,
+          trans.__('Open'),
+          trans.__('Download %1 into the workspace and open it', name),
+          () => this.open(item)
+        )
       );
     }
-    this.searchResults.hidden = false;
-  }
-
-  private renderItems(
-    list: HTMLElement,
-    items: IPackageItem[],
-    empty: string,
-    showOwner: boolean
-  ): void {
-    if (!items.length) {
-      list.replaceChildren(h('span', { class: 'jp-JupyterRepo-empty' }, empty));
-      return;
-    }
-    list.replaceChildren(...items.map(item => this.renderItem(item, showOwner)));
-  }
-
-  private renderItem(item: IPackageItem, showOwner: boolean): HTMLElement {
-    const actions = h('div', { class: 'jp-JupyterRepo-itemActions' });
-    const types = item.package_types ?? [];
-    if (types.includes('ipynb')) {
-      actions.appendChild(this.actionButton('open', 'Open', () => this.open(item)));
-    }
     if (types.includes('ipynb') || types.includes('env')) {
-      actions.appendChild(
-        this.actionButton('install-environment', 'Install environment', () =>
-          this.installEnvironment(item)
+      toolbar.addItem(
+        'install-environment',
+        this.actionButton(
+          downloadIcon,
+          trans.__('Install environment'),
+          trans.__('Install the environment of %1 as a kernel', name),
+          () => this.installEnvironment(item)
         )
       );
     }
     if (item.html_url) {
-      actions.appendChild(
-        h('a', { href: item.html_url, target: '_blank', rel: 'noopener' }, 'View')
+      toolbar.addItem(
+        'view',
+        this.actionButton(
+          launchIcon,
+          trans.__('View'),
+          trans.__('Open the page of %1 in a new browser tab', name),
+          async () => {
+            window.open(item.html_url, '_blank', 'noopener');
+          }
+        )
       );
     }
-    return h(
-      'div',
-      { class: 'jp-JupyterRepo-item', 'data-package': `${item.owner}/${item.name}` },
-      h(
-        'div',
-        { class: 'jp-JupyterRepo-itemTitle' },
-        h('strong', {}, showOwner ? `${item.owner}/${item.name}` : item.name),
-        item.latest_version ? h('span', {}, ` ${item.latest_version}`) : '',
-        item.public === false ? h('span', { class: 'jp-JupyterRepo-badge' }, 'private') : '',
-        ...types.map(type => h('span', { class: 'jp-JupyterRepo-badge' }, type))
-      ),
-      item.summary ? h('div', { class: 'jp-JupyterRepo-itemSummary' }, item.summary) : '',
-      actions
-    );
+    return toolbar;
   }
 
-  private actionButton(action: string, label: string, run: () => Promise<void>): HTMLElement {
-    const button = h(
-      'button',
-      { class: 'jp-JupyterRepo-button', 'data-action': action, type: 'button' },
-      label
-    );
-    button.addEventListener('click', () => {
-      button.disabled = true;
-      void run().finally(() => {
-        button.disabled = false;
-      });
+  /** A toolbar button that stays disabled while its action runs. */
+  private actionButton(
+    icon: LabIcon,
+    label: string,
+    tooltip: string,
+    run: () => Promise<void>
+  ): ToolbarButton {
+    let running = false;
+    const button: ToolbarButton = new ToolbarButton({
+      icon,
+      label,
+      tooltip,
+      onClick: () => {
+        if (running) {
+          return;
+        }
+        running = true;
+        button.enabled = false;
+        void run().finally(() => {
+          running = false;
+          if (!button.isDisposed) {
+            button.enabled = true;
+          }
+        });
+      }
     });
     return button;
   }
 
   /** Download the notebook into the workspace and open it. */
   private async open(item: IPackageItem): Promise<void> {
-    this.showNotice(`Opening ${item.owner}/${item.name}…`);
+    const trans = this.trans;
+    this.showNotice(trans.__('Opening %1/%2…', item.owner, item.name));
     try {
-      const { path } = await openNotebook({ owner: item.owner, name: item.name });
+      const { path } = await this.state.client.openNotebook({
+        owner: item.owner,
+        name: item.name
+      });
       await this.app.commands.execute('docmanager:open', { path });
-      this.showNotice(`Opened ${path}.`);
+      this.showNotice(trans.__('Opened %1.', path));
     } catch (error) {
-      this.showNotice(message(error), true);
+      this.showNotice(messageOf(error), true);
     }
   }
 
   private async installEnvironment(item: IPackageItem): Promise<void> {
-    this.showNotice(`Installing the environment of ${item.owner}/${item.name}…`);
+    const trans = this.trans;
+    this.showNotice(
+      trans.__('Installing the environment of %1/%2…', item.owner, item.name)
+    );
     try {
-      const ref = await installEnvironment({ owner: item.owner, name: item.name });
-      const task = await waitForTask(ref.task_id, update =>
-        this.showNotice(update.message || `Installing… (${update.state})`)
+      const client = this.state.client;
+      const ref = await client.installEnvironment({
+        owner: item.owner,
+        name: item.name
+      });
+      const task = await client.waitForTask(ref.task_id, update =>
+        this.showNotice(
+          update.message || trans.__('Installing… (%1)', update.state)
+        )
       );
       if (task.state === 'succeeded') {
-        const done = task.message || `Installed the environment of ${item.owner}/${item.name}.`;
+        const done =
+          task.message ||
+          trans.__(
+            'Installed the environment of %1/%2.',
+            item.owner,
+            item.name
+          );
         this.showNotice(done);
         Notification.success(done);
       } else {
-        const why = task.error || task.message || 'The installation failed.';
+        const why =
+          task.error || task.message || trans.__('The installation failed.');
         this.showNotice(why, true);
         Notification.error(why);
       }
     } catch (error) {
-      this.showNotice(message(error), true);
+      this.showNotice(messageOf(error), true);
     }
   }
 
@@ -308,12 +470,15 @@ export class RepositoryPanel extends Widget {
     this.notice.hidden = false;
   }
 
+  private readonly trans: TranslationBundle;
   private readonly connection: HTMLElement;
   private readonly searchInput: HTMLInputElement;
-  private readonly searchResults: HTMLElement;
-  private readonly namespaces: HTMLElement;
   private readonly notice: HTMLElement;
-  private readonly lists = new Map<string, HTMLElement>();
+  private readonly searchHeading: HTMLElement;
+  private readonly searchResults: Panel;
+  private readonly searchList: PackageList;
+  private readonly namespaces: Panel;
+  private readonly lists = new Map<string, PackageList>();
   private sectionsKey = '';
   private searchTimer = 0;
   private generation = 0;

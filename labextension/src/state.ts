@@ -1,11 +1,15 @@
 /**
- * The Lab side's view of the connection to the repository: the last `status` answer,
- * shared by the publish dialog, the login dialog and the sidebar, with a signal when it
- * (or the repository's content, after a publish) changes.
+ * The Lab side's view of the repository: the client of the server extension, the last
+ * `status` answer and the user's settings, shared by the publish dialog, the login
+ * dialog and the sidebar, with signals when they (or the repository's content, after a
+ * publish) change.
  */
+import type { TranslationBundle } from '@jupyterlab/translation';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { getStatus, IStatus, RepoError } from './api';
+import type { IStatus, RepoClient } from './api';
+import { messageOf } from './errors';
+import { DEFAULT_SETTINGS, IRepositorySettings } from './settings';
 
 const UNKNOWN: IStatus = {
   url: null,
@@ -15,14 +19,35 @@ const UNKNOWN: IStatus = {
   error: null
 };
 
-export class RepositoryState {
+/** The part of the client the state needs (the whole `RepoClient` in the Lab). */
+export interface IStatusSource {
+  status(): Promise<IStatus>;
+}
+
+export class RepositoryState<C extends IStatusSource = RepoClient> {
+  constructor(
+    /** The client of the server extension. */
+    readonly client: C,
+    /** The extension's strings in the user's language. */
+    readonly trans: TranslationBundle
+  ) {}
+
   get status(): IStatus {
     return this._status;
+  }
+
+  get settings(): IRepositorySettings {
+    return this._settings;
   }
 
   /** Emitted after the status is refreshed or replaced. */
   get statusChanged(): ISignal<this, IStatus> {
     return this._statusChanged;
+  }
+
+  /** Emitted after the user's settings changed. */
+  get settingsChanged(): ISignal<this, IRepositorySettings> {
+    return this._settingsChanged;
   }
 
   /** Emitted after something was published, so listings can refresh. */
@@ -40,11 +65,11 @@ export class RepositoryState {
 
   async refresh(): Promise<IStatus> {
     try {
-      const status = await getStatus();
+      const status = await this.client.status();
       this._serverError = null;
       this.update(status);
     } catch (error) {
-      this._serverError = error instanceof RepoError ? error.message : String(error);
+      this._serverError = messageOf(error);
       this.update({ ...UNKNOWN, error: this._serverError });
     }
     return this._status;
@@ -55,12 +80,19 @@ export class RepositoryState {
     this._statusChanged.emit(status);
   }
 
+  updateSettings(settings: IRepositorySettings): void {
+    this._settings = settings;
+    this._settingsChanged.emit(settings);
+  }
+
   notifyPublished(owner: string, name: string): void {
     this._published.emit({ owner, name });
   }
 
   private _status: IStatus = UNKNOWN;
+  private _settings: IRepositorySettings = { ...DEFAULT_SETTINGS };
   private _serverError: string | null = null;
   private _statusChanged = new Signal<this, IStatus>(this);
+  private _settingsChanged = new Signal<this, IRepositorySettings>(this);
   private _published = new Signal<this, { owner: string; name: string }>(this);
 }

@@ -2,12 +2,12 @@
  * What a publish is about: a notebook, an environment (a file, or a running kernel's) or
  * a folder published as a project, found from a path or from the document in focus.
  */
-import { JupyterFrontEnd } from '@jupyterlab/application';
 import { PathExt } from '@jupyterlab/coreutils';
-import { DocumentRegistry, DocumentWidget } from '@jupyterlab/docregistry';
-import { Contents } from '@jupyterlab/services';
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type { Contents } from '@jupyterlab/services';
+import type { TranslationBundle } from '@jupyterlab/translation';
 
-import { PublishKind } from './api';
+import type { PublishKind } from './api';
 import { slugify } from './dom';
 
 export interface IPublishTarget {
@@ -25,10 +25,22 @@ export interface IPublishTarget {
   description: string;
 }
 
+/** The part of an open document a kernel target needs. */
+export interface IKernelDocument {
+  context: {
+    path: string;
+    sessionContext: {
+      session?: { kernel?: { name: string; id: string } | null } | null;
+    };
+  };
+}
+
 const ENVIRONMENT_FILE = /(\.ya?ml|^requirements[^/]*\.txt)$/i;
 
 /** The kind of a file-browser item, or null when it cannot be published. */
-export function kindOf(model: Pick<Contents.IModel, 'type' | 'path'>): PublishKind | null {
+export function kindOf(
+  model: Pick<Contents.IModel, 'type' | 'path'>
+): PublishKind | null {
   const name = PathExt.basename(model.path);
   if (model.type === 'directory') {
     return 'project';
@@ -48,62 +60,52 @@ function stem(path: string): string {
   return extension ? name.slice(0, -extension.length) : name;
 }
 
-/** The open document widget for a path, if any. */
-export function findDocument(
-  app: JupyterFrontEnd,
-  path: string
-): DocumentWidget | null {
-  for (const widget of app.shell.widgets('main')) {
-    if (widget instanceof DocumentWidget && widget.context.path === path) {
-      return widget;
-    }
-  }
-  return null;
-}
-
-/** The document in the main area that has focus, if it is one. */
-export function currentDocument(app: JupyterFrontEnd): DocumentWidget | null {
-  const widget = app.shell.currentWidget;
-  return widget instanceof DocumentWidget ? widget : null;
-}
-
+/** A target for a notebook, environment file or folder; null for anything else. */
 export function targetForPath(
-  app: JupyterFrontEnd,
-  model: Pick<Contents.IModel, 'type' | 'path'>
+  model: Pick<Contents.IModel, 'type' | 'path'>,
+  trans: TranslationBundle,
+  context?: DocumentRegistry.Context
 ): IPublishTarget | null {
   const kind = kindOf(model);
   if (kind === null) {
     return null;
   }
   const path = model.path;
-  const folderName = PathExt.basename(path) || 'project';
-  const what = {
-    notebook: 'the notebook',
-    environment: 'the environment file',
-    project: 'the folder, as a project,'
+  const shown = path || '/';
+  const description = {
+    notebook: trans.__('Publishes the notebook “%1”.', shown),
+    environment: trans.__('Publishes the environment file “%1”.', shown),
+    project: trans.__('Publishes the folder, as a project, “%1”.', shown)
   }[kind];
+  const name = kind === 'project' ? PathExt.basename(path) : stem(path);
   return {
     kind,
     path,
-    context: findDocument(app, path)?.context,
-    defaultName: slugify(kind === 'project' ? folderName : stem(path)) || kind,
-    description: `Publishes ${what} “${path || '/'}”.`
+    context,
+    defaultName: slugify(name || 'project') || kind,
+    description
   };
 }
 
-/** The environment of the kernel behind the document in focus. */
-export function kernelTarget(widget: DocumentWidget | null): IPublishTarget | null {
-  const kernel = widget?.context.sessionContext.session?.kernel;
-  if (!widget || !kernel) {
+/** The environment of the kernel behind an open document, if one is running. */
+export function kernelTarget(
+  document: IKernelDocument | null,
+  trans: TranslationBundle
+): IPublishTarget | null {
+  const kernel = document?.context.sessionContext.session?.kernel;
+  if (!document || !kernel) {
     return null;
   }
+  const path = document.context.path;
   return {
     kind: 'environment',
     kernelName: kernel.name,
     kernelId: kernel.id,
-    defaultName: slugify(`${stem(widget.context.path)}-environment`),
-    description:
-      `Publishes the environment of the kernel “${kernel.name}” ` +
-      `used by “${widget.context.path}”.`
+    defaultName: slugify(`${stem(path)}-environment`),
+    description: trans.__(
+      'Publishes the environment of the kernel “%1” used by “%2”.',
+      kernel.name,
+      path
+    )
   };
 }

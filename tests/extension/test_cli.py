@@ -118,6 +118,11 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     # Installing a notebook makes no sense: a clear message, no traceback.
     result = cli("install", f"{user}/sea-levels")
     assert result.returncode == 1 and "only pip and conda packages" in result.stderr
+    # OWNER/NAME/VERSION names a version as OWNER/NAME==VERSION does (one grammar).
+    result = cli("install", f"{user}/sea-levels/2")
+    assert result.returncode == 1 and "only pip and conda packages" in result.stderr
+    result = cli("install", f"{user}/sea-levels/9")
+    assert result.returncode == 1 and "sea-levels has no version 9" in result.stderr
 
     # Logging out forgets the token and revokes it on the repository.
     assert f"Logged out of {server.url}." in cli.ok("logout")

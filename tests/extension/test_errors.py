@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from nbformat.v4 import new_markdown_cell
 
+from jupyter_repo.client import errors
 from jupyter_repo.demo import builders
 from tests.extension.conftest import Fetch, call, run_task, write_notebook
 from tests.support import processes
@@ -250,3 +251,23 @@ def test_cli_errors(tmp_path: Path, server: RepoServer, user: str, repo_token: s
                          url=server.url, token=repo_token), "missing.ipynb does not exist")
     assert_cli_error(cli(tmp_path, "install", "not a spec", url=server.url),
                      "write OWNER/NAME or OWNER/NAME==VERSION")
+
+
+async def test_jupyters_own_refusals_answer_a_reason_from_the_shared_set(
+    jp_fetch: Fetch, jp_root_dir: Path,
+) -> None:
+    """Jupyter's own refusals carry free-form reasons (the contents manager says "bad type",
+    Tornado an HTTP phrase); the Lab extension switches on ``reason``, so the answer carries
+    the closed code of the status instead (``errors.REASONS``, shared with TypeScript)."""
+    write_notebook(jp_root_dir, "a.ipynb")
+    status, answer = await call(jp_fetch, "open", method="POST", body={
+        "owner": "someone", "name": "nb", "directory": "a.ipynb"})
+    assert (status, answer["reason"]) == (400, "bad_request"), answer
+    assert_one_line(answer["message"], "a.ipynb is not a directory")
+
+    status, answer = await call(jp_fetch, "tasks", "0" * 32)
+    assert (status, answer["reason"]) == (404, "not_found"), answer
+
+    status, answer = await call(jp_fetch, "status", method="PUT", body={})
+    assert status == 405 and answer["reason"] in errors.REASONS, answer
+    assert not (Path(jp_root_dir) / "nb.ipynb").exists()

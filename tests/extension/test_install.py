@@ -57,9 +57,15 @@ def test_spec_parsing() -> None:
     assert InstallSpec.parse("Alice/tool==1.0") == InstallSpec("alice", "tool", "1.0")
     assert InstallSpec.parse("alice/tool=2") == InstallSpec("alice", "tool", "2")
     assert InstallSpec.parse("alice/tool") == InstallSpec("alice", "tool", None)
-    for bad in ("tool", "alice/", "/tool", "alice/tool==", "a/b/c", "alice/to ol"):
-        with pytest.raises(errors.BadRequest, match="OWNER/NAME"):
+    # One grammar with environments (client/refs.py): the version may follow "/" too.
+    assert InstallSpec.parse(" alice/tool/2/ ") == InstallSpec("alice", "tool", "2")
+    assert str(InstallSpec.parse("alice/tool/2")) == "alice/tool==2"
+    for bad in ("tool", "alice/", "/tool", "alice/tool==", "a/b/c/d", "alice/to ol"):
+        with pytest.raises(errors.BadRequest,
+                           match="is not a package: write OWNER/NAME or OWNER/NAME==VERSION"):
             InstallSpec.parse(bad)
+    with pytest.raises(errors.BadRequest, match=r"^Enter a package as OWNER/NAME"):
+        InstallSpec.parse("")
 
 
 def test_run_streaming_is_cancelled_promptly() -> None:

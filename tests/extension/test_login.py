@@ -54,7 +54,7 @@ async def test_login_with_password_then_logout(jp_fetch: Fetch, server: RepoServ
     status, answer = await call(jp_fetch, "publish", "notebook", method="POST",
                                 body={"path": "a.ipynb", "namespace": user})
     assert status == 400 and answer["reason"] == "not_configured"
-    assert answer["message"] == f"Log in to the repository at {server.url} first."
+    assert answer["message"] == f"You are not logged in to {server.url}: log in to it first."
 
 
 async def test_login_with_a_token(jp_fetch: Fetch, server: RepoServer, user: str) -> None:

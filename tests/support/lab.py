@@ -184,9 +184,11 @@ def open_lab(page: Page, lab: LabServer, path: str = "") -> None:
     saved workspace would otherwise restore the previous test's panels)."""
     page.goto(lab.lab_url(path) + "&reset")
     page.wait_for_selector("#jupyterlab-splash", state="detached")
-    page.wait_for_selector("#jupyter-repo-sidebar", state="attached")
+    # The extension is up: its sidebar tab, and a notebook's Publish button.
+    page.get_by_role("complementary", name="main sidebar").get_by_role(
+        "tab", name="Repository").wait_for()
     if path.endswith(".ipynb"):
-        page.wait_for_selector(".jp-JupyterRepo-publishButton")
+        page.get_by_title("Publish this notebook to the repository").wait_for()
         # Wait for the kernel, so its environment is what gets attached.
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
     # Lab focuses the main area's widget (the launcher, or the notebook and its active cell)

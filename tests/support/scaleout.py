@@ -67,7 +67,9 @@ class ScaledRepo(RepoServer):
         processes.run([sys.executable, "-m", "jupyter_repo", "migrate",
                         f"--db-url={self.db_url}"], env=env, check=True, capture_output=True)
         for index in range(self.process_count):
-            process = RepoServer(self.root / f"process{index}", config=self.service_config(),
+            # nginx runs on this machine: its X-Forwarded-For names the client (docs/deploy.md).
+            config = {**self.service_config(), "ServeApp.trusted_proxies": "127.0.0.1"}
+            process = RepoServer(self.root / f"process{index}", config=config,
                                  env=self.service_env())
             process.start()
             self.processes.append(process)

@@ -46,10 +46,6 @@ class DistFile:
     metadata_sha256: str | None
 
 
-def normalize(name: str) -> str:
-    return names.pypi_normalize(name)
-
-
 def _visibility(actor: Actor, label: str) -> Any:
     """Which packages the actor may see in a label's index (a SQL condition)."""
     if actor.token_label is not None and actor.token_label != label:
@@ -200,39 +196,3 @@ def project_html(project: str, files: Sequence[DistFile]) -> bytes:
         f"    <title>Links for {title}</title>\n  </head>\n  <body>\n"
         f"    <h1>Links for {title}</h1>\n{body}\n  </body>\n</html>\n"
     ).encode()
-
-
-def choose_format(accept: str | None, query_format: str | None = None) -> str | None:
-    """PEP 691 content negotiation: the media type to send, or ``None`` (406).
-
-    No ``Accept`` (or ``*/*``) gets HTML, as PEP 691 recommends for compatibility.
-    """
-    offered = {JSON_TYPE: JSON_TYPE, HTML_TYPE: HTML_TYPE, "text/html": "text/html",
-               "application/json": None}
-    if query_format:
-        return query_format if query_format in (JSON_TYPE, HTML_TYPE, "text/html") else None
-    if not accept:
-        return "text/html"
-    best: tuple[float, int, str] | None = None
-    for position, part in enumerate(accept.split(",")):
-        media, *params = (piece.strip() for piece in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if quality <= 0:
-            continue
-        if media in ("*/*", "application/*", "text/*"):
-            candidate = "text/html" if media != "application/*" else JSON_TYPE
-        else:
-            candidate = offered.get(media)  # type: ignore[assignment]
-        if candidate is None:
-            continue
-        rank = (quality, -position, candidate)
-        if best is None or rank[:2] > best[:2]:
-            best = rank
-    return best[2] if best is not None else None

@@ -52,4 +52,9 @@ def inspect_file(path: Path, distribution_type: str, filename: str, limits: Limi
         inspector = inspectors[distribution_type]
     except KeyError:
         raise InvalidInput(f"Unknown package type {distribution_type!r}.") from None
-    return inspector(path, filename, limits)
+    try:
+        return inspector(path, filename, limits)
+    except RecursionError:
+        # Whatever parser met it (JSON, YAML, XML...): a document nested this deeply is
+        # made to break parsers, not to describe a package.
+        raise InvalidInput(f"{filename} is nested too deeply to be read.") from None

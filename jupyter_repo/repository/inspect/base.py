@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
+from jupyter_repo import bounded_json
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
 
 
@@ -60,8 +60,8 @@ def read_bounded(stream: IO[bytes], limit: int, what: str) -> bytes:
 
 def load_json_object(data: bytes, what: str) -> dict[str, Any]:
     try:
-        value = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as error:
+        value = bounded_json.loads(data)
+    except bounded_json.JSONRefused as error:
         raise InvalidInput(f"{what} is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise InvalidInput(f"{what} must be a JSON object.")

@@ -8,10 +8,15 @@ from typing import Any
 
 import nbformat
 
+from jupyter_repo import bounded_json
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
 from jupyter_repo.repository.inspect.base import Inspection, Limits, text
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+
+
+#: Nesting limit of a notebook's JSON (the cells' outputs hold documents of their own).
+NOTEBOOK_MAX_DEPTH = 100
 
 
 def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
@@ -61,9 +66,18 @@ def read_notebook(data: bytes, filename: str) -> Any:
         notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
     except UnicodeDecodeError:
         raise InvalidInput(f"{filename} is not UTF-8 text, so it is not a notebook.") from None
+    except RecursionError:
+        raise InvalidInput(f"{filename} is not a valid notebook: it is nested more than "
+                           f"{NOTEBOOK_MAX_DEPTH} levels deep") from None
     except MemoryError:
         raise
     except Exception as error:  # JSON errors, unknown nbformat versions, wrong shapes
+        raise InvalidInput(f"{filename} is not a valid notebook: {error}") from None
+    try:
+        # Outputs and widget state nest a few levels; far deeper only breaks the validator
+        # and the renderer, which walk it recursively.
+        bounded_json.check_depth(notebook, NOTEBOOK_MAX_DEPTH)
+    except bounded_json.JSONRefused as error:
         raise InvalidInput(f"{filename} is not a valid notebook: {error}") from None
     try:
         nbformat.validate(notebook)

@@ -140,6 +140,8 @@ def create_token(
 def _readable_package(session: Session, actor: Actor, spec: str) -> Package:
     """The package ``<owner>/<name>`` a new token is limited to; one the caller cannot read
     is "not found", exactly like a missing one."""
+    if not isinstance(spec, str):
+        raise InvalidInput("Limit a token to a package with '<owner>/<package>'.")
     owner_login, _, package_name = spec.partition("/")
     if not package_name:
         raise InvalidInput("Limit a token to a package with '<owner>/<package>'.")

@@ -28,15 +28,9 @@ class LoginHandler(WebHandler):
         username = self.field(form, "username")
         password = form.get("password", [""])[-1]
         target = local_path(self.field(form, "next"), "/account")
-        limiter = self.settings.get("login_limiter")
-        address = self.request.remote_ip
-        if limiter is not None:
-            limiter.check(address, username)
         try:
-            user: Account = await self.run(accounts.authenticate, username, password)
+            user: Account = await self.authenticate_password(username, password)
         except errors.Unauthenticated as error:
-            if limiter is not None:
-                limiter.failed(address, username)
             self.render_page("login.html", status=401, next_url=target, username=username,
                              error=error.message)
             return
@@ -44,7 +38,8 @@ class LoginHandler(WebHandler):
         if old:
             await self.run(web_sessions.end, old, write=True)
         secret = await self.run(
-            web_sessions.start, user.id, max_age=self.session_age, remote_addr=address or "",
+            web_sessions.start, user.id, max_age=self.session_age,
+            remote_addr=self.request.remote_ip or "",
             user_agent=self.request.headers.get("User-Agent", ""), write=True)
         self.set_session_cookie(secret)
         self.see_other(target)

@@ -19,7 +19,7 @@ from tornado import httputil, web
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.permissions import ANONYMOUS
 from jupyter_repo.repository.services import web_sessions
-from jupyter_repo.server.base import BaseHandler, status_of
+from jupyter_repo.server.base import BaseHandler, local_location, status_of
 from jupyter_repo.server.web.templating import environment
 
 T = TypeVar("T")
@@ -59,11 +59,14 @@ def path_name(check: Callable[[str], str], value: str) -> str:
 
 
 def local_path(target: str | None, default: str = "/") -> str:
-    """``target`` if it is a path on this site (never another host), else ``default``."""
-    if (not target or not target.startswith("/") or target.startswith("//")
-            or "\\" in target or any(ord(ch) < 32 for ch in target)):
+    """``target`` if it is an absolute path on this site (never another host), else
+    ``default`` (for ``next=``: where to go after logging in)."""
+    if not target or not target.startswith("/"):
         return default
-    return target
+    try:
+        return local_location(target)
+    except ValueError:
+        return default
 
 
 class WebHandler(BaseHandler):
@@ -103,10 +106,14 @@ class WebHandler(BaseHandler):
             self.request.body_arguments.setdefault(name, []).extend(values)
             self.request.arguments.setdefault(name, []).extend(values)
         try:
-            return {name: [value.decode("utf-8") for value in values]
+            form = {name: [value.decode("utf-8") for value in values]
                     for name, values in arguments.items()}
         except UnicodeDecodeError:
             raise errors.InvalidInput("The form is not UTF-8 text.") from None
+        if any("\x00" in value for values in form.values() for value in values):
+            # No field needs one, and PostgreSQL cannot store one (a 500 otherwise).
+            raise errors.InvalidInput("The form holds a NUL character.")
+        return form
 
     async def act(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a form's action in a writing transaction.
