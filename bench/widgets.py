@@ -12,7 +12,7 @@ Fills a fresh repository with ``--packages`` packages in one namespace (``bench/
 - keystroke→results of ``jupyter_repo.widgets.PackageSearch`` in a real IPython kernel
   (``jupyter_client`` starts one; the widget runs on the kernel's asyncio loop and its
   updates go out as comm messages): ``widget.query.value = prefix`` then ``await
-  widget.wait_for_results()``, one keystroke after the other's results, with ``debounce=0``
+  SearchDriver(widget).results()``, one keystroke after the other's results, with ``debounce=0``
   (pure latency); and with the default debounce, words typed at ``--key-interval`` ms per
   key, from the last keystroke to the results shown.
 
@@ -172,6 +172,7 @@ async def measure_widget(targets: list[dict[str, str]], words: list[str], rounds
 
     from jupyter_repo.client.api import RepoClient
     from jupyter_repo.widgets import PackageSearch
+    from jupyter_repo.widgets.driving import SearchDriver
 
     default_debounce = inspect.signature(PackageSearch).parameters["debounce"].default
     widgets = {}
@@ -188,12 +189,12 @@ async def measure_widget(targets: list[dict[str, str]], words: list[str], rounds
             for name, debounce in order:
                 widget = widgets[name, debounce]
                 widget.query.value = ""
-                await widget.wait_for_results()
+                await SearchDriver(widget).results()
                 if debounce == "0":
                     for query in prefixes(word):
                         started = time.perf_counter()
                         widget.query.value = query
-                        rows = await widget.wait_for_results()
+                        rows = await SearchDriver(widget).results()
                         if round_:
                             times[f"{name}/0"].append((time.perf_counter() - started) * 1000)
                         shown[query] = len(rows)
@@ -203,7 +204,7 @@ async def measure_widget(targets: list[dict[str, str]], words: list[str], rounds
                         await asyncio.sleep(key_interval)
                     started = time.perf_counter()
                     widget.query.value = word
-                    await widget.wait_for_results()
+                    await SearchDriver(widget).results()
                     if round_:
                         times[f"{name}/default"].append((time.perf_counter() - started) * 1000)
                 assert widget.state == "ready", (widget.state, widget.status_text)
@@ -294,7 +295,7 @@ def report(options: argparse.Namespace, api: dict[tuple[str, str], list[float]],
         "",
         f"Target ({TARGET_MS:.0f} ms p50, debounce 0, this checkout): {verdict} "
         f"({after:.0f} ms). The widget's time is from setting `widget.query.value` in the "
-        "kernel to `await widget.wait_for_results()` returning: the request on the widget's "
+        "kernel to `await SearchDriver(widget).results()` returning: the request on the widget's "
         "thread pool, the installed-version lookup, and the update of the 20 result rows "
         "(comm messages sent by the kernel). A browser's rendering of those messages is not "
         "included. With the default debounce a word typed faster than the debounce makes "

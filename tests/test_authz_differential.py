@@ -39,7 +39,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterable[World]:
     with running_server(root / "server") as server:
         built = authz_world.build(server, uuid.uuid4().hex[:6], root / "files")
         server.call(labels.add_files, built.actor("admin"), built.org, PRIVATE_ONLY_LABEL,
-                    {"package": built.packages["private"]})
+                    labels.FileSelection(built.packages["private"]))
         yield built
 
 

@@ -395,3 +395,71 @@ def test_hostile_corpus_is_refused_over_http(server: RepoServer, owner: tuple[st
     assert unchanged(before, snapshot(server))
     assert requests.get(f"{server.api}/package/{user}/{package}", headers=auth(token),
                         timeout=30).status_code == 404
+
+
+def test_request_bodies_of_the_wrong_shape_are_400(server: RepoServer,
+                                                   owner: tuple[str, str]) -> None:
+    """JSON bodies are checked at the HTTP layer (``server/api/bodies.py``): a value of the
+    wrong type is a 400 naming it, and neither the package nor anything else changes."""
+    user, token = owner
+    headers = auth(token)
+    package_url = f"{server.api}/package/{user}/keep"
+    shown = requests.get(package_url, headers=headers).json()
+    before = snapshot(server)
+    cases = [
+        ("patch", package_url, {"public_attrs": "text"}, "public_attrs must be an object"),
+        ("patch", package_url, {"public_attrs": {"home": 5}}, "home must be a string"),
+        ("patch", package_url, {"summary": ["a"]}, "summary must be a string"),
+        ("patch", package_url, {"public_attrs": {"package_types": "conda"}},
+         "package_types must be a list"),
+        ("patch", package_url, {"public_attrs": {"package_types": ["exe"]}},
+         "unknown package type"),
+        ("post", f"{server.api}/package/{user}/fresh", {"public_attrs": [1]},
+         "public_attrs must be an object"),
+        ("patch", f"{server.api}/release/{user}/keep/1.0", {"public_attrs": 3},
+         "release attributes must be an object"),
+        ("post", f"{server.api}/channels/{user}/dev", {"package": 5},
+         "'package' must be a string or null"),
+        ("delete", f"{server.api}/channels/{user}/main", {"basename": ["x"]},
+         "'basename' must be a string or null"),
+        ("post", f"{server.api}/stage/{user}/keep/1.1/noarch/keep-1.1-0.conda",
+         {"channels": "main"}, "labels must be given as a list of names"),
+        ("post", f"{server.api}/stage/{user}/keep/1.1/noarch/keep-1.1-0.conda",
+         {"sha256": 12}, "sha256 must be 64 hexadecimal characters"),
+        ("post", f"{server.api}/stage/{user}/keep/1.1/noarch/keep-1.1-0.conda",
+         {"distribution_type": 3}, "the package type must be a string"),
+        ("post", f"{server.api}/commit/{user}/keep/1.0/noarch/keep-1.0-0.conda",
+         {"dist_id": 7}, "needs the dist_id returned by the stage call"),
+    ]
+    for method, url, body, words in cases:
+        response = requests.request(method, url, json=body, headers=headers, timeout=30)
+        _refused(server, response, 400, words)
+    assert requests.get(package_url, headers=headers).json() == shown
+    assert unchanged(before, snapshot(server))
+
+
+def test_package_attributes_are_set_as_anaconda_client_sends_them(
+        server: RepoServer, owner: tuple[str, str]) -> None:
+    """The shapes the typed bodies accept: ``public_attrs`` or a flat object, a license as
+    a name or as ``{"name", "url"}``; values longer than their column are cut to it (a
+    600-character URL is no 500 on PostgreSQL)."""
+    user, token = owner
+    headers = auth(token)
+    package_url = f"{server.api}/package/{user}/keep"
+    long_home = "https://example.org/" + "a" * 600
+    response = requests.patch(package_url, headers=headers, json={"public_attrs": {
+        "summary": "Kept", "home": long_home,
+        "license": {"name": "MIT", "url": "https://example.org/mit", "family": "MIT"}}})
+    assert response.status_code == 200, response.text
+    shown = response.json()
+    assert shown["summary"] == "Kept" and shown["license"] == "MIT"
+    assert shown["license_url"] == "https://example.org/mit"
+    assert shown["home"] == long_home[:500]
+    flat = requests.patch(package_url, headers=headers, json={"dev_url": "https://dev.example"})
+    assert flat.status_code == 200 and flat.json()["dev_url"] == "https://dev.example"
+    assert flat.json()["summary"] == "Kept"
+    release = requests.patch(f"{server.api}/release/{user}/keep/1.0", headers=headers,
+                             json={"public_attrs": {"summary": "First", "notes": "n"}})
+    assert release.status_code == 200, release.text
+    assert release.json()["summary"] == "First"
+    assert release.json()["public_attrs"]["notes"] == "n"

@@ -136,7 +136,7 @@ def test_multipart_upload_bodies_never_answer_5xx(server: RepoServer,
     login, _token = fuzzer
     content_type, data = body
     row = server.call(uploads.stage, server.repo, server.actor(login), login, "fuzzed", "1",
-                      f"{uuid.uuid4().hex}.csv", {"distribution_type": "file"})
+                      f"{uuid.uuid4().hex}.csv", uploads.StageRequest("file"))
     started = time.monotonic()
     response = requests.post(f"{server.api}/stage-upload/{row.dist_id}", data=data,
                              headers={"Content-Type": content_type}, timeout=SLOW * 3)
@@ -162,7 +162,7 @@ def test_malformed_multipart_is_a_clear_400(server: RepoServer, fuzzer: tuple[st
     among them its header size limit, were not caught); form fields were not counted."""
     login, _token = fuzzer
     row = server.call(uploads.stage, server.repo, server.actor(login), login, "fuzzed", "1",
-                      f"{uuid.uuid4().hex}.csv", {"distribution_type": "file"})
+                      f"{uuid.uuid4().hex}.csv", uploads.StageRequest("file"))
     response = requests.post(f"{server.api}/stage-upload/{row.dist_id}", data=data,
                              headers={"Content-Type": "multipart/form-data; boundary=xYzZy"},
                              timeout=30)

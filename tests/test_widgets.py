@@ -29,6 +29,7 @@ from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Target
 from jupyter_repo.demo import builders
 from jupyter_repo.widgets import PackageSearch
+from jupyter_repo.widgets.driving import SearchDriver
 from tests.support import processes, publish
 from tests.support.net import free_port
 from tests.support.server import RepoServer
@@ -116,7 +117,7 @@ def test_pip_install_of_a_private_package_into_the_kernel(
         widget = PackageSearch(client, debounce=0.05)
         assert widget.state == "idle" and widget.results_data == []
         widget.query.value = wheel_name
-        rows = await widget.wait_for_results()
+        rows = await SearchDriver(widget).results()
         assert [row["name"] for row in rows] == [wheel_name]
         assert widget.state == "ready"
         assert widget.status_text == f"1 package matches “{wheel_name}”."
@@ -134,7 +135,7 @@ def test_pip_install_of_a_private_package_into_the_kernel(
 
         widget.install_button.click()  # what the user does
         assert widget.state == "installing"
-        assert await widget.wait_for_install(120) == "succeeded", widget.status_text
+        assert await SearchDriver(widget).install_finished(120) == "succeeded", widget.status_text
         assert widget.status_text == (
             f"Installed {user}/{wheel_name} 1.0 into {sys.prefix} with pip. Import it now; "
             "no restart needed.")
@@ -179,7 +180,7 @@ def test_conda_package_lands_in_a_conda_prefix_with_rattler(
         widget = PackageSearch(client, target=Target(sys.executable, str(prefix)),
                                debounce=0.01)
         widget.query.value = name
-        rows = await widget.wait_for_results()
+        rows = await SearchDriver(widget).results()
         assert [row["name"] for row in rows] == [name]
         assert "noarch" in widget._rows[0].info.value
         widget.select(0)
@@ -215,7 +216,7 @@ def test_a_kernel_that_is_not_a_conda_environment_is_told_why(
 
     async def scenario() -> None:
         widget = PackageSearch(client, target=venv, query=conda_only)
-        await widget.wait_for_results()
+        await SearchDriver(widget).results()
         widget.select(0)
         assert widget.install_button.disabled
         reason = (f"Cannot install {user}/{conda_only} with conda here: this kernel's "
@@ -228,7 +229,7 @@ def test_a_kernel_that_is_not_a_conda_environment_is_told_why(
         assert widget.status_text == reason
 
         widget.query.value = both
-        await widget.wait_for_results()
+        await SearchDriver(widget).results()
         widget.select(0)
         assert widget.method.options == (("pip (PyPI index)", "pip"),
                                          ("conda (py-rattler)", "conda"))
@@ -279,21 +280,22 @@ def test_typing_is_debounced_and_a_stale_answer_is_dropped(
         server: RepoServer, user: str, token: str, wheel_name: str) -> None:
     async def scenario(url: str) -> None:
         widget = PackageSearch(RepoClient(url, token), debounce=0.2)
+        search = SearchDriver(widget)
         for end in range(1, len(wheel_name) + 1):  # typing, faster than the debounce
             widget.query.value = wheel_name[:end]
-        rows = await widget.wait_for_results()
-        assert widget.requests_sent == 1 and [row["name"] for row in rows] == [wheel_name]
+        rows = await search.results()
+        assert search.requests_sent == 1 and [row["name"] for row in rows] == [wheel_name]
 
-        widget._search.debounce = 0.0
+        widget.live_search.debounce = 0.0
         widget.query.value = "slow-query-matching-nothing"
-        while widget.requests_sent < 2:  # its request is in flight (held by the proxy)
+        while search.requests_sent < 2:  # its request is in flight (held by the proxy)
             await asyncio.sleep(0.01)
         assert widget.state == "searching"
         widget.query.value = wheel_name
-        rows = await widget.wait_for_results()
+        rows = await search.results()
         assert [row["name"] for row in rows] == [wheel_name]
         deadline = time.monotonic() + 15
-        while widget.dropped < 1:  # the slow answer ("no package matches") comes back...
+        while search.dropped < 1:  # the slow answer ("no package matches") comes back...
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.1)  # ...and is dropped, not shown over the newer one
@@ -344,7 +346,7 @@ def test_cancel_kills_a_stalled_pip_quickly(server: RepoServer, token: str,
                                             client: RepoClient, wheel_name: str) -> None:
     async def scenario(index: str) -> PackageSearch:
         widget = PackageSearch(client, query=wheel_name, extra_index_urls=(index,))
-        await widget.wait_for_results()
+        await SearchDriver(widget).results()
         widget.select(0)
         running = widget.install()
         deadline = time.monotonic() + 30
@@ -411,7 +413,7 @@ def test_readable_errors(server: RepoServer, user: str, token: str, client: Repo
         assert widget.status_text.startswith(
             "No repository is configured: run 'jupyter repo login --url URL'")
         widget.query.value = "anything"
-        assert await widget.wait_for_results() == [] and widget.state == "failed"
+        assert await SearchDriver(widget).results() == [] and widget.state == "failed"
         assert "No repository is configured" in widget.status_text
 
         # Configured but not logged in: said up front.
@@ -421,24 +423,24 @@ def test_readable_errors(server: RepoServer, user: str, token: str, client: Repo
 
         # The repository is down.
         widget = PackageSearch(RepoClient(down), query="tool")
-        assert await widget.wait_for_results() == []
+        assert await SearchDriver(widget).results() == []
         assert widget.state == "failed"
         assert widget.status_text == f"Cannot reach the repository at {down}: Connection refused"
         assert "Traceback" not in widget.status.value
 
         # A package private to someone else: the same answer as one that does not exist.
         widget = PackageSearch(client, query=f"{other}/jr-secret")
-        assert await widget.wait_for_results() == []
+        assert await SearchDriver(widget).results() == []
         assert widget.status_text.startswith(
             f"{other}/jr-secret: not found, or not visible to you")
         mine = PackageSearch(RepoClient(server.url, server.token(other)),
                              query=f"{other}/jr-secret")
-        assert [row["name"] for row in await mine.wait_for_results()] == ["jr-secret"]
+        assert [row["name"] for row in await SearchDriver(mine).results()] == ["jr-secret"]
         assert "private" in mine._rows[0].info.value
 
         # The install fails: version 2.0 is only on the dev label; pip says so.
         widget = PackageSearch(client, query=wheel_name)
-        await widget.wait_for_results()
+        await SearchDriver(widget).results()
         widget.select(0)
         widget.label.value, widget.version.value = "main", "2.0"
         outcome = await widget.install()

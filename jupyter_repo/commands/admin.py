@@ -148,7 +148,7 @@ def _org_admin(session: Any, org: str) -> Any:
     from jupyter_repo.repository.permissions import Actor, Level
 
     account = accounts.get_account(session, org)
-    if account.kind != "org":
+    if not account.is_org:
         raise errors.InvalidInput(f"{org} is not an organization.")
     return Actor(user_id=-1, login="admin", is_site_admin=True, cap=Level.ADMIN)
 

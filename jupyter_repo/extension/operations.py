@@ -22,6 +22,7 @@ from jupyter_repo.client.environment import (
 from jupyter_repo.client.install import Installer, InstallSpec, Target
 from jupyter_repo.client.project import select_files
 from jupyter_repo.client.publish import Publisher
+from jupyter_repo.client.states import JobState
 from jupyter_repo.extension.bodies import (
     EnvironmentBody,
     InstallBody,
@@ -183,10 +184,10 @@ async def publish_project(ext: RepoExtension, task: Task, body: ProjectBody) -> 
 
 async def _exclusive(ext: RepoExtension, task: Task) -> None:
     if ext.install_lock.locked():
-        task.state = "pending"
+        task.state = JobState.PENDING
         task.message = "Waiting for another installation to finish."
     await ext.install_lock.acquire()
-    task.state = "running"
+    task.state = JobState.RUNNING
 
 
 async def install(ext: RepoExtension, task: Task, body: InstallBody) -> JSON:

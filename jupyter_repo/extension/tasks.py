@@ -21,16 +21,17 @@ from typing import Any
 from tornado.web import HTTPError
 
 from jupyter_repo.client import errors
+from jupyter_repo.client.states import JobState
 
-STATES = ("pending", "running", "succeeded", "failed", "cancelled")
 MAX_LOG_LINES = 5000
 
 
 @dataclass
 class Task:
+    """One operation's state (checked: see :meth:`JobState.advance`), progress and log."""
+
     id: str
     kind: str
-    state: str = "pending"
     progress: float | None = None
     message: str = ""
     result: Any = None
@@ -41,10 +42,19 @@ class Task:
     cancel_requested: threading.Event = field(default_factory=threading.Event)
     lines: deque[str] = field(default_factory=lambda: deque(maxlen=MAX_LOG_LINES))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _state: JobState = field(default=JobState.PENDING, init=False, repr=False)
+
+    @property
+    def state(self) -> JobState:
+        return self._state
+
+    @state.setter
+    def state(self, new: JobState | str) -> None:
+        self._state = self._state.advance(new)
 
     @property
     def done(self) -> bool:
-        return self.state in ("succeeded", "failed", "cancelled")
+        return self._state.done
 
     def log(self, line: str) -> None:
         """Add a log line (from any thread); it also becomes the task's message."""
@@ -102,13 +112,13 @@ class TaskManager:
     async def _run(self, task: Task, work: Work) -> None:
         try:
             task.check_cancelled()
-            task.state = "running"
+            task.state = JobState.RUNNING
             task.result = await work(task)
-            task.state, task.progress = "succeeded", 1.0
+            task.state, task.progress = JobState.SUCCEEDED, 1.0
             if not task.message or task.message.startswith("Uploading"):
                 task.message = "Done."
         except (errors.Cancelled, asyncio.CancelledError):
-            task.state, task.error, task.reason = "cancelled", "Cancelled.", "cancelled"
+            task.state, task.error, task.reason = JobState.CANCELLED, "Cancelled.", "cancelled"
             task.message = "Cancelled."
         except errors.ClientError as error:
             self._failed(task, error.message, error.reason)
@@ -122,7 +132,8 @@ class TaskManager:
             self._running.pop(task.id, None)
 
     def _failed(self, task: Task, message: str, reason: str) -> None:
-        task.state, task.error, task.reason, task.message = "failed", message, reason, message
+        task.state = JobState.FAILED
+        task.error, task.reason, task.message = message, reason, message
         task.log(f"error: {message}")
 
     def get(self, task_id: str) -> Task:
@@ -136,7 +147,7 @@ class TaskManager:
         if not task.done:
             task.cancel_requested.set()
             task.message = "Cancelling..."
-            if task.state == "pending":
+            if task.state is JobState.PENDING:
                 running = self._running.get(task.id)
                 if running is not None:
                     running.cancel()

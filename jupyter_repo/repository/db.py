@@ -9,7 +9,7 @@ one another. PostgreSQL needs none of this.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,21 @@ def _configure_sqlite(engine: Engine, begin_mode: str) -> None:
         connection.exec_driver_sql(f"BEGIN {begin_mode}")
 
 
+@contextmanager
+def scope(session: Session, *, commit: bool) -> Iterator[Session]:
+    """``session`` for one block: committed at its end when ``commit``, rolled back when it
+    raises, closed in any case."""
+    try:
+        yield session
+        if commit:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
 class Database:
     """Engines plus session factories for reading and for writing.
 
@@ -75,21 +90,11 @@ class Database:
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
 
-    @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
+    def session(self, *, write: bool = False) -> AbstractContextManager[Session]:
         """A session in one transaction; committed on success, rolled back on error."""
-        session = (self._write_sessions if write else self._read_sessions)()
-        try:
-            yield session
-            if write:
-                session.commit()
-            # A read-only transaction simply ends when the session closes; no rollback, so
-            # loaded objects stay usable after the block.
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        # A read-only transaction simply ends when the session closes; no rollback, so
+        # loaded objects stay usable after the block.
+        return scope((self._write_sessions if write else self._read_sessions)(), commit=write)
 
     def dispose(self) -> None:
         self.engine.dispose()

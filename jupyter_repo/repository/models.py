@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from jupyter_repo.enums import StrEnum
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -56,6 +58,27 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=timezone.utc)
 
 
+class AccountKind(StrEnum):
+    """What a namespace is: a user (who can log in) or an organization (which has groups)."""
+
+    USER = "user"
+    ORG = "org"
+
+
+class AccountKindType(TypeDecorator):
+    """An :class:`AccountKind` stored as its text (the column stays ``VARCHAR(8)``)."""
+
+    impl = String(8)
+    cache_ok = True
+
+    def process_bind_param(self, value: AccountKind | str | None,
+                           dialect: Any) -> str | None:
+        return None if value is None else AccountKind(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> AccountKind | None:
+        return None if value is None else AccountKind(value)
+
+
 def dialect_index(dialect: str, name: str, *columns: str) -> Index:
     """An index created only on ``dialect`` (``ddl_if``); ``info["dialect"]`` tells schema
     comparisons (``db.include_object``) to expect it there only."""
@@ -83,7 +106,7 @@ class Account(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     login: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(8))  # "user" | "org"
+    kind: Mapped[AccountKind] = mapped_column(AccountKindType())
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -96,7 +119,7 @@ class Account(Base):
 
     @property
     def is_org(self) -> bool:
-        return self.kind == "org"
+        return self.kind is AccountKind.ORG
 
 
 class Group(Base):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from jupyter_repo.repository.errors import Forbidden, NotFound, Unauthenticated
 from jupyter_repo.repository.models import (
     Account,
+    AccountKind,
     Collaborator,
     File,
     FileLabel,
@@ -126,7 +127,7 @@ def account_level(session: Session, actor: Actor, account: Account) -> Level:
         return Level.NONE
     if actor.is_site_admin:
         level = Level.ADMIN
-    elif account.kind == "user":
+    elif account.kind is AccountKind.USER:
         level = Level.ADMIN if account.id == actor.user_id else Level.NONE
     else:
         level = _group_level(session, actor.user_id, account.id, None)
@@ -143,7 +144,7 @@ def package_level(session: Session, actor: Actor, package: Package) -> Level:
         assert owner is not None
         if actor.is_site_admin or owner.id == actor.user_id:
             level = Level.ADMIN
-        elif owner.kind == "org":
+        elif owner.is_org:
             level = _group_level(session, actor.user_id, owner.id, package.id)
         if level < Level.WRITE and session.get(Collaborator, (package.id, actor.user_id)):
             level = Level.WRITE

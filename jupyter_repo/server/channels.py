@@ -30,7 +30,8 @@ from tornado.web import RequestHandler
 
 from jupyter_repo.repository.errors import RepositoryError
 from jupyter_repo.repository.indexes import lookup
-from jupyter_repo.repository.indexes.channels import ChannelIndexes, ChannelView
+from jupyter_repo.repository.indexes.channels import ChannelIndexes
+from jupyter_repo.repository.indexes.snapshots import ChannelView
 from jupyter_repo.server.base import BaseHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, not_modified, send_blob
 

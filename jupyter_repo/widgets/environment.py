@@ -31,18 +31,17 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
-from traitlets import Unicode
+from traitlets import UseEnum
 
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.envdiff import Plan
 from jupyter_repo.client.install import Installer, Target
 from jupyter_repo.client.refs import EnvironmentRef
+from jupyter_repo.client.states import EnvironmentState, JobState
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
 
-#: idle → planning → planned | failed; planned → applying → succeeded | failed | cancelled
-STATES = ("idle", "planning", "planned", "applying", "succeeded", "failed", "cancelled")
 ACTION_WORDS = {"add": "add", "upgrade": "upgrade", "downgrade": "downgrade",
                 "change": "change"}
 
@@ -91,8 +90,8 @@ def render_plan(plan: Plan) -> str:
 class EnvironmentInstaller(widgets.VBox):
     """Plan a shared environment against this kernel's environment, then apply it."""
 
-    #: One of :data:`STATES` (not synced to the browser).
-    state = Unicode("idle")
+    #: Where planning and applying are (not synced to the browser).
+    state = UseEnum(EnvironmentState, default_value=EnvironmentState.IDLE)
 
     def __init__(self, spec: str = "", client: RepoClient | None = None,
                  target: Target | str | None = None, *, pypi_fallback: bool = True,
@@ -161,7 +160,7 @@ class EnvironmentInstaller(widgets.VBox):
                     raise  # the environment is there; the version is not
                 raise errors.NotFound(describe(error, what=f"{ref.owner}/{ref.name}")) from None
 
-        self._set_state("planning")
+        self._set_state(EnvironmentState.PLANNING)
         self.plan_button.disabled = True
         future = self.panel.start(work, title=f"Reading {ref}", secrets=self._secrets(),
                                   success=lambda plan: plan.summary())
@@ -180,7 +179,7 @@ class EnvironmentInstaller(widgets.VBox):
         def work(job: Job) -> Any:
             return self._installer(client, job).apply_plan(plan)
 
-        self._set_state("applying")
+        self._set_state(EnvironmentState.APPLYING)
         self.apply_button.disabled = True
         self.plan_button.disabled = True
         self.spec.disabled = True
@@ -227,15 +226,15 @@ class EnvironmentInstaller(widgets.VBox):
         return Installer(client, resolved, log=job.log, progress=job.progress, stop=job.stop,
                          pypi_fallback=self._pypi_fallback)
 
-    def _set_state(self, state: str) -> None:
-        for old in STATES:
+    def _set_state(self, state: EnvironmentState) -> None:
+        for old in EnvironmentState:
             self.remove_class(f"jupyter-repo-env-{old}")
         self.add_class(f"jupyter-repo-env-{state}")
         self.state = state
 
     def _fail_early(self, message: str) -> None:
         self.panel.show_error(message)
-        self._set_state("failed")
+        self._set_state(EnvironmentState.FAILED)
 
     def _forget_plan(self) -> None:
         self.current_plan = None
@@ -248,16 +247,16 @@ class EnvironmentInstaller(widgets.VBox):
     def _spec_changed(self, _change: dict[str, Any]) -> None:
         if self.current_plan is not None and not self.panel.running:
             self._forget_plan()  # Apply must only ever install the plan on screen
-            self._set_state("idle")
+            self._set_state(EnvironmentState.IDLE)
 
     def _planned(self, outcome: Outcome, spec: str) -> None:
         self.plan_button.disabled = False
-        if outcome.state != "succeeded":
-            self._set_state("failed" if outcome.state == "failed" else outcome.state)
+        if outcome.state is not JobState.SUCCEEDED:
+            self._set_state(EnvironmentState(outcome.state))
             return
         plan: Plan = outcome.result
         if self.spec.value != spec:  # edited while planning: the plan is for another text
-            self._set_state("idle")
+            self._set_state(EnvironmentState.IDLE)
             return
         self.current_plan = plan
         self._planned_spec = spec
@@ -267,7 +266,7 @@ class EnvironmentInstaller(widgets.VBox):
             self.apply_button.disabled = False
             self.apply_button.description = f"Apply {count} change" + ("s" if count > 1 else "")
             self.apply_button.tooltip = f"Install these changes into {plan.prefix}"
-        self._set_state("planned")
+        self._set_state(EnvironmentState.PLANNED)
 
     def _applied(self, outcome: Outcome) -> None:
         self.current_plan = None  # the environment changed: show the changes again first
@@ -276,4 +275,4 @@ class EnvironmentInstaller(widgets.VBox):
         self.apply_button.description = "Apply"
         self.plan_button.disabled = False
         self.spec.disabled = False
-        self._set_state(outcome.state)
+        self._set_state(EnvironmentState(outcome.state))

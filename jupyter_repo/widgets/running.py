@@ -30,16 +30,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
-from traitlets import Unicode
+from traitlets import UseEnum
 
 from jupyter_repo.client import errors
+from jupyter_repo.client.states import JobState, PanelState
 from jupyter_repo.widgets.connection import describe, mask
 
-STATES = ("idle", "running", "succeeded", "failed", "cancelled")
-STATUS_COLOURS = {"idle": "inherit", "running": "inherit", "succeeded": "#1a7f37",
-                  "failed": "#cf222e", "cancelled": "#9a6700"}
-BAR_STYLES = {"idle": "", "running": "info", "succeeded": "success", "failed": "danger",
-              "cancelled": "warning"}
+STATUS_COLOURS = {PanelState.IDLE: "inherit", PanelState.RUNNING: "inherit",
+                  PanelState.SUCCEEDED: "#1a7f37", PanelState.FAILED: "#cf222e",
+                  PanelState.CANCELLED: "#9a6700"}
+BAR_STYLES = {PanelState.IDLE: "", PanelState.RUNNING: "info", PanelState.SUCCEEDED: "success",
+              PanelState.FAILED: "danger", PanelState.CANCELLED: "warning"}
+SYMBOLS = {PanelState.SUCCEEDED: "✔ ", PanelState.FAILED: "✖ ", PanelState.CANCELLED: "■ "}
 MAX_LOG_LINES = 2000
 #: Terminal colour and cursor codes (pip colours its output in some environments).
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -50,19 +52,21 @@ class Outcome:
     """How a job ended: ``state`` is succeeded, failed or cancelled; ``message`` is what the
     status area shows; ``result`` what the job returned (``None`` unless it succeeded)."""
 
-    state: str
+    state: JobState
     message: str
     result: Any = None
 
 
 class Job:
-    """What a running job sees: ``log``, ``progress`` and the ``stop`` event."""
+    """What a running job sees: ``log``, ``progress`` and the ``stop`` event; its
+    :class:`JobState` (the extension's tasks go through the same states)."""
 
     def __init__(self, panel: TaskPanel, stop: threading.Event,
                  secrets: tuple[str, ...]) -> None:
         self._panel = panel
         self.stop = stop
         self.secrets = secrets
+        self.state = JobState.RUNNING  # started on its thread at once
 
     def log(self, line: str) -> None:
         """Add one line to the log (thread-safe; secrets are masked)."""
@@ -92,7 +96,7 @@ class TaskPanel(widgets.VBox):
     """Progress, status, log and Cancel for one job at a time."""
 
     #: idle, running, succeeded, failed or cancelled (not synced to the browser).
-    state = Unicode("idle")
+    state = UseEnum(PanelState, default_value=PanelState.IDLE)
 
     def __init__(self, *, log_rows: int = 8, status: widgets.HTML | None = None,
                  **kwargs: Any) -> None:
@@ -131,7 +135,7 @@ class TaskPanel(widgets.VBox):
 
     @property
     def running(self) -> bool:
-        return self.state == "running"
+        return self.state is PanelState.RUNNING
 
     @property
     def status_text(self) -> str:
@@ -162,7 +166,7 @@ class TaskPanel(widgets.VBox):
         self.layout.display = None
         self.progress.value = 0.0
         self.cancel_button.disabled = not cancellable
-        self._set_state("running", title)
+        self._set_state(PanelState.RUNNING, title)
         future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
         self._future = future
         job = Job(self, self._stop, self._secrets)
@@ -176,7 +180,7 @@ class TaskPanel(widgets.VBox):
             return
         self._stop.set()
         self.cancel_button.disabled = True
-        self._set_status("running", "Cancelling…")
+        self._set_status(PanelState.RUNNING, "Cancelling…")
 
     async def wait(self, timeout: float | None = None) -> Outcome:
         """The outcome of the current (or last) job, once the panel shows it."""
@@ -188,7 +192,7 @@ class TaskPanel(widgets.VBox):
     def show_error(self, message: str) -> None:
         """Show a failure that happened before any job started (e.g. nothing selected)."""
         self.layout.display = None
-        self._set_state("failed", message)
+        self._set_state(PanelState.FAILED, message)
 
     # -- worker side -----------------------------------------------------------------------
 
@@ -197,15 +201,15 @@ class TaskPanel(widgets.VBox):
         try:
             result = work(job)
         except errors.Cancelled:
-            outcome = Outcome("cancelled", "Cancelled: nothing more was installed.")
+            outcome = Outcome(JobState.CANCELLED, "Cancelled: nothing more was installed.")
         except BaseException as error:  # every failure ends as one readable line
-            outcome = Outcome("failed", describe(error, self._secrets))
+            outcome = Outcome(JobState.FAILED, describe(error, self._secrets))
         else:
             text = success(result) if success else (result if isinstance(result, str)
                                                      else "Done.")
-            outcome = Outcome("succeeded", mask(str(text), self._secrets), result)
+            outcome = Outcome(JobState.SUCCEEDED, mask(str(text), self._secrets), result)
         self._queue_lines([])
-        self._call(self._finish, outcome, future)
+        self._call(self._finish, job, outcome, future)
 
     def _call(self, function: Callable[..., None], *args: Any) -> None:
         """Run ``function`` on the kernel's loop (or here, when there is none)."""
@@ -244,19 +248,21 @@ class TaskPanel(widgets.VBox):
         if fraction is not None:
             self.progress.value = max(0.0, min(1.0, fraction))
         if message and not self._stop.is_set():
-            self._set_status("running", message)
+            self._set_status(PanelState.RUNNING, message)
 
-    def _finish(self, outcome: Outcome, future: concurrent.futures.Future[Outcome]) -> None:
+    def _finish(self, job: Job, outcome: Outcome,
+                future: concurrent.futures.Future[Outcome]) -> None:
         self._flush()
         self.cancel_button.disabled = True
-        if outcome.state == "succeeded":
+        job.state = job.state.advance(outcome.state)
+        if outcome.state is JobState.SUCCEEDED:
             self.progress.value = 1.0
-        self._set_state(outcome.state, outcome.message)
+        self._set_state(PanelState(job.state), outcome.message)
         if not future.done():
             future.set_result(outcome)
 
-    def _set_state(self, state: str, message: str) -> None:
-        for old in STATES:
+    def _set_state(self, state: PanelState, message: str) -> None:
+        for old in PanelState:
             self.remove_class(f"jupyter-repo-task-{old}")
         self.add_class(f"jupyter-repo-task-{state}")
         self.progress.bar_style = BAR_STYLES[state]
@@ -268,12 +274,13 @@ class TaskPanel(widgets.VBox):
         """Show a line that is not about a job (e.g. a search's count or error) in the same
         status area; ``html_text``, already escaped by the caller, is shown instead of
         ``text``, which stays the plain :attr:`status_text`."""
-        self._set_status("failed" if failed else "idle", text, html_text)
+        self._set_status(PanelState.FAILED if failed else PanelState.IDLE, text, html_text)
 
-    def _set_status(self, state: str, message: str, html_text: str | None = None) -> None:
+    def _set_status(self, state: PanelState, message: str,
+                    html_text: str | None = None) -> None:
         text = " ".join(mask(message, self._secrets).split())
         self._status_text = text
-        symbol = {"succeeded": "✔ ", "failed": "✖ ", "cancelled": "■ "}.get(state, "")
+        symbol = SYMBOLS.get(state, "")
         body = html.escape(symbol + text) if html_text is None else symbol + html_text
         self.status.value = (
             f'<span class="jupyter-repo-status-{state}" style="color: '

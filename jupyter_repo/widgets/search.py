@@ -10,16 +10,15 @@ and method ("pip", "conda", "env") choices and says what Install will do; Instal
 the kernel's prefix, when it is a conda environment) in the kernel's **own** environment,
 with a progress bar, a live log and Cancel (:mod:`~jupyter_repo.widgets.running`).
 
-API for tests and benchmarks (documented, stable)::
+From code (what the buttons do; :mod:`~jupyter_repo.widgets.driving` waits for answers)::
 
     widget = PackageSearch(client=None, *, target=None, debounce=0.1, query="")
     widget.query.value = "text"            # what a keystroke does
-    rows = await widget.wait_for_results(timeout=10)   # list[dict], as shown
     widget.select(0)                        # pick a row (fills the dropdowns)
     widget.version.value = "1.0"            # optional; also widget.label, widget.method
-    outcome = await widget.install()        # or: widget.install(); await widget.wait_for_install()
-    widget.state   # idle|searching|ready|installing|succeeded|failed|cancelled
-    widget.status_text, widget.task.log_text   # what the user reads
+    outcome = await widget.install()        # the install's Outcome
+    widget.state   # a SearchState: idle|searching|ready|installing|succeeded|failed|cancelled
+    widget.status_text, widget.log_text     # what the user reads
 
 DOM hooks (CSS classes) for browser tests:
 
@@ -47,19 +46,19 @@ import contextlib
 from typing import Any
 
 import ipywidgets as widgets
-from traitlets import Unicode
+from traitlets import UseEnum
 
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Installer, InstallSpec, Target
 from jupyter_repo.client.refs import Ref
+from jupyter_repo.client.states import JobState, SearchState
 from jupyter_repo.widgets import rendering
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.installed import InstalledIndex
 from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
 from jupyter_repo.widgets.searching import LiveSearch
 
-STATES = ("idle", "searching", "ready", "installing", "succeeded", "failed", "cancelled")
 #: package type on the repository -> install method offered
 METHODS = (("pypi", "pip"), ("conda", "conda"), ("env", "env"))
 METHOD_LABELS = {"pip": "pip (PyPI index)", "conda": "conda (py-rattler)",
@@ -121,7 +120,7 @@ class PackageSearch(widgets.VBox):
     """
 
     #: idle, searching, ready, installing, succeeded, failed or cancelled (not synced).
-    state = Unicode("idle")
+    state = UseEnum(SearchState, default_value=SearchState.IDLE)
 
     def __init__(self, client: RepoClient | None = None, *, target: Target | None = None,
                  debounce: float = 0.1, query: str = "", max_results: int = 20,
@@ -137,9 +136,6 @@ class PackageSearch(widgets.VBox):
         self.total = 0
         #: The selected result, or None.
         self.selected: dict[str, Any] | None = None
-        self._settled = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
-        self._install_future: concurrent.futures.Future[Outcome] | None = None
         self._shown_in: int | None = None
 
         self.query = widgets.Text(value=query, placeholder="Search packages (name, summary or "
@@ -171,9 +167,10 @@ class PackageSearch(widgets.VBox):
         self.add_class("jupyter-repo-search")
         self.add_class("jupyter-repo-state-idle")
 
-        self._search = LiveSearch(self._fetch, on_start=self._on_start,
-                                  on_answer=self._on_answer, on_error=self._on_error,
-                                  debounce=debounce)
+        #: The search as you type (requests sent, answers dropped, waiting for one).
+        self.live_search = LiveSearch(self._fetch, on_start=self._on_start,
+                                      on_answer=self._on_answer, on_error=self._on_error,
+                                      debounce=debounce)
         self.observe(self._on_state, "state")
         self.query.observe(self._on_query, "value")
         self.install_button.on_click(lambda _button: self.install())
@@ -185,17 +182,7 @@ class PackageSearch(widgets.VBox):
         else:
             self._check_configured()
 
-    # -- test / bench API ------------------------------------------------------------------
-
-    async def wait_for_results(self, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """The results once the answer for the current query is shown (``[]`` after an
-        error: then ``state`` is "failed" and ``status_text`` says why)."""
-        generation = self._search.generation
-        if self._settled < generation:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append((generation, waiter))
-            await asyncio.wait_for(waiter, timeout)
-        return list(self.results_data)
+    # -- what the controls do ------------------------------------------------------------
 
     def select(self, index: int) -> dict[str, Any]:
         """Select result ``index``: fills the method, version and label choices."""
@@ -234,16 +221,6 @@ class PackageSearch(widgets.VBox):
             return future
         return asyncio.shield(asyncio.wrap_future(future))  # cancelling it stops nothing
 
-    async def wait_for_install(self, timeout: float = 300.0) -> str:
-        """The final state of the current (or last) install: succeeded, failed or
-        cancelled."""
-        if self._install_future is None:
-            raise RuntimeError("Nothing was installed yet.")
-        # Shielded: a timeout here must not cancel the installation's own future.
-        outcome = await asyncio.wait_for(
-            asyncio.shield(asyncio.wrap_future(self._install_future)), timeout)
-        return outcome.state
-
     def cancel(self) -> None:
         """Cancel the running install (what the Cancel button does)."""
         self.task.cancel()
@@ -257,17 +234,8 @@ class PackageSearch(widgets.VBox):
     def log_text(self) -> str:
         return self.task.log_text
 
-    @property
-    def dropped(self) -> int:
-        """Search answers dropped because a newer query was typed."""
-        return self._search.dropped
-
-    @property
-    def requests_sent(self) -> int:
-        return self._search.sent
-
     def close(self) -> None:
-        self._search.cancel()
+        self.live_search.cancel()
         for child in (*self._rows, self.task):
             child.close()
         super().close()
@@ -288,11 +256,12 @@ class PackageSearch(widgets.VBox):
         try:
             client = self._connection.get()
         except errors.ClientError as error:
-            self._set_status("failed", describe(error, self._connection.secrets))
+            self._set_status(SearchState.FAILED, describe(error, self._connection.secrets))
             return False
         anonymous = "" if client.token else (
             " You are not logged in: only public packages can be found.")
-        self._set_status("idle", f"Type to search the repository at {client.url}.{anonymous}")
+        self._set_status(SearchState.IDLE,
+                         f"Type to search the repository at {client.url}.{anonymous}")
         return True
 
     def _on_query(self, change: dict[str, Any]) -> None:
@@ -300,13 +269,12 @@ class PackageSearch(widgets.VBox):
 
     def _submit(self, query: str, *, immediate: bool = False) -> None:
         if not query.strip():
-            self._search.cancel()
+            self.live_search.cancel()
             self._show([], 0, [])
-            self._settle(self._search.generation)
             if not self.task.running:
                 self._check_configured()
             return
-        self._search.submit(query.strip(), immediate=immediate)
+        self.live_search.submit(query.strip(), immediate=immediate)
 
     def _fetch(self, query: str) -> tuple[list[dict[str, Any]], int, list[str | None]]:
         """Blocking (a worker thread): one page of search results and installed versions."""
@@ -325,23 +293,21 @@ class PackageSearch(widgets.VBox):
 
     def _on_start(self, _generation: int, query: str) -> None:
         if not self.task.running:
-            self._set_status("searching", f"Searching “{query}”…")
+            self._set_status(SearchState.SEARCHING, f"Searching “{query}”…")
 
-    def _on_answer(self, generation: int, query: str, answer: Any) -> None:
+    def _on_answer(self, _generation: int, query: str, answer: Any) -> None:
         items, total, installed = answer
         self._show(items, total, installed)
         if not self.task.running:
-            self._set_status("ready", rendering.count_text(query, len(items), total),
-                             html_text=rendering.escape(
-                                 rendering.count_text(query, len(items), total)))
-        self._settle(generation)
+            text = rendering.count_text(query, len(items), total)
+            self._set_status(SearchState.READY, text, html_text=rendering.escape(text))
 
-    def _on_error(self, generation: int, query: str, error: BaseException) -> None:
+    def _on_error(self, _generation: int, query: str, error: BaseException) -> None:
         self._show([], 0, [])
         if not self.task.running:
             what = query if isinstance(error, errors.NotFound) and "/" in query else None
-            self._set_status("failed", describe(error, self._connection.secrets, what=what))
-        self._settle(generation)
+            self._set_status(SearchState.FAILED,
+                             describe(error, self._connection.secrets, what=what))
 
     def _show(self, items: list[dict[str, Any]], total: int,
               installed: list[str | None]) -> None:
@@ -369,17 +335,6 @@ class PackageSearch(widgets.VBox):
     def _on_select(self, index: int) -> None:
         with contextlib.suppress(IndexError):  # the results changed under the click
             self.select(index)
-
-    def _settle(self, generation: int) -> None:
-        self._settled = max(self._settled, generation)
-        waiting = []
-        for wanted, waiter in self._waiters:
-            if wanted <= self._settled:
-                if not waiter.done():
-                    waiter.set_result(None)
-            else:
-                waiting.append((wanted, waiter))
-        self._waiters = waiting
 
     # -- installing ------------------------------------------------------------------------
 
@@ -428,10 +383,9 @@ class PackageSearch(widgets.VBox):
         possible, text = self._plan()
         if not possible:
             self.task.show_error(text)
-            self.state = "failed"
+            self.state = SearchState.FAILED
             failed: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
-            failed.set_result(Outcome("failed", text))
-            self._install_future = failed
+            failed.set_result(Outcome(JobState.FAILED, text))
             return failed
         item = dict(self.selected or {})
         owner, name = rendering.owner_login(item), str(item.get("name"))
@@ -443,11 +397,10 @@ class PackageSearch(widgets.VBox):
             return self._install_job(job, client, item, spec, label, method)
 
         self.install_button.disabled = True
-        self.state = "installing"
+        self.state = SearchState.INSTALLING
         future = self.task.start(work, title=f"Installing {spec} with {method}…",
                                  secrets=self._connection.secrets,
                                  cancellable=method != "conda")
-        self._install_future = future
         future.add_done_callback(self._install_done)
         return future
 
@@ -485,7 +438,7 @@ class PackageSearch(widgets.VBox):
         if future.cancelled():  # someone cancelled the awaitable; the job still ends
             return
         outcome = future.result()
-        self.state = outcome.state
+        self.state = SearchState(outcome.state)
         if self.results_data:
             versions = [self._installed.version(str(item.get("name", "")),
                                                 item.get("package_types") or [])
@@ -495,10 +448,11 @@ class PackageSearch(widgets.VBox):
 
     # -- state -----------------------------------------------------------------------------
 
-    def _set_status(self, state: str, text: str, *, html_text: str | None = None) -> None:
+    def _set_status(self, state: SearchState, text: str, *,
+                    html_text: str | None = None) -> None:
         """The status line for searching (the task panel writes it while installing)."""
         self.state = state
-        self.task.set_status(text, failed=state == "failed", html_text=html_text)
+        self.task.set_status(text, failed=state is SearchState.FAILED, html_text=html_text)
 
     def _on_state(self, change: dict[str, Any]) -> None:
         self.remove_class(f"jupyter-repo-state-{change['old']}")

@@ -7,7 +7,9 @@ a small thread pool. An answer that arrives after a newer query was typed is sta
 dropped (counted in ``dropped``), never shown over the newer one.
 
 Without a running loop (a terminal IPython, a plain script) :meth:`submit` searches at once,
-blocking, which is what a one-shot ``search("query")`` wants there.
+blocking, which is what a one-shot ``search("query")`` wants there. :meth:`wait` returns once
+the newest query's answer has been handed over, for code that drives a search
+(:mod:`~jupyter_repo.widgets.driving`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ class LiveSearch:
         self.dropped = 0
         #: Requests actually sent (keystrokes within the debounce time make one).
         self.sent = 0
+        #: The newest generation whose answer was handed over (or that was cancelled).
+        self.settled = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._pending: asyncio.Task[None] | None = None
 
     def submit(self, query: str, *, immediate: bool = False) -> int:
@@ -78,15 +83,44 @@ class LiveSearch:
                 self._debounced(generation, query, 0.0 if immediate else self.debounce))
         return generation
 
+    async def wait(self, timeout: float = 10.0) -> None:
+        """Until the answer (or error) for the newest query has been handed over."""
+        generation = self.generation
+        if self.settled < generation:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append((generation, waiter))
+            await asyncio.wait_for(waiter, timeout)
+
+    def _settle(self, generation: int) -> None:
+        self.settled = max(self.settled, generation)
+        waiting = []
+        for wanted, waiter in self._waiters:
+            if wanted <= self.settled:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                waiting.append((wanted, waiter))
+        self._waiters = waiting
+
+    def _hand_over(self, generation: int, query: str, answer: Any,
+                   error: BaseException | None) -> None:
+        try:
+            if error is not None:
+                self.on_error(generation, query, error)
+            else:
+                self.on_answer(generation, query, answer)
+        finally:
+            self._settle(generation)
+
     def _search_now(self, generation: int, query: str) -> None:
         self.sent += 1
         self.on_start(generation, query)
         try:
             answer = self.fetch(query)
         except Exception as error:
-            self.on_error(generation, query, error)
+            self._hand_over(generation, query, None, error)
         else:
-            self.on_answer(generation, query, answer)
+            self._hand_over(generation, query, answer, None)
 
     async def _debounced(self, generation: int, query: str, delay: float) -> None:
         if delay:
@@ -106,12 +140,12 @@ class LiveSearch:
             raise
         except Exception as error:
             if generation == self.generation:
-                self.on_error(generation, query, error)
+                self._hand_over(generation, query, None, error)
             else:
                 self.dropped += 1
             return
         if generation == self.generation:
-            self.on_answer(generation, query, answer)
+            self._hand_over(generation, query, answer, None)
         else:
             self.dropped += 1
 
@@ -119,7 +153,8 @@ class LiveSearch:
         self.dropped += 1
 
     def cancel(self) -> None:
-        """Forget the pending query (e.g. when the widget is closed)."""
+        """Forget the pending query (e.g. the query was cleared, or the widget closed)."""
         self.generation += 1
         if self._pending is not None and not self._pending.done():
             self._pending.cancel()
+        self._settle(self.generation)  # no answer will come

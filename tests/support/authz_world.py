@@ -188,7 +188,8 @@ def build(server: RepoServer, unique: str, work: Path) -> World:
     response = upload(server.api, admin_token, org, world.other, "1", csv.name, csv,
                       private="1")
     assert response.status_code == 201, response.text
-    server.call(labels.add_files, admin, org, "locker", {"package": world.packages["public"]})
+    server.call(labels.add_files, admin, org, "locker",
+                labels.FileSelection(world.packages["public"]))
     world.digests = _shard_digests(server, admin_token, org, world.packages)
     _credentials(world)
     world.xsrf = _xsrf_token(server)
@@ -278,7 +279,7 @@ def setup(world: World, name: str | None, actor: str, visibility: str | None) ->
         return {}
     if name == "stage":
         row = server.call(uploads.stage, server.repo, admin, org, package, VERSION,
-                          f"{world.fresh('st')}.csv", {"distribution_type": "file"})
+                          f"{world.fresh('st')}.csv", uploads.StageRequest("file"))
         return {"dist_id": row.dist_id}
     if name == "received":
         login = world.user_of(actor)
@@ -286,7 +287,7 @@ def setup(world: World, name: str | None, actor: str, visibility: str | None) ->
                   else admin)
         basename = f"{world.fresh('st')}.csv"
         row = server.call(uploads.stage, server.repo, stager, org, package, VERSION, basename,
-                          {"distribution_type": "file"})
+                          uploads.StageRequest("file"))
         spool = server.repo.store.new_spool(1 << 20)
         spool.write(policy.CSV)
         spool.finish()
@@ -294,7 +295,7 @@ def setup(world: World, name: str | None, actor: str, visibility: str | None) ->
         return {"dist_id": row.dist_id, "staged": basename}
     if name == "labelled":
         label = world.fresh("rm")
-        server.call(labels.add_files, admin, org, label, {"package": package})
+        server.call(labels.add_files, admin, org, label, labels.FileSelection(package))
         return {"label": label}
     if name == "group":
         group = world.fresh("g")

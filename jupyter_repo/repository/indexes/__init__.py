@@ -8,7 +8,11 @@ it when it may read its package. The modules:
   update its cache incrementally (see ``IndexState`` / ``IndexChange`` in ``models``).
 - ``conda``: repodata records, pre-serialised per package name, and document assembly.
 - ``shards``: CEP-16 sharded repodata (encoding, and the shard table that outlives indexes).
-- ``channels``: the per-process cache of built channel snapshots and views.
+- ``rows``: the queries a channel index is built from (all names, or those changed).
+- ``snapshots``: snapshots and views assembled from those rows (pure, deterministic).
+- ``publishing``: storing the shards and serialised records the builds made.
+- ``channels``: the per-process cache of channel snapshots and views, kept current.
+- ``channeldata``: ``channeldata.json`` (CEP 38), built on demand.
 - ``lookup``: the small per-request queries (which index, which revision, which private views).
 - ``pypi``: PEP 503 / PEP 691 simple index data and rendering.
 

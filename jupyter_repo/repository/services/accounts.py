@@ -13,7 +13,7 @@ from jupyter_repo.repository.errors import (
     NotFound,
     Unauthenticated,
 )
-from jupyter_repo.repository.models import Account, Group, GroupMember
+from jupyter_repo.repository.models import Account, AccountKind, Group, GroupMember
 from jupyter_repo.repository.permissions import Actor, Level, account_level
 from jupyter_repo.repository.security import hash_password, verify_password
 
@@ -34,7 +34,7 @@ def get_account(session: Session, login: str) -> Account:
 
 def get_user(session: Session, login: str) -> Account:
     account = get_account(session, login)
-    if account.kind != "user":
+    if account.kind is not AccountKind.USER:
         raise NotFound(f"User {login} does not exist.")
     return account
 
@@ -62,7 +62,7 @@ def create_user(
         _check_password(password)
     account = Account(
         login=normalised,
-        kind="user",
+        kind=AccountKind.USER,
         name=name[:200],
         email=email[:200],
         password_hash=hash_password(password) if password is not None else None,
@@ -80,9 +80,9 @@ def create_org(
     normalised = names.new_login(login)
     if find_account(session, normalised):
         raise Conflict(f"The name {normalised!r} is already taken.")
-    if owner.kind != "user":
+    if owner.kind is not AccountKind.USER:
         raise InvalidInput("An organization must be created by a user.")
-    org = Account(login=normalised, kind="org", name=name[:200], description=description)
+    org = Account(login=normalised, kind=AccountKind.ORG, name=name[:200], description=description)
     session.add(org)
     session.flush()
     owners = Group(org_id=org.id, name=OWNERS_GROUP, permission="admin",
@@ -116,7 +116,8 @@ def authenticate(session: Session, login: str, password: str) -> Account:
     except InvalidInput:
         account = None
     password_hash = account.password_hash if account is not None else None
-    if not verify_password(password_hash, password) or account is None or account.kind != "user":
+    if (not verify_password(password_hash, password) or account is None
+            or account.kind is not AccountKind.USER):
         raise Unauthenticated("Invalid username or password.")
     return account
 

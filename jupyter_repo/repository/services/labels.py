@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -173,21 +174,21 @@ def _select_files(session: Session, actor: Actor, owner: Account, package_name: 
     return rows
 
 
-def _target(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    values = []
-    for key in ("package", "version", "basename"):
-        value = body.get(key)
-        if value is not None and not isinstance(value, str):
-            raise InvalidInput(f"'{key}' must be a string or null.")
-        values.append(value or None)
-    return values[0], values[1], values[2]
+@dataclass(frozen=True)
+class FileSelection:
+    """Which files a label change is about: a package's, optionally one version's, optionally
+    one file (``package`` ``None``: the whole label, for removing it)."""
+
+    package: str | None = None
+    version: str | None = None
+    basename: str | None = None
 
 
 def add_files(session: Session, actor: Actor, owner: str, label_name: str,
-              body: dict[str, Any]) -> int:
+              selection: FileSelection) -> int:
     """``POST /channels/<owner>/<label>``: put the selected files on the label (move)."""
     account = accounts.get_account(session, owner)
-    package_name, version, basename = _target(body)
+    package_name, version, basename = selection.package, selection.version, selection.basename
     if not package_name:
         raise InvalidInput("Name the package whose files get the label.")
     rows = _select_files(session, actor, account, package_name, version, basename, Level.WRITE)
@@ -199,13 +200,13 @@ def add_files(session: Session, actor: Actor, owner: str, label_name: str,
 
 
 def remove_files(session: Session, actor: Actor, owner: str, label_name: str,
-                 body: dict[str, Any]) -> int:
+                 selection: FileSelection = FileSelection()) -> int:
     """``DELETE /channels/<owner>/<label>``: take files off the label, or remove the label."""
     account = accounts.get_account(session, owner)
     label = find_label(session, account, label_name)
     if label is None:
         raise NotFound(f"The label '{label_name}' does not exist for {account.login}.")
-    package_name, version, basename = _target(body)
+    package_name, version, basename = selection.package, selection.version, selection.basename
     if not package_name:
         require_account(session, actor, account, Level.ADMIN)
         if label.name == names.DEFAULT_LABEL:
@@ -283,10 +284,11 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
     if target_package is None:
         target_package = packages.create_package(
             session, actor, destination.login, source_package.name, public=source_package.public,
-            public_attrs={field: getattr(source_package, field)
-                          for field in packages.PACKAGE_TEXT_FIELDS} | {
-                              "license": source_package.license,
-                              "package_types": source_package.package_types},
+            attrs=packages.PackageAttrs(
+                **{field: getattr(source_package, field)
+                   for field in packages.PACKAGE_TEXT_FIELDS},
+                license=source_package.license,
+                package_types=tuple(source_package.package_types or ())),
         )
     label = ensure_label(session, destination.id, label_name)
     copied: list[str] = []

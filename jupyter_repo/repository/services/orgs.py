@@ -7,7 +7,14 @@ from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
 from jupyter_repo.repository.errors import Conflict, InvalidInput, NotFound, Unauthenticated
-from jupyter_repo.repository.models import Account, Group, GroupMember, GroupPackage, Package
+from jupyter_repo.repository.models import (
+    Account,
+    AccountKind,
+    Group,
+    GroupMember,
+    GroupPackage,
+    Package,
+)
 from jupyter_repo.repository.permissions import (
     Actor,
     Level,
@@ -30,7 +37,7 @@ def get_org(session: Session, actor: Actor, login: str, needed: Level = Level.RE
         account = accounts.get_account(session, login)
     except NotFound:
         raise hidden from None
-    if account.kind != "org":
+    if account.kind is not AccountKind.ORG:
         raise NotFound(f"{login} is not an organization.")
     if account_level(session, actor, account) < Level.READ:
         raise hidden

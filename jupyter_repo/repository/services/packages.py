@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.utils import (
@@ -20,7 +22,6 @@ from jupyter_repo.repository.db import dialect_insert
 from jupyter_repo.repository.errors import (
     Conflict,
     Forbidden,
-    InvalidInput,
     NotFound,
     Unauthenticated,
 )
@@ -94,36 +95,44 @@ def package_for_upload(session: Session, actor: Actor, owner: str,
                                     f"package {owner}/{name}")
 
 
-def _apply_public_attrs(package: Package, attrs: dict[str, Any]) -> None:
-    if not isinstance(attrs, dict):
-        raise InvalidInput("public_attrs must be an object.")
-    for field in PACKAGE_TEXT_FIELDS:
-        value = attrs.get(field)
-        if value is not None:
-            if not isinstance(value, str):
-                raise InvalidInput(f"{field} must be a string.")
-            setattr(package, field, value[:20_000])
-    license_value = attrs.get("license")
-    if isinstance(license_value, dict):
-        package.license = str(license_value.get("name") or "")[:200]
-        if license_value.get("url"):
-            package.license_url = str(license_value["url"])[:500]
-    elif isinstance(license_value, str):
-        package.license = license_value[:200]
-    types = attrs.get("package_types")
-    if types:
-        if not isinstance(types, list):
-            raise InvalidInput("package_types must be a list.")
-        package.package_types = sorted({names.package_type(str(item)) for item in types})
-    extra = {key: value for key, value in attrs.items()
-             if key not in {*PACKAGE_TEXT_FIELDS, "license", "package_types", "name"}
-             and isinstance(value, (str, int, float, bool, type(None), list, dict))}
-    if extra:
-        package.attrs = {**(package.attrs or {}), **extra}
+@dataclass(frozen=True)
+class PackageAttrs:
+    """What a request sets on a package (anaconda.org's ``public_attrs``), parsed from JSON
+    at the HTTP layer; ``None`` and empty leave a value unchanged."""
+
+    summary: str | None = None
+    description: str | None = None
+    license_url: str | None = None
+    home: str | None = None
+    dev_url: str | None = None
+    doc_url: str | None = None
+    source_git_url: str | None = None
+    license: str | None = None
+    #: Package types as the caller named them (normalised here).
+    package_types: tuple[str, ...] = ()
+    #: Other JSON values, kept in ``Package.attrs``.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _column_length(model: Any, name: str) -> int:
+    length = getattr(model.__table__.c[name].type, "length", None)
+    return length if length is not None else 20_000
+
+
+def _apply_public_attrs(package: Package, attrs: PackageAttrs) -> None:
+    for name in (*PACKAGE_TEXT_FIELDS, "license"):
+        value = getattr(attrs, name)
+        if value is not None:  # cut to what the column holds (PostgreSQL refuses more)
+            setattr(package, name, value[:_column_length(Package, name)])
+    if attrs.package_types:
+        package.package_types = sorted({names.package_type(item)
+                                        for item in attrs.package_types})
+    if attrs.extra:
+        package.attrs = {**(package.attrs or {}), **attrs.extra}
 
 
 def create_package(session: Session, actor: Actor, owner: str, name: str, *,
-                   public: bool = True, public_attrs: dict[str, Any] | None = None) -> Package:
+                   public: bool = True, attrs: PackageAttrs = PackageAttrs()) -> Package:
     account = accounts.get_account(session, owner)
     require_account(session, actor, account, Level.WRITE)
     names.package(name)
@@ -141,10 +150,10 @@ def create_package(session: Session, actor: Actor, owner: str, name: str, *,
         package_types=[],
         attrs={},
     )
-    _apply_public_attrs(package, public_attrs or {})
+    _apply_public_attrs(package, attrs)
     session.add(package)
     session.flush()
-    if account.kind == "org" and account_level(session, actor, account) < Level.ADMIN:
+    if account.is_org and account_level(session, actor, account) < Level.ADMIN:
         _grant_to_writer_groups(session, account, actor, package)
     return package
 
@@ -163,11 +172,12 @@ def _grant_to_writer_groups(session: Session, org: Account, actor: Actor, packag
 
 
 def update_package(session: Session, actor: Actor, owner: str, name: str,
-                   body: dict[str, Any]) -> Package:
+                   attrs: PackageAttrs, *, public: bool | None = None) -> Package:
+    """Set ``attrs``, and the visibility unless ``public`` is ``None``."""
     package = get_package(session, actor, owner, name, Level.WRITE)
-    _apply_public_attrs(package, body.get("public_attrs", body))
-    if "public" in body and body["public"] is not None:
-        _change_visibility(session, actor, package, bool(body["public"]))
+    _apply_public_attrs(package, attrs)
+    if public is not None:
+        _change_visibility(session, actor, package, public)
     package.modified_at = utcnow()
     return package
 
@@ -271,27 +281,32 @@ def get_release(session: Session, actor: Actor, owner: str, name: str, version: 
     return release
 
 
-def _apply_release_attrs(release: Release, attrs: dict[str, Any]) -> None:
-    if not isinstance(attrs, dict):
-        raise InvalidInput("Release attributes must be an object.")
-    for field in ("summary", "description"):
-        value = attrs.get(field)
-        if isinstance(value, str):
-            setattr(release, field, value[:50_000])
-    kept = {key: value for key, value in attrs.items()
-            if key not in {"summary", "description", "version"}
-            and isinstance(value, (str, int, float, bool, type(None), list, dict))}
-    release.attrs = {**(release.attrs or {}), **kept}
+@dataclass(frozen=True)
+class ReleaseAttrs:
+    """What a request sets on a release, parsed from JSON at the HTTP layer."""
+
+    summary: str | None = None
+    description: str | None = None
+    #: Other JSON values, kept in ``Release.attrs``.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _apply_release_attrs(release: Release, attrs: ReleaseAttrs) -> None:
+    for name in ("summary", "description"):
+        value = getattr(attrs, name)
+        if value is not None:
+            setattr(release, name, value[:50_000])
+    release.attrs = {**(release.attrs or {}), **attrs.extra}
 
 
 def create_release(session: Session, actor: Actor, owner: str, name: str, version: str,
-                   attrs: dict[str, Any] | None = None) -> Release:
+                   attrs: ReleaseAttrs = ReleaseAttrs()) -> Release:
     package = get_package(session, actor, owner, name, Level.WRITE)
     names.version(version)
     if find_release(session, package, version):
         raise Conflict(f"The release {owner}/{name}/{version} already exists.")
     release = Release(package_id=package.id, version=version, attrs={})
-    _apply_release_attrs(release, attrs or {})
+    _apply_release_attrs(release, attrs)
     session.add(release)
     session.flush()
     return release
@@ -312,9 +327,9 @@ def ensure_release(session: Session, package: Package, version: str) -> Release:
 
 
 def update_release(session: Session, actor: Actor, owner: str, name: str, version: str,
-                   body: dict[str, Any]) -> Release:
+                   attrs: ReleaseAttrs) -> Release:
     release = get_release(session, actor, owner, name, version, Level.WRITE)
-    _apply_release_attrs(release, body.get("public_attrs", body))
+    _apply_release_attrs(release, attrs)
     release.modified_at = utcnow()
     return release
 

@@ -153,21 +153,29 @@ def _check_labels(session: Session, owner: Account, label_names: list[str]) -> N
 # -- the staged flow (anaconda-client, rattler-build) ----------------------------------------
 
 
+@dataclass(frozen=True)
+class StageRequest:
+    """What anaconda-client's stage call announces (parsed from JSON at the HTTP layer)."""
+
+    distribution_type: str | None = None
+    #: The labels the file gets (``None`` or empty: ``main``, or a label token's label).
+    labels: list[str] | None = None
+    sha256: str | None = None
+    description: str | None = None
+
+
 def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_name: str,
-          version: str, basename: str, body: dict[str, Any]) -> UploadStage:
+          version: str, basename: str, request: StageRequest) -> UploadStage:
     """Step 1: record what will be uploaded and hand out a one-time upload id."""
-    if not isinstance(body, dict):
-        raise InvalidInput("The stage request must be a JSON object.")
-    target = parse_target(owner, package_name, version, basename, body.get("distribution_type"))
-    label_names = upload_labels(actor, body.get("channels"))
-    sha256 = _check_sha256(body.get("sha256"))
+    target = parse_target(owner, package_name, version, basename, request.distribution_type)
+    label_names = upload_labels(actor, request.labels)
+    sha256 = _check_sha256(request.sha256)
     package = packages.get_package(session, actor, owner, package_name, Level.WRITE)
     owner_account = session.get(Account, package.owner_id)
     assert owner_account is not None
     _check_new(session, package, target)
     _check_room(session, repo, package)
     _check_labels(session, owner_account, label_names)
-    description = body.get("description")
     stage_row = UploadStage(
         dist_id=new_id(24),
         owner_id=owner_account.id,
@@ -175,7 +183,7 @@ def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_
         version=target.version,
         basename=target.basename,
         distribution_type=target.distribution_type,
-        description=description if isinstance(description, str) else None,
+        description=request.description,
         labels=label_names,
         sha256=sha256,
         created_by_id=actor.require_user(),
@@ -285,11 +293,9 @@ def _mark_received(session: Session, dist_id: str, blob_id: str, key: str, spool
 
 
 def commit(session: Session, repo: Repository, actor: Actor, owner: str, package_name: str,
-           version: str, basename: str, body: dict[str, Any]) -> File:
-    """Step 3: make the received file visible, with its labels."""
-    dist_id = body.get("dist_id") if isinstance(body, dict) else None
-    if not isinstance(dist_id, str):
-        raise InvalidInput("The commit request needs the dist_id returned by the stage call.")
+           version: str, basename: str, dist_id: str) -> File:
+    """Step 3: make the received file visible, with its labels (``dist_id``: the stage
+    call's upload id)."""
     stage_row = session.get(UploadStage, dist_id) if dist_id.isalnum() else None
     package = packages.get_package(session, actor, owner, package_name, Level.WRITE)
     if (
@@ -413,8 +419,9 @@ def _register_direct(session: Session, repo: Repository, actor: Actor, target: T
             with session.begin_nested():  # another upload may create it at the same moment
                 package = packages.create_package(
                     session, actor, target.owner, target.package, public=options.public,
-                    public_attrs={"summary": options.summary or inspection.summary,
-                                  "package_types": [target.distribution_type]},
+                    attrs=packages.PackageAttrs(
+                        summary=options.summary or inspection.summary,
+                        package_types=(target.distribution_type,)),
                 )
         except IntegrityError:
             _account, package = packages.package_for_upload(session, actor, target.owner,

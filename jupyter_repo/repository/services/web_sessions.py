@@ -14,7 +14,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.errors import InvalidInput, Unauthenticated
-from jupyter_repo.repository.models import Account, WebSession, utcnow
+from jupyter_repo.repository.models import Account, AccountKind, WebSession, utcnow
 from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.security import hash_token
 from jupyter_repo.repository.services import accounts
@@ -28,7 +28,7 @@ def start(session: Session, user_id: int, *, max_age: int, remote_addr: str = ""
     if max_age <= 0:
         raise InvalidInput("A session must last some time.")
     user = session.get(Account, user_id)
-    if user is None or user.kind != "user":
+    if user is None or user.kind is not AccountKind.USER:
         raise Unauthenticated("Invalid username or password.")
     now = utcnow()
     session.execute(delete(WebSession).where(WebSession.expires_at <= now))

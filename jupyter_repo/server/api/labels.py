@@ -7,6 +7,7 @@ from typing import Any
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.services import labels
+from jupyter_repo.server.api import bodies
 from jupyter_repo.server.api import representations as rep
 from jupyter_repo.server.base import BaseHandler
 
@@ -38,13 +39,13 @@ class LabelHandler(BaseHandler):
         self.write_json(await self.run(show))
 
     async def post(self, owner: str, label: str) -> None:
-        body = self.json_body()
-        await self.run(labels.add_files, self.actor, owner, label, body, write=True)
+        selection = bodies.file_selection(self.json_body())
+        await self.run(labels.add_files, self.actor, owner, label, selection, write=True)
         _created(self)
 
     async def delete(self, owner: str, label: str) -> None:
-        body = self.json_body()
-        await self.run(labels.remove_files, self.actor, owner, label, body, write=True)
+        selection = bodies.file_selection(self.json_body())
+        await self.run(labels.remove_files, self.actor, owner, label, selection, write=True)
         _created(self)
 
 

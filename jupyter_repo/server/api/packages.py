@@ -7,6 +7,7 @@ from typing import Any
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.services import packages, search
+from jupyter_repo.server.api import bodies
 from jupyter_repo.server.api import representations as rep
 from jupyter_repo.server.base import BaseHandler
 
@@ -32,24 +33,23 @@ class PackageHandler(BaseHandler):
         ))
 
     async def post(self, owner: str, name: str) -> None:
-        body = self.json_body()
+        attrs, public = bodies.new_package(self.json_body())
         urls = rep.Urls(self.base_url())
 
         def create(session: Any) -> dict[str, Any]:
-            row = packages.create_package(
-                session, self.actor, owner, name, public=body.get("public", True) is not False,
-                public_attrs=body.get("public_attrs") or {},
-            )
+            row = packages.create_package(session, self.actor, owner, name, public=public,
+                                          attrs=attrs)
             return rep.package(session, row, urls, self.actor)
 
         # anaconda-client requires 200 (201 is an error for it).
         self.write_json(await self.run(create, write=True))
 
     async def patch(self, owner: str, name: str) -> None:
-        body = self.json_body(required=True)
+        attrs, public = bodies.package_update(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
-            lambda s: rep.package(s, packages.update_package(s, self.actor, owner, name, body),
+            lambda s: rep.package(s, packages.update_package(s, self.actor, owner, name, attrs,
+                                                             public=public),
                                   urls, self.actor),
             write=True,
         ))
@@ -72,21 +72,21 @@ class ReleaseHandler(BaseHandler):
         ))
 
     async def post(self, owner: str, name: str, version: str) -> None:
-        body = self.json_body()
+        attrs = bodies.release_attrs(self.json_body())
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
             lambda s: rep.release(
-                s, packages.create_release(s, self.actor, owner, name, version, body), urls,
+                s, packages.create_release(s, self.actor, owner, name, version, attrs), urls,
                 self.actor),
             write=True,
         ))
 
     async def patch(self, owner: str, name: str, version: str) -> None:
-        body = self.json_body(required=True)
+        attrs = bodies.release_update(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
         self.write_json(await self.run(
             lambda s: rep.release(
-                s, packages.update_release(s, self.actor, owner, name, version, body), urls,
+                s, packages.update_release(s, self.actor, owner, name, version, attrs), urls,
                 self.actor),
             write=True,
         ))

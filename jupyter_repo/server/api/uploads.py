@@ -19,6 +19,7 @@ from jupyter_repo.repository import errors
 from jupyter_repo.repository.models import Account, File
 from jupyter_repo.repository.services import uploads
 from jupyter_repo.repository.storage import Spool
+from jupyter_repo.server.api import bodies
 from jupyter_repo.server.api import representations as rep
 from jupyter_repo.server.base import BaseHandler
 
@@ -37,12 +38,12 @@ class StageHandler(BaseHandler):
     """``POST /stage/<owner>/<package>/<version>/<basename>``."""
 
     async def post(self, owner: str, name: str, version: str, basename: str) -> None:
-        body = self.json_body(required=True)
+        request = bodies.stage_request(self.json_body(required=True))
         base = self.base_url()
 
         def stage(session: Any) -> dict[str, Any]:
             row = uploads.stage(session, self.repo, self.actor, owner, name, version, basename,
-                                body)
+                                request)
             return {
                 "post_url": f"{base}/api/stage-upload/{row.dist_id}",
                 "form_data": {
@@ -63,12 +64,12 @@ class CommitHandler(BaseHandler):
     """``POST /commit/<owner>/<package>/<version>/<basename>``."""
 
     async def post(self, owner: str, name: str, version: str, basename: str) -> None:
-        body = self.json_body(required=True)
+        dist_id = bodies.dist_id(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
 
         def commit(session: Any) -> dict[str, Any]:
             row = uploads.commit(session, self.repo, self.actor, owner, name, version, basename,
-                                 body)
+                                 dist_id)
             package = row.release.package
             owner_account = session.get(Account, package.owner_id)
             data = rep.file(session, row, package, owner_account, urls, version)

@@ -94,7 +94,7 @@ class LabelsHandler(WebHandler):
         if action in ("lock", "unlock"):
             await self.act(labels.set_locked, self.actor, login, label, action == "lock")
         elif action == "remove":
-            await self.act(labels.remove_files, self.actor, login, label, {})
+            await self.act(labels.remove_files, self.actor, login, label)
         elif action == "copy":
             target = self.field(form, "to_label")
             if not target:

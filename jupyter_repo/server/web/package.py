@@ -52,8 +52,8 @@ class PackageSettingsHandler(WebHandler):
             await self.act(packages.set_visibility, self.actor, login, name, public == "1")
         elif action in ("add-label", "remove-label"):
             label = self.field(form, "label")
-            target = {"package": package.name, "version": self.field(form, "version") or None,
-                      "basename": self.field(form, "basename") or None}
+            target = labels.FileSelection(package.name, self.field(form, "version") or None,
+                                          self.field(form, "basename") or None)
             if not label:
                 raise errors.InvalidInput("Name the label.")
             if action == "add-label":

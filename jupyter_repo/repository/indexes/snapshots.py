@@ -1,0 +1,188 @@
+"""Snapshots and views of a conda channel index, assembled from file rows (pure, no I/O).
+
+A :class:`Snapshot` is one ``(owner, label, subdir)`` index at one revision: one
+:class:`~conda.Segment` per package name and the public :class:`ChannelView`. :func:`assemble`
+makes the next snapshot from what :mod:`~jupyter_repo.repository.indexes.rows` read: in
+full, or incrementally from the previous snapshot by re-serialising only the names that
+changed and re-joining only the document blocks they fall in. The result also says which
+shards and serialised records are new, for :mod:`~jupyter_repo.repository.indexes.publishing`
+to store. Equal rows give equal bytes and ETags, in every process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_repo.repository.indexes import conda, shards
+from jupyter_repo.repository.indexes.journal import IndexKey
+from jupyter_repo.repository.indexes.rows import IndexRead
+
+try:
+    from compression import zstd  # type: ignore[import-not-found]
+except ImportError:  # Python < 3.14
+    from backports import zstd  # type: ignore[no-redef]
+
+ShardUpdate = tuple[str, bytes] | None  # (sha256, bytes) of a name's shard; None: name gone
+Compression = Mapping[Any, int]
+
+
+class Once:
+    """A value computed on first use, by one thread, then shared (blocking)."""
+
+    def __init__(self, compute: Callable[[], bytes]) -> None:
+        self._compute: Callable[[], bytes] | None = compute
+        self._value: bytes | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def ready(self) -> bytes | None:
+        return self._value
+
+    def get(self) -> bytes:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    assert self._compute is not None
+                    self._value = self._compute()
+                    self._compute = None
+        return self._value
+
+
+def compression_options(level: int, threads: int) -> dict[Any, int]:
+    """zstd parameters of ``repodata.json.zst`` (any thread count gives the same bytes)."""
+    options = {zstd.CompressionParameter.compression_level: level}
+    if threads > 0:
+        options[zstd.CompressionParameter.nb_workers] = threads
+    return options
+
+
+def compress(pieces: Sequence[bytes], options: Compression) -> bytes:
+    compressor = zstd.ZstdCompressor(options=dict(options))
+    parts = [compressor.compress(piece) for piece in pieces]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+class ChannelView:
+    """The documents one kind of caller gets for a snapshot, made once.
+
+    ``repodata.json`` is kept as pieces (see ``conda.pieces``): a new public view re-joins
+    only the blocks of the names that changed, and responses send the pieces as they are.
+    """
+
+    def __init__(self, subdir: str, segments: Sequence[conda.Segment], changed_at_ms: int,
+                 compression: Compression, *,
+                 reusable: Mapping[tuple[str, ...], conda.Block] | None = None,
+                 changed: Set[str] = frozenset()) -> None:
+        self.etag = conda.view_etag(subdir, segments)
+        self.blocks = conda.blocks(segments, reusable, changed)
+        self.pieces = conda.pieces(subdir, self.blocks)
+        self.size = sum(len(piece) for piece in self.pieces)
+        self.changed_at_ms = changed_at_ms
+        entries = [segment.shard_entry for segment in segments]
+        self.shard_index = Once(lambda: shards.encode_index(subdir, entries))
+        self.zst = Once(lambda: compress(self.pieces, compression))
+
+    @property
+    def document(self) -> bytes:
+        """The whole ``repodata.json`` in one piece (a copy; responses use :attr:`pieces`)."""
+        return b"".join(self.pieces)
+
+    @property
+    def nbytes(self) -> int:
+        return (self.size + len(self.shard_index.ready or b"")
+                + len(self.zst.ready or b""))
+
+
+@dataclass
+class Snapshot:
+    """One index at one revision: its segments and its public view (treat as immutable)."""
+
+    key: IndexKey
+    index_id: int | None
+    revision: int
+    changed_at_ms: int
+    segments: Mapping[str, conda.Segment]
+    order: tuple[str, ...]
+    public: ChannelView
+    #: Package ids of the private packages with records in this index.
+    private_ids: frozenset[int]
+    segments_nbytes: int
+    _by_shard: dict[str, conda.Segment] | None = field(default=None, repr=False)
+
+    @property
+    def nbytes(self) -> int:
+        return self.segments_nbytes + self.public.nbytes
+
+    def shard_if_ready(self, digest: str) -> conda.Segment | None:
+        """Like :meth:`segment_with_shard`, but never builds the table (``None`` then)."""
+        table = self._by_shard
+        return table.get(digest) if table is not None else None
+
+    def segment_with_shard(self, digest: str) -> conda.Segment | None:
+        if self._by_shard is None:
+            self._by_shard = {segment.shard_sha256: segment
+                              for segment in self.segments.values()}
+        return self._by_shard.get(digest)
+
+    def private_view(self, visible: frozenset[int], compression: Compression) -> ChannelView:
+        """The view of a caller who may also read the private packages ``visible``."""
+        segments = [self.segments[key] for key in self.order
+                    if self.segments[key].public or self.segments[key].package_id in visible]
+        return ChannelView(self.key.subdir, segments, self.changed_at_ms, compression)
+
+
+@dataclass(frozen=True)
+class Assembled:
+    """A new snapshot and what it made that is not stored yet."""
+
+    snapshot: Snapshot
+    #: The shard of every package key that changed (``None``: the name is gone).
+    shards: dict[str, ShardUpdate]
+    #: Records serialised for this snapshot (file id, record), to be stored.
+    records: list[tuple[int, conda.SerializedRecord]]
+    #: Whether ``shards`` covers the whole index (a full build, not a catch-up).
+    complete: bool
+
+
+def assemble(key: IndexKey, read: IndexRead, previous: Snapshot | None,
+             compression: Compression) -> Assembled:
+    """The snapshot of ``read``: in full, or on top of ``previous`` when ``read`` holds only
+    the names changed since it (``read.touched``)."""
+    base = previous if read.touched is not None else None
+    by_key: dict[str, list[conda.FileRow]] = {}
+    for row in read.rows:
+        by_key.setdefault(row.package_key, []).append(row)
+    segments = dict(base.segments) if base is not None else {}
+    segments_nbytes = base.segments_nbytes if base is not None else 0
+    updates: dict[str, ShardUpdate] = {}
+    made: list[tuple[int, conda.SerializedRecord]] = []
+    for package_key in (read.touched if read.touched is not None else by_key):
+        old = segments.pop(package_key, None)
+        if old is not None:
+            segments_nbytes -= old.nbytes
+        group = by_key.get(package_key)
+        if group:
+            segment, serialized = conda.make_segment(package_key, group, key.subdir)
+            made += serialized
+            segments[package_key] = segment
+            segments_nbytes += segment.nbytes
+            updates[package_key] = (segment.shard_sha256, segment.shard)
+        else:
+            updates[package_key] = None
+    order = tuple(sorted(segments))
+    public = [segments[name] for name in order if segments[name].public]
+    reusable = ({block.keys: block for block in base.public.blocks} if base is not None
+                else None)
+    snapshot = Snapshot(
+        key=key, index_id=read.index_id, revision=read.revision,
+        changed_at_ms=read.changed_at_ms, segments=segments, order=order,
+        public=ChannelView(key.subdir, public, read.changed_at_ms, compression,
+                           reusable=reusable, changed=frozenset(updates)),
+        private_ids=frozenset(s.package_id for s in segments.values() if not s.public),
+        segments_nbytes=segments_nbytes,
+    )
+    return Assembled(snapshot, updates, made, complete=base is None)
