@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import getpass
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
+from sqlalchemy.orm import Session
 from traitlets import Bool, List, Unicode
 
 from jupyter_repo.commands.base import RepoCommand, repository_aliases
 from jupyter_repo.repository import errors
+from jupyter_repo.repository.permissions import Actor, Level
 from jupyter_repo.repository.services import accounts, orgs, tokens
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class _AdminCommand(RepoCommand):
@@ -21,10 +27,11 @@ class _AdminCommand(RepoCommand):
             self.fail(f"usage: jupyter repo admin {self.usage}")
         return list(self.extra_args)
 
-    def act(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+    def act(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
+            **kwargs: P.kwargs) -> T:
         repo = self.make_repository()
         try:
-            return repo.call(function, *args, write=True, **kwargs)
+            return repo.write(function, *args, **kwargs)
         except errors.RepositoryError as error:
             self.fail(error.message)
         finally:
@@ -102,7 +109,7 @@ class AddMemberApp(_AdminCommand):
     def start(self) -> None:
         org, group, login = self.positional(3)
 
-        def add(session: Any) -> None:
+        def add(session: Session) -> None:
             owner = _org_admin(session, org)
             orgs.create_group(session, owner, org, group, self.permission) if not _has_group(
                 session, owner, org, group) else None
@@ -126,7 +133,7 @@ class IssueTokenApp(_AdminCommand):
         (login,) = self.positional(1)
         repo = self.make_repository()
 
-        def issue(session: Any) -> str:
+        def issue(session: Session) -> str:
             user = accounts.get_user(session, login)
             _row, secret = tokens.create_token(
                 session, accounts.password_actor(user), name=self.token_name,
@@ -135,7 +142,7 @@ class IssueTokenApp(_AdminCommand):
             return secret
 
         try:
-            secret = repo.call(issue, write=True)
+            secret = repo.write(issue)
         except (errors.RepositoryError, ValueError) as error:
             self.fail(getattr(error, "message", str(error)))
         finally:
@@ -143,17 +150,15 @@ class IssueTokenApp(_AdminCommand):
         print(secret)
 
 
-def _org_admin(session: Any, org: str) -> Any:
+def _org_admin(session: Session, org: str) -> Actor:
     """Act as the organization itself would: a site-level actor for admin commands."""
-    from jupyter_repo.repository.permissions import Actor, Level
-
     account = accounts.get_account(session, org)
     if not account.is_org:
         raise errors.InvalidInput(f"{org} is not an organization.")
     return Actor(user_id=-1, login="admin", is_site_admin=True, cap=Level.ADMIN)
 
 
-def _has_group(session: Any, actor: Any, org: str, group: str) -> bool:
+def _has_group(session: Session, actor: Actor, org: str, group: str) -> bool:
     try:
         orgs.get_group(session, actor, org, group)
         return True

@@ -6,8 +6,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from jupyter_repo.demo import builders
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import accounts, orgs
 from jupyter_repo.repository.services.uploads import DirectOptions, ingest_local_file
 
@@ -26,18 +29,18 @@ class DemoInfo:
 
 def bootstrap(repo: Repository, password: str = DEMO_PASSWORD) -> DemoInfo:
     """Create the demo content once; later calls find it and change nothing."""
-    existing = repo.call(lambda s: accounts.find_account(s, DEMO_USER))
+    existing = repo.read(lambda s: accounts.find_account(s, DEMO_USER))
     if existing is not None:
         return DemoInfo(DEMO_USER, password, DEMO_ORG, created=False)
 
-    def create_accounts(session):  # type: ignore[no-untyped-def]
+    def create_accounts(session: Session) -> Actor:
         user = accounts.create_user(session, DEMO_USER, password, name="Demo User")
         accounts.create_org(session, DEMO_ORG, user, name="Demo Organization",
                             description="An organization with shared demo content")
         return accounts.password_actor(user)
 
-    actor = repo.call(create_accounts, write=True)
-    repo.call(orgs.create_group, actor, DEMO_ORG, "analysts", "read", write=True)
+    actor = repo.write(create_accounts)
+    repo.write(orgs.create_group, actor, DEMO_ORG, "analysts", "read")
     with tempfile.TemporaryDirectory(prefix="jupyter-repo-demo-") as scratch:
         work = Path(scratch)
 
@@ -74,5 +77,5 @@ def bootstrap(repo: Repository, password: str = DEMO_PASSWORD) -> DemoInfo:
                summary="Hourly temperatures from three stations")
         secret = builders.wheel(work, "internal-tools", "0.3.0", summary="Private helpers")
         upload(DEMO_ORG, "internal-tools", "0.3.0", secret.name, secret, public=False)
-    repo.call(orgs.add_package, actor, DEMO_ORG, "analysts", "internal-tools", write=True)
+    repo.write(orgs.add_package, actor, DEMO_ORG, "analysts", "internal-tools")
     return DemoInfo(DEMO_USER, password, DEMO_ORG, created=True)

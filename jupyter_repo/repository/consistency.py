@@ -53,9 +53,9 @@ def check(repo: Repository, *, grace_seconds: float = 0.0, verify_blobs: bool = 
                 report.removed_spools += 1
         except FileNotFoundError:
             continue
-    report.expired_stages = repo.call(uploads.expire_stages, repo, write=True)
+    report.expired_stages = repo.write(uploads.expire_stages, repo)
     if verify_blobs:
-        known = dict(repo.call(lambda s: s.execute(select(Blob.key, Blob.id)).all()))
+        known = dict(repo.read(lambda s: s.execute(select(Blob.key, Blob.id)).all()))
         stored: set[str] = set()
         for key, modified in repo.store.iter_keys():
             stored.add(key)
@@ -63,7 +63,7 @@ def check(repo: Repository, *, grace_seconds: float = 0.0, verify_blobs: bool = 
             if (
                 key not in known
                 and now - modified >= grace_seconds
-                and not repo.call(_blob_with_key, key)
+                and not repo.read(_blob_with_key, key)
             ):
                 repo.store.delete(key)
                 report.removed_orphan_blobs += 1

@@ -2,8 +2,8 @@
 
 Every front end (the Tornado server, the admin commands, the demo bootstrap, the Jupyter
 extension's embedded server in tests) builds one Repository and calls services through
-:meth:`Repository.call`, which runs them in one transaction and announces committed index
-changes to listeners.
+:meth:`Repository.read` or :meth:`Repository.write`, which run them in one transaction and
+announce committed index changes to listeners.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the services import this module
     from jupyter_repo.repository.services.tokens import TokenPolicy
 
 T = TypeVar("T")
+P = ParamSpec("P")
 ChangeListener = Callable[[set[changes.Change]], None]
 _AFTER_COMMIT = "jupyter_repo.after_commit"
 
@@ -166,7 +167,20 @@ class Repository(LoggingConfigurable):
             for listener in self._listeners:
                 listener(found)
 
-    def call(self, function: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any) -> T:
-        """Run ``function(session, *args, **kwargs)`` in one transaction (blocking)."""
-        with self.transaction(write=write) as session:
+    def read(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
+             **kwargs: P.kwargs) -> T:
+        """``function(session, *args, **kwargs)`` in one reading transaction (blocking)."""
+        with self.transaction() as session:
             return function(session, *args, **kwargs)
+
+    def write(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
+              **kwargs: P.kwargs) -> T:
+        """``function(session, *args, **kwargs)`` in one writing transaction (blocking)."""
+        with self.transaction(write=True) as session:
+            return function(session, *args, **kwargs)
+
+    def call(self, function: Callable[..., T], *args: Any, write: bool = False,
+             **kwargs: Any) -> T:
+        """:meth:`write` if ``write`` else :meth:`read`, for callers that choose at run time
+        (tests, scripts); the arguments are not checked against ``function``'s."""
+        return (self.write if write else self.read)(function, *args, **kwargs)

@@ -8,11 +8,14 @@ import json
 import logging
 from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote, urlsplit
 
+from sqlalchemy.orm import Session
 from tornado import web
+from tornado.http1connection import HTTP1Connection
 from tornado.ioloop import IOLoop
 
 from jupyter_repo import bounded_json
@@ -25,6 +28,7 @@ from jupyter_repo.repository.services import accounts, tokens
 from jupyter_repo.server.ratelimit import LoginLimiter, PasswordChecks
 
 T = TypeVar("T")
+P = ParamSpec("P")
 log = logging.getLogger("jupyter_repo.server")
 
 STATUS_OF_ERROR: dict[type[errors.RepositoryError], int] = {
@@ -67,8 +71,28 @@ def local_location(target: str) -> str:
 def status_of(error: BaseException) -> int:
     for kind in type(error).__mro__:
         if kind in STATUS_OF_ERROR:
-            return STATUS_OF_ERROR[kind]  # type: ignore[index]
+            return STATUS_OF_ERROR[kind]
     return 500
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token: in the path (``/t/<token>/``), as ``Authorization: token|Bearer``, as HTTP
+    Basic's password (``jr-...``), or as ``X-API-Key``."""
+
+    secret: str
+
+
+@dataclass(frozen=True)
+class Password:
+    """A login and password (HTTP Basic), accepted only where a route allows it."""
+
+    login: str
+    password: str
+
+
+#: A request's credential; ``None`` when it presents none (anonymous).
+Credential = Token | Password | None
 
 
 @web.stream_request_body
@@ -94,16 +118,24 @@ class BaseHandler(web.RequestHandler):
 
     @property
     def repo(self) -> Repository:
-        return self.settings["repository"]
+        repository: Repository = self.settings["repository"]
+        return repository
 
-    async def run(self, function: Callable[..., T], *args: Any, write: bool = False,
-                  **kwargs: Any) -> T:
-        """Run ``function(session, *args)`` in a transaction on a worker thread."""
-        call = partial(self.repo.call, function, *args, write=write, **kwargs)
-        return await IOLoop.current().run_in_executor(self.settings["executor"], call)
+    async def run(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
+                  **kwargs: P.kwargs) -> T:
+        """``function(session, *args, **kwargs)`` in a reading transaction on a worker
+        thread."""
+        return await self.run_blocking(self.repo.read, function, *args, **kwargs)
 
-    async def run_blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run any blocking function on a worker thread."""
+    async def run_write(self, function: Callable[Concatenate[Session, P], T], /,
+                        *args: P.args, **kwargs: P.kwargs) -> T:
+        """``function(session, *args, **kwargs)`` in a writing transaction on a worker
+        thread."""
+        return await self.run_blocking(self.repo.write, function, *args, **kwargs)
+
+    async def run_blocking(self, function: Callable[P, T], /, *args: P.args,
+                           **kwargs: P.kwargs) -> T:
+        """``function(*args, **kwargs)`` on a worker thread (any blocking work)."""
         return await IOLoop.current().run_in_executor(
             self.settings["executor"], partial(function, *args, **kwargs)
         )
@@ -117,17 +149,17 @@ class BaseHandler(web.RequestHandler):
 
     # -- credentials -----------------------------------------------------------------------
 
-    def credentials(self) -> tuple[str, str | None, str | None]:
-        """("token", secret, None), ("password", login, password) or ("none", None, None)."""
+    def credentials(self) -> Credential:
+        """What the request presents: a token, a login and password, or nothing."""
         path_token = getattr(self.request, "path_token", None)
         if path_token:
-            return "token", path_token, None
+            return Token(path_token)
         header = self.request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         value = value.strip()
         if scheme in ("token", "bearer") and value:
-            return "token", value, None
+            return Token(value)
         if scheme == "basic" and value:
             try:
                 decoded = base64.b64decode(value, validate=True).decode("utf-8")
@@ -135,26 +167,25 @@ class BaseHandler(web.RequestHandler):
                 raise errors.Unauthenticated("Malformed HTTP Basic credentials.") from None
             login, _, password = decoded.partition(":")
             if looks_like_token(password) and password.startswith("jr-"):
-                return "token", password, None
-            return "password", login, password
+                return Token(password)
+            return Password(login, password)
         api_key = self.request.headers.get("X-API-Key")
         if api_key:
-            return "token", api_key.strip(), None
-        return "none", None, None
+            return Token(api_key.strip())
+        return None
 
     async def prepare(self) -> None:
         self._check_declared_length()
-        kind, first, second = self.credentials()
-        if kind == "token":
-            assert first is not None
-            self.actor = await self.run(tokens.resolve, first)
-        elif kind == "password":
+        credential = self.credentials()
+        if isinstance(credential, Token):
+            self.actor = await self.run(tokens.resolve, credential.secret)
+        elif isinstance(credential, Password):
             if not self.allow_password_auth:
                 raise errors.Unauthenticated(
                     "Use a token (Authorization: token <token>) for this request, "
                     "not a password."
                 )
-            account = await self.authenticate_password(first or "", second or "")
+            account = await self.authenticate_password(credential.login, credential.password)
             self.actor = accounts.password_actor(account)
 
     async def authenticate_password(self, login: str, password: str) -> Account:
@@ -194,7 +225,7 @@ class BaseHandler(web.RequestHandler):
                     f"The request body is larger than this endpoint's limit of "
                     f"{self.max_body_size} bytes."
                 )
-        if self.request.connection is not None:
+        if isinstance(self.request.connection, HTTP1Connection):
             self.request.connection.set_max_body_size(self.max_body_size)
 
     # -- bodies ----------------------------------------------------------------------------
@@ -249,7 +280,7 @@ class BaseHandler(web.RequestHandler):
         super().redirect(location, permanent=permanent, status=status)
 
     def base_url(self) -> str:
-        configured = self.settings.get("public_url")
+        configured: str | None = self.settings.get("public_url")
         if configured:
             return configured.rstrip("/")
         return f"{self.request.protocol}://{self.request.host}"

@@ -22,8 +22,9 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from functools import lru_cache, partial
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
+from sqlalchemy.orm import Session
 from tornado import httputil
 from tornado.ioloop import IOLoop
 from tornado.web import RequestHandler
@@ -36,6 +37,7 @@ from jupyter_repo.server.base import BaseHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, not_modified, send_blob
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 CHANNEL = r"/conda/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?"
 SUBDIR = CHANNEL + r"/(?P<subdir>[^/]+)"
@@ -60,7 +62,8 @@ class IndexHandler(BaseHandler):
 
     @property
     def indexes(self) -> ChannelIndexes:
-        return self.settings["channel_indexes"]
+        indexes: ChannelIndexes = self.settings["channel_indexes"]
+        return indexes
 
     def inline_locator(self) -> lookup.InlineLocator:
         """The event loop's own locator (one per application; used on the loop only)."""
@@ -69,10 +72,11 @@ class IndexHandler(BaseHandler):
             locator = self.settings["inline_locator"] = lookup.InlineLocator(self.repo.database)
         return locator
 
-    async def in_index_pool(self, function: Callable[..., T], *args: Any) -> T:
+    async def in_index_pool(self, function: Callable[P, T], /, *args: P.args,
+                            **kwargs: P.kwargs) -> T:
         """Run index building work on the index threads (never on the request threads)."""
         return await IOLoop.current().run_in_executor(
-            self.indexes.executor, partial(function, *args))
+            self.indexes.executor, partial(function, *args, **kwargs))
 
     def cache_control(self) -> str:
         """Short-lived caching; ``private`` whenever the caller identified itself."""
@@ -128,7 +132,7 @@ class _ChannelHandler(IndexHandler):
                                                   label, "conda", subdir)
             return lookup.public_view(located), frozenset()
 
-        def find(session: Any) -> tuple[lookup.Located, frozenset[int]]:
+        def find(session: Session) -> tuple[lookup.Located, frozenset[int]]:
             found = lookup.locate_in(session, owner, label, "conda", subdir, actor=self.actor)
             readable = lookup.readable_private_packages(session, self.actor,
                                                         found.key.owner_id, found.key.label)
@@ -232,7 +236,9 @@ class ShardIndexHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
-        data = view.shard_index.ready or await self.in_index_pool(view.shard_index.get)
+        data = view.shard_index.ready
+        if data is None:
+            data = await self.in_index_pool(view.shard_index.get)
         self.send_bytes(data, view.etag + ".shards", changed_at_ms=view.changed_at_ms,
                         content_type=BINARY_TYPE, cache_control=self.cache_control())
 
@@ -266,7 +272,7 @@ class ChanneldataHandler(_ChannelHandler):
     async def get(self, owner: str, label: str | None) -> None:
         located, readable = await self.located(owner, label, None)
 
-        def build(session: Any) -> tuple[bytes, str, int]:
+        def build(session: Session) -> tuple[bytes, str, int]:
             return self.indexes.channeldata(session, located.key.owner_id, located.key.label,
                                             readable)
 
@@ -279,7 +285,7 @@ class PackageFileHandler(_ChannelHandler):
     """``<subdir>/<name>-<version>-<build>.conda|.tar.bz2``: ETag, 304, Range, HEAD."""
 
     async def get(self, owner: str, label: str | None, subdir: str, filename: str) -> None:
-        def find(session: Any) -> lookup.StoredFile:
+        def find(session: Session) -> lookup.StoredFile:
             located = lookup.locate_in(session, owner, label, "conda", subdir, actor=self.actor)
             return lookup.conda_file(session, self.actor, located, filename)
 

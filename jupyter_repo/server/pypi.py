@@ -13,8 +13,8 @@ Redirects are relative, so the token and any proxy prefix survive them. Pages ar
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
+from sqlalchemy.orm import Session
 from tornado.web import RequestHandler
 
 from jupyter_repo.repository import errors, names
@@ -107,7 +107,7 @@ class SimpleRootHandler(_SimpleHandler):
         if media_type is None:
             return
 
-        def render(session: Any) -> tuple[bytes, str]:
+        def render(session: Session) -> tuple[bytes, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None,
                                        actor=self.actor)
             projects = pypi.projects(session, self.actor, located)
@@ -133,7 +133,7 @@ class ProjectHandler(_SimpleHandler):
         if media_type is None:
             return
 
-        def render(session: Any) -> tuple[bytes, str]:
+        def render(session: Session) -> tuple[bytes, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None,
                                        actor=self.actor)
             found = pypi.project_files(session, self.actor, located, normalized)
@@ -152,7 +152,7 @@ class DistFileHandler(IndexHandler):
         name = filename[: -len(".metadata")] if wants_metadata else filename
         normalized = project_name(project)
 
-        def find(session: Any) -> tuple[lookup.StoredFile, bytes | None, str]:
+        def find(session: Session) -> tuple[lookup.StoredFile, bytes | None, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None,
                                        actor=self.actor)
             stored, metadata = pypi.project_file(session, self.actor, located, normalized,

@@ -32,6 +32,14 @@ def get_account(session: Session, login: str) -> Account:
     return account
 
 
+def actor_user(session: Session, actor: Actor) -> Account:
+    """The account of the user acting (401 for anonymous, or when it has since gone)."""
+    user = session.get(Account, actor.require_user())
+    if user is None:
+        raise Unauthenticated("Your account no longer exists.")
+    return user
+
+
 def get_user(session: Session, login: str) -> Account:
     account = get_account(session, login)
     if account.kind is not AccountKind.USER:
@@ -96,11 +104,10 @@ def create_org(
 
 def create_org_as(session: Session, actor: Actor, login: str, *, name: str = "",
                   description: str = "") -> Account:
-    user_id = actor.require_user()
+    actor.require_user()
     if actor.cap < Level.ADMIN:
         raise Forbidden("Creating an organization needs your password or an 'all' token.")
-    owner = session.get(Account, user_id)
-    assert owner is not None
+    owner = actor_user(session, actor)
     return create_org(session, login, owner, name=name, description=description)
 
 
@@ -157,8 +164,7 @@ def writable_namespaces(session: Session, actor: Actor) -> list[Account]:
     """The user's own namespace and the organizations they may publish to."""
     if actor.user_id is None:
         return []
-    user = session.get(Account, actor.user_id)
-    assert user is not None
+    user = actor_user(session, actor)
     candidates = [user, *user_orgs(session, user)]
     return [
         account for account in candidates

@@ -265,10 +265,8 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
                          source_label)
     if not rows:
         raise NotFound("No file matches that package, version, file name and label.")
-    destination = accounts.get_account(session, to_owner) if to_owner else (
-        session.get(Account, actor.require_user())
-    )
-    assert destination is not None
+    destination = (accounts.get_account(session, to_owner) if to_owner
+                   else accounts.actor_user(session, actor))
     label_name = names.label(to_label or names.DEFAULT_LABEL)
     require_label_reach(actor, [label_name])
     if destination.id == account.id:  # another label of the same packages: write on them

@@ -266,7 +266,7 @@ def receive(repo: Repository, dist_id: str, spool: Spool, *, content_md5: str | 
             content_length: str | None) -> None:
     """Step 2: the bytes arrived in ``spool``; verify, inspect, store. Blocking."""
     try:
-        stage_row, target = repo.call(open_stage, dist_id)
+        stage_row, target = repo.read(open_stage, dist_id)
         verify_digests(spool, content_md5, content_length, stage_row.sha256)
         inspection = inspect_file(spool.path, target.distribution_type, target.filename,
                                   repo.limits)
@@ -275,7 +275,7 @@ def receive(repo: Repository, dist_id: str, spool: Spool, *, content_md5: str | 
     finally:
         spool.discard()
     try:
-        repo.call(_mark_received, dist_id, blob_id, key, spool, inspection, write=True)
+        repo.write(_mark_received, dist_id, blob_id, key, spool, inspection)
     except BaseException:
         repo.store.delete(key)
         raise
@@ -402,8 +402,8 @@ def ingest_direct(repo: Repository, actor: Actor, target: Target, spool: Spool,
     finally:
         spool.discard()
     try:
-        return repo.call(_register_direct, repo, actor, target, blob_id, key, spool, inspection,
-                         options, write=True)
+        return repo.write(_register_direct, repo, actor, target, blob_id, key, spool, inspection,
+                          options)
     except BaseException:
         repo.store.delete(key)
         raise
@@ -456,7 +456,7 @@ def ingest_local_file(repo: Repository, actor: Actor, owner: str, package_name: 
                       version: str, basename: str, path: Any,
                       options: DirectOptions = DirectOptions()) -> dict[str, Any]:
     """Upload a file from the local disk (demo bootstrap, admin tools). Blocking."""
-    target = repo.call(precheck_direct, repo, actor, owner, package_name, version, basename,
+    target = repo.read(precheck_direct, repo, actor, owner, package_name, version, basename,
                        options)
     spool = repo.store.new_spool(repo.max_upload_size)
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from jupyter_repo.repository import errors
-from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.services import accounts, tokens
 from jupyter_repo.server.api import representations as rep
 from jupyter_repo.server.base import BaseHandler
@@ -52,7 +53,7 @@ class AuthenticationsHandler(BaseHandler):
             max_age = int(max_age)
         policy = self.repo.token_policy
 
-        def create(session: Any) -> dict[str, Any]:
+        def create(session: Session) -> dict[str, Any]:
             row, secret = tokens.create_token(
                 session, self.actor,
                 name=str(body.get("note") or body.get("name") or "token"),
@@ -68,14 +69,14 @@ class AuthenticationsHandler(BaseHandler):
             )
             return {**rep.token(row), "token": secret}
 
-        self.write_json(await self.run(create, write=True))
+        self.write_json(await self.run_write(create))
 
     async def get(self) -> None:
         rows = await self.run(lambda s: [rep.token(t) for t in tokens.list_tokens(s, self.actor)])
         self.write_json(rows)
 
     async def delete(self) -> None:
-        await self.run(tokens.revoke_current, self.actor, write=True)
+        await self.run_write(tokens.revoke_current, self.actor)
         self.set_status(201)
         self.finish()
 
@@ -89,7 +90,7 @@ class AuthenticationHandler(BaseHandler):
 
 class AuthenticationByNameHandler(BaseHandler):
     async def delete(self, name: str, org: str | None = None) -> None:
-        await self.run(tokens.revoke_by_name, self.actor, name, org, write=True)
+        await self.run_write(tokens.revoke_by_name, self.actor, name, org)
         self.set_status(201)
         self.finish()
 
@@ -105,10 +106,10 @@ class CurrentUserHandler(BaseHandler):
     allow_password_auth = True
 
     async def get(self) -> None:
-        user_id = self.actor.require_user()
+        self.actor.require_user()
 
-        def describe(session: Any) -> dict[str, Any]:
-            account = session.get(Account, user_id)
+        def describe(session: Session) -> dict[str, Any]:
+            account = accounts.actor_user(session, self.actor)
             data = rep.user(account)
             data["email"] = account.email
             data["orgs"] = [org.login for org in accounts.user_orgs(session, account)]
@@ -122,10 +123,10 @@ class CurrentUserHandler(BaseHandler):
 
 class CurrentUserOrgsHandler(BaseHandler):
     async def get(self) -> None:
-        user_id = self.actor.require_user()
+        self.actor.require_user()
 
-        def orgs(session: Any) -> list[dict[str, Any]]:
-            account = session.get(Account, user_id)
+        def orgs(session: Session) -> list[dict[str, Any]]:
+            account = accounts.actor_user(session, self.actor)
             return [{"login": org.login, "name": org.name, "description": org.description}
                     for org in accounts.user_orgs(session, account)]
 
@@ -153,7 +154,7 @@ class UserHandler(BaseHandler):
 
 class UserOrgsHandler(BaseHandler):
     async def get(self, login: str) -> None:
-        def orgs(session: Any) -> list[dict[str, Any]]:
+        def orgs(session: Session) -> list[dict[str, Any]]:
             return [{"login": org.login, "name": org.name}
                     for org in accounts.orgs_seen_by(session, self.actor, login)]
 
@@ -165,11 +166,10 @@ class OrgsHandler(BaseHandler):
 
     async def post(self, login: str) -> None:
         body = self.json_body()
-        org = await self.run(
+        org = await self.run_write(
             lambda s: rep.user(accounts.create_org_as(
                 s, self.actor, login, name=str(body.get("name") or ""),
                 description=str(body.get("description") or ""))),
-            write=True,
         )
         self.write_json(org, status=201)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.services import downloads
 from jupyter_repo.server.base import BaseHandler
@@ -11,7 +11,7 @@ from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 
 class DownloadHandler(BaseHandler):
     async def get(self, owner: str, name: str, version: str, basename: str) -> None:
-        def locate(session: Any) -> tuple[BlobInfo, bool]:
+        def locate(session: Session) -> tuple[BlobInfo, bool]:
             file, public = downloads.locate(session, self.actor, owner, name, version, basename)
             return BlobInfo(file.blob.key, file.size, file.sha256, file.filename,
                             file.upload_time), public

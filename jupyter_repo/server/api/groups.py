@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.models import GroupMember
 from jupyter_repo.repository.services import orgs
@@ -17,13 +18,13 @@ def _no_content(handler: BaseHandler) -> None:
     handler.finish()
 
 
-def _count_members(session: Any, group_id: int) -> int:
+def _count_members(session: Session, group_id: int) -> int:
     return session.scalar(select(func.count()).where(GroupMember.group_id == group_id)) or 0
 
 
 class GroupsHandler(BaseHandler):
     async def get(self, org: str) -> None:
-        def listing(session: Any) -> dict[str, Any]:
+        def listing(session: Session) -> dict[str, Any]:
             groups = orgs.list_groups(session, self.actor, org)
             return {"groups": [rep.group(g, _count_members(session, g.id)) for g in groups]}
 
@@ -32,7 +33,7 @@ class GroupsHandler(BaseHandler):
 
 class GroupHandler(BaseHandler):
     async def get(self, org: str, name: str) -> None:
-        def show(session: Any) -> dict[str, Any]:
+        def show(session: Session) -> dict[str, Any]:
             group = orgs.get_group(session, self.actor, org, name)
             return rep.group(group, _count_members(session, group.id))
 
@@ -41,11 +42,11 @@ class GroupHandler(BaseHandler):
     async def post(self, org: str, name: str) -> None:
         body = self.json_body()
         permission = body.get("perms") or body.get("permission") or "read"
-        await self.run(orgs.create_group, self.actor, org, name, permission, write=True)
+        await self.run_write(orgs.create_group, self.actor, org, name, permission)
         _no_content(self)
 
     async def delete(self, org: str, name: str) -> None:
-        await self.run(orgs.delete_group, self.actor, org, name, write=True)
+        await self.run_write(orgs.delete_group, self.actor, org, name)
         _no_content(self)
 
 
@@ -65,11 +66,11 @@ class GroupMemberHandler(BaseHandler):
             self.write_json({"error": f"{login} is not a member of {org}/{name}."}, status=404)
 
     async def put(self, org: str, name: str, login: str) -> None:
-        await self.run(orgs.add_member, self.actor, org, name, login, write=True)
+        await self.run_write(orgs.add_member, self.actor, org, name, login)
         _no_content(self)
 
     async def delete(self, org: str, name: str, login: str) -> None:
-        await self.run(orgs.remove_member, self.actor, org, name, login, write=True)
+        await self.run_write(orgs.remove_member, self.actor, org, name, login)
         _no_content(self)
 
 
@@ -83,9 +84,9 @@ class GroupPackagesHandler(BaseHandler):
 
 class GroupPackageHandler(BaseHandler):
     async def put(self, org: str, name: str, package: str) -> None:
-        await self.run(orgs.add_package, self.actor, org, name, package, write=True)
+        await self.run_write(orgs.add_package, self.actor, org, name, package)
         _no_content(self)
 
     async def delete(self, org: str, name: str, package: str) -> None:
-        await self.run(orgs.remove_package, self.actor, org, name, package, write=True)
+        await self.run_write(orgs.remove_package, self.actor, org, name, package)
         _no_content(self)

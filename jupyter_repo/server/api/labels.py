@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from jupyter_repo.repository import errors
-from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.services import labels
 from jupyter_repo.server.api import bodies
 from jupyter_repo.server.api import representations as rep
@@ -26,13 +27,12 @@ class LabelHandler(BaseHandler):
     async def get(self, owner: str, label: str) -> None:
         urls = rep.Urls(self.base_url())
 
-        def show(session: Any) -> dict[str, Any]:
+        def show(session: Session) -> dict[str, Any]:
             row, files = labels.label_files(session, self.actor, owner, label)
             result = []
             for item in files:
                 package = item.release.package
-                result.append(rep.file(session, item, package,
-                                       session.get(Account, package.owner_id), urls,
+                result.append(rep.file(session, item, package, package.owner, urls,
                                        item.release.version))
             return {"name": row.name, "is_locked": row.is_locked, "files": result}
 
@@ -40,28 +40,28 @@ class LabelHandler(BaseHandler):
 
     async def post(self, owner: str, label: str) -> None:
         selection = bodies.file_selection(self.json_body())
-        await self.run(labels.add_files, self.actor, owner, label, selection, write=True)
+        await self.run_write(labels.add_files, self.actor, owner, label, selection)
         _created(self)
 
     async def delete(self, owner: str, label: str) -> None:
         selection = bodies.file_selection(self.json_body())
-        await self.run(labels.remove_files, self.actor, owner, label, selection, write=True)
+        await self.run_write(labels.remove_files, self.actor, owner, label, selection)
         _created(self)
 
 
 class LabelCopyHandler(BaseHandler):
     async def post(self, owner: str, label: str, to_label: str) -> None:
-        await self.run(labels.copy_label, self.actor, owner, label, to_label, write=True)
+        await self.run_write(labels.copy_label, self.actor, owner, label, to_label)
         _created(self)
 
 
 class LabelLockHandler(BaseHandler):
     async def post(self, owner: str, label: str) -> None:
-        await self.run(labels.set_locked, self.actor, owner, label, True, write=True)
+        await self.run_write(labels.set_locked, self.actor, owner, label, True)
         _created(self)
 
     async def delete(self, owner: str, label: str) -> None:
-        await self.run(labels.set_locked, self.actor, owner, label, False, write=True)
+        await self.run_write(labels.set_locked, self.actor, owner, label, False)
         _created(self)
 
 
@@ -75,11 +75,11 @@ class CopyHandler(BaseHandler):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise errors.InvalidInput(f"{key} must be a string.")
 
-        copied = await self.run(
+        copied = await self.run_write(
             labels.copy_files, self.repo.store, self.actor, owner, name, version,
             basename or None, to_owner=body.get("to_owner"),
             from_label=body.get("from_channel") or "main",
-            to_label=body.get("to_channel") or "main", mode=mode, write=True,
+            to_label=body.get("to_channel") or "main", mode=mode,
         )
         self.write_json([{"basename": item} for item in copied])
 

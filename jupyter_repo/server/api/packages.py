@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from jupyter_repo.repository import errors
-from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.services import packages, search
 from jupyter_repo.server.api import bodies
 from jupyter_repo.server.api import representations as rep
@@ -36,27 +37,25 @@ class PackageHandler(BaseHandler):
         attrs, public = bodies.new_package(self.json_body())
         urls = rep.Urls(self.base_url())
 
-        def create(session: Any) -> dict[str, Any]:
+        def create(session: Session) -> dict[str, Any]:
             row = packages.create_package(session, self.actor, owner, name, public=public,
                                           attrs=attrs)
             return rep.package(session, row, urls, self.actor)
 
         # anaconda-client requires 200 (201 is an error for it).
-        self.write_json(await self.run(create, write=True))
+        self.write_json(await self.run_write(create))
 
     async def patch(self, owner: str, name: str) -> None:
         attrs, public = bodies.package_update(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run(
+        self.write_json(await self.run_write(
             lambda s: rep.package(s, packages.update_package(s, self.actor, owner, name, attrs,
                                                              public=public),
                                   urls, self.actor),
-            write=True,
         ))
 
     async def delete(self, owner: str, name: str) -> None:
-        await self.run(packages.delete_package, self.repo.store, self.actor, owner, name,
-                       write=True)
+        await self.run_write(packages.delete_package, self.repo.store, self.actor, owner, name)
         self.set_status(201)
         self.finish()
 
@@ -74,26 +73,24 @@ class ReleaseHandler(BaseHandler):
     async def post(self, owner: str, name: str, version: str) -> None:
         attrs = bodies.release_attrs(self.json_body())
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run(
+        self.write_json(await self.run_write(
             lambda s: rep.release(
                 s, packages.create_release(s, self.actor, owner, name, version, attrs), urls,
                 self.actor),
-            write=True,
         ))
 
     async def patch(self, owner: str, name: str, version: str) -> None:
         attrs = bodies.release_update(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run(
+        self.write_json(await self.run_write(
             lambda s: rep.release(
                 s, packages.update_release(s, self.actor, owner, name, version, attrs), urls,
                 self.actor),
-            write=True,
         ))
 
     async def delete(self, owner: str, name: str, version: str) -> None:
-        await self.run(packages.delete_release, self.repo.store, self.actor, owner, name,
-                       version, write=True)
+        await self.run_write(packages.delete_release, self.repo.store, self.actor, owner, name,
+                             version)
         self.set_status(201)
         self.finish()
 
@@ -104,17 +101,16 @@ class DistHandler(BaseHandler):
     async def get(self, owner: str, name: str, version: str, basename: str) -> None:
         urls = rep.Urls(self.base_url())
 
-        def show(session: Any) -> dict[str, Any]:
+        def show(session: Session) -> dict[str, Any]:
             row = packages.get_file(session, self.actor, owner, name, version, basename)
             package = row.release.package
-            return rep.file(session, row, package, session.get(Account, package.owner_id), urls,
-                            version)
+            return rep.file(session, row, package, package.owner, urls, version)
 
         self.write_json(await self.run(show))
 
     async def delete(self, owner: str, name: str, version: str, basename: str) -> None:
-        removed = await self.run(packages.delete_file, self.repo.store, self.actor, owner, name,
-                                 version, basename, write=True)
+        removed = await self.run_write(packages.delete_file, self.repo.store, self.actor, owner,
+                                       name, version, basename)
         self.write_json(removed)  # anaconda-client needs 200 with a JSON body
 
 
@@ -127,7 +123,7 @@ class PackagesHandler(BaseHandler):
             "type", None)
         platform = self.get_query_argument("platform", None)
 
-        def listing(session: Any) -> list[dict[str, Any]]:
+        def listing(session: Session) -> list[dict[str, Any]]:
             rows = packages.list_packages(session, self.actor, owner, package_type=package_type,
                                           platform=platform)
             return rep.package_summaries(session, rows, urls, self.actor)
@@ -148,7 +144,7 @@ class SearchHandler(BaseHandler):
         page = _int_argument(self, "page", 1)
         per_page = _int_argument(self, "per_page", 100)
 
-        def run_search(session: Any) -> tuple[list[dict[str, Any]], int]:
+        def run_search(session: Session) -> tuple[list[dict[str, Any]], int]:
             result = search.search(session, self.actor, query, package_type=package_type,
                                    platform=platform, label=label, owner=owner, page=page,
                                    per_page=per_page)
@@ -170,11 +166,11 @@ class CollaboratorsHandler(BaseHandler):
 
 class CollaboratorHandler(BaseHandler):
     async def put(self, owner: str, name: str, login: str) -> None:
-        await self.run(packages.add_collaborator, self.actor, owner, name, login, write=True)
+        await self.run_write(packages.add_collaborator, self.actor, owner, name, login)
         self.set_status(201)
         self.finish()
 
     async def delete(self, owner: str, name: str, login: str) -> None:
-        await self.run(packages.remove_collaborator, self.actor, owner, name, login, write=True)
+        await self.run_write(packages.remove_collaborator, self.actor, owner, name, login)
         self.set_status(201)
         self.finish()

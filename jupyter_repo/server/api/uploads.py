@@ -13,10 +13,11 @@ from xml.sax.saxutils import escape
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlalchemy.orm import Session
 from tornado.ioloop import IOLoop
 
 from jupyter_repo.repository import errors
-from jupyter_repo.repository.models import Account, File
+from jupyter_repo.repository.models import File
 from jupyter_repo.repository.services import uploads
 from jupyter_repo.repository.storage import Spool
 from jupyter_repo.server.api import bodies
@@ -41,7 +42,7 @@ class StageHandler(BaseHandler):
         request = bodies.stage_request(self.json_body(required=True))
         base = self.base_url()
 
-        def stage(session: Any) -> dict[str, Any]:
+        def stage(session: Session) -> dict[str, Any]:
             row = uploads.stage(session, self.repo, self.actor, owner, name, version, basename,
                                 request)
             return {
@@ -57,7 +58,7 @@ class StageHandler(BaseHandler):
                 "expires": rep.iso(row.expires_at),
             }
 
-        self.write_json(await self.run(stage, write=True))
+        self.write_json(await self.run_write(stage))
 
 
 class CommitHandler(BaseHandler):
@@ -67,16 +68,15 @@ class CommitHandler(BaseHandler):
         dist_id = bodies.dist_id(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
 
-        def commit(session: Any) -> dict[str, Any]:
+        def commit(session: Session) -> dict[str, Any]:
             row = uploads.commit(session, self.repo, self.actor, owner, name, version, basename,
                                  dist_id)
             package = row.release.package
-            owner_account = session.get(Account, package.owner_id)
-            data = rep.file(session, row, package, owner_account, urls, version)
-            data["url"] = urls.html(owner_account.login, package.name)
+            data = rep.file(session, row, package, package.owner, urls, version)
+            data["url"] = urls.html(package.owner.login, package.name)
             return data
 
-        self.write_json(await self.run(commit, write=True))
+        self.write_json(await self.run_write(commit))
 
 
 class _SpoolingHandler(BaseHandler):
@@ -334,12 +334,13 @@ class DirectUploadHandler(_SpoolingHandler):
                                           self._target, spool, self._options)
         urls = rep.Urls(self.base_url())
 
-        def describe(session: Any) -> dict[str, Any]:
+        def describe(session: Session) -> dict[str, Any]:
             row = session.get(File, created["file_id"])
+            if row is None:  # someone removed it as soon as it was stored
+                raise errors.NotFound("The uploaded file has already been removed.")
             package = row.release.package
-            owner = session.get(Account, package.owner_id)
-            data = rep.file(session, row, package, owner, urls, row.release.version)
-            data["url"] = urls.html(owner.login, package.name)
+            data = rep.file(session, row, package, package.owner, urls, row.release.version)
+            data["url"] = urls.html(package.owner.login, package.name)
             # The summary reads a few columns; the full shape would load every File row
             # of the package on each upload.
             data["package"] = rep.package_summary(session, package, urls, self.actor)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from jupyter_repo.repository import errors
-from jupyter_repo.repository.models import Account
+from jupyter_repo.repository.models import Account, Token
+from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import accounts, tokens, web_sessions
 from jupyter_repo.server.web.base import SESSION_COOKIE, WebHandler, local_path
 
@@ -36,11 +39,11 @@ class LoginHandler(WebHandler):
             return
         old = self.get_cookie(SESSION_COOKIE)
         if old:
-            await self.run(web_sessions.end, old, write=True)
-        secret = await self.run(
+            await self.run_write(web_sessions.end, old)
+        secret = await self.run_write(
             web_sessions.start, user.id, max_age=self.session_age,
             remote_addr=self.request.remote_ip or "",
-            user_agent=self.request.headers.get("User-Agent", ""), write=True)
+            user_agent=self.request.headers.get("User-Agent", ""))
         self.set_session_cookie(secret)
         self.see_other(target)
 
@@ -54,13 +57,13 @@ class LogoutHandler(WebHandler):
     async def submit(self, form: dict[str, list[str]]) -> None:
         secret = self.get_cookie(SESSION_COOKIE)
         if secret:
-            await self.run(web_sessions.end, secret, write=True)
+            await self.run_write(web_sessions.end, secret)
         self.clear_session_cookie()
         self.see_other("/")
 
 
-def _account_page(session: Any, actor: Any) -> dict[str, Any]:
-    user = session.get(Account, actor.require_user())
+def _account_page(session: Session, actor: Actor) -> dict[str, Any]:
+    user = accounts.actor_user(session, actor)
     return {
         "user": user,
         "orgs": accounts.user_orgs(session, user),
@@ -83,13 +86,16 @@ class AccountHandler(WebHandler):
                          **context, **extra)
 
 
-def _create_token(session: Any, actor: Any, *, name: str, **options: Any) -> Any:
+def _create_token(session: Session, actor: Actor, *, name: str, scopes: list[str],
+                  max_age: int, remote_addr: str, policy: tokens.TokenPolicy
+                  ) -> tuple[Token, str]:
     """Create a token; unlike the CLI's login, never silently replace one of the same name."""
     if any(row.name == name for row in tokens.list_tokens(session, actor)):
         raise errors.Conflict(
             f"You already have a token named {name!r}: choose another name or revoke it first.")
-    return tokens.create_token(session, actor, name=name, hostname="web", fail_if_exists=True,
-                               **options)
+    return tokens.create_token(session, actor, name=name, scopes=scopes, max_age=max_age,
+                               remote_addr=remote_addr, policy=policy, hostname="web",
+                               fail_if_exists=True)
 
 
 class TokensHandler(AccountHandler):
@@ -124,7 +130,7 @@ class TokenRevokeHandler(WebHandler):
 
     async def submit(self, form: dict[str, list[str]], token_id: str) -> None:
         self.require_login()
-        await self.run(tokens.revoke_by_id, self.actor, token_id, write=True)
+        await self.run_write(tokens.revoke_by_id, self.actor, token_id)
         self.see_other("/account")
 
 

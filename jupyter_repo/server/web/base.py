@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from tornado import httputil, web
 
 from jupyter_repo.repository import errors
@@ -23,6 +24,7 @@ from jupyter_repo.server.base import BaseHandler, local_location, status_of
 from jupyter_repo.server.web.templating import environment
 
 T = TypeVar("T")
+P = ParamSpec("P")
 SESSION_COOKIE = "jupyter_repo_session"
 #: Where :meth:`WebHandler.render_page_around` puts its body (escaped text cannot hold it).
 _EMBEDDED = f"<!--embedded-{secrets.token_hex(8)}-->"
@@ -93,7 +95,8 @@ class WebHandler(BaseHandler):
         self.check_xsrf_cookie()
         await self.submit(form, *args)
 
-    async def submit(self, form: dict[str, list[str]], *args: str) -> None:
+    async def submit(self, form: dict[str, list[str]], *args: Any, **kwargs: Any) -> None:
+        """Act on a posted form; each page takes its own route's path arguments."""
         raise web.HTTPError(405)
 
     def form(self) -> dict[str, list[str]]:
@@ -115,14 +118,15 @@ class WebHandler(BaseHandler):
             raise errors.InvalidInput("The form holds a NUL character.")
         return form
 
-    async def act(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def act(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
+                  **kwargs: P.kwargs) -> T:
         """Run a form's action in a writing transaction.
 
         The page's own object was checked before (a missing one is the 404 page); an object
         named in a *field* that does not exist is a mistake in the form: 400 with a message.
         """
         try:
-            return await self.run(function, *args, write=True, **kwargs)
+            return await self.run_write(function, *args, **kwargs)
         except errors.NotFound as error:
             raise errors.InvalidInput(error.message) from None
 

@@ -23,14 +23,15 @@ class HomeHandler(WebHandler):
 
 class SearchHandler(WebHandler):
     async def get(self) -> None:
+        query = (self.get_query_argument("q", "") or "").strip()
         filters = {
-            "q": (self.get_query_argument("q", "") or "").strip(),
+            "q": query,
             "type": self.text_argument("type"),
             "platform": self.text_argument("platform"),
             "label": self.text_argument("label"),
         }
         results = await self.run(
-            listings.search_packages, self.actor, filters["q"],
+            listings.search_packages, self.actor, query,
             package_type=filters["type"], platform=filters["platform"],
             label=filters["label"], page=self.int_argument("page", 1), per_page=PER_PAGE,
         )

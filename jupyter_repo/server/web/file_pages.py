@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.services import downloads, listings
@@ -121,7 +123,7 @@ class FileDownloadHandler(WebHandler):
     async def get(self, owner: str, name: str, version: str, basename: str) -> None:
         owner, name, version, basename = _path_names(owner, name, version, basename)
 
-        def locate(session: Any) -> tuple[BlobInfo, bool]:
+        def locate(session: Session) -> tuple[BlobInfo, bool]:
             file, public = downloads.locate(session, self.actor, owner, name, version, basename)
             return BlobInfo(file.blob.key, file.size, file.sha256, file.filename,
                             file.upload_time), public

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from sqlalchemy.orm import Session
+
 from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.permissions import Level, account_level
 from jupyter_repo.repository.services import labels, listings, orgs
@@ -75,7 +77,7 @@ class LabelsHandler(WebHandler):
     async def get(self, owner: str) -> None:
         login = path_name(names.login, owner)
 
-        def load(session: Any) -> dict[str, Any]:
+        def load(session: Session) -> dict[str, Any]:
             account = listings.manageable_account(session, self.actor, login, Level.WRITE)
             return {"account": account,
                     "labels": labels.summary(session, self.actor, login),
