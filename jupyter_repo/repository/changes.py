@@ -31,4 +31,5 @@ def record(session: Session, changes: Iterable[Change]) -> None:
 
 
 def take(session: Session) -> set[Change]:
-    return session.info.pop(_KEY, set())
+    taken: set[Change] = session.info.pop(_KEY, set())
+    return taken

@@ -8,14 +8,19 @@ one another. PostgreSQL needs none of this.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.schema import SchemaItem
+
+if TYPE_CHECKING:  # alembic is imported when migrating only
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -102,20 +107,27 @@ class Database:
             self.write_engine.dispose()
 
 
-def dialect_insert(session: Session) -> Any:
+def dialect_insert(
+    session: Session,
+) -> Callable[[type[Any]], postgresql.Insert] | Callable[[type[Any]], sqlite.Insert]:
     """The ``insert`` construct of the session's dialect, for ``ON CONFLICT`` clauses.
 
     Used where concurrent transactions may create the same row (a label, a release, an
     index's state): on PostgreSQL they really run concurrently, on SQLite writers queue.
     """
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
+        return postgresql.insert
+    return sqlite.insert
 
 
-def on_dialect(bind: Any, *names: str) -> bool:
+def affected_rows(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched: ``Session.execute`` is typed as giving a
+    ``Result``, which for these statements is a ``CursorResult``."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount or 0
+
+
+def on_dialect(bind: Session | Connection | Engine, *names: str) -> bool:
     """Whether ``bind`` (a session, connection or engine) talks to one of the dialects
     ``names`` ("sqlite", "postgresql")."""
     if isinstance(bind, Session):
@@ -123,19 +135,22 @@ def on_dialect(bind: Any, *names: str) -> bool:
     return bind.dialect.name in names
 
 
-def include_object(dialect: str) -> Any:
+def include_object(
+    dialect: str,
+) -> Callable[[SchemaItem, str | None, str, bool, SchemaItem | None], bool]:
     """Alembic's ``include_object`` for comparing the models with a database of
     ``dialect``: leaves out the indexes the models create on another dialect only
     (``models.dialect_index``)."""
 
-    def include(item: Any, _name: Any, type_: str, reflected: bool, _compare_to: Any) -> bool:
+    def include(item: SchemaItem, _name: str | None, type_: str, reflected: bool,
+                _compare_to: SchemaItem | None) -> bool:
         only_on = getattr(item, "info", {}).get("dialect") if type_ == "index" else None
         return reflected or only_on is None or only_on == dialect
 
     return include
 
 
-def alembic_config(url: str) -> Any:
+def alembic_config(url: str) -> AlembicConfig:
     from alembic.config import Config
 
     config = Config()

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import exists, select, true, update
+from sqlalchemy import Exists, exists, select, true, update
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.changes import Change
 from jupyter_repo.repository.models import File, FileLabel, Label, Package
 
 
-def public_files_exist(label_id: int) -> object:
+def public_files_exist(label_id: int) -> Exists:
     """A SQL condition: some public package has a file on the label ``label_id``."""
     return exists(
         select(FileLabel.file_id)

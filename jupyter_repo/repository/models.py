@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from jupyter_repo.enums import StrEnum
@@ -39,20 +40,20 @@ def now_ms() -> int:
     return int(utcnow().timestamp() * 1000)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Stores naive UTC, returns aware UTC: SQLite has no time zones, clients need them."""
 
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(timezone.utc).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
@@ -65,17 +66,17 @@ class AccountKind(StrEnum):
     ORG = "org"
 
 
-class AccountKindType(TypeDecorator):
+class AccountKindType(TypeDecorator[AccountKind]):
     """An :class:`AccountKind` stored as its text (the column stays ``VARCHAR(8)``)."""
 
     impl = String(8)
     cache_ok = True
 
     def process_bind_param(self, value: AccountKind | str | None,
-                           dialect: Any) -> str | None:
+                           dialect: Dialect) -> str | None:
         return None if value is None else AccountKind(value).value
 
-    def process_result_value(self, value: str | None, dialect: Any) -> AccountKind | None:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> AccountKind | None:
         return None if value is None else AccountKind(value)
 
 

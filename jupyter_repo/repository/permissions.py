@@ -146,7 +146,8 @@ def package_level(session: Session, actor: Actor, package: Package) -> Level:
             level = Level.ADMIN
         elif owner.is_org:
             level = _group_level(session, actor.user_id, owner.id, package.id)
-        if level < Level.WRITE and session.get(Collaborator, (package.id, actor.user_id)):
+        if (level < Level.WRITE
+                and session.get(Collaborator, (package.id, actor.user_id)) is not None):
             level = Level.WRITE
         level = _cap(actor, level, package.owner_id, package.id)
     if package.public:
@@ -200,6 +201,7 @@ def visible_packages(actor: Actor) -> ColumnElement[bool]:
     """A SQL condition selecting the packages ``actor`` may read (for lists and search)."""
     clauses: list[ColumnElement[bool]] = [Package.public == true()]
     if actor.user_id is not None and actor.cap >= Level.READ:
+        private: ColumnElement[bool]
         if actor.is_site_admin:
             private = true()
         else:

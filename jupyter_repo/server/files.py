@@ -10,7 +10,7 @@ import email.utils
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from tornado import web
@@ -57,7 +57,8 @@ def not_modified(handler: BaseHandler, etag: str, last_modified: datetime | None
     return False
 
 
-def _requested_range(handler: BaseHandler, size: int, etag: str) -> tuple[int, int] | str | None:
+def _requested_range(handler: BaseHandler, size: int, etag: str
+                     ) -> tuple[int, int] | Literal["unsatisfiable"] | None:
     """(start, end_exclusive), None for the whole file, or "unsatisfiable"."""
     header = handler.request.headers.get("Range")
     if not header:
@@ -108,7 +109,7 @@ async def send_blob(handler: BaseHandler, blob: BlobInfo, *, cache_control: str 
         handler.set_header("Content-Range", f"bytes */{blob.size}")
         handler.finish()
         return
-    start, end = (0, blob.size) if wanted is None else wanted  # type: ignore[misc]
+    start, end = (0, blob.size) if wanted is None else wanted
     if wanted is not None:
         handler.set_status(206)
         handler.set_header("Content-Range", f"bytes {start}-{end - 1}/{blob.size}")

@@ -80,8 +80,14 @@ def rows(session: Session, owner_id: int, label: str,
         .where(Package.owner_id == owner_id, Label.owner_id == owner_id, Label.name == label,
                File.distribution_type == "conda")
     )
-    return [ChanneldataRow(*row) for row in session.execute(query)
-            if row[2] or row[0] in readable]
+    found = []
+    for (package_id, name, public, summary, license, home, dev_url, doc_url, source_url,
+         subdir, version, indexed_at_ms) in session.execute(query):
+        if (public or package_id in readable) and subdir is not None:  # conda files have one
+            found.append(ChanneldataRow(package_id, name, public, summary, license, home,
+                                        dev_url, doc_url, source_url, subdir, version,
+                                        indexed_at_ms))
+    return found
 
 
 class ChanneldataCache:

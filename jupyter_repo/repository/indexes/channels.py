@@ -222,8 +222,8 @@ class ChannelIndexes(LoggingConfigurable):
             if key == keep:
                 continue
             with self._entries_lock:
-                entry = self._entries.get(key)
-                if entry is not None and entry.pending.empty:
+                current = self._entries.get(key)
+                if current is not None and current.pending.empty:
                     del self._entries[key]
                     total -= size
 

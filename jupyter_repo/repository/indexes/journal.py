@@ -15,13 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.changes import Change
-from jupyter_repo.repository.db import dialect_insert
+from jupyter_repo.repository.db import affected_rows, dialect_insert
 from jupyter_repo.repository.models import IndexChange, IndexState, now_ms
 
 #: How long the change log is kept; a cache older than that rebuilds an index in full.
@@ -47,7 +46,7 @@ def key_of(change: Change) -> IndexKey | None:
     return None
 
 
-def _state_query(key: IndexKey) -> Any:
+def _state_query(key: IndexKey) -> Select[IndexState]:
     return select(IndexState).where(
         IndexState.owner_id == key.owner_id,
         IndexState.kind == key.kind,
@@ -122,8 +121,8 @@ def prune(session: Session, *, older_than_ms: int | None = None) -> int:
             .where(IndexState.id == index_id, IndexState.pruned_through < through)
             .values(pruned_through=through)
         )
-        removed += session.execute(
+        removed += affected_rows(session.execute(
             delete(IndexChange).where(IndexChange.index_id == index_id,
                                       IndexChange.revision <= through)
-        ).rowcount or 0
+        ))
     return removed

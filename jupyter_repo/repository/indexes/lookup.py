@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, and_, bindparam, exists, false, select
+from sqlalchemy import BindParameter, Engine, and_, bindparam, exists, false, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
@@ -71,7 +71,7 @@ def channel_names(owner: str, label: str | None, subdir: str | None) -> tuple[st
 
 
 def _locate_statement() -> Any:
-    label = bindparam("label")
+    label: BindParameter[str] = bindparam("label")
     return (
         select(Account.id,
                select(Label.has_public_files)

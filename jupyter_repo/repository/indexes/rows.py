@@ -106,7 +106,9 @@ def read(session: Session, key: IndexKey, previous: Built | None) -> IndexRead |
 
 
 def _file_row(row: Any) -> conda.FileRow:
-    *fields, name, member, shard_member = row
+    (file_id, filename, attrs, md5, sha256, size, indexed_at_ms, package_id, package_key,
+     public, name, member, shard_member) = row
     stored = (conda.SerializedRecord(name, member, shard_member) if member is not None
               else None)
-    return conda.FileRow(*fields, stored=stored)
+    return conda.FileRow(file_id, filename, attrs, md5, sha256, size, indexed_at_ms,
+                         package_id, package_key, public, stored)

@@ -9,6 +9,7 @@ garbage collection removes shards retired for longer than :data:`RETENTION_MS`.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -16,13 +17,13 @@ import msgpack
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from jupyter_repo.repository.db import dialect_insert
+from jupyter_repo.repository.db import affected_rows, dialect_insert
 from jupyter_repo.repository.models import CondaShard
 
-try:
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # Python < 3.14
-    from backports import zstd  # type: ignore[no-redef]
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 #: Deterministic output matters more than size here: every process must produce the same
 #: bytes (the file name is their hash). Level 3 is fast and within 3 % of level 19.
@@ -153,7 +154,6 @@ def find(session: Session, index_id: int, sha256: str) -> tuple[bytes, str] | No
 
 def collect_garbage(session: Session, now_ms: int) -> int:
     """Delete shards retired for longer than the retention."""
-    result = session.execute(
+    return affected_rows(session.execute(
         delete(CondaShard).where(CondaShard.retired_at_ms < now_ms - RETENTION_MS)
-    )
-    return result.rowcount or 0
+    ))

@@ -11,6 +11,7 @@ to store. Equal rows give equal bytes and ETags, in every process.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
@@ -20,10 +21,10 @@ from jupyter_repo.repository.indexes import conda, shards
 from jupyter_repo.repository.indexes.journal import IndexKey
 from jupyter_repo.repository.indexes.rows import IndexRead
 
-try:
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # Python < 3.14
-    from backports import zstd  # type: ignore[no-redef]
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 ShardUpdate = tuple[str, bytes] | None  # (sha256, bytes) of a name's shard; None: name gone
 Compression = Mapping[Any, int]

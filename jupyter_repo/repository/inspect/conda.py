@@ -8,6 +8,7 @@ the inflate budget, so that no member or link lands outside the prefix it is lin
 
 from __future__ import annotations
 
+import sys
 import tarfile
 import zipfile
 from collections.abc import Iterator
@@ -28,10 +29,10 @@ from jupyter_repo.repository.inspect.base import (
 )
 from jupyter_repo.repository.inspect.members import MemberCheck
 
-try:
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # Python < 3.14
-    from backports import zstd  # type: ignore[no-redef]
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 WANTED = {
     "info/index.json",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbformat import NotebookNode
 
 from jupyter_repo import bounded_json
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
@@ -60,10 +61,10 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     )
 
 
-def read_notebook(data: bytes, filename: str) -> Any:
+def read_notebook(data: bytes, filename: str) -> NotebookNode:
     """Parse and validate notebook bytes (shared with the web page that renders them)."""
     try:
-        notebook = nbformat.reads(data.decode("utf-8"), as_version=4)
+        notebook: NotebookNode = nbformat.reads(data.decode("utf-8"), as_version=4)
     except UnicodeDecodeError:
         raise InvalidInput(f"{filename} is not UTF-8 text, so it is not a notebook.") from None
     except RecursionError:
@@ -87,7 +88,7 @@ def read_notebook(data: bytes, filename: str) -> Any:
     return notebook
 
 
-def title_and_summary(notebook: Any) -> tuple[str, str]:
+def title_and_summary(notebook: NotebookNode) -> tuple[str, str]:
     title = text(notebook.get("metadata", {}).get("title"), 200)
     summary = ""
     for cell in notebook.get("cells", []):

@@ -94,15 +94,15 @@ def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any
                     specs[name] = archive.read(info).decode("utf-8", "replace")
         members.finish()
         return entries, specs
-    with tarfile.open(path, mode="r|*") as archive:
-        for member in archive:
+    with tarfile.open(path, mode="r|*") as tar:
+        for member in tar:
             budget.charge(member.size if member.isfile() else 0)
             name = members.tar_member(member)
             if not member.isfile() or not name:
                 continue
             entries.append({"path": name, "size": member.size})
             if wanted(name) and member.size <= 1 << 20:
-                stream = archive.extractfile(member)
+                stream = tar.extractfile(member)
                 if stream is not None:
                     specs[name] = stream.read().decode("utf-8", "replace")
     members.finish()

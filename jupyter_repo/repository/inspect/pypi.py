@@ -73,15 +73,15 @@ def _inspect_wheel(path: Path, filename: str, limits: Limits) -> Inspection:
             raise TooLarge(f"{member.filename} in {filename} inflates past the server's limit "
                            f"of {limits.max_member_bytes} bytes; it was refused.")
         with archive.open(member) as stream:
-            raw = read_bounded(stream, limits.max_member_bytes, member.filename)
-    inspection = _from_metadata(raw, filename, name, str(version), "bdist_wheel")
+            metadata = read_bounded(stream, limits.max_member_bytes, member.filename)
+    inspection = _from_metadata(metadata, filename, name, str(version), "bdist_wheel")
     python_tags = sorted({tag.interpreter for tag in tags})
     platforms = sorted({tag.platform for tag in tags})
     inspection.attrs.update(
         {"python_version": ".".join(python_tags), "abi": None, "platform_tags": platforms,
          "build_no": 0}
     )
-    inspection.core_metadata = raw
+    inspection.core_metadata = metadata
     return inspection
 
 
@@ -116,9 +116,9 @@ def _sdist_pkg_info(path: Path, filename: str, limits: Limits) -> bytes:
                 if found is None and member.isfile() and member.name.count("/") == 1 and (
                     member.name.endswith("/PKG-INFO")
                 ):
-                    stream = archive.extractfile(member)
-                    if stream is not None:
-                        found = read_bounded(stream, limits.max_member_bytes, member.name)
+                    extracted = archive.extractfile(member)
+                    if extracted is not None:
+                        found = read_bounded(extracted, limits.max_member_bytes, member.name)
     members.finish()
     if found is None:
         raise InvalidInput(f"{filename} has no <name>-<version>/PKG-INFO; it is not an sdist.")

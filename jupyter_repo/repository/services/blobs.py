@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -37,6 +38,5 @@ def release_unreferenced(session: Session, store: BlobStore, blob_ids: set[str])
         blob = session.get(Blob, blob_id)
         if blob is None:
             continue
-        key = blob.key
+        after_commit(session, partial(store.delete, blob.key))
         session.delete(blob)
-        after_commit(session, lambda key=key: store.delete(key))

@@ -13,9 +13,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
@@ -39,6 +39,11 @@ from jupyter_repo.repository.permissions import (
     visible_packages,
 )
 from jupyter_repo.repository.services import accounts, downloads, orgs, packages, search
+
+if TYPE_CHECKING:  # in annotations only (typing has them from Python 3.11)
+    from typing_extensions import TypeVarTuple, Unpack
+
+    Columns = TypeVarTuple("Columns")
 
 T = TypeVar("T")
 MAX_PER_PAGE = 200
@@ -74,8 +79,8 @@ def check_page(page: int, per_page: int) -> None:
         raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}.")
 
 
-def _paged(session: Session, statement: Select[Any], page: int, per_page: int
-           ) -> tuple[list[Any], int]:
+def _paged(session: Session, statement: Select[Unpack[Columns]], page: int, per_page: int
+           ) -> tuple[list[Row[Unpack[Columns]]], int]:
     check_page(page, per_page)
     total = session.scalar(select(func.count()).select_from(
         statement.order_by(None).subquery())) or 0
@@ -248,7 +253,7 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
     level = package_level(session, actor, package)
     restriction = _token_label_condition(actor, package)
 
-    def restricted(statement: Select[Any]) -> Select[Any]:
+    def restricted(statement: Select[Unpack[Columns]]) -> Select[Unpack[Columns]]:
         return statement.where(restriction) if restriction is not None else statement
 
     version_rows = session.execute(
@@ -311,7 +316,8 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
         versions=list(version_rows),
         version_count=version_count,
         label_counts=sorted(label_totals.items(), key=lambda item: label_order(item[0])),
-        platform_counts=[(subdir, count) for subdir, count in platform_counts],
+        platform_counts=[(subdir, count) for subdir, count in platform_counts
+                         if subdir is not None],  # none are: the query leaves them out
         type_labels={key: sorted(set(value), key=label_order)
                      for key, value in type_labels.items()},
         files=Page(files, total, page, per_page),

@@ -6,7 +6,7 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -126,7 +126,8 @@ class BlobStore(LoggingConfigurable):
         """Move the finished spool file at ``path`` into the store under ``key``."""
         raise NotImplementedError
 
-    def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def open_range(self, key: str, start: int = 0,
+                   end: int | None = None) -> Generator[bytes, None, None]:
         """Yield the bytes ``[start, end)`` of ``key`` in chunks (blocking; run in a thread)."""
         raise NotImplementedError
 

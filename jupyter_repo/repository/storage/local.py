@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 from traitlets import Unicode
@@ -33,7 +33,8 @@ class LocalStore(BlobStore):
         except OSError:  # the spool folder is on another file system
             shutil.move(str(path), target)
 
-    def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def open_range(self, key: str, start: int = 0,
+                   end: int | None = None) -> Generator[bytes, None, None]:
         with open(self._path(key), "rb") as handle:
             handle.seek(start)
             remaining = None if end is None else end - start

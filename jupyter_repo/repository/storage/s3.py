@@ -9,14 +9,17 @@ store. Credentials come from the usual AWS variables or configuration.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from traitlets import Bool, Enum, Integer, Unicode
 
 from jupyter_repo.repository.storage.base import BlobStore
+
+if TYPE_CHECKING:  # boto3-stubs[s3], a test-only dependency
+    from mypy_boto3_s3 import S3Client
 
 
 class S3Store(BlobStore):
@@ -56,13 +59,13 @@ class S3Store(BlobStore):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._client: Any = None
-        self._public_client: Any = None
+        self._client: S3Client | None = None
+        self._public_client: S3Client | None = None
         self._bucket_checked = False
 
     # -- clients ---------------------------------------------------------------------------
 
-    def _make_client(self, endpoint: str) -> Any:
+    def _make_client(self, endpoint: str) -> S3Client:
         import boto3
         from botocore.config import Config
 
@@ -85,14 +88,14 @@ class S3Store(BlobStore):
         return boto3.session.Session().client("s3", **options)
 
     @property
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         if self._client is None:
             self._client = self._make_client(self.endpoint_url)
         if not self._bucket_checked:
             self._ensure_bucket(self._client)
         return self._client
 
-    def _ensure_bucket(self, client: Any) -> None:
+    def _ensure_bucket(self, client: S3Client) -> None:
         from botocore.exceptions import ClientError
 
         self._bucket_checked = True
@@ -129,7 +132,8 @@ class S3Store(BlobStore):
         self.client.upload_file(str(path), self.bucket, self._key(key), Config=config)
         Path(path).unlink(missing_ok=True)
 
-    def open_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def open_range(self, key: str, start: int = 0,
+                   end: int | None = None) -> Generator[bytes, None, None]:
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
         if start or end is not None:
             arguments["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))

@@ -13,7 +13,9 @@ from jupyter_repo.server.base import BaseHandler
 
 @cache
 def load_openapi() -> dict[str, Any]:
-    return yaml.safe_load(files("jupyter_repo.server.api").joinpath("openapi.yaml").read_text())
+    text = files("jupyter_repo.server.api").joinpath("openapi.yaml").read_text()
+    document: dict[str, Any] = yaml.safe_load(text)
+    return document
 
 
 class OpenAPIHandler(BaseHandler):

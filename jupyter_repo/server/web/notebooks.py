@@ -14,11 +14,16 @@ import warnings
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from nbformat import NotebookNode
 
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
 from jupyter_repo.repository.inspect.notebook import read_notebook
 from jupyter_repo.server.web.sanitize import sanitize
+
+if TYPE_CHECKING:  # nbconvert is imported on first use (it takes a while)
+    from nbconvert import HTMLExporter
 
 #: Bump when the rendering or the sanitising rules change: cached pages are then redone.
 RENDERING_REVISION = 2
@@ -77,13 +82,13 @@ def check_budget(notebook: Any, budget: Budget) -> None:
 
 
 @cache
-def _exporter() -> Any:
+def _exporter() -> HTMLExporter:
     from nbconvert import HTMLExporter
     from nbconvert.exporters.templateexporter import TemplateExporter
     from nbconvert.filters.highlight import Highlight2HTML
     from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
-    class CellsExporter(HTMLExporter):  # type: ignore[misc]
+    class CellsExporter(HTMLExporter):
         """nbconvert's HTML exporter without its BeautifulSoup pass over the whole page.
 
         That pass (pure-Python HTML parsing and serialising) took about three quarters of
@@ -91,15 +96,20 @@ def _exporter() -> Any:
         JupyterLab's classes, which the "basic" template does not use.
         """
 
-        def from_notebook_node(self, nb: Any, resources: Any = None,
+        # Exporter says it returns a notebook; HTMLExporter overrides it (as here) with text.
+        def from_notebook_node(self, nb: NotebookNode,  # type: ignore[override]
+                               resources: dict[str, Any] | None = None,
                                **kw: Any) -> tuple[str, dict[str, Any]]:
             language = nb.metadata.get("language_info", {})
             lexer = language.get("pygments_lexer", language.get("name"))
-            resources = self._init_resources(resources)
-            self.register_filter("highlight_code", Highlight2HTML(pygments_lexer=lexer,
-                                                                  parent=self))
-            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
-                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            # nbconvert leaves these unannotated.
+            resources = self._init_resources(resources)  # type: ignore[no-untyped-call]
+            self.register_filter(  # type: ignore[no-untyped-call]
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
+            data_types = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self,
+                                               resources=resources)
+            self.register_filter(  # type: ignore[no-untyped-call]
+                "filter_data_type", data_types)
             result: tuple[str, dict[str, Any]] = TemplateExporter.from_notebook_node(
                 self, nb, resources, **kw)
             return result
@@ -109,9 +119,10 @@ def _exporter() -> Any:
     # strip_files_prefix (a regular expression that back-tracks quadratically on unclosed
     # Markdown brackets) are left out: the whole result passes through nh3 anyway, and
     # "files/" links mean nothing on this server.
-    return CellsExporter(template_name="basic", exclude_anchor_links=False,
-                         anchor_link_text="¶", embed_images=False,
-                         filters={"clean_html": _unchanged, "strip_files_prefix": _unchanged})
+    return CellsExporter(  # type: ignore[no-untyped-call]
+        template_name="basic", exclude_anchor_links=False, anchor_link_text="¶",
+        embed_images=False,
+        filters={"clean_html": _unchanged, "strip_files_prefix": _unchanged})
 
 
 def _unchanged(text: str | bytes) -> str:
