@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -116,8 +117,7 @@ class Publisher:
                 package_type=package_type,
                 labels=[destination.label] if destination.label else [],
                 summary=destination.summary, public=destination.public,
-                progress=lambda done, total, basename=basename: self.progress(
-                    basename, done, total),
+                progress=partial(self.progress, basename),
             )
             uploaded.append(_file_summary(result))
         return uploaded

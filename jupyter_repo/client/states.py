@@ -8,8 +8,6 @@ the states of the two widgets built on that panel, whose final states are a job'
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_repo.enums import StrEnum
 
 
@@ -48,22 +46,40 @@ _NEXT: dict[JobState, frozenset[JobState]] = {
 }
 
 
-def _widget_states(name: str, doc: str, steps: str) -> Any:
-    """A widget's closed set: its own ``steps`` (names in lower case), then the final states
-    of a job, which the widget ends in when its job ends."""
-    members = [(step.upper(), step) for step in steps.split()]
-    members += [(state.name, state.value) for state in JobState if state in FINAL]
-    states = StrEnum(name, members, module=__name__, qualname=name)  # type: ignore[call-overload]
-    states.__doc__ = doc
-    return states
+# The widgets' sets, written out so that each is a type of its own. Each ends in the final
+# states of a job, spelled the same (tests/unit/test_states.py checks it).
 
 
-#: A task panel: ``idle`` before its first job, then the state of its latest job.
-PanelState = _widget_states("PanelState", "A task panel's state.", "idle running")
-#: ``PackageSearch``: searching, then installing a result (ending as its job ended).
-SearchState = _widget_states("SearchState", "A PackageSearch's state.",
-                             "idle searching ready installing")
-#: ``EnvironmentInstaller``: idle → planning → planned | failed; planned → applying →
-#: succeeded | failed | cancelled.
-EnvironmentState = _widget_states("EnvironmentState", "An EnvironmentInstaller's state.",
-                                  "idle planning planned applying")
+class PanelState(StrEnum):
+    """A task panel: ``idle`` before its first job, then the state of its latest job."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class SearchState(StrEnum):
+    """``PackageSearch``: searching, then installing a result (ending as its job ended)."""
+
+    IDLE = "idle"
+    SEARCHING = "searching"
+    READY = "ready"
+    INSTALLING = "installing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class EnvironmentState(StrEnum):
+    """``EnvironmentInstaller``: idle → planning → planned | failed; planned → applying →
+    succeeded | failed | cancelled."""
+
+    IDLE = "idle"
+    PLANNING = "planning"
+    PLANNED = "planned"
+    APPLYING = "applying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NoReturn
 
 from jupyter_core.application import JupyterApp, base_aliases, base_flags
 from traitlets import default
@@ -49,7 +49,8 @@ class RepoCommand(JupyterApp):
             repo.migrate()
         return repo
 
-    def fail(self, message: str, code: int = 1) -> Any:
+    def fail(self, message: str, code: int = 1) -> NoReturn:
         """Print a one-line error (no traceback) and exit."""
         self.log.error(message)
         self.exit(code)
+        raise SystemExit(code)  # not reached: exit() raises it, but is typed "-> None"

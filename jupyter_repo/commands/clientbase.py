@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from jupyter_core.application import JupyterApp, base_aliases, base_flags
 from traitlets import Bool, Unicode, default
@@ -116,7 +116,8 @@ class ClientCommand(JupyterApp):
         except KeyboardInterrupt:
             self.fail("Cancelled.", code=130)
 
-    def fail(self, message: str, code: int = 1) -> Any:
+    def fail(self, message: str, code: int = 1) -> NoReturn:
         """One line on stderr, no traceback, a non-zero exit status."""
         print(f"Error: {message}", file=sys.stderr, flush=True)
         self.exit(code)
+        raise SystemExit(code)  # not reached: exit() raises it, but is typed "-> None"

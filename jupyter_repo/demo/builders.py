@@ -10,21 +10,23 @@ import base64
 import hashlib
 import io
 import json
+import sys
 import tarfile
 import time
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
-try:
-    from compression import zstd  # type: ignore[import-not-found]
-except ImportError:  # Python < 3.14
-    from backports import zstd  # type: ignore[no-redef]
+if sys.version_info >= (3, 14):
+    from compression import zstd
+else:
+    from backports import zstd
 
 PREFIX_PLACEHOLDER = "/opt/anaconda1anaconda2anaconda3"
 
 
-def _tar_bytes(files: dict[str, bytes], mode: str = "w") -> bytes:
+def _tar_bytes(files: dict[str, bytes], mode: Literal["w", "w:gz", "w:bz2"] = "w") -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode=mode) as archive:
         for name, data in sorted(files.items()):
@@ -209,7 +211,7 @@ def notebook_json(title: str = "Sample analysis", *, kernel: str = "python3",
             execution_count=3,
         ),
     ]
-    cells.extend(extra_cells or [])  # type: ignore[arg-type]
+    cells.extend(extra_cells or [])
     notebook = new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": kernel, "display_name": "Python 3",
                                        "language": "python"}

@@ -7,11 +7,13 @@ configuration lives in ``jupyter_server_config.py`` under ``c.RepoExtension``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
 from traitlets import Float, Integer, List, Unicode
 
 from jupyter_repo import __version__
@@ -21,6 +23,7 @@ from jupyter_repo.extension.connection import Connection
 from jupyter_repo.extension.tasks import TaskManager
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class RepoExtension(ExtensionApp):
@@ -98,7 +101,15 @@ class RepoExtension(ExtensionApp):
                             include_hidden=include_hidden,
                             protected=(str(self.connection.store.directory),))
 
-    async def blocking(self, function: Any, *args: Any, **kwargs: Any) -> Any:
+    @property
+    def server(self) -> ServerApp:
+        """The Jupyter server this extension is loaded into."""
+        if self.serverapp is None:
+            raise RuntimeError("The jupyter_repo extension is not loaded into a server.")
+        return self.serverapp
+
+    async def blocking(self, function: Callable[P, T], /, *args: P.args,
+                       **kwargs: P.kwargs) -> T:
         """Run a blocking function on the extension's worker threads."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))

@@ -39,7 +39,7 @@ class RepoHandler(ExtensionHandlerMixin, APIHandler):
 
     def start_task(self, kind: str, work: Any) -> None:
         task = self.ext.tasks.start(kind, work)
-        location = self.ext.serverapp.base_url.rstrip("/") + f"/{PREFIX}/tasks/{task.id}"
+        location = self.ext.server.base_url.rstrip("/") + f"/{PREFIX}/tasks/{task.id}"
         self.set_header("Location", location)
         self.reply({"task_id": task.id, "location": f"/{PREFIX}/tasks/{task.id}"}, 202)
 

@@ -45,7 +45,10 @@ async def _kernel_spec(ext: RepoExtension, kernel_name: str) -> Any:
     from jupyter_client.kernelspec import NoSuchKernel
 
     try:
-        return await ext.blocking(ext.serverapp.kernel_spec_manager.get_kernel_spec, kernel_name)
+        specs = ext.server.kernel_spec_manager
+        if specs is None:
+            raise errors.CaptureError("This Jupyter server has no kernel specs.")
+        return await ext.blocking(specs.get_kernel_spec, kernel_name)
     except NoSuchKernel:
         raise errors.CaptureError(f"No kernel named {kernel_name!r} is installed.") from None
 
@@ -62,7 +65,7 @@ async def _capture(ext: RepoExtension, task: Task, kernel_name: str,
 
 async def _notebook_kernel(ext: RepoExtension, path: str, notebook: JSON) -> str | None:
     """The kernel of the notebook's running session, else the one its metadata names."""
-    for session in await ensure_async(ext.serverapp.session_manager.list_sessions()):
+    for session in await ensure_async(ext.server.session_manager.list_sessions()):
         kernel = session.get("kernel") or {}
         if session.get("path") == path and kernel.get("name"):
             return str(kernel["name"])
@@ -71,14 +74,14 @@ async def _notebook_kernel(ext: RepoExtension, path: str, notebook: JSON) -> str
 
 
 async def _target(ext: RepoExtension, kernel_name: str | None) -> Target:
-    name = kernel_name or ext.serverapp.kernel_manager.default_kernel_name
+    name = kernel_name or ext.server.kernel_manager.default_kernel_name
     interpreter = kernel_interpreter(name, await _kernel_spec(ext, name))
     return await ext.blocking(Target.of_interpreter, interpreter.python, interpreter.env)
 
 
 def _local_folder(ext: RepoExtension, path: str) -> Path:
     """The folder on disk behind a contents path (projects are packed from the disk)."""
-    contents = ext.serverapp.contents_manager
+    contents = ext.server.contents_manager
     os_path = getattr(contents, "_get_os_path", None)
     if os_path is None:
         raise errors.BadRequest("Publishing a project needs a contents manager with files on disk.")
@@ -94,7 +97,7 @@ def _publisher(ext: RepoExtension, task: Task) -> tuple[Publisher, RepoClient]:
 
 
 async def publish_notebook(ext: RepoExtension, task: Task, body: NotebookBody) -> JSON:
-    contents = ext.serverapp.contents_manager
+    contents = ext.server.contents_manager
     model = await ensure_async(contents.get(body.path, content=True, type="notebook"))
     notebook = await ext.blocking(lambda: json.loads(json.dumps(model["content"])))
     environment = None
@@ -120,7 +123,7 @@ async def publish_notebook(ext: RepoExtension, task: Task, body: NotebookBody) -
 async def publish_environment(ext: RepoExtension, task: Task, body: EnvironmentBody) -> JSON:
     if body.kernel_id:
         try:
-            kernel = ext.serverapp.kernel_manager.get_kernel(body.kernel_id)
+            kernel = ext.server.kernel_manager.get_kernel(body.kernel_id)
         except KeyError:
             raise errors.NotFound(f"There is no running kernel {body.kernel_id}.") from None
         environment = await _capture(ext, task, kernel.kernel_name, kernel.kernel_spec)
@@ -140,7 +143,7 @@ async def publish_environment(ext: RepoExtension, task: Task, body: EnvironmentB
 async def _project_folder(ext: RepoExtension, path: str) -> Path:
     """The folder behind a contents path, through the contents manager first (so its rules
     on hidden paths and the server root apply)."""
-    contents = ext.serverapp.contents_manager
+    contents = ext.server.contents_manager
     await ensure_async(contents.get(path, content=False, type="directory"))
     return _local_folder(ext, path)
 
@@ -163,7 +166,7 @@ async def publish_project(ext: RepoExtension, task: Task, body: ProjectBody) -> 
     selection.require_files()
     environment = None
     if selection.spec_file() is None:
-        kernel_name = body.kernel_name or ext.serverapp.kernel_manager.default_kernel_name
+        kernel_name = body.kernel_name or ext.server.kernel_manager.default_kernel_name
         environment = await _capture(ext, task, kernel_name)
     publisher, client = _publisher(ext, task)
 
@@ -261,7 +264,7 @@ async def _free_path(contents: Any, directory: str, filename: str) -> str:
 
 
 async def open_notebook(ext: RepoExtension, body: OpenBody) -> JSON:
-    contents = ext.serverapp.contents_manager
+    contents = ext.server.contents_manager
     if body.directory:
         await ensure_async(contents.get(body.directory, content=False, type="directory"))
     client = ext.connection.client(need_token=False)

@@ -236,8 +236,9 @@ class PackageSearch(widgets.VBox):
 
     def close(self) -> None:
         self.live_search.cancel()
-        for child in (*self._rows, self.task):
-            child.close()
+        for row in self._rows:
+            row.close()
+        self.task.close()
         super().close()
 
     # -- display ---------------------------------------------------------------------------
