@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 try:  # written by the build from labextension/package.json, the one place it is defined
-    from jupyter_repo._version import __version__
+    from jupyter_repo._version import __version__ as __version__
 except ImportError:  # a source tree that was never built or installed
     __version__ = "0+unknown"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from http.client import responses
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
@@ -256,7 +257,7 @@ class WebHandler(BaseHandler):
             self.render_page("not_found.html", status=404, login_next=None, plain_nav=True)
             return
         self.render_page("error.html", status=status_code, status_code=status_code,
-                         reason=httputil.responses.get(status_code, "Error"), message=message)
+                         reason=responses.get(status_code, "Error"), message=message)
 
 
 class WebNotFoundHandler(WebHandler):
