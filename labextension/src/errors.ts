@@ -8,7 +8,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 /**
  * The reasons the jupyter-repo server extension answers with, in JSON errors and failed
  * tasks. Defined once in Python (`jupyter_repo.client.errors.Reason`); a test
- * (tests/test_labextension.py) checks that this list names exactly the same codes.
+ * (tests/lab/test_labextension.py) checks that this list names exactly the same codes.
  */
 export const SERVER_REASONS = [
   'bad_request',

@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from tests.extension.conftest import Fetch
-from tests.test_security_ingress import BAD_BODIES
+from tests.security.test_security_ingress import BAD_BODIES
 
 #: The endpoints that read a JSON body.
 BODY_ROUTES = [("login",), ("publish", "notebook"), ("publish", "environment"),

@@ -1,6 +1,6 @@
 """The access policy of the repository, written down once, independently of the code.
 
-The authorization-matrix tests (``tests/test_authz_matrix.py`` for the repository server,
+The authorization-matrix tests (``tests/security/test_authz_matrix.py`` for the repository server,
 ``tests/extension/test_authz_matrix.py`` for the Jupyter extension) compute every expected
 answer from the two tables below and nothing else:
 

@@ -2,7 +2,7 @@
 
 Each shape puts about ``size`` bytes where one part of the rendering pipeline
 (nbformat's validation, nbconvert's filters, pygments, mistune, nh3) spends the most time
-or memory on it. Used by tests/test_security_render.py and bench/render_shapes.py.
+or memory on it. Used by tests/security/test_security_render.py and bench/render_shapes.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ A child that inherits the terminal of a person running the suite can wait on it:
 refused password the ``anaconda`` CLI asks again on the controlling terminal (getpass opens
 ``/dev/tty``), and CI, which has no terminal, never notices. With stdin at ``/dev/null`` and
 a new session (no controlling terminal), such a prompt fails at once instead of hanging.
-``tests/test_terminal.py`` runs the suite's helpers under a pseudo-terminal to prove it, and
+``tests/meta/test_terminal.py`` runs the suite's helpers under a pseudo-terminal to prove it, and
 checks that nothing in ``tests/`` starts a process any other way.
 """
 

@@ -1,6 +1,6 @@
 """The browsing listings (``services/listings.py``) in-process, on rolled-back databases.
 
-The web pages (``tests/test_web_pages.py``) show these through HTTP; here the listings'
+The web pages (``tests/web/test_web_pages.py``) show these through HTTP; here the listings'
 contents are checked directly: who sees which package, counts and pages, label and
 platform filters, and a label-limited token's narrower view of a private package.
 """
@@ -14,7 +14,7 @@ from jupyter_repo.repository.errors import InvalidInput, NotFound
 from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.permissions import ANONYMOUS
 from jupyter_repo.repository.services import accounts, listings, orgs
-from tests.unit.conftest import World
+from tests.repository.conftest import World
 
 
 def _names(page: listings.Page[listings.PackageRow]) -> list[str]:

@@ -4,9 +4,9 @@ sub-package of jupyter_repo is described."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 DOC = (ROOT / "docs" / "architecture.md").read_text()
 
 

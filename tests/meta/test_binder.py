@@ -23,8 +23,9 @@ from tests.support.lab import (
     write_quiet_settings,
 )
 from tests.support.net import free_port, wait_for_http
+from tests.support.paths import ROOT
 
-BINDER = Path(__file__).resolve().parent.parent / "binder"
+BINDER = ROOT / "binder"
 # repo2docker's own config file names; anything else in binder/ is never read.
 REPO2DOCKER_FILES = {"environment.yml", "requirements.txt", "postBuild", "start", "apt.txt",
                      "runtime.txt", "install.R", "Project.toml", "Dockerfile", "Pipfile",

@@ -172,7 +172,7 @@ def test_failed_logins_are_limited_with_429(limited: RepoServer) -> None:
 
 def test_spoofed_addresses_do_not_lift_the_limit(limited: RepoServer) -> None:
     """No proxy is trusted by default, so X-Forwarded-For is the client's own claim and a new
-    one per guess changes nothing (tests/test_security_ingress.py has the variants)."""
+    one per guess changes nothing (tests/security/test_security_ingress.py has the variants)."""
     login = limited.create_user("spoofed")
     url = f"{limited.api}/authentications"
     statuses = [requests.post(url, auth=(login, "wrong-password"),

@@ -20,9 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.anaconda import AnacondaCLI
+from tests.support.paths import ROOT
 from tests.support.server import RepoServer
-
-ROOT = Path(__file__).resolve().parent.parent
 
 CHILD = """
 import os, sys, time

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jupyter_repo.repository.services import packages
-from tests.unit.conftest import World
+from tests.repository.conftest import World
 
 
 def test_attributes_are_cut_to_their_columns_on_every_database(world: World) -> None:

@@ -4,7 +4,6 @@ default it states."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,9 @@ from jupyter_repo.commands.serve import ServeApp
 from jupyter_repo.extension.app import RepoExtension
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.server.web.previews import NotebookPreviews
+from tests.support.paths import ROOT
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "security.md"
+DOC = ROOT / "docs" / "security.md"
 CLASSES: dict[str, Any] = {"Repository": Repository, "ServeApp": ServeApp,
                            "NotebookPreviews": NotebookPreviews, "RepoExtension": RepoExtension}
 UNITS = {"GiB": 1 << 30, "MiB": 1 << 20, "KiB": 1 << 10, "Mi": 1 << 20, "s": 1,

@@ -20,6 +20,7 @@ import requests
 
 from jupyter_repo.demo import builders
 from tests.support import processes, publish
+from tests.support.paths import ROOT
 from tests.support.server import RepoServer
 
 try:
@@ -27,7 +28,6 @@ try:
 except ImportError:
     from backports import zstd  # type: ignore[no-redef]
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Every test creates its rows through the services (real ``.conda`` files through
 ``uploads.ingest_local_file``), builds the channel as the handlers do (``lookup`` for the
 revision and the caller's private rights, :class:`ChannelIndexes` for the documents) and
-asserts on the produced bytes. The end-to-end suite (``tests/test_conda_channels.py``)
+asserts on the produced bytes. The end-to-end suite (``tests/indexes/test_conda_channels.py``)
 checks the same through HTTP and real clients; these check the builder's own promises —
 a catch-up reads only the changed names yet gives the bytes of a full build — directly.
 """
@@ -23,7 +23,7 @@ from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.repository.indexes.snapshots import ChannelView
 from jupyter_repo.repository.models import CondaRecord, CondaShard
 from jupyter_repo.repository.services import labels, packages
-from tests.unit.conftest import World
+from tests.repository.conftest import World
 
 try:
     from compression import zstd  # type: ignore[import-not-found]

@@ -19,8 +19,8 @@ import requests
 
 from tests.support import processes
 from tests.support.lab import assert_serves_labextension, isolated_jupyter_env
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "scripts" / "demo"
 
 

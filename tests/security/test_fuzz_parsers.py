@@ -29,8 +29,9 @@ from jupyter_repo.repository.errors import InvalidInput, RepositoryError
 from jupyter_repo.repository.inspect import Inspection, Limits, inspect_file
 from jupyter_repo.repository.inspect.envspec import parse_spec
 from tests.support.archives import escaping_members
+from tests.support.paths import FUZZ_CORPUS
 
-CORPUS = Path(__file__).with_name("fuzz_corpus")
+CORPUS = FUZZ_CORPUS
 EXAMPLES = 150
 BAD_EXAMPLES = 100
 LIMITS = Limits(max_inflate_bytes=8 << 20, max_member_bytes=1 << 20,

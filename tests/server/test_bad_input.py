@@ -19,6 +19,7 @@ from nbformat.v4 import new_markdown_cell
 
 from jupyter_repo.demo import builders
 from tests.support.http import auth, upload
+from tests.support.paths import FUZZ_CORPUS
 from tests.support.server import RepoServer, running_server
 from tests.support.state import snapshot, unchanged
 
@@ -364,7 +365,7 @@ def test_early_refusals_of_small_bodies_keep_the_connection(server: RepoServer) 
         assert _exchange(sock, f"GET /api HTTP/1.1\r\nHost: {host}\r\n\r\n")[0] == 200
 
 
-HOSTILE = Path(__file__).with_name("fuzz_corpus") / "bad"
+HOSTILE = FUZZ_CORPUS / "bad"
 
 
 def _hostile_upload(path: Path) -> tuple[str, str, str, str]:

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.support import processes
+from tests.support.paths import ROOT
 from tests.support.server import RepoServer
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVER_STACK = ("sqlalchemy", "alembic", "argon2", "tornado", "nbconvert",
                 "nh3", "conda_package_streaming", "pkginfo", "jinja2", "jupyterlab",
                 "jupyter_server", "boto3", "psycopg")

@@ -19,8 +19,8 @@ import jupyter_repo.extension
 from jupyter_repo.client import errors
 from tests.support import processes
 from tests.support.lab import LABEXTENSION
+from tests.support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from tests.support.paths import ROOT
 from tests.support.services import Nginx
 
-DOC = (Path(__file__).resolve().parent.parent / "docs" / "deploy.md").read_text()
+DOC = (ROOT / "docs" / "deploy.md").read_text()
 
 
 def _block(name: str) -> str:
