@@ -39,15 +39,17 @@ def test_environment_refs() -> None:
             EnvironmentRef.parse(bad)
 
 
-def test_packages_and_environments_share_one_grammar() -> None:
-    """``jupyter repo install``, the install task and both widgets read one grammar; only
-    the spelling written back differs (pip's ``==`` for packages, the address for
-    environments)."""
-    for text in ("Alice/x", "alice/x/1.0", "alice/x==1.0", "alice/x=1.0", "alice/x@1.0",
-                 " alice/x/1.0/ "):
-        package, environment = InstallSpec.parse(text), EnvironmentRef.parse(text)
-        assert (package.owner, package.name, package.version) == (
-            environment.owner, environment.name, environment.version), text
+@pytest.mark.parametrize("text", ["Alice/x", "alice/x/1.0", "alice/x==1.0", "alice/x=1.0",
+                                  "alice/x@1.0", " alice/x/1.0/ "])
+def test_packages_and_environments_share_one_grammar(text: str) -> None:
+    """``jupyter repo install``, the install task and both widgets read one grammar."""
+    package, environment = InstallSpec.parse(text), EnvironmentRef.parse(text)
+    assert (package.owner, package.name, package.version) == (
+        environment.owner, environment.name, environment.version)
+
+
+def test_packages_and_environments_are_written_back_in_their_own_spelling() -> None:
+    """pip's ``==`` for packages, the address for environments."""
     assert str(InstallSpec.parse("alice/x/1.0")) == "alice/x==1.0"
     assert str(EnvironmentRef.parse("alice/x==1.0")) == "alice/x/1.0"
     assert Ref.match("alice/x y") is None and Ref.match("") is None

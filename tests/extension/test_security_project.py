@@ -130,23 +130,23 @@ async def test_finding_5_include_hidden_still_never_packs_credentials(
                    "cred-hidden") == expected
 
 
+@pytest.mark.parametrize("folder", [".config/gcloud", ".kube", ".aws"])
 async def test_finding_5_a_credential_folder_named_directly_packs_nothing(
     jp_fetch: Fetch, jp_root_dir: Path, jp_serverapp: Any, server: RepoServer, user: str,
-    repo_api: Any,
+    repo_api: Any, folder: str,
 ) -> None:
     """Publishing ``.config/gcloud`` or ``.kube`` itself (the contents manager allowing
     hidden paths): the files inside are still credentials; nothing is published."""
     make_credential_project(Path(jp_root_dir))
     jp_serverapp.contents_manager.allow_hidden = True
-    for folder in ("Cred Project/.config/gcloud", "Cred Project/.kube", "Cred Project/.aws"):
-        status, preview = await call(jp_fetch, "publish", "project", "preview",
-                                     method="POST", body={"path": folder,
-                                                          "include_hidden": True})
-        assert status == 200, preview
-        assert preview["file_count"] == 0 and preview["credentials"], preview
-        task = await run_task(jp_fetch, "publish/project", {
-            "path": folder, "namespace": user, "name": "cred-folder", "include_hidden": True})
-        assert task["state"] == "failed" and "no files to publish" in task["error"], task
+    path = f"Cred Project/{folder}"
+    status, preview = await call(jp_fetch, "publish", "project", "preview",
+                                 method="POST", body={"path": path, "include_hidden": True})
+    assert status == 200, preview
+    assert preview["file_count"] == 0 and preview["credentials"], preview
+    task = await run_task(jp_fetch, "publish/project", {
+        "path": path, "namespace": user, "name": "cred-folder", "include_hidden": True})
+    assert task["state"] == "failed" and "no files to publish" in task["error"], task
     assert repo_api.get(f"{server.api}/package/{user}/cred-folder").status_code == 404
 
 
@@ -194,15 +194,17 @@ async def test_finding_5_links_out_of_the_folder_are_not_followed(
         "requirements.txt"]
 
 
+@pytest.mark.parametrize(("body", "code"), [
+    pytest.param({"path": "no/such/folder"}, 404, id="missing-folder"),
+    pytest.param({"path": "x", "include_hidden": "yes"}, 400, id="include-hidden-not-a-boolean"),
+    pytest.param({"path": ["x"]}, 400, id="path-not-a-string"),
+])
 async def test_finding_5_preview_bad_input_gets_a_clear_4xx(
-    jp_fetch: Fetch, jp_root_dir: Path,
+    jp_fetch: Fetch, jp_root_dir: Path, body: dict[str, Any], code: int,
 ) -> None:
-    for body, code in (({"path": "no/such/folder"}, 404),
-                       ({"path": "x", "include_hidden": "yes"}, 400),
-                       ({"path": ["x"]}, 400)):
-        status, answer = await call(jp_fetch, "publish", "project", "preview", method="POST",
-                                    body=body)
-        assert status == code and answer["message"], (body, status, answer)
+    status, answer = await call(jp_fetch, "publish", "project", "preview", method="POST",
+                                body=body)
+    assert status == code and answer["message"], (status, answer)
 
 
 # -- the CLI -----------------------------------------------------------------------------------

@@ -195,28 +195,6 @@ def test_repodata_records_caching_and_status_codes(
     assert noarch["packages.conda"]["greet-app-0.1-0.conda"]["noarch"] == "generic"
     assert _get(f"{channel.url}/label/dev/noarch/repodata.json").status_code == 200
 
-    # A new owner's channel: empty but valid documents, also for unknown platforms.
-    newcomer = server.create_user(f"n{uuid.uuid4().hex[:8]}")
-    for subdir in ("noarch", "osx-arm64", "win-64"):
-        empty = _get(f"{server.url}/conda/{newcomer}/{subdir}/repodata.json")
-        assert empty.status_code == 200 and empty.content
-        assert empty.json() == {"info": {"subdir": subdir}, "packages": {},
-                                "packages.conda": {}, "removed": [], "repodata_version": 1}
-
-    # Real 404s (JSON, never HTML) for what is not there.
-    for missing in (
-        f"{channel.url}/linux-64/repodata.json.bz2",
-        f"{channel.url}/linux-64/current_repodata.json",
-        f"{channel.url}/notices.json",
-        f"{channel.url}/label/nope/noarch/repodata.json",
-        f"{server.url}/conda/nobody-{uuid.uuid4().hex[:6]}/noarch/repodata.json",
-        f"{channel.url}/not-a-subdir/repodata.json",
-        f"{channel.url}/linux-64/secret-tool-1.0-h0_0.conda",  # private, anonymous
-    ):
-        response = _get(missing)
-        assert response.status_code == 404, missing
-        assert response.headers["Content-Type"].startswith("application/json")
-
     # Package files: Range, ETag, HEAD, immutable caching; private ones with a token.
     file_url = f"{channel.url}/linux-64/greet-lib-1.0-h0_0.conda"
     part = _get(file_url, Range="bytes=10-19")
@@ -234,6 +212,33 @@ def test_repodata_records_caching_and_status_codes(
     assert channeldata["packages"]["greet-lib"]["subdirs"] == ["linux-64"]
     assert set(channeldata["subdirs"]) == {"linux-64", "noarch"}
     assert "secret-tool" not in channeldata["packages"]
+
+
+@pytest.mark.parametrize("subdir", ["noarch", "osx-arm64", "win-64"])
+def test_a_new_owners_channel_has_empty_valid_repodata(server: RepoServer, subdir: str) -> None:
+    """Also for platforms nothing was ever uploaded for."""
+    newcomer = server.create_user(f"n{uuid.uuid4().hex[:8]}")
+    empty = _get(f"{server.url}/conda/{newcomer}/{subdir}/repodata.json")
+    assert empty.status_code == 200 and empty.content
+    assert empty.json() == {"info": {"subdir": subdir}, "packages": {},
+                            "packages.conda": {}, "removed": [], "repodata_version": 1}
+
+
+@pytest.mark.parametrize("missing", [
+    pytest.param("{channel}/linux-64/repodata.json.bz2", id="repodata-bz2"),
+    pytest.param("{channel}/linux-64/current_repodata.json", id="current-repodata"),
+    pytest.param("{channel}/notices.json", id="notices"),
+    pytest.param("{channel}/label/nope/noarch/repodata.json", id="unknown-label"),
+    pytest.param("{server}/conda/nobody-{unique}/noarch/repodata.json", id="unknown-owner"),
+    pytest.param("{channel}/not-a-subdir/repodata.json", id="not-a-subdir"),
+    pytest.param("{channel}/linux-64/secret-tool-1.0-h0_0.conda", id="private-file-anonymous"),
+])
+def test_what_is_not_there_is_a_json_404(server: RepoServer, channel: Channel, unique: str,
+                                         missing: str) -> None:
+    """Real 404s (JSON, never HTML), which conda and rattler take for "not there"."""
+    response = _get(missing.format(channel=channel.url, server=server.url, unique=unique))
+    assert response.status_code == 404
+    assert response.headers["Content-Type"].startswith("application/json")
 
 
 def test_error_answers_keep_the_connection_alive(server: RepoServer, channel: Channel) -> None:
@@ -281,20 +286,25 @@ def _records_from_shards(base: str, subdir: str, **headers: str) -> dict[str, di
     return records
 
 
+@pytest.mark.parametrize(("label", "subdir", "with_token"), [
+    pytest.param(None, "linux-64", False, id="linux-64"),
+    pytest.param(None, "noarch", False, id="noarch"),
+    pytest.param(None, "osx-64", False, id="osx-64-empty"),
+    pytest.param("dev", "linux-64", False, id="dev-linux-64"),
+    pytest.param(None, "linux-64", True, id="linux-64-with-token"),
+])
 def test_sharded_repodata_is_404_or_valid_and_matches_repodata(
-    server: RepoServer, channel: Channel
+    channel: Channel, label: str | None, subdir: str, with_token: bool
 ) -> None:
-    for base, subdir, headers in (
-        (channel.url, "linux-64", {}),
-        (channel.url, "noarch", {}),
-        (channel.url, "osx-64", {}),
-        (f"{channel.url}/label/dev", "linux-64", {}),
-        (channel.url, "linux-64", {"Authorization": f"token {channel.read_token}"}),
-    ):
-        from_shards = _records_from_shards(base, subdir, **headers)
-        repodata = _get(f"{base}/{subdir}/repodata.json", **headers).json()
-        monolithic = {**repodata["packages"], **repodata["packages.conda"]}
-        assert from_shards == monolithic, (base, subdir)
+    base = f"{channel.url}/label/{label}" if label else channel.url
+    headers = {"Authorization": f"token {channel.read_token}"} if with_token else {}
+    from_shards = _records_from_shards(base, subdir, **headers)
+    repodata = _get(f"{base}/{subdir}/repodata.json", **headers).json()
+    monolithic = {**repodata["packages"], **repodata["packages.conda"]}
+    assert from_shards == monolithic
+
+
+def test_private_shards_need_a_token(channel: Channel) -> None:
     anonymous = _records_from_shards(channel.url, "linux-64")
     assert not any(name.startswith("secret-tool") for name in anonymous)
     assert _get(f"{channel.url}/linux-64/shards/{'0' * 64}.msgpack.zst").status_code == 404

@@ -37,12 +37,16 @@ def shelf(world: World) -> World:
     return world
 
 
-def test_owner_packages_list_only_what_the_caller_may_read(shelf: World) -> None:
-    alice, bob = shelf.actor("alice"), shelf.actor("bob")
-    public = ["alpha", "beta", "delta", "gamma"]
-    for actor in (ANONYMOUS, bob):
-        view = shelf.repo.call(listings.owner_packages, actor, "alice")
-        assert _names(view.packages) == public and view.packages.total == 4
+@pytest.mark.parametrize("who", ["anonymous", "bob"])
+def test_owner_packages_list_only_what_the_caller_may_read(shelf: World, who: str) -> None:
+    actor = ANONYMOUS if who == "anonymous" else shelf.actor(who)
+    view = shelf.repo.call(listings.owner_packages, actor, "alice")
+    assert _names(view.packages) == ["alpha", "beta", "delta", "gamma"]
+    assert view.packages.total == 4
+
+
+def test_owner_packages_list_the_owners_private_ones_to_the_owner(shelf: World) -> None:
+    alice = shelf.actor("alice")
     own = shelf.repo.call(listings.owner_packages, alice, "alice")
     assert _names(own.packages) == ["alpha", "beta", "delta", "gamma", "hidden"]
     hidden = own.packages.items[-1]

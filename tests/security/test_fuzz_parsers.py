@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -176,18 +177,20 @@ def test_mutated_bad_seeds_never_slip_through(kind: str, seed: str, _quoted: str
     check()
 
 
+@pytest.mark.parametrize("check", [names.login, names.package, names.version, names.label,
+                                   names.group, names.subdir, names.filename,
+                                   names.package_type, names.basename],
+                         ids=lambda check: check.__name__)
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
-@given(st.text(max_size=300))
-def test_names_accept_or_refuse_cleanly(value: str) -> None:
-    for check in (names.login, names.package, names.version, names.label, names.group,
-                  names.subdir, names.filename, names.package_type, names.basename):
-        try:
-            result = check(value)
-        except RepositoryError:
-            continue
-        text = result if isinstance(result, str) else "/".join(p for p in result if p)
-        assert ".." not in text.split("/") and "\x00" not in text and "\\" not in text
-        assert not text.startswith("/")
+@given(value=st.text(max_size=300))
+def test_names_accept_or_refuse_cleanly(check: Callable[[str], object], value: str) -> None:
+    try:
+        result = check(value)
+    except RepositoryError:
+        return
+    text = result if isinstance(result, str) else "/".join(p for p in result if p)
+    assert ".." not in text.split("/") and "\x00" not in text and "\\" not in text
+    assert not text.startswith("/")
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)

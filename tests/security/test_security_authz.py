@@ -75,21 +75,22 @@ def simple_page(team: Team, project: str, token: str | None = None) -> dict[str,
 SPELLINGS = ["sci_tools", "Sci.Tools", "SCI-TOOLS", "sci__tools", "sci-_.tools"]
 
 
-def test_finding_1_takeover_through_name_normalisation_is_refused(team: Team) -> None:
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_finding_1_takeover_through_name_normalisation_is_refused(team: Team,
+                                                                  spelling: str) -> None:
     org, alice, bob = team.org, team.alice, team.bob
     original = builders.wheel(team.files / "a", "sci-tools", "1.0")
     assert team.upload(alice, org, "sci-tools", "1.0", original.name, original).status_code == 201
     before = simple_page(team, "sci-tools")
-    for spelling in SPELLINGS:
-        evil = builders.wheel(team.files / spelling, spelling, "99.0")
-        response = team.upload(bob, org, spelling, "99.0", evil.name, evil)
-        assert response.status_code == 403, (spelling, response.text)
-        # The anaconda CLI creates the package first: that is refused too (it exists).
-        created = team.send("POST", bob, f"/api/package/{org}/{spelling}", {"public": True})
-        assert created.status_code == 409, (spelling, created.text)
-        staged = team.send("POST", bob, f"/api/stage/{org}/{spelling}/99.0/{evil.name}",
-                           {"distribution_type": "pypi"})
-        assert staged.status_code == 403, (spelling, staged.text)
+    evil = builders.wheel(team.files / "evil", spelling, "99.0")
+    response = team.upload(bob, org, spelling, "99.0", evil.name, evil)
+    assert response.status_code == 403, response.text
+    # The anaconda CLI creates the package first: that is refused too (it exists).
+    created = team.send("POST", bob, f"/api/package/{org}/{spelling}", {"public": True})
+    assert created.status_code == 409, created.text
+    staged = team.send("POST", bob, f"/api/stage/{org}/{spelling}/99.0/{evil.name}",
+                       {"distribution_type": "pypi"})
+    assert staged.status_code == 403, staged.text
     assert simple_page(team, "sci-tools") == before
     assert [f["filename"] for f in before["files"]] == [original.name]
     listed = team.get(None, f"/api/packages/{org}").json()
@@ -168,6 +169,12 @@ def _mint(team: Team, token: str, **body: Any) -> requests.Response:
                      {"note": f"minted-{len(body)}-{id(body)}", **body}, token=token)
 
 
+def _token_names(team: Team, login: str) -> list[str]:
+    listed = team.get(login, "/api/authentications")
+    assert listed.status_code == 200, listed.text
+    return sorted(item["name"] for item in listed.json())
+
+
 @pytest.fixture
 def alice_packages(team: Team) -> dict[str, str]:
     alice, org = team.alice, team.org
@@ -214,14 +221,23 @@ def test_finding_2_a_limited_token_cannot_mint_an_unlimited_one(
     assert team.get(alice, f"/api/package/{alice}/brand-new").status_code == 404
 
 
-def test_finding_2_asking_for_wider_limits_is_refused(team: Team,
-                                                     alice_packages: dict[str, str]) -> None:
+@pytest.mark.parametrize("wider", ["another-package", "the-organization",
+                                   "an-organization-package"])
+def test_finding_2_asking_for_wider_limits_is_refused(team: Team, alice_packages: dict[str, str],
+                                                     wider: str) -> None:
     server, alice, org = team.server, team.alice, team.org
     limited = server.token(alice, ["all"], package=alice_packages["xssnb"])
-    for body in ({"package": alice_packages["privlab"]}, {"org": org},
-                 {"package": alice_packages["orgsecret"]}):
-        response = _mint(team, limited, **body)
-        assert response.status_code in (403, 404), (body, response.text)
+    body = {"another-package": {"package": alice_packages["privlab"]},
+            "the-organization": {"org": org},
+            "an-organization-package": {"package": alice_packages["orgsecret"]}}[wider]
+    tokens_before = _token_names(team, alice)
+    response = _mint(team, limited, **body)
+    assert response.status_code in (403, 404), response.text
+    assert _token_names(team, alice) == tokens_before
+
+
+def test_finding_2_minted_tokens_live_no_longer_and_read_tokens_mint_none(team: Team) -> None:
+    server, alice, org = team.server, team.alice, team.org
     short = server.token(alice, ["all"], org=org, max_age=600)
     response = _mint(team, short, **{"max-age": 30 * 24 * 3600})
     assert response.status_code == 200, response.text
@@ -276,7 +292,7 @@ def bobs_secret(team: Team) -> str:
     return "secretproj"
 
 
-@pytest.mark.parametrize("who", ["mallory", None])
+@pytest.mark.parametrize("who", ["mallory", None], ids=["outsider", "anonymous"])
 def test_finding_8_uploads_answer_alike_for_private_and_missing_packages(
         team: Team, bobs_secret: str, who: str | None) -> None:
     bob = team.bob
@@ -303,32 +319,42 @@ def test_finding_8_tokens_for_invisible_packages_are_refused_like_missing_ones(
     assert answers["nosuchproj"][0] == 404
 
 
-@pytest.mark.parametrize("who", ["mallory", None])
+LABEL_ROUTES = [
+    pytest.param("/api/channels/{bob}/{label}", id="label-api"),
+    pytest.param("/conda/{bob}/label/{label}/noarch/repodata.json", id="repodata"),
+    pytest.param("/conda/{bob}/label/{label}/noarch/repodata.json.zst", id="repodata-zst"),
+    pytest.param("/conda/{bob}/label/{label}/noarch/repodata_shards.msgpack.zst",
+                 id="shard-index"),
+    pytest.param("/conda/{bob}/label/{label}/channeldata.json", id="channeldata"),
+    pytest.param("/pypi/{bob}/label/{label}/simple/", id="pypi-index"),
+    pytest.param("/pypi/{bob}/label/{label}/simple/secretwheel/", id="pypi-project"),
+]
+
+
+@pytest.mark.parametrize("route", LABEL_ROUTES)
+@pytest.mark.parametrize("who", ["mallory", None], ids=["outsider", "anonymous"])
 def test_finding_8_labels_only_private_packages_use_are_unknown(
-        team: Team, bobs_secret: str, who: str | None) -> None:
+        team: Team, bobs_secret: str, who: str | None, route: str) -> None:
     bob = team.bob
     actor = team.mallory if who else None
     assert "hush" in team.get(bob, f"/api/channels/{bob}").json()
     assert "hush" not in team.get(actor, f"/api/channels/{bob}").json()
-    routes = [
-        "/api/channels/{bob}/{label}",
-        "/conda/{bob}/label/{label}/noarch/repodata.json",
-        "/conda/{bob}/label/{label}/noarch/repodata.json.zst",
-        "/conda/{bob}/label/{label}/noarch/repodata_shards.msgpack.zst",
-        "/conda/{bob}/label/{label}/channeldata.json",
-        "/pypi/{bob}/label/{label}/simple/",
-        "/pypi/{bob}/label/{label}/simple/secretwheel/",
-    ]
-    for route in routes:
-        answers = {label: _shape(team.get(actor, route.format(bob=bob, label=label)), label)
-                   for label in ("hush", "nosuchlabel")}
-        assert answers["hush"] == answers["nosuchlabel"], (route, answers)
-        assert answers["hush"][0] == 404, route
-        token = team.tokens[bob]
-        own = requests.get(f"{team.server.url}/t/{token}" + route.format(bob=bob, label="hush"),
-                           timeout=30)
-        assert own.status_code == 200, (route, own.text)
-    # Once a package on it is public, the label is everybody's.
+    answers = {label: _shape(team.get(actor, route.format(bob=bob, label=label)), label)
+               for label in ("hush", "nosuchlabel")}
+    assert answers["hush"] == answers["nosuchlabel"], answers
+    assert answers["hush"][0] == 404
+    token = team.tokens[bob]
+    own = requests.get(f"{team.server.url}/t/{token}" + route.format(bob=bob, label="hush"),
+                       timeout=30)
+    assert own.status_code == 200, own.text
+
+
+@pytest.mark.parametrize("who", ["mallory", None], ids=["outsider", "anonymous"])
+def test_finding_8_a_label_becomes_known_with_its_first_public_package(
+        team: Team, bobs_secret: str, who: str | None) -> None:
+    bob = team.bob
+    actor = team.mallory if who else None
+    assert team.get(actor, f"/conda/{bob}/label/hush/noarch/repodata.json").status_code == 404
     assert team.send("PATCH", bob, f"/api/package/{bob}/secretconda",
                      {"public": True}).status_code == 200
     assert team.get(actor, f"/conda/{bob}/label/hush/noarch/repodata.json").status_code == 200
@@ -357,24 +383,34 @@ def _stable(team: Team) -> dict[str, Any]:
     return response.json()["packages.conda"]
 
 
-def test_finding_9_locked_labels_survive_every_removal_route(team: Team,
-                                                             locked: dict[str, str]) -> None:
-    org, bob, alice = team.org, team.bob, team.alice
+REMOVALS = {
+    "file": ("/api/dist/{org}/lockedpkg/1.0/{basename}", None),
+    "release": ("/api/release/{org}/lockedpkg/1.0", None),
+    "package": ("/api/package/{org}/lockedpkg", None),
+    "package-from-label": ("/api/channels/{org}/stable", {"package": "lockedpkg"}),
+    "label": ("/api/channels/{org}/stable", None),
+}
+
+
+@pytest.mark.parametrize("removal", list(REMOVALS))
+@pytest.mark.parametrize("who", ["writer", "owner"])  # not even the owner, while it is locked
+def test_finding_9_locked_labels_survive_every_removal_route(
+        team: Team, locked: dict[str, str], who: str, removal: str) -> None:
     before = _stable(team)
     assert list(before) == [locked["filename"]]
-    attempts = [
-        ("DELETE", f"/api/dist/{org}/lockedpkg/1.0/{locked['basename']}", None),
-        ("DELETE", f"/api/release/{org}/lockedpkg/1.0", None),
-        ("DELETE", f"/api/package/{org}/lockedpkg", None),
-        ("DELETE", f"/api/channels/{org}/stable", {"package": "lockedpkg"}),
-        ("DELETE", f"/api/channels/{org}/stable", None),
-    ]
-    for who in (bob, alice):  # not even the owner, while it is locked
-        for method, path, body in attempts:
-            response = team.send(method, who, path, body)
-            assert response.status_code == 403, (who, method, path, response.text)
-            assert _stable(team) == before
-    # Replacing it through a copy from elsewhere is refused too.
+    path, body = REMOVALS[removal]
+    actor = {"writer": team.bob, "owner": team.alice}[who]
+    response = team.send("DELETE", actor, path.format(org=team.org, basename=locked["basename"]),
+                         body)
+    assert response.status_code == 403, response.text
+    assert _stable(team) == before
+
+
+def test_finding_9_a_locked_label_is_not_replaced_by_a_copy_or_upload(
+        team: Team, locked: dict[str, str]) -> None:
+    org, bob = team.org, team.bob
+    before = _stable(team)
+    # Replacing it through a copy from elsewhere is refused.
     other = builders.conda_package(team.files / "other", "lockedpkg", "1.0",
                                    summary="other bytes")
     assert team.upload(bob, bob, "lockedpkg", "1.0", f"noarch/{other.name}", other
@@ -416,12 +452,6 @@ def test_finding_10_a_label_limited_read_token_reads_only_its_label(
     assert "dev-file.csv" in text and "secret-file.csv" not in text
     assert labelled["secret"] not in text and "secret" not in shown.json()["labels"]
     assert shown.json()["versions"] == ["1"]
-    for path in (f"/api/dist/{alice}/labelled/2/secret-file.csv",
-                 f"/api/release/{alice}/labelled/2",
-                 f"/api/download/{alice}/labelled/2/secret-file.csv",
-                 f"/api/channels/{alice}/secret"):
-        response = requests.get(server.url + path, headers=auth(dev), timeout=30)
-        assert response.status_code == 404, (path, response.text)
     labels = requests.get(f"{server.url}/api/channels/{alice}", headers=auth(dev),
                           timeout=30).json()
     assert "secret" not in labels
@@ -432,26 +462,53 @@ def test_finding_10_a_label_limited_read_token_reads_only_its_label(
                         headers=auth(dev), timeout=30).status_code == 200
 
 
-def test_finding_10_a_label_limited_upload_token_writes_only_its_label(
-        team: Team, labelled: dict[str, str]) -> None:
+@pytest.mark.parametrize("path", [
+    pytest.param("/api/dist/{alice}/labelled/2/secret-file.csv", id="file"),
+    pytest.param("/api/release/{alice}/labelled/2", id="release"),
+    pytest.param("/api/download/{alice}/labelled/2/secret-file.csv", id="download"),
+    pytest.param("/api/channels/{alice}/secret", id="label"),
+])
+def test_finding_10_a_label_limited_read_token_finds_nothing_on_other_labels(
+        team: Team, labelled: dict[str, str], path: str) -> None:
+    server, alice = team.server, team.alice
+    dev = server.token(alice, ["read"], label="dev")
+    response = requests.get(server.url + path.format(alice=alice), headers=auth(dev),
+                            timeout=30)
+    assert response.status_code == 404, response.text
+    assert labelled["secret"] not in response.text
+
+
+LABEL_MOVES = {
+    "move-onto-its-label": ("POST", "/api/channels/{alice}/dev",
+                            {"package": "labelled", "version": "2"}),
+    "copy-onto-its-label": ("POST", "/api/copy/package/{alice}/labelled/2",
+                            {"from_channel": "secret", "to_channel": "dev"}),
+    "copy-the-other-label": ("POST", "/api/channels/{alice}/secret/copy/dev", None),
+    "remove-a-file": ("DELETE", "/api/dist/{alice}/labelled/2/secret-file.csv", None),
+    "remove-from-the-other-label": ("DELETE", "/api/channels/{alice}/secret",
+                                    {"package": "labelled"}),
+}
+
+
+@pytest.mark.parametrize("move", list(LABEL_MOVES))
+def test_finding_10_a_label_limited_upload_token_moves_nothing_off_other_labels(
+        team: Team, labelled: dict[str, str], move: str) -> None:
     server, alice = team.server, team.alice
     dev = server.token(alice, ["upload"], label="dev")
-    moves = [
-        ("POST", f"/api/channels/{alice}/dev", {"package": "labelled", "version": "2"}),
-        ("POST", f"/api/copy/package/{alice}/labelled/2",
-         {"from_channel": "secret", "to_channel": "dev"}),
-        ("POST", f"/api/channels/{alice}/secret/copy/dev", None),
-        ("DELETE", f"/api/dist/{alice}/labelled/2/secret-file.csv", None),
-        ("DELETE", f"/api/channels/{alice}/secret", {"package": "labelled"}),
-    ]
-    for method, path, body in moves:
-        response = team.send(method, None, path, body, token=dev)
-        assert response.status_code in (403, 404), (method, path, response.text)
+    method, path, body = LABEL_MOVES[move]
+    response = team.send(method, None, path.format(alice=alice), body, token=dev)
+    assert response.status_code in (403, 404), response.text
     owner_view = team.get(alice, f"/api/package/{alice}/labelled").json()
     assert {f["basename"]: f["labels"] for f in owner_view["files"]} == {
         "dev-file.csv": ["dev"], "secret-file.csv": ["secret"]}
     assert requests.get(f"{server.url}/api/download/{alice}/labelled/2/secret-file.csv",
                         headers=auth(dev), timeout=30).status_code == 404
+
+
+def test_finding_10_a_label_limited_upload_token_writes_only_its_label(
+        team: Team, labelled: dict[str, str]) -> None:
+    alice = team.alice
+    dev = team.server.token(alice, ["upload"], label="dev")
     data = builders.csv_file(team.files / "new", "new.csv")
     onto_other = team.upload(None, alice, "labelled", "3", data.name, data, token=dev,
                              label="secret")
@@ -464,15 +521,18 @@ def test_finding_10_a_label_limited_upload_token_writes_only_its_label(
 # -- finding 14: memberships and visibility -----------------------------------------------------
 
 
-def test_finding_14_organization_membership_is_shown_to_members_only(team: Team) -> None:
+@pytest.mark.parametrize(("who", "shown"), [("anonymous", False), ("outsider", False),
+                                           ("member", True), ("owner", True)],
+                         ids=["anonymous", "outsider", "member", "owner"])
+def test_finding_14_organization_membership_is_shown_to_members_only(team: Team, who: str,
+                                                                     shown: bool) -> None:
     org, bob = team.org, team.bob
     assert team.get(None, f"/orgs/{org}").status_code == 404
-    for who in (None, team.mallory):
-        listed = team.get(who, f"/api/users/{bob}/orgs")
-        assert listed.status_code == 200
-        assert org not in {item["login"] for item in listed.json()}
-    for who in (bob, team.alice):
-        assert org in {item["login"] for item in team.get(who, f"/api/users/{bob}/orgs").json()}
+    actor = {"anonymous": None, "outsider": team.mallory, "member": bob,
+             "owner": team.alice}[who]
+    listed = team.get(actor, f"/api/users/{bob}/orgs")
+    assert listed.status_code == 200
+    assert (org in {item["login"] for item in listed.json()}) is shown
 
 
 def test_finding_14_a_writer_cannot_change_visibility(team: Team) -> None:

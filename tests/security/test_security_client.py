@@ -80,13 +80,19 @@ def test_finding_7_environment_token_is_not_sent_to_another_url(
     result = cli("search", "anything", "--url", other.url + "/", **env)  # anonymous requests
     assert result.returncode == 0, result.stderr
     assert other.requests and not other.saw(token)
-    # The repository it belongs to still gets it, however its URL is spelled.
-    for spelling in (server.url, server.url + "/", server.url + "/api", server.url + "/api/",
-                     server.url.replace("http://", "HTTP://")):
-        result = cli("whoami", "--url", spelling, **env)
-        assert result.returncode == 0 and result.stdout.startswith(f"{user} "), (spelling,
-                                                                                  result)
-        assert "Warning" not in result.stderr
+
+
+@pytest.mark.parametrize("spelling", ["{url}", "{url}/", "{url}/api", "{url}/api/",
+                                      "HTTP://{host}"],
+                         ids=["plain", "slash", "api", "api-slash", "upper-case-scheme"])
+def test_finding_7_environment_token_reaches_its_repository_however_spelled(
+        tmp_path: Path, server: RepoServer, user: str, token: str, spelling: str) -> None:
+    cli = CLI(tmp_path)
+    env = {"JUPYTER_REPO_URL": server.url, "JUPYTER_REPO_TOKEN": token}
+    url = spelling.format(url=server.url, host=server.url.removeprefix("http://"))
+    result = cli("whoami", "--url", url, **env)
+    assert result.returncode == 0 and result.stdout.startswith(f"{user} "), result
+    assert "Warning" not in result.stderr
 
 
 def test_finding_7_saved_token_is_not_sent_to_another_url(
@@ -242,35 +248,49 @@ def test_finding_7_redirects_out_of_the_repository_drop_the_token(other: Recorde
         assert paths["/repo/api/packages/c"]["Authorization"] == f"token {secret}"
 
 
-def test_finding_7_only_the_repositorys_own_index_carries_the_token() -> None:
-    secret = "jr-index-" + "i" * 40
-    repository = normalise_url("http://repo.example:8600/base")
-    inside = index_with_credentials(f"{repository}/pypi/ann/simple", secret, repository)
-    assert inside == f"http://jupyter-repo:{secret}@repo.example:8600/base/pypi/ann/simple"
-    for index in ("https://pypi.org/simple", "http://repo.example:8601/base/pypi/ann/simple",
-                  "http://repo.example:8600/other/pypi/ann/simple",
-                  "https://repo.example:8600/base/pypi/ann/simple",
-                  "http://repo.example:8600/base/../other/simple"):
-        assert secret not in index_with_credentials(index, secret, repository), index
+INDEX_SECRET = "jr-index-" + "i" * 40
+INDEX_REPOSITORY = "http://repo.example:8600/base"
 
 
-def test_finding_7_resolve_binds_every_token_source(tmp_path: Path) -> None:
+def test_finding_7_the_repositorys_own_index_carries_the_token() -> None:
+    repository = normalise_url(INDEX_REPOSITORY)
+    inside = index_with_credentials(f"{repository}/pypi/ann/simple", INDEX_SECRET, repository)
+    assert inside == (f"http://jupyter-repo:{INDEX_SECRET}@repo.example:8600/base/pypi/ann/"
+                      "simple")
+
+
+@pytest.mark.parametrize("index", [
+    pytest.param("https://pypi.org/simple", id="pypi"),
+    pytest.param("http://repo.example:8601/base/pypi/ann/simple", id="other-port"),
+    pytest.param("http://repo.example:8600/other/pypi/ann/simple", id="other-path"),
+    pytest.param("https://repo.example:8600/base/pypi/ann/simple", id="other-scheme"),
+    pytest.param("http://repo.example:8600/base/../other/simple", id="dot-dot-out"),
+])
+def test_finding_7_no_other_index_carries_the_token(index: str) -> None:
+    repository = normalise_url(INDEX_REPOSITORY)
+    assert INDEX_SECRET not in index_with_credentials(index, INDEX_SECRET, repository)
+
+
+ENV = {"JUPYTER_REPO_URL": "https://a.example/repo/", "JUPYTER_REPO_TOKEN": "jr-env"}
+
+
+@pytest.mark.parametrize(("url", "environ", "expected"), [
+    pytest.param(None, ENV, "jr-env", id="no-url-env-token"),
+    pytest.param("https://A.example:443/repo/api", ENV, "jr-env", id="env-url-spelled-otherwise"),
+    pytest.param("http://a.example/repo", ENV, None, id="other-scheme"),
+    pytest.param("https://a.example:8443/repo", ENV, None, id="other-port"),
+    pytest.param("https://a.example/repo2", ENV, None, id="other-path"),
+    pytest.param("https://b.example/repo", ENV, None, id="other-host"),
+    # An environment token that names no repository: the saved one for the saved default.
+    pytest.param(None, {"JUPYTER_REPO_TOKEN": "jr-env"}, "jr-saved", id="env-token-without-url"),
+    pytest.param("https://b.example", {}, None, id="saved-other-host"),
+    pytest.param("https://a.example/repo/", {}, "jr-saved", id="saved-own-url"),
+])
+def test_finding_7_resolve_binds_every_token_source(tmp_path: Path, url: str | None,
+                                                    environ: dict[str, str],
+                                                    expected: str | None) -> None:
     """The rule in one table (the CLI, widgets and extension runs above use it)."""
     store = CredentialStore(tmp_path / "saved")
     store.save_token("https://a.example/repo", "jr-saved")
     store.set_default_url("https://a.example/repo")
-    env = {"JUPYTER_REPO_URL": "https://a.example/repo/", "JUPYTER_REPO_TOKEN": "jr-env"}
-    cases = [
-        # (url given, environment, expected token)
-        (None, env, "jr-env"),
-        ("https://A.example:443/repo/api", env, "jr-env"),
-        ("http://a.example/repo", env, None),
-        ("https://a.example:8443/repo", env, None),
-        ("https://a.example/repo2", env, None),
-        ("https://b.example/repo", env, None),
-        (None, {"JUPYTER_REPO_TOKEN": "jr-env"}, "jr-saved"),  # env token names no repo
-        ("https://b.example", {}, None),
-        ("https://a.example/repo/", {}, "jr-saved"),
-    ]
-    for url, environ, expected in cases:
-        assert resolve(url, store=store, environ=environ).token == expected, (url, environ)
+    assert resolve(url, store=store, environ=environ).token == expected

@@ -25,9 +25,11 @@ import statistics
 import tarfile
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -105,40 +107,48 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoServer]:
 
 # -- finding 4: forwarded headers, lockout, password floods ------------------------------------
 
-SPOOFING_HEADERS: list[Callable[[int], dict[str, str]]] = [
-    lambda i: {"X-Forwarded-For": f"10.0.{i // 250}.{i % 250}"},
-    lambda i: {"X-Forwarded-For": f"198.51.100.{i}, 10.9.9.{i}"},
-    lambda i: {"X-Real-IP": f"203.0.113.{i}"},
-    lambda i: {"X-Forwarded-For": f"2001:db8::{i:x}", "X-Real-IP": f"2001:db8:{i:x}::1"},
-    lambda i: {"Forwarded": f"for=192.0.2.{i};proto=https"},
-    lambda i: {"X-Client-IP": f"192.0.2.{i}", "True-Client-IP": f"192.0.2.{i}",
-               "CF-Connecting-IP": f"192.0.2.{i}"},
-]
+#: Headers a client may send to claim another address, new values for each guess.
+SPOOFING_HEADERS: dict[str, Callable[[int], dict[str, str]]] = {
+    "x-forwarded-for": lambda i: {"X-Forwarded-For": f"10.0.{i // 250}.{i % 250}"},
+    "x-forwarded-for-chain": lambda i: {"X-Forwarded-For": f"198.51.100.{i}, 10.9.9.{i}"},
+    "x-real-ip": lambda i: {"X-Real-IP": f"203.0.113.{i}"},
+    "ipv6": lambda i: {"X-Forwarded-For": f"2001:db8::{i:x}",
+                       "X-Real-IP": f"2001:db8:{i:x}::1"},
+    "forwarded": lambda i: {"Forwarded": f"for=192.0.2.{i};proto=https"},
+    "other-client-ip-headers": lambda i: {"X-Client-IP": f"192.0.2.{i}",
+                                          "True-Client-IP": f"192.0.2.{i}",
+                                          "CF-Connecting-IP": f"192.0.2.{i}"},
+}
 
 
-def test_finding_4_rotating_forwarded_headers_do_not_lift_the_limit(direct: RepoServer) -> None:
+@pytest.mark.parametrize("header", list(SPOOFING_HEADERS))
+def test_finding_4_rotating_forwarded_headers_do_not_lift_the_limit(direct: RepoServer,
+                                                                    header: str) -> None:
     """The attack of the report (a new X-Forwarded-For per guess) and its cousins: on a
     server that trusts no proxy, none of them changes the address that is counted."""
-    for index, spoof in enumerate(SPOOFING_HEADERS):
-        login = direct.create_user(f"spoofed{index}")
-        client = client_at(f"127.0.1.{index + 1}")
-        statuses = [client.post(f"{direct.api}/authentications", auth=(login, "wrong-password"),
-                                headers=spoof(attempt)).status_code
-                    for attempt in range(ATTEMPTS + 3)]
-        assert statuses == [401] * ATTEMPTS + [429] * 3, (spoof(0), statuses)
-        # Even the right password waits now, from this address, whatever the headers say.
-        blocked = client.post(f"{direct.api}/authentications", auth=(login, PASSWORD),
-                              headers=spoof(99), json={"note": "blocked"})
-        assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 61
-        assert _token_address(direct, "blocked") is None  # nothing was created
+    index = list(SPOOFING_HEADERS).index(header)
+    spoof = SPOOFING_HEADERS[header]
+    login = direct.create_user(f"spoofed{index}")
+    client = client_at(f"127.0.1.{index + 1}")
+    statuses = [client.post(f"{direct.api}/authentications", auth=(login, "wrong-password"),
+                            headers=spoof(attempt)).status_code
+                for attempt in range(ATTEMPTS + 3)]
+    assert statuses == [401] * ATTEMPTS + [429] * 3, (spoof(0), statuses)
+    # Even the right password waits now, from this address, whatever the headers say.
+    note = f"blocked-{header}"
+    blocked = client.post(f"{direct.api}/authentications", auth=(login, PASSWORD),
+                          headers=spoof(99), json={"note": note})
+    assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 61
+    assert _token_address(direct, note) is None  # nothing was created
 
-    # The web form counts the same address the same way.
+
+def test_finding_4_the_web_form_counts_the_real_address_too(direct: RepoServer) -> None:
     login = direct.create_user("spoofedweb")
     web = WebClient(direct)
     web.http.mount("http://", _SourceAddress("127.0.1.50"))
     answers = []
     for attempt in range(ATTEMPTS + 1):
-        web.http.headers.update(SPOOFING_HEADERS[0](attempt))
+        web.http.headers.update(SPOOFING_HEADERS["x-forwarded-for"](attempt))
         answers.append(web.post("/login", {"username": login, "password": "wrong"}).status_code)
     assert answers == [401] * ATTEMPTS + [429]
 
@@ -276,69 +286,75 @@ def _report(name: str, statuses: Counter[int], latencies: list[float], duration:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("flood", ["one-address", "many-addresses"])
 def test_finding_4_a_flood_of_wrong_passwords_leaves_token_requests_fast(
-        direct: RepoServer, proxied: RepoServer) -> None:
+        request: pytest.FixtureRequest, flood: str) -> None:
     """The report's flood (one address, a new X-Forwarded-For each) and a distributed one
     (a new address each, through a trusted proxy): token requests keep answering quickly,
     surplus guesses are refused at once, and at most a bounded number is ever verified."""
-    for server, name, send_headers in (
-            (direct, "one address, rotating X-Forwarded-For",
-             lambda i: {"X-Forwarded-For": f"10.7.{i // 250}.{i % 250}"}),
-            (proxied, "a different address each (trusted proxy)",
-             lambda i: {"X-Forwarded-For": f"100.64.{i // 250}.{i % 250}"})):
-        victim = server.create_user(f"flooded{len(name)}")
-        reader = server.create_user(f"reader{len(name)}")
-        token = server.token(reader)
-        # (the proxied server's peer must be its proxy, 127.0.0.1)
-        attacker = client_at("127.0.3.1" if server is direct else "127.0.0.1")
-        probe = requests.Session()
-        probe.headers["Authorization"] = f"token {token}"
-        assert probe.get(f"{server.api}/user").status_code == 200  # a warm connection
+    if flood == "one-address":
+        server: RepoServer = request.getfixturevalue("direct")
+        name = "one address, rotating X-Forwarded-For"
+        attacker = client_at("127.0.3.1")
+        network = "10.7"
+    else:
+        server = request.getfixturevalue("proxied")
+        name = "a different address each (trusted proxy)"
+        attacker = client_at("127.0.0.1")  # the proxied server's peer must be its proxy
+        network = "100.64"
+    victim = server.create_user(f"flooded-{flood}")
+    token = server.token(server.create_user(f"reader-{flood}"))
+    probe = requests.Session()
+    probe.headers["Authorization"] = f"token {token}"
+    assert probe.get(f"{server.api}/user").status_code == 200  # a warm connection
 
-        statuses, latencies, duration, answers = _flood(
-            lambda i, server=server, send_headers=send_headers, victim=victim, attacker=attacker:
-                attacker.post(f"{server.api}/authentications", auth=(victim, f"wrong{i}"),
-                              headers=send_headers(i), timeout=60),
-            lambda server=server, probe=probe: probe.get(f"{server.api}/user", timeout=60))
-        _report(name, statuses, latencies, duration)
+    statuses, latencies, duration, answers = _flood(
+        lambda i: attacker.post(
+            f"{server.api}/authentications", auth=(victim, f"wrong{i}"), timeout=60,
+            headers={"X-Forwarded-For": f"{network}.{i // 250}.{i % 250}"}),
+        lambda: probe.get(f"{server.api}/user", timeout=60))
+    _report(name, statuses, latencies, duration)
 
-        assert _p95(latencies) < 1.0, latencies
-        assert set(statuses) <= {401, 429, 503}, statuses
-        refused_at_once = [answer for answer in answers if answer.status_code in (429, 503)]
-        assert all(int(answer.headers["Retry-After"]) >= 1 for answer in refused_at_once)
-        if server is direct:
-            # One address: at most a few checks at a time, the limiter stops it after that.
-            assert statuses[401] <= ATTEMPTS and statuses[429] >= FLOOD - ATTEMPTS
-        else:
-            # Many addresses: a check or two at a time, 16 waiting, the rest 503 at once.
-            assert statuses[503] >= FLOOD // 2, statuses
-        assert _tracebacks(server) == 0
+    assert _p95(latencies) < 1.0, latencies
+    assert set(statuses) <= {401, 429, 503}, statuses
+    refused_at_once = [answer for answer in answers if answer.status_code in (429, 503)]
+    assert all(int(answer.headers["Retry-After"]) >= 1 for answer in refused_at_once)
+    if flood == "one-address":
+        # One address: at most a few checks at a time, the limiter stops it after that.
+        assert statuses[401] <= ATTEMPTS and statuses[429] >= FLOOD - ATTEMPTS
+    else:
+        # Many addresses: a check or two at a time, 16 waiting, the rest 503 at once.
+        assert statuses[503] >= FLOOD // 2, statuses
+    assert _tracebacks(server) == 0
 
 
 # -- finding 6: redirects stay on this server --------------------------------------------------
 
 #: Names no package can have, as they appear (percent-encoded) in the URL path.
-EVIL_SEGMENTS = [
-    "%5C%5C2130706433:56733%5CX",  # the report: \\2130706433:56733\X
-    "%5C%5Cevil.example",  # \\evil.example
-    "%2F%2Fevil.example",  # //evil.example
-    "%2F%5Cevil.example",  # /\evil.example
-    "%5C%2Fevil.example",  # \/evil.example
-    "http:%2F%2Fevil.example",
-    "https:evil.example",
-    "javascript:alert(1)",
-    "%09%2F%2Fevil.example",  # a tab, which browsers drop
-    "%0A%2F%2Fevil.example",  # a newline, ditto
-    "%0D%0ASet-Cookie:%20x=1",  # header injection
-    "%20%2F%2Fevil.example",
-    "evil%00.example",
-    "%E2%80%AEevil",  # right-to-left override
-    "%EF%BC%8F%EF%BC%8Fevil.example",  # fullwidth solidi
-    "%C0%AF%C0%AFevil",  # overlong UTF-8 for '/'
-    "%2E%2E",
-    "a%2F..%2F..%2Fx",
-    "Evil%5C",
-]
+EVIL_SEGMENTS = {
+    "report": "%5C%5C2130706433:56733%5CX",  # \\2130706433:56733\X
+    "backslashes": "%5C%5Cevil.example",  # \\evil.example
+    "slashes": "%2F%2Fevil.example",  # //evil.example
+    "slash-backslash": "%2F%5Cevil.example",  # /\evil.example
+    "backslash-slash": "%5C%2Fevil.example",  # \/evil.example
+    "http-scheme": "http:%2F%2Fevil.example",
+    "https-scheme": "https:evil.example",
+    "javascript": "javascript:alert(1)",
+    "tab": "%09%2F%2Fevil.example",  # a tab, which browsers drop
+    "newline": "%0A%2F%2Fevil.example",  # a newline, ditto
+    "header-injection": "%0D%0ASet-Cookie:%20x=1",
+    "space": "%20%2F%2Fevil.example",
+    "nul": "evil%00.example",
+    "right-to-left-override": "%E2%80%AEevil",
+    "fullwidth-solidi": "%EF%BC%8F%EF%BC%8Fevil.example",
+    "overlong-utf8-slash": "%C0%AF%C0%AFevil",  # overlong UTF-8 for '/'
+    "dot-dot": "%2E%2E",
+    "traversal": "a%2F..%2F..%2Fx",
+    "trailing-backslash": "Evil%5C",
+}
+#: The ones that also stand for owners and labels.
+EVIL_OWNERS = ["report", "backslashes", "slashes", "slash-backslash", "backslash-slash",
+               "http-scheme", "https-scheme", "javascript"]
 
 
 def _raw_get(base: str, path: str, headers: dict[str, str] | None = None
@@ -364,45 +380,65 @@ def assert_stays_here(request_url: str, location: str, prefix: str) -> str:
     return target
 
 
-@pytest.fixture
-def pypi_owner(server: RepoServer, user: str, samples: Path) -> tuple[str, str]:
-    token = server.token(user)
-    publish.wheel(server, token, user, samples, "Sec_Redirect", "1.0")
-    return user, token
+@pytest.fixture(scope="module")
+def pypi_owner(server: RepoServer, tmp_path_factory: pytest.TempPathFactory
+               ) -> tuple[str, str]:
+    """An owner with one wheel (read only by the tests that use it)."""
+    owner = server.create_user(f"redirect{uuid.uuid4().hex[:8]}")
+    token = server.token(owner)
+    publish.wheel(server, token, owner, tmp_path_factory.mktemp("redirect"), "Sec_Redirect",
+                  "1.0")
+    return owner, token
 
 
-def test_finding_6_pypi_names_never_redirect_off_site(server: RepoServer,
-                                                      pypi_owner: tuple[str, str]) -> None:
+def _pypi_prefixes(owner: str, token: str) -> list[str]:
+    """Every way to the owner's PyPI index: plain, a label, a token in either place."""
+    return [f"/pypi/{owner}/simple", f"/pypi/{owner}/label/main/simple",
+            f"/pypi/t/{token}/{owner}/simple", f"/t/{token}/pypi/{owner}/simple"]
+
+
+@pytest.mark.parametrize("segment", list(EVIL_SEGMENTS.values()), ids=list(EVIL_SEGMENTS))
+def test_finding_6_pypi_names_never_redirect_off_site(
+        server: RepoServer, pypi_owner: tuple[str, str], segment: str) -> None:
     owner, token = pypi_owner
     before, tracebacks = snapshot(server), _tracebacks(server)
-    prefixes = [f"/pypi/{owner}/simple", f"/pypi/{owner}/label/main/simple",
-                f"/pypi/t/{token}/{owner}/simple", f"/t/{token}/pypi/{owner}/simple"]
-    for prefix in prefixes:
-        for segment in EVIL_SEGMENTS:
-            for path in (f"{prefix}/{segment}", f"{prefix}/{segment}/",
-                         f"{prefix}/{segment}/sec_redirect-1.0-py3-none-any.whl"):
-                answer = _raw_get(server.url, path)
-                assert answer.status in (400, 404), (path, answer.status,
-                                                     answer.getheader("Location"))
-                assert answer.getheader("Location") is None
-        # Owners and labels that are no names are not found either (no redirect to simple/).
-        for segment in EVIL_SEGMENTS[:8]:
-            for path in (f"/pypi/{segment}/simple", f"/pypi/{owner}/label/{segment}/simple"):
-                answer = _raw_get(server.url, path)
-                assert answer.status in (400, 404), (path, answer.status)
-
-    # Valid spellings still redirect, to the normalised name, on this server, keeping the
-    # token and label in the path, and pip-style clients arrive at the page.
-    for prefix in prefixes:
-        for spelling in ("Sec_Redirect", "SEC.redirect", "sec--redirect", "Sec_Redirect/"):
-            url = f"{server.url}{prefix}/{spelling}"
-            answer = _raw_get(server.url, f"{prefix}/{spelling}")
-            assert answer.status == 301, (url, answer.status)
-            target = assert_stays_here(url, answer.getheader("Location"), prefix)
-            assert target == f"{server.url}{prefix}/sec-redirect/", target
-        page = requests.get(f"{server.url}{prefix}/Sec_Redirect", timeout=30)
-        assert page.status_code == 200 and "Sec_Redirect-1.0-py3-none-any.whl" in page.text
+    for prefix in _pypi_prefixes(owner, token):
+        for path in (f"{prefix}/{segment}", f"{prefix}/{segment}/",
+                     f"{prefix}/{segment}/sec_redirect-1.0-py3-none-any.whl"):
+            answer = _raw_get(server.url, path)
+            assert answer.status in (400, 404), (path, answer.status,
+                                                 answer.getheader("Location"))
+            assert answer.getheader("Location") is None
     assert unchanged(before, snapshot(server)) and _tracebacks(server) == tracebacks
+
+
+@pytest.mark.parametrize("segment", [EVIL_SEGMENTS[name] for name in EVIL_OWNERS],
+                         ids=EVIL_OWNERS)
+def test_finding_6_owners_and_labels_that_are_no_names_are_not_found(
+        server: RepoServer, pypi_owner: tuple[str, str], segment: str) -> None:
+    """No redirect to ``simple/`` either."""
+    owner, _token = pypi_owner
+    for path in (f"/pypi/{segment}/simple", f"/pypi/{owner}/label/{segment}/simple"):
+        answer = _raw_get(server.url, path)
+        assert answer.status in (400, 404), (path, answer.status)
+        assert answer.getheader("Location") is None
+
+
+@pytest.mark.parametrize("spelling", ["Sec_Redirect", "SEC.redirect", "sec--redirect",
+                                      "Sec_Redirect/"])
+def test_finding_6_valid_spellings_still_redirect_on_this_server(
+        server: RepoServer, pypi_owner: tuple[str, str], spelling: str) -> None:
+    """To the normalised name, keeping the token and label in the path; pip-style clients
+    arrive at the page."""
+    owner, token = pypi_owner
+    for prefix in _pypi_prefixes(owner, token):
+        url = f"{server.url}{prefix}/{spelling}"
+        answer = _raw_get(server.url, f"{prefix}/{spelling}")
+        assert answer.status == 301, (url, answer.status)
+        target = assert_stays_here(url, answer.getheader("Location"), prefix)
+        assert target == f"{server.url}{prefix}/sec-redirect/", target
+        page = requests.get(url, timeout=30)
+        assert page.status_code == 200 and "Sec_Redirect-1.0-py3-none-any.whl" in page.text
 
 
 LOGIN_NEXT_VARIANTS = [
@@ -415,48 +451,57 @@ LOGIN_NEXT_VARIANTS = [
 ]
 
 
-def test_finding_6_login_next_never_leaves_the_site(server: RepoServer, user: str) -> None:
+@pytest.mark.parametrize("target", LOGIN_NEXT_VARIANTS)
+def test_finding_6_login_next_never_leaves_the_site(server: RepoServer, user: str,
+                                                    target: str) -> None:
     """``next=`` of the login page: on the form, after logging in, and when already in."""
-    for target in LOGIN_NEXT_VARIANTS:
-        web = WebClient(server)
-        page = web.get("/login?" + "next=" + quote(target, safe=""))
-        assert page.status_code == 200
-        hidden = page.text.split('name="next" value="', 1)[1].split('"', 1)[0]
-        assert_stays_here(server.url + "/login", hidden.replace("&amp;", "&"), "/")
-        done = web.post("/login", {"username": user, "password": PASSWORD, "next": target})
-        assert done.status_code == 303, (target, done.status_code)
-        assert_stays_here(server.url + "/login", done.headers["Location"], "/")
-        again = web.get("/login?" + "next=" + quote(target, safe=""))
-        assert again.status_code == 303
-        assert_stays_here(server.url + "/login", again.headers["Location"], "/")
-    # An ordinary local target is still honoured (and non-ASCII is percent-encoded).
+    web = WebClient(server)
+    page = web.get("/login?" + "next=" + quote(target, safe=""))
+    assert page.status_code == 200
+    hidden = page.text.split('name="next" value="', 1)[1].split('"', 1)[0]
+    assert_stays_here(server.url + "/login", hidden.replace("&amp;", "&"), "/")
+    done = web.post("/login", {"username": user, "password": PASSWORD, "next": target})
+    assert done.status_code == 303, done.status_code
+    assert_stays_here(server.url + "/login", done.headers["Location"], "/")
+    again = web.get("/login?" + "next=" + quote(target, safe=""))
+    assert again.status_code == 303
+    assert_stays_here(server.url + "/login", again.headers["Location"], "/")
+
+
+def test_finding_6_login_next_keeps_a_local_target(server: RepoServer, user: str) -> None:
+    """An ordinary local target is still honoured (and non-ASCII is percent-encoded)."""
     web = WebClient(server)
     done = web.post("/login", {"username": user, "password": PASSWORD,
                                "next": f"/{user}?q=caf\u00e9"})
     assert done.headers["Location"] == f"/{user}?q=caf%C3%A9"
 
 
-def test_finding_6_no_other_redirect_leaves_the_site(server: RepoServer, user: str) -> None:
+@pytest.mark.parametrize("path", [
+    "/account?next=//evil.example", "/account?x=%5C%5Cevil.example", "//evil.example/account",
+    "/%5C%5Cevil.example/account", "/\\evil.example", "/account/tokens/%2F%2Fevil.example/revoke",
+    "/labels/%5C%5Cevil", "/pypi/{user}/simple", "/static/%2F%2Fevil.example",
+    "/static//evil.example", "/t/%2F%2Fevil.example/api/user",
+    "/conda/t/x/%5C%5Cevil/noarch/repodata.json"])
+def test_finding_6_no_other_redirect_leaves_the_site(server: RepoServer, user: str,
+                                                     path: str) -> None:
     """Every other route that redirects: the login redirect of pages that need a session
-    (with hostile paths and queries), the form actions (with hostile names), and Tornado's
-    own handling of odd paths."""
-    for path in ["/account?next=//evil.example", "/account?x=%5C%5Cevil.example",
-                 "//evil.example/account", "/%5C%5Cevil.example/account", "/\\evil.example",
-                 "/account/tokens/%2F%2Fevil.example/revoke", "/labels/%5C%5Cevil",
-                 f"/pypi/{user}/simple", "/static/%2F%2Fevil.example", "/static//evil.example",
-                 "/t/%2F%2Fevil.example/api/user", "/conda/t/x/%5C%5Cevil/noarch/repodata.json"]:
-        answer = _raw_get(server.url, path)
-        assert answer.status < 500, (path, answer.status)
-        if 300 <= answer.status < 400:
-            location = answer.getheader("Location")
-            assert_stays_here(server.url + path.replace("\\", "%5C"), location, "/")
-            if location.startswith("/login?next="):
-                assert "evil" not in location.split("next=", 1)[0]
+    (with hostile paths and queries), and Tornado's own handling of odd paths."""
+    path = path.format(user=user)
+    answer = _raw_get(server.url, path)
+    assert answer.status < 500, answer.status
+    if 300 <= answer.status < 400:
+        location = answer.getheader("Location")
+        assert_stays_here(server.url + path.replace("\\", "%5C"), location, "/")
+        if location.startswith("/login?next="):
+            assert "evil" not in location.split("next=", 1)[0]
 
+
+@pytest.mark.parametrize("name", ["//evil.example", "\\\\evil", "http:evil", "a\tb"])
+def test_finding_6_form_actions_with_hostile_names_never_redirect(server: RepoServer, user: str,
+                                                                  name: str) -> None:
     web = WebClient(server).login(user)
-    for name in ("//evil.example", "\\\\evil", "http:evil", "a\tb"):
-        answer = web.post("/orgs", {"login": name}, form_page="/account")
-        assert answer.status_code == 400 and "Location" not in answer.headers, name
+    answer = web.post("/orgs", {"login": name}, form_page="/account")
+    assert answer.status_code == 400 and "Location" not in answer.headers
 
 
 @pytest.mark.browser
@@ -522,10 +567,20 @@ BAD_BODIES: dict[str, bytes] = {
 }
 
 
-def test_finding_13_json_bodies_out_of_bounds_are_400(server: RepoServer, user: str,
-                                                       samples: Path) -> None:
+@dataclass(frozen=True)
+class JsonRoutes:
+    """Every API route that reads a JSON body, for an owner with a package and a group."""
+
+    user: str
+    bearer: dict[str, str]
+    routes: list[tuple[str, str, dict[str, str]]]
+
+
+@pytest.fixture(scope="module")
+def json_routes(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> JsonRoutes:
+    user = server.create_user(f"json{uuid.uuid4().hex[:8]}")
     token = server.token(user)
-    publish.wheel(server, token, user, samples, "jsonbound", "1.0")
+    publish.wheel(server, token, user, tmp_path_factory.mktemp("json"), "jsonbound", "1.0")
     org = server.create_org(f"o{user}", user)
     basic = {"Authorization": "Basic " + base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()}
     bearer = {"Authorization": f"token {token}"}
@@ -546,25 +601,38 @@ def test_finding_13_json_bodies_out_of_bounds_are_400(server: RepoServer, user: 
         ("POST", f"/api/copy/package/{user}/jsonbound/1.0", bearer),
         ("POST", f"/api/group/{org}/somegroup", bearer),
     ]
+    return JsonRoutes(user, bearer, routes)
+
+
+@pytest.mark.parametrize("body", list(BAD_BODIES.values()),
+                         ids=[name.replace(" ", "-") for name in BAD_BODIES])
+def test_finding_13_json_bodies_out_of_bounds_are_400(server: RepoServer,
+                                                      json_routes: JsonRoutes,
+                                                      body: bytes) -> None:
+    bearer = json_routes.bearer
     tokens_before = len(requests.get(f"{server.api}/authentications", headers=bearer).json())
     before, tracebacks = snapshot(server), _tracebacks(server)
-    for name, body in BAD_BODIES.items():
-        for method, path, headers in routes:
-            answer = requests.request(method, server.url + path, data=body, timeout=60,
-                                      headers={**headers, "Content-Type": "application/json"})
-            assert answer.status_code == 400, (name, method, path, answer.status_code,
-                                               answer.text[:200])
-            assert "not valid JSON" in answer.json()["error"], (name, path, answer.text)
-    # The bound is where it says: 64 levels pass.
-    ok = requests.post(f"{server.api}/package/{user}/jsonbound-deep", headers=bearer,
-                       data=b'{"summary": "fine", "x": ' + b"[" * 63 + b"]" * 63 + b"}")
-    assert ok.status_code in (200, 201), ok.text
-    requests.delete(f"{server.api}/package/{user}/jsonbound-deep", headers=bearer)
+    for method, path, headers in json_routes.routes:
+        answer = requests.request(method, server.url + path, data=body, timeout=60,
+                                  headers={**headers, "Content-Type": "application/json"})
+        assert answer.status_code == 400, (method, path, answer.status_code, answer.text[:200])
+        assert "not valid JSON" in answer.json()["error"], (path, answer.text)
     assert unchanged(before, snapshot(server))
     assert len(requests.get(f"{server.api}/authentications", headers=bearer).json()
                ) == tokens_before
     assert _tracebacks(server) == tracebacks
     assert "RecursionError" not in server.log_text()
+
+
+def test_finding_13_json_at_the_bound_is_read(server: RepoServer,
+                                              json_routes: JsonRoutes) -> None:
+    """The bound is where it says: 64 levels pass."""
+    user, bearer = json_routes.user, json_routes.bearer
+    ok = requests.post(f"{server.api}/package/{user}/jsonbound-deep", headers=bearer,
+                       data=b'{"summary": "fine", "x": ' + b"[" * 63 + b"]" * 63 + b"}")
+    assert ok.status_code in (200, 201), ok.text
+    assert requests.delete(f"{server.api}/package/{user}/jsonbound-deep", headers=bearer
+                           ).status_code in (200, 201, 204)
 
 
 def test_finding_13_json_of_the_wrong_shape_is_4xx(server: RepoServer, user: str,
@@ -597,18 +665,20 @@ def test_finding_13_json_of_the_wrong_shape_is_4xx(server: RepoServer, user: str
     assert _tracebacks(server) == tracebacks
 
 
-def test_finding_13_web_forms_refuse_what_no_database_stores(server: RepoServer,
-                                                            user: str) -> None:
+@pytest.mark.parametrize(("field", "value"), [("name", "nul\x00token"),
+                                            ("scopes", "api:read\x00"),
+                                            ("expires_days", "7\x00")],
+                         ids=["name", "scopes", "expires_days"])
+def test_finding_13_web_forms_refuse_what_no_database_stores(server: RepoServer, user: str,
+                                                            field: str, value: str) -> None:
     """The web pages' forms (urlencoded, not JSON) with a NUL in a field: a 400 page."""
     web = WebClient(server).login(user)
     before = len(requests.get(f"{server.api}/authentications",
                               headers={"Authorization": f"token {server.token(user)}"}).json())
     tracebacks = _tracebacks(server)
-    for field, value in (("name", "nul\x00token"), ("scopes", "api:read\x00"),
-                         ("expires_days", "7\x00")):
-        form = {"name": "ok", "scopes": "api:read", "expires_days": "7", field: value}
-        answer = web.post("/account/tokens", form, form_page="/account")
-        assert answer.status_code == 400 and "NUL" in answer.text, (field, answer.text[:300])
+    form = {"name": "ok", "scopes": "api:read", "expires_days": "7", field: value}
+    answer = web.post("/account/tokens", form, form_page="/account")
+    assert answer.status_code == 400 and "NUL" in answer.text, answer.text[:300]
     after = requests.get(f"{server.api}/authentications",
                          headers={"Authorization": f"token {server.token(user)}"}).json()
     assert len(after) == before + 1  # only the token made to look
@@ -628,37 +698,56 @@ def _deep_yaml(depth: int) -> bytes:
             + "\n").encode()
 
 
-def test_finding_13_nested_documents_inside_uploads_are_400(server: RepoServer, user: str,
-                                                           samples: Path) -> None:
-    """JSON (and YAML) inside uploaded files: one request, and the staged flow's POST."""
-    token = server.token(user)
-    bearer = {"Authorization": f"token {token}"}
-    deep_index = builders.conda_package(samples / "index", "deepindex", "1.0", extra_info={
+def _deep_index(samples: Path) -> tuple[str, str, bytes]:
+    package = builders.conda_package(samples, "deepindex", "1.0", extra_info={
         "info/index.json": b'{"name": "deepindex", "version": "1.0", "build": "0", '
         b'"build_number": 0, "depends": [], "subdir": "noarch", "noarch": "generic", '
         b'"extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"})
-    huge_index = builders.conda_package(samples / "huge", "hugeindex", "1.0",
-                                        index_overrides={"build_number": 10**150})
-    uploads = [
-        ("deepnb", "deep.ipynb", _deep_notebook(150)),
-        ("deepnb", "deeper.ipynb", _deep_notebook(100_000)),
-        ("deepenv", "environment.yml", _deep_yaml(5_000)),
-        ("deepindex", f"noarch/{deep_index.name}", deep_index.read_bytes()),
-        ("hugeindex", f"noarch/{huge_index.name}", huge_index.read_bytes()),
-    ]
-    # anaconda-client's staged flow starts from an existing package and release.
+    return "deepindex", f"noarch/{package.name}", package.read_bytes()
+
+
+def _huge_index(samples: Path) -> tuple[str, str, bytes]:
+    package = builders.conda_package(samples, "hugeindex", "1.0",
+                                     index_overrides={"build_number": 10**150})
+    return "hugeindex", f"noarch/{package.name}", package.read_bytes()
+
+
+#: Uploads whose JSON or YAML is out of bounds: (package, basename, content) from a folder.
+NESTED_UPLOADS: dict[str, Callable[[Path], tuple[str, str, bytes]]] = {
+    "notebook-150-levels": lambda _: ("deepnb", "deep.ipynb", _deep_notebook(150)),
+    "notebook-100000-levels": lambda _: ("deepnb", "deeper.ipynb", _deep_notebook(100_000)),
+    "environment-yml": lambda _: ("deepenv", "environment.yml", _deep_yaml(5_000)),
+    "conda-index-json": _deep_index,
+    "conda-huge-build-number": _huge_index,
+}
+
+
+@pytest.mark.parametrize("upload", list(NESTED_UPLOADS))
+def test_finding_13_nested_documents_inside_uploads_are_400(server: RepoServer, user: str,
+                                                           samples: Path, upload: str) -> None:
+    """JSON (and YAML) inside an uploaded file, in one request."""
+    bearer = {"Authorization": f"token {server.token(user)}"}
+    package, basename, body = NESTED_UPLOADS[upload](samples)
+    before, tracebacks = snapshot(server), _tracebacks(server)
+    answer = requests.put(f"{server.api}/upload/{user}/{package}/1.0/{basename}",
+                          data=body, headers=bearer, timeout=60)
+    assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+    assert any(word in answer.json()["error"] for word in ("nested", "number")), answer.text
+    assert unchanged(before, snapshot(server))
+    assert _tracebacks(server) == tracebacks
+    assert "RecursionError" not in server.log_text()
+
+
+def test_finding_13_nested_documents_in_the_staged_flow_are_400(server: RepoServer,
+                                                               user: str) -> None:
+    """anaconda-client's staged flow: stage, then the multipart POST of the file."""
+    bearer = {"Authorization": f"token {server.token(user)}"}
+    # The staged flow starts from an existing package and release.
     assert requests.post(f"{server.api}/package/{user}/deepstaged", headers=bearer,
                          json={"package_types": ["ipynb"]}).status_code in (200, 201)
     assert requests.post(f"{server.api}/release/{user}/deepstaged/1.0", headers=bearer,
                          json={}).status_code in (200, 201)
     before, tracebacks = snapshot(server), _tracebacks(server)
-    for package, basename, body in uploads:
-        answer = requests.put(f"{server.api}/upload/{user}/{package}/1.0/{basename}",
-                              data=body, headers=bearer, timeout=60)
-        assert answer.status_code == 400, (basename, answer.status_code, answer.text[:300])
-        assert any(word in answer.json()["error"] for word in ("nested", "number")), answer.text
-
-    # The staged flow (anaconda-client): stage, then the multipart POST of the file.
     body = _deep_notebook(150)
     staged = requests.post(f"{server.api}/stage/{user}/deepstaged/1.0/staged.ipynb",
                            headers=bearer, json={"sha256": hashlib.sha256(body).hexdigest(),
@@ -706,17 +795,20 @@ def test_finding_13_yaml_and_tar_members_stay_bounded(samples: Path) -> None:
 # -- scaled out: nginx in front, two processes that trust it -----------------------------------
 
 
-def test_finding_4_behind_nginx_the_client_address_is_the_real_one(server: RepoServer,
-                                                                  tier: str) -> None:
+@pytest.mark.parametrize(("claim", "headers"), [
+    ("plain", {}),
+    ("claimed", {"X-Forwarded-For": "198.51.100.99", "X-Real-IP": "198.51.100.98"})],
+    ids=["plain", "claimed"])
+def test_finding_4_behind_nginx_the_client_address_is_the_real_one(
+        server: RepoServer, tier: str, claim: str, headers: dict[str, str]) -> None:
     """The scale-out tier's processes trust nginx (127.0.0.1, as docs/deploy.md says): they
     see each client's own address, and what a client claims in X-Forwarded-For is ignored."""
     if tier != "scaleout":
         pytest.skip("needs the scaled-out tier (--tier=scaleout)")
-    login = server.create_user(f"nginx{int(time.time() * 1000) % 10**8}")
-    client = client_at("127.0.4.9")
-    for note, headers in (("plain", {}), ("claimed", {"X-Forwarded-For": "198.51.100.99",
-                                                      "X-Real-IP": "198.51.100.98"})):
-        answer = client.post(f"{server.api}/authentications", auth=(login, PASSWORD),
-                             json={"note": f"nginx-{note}"}, headers=headers)
-        assert answer.status_code == 200, answer.text
-        assert _token_address(server, f"nginx-{note}") == "127.0.4.9"
+    login = server.create_user(f"nginx{uuid.uuid4().hex[:8]}")
+    note = f"nginx-{claim}-{login}"
+    answer = client_at("127.0.4.9").post(f"{server.api}/authentications",
+                                         auth=(login, PASSWORD), json={"note": note},
+                                         headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert _token_address(server, note) == "127.0.4.9"

@@ -11,6 +11,7 @@ import socket
 import tarfile
 import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -39,35 +40,49 @@ def _refused(server: RepoServer, response: requests.Response, status: int, words
     assert words.lower() in response.json()["error"].lower(), response.json()
 
 
+#: Broken package files: (basename, content) made from a folder.
+MALFORMED_PACKAGES: dict[str, Callable[[Path], tuple[str, bytes]]] = {
+    "conda-not-a-zip": lambda _: ("noarch/broken-1.0-0.conda", b"this is not a zip file at all"),
+    "conda-truncated": lambda folder: ("noarch/broken-1.0-0.conda", builders.conda_package(
+        folder, "broken", "1.0").read_bytes()[:200]),
+    "tar-bz2-truncated": lambda folder: ("noarch/broken-1.0-0.tar.bz2", builders.conda_package(
+        folder, "broken", "1.0", fmt=".tar.bz2").read_bytes()[:150]),
+    "tar-bz2-empty-stream": lambda _: ("noarch/broken-1.0-0.tar.bz2",
+                                       b"BZh91AY&SY" + b"\x00" * 100),
+    "wheel-truncated": lambda folder: (
+        (wheel := builders.wheel(folder, "broken", "1.0")).name, wheel.read_bytes()[:300]),
+    "sdist-garbage": lambda _: ("broken-1.0.tar.gz", b"\x1f\x8b\x08\x00garbage"),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED_PACKAGES))
 def test_malformed_and_truncated_packages(server: RepoServer, owner: tuple[str, str],
-                                          samples: Path) -> None:
+                                          samples: Path, case: str) -> None:
+    user, token = owner
+    basename, body = MALFORMED_PACKAGES[case](samples)
+    before = snapshot(server)
+    response = upload(server.api, token, user, "broken", "1.0", basename, body)
+    assert response.status_code == 400, response.text
+    assert "not" in response.json()["error"], response.json()
+    assert unchanged(before, snapshot(server))
+
+
+@pytest.mark.parametrize(("package", "basename", "kind", "body", "words"), [
+    pytest.param("broken-nb", "x.ipynb", "ipynb", b'{"cells": [', "not a valid notebook",
+                 id="truncated-notebook"),
+    pytest.param("broken-nb", "x.ipynb", "ipynb",
+                 b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{}]}',
+                 "not a valid notebook", id="invalid-notebook"),
+    pytest.param("broken-env", "environment.yml", "env", b"name: x\ndependencies: 12\n",
+                 "dependencies", id="environment-dependencies-not-a-list"),
+])
+def test_malformed_notebooks_and_environments(server: RepoServer, owner: tuple[str, str],
+                                              package: str, basename: str, kind: str,
+                                              body: bytes, words: str) -> None:
     user, token = owner
     before = snapshot(server)
-    good_conda = builders.conda_package(samples, "broken", "1.0")
-    good_bz2 = builders.conda_package(samples, "broken", "1.0", fmt=".tar.bz2")
-    good_wheel = builders.wheel(samples, "broken", "1.0")
-    cases = [
-        ("noarch/broken-1.0-0.conda", b"this is not a zip file at all"),
-        ("noarch/broken-1.0-0.conda", good_conda.read_bytes()[:200]),
-        ("noarch/broken-1.0-0.tar.bz2", good_bz2.read_bytes()[:150]),
-        ("noarch/broken-1.0-0.tar.bz2", b"BZh91AY&SY" + b"\x00" * 100),
-        (good_wheel.name, good_wheel.read_bytes()[:300]),
-        ("broken-1.0.tar.gz", b"\x1f\x8b\x08\x00garbage"),
-    ]
-    for basename, body in cases:
-        response = upload(server.api, token, user, "broken", "1.0", basename, body)
-        assert response.status_code == 400, (basename, response.text)
-        assert "not" in response.json()["error"], response.json()
-    notebook = upload(server.api, token, user, "broken-nb", "1", "x.ipynb", b'{"cells": [',
-                      type="ipynb")
-    _refused(server, notebook, 400, "not a valid notebook")
-    invalid = upload(server.api, token, user, "broken-nb", "1", "x.ipynb",
-                     b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{}]}',
-                     type="ipynb")
-    _refused(server, invalid, 400, "not a valid notebook")
-    env = upload(server.api, token, user, "broken-env", "1", "environment.yml",
-                 b"name: x\ndependencies: 12\n", type="env")
-    _refused(server, env, 400, "dependencies")
+    response = upload(server.api, token, user, package, "1", basename, body, type=kind)
+    _refused(server, response, 400, words)
     assert unchanged(before, snapshot(server))
 
 
@@ -279,7 +294,7 @@ def _tar_gz(target: Path, files: dict[str, bytes]) -> Path:
     return target
 
 
-def _bombs(folder: Path) -> list[tuple[str, str, str, Path, str]]:
+def _bombs(folder: Path) -> dict[str, tuple[str, str, str, Path, str]]:
     """(package, version, basename, file, type) of one small file per kind of archive, each
     inflating to BOMB bytes, plus a notebook and an environment over the parse limit."""
     zeros = b"\0" * BOMB
@@ -293,45 +308,73 @@ def _bombs(folder: Path) -> list[tuple[str, str, str, Path, str]]:
     project = {"demo/environment.yml": b"dependencies:\n  - python\n",
                "demo/data/zeros.bin": zeros}
     notebook = builders.notebook_json(extra_cells=[new_markdown_cell("x" * (300 << 10))])
-    return [
-        ("bomb", "1.0", "noarch/bomb-1.0-0.tar.bz2", builders.conda_package(
+    return {
+        "conda-tar-bz2": ("bomb", "1.0", "noarch/bomb-1.0-0.tar.bz2", builders.conda_package(
             folder / "bz2", "bomb", "1.0", fmt=".tar.bz2",
             extra_info={"info/filler.bin": zeros}), "conda"),
-        ("bomb", "1.0", "noarch/bomb-1.0-0.conda", builders.conda_package(
+        "conda": ("bomb", "1.0", "noarch/bomb-1.0-0.conda", builders.conda_package(
             folder / "conda", "bomb", "1.0", extra_info={"info/filler.bin": zeros}), "conda"),
-        ("wbomb", "1.0", wheel.name, wheel, "pypi"),
-        ("sbomb", "1.0", sdist.name, sdist, "pypi"),
-        ("pbomb", "1", "demo.tar.gz", _tar_gz(folder / "demo.tar.gz", project), "project"),
-        ("pbomb", "1", "demo.zip", _zip(folder / "demo.zip", project), "project"),
-        ("nbomb", "1", "big.ipynb", builders.environment_file(
+        "wheel": ("wbomb", "1.0", wheel.name, wheel, "pypi"),
+        "sdist": ("sbomb", "1.0", sdist.name, sdist, "pypi"),
+        "project-tar-gz": ("pbomb", "1", "demo.tar.gz",
+                           _tar_gz(folder / "demo.tar.gz", project), "project"),
+        "project-zip": ("pbomb", "1", "demo.zip", _zip(folder / "demo.zip", project),
+                        "project"),
+        "notebook": ("nbomb", "1", "big.ipynb", builders.environment_file(
             folder, "big.ipynb", json.dumps(notebook)), "ipynb"),
-        ("ebomb", "1", "environment.yml", builders.environment_file(
+        "environment": ("ebomb", "1", "environment.yml", builders.environment_file(
             folder, "environment.yml", "dependencies:\n" + "  - python\n" * (40 << 10)),
-         "env"),
-    ]
+            "env"),
+    }
 
 
-def test_archive_bombs_are_refused(tmp_path: Path) -> None:
+BOMB_KINDS = ["conda-tar-bz2", "conda", "wheel", "sdist", "project-tar-gz", "project-zip",
+              "notebook", "environment"]
+
+
+@pytest.fixture(scope="module")
+def bomb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RepoServer, str]]:
+    """A server with small inflate and parse limits, and the token of a user on it."""
+    with running_server(tmp_path_factory.mktemp("bomb-server"), config={
+            "Repository.max_inflate_size": 1 << 20,
+            "Repository.max_parse_size": 256 << 10}) as instance:
+        instance.create_user("bomber")
+        yield instance, instance.token("bomber")
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, str, str, Path, str]]:
+    made = _bombs(tmp_path_factory.mktemp("bombs"))
+    assert sorted(made) == sorted(BOMB_KINDS)
+    return made
+
+
+@pytest.mark.parametrize("kind", BOMB_KINDS)
+def test_archive_bombs_are_refused(bomb_server: tuple[RepoServer, str],
+                                   bombs: dict[str, tuple[str, str, str, Path, str]],
+                                   kind: str) -> None:
     """Every kind of archive that inflates past the configured limit is refused with 413,
     and so are notebooks and environment files over the parse limit; nothing is stored."""
-    bombs = _bombs(tmp_path / "bombs")
-    with running_server(tmp_path / "srv", config={"Repository.max_inflate_size": 1 << 20,
-                                                  "Repository.max_parse_size": 256 << 10}) as s:
-        s.create_user("bomber")
-        token = s.token("bomber")
-        before = snapshot(s)
-        for package, version, basename, path, kind in bombs:
-            if kind not in ("ipynb", "env"):
-                assert path.stat().st_size < 50_000, basename  # small on the wire
-            response = upload(s.api, token, "bomber", package, version, basename, path,
-                              type=kind)
-            assert response.status_code == 413, (basename, response.text)
-            error = response.json()["error"]
-            assert "inflates past" in error or "larger than the limit" in error, error
-        assert unchanged(before, snapshot(s))
-        # The limit is what refused them: a small one of each kind passes.
-        keep = builders.wheel(tmp_path / "ok", "wbomb", "1.0")
-        assert upload(s.api, token, "bomber", "wbomb", "1.0", keep.name, keep).status_code == 201
+    server, token = bomb_server
+    package, version, basename, path, package_type = bombs[kind]
+    if package_type not in ("ipynb", "env"):
+        assert path.stat().st_size < 50_000  # small on the wire
+    before = snapshot(server)
+    response = upload(server.api, token, "bomber", package, version, basename, path,
+                      type=package_type)
+    assert response.status_code == 413, response.text
+    error = response.json()["error"]
+    assert "inflates past" in error or "larger than the limit" in error, error
+    assert unchanged(before, snapshot(server))
+
+
+def test_a_small_archive_passes_the_limit_bombs_break(bomb_server: tuple[RepoServer, str],
+                                                      tmp_path: Path) -> None:
+    """The limit is what refused the bombs: a small wheel passes (another name, so that the
+    order of the tests does not matter)."""
+    server, token = bomb_server
+    keep = builders.wheel(tmp_path / "ok", "wkeep", "1.0")
+    assert upload(server.api, token, "bomber", "wkeep", "1.0", keep.name, keep).status_code == 201
 
 
 def _exchange(sock: socket.socket, head: str, body: bytes = b"") -> tuple[int, bytes]:

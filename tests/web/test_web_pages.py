@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 import zlib
 from pathlib import Path
 
+import pytest
 import requests
 from nbformat.v4 import new_markdown_cell
 
@@ -23,22 +25,32 @@ def _title(html: str) -> str:
     return match.group(1).strip()
 
 
-def test_pages_are_html_under_a_strict_policy(server: RepoServer, user: str,
-                                              samples: Path) -> None:
-    token = server.token(user)
-    upload(server, token, user, "policy-pkg", "1.0",
-           builders.conda_package(samples, "policy-pkg", "1.0"),
+@pytest.fixture(scope="module")
+def policy_owner(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """An owner with one conda package, for pages that list something."""
+    owner = server.create_user(f"policy{uuid.uuid4().hex[:8]}")
+    upload(server, server.token(owner), owner, "policy-pkg", "1.0",
+           builders.conda_package(tmp_path_factory.mktemp("policy"), "policy-pkg", "1.0"),
            basename="noarch/policy-pkg-1.0-0.conda")
-    for path in ("/", "/search?q=policy", f"/{user}", f"/{user}/policy-pkg", "/login"):
-        response = requests.get(server.url + path, timeout=30)
-        assert response.status_code == 200, path
-        assert response.headers["Content-Type"].startswith("text/html")
-        policy = response.headers["Content-Security-Policy"]
-        assert "script-src 'none'" in policy and "default-src 'none'" in policy
-        assert "img-src 'self' data:" in policy
-        assert response.headers["X-Frame-Options"] == "DENY"
-        assert "<script" not in response.text.lower()
-        assert re.match(r"app;dur=\d+(\.\d+)?$", response.headers["Server-Timing"])
+    return owner
+
+
+@pytest.mark.parametrize("path", [
+    pytest.param("/", id="home"), pytest.param("/search?q=policy", id="search"),
+    pytest.param("/{owner}", id="owner"), pytest.param("/{owner}/policy-pkg", id="package"),
+    pytest.param("/login", id="login"),
+])
+def test_pages_are_html_under_a_strict_policy(server: RepoServer, policy_owner: str,
+                                              path: str) -> None:
+    response = requests.get(server.url + path.format(owner=policy_owner), timeout=30)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/html")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'none'" in policy and "default-src 'none'" in policy
+    assert "img-src 'self' data:" in policy
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "<script" not in response.text.lower()
+    assert re.match(r"app;dur=\d+(\.\d+)?$", response.headers["Server-Timing"])
 
 
 def test_search_and_package_page_show_files_and_install_commands(
@@ -82,13 +94,13 @@ def test_search_and_package_page_show_files_and_install_commands(
     assert "attachment" in download.headers["Content-Disposition"]
 
 
-def test_bad_query_arguments_are_400_pages(server: RepoServer, user: str) -> None:
-    for path in (f"/{user}?page=abc", f"/{user}?page=0", "/search?type=nonsense",
-                 "/search?platform=..%2Fetc", f"/{user}?type=bogus"):
-        response = requests.get(server.url + path, timeout=30)
-        assert response.status_code == 400, path
-        assert response.headers["Content-Type"].startswith("text/html")
-        assert 'class="error-message"' in response.text
+@pytest.mark.parametrize("path", ["/{user}?page=abc", "/{user}?page=0", "/search?type=nonsense",
+                                  "/search?platform=..%2Fetc", "/{user}?type=bogus"])
+def test_bad_query_arguments_are_400_pages(server: RepoServer, user: str, path: str) -> None:
+    response = requests.get(server.url + path.format(user=user), timeout=30)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert 'class="error-message"' in response.text
 
 
 def test_owner_pages_are_paginated(server: RepoServer, user: str, samples: Path) -> None:
@@ -104,10 +116,10 @@ def test_owner_pages_are_paginated(server: RepoServer, user: str, samples: Path)
     assert 'rel="next" href="?page=2"' in first
 
 
+@pytest.mark.parametrize("who", ["anonymous", "another-user"])
 def test_private_and_unknown_objects_share_one_404_page(
-        server: RepoServer, unique: str, samples: Path) -> None:
+        server: RepoServer, unique: str, samples: Path, who: str) -> None:
     owner = server.create_user(f"own{unique}")
-    other = server.create_user(f"oth{unique}")
     token = server.token(owner)
     notebook = builders.notebook(samples, "secret.ipynb")
     upload(server, token, owner, "secret", "1", notebook, type="ipynb", private=1)
@@ -117,14 +129,16 @@ def test_private_and_unknown_objects_share_one_404_page(
     unknown = [f"/{owner}/nothing", f"/{owner}/nothing/files/1/secret.ipynb",
                f"/{owner}/nothing/download/1/secret.ipynb", f"/nobody{unique}/secret",
                f"/{owner}/secret/files/9/secret.ipynb", "/a/b/c/d/e"]
-    for client in (WebClient(server), WebClient(server).login(other)):
-        bodies = set()
-        for path in paths + unknown:
-            response = client.get(path)
-            assert response.status_code == 404, path
-            bodies.add(response.text)
-        assert len(bodies) == 1, "the 404 page differs between private and unknown objects"
-        assert "secret" not in bodies.pop()
+    client = WebClient(server)
+    if who == "another-user":
+        client.login(server.create_user(f"oth{unique}"))
+    bodies = set()
+    for path in paths + unknown:
+        response = client.get(path)
+        assert response.status_code == 404, path
+        bodies.add(response.text)
+    assert len(bodies) == 1, "the 404 page differs between private and unknown objects"
+    assert "secret" not in bodies.pop()
 
     mine = WebClient(server).login(owner)
     for path in paths:
@@ -255,11 +269,14 @@ def test_notebook_rendering_is_cached(server: RepoServer, user: str, samples: Pa
     assert again.text == first.text
 
 
-def test_web_routes_leave_other_prefixes_alone(server: RepoServer) -> None:
-    for path in ("/api/nothing-here", "/conda/nobody/x", "/pypi/nobody/x"):
-        response = requests.get(server.url + path, timeout=30)
-        assert response.status_code in (401, 404), path
-        assert "nothing here, or you may not see it" not in response.text, path
+@pytest.mark.parametrize("path", ["/api/nothing-here", "/conda/nobody/x", "/pypi/nobody/x"])
+def test_web_routes_leave_other_prefixes_alone(server: RepoServer, path: str) -> None:
+    response = requests.get(server.url + path, timeout=30)
+    assert response.status_code in (401, 404)
+    assert "nothing here, or you may not see it" not in response.text
+
+
+def test_the_api_and_static_files_answer_beside_the_pages(server: RepoServer) -> None:
     assert requests.get(f"{server.api}").json()["status"] == "ok"
     css = requests.get(server.url + "/static/style.css?v=1")
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
