@@ -47,15 +47,30 @@ class Loaded:
     files: int
 
 
-def _record(name: str, version: str, build: str, number: int, subdir: str,
-            others: list[str], rng: random.Random) -> dict[str, object]:
-    depends = sorted({f"{rng.choice(others)} >={rng.randint(0, 9)}.{rng.randint(0, 20)}"
-                      for _ in range(rng.randint(2, 7))})
+def _record(
+    name: str,
+    version: str,
+    build: str,
+    number: int,
+    subdir: str,
+    others: list[str],
+    rng: random.Random,
+) -> dict[str, object]:
+    depends = sorted(
+        {
+            f"{rng.choice(others)} >={rng.randint(0, 9)}.{rng.randint(0, 20)}"
+            for _ in range(rng.randint(2, 7))
+        }
+    )
     record: dict[str, object] = {
-        "name": name, "version": version, "build": build, "build_number": number,
+        "name": name,
+        "version": version,
+        "build": build,
+        "build_number": number,
         "depends": [*depends, "libgcc-ng >=12"] if subdir != "noarch" else depends,
         "license": rng.choice(["BSD-3-Clause", "MIT", "Apache-2.0", "GPL-3.0-or-later"]),
-        "subdir": subdir, "timestamp": 1_700_000_000_000 + rng.randint(0, 10**10),
+        "subdir": subdir,
+        "timestamp": 1_700_000_000_000 + rng.randint(0, 10**10),
     }
     if subdir == "noarch":
         record["noarch"] = "generic"
@@ -72,10 +87,11 @@ def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> 
     repo = Repository(data_dir=str(data_dir))
     repo.migrate()
     try:
-        user = repo.call(lambda s: accounts.password_actor(
-            accounts.create_user(s, owner, "bench-password-1")), write=True)
-        _row, token = repo.call(tokens.create_token, user, name="bench", scopes=["all"],
-                                write=True)
+        user = repo.call(
+            lambda s: accounts.password_actor(accounts.create_user(s, owner, "bench-password-1")),
+            write=True,
+        )
+        _row, token = repo.call(tokens.create_token, user, name="bench", scopes=["all"], write=True)
         with tempfile.TemporaryDirectory() as scratch:
             sample = builders.conda_package(Path(scratch), "bench-sample", "1.0")
             blob_id, key = blobs.store_spool(repo.store, _copy(sample, Path(scratch) / "b"))
@@ -91,13 +107,29 @@ def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> 
             session.add(label)
             session.flush()
             label_id = label.id
-            session.execute(insert(Package), [
-                {"owner_id": user.user_id, "name": name, "name_key": name, "pypi_key": name,
-                 "summary": f"Benchmark package {name}", "public": True,
-                 "package_types": ["conda"], "attrs": {}, "created_at": now,
-                 "modified_at": now} for name in names])
-            package_ids = dict(session.execute(
-                select(Package.name, Package.id).where(Package.owner_id == user.user_id)).all())
+            session.execute(
+                insert(Package),
+                [
+                    {
+                        "owner_id": user.user_id,
+                        "name": name,
+                        "name_key": name,
+                        "pypi_key": name,
+                        "summary": f"Benchmark package {name}",
+                        "public": True,
+                        "package_types": ["conda"],
+                        "attrs": {},
+                        "created_at": now,
+                        "modified_at": now,
+                    }
+                    for name in names
+                ],
+            )
+            package_ids = dict(
+                session.execute(
+                    select(Package.name, Package.id).where(Package.owner_id == user.user_id)
+                ).all()
+            )
             release_rows = []
             file_plan = []
             for index in range(files):
@@ -107,50 +139,88 @@ def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> 
                 subdir = "noarch" if index % count % 3 == 2 else "linux-64"
                 build = f"h{secrets.token_hex(4)}_{number % 3}"
                 ext = ".conda" if index % 2 == 0 else ".tar.bz2"
-                release_rows.append({"package_id": package_ids[name], "version": version,
-                                     "attrs": {}, "created_at": now, "modified_at": now})
+                release_rows.append(
+                    {
+                        "package_id": package_ids[name],
+                        "version": version,
+                        "attrs": {},
+                        "created_at": now,
+                        "modified_at": now,
+                    }
+                )
                 file_plan.append((name, version, build, number % 3, subdir, ext))
             for start in range(0, len(release_rows), BATCH):
-                session.execute(insert(Release), release_rows[start:start + BATCH])
+                session.execute(insert(Release), release_rows[start : start + BATCH])
             release_ids = {
-                (package_id, version): release_id for release_id, package_id, version in
-                session.execute(select(Release.id, Release.package_id, Release.version))
+                (package_id, version): release_id
+                for release_id, package_id, version in session.execute(
+                    select(Release.id, Release.package_id, Release.version)
+                )
             }
             file_rows = []
             for name, version, build, number, subdir, ext in file_plan:
                 filename = f"{name}-{version}-{build}{ext}"
                 attrs = _record(name, version, build, number, subdir, names, rng)
-                file_rows.append({
-                    "package_id": package_ids[name],
-                    "release_id": release_ids[(package_ids[name], version)],
-                    "basename": f"{subdir}/{filename}", "filename": filename,
-                    "subdir": subdir, "distribution_type": "conda",
-                    "size": rng.randint(10_000, 50_000_000),
-                    "md5": secrets.token_hex(16), "sha256": secrets.token_hex(32),
-                    "attrs": attrs, "dependencies": {"depends": attrs["depends"]},
-                    "blob_id": blob_id, "uploader_id": user.user_id, "upload_time": now,
-                    "indexed_at_ms": stamp,
-                })
+                file_rows.append(
+                    {
+                        "package_id": package_ids[name],
+                        "release_id": release_ids[(package_ids[name], version)],
+                        "basename": f"{subdir}/{filename}",
+                        "filename": filename,
+                        "subdir": subdir,
+                        "distribution_type": "conda",
+                        "size": rng.randint(10_000, 50_000_000),
+                        "md5": secrets.token_hex(16),
+                        "sha256": secrets.token_hex(32),
+                        "attrs": attrs,
+                        "dependencies": {"depends": attrs["depends"]},
+                        "blob_id": blob_id,
+                        "uploader_id": user.user_id,
+                        "upload_time": now,
+                        "indexed_at_ms": stamp,
+                    }
+                )
             for start in range(0, len(file_rows), BATCH):
-                session.execute(insert(File), file_rows[start:start + BATCH])
+                session.execute(insert(File), file_rows[start : start + BATCH])
             file_ids = session.scalars(
-                select(File.id).join(Package, Package.id == File.package_id)
-                .where(Package.owner_id == user.user_id)).all()
+                select(File.id)
+                .join(Package, Package.id == File.package_id)
+                .where(Package.owner_id == user.user_id)
+            ).all()
             for start in range(0, len(file_ids), BATCH):
-                session.execute(insert(FileLabel), [
-                    {"file_id": file_id, "label_id": label_id}
-                    for file_id in file_ids[start:start + BATCH]])
+                session.execute(
+                    insert(FileLabel),
+                    [
+                        {"file_id": file_id, "label_id": label_id}
+                        for file_id in file_ids[start : start + BATCH]
+                    ],
+                )
             for subdir in ("linux-64", "noarch"):
-                session.add(IndexState(owner_id=user.user_id, kind="conda", label="main",
-                                       subdir=subdir, revision=1, changed_at_ms=stamp,
-                                       pruned_through=0))
+                session.add(
+                    IndexState(
+                        owner_id=user.user_id,
+                        kind="conda",
+                        label="main",
+                        subdir=subdir,
+                        revision=1,
+                        changed_at_ms=stamp,
+                        pruned_through=0,
+                    )
+                )
         return Loaded(owner, token, linux, files)
     finally:
         repo.close()
 
 
-def bulk_packages(repo: Repository, owner_id: int, count: int, *, prefix: str = "pkg",
-                  now: datetime | None = None, description_bytes: int = 0) -> None:
+def bulk_packages(
+    repo: Repository,
+    owner_id: int,
+    count: int,
+    *,
+    prefix: str = "pkg",
+    now: datetime | None = None,
+    description_bytes: int = 0,
+) -> None:
     """``count`` packages ``{prefix}-00000``… of ``owner_id``, one release ``1.0`` and one
     ``noarch`` conda file each, on the owner's ``main`` label; every tenth is private.
 
@@ -162,43 +232,97 @@ def bulk_packages(repo: Repository, owner_id: int, count: int, *, prefix: str = 
     now = now or datetime.now(timezone.utc)
 
     def bulk(session):  # type: ignore[no-untyped-def]
-        session.execute(insert(Blob), [{"id": f"{prefix}-bench-blob",
-                                        "key": f"be/nc/{prefix}-bench-blob",
-                                        "size": 1234, "md5": "0" * 32, "sha256": "0" * 64}])
-        label = session.scalar(select(Label).where(Label.owner_id == owner_id,
-                                                   Label.name == "main"))
+        session.execute(
+            insert(Blob),
+            [
+                {
+                    "id": f"{prefix}-bench-blob",
+                    "key": f"be/nc/{prefix}-bench-blob",
+                    "size": 1234,
+                    "md5": "0" * 32,
+                    "sha256": "0" * 64,
+                }
+            ],
+        )
+        label = session.scalar(
+            select(Label).where(Label.owner_id == owner_id, Label.name == "main")
+        )
         if label is None:
             label = Label(owner_id=owner_id, name="main")
             session.add(label)
             session.flush()
-        session.execute(insert(Package), [{
-            "owner_id": owner_id, "name": f"{prefix}-{index:05d}",
-            "name_key": f"{prefix}-{index:05d}", "pypi_key": f"{prefix}-{index:05d}",
-            "summary": f"Benchmark package number {index}",
-            "description": _description(index, description_bytes),
-            "public": index % 10 != 0, "package_types": ["conda"], "attrs": {},
-            "created_at": now, "modified_at": now - timedelta(seconds=index),
-        } for index in range(count)])
-        ids = dict(session.execute(
-            select(Package.name, Package.id).where(Package.owner_id == owner_id,
-                                                   Package.name.like(f"{prefix}-%"))).all())
-        session.execute(insert(Release), [{"package_id": package_id, "version": "1.0",
-                                           "attrs": {}} for package_id in ids.values()])
-        releases = dict(session.execute(
-            select(Release.package_id, Release.id)
-            .where(Release.package_id.in_(select(Package.id).where(
-                Package.owner_id == owner_id, Package.name.like(f"{prefix}-%"))))).all())
-        session.execute(insert(File), [{
-            "package_id": package_id, "release_id": releases[package_id],
-            "basename": f"noarch/{name}-1.0-0.conda", "filename": f"{name}-1.0-0.conda",
-            "subdir": "noarch", "distribution_type": "conda", "size": 1234, "md5": "0" * 32,
-            "sha256": "0" * 64, "attrs": {}, "dependencies": {},
-            "blob_id": f"{prefix}-bench-blob",
-        } for name, package_id in ids.items()])
-        files = session.execute(select(File.id).where(
-            File.package_id.in_(list(ids.values())))).scalars().all()
-        session.execute(insert(FileLabel), [{"file_id": file_id, "label_id": label.id}
-                                            for file_id in files])
+        session.execute(
+            insert(Package),
+            [
+                {
+                    "owner_id": owner_id,
+                    "name": f"{prefix}-{index:05d}",
+                    "name_key": f"{prefix}-{index:05d}",
+                    "pypi_key": f"{prefix}-{index:05d}",
+                    "summary": f"Benchmark package number {index}",
+                    "description": _description(index, description_bytes),
+                    "public": index % 10 != 0,
+                    "package_types": ["conda"],
+                    "attrs": {},
+                    "created_at": now,
+                    "modified_at": now - timedelta(seconds=index),
+                }
+                for index in range(count)
+            ],
+        )
+        ids = dict(
+            session.execute(
+                select(Package.name, Package.id).where(
+                    Package.owner_id == owner_id, Package.name.like(f"{prefix}-%")
+                )
+            ).all()
+        )
+        session.execute(
+            insert(Release),
+            [
+                {"package_id": package_id, "version": "1.0", "attrs": {}}
+                for package_id in ids.values()
+            ],
+        )
+        releases = dict(
+            session.execute(
+                select(Release.package_id, Release.id).where(
+                    Release.package_id.in_(
+                        select(Package.id).where(
+                            Package.owner_id == owner_id, Package.name.like(f"{prefix}-%")
+                        )
+                    )
+                )
+            ).all()
+        )
+        session.execute(
+            insert(File),
+            [
+                {
+                    "package_id": package_id,
+                    "release_id": releases[package_id],
+                    "basename": f"noarch/{name}-1.0-0.conda",
+                    "filename": f"{name}-1.0-0.conda",
+                    "subdir": "noarch",
+                    "distribution_type": "conda",
+                    "size": 1234,
+                    "md5": "0" * 32,
+                    "sha256": "0" * 64,
+                    "attrs": {},
+                    "dependencies": {},
+                    "blob_id": f"{prefix}-bench-blob",
+                }
+                for name, package_id in ids.items()
+            ],
+        )
+        files = (
+            session.execute(select(File.id).where(File.package_id.in_(list(ids.values()))))
+            .scalars()
+            .all()
+        )
+        session.execute(
+            insert(FileLabel), [{"file_id": file_id, "label_id": label.id} for file_id in files]
+        )
 
     repo.call(bulk, write=True)
 

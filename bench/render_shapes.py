@@ -75,8 +75,9 @@ class Memory:
         while not self._stop.is_set():
             try:
                 self.peak = max(self.peak, process.memory_info().rss)
-                children = sum(child.memory_info().rss
-                               for child in process.children(recursive=True))
+                children = sum(
+                    child.memory_info().rss for child in process.children(recursive=True)
+                )
                 self.children_peak = max(self.children_peak, children)
             except psutil.Error:
                 pass
@@ -100,9 +101,13 @@ def start_server(root: Path) -> tuple[RepoServer, str, str]:
 
 
 def upload(server: RepoServer, token: str, user: str, name: str, data: bytes) -> str:
-    response = requests.put(f"{server.api}/upload/{user}/{name}/1/{name}.ipynb",
-                            params={"type": "ipynb"}, data=data,
-                            headers={"Authorization": f"token {token}"}, timeout=300)
+    response = requests.put(
+        f"{server.api}/upload/{user}/{name}/1/{name}.ipynb",
+        params={"type": "ipynb"},
+        data=data,
+        headers={"Authorization": f"token {token}"},
+        timeout=300,
+    )
     response.raise_for_status()
     return f"{server.url}/{user}/{name}/files/1/{name}.ipynb"
 
@@ -130,9 +135,16 @@ def one_shape(work: Path, shape: str, size: int) -> dict[str, object]:
         with Memory(server.process.pid).watching() as memory:  # type: ignore[union-attr]
             seconds, shown, status = view_until_final(url)
         time.sleep(1)
-        return {"shape": shape, "seconds": seconds, "shown": shown, "status": status,
-                "before": before, "peak": memory.peak, "after": server.rss(),
-                "workers": memory.children_peak}
+        return {
+            "shape": shape,
+            "seconds": seconds,
+            "shown": shown,
+            "status": status,
+            "before": before,
+            "peak": memory.peak,
+            "after": server.rss(),
+            "workers": memory.children_peak,
+        }
     finally:
         server.stop()
 
@@ -161,22 +173,31 @@ def concurrent_views(work: Path, shape: str, size: int, viewers: int) -> dict[st
             prober = threading.Thread(target=probe)
             prober.start()
             with ThreadPoolExecutor(viewers) as pool:
-                answers = list(pool.map(lambda _: (time.perf_counter(),
-                                                   requests.get(url, timeout=600)),
-                                        range(viewers)))
+                answers = list(
+                    pool.map(
+                        lambda _: (time.perf_counter(), requests.get(url, timeout=600)),
+                        range(viewers),
+                    )
+                )
             first_answers = time.perf_counter() - started
             _seconds, final, _status = view_until_final(url)
             done.set()
             prober.join()
         return {
-            "viewers": viewers, "shape": shape, "bytes": len(notebook_bytes(shape, size)),
+            "viewers": viewers,
+            "shape": shape,
+            "bytes": len(notebook_bytes(shape, size)),
             "first_answers": first_answers,
             "shown": sorted({outcome(response.text) for _, response in answers}),
-            "final": final, "final_after": time.perf_counter() - started,
+            "final": final,
+            "final_after": time.perf_counter() - started,
             "probe_max": {name: max(values) for name, values in probes.items() if values},
-            "probe_p50": {name: statistics.median(values)
-                          for name, values in probes.items() if values},
-            "before": before, "peak": memory.peak, "after": server.rss(),
+            "probe_p50": {
+                name: statistics.median(values) for name, values in probes.items() if values
+            },
+            "before": before,
+            "peak": memory.peak,
+            "after": server.rss(),
             "workers": memory.children_peak,
         }
     finally:
@@ -193,7 +214,7 @@ def report(size: int, rows: list[dict[str, object]], crowd: dict[str, object]) -
         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}), "
         f"load average {load[0]:.1f} at the end; default limits. Shapes: "
         "`tests/support/notebook_shapes.py`; time until the page shows the rendering or "
-        "says why not (a \"being rendered\" page is asked for again), including the start "
+        'says why not (a "being rendered" page is asked for again), including the start '
         "of a render worker (each shape gets a fresh server).",
         "",
         "| shape | time to final page | page shows | server RSS before → peak → after "
@@ -204,7 +225,8 @@ def report(size: int, rows: list[dict[str, object]], crowd: dict[str, object]) -
         lines.append(
             f"| {row['shape']} | {row['seconds']:.1f} s | {row['shown']} | "
             f"{row['before'] // MIB} → {row['peak'] // MIB} → {row['after'] // MIB} MiB | "
-            f"{row['workers'] // MIB} MiB |")
+            f"{row['workers'] // MIB} MiB |"
+        )
     probe_max = crowd["probe_max"]
     probe_p50 = crowd["probe_p50"]
     assert isinstance(probe_max, dict) and isinstance(probe_p50, dict)
@@ -214,8 +236,10 @@ def report(size: int, rows: list[dict[str, object]], crowd: dict[str, object]) -
         f"`{crowd['shape']}` notebook: all answered after {crowd['first_answers']:.1f} s "
         f"({', '.join(crowd['shown'])}), final page ({crowd['final']}) after "
         f"{crowd['final_after']:.1f} s. Meanwhile "
-        + ", ".join(f"`{name}` p50 {probe_p50[name] * 1000:.0f} ms / max "
-                    f"{probe_max[name] * 1000:.0f} ms" for name in probe_max)
+        + ", ".join(
+            f"`{name}` p50 {probe_p50[name] * 1000:.0f} ms / max {probe_max[name] * 1000:.0f} ms"
+            for name in probe_max
+        )
         + f"; server RSS {crowd['before'] // MIB} → {crowd['peak'] // MIB} → "
         f"{crowd['after'] // MIB} MiB, render workers' peak {crowd['workers'] // MIB} MiB.",
         "",

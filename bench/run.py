@@ -59,8 +59,9 @@ class Client:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
 
-    def request(self, method: str, path: str, body: object = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         for attempt in range(2):
             try:
                 self.connection.request(method, path, body=body, headers=headers or {})
@@ -91,13 +92,26 @@ class Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.data_dir / "config"),
-               "PYTHONUNBUFFERED": "1"}
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(self.data_dir / "config"),
+            "PYTHONUNBUFFERED": "1",
+        }
         with open(self.log, "ab") as log:
             self.process = processes.popen(
-                [sys.executable, "-m", "jupyter_repo", "serve", f"--port={self.port}",
-                 "--ip=127.0.0.1", f"--Repository.data_dir={self.data_dir}"],
-                env=env, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyter_repo",
+                    "serve",
+                    f"--port={self.port}",
+                    "--ip=127.0.0.1",
+                    f"--Repository.data_dir={self.data_dir}",
+                ],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -155,8 +169,9 @@ class Row:
 class Publisher:
     """Uploads new versions of existing linux-64 packages and waits until clients see them."""
 
-    def __init__(self, server: Server, owner: str, token: str, packages: list[str],
-                 work: Path) -> None:
+    def __init__(
+        self, server: Server, owner: str, token: str, packages: list[str], work: Path
+    ) -> None:
         self.server, self.owner, self.token = server, owner, token
         self.packages = packages
         self.work = work
@@ -187,7 +202,8 @@ class Publisher:
             return False
         digest = msgpack.unpackb(zstd.decompress(body))["shards"][name].hex()
         status, _headers, shard = self.client.request(
-            "GET", f"{self.base}/shards/{digest}.msgpack.zst")
+            "GET", f"{self.base}/shards/{digest}.msgpack.zst"
+        )
         records = msgpack.unpackb(zstd.decompress(shard))
         return filename in records["packages.conda"]
 
@@ -199,17 +215,22 @@ class Publisher:
         name = self.packages[(self.count * 7919) % len(self.packages)]
         version = f"9.{self.count}"
         self.count += 1
-        path = builders.conda_package(self.work / f"{name}-{version}", name, version,
-                                      subdir="linux-64", build="h0_0")
+        path = builders.conda_package(
+            self.work / f"{name}-{version}", name, version, subdir="linux-64", build="h0_0"
+        )
         body = path.read_bytes()
-        check = {"json": lambda: self._sees_json(path.name),
-                 "zst": lambda: self._sees_zst(path.name),
-                 "shards": lambda: self._sees_shard(path.name, name)}[kind]
+        check = {
+            "json": lambda: self._sees_json(path.name),
+            "zst": lambda: self._sees_zst(path.name),
+            "shards": lambda: self._sees_shard(path.name, name),
+        }[kind]
         started = time.perf_counter()
         status, _headers, answer = self.uploader.request(
-            "PUT", f"/api/upload/{self.owner}/{name}/{version}/linux-64/{path.name}",
-            body=body, headers={"Authorization": f"token {self.token}",
-                                "Content-Length": str(len(body))})
+            "PUT",
+            f"/api/upload/{self.owner}/{name}/{version}/linux-64/{path.name}",
+            body=body,
+            headers={"Authorization": f"token {self.token}", "Content-Length": str(len(body))},
+        )
         put_done = time.perf_counter()
         assert status == 201, answer[:300]
         deadline = started + 30
@@ -239,7 +260,10 @@ def revalidation_rate(server: Server, path: str, etag: str, seconds: int) -> flo
     if shutil.which("wrk"):
         result = processes.run(
             ["wrk", "-t2", "-c32", f"-d{seconds}s", "-H", f"If-None-Match: {etag}", url],
-            capture_output=True, text=True, check=True)
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         if "Non-2xx or 3xx" in result.stdout:
             raise AssertionError("wrk saw errors:\n" + result.stdout)
         return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))
@@ -257,13 +281,20 @@ def _python_load(url: str, etag: str, seconds: int) -> float:
         "  r=c.getresponse();r.read();assert r.status==304;n+=1\n"
         "print(n)\n"
     )
-    workers = [processes.popen([sys.executable, "-c", script, url, etag, str(seconds)],
-                                stdout=subprocess.PIPE, text=True) for _ in range(8)]
+    workers = [
+        processes.popen(
+            [sys.executable, "-c", script, url, etag, str(seconds)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
     return sum(int(worker.communicate()[0]) for worker in workers) / seconds
 
 
-def upload_throughput(server: Server, owner: str, token: str, source: Path,
-                      name: str) -> tuple[float, float, float]:
+def upload_throughput(
+    server: Server, owner: str, token: str, source: Path, name: str
+) -> tuple[float, float, float]:
     """MB/s of a big upload with curl, and the server's RSS before and at peak (MiB)."""
     base = server.rss()
     peak = [base]
@@ -280,16 +311,35 @@ def upload_throughput(server: Server, owner: str, token: str, source: Path,
     started = time.perf_counter()
     if shutil.which("curl"):  # a C client, so that the client is not the bottleneck
         result = processes.run(
-            ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(source),
-             "-H", f"Authorization: token {token}", server.url + path],
-            capture_output=True, text=True)
+            [
+                "curl",
+                "-sS",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-T",
+                str(source),
+                "-H",
+                f"Authorization: token {token}",
+                server.url + path,
+            ],
+            capture_output=True,
+            text=True,
+        )
         status = result.stdout.strip()
     else:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, blocksize=1 << 20)
         with open(source, "rb") as body:
-            connection.request("PUT", path, body=body, headers={
-                "Authorization": f"token {token}",
-                "Content-Length": str(source.stat().st_size)})
+            connection.request(
+                "PUT",
+                path,
+                body=body,
+                headers={
+                    "Authorization": f"token {token}",
+                    "Content-Length": str(source.stat().st_size),
+                },
+            )
         response = connection.getresponse()
         response.read()
         status = str(response.status)
@@ -311,18 +361,25 @@ def measure(files: int, work: Path, big_file: Path | None, args: argparse.Namesp
     try:
         client = Client(server.url)
         started = time.perf_counter()
-        status, headers, body = client.request("GET", f"/conda/{loaded.owner}/linux-64/"
-                                                      "repodata.json")
+        status, headers, body = client.request(
+            "GET", f"/conda/{loaded.owner}/linux-64/repodata.json"
+        )
         row.cold_build_s = time.perf_counter() - started
         assert status == 200
         row.subdir_records = len(json.loads(body)["packages.conda"]) + len(
-            json.loads(body)["packages"])
-        for path in ("linux-64/repodata.json.zst", "noarch/repodata.json",
-                     "noarch/repodata.json.zst", "linux-64/repodata_shards.msgpack.zst"):
+            json.loads(body)["packages"]
+        )
+        for path in (
+            "linux-64/repodata.json.zst",
+            "noarch/repodata.json",
+            "noarch/repodata.json.zst",
+            "linux-64/repodata_shards.msgpack.zst",
+        ):
             client.request("GET", f"/conda/{loaded.owner}/{path}")
         wait_idle(server)  # the first build stores its records in the background
-        publisher = Publisher(server, loaded.owner, loaded.token, loaded.packages,
-                              work / f"pkgs-{files}")
+        publisher = Publisher(
+            server, loaded.owner, loaded.token, loaded.packages, work / f"pkgs-{files}"
+        )
         publisher.prime()
         for kind in ("json", "zst", "shards"):
             for _ in range(args.publishes):
@@ -332,7 +389,8 @@ def measure(files: int, work: Path, big_file: Path | None, args: argparse.Namesp
             for _ in range(args.gets):
                 started = time.perf_counter()
                 status, headers, body = client.request(
-                    "GET", f"/conda/{loaded.owner}/linux-64/repodata.json{suffix}")
+                    "GET", f"/conda/{loaded.owner}/linux-64/repodata.json{suffix}"
+                )
                 series.append((time.perf_counter() - started) * 1000)
             if suffix:
                 row.zst_bytes = len(body)
@@ -341,16 +399,20 @@ def measure(files: int, work: Path, big_file: Path | None, args: argparse.Namesp
                 etag = headers["etag"]
         row.idle_rss_mib = server.rss() / 2**20
         row.revalidations_per_s = revalidation_rate(
-            server, f"/conda/{loaded.owner}/linux-64/repodata.json", etag, args.wrk_seconds)
+            server, f"/conda/{loaded.owner}/linux-64/repodata.json", etag, args.wrk_seconds
+        )
         for index in range(args.searches):
             started = time.perf_counter()
             status, _headers, _body = client.request(
-                "GET", f"/api/search?name=bpkg-{(index * 37) % 1000:03d}")
+                "GET", f"/api/search?name=bpkg-{(index * 37) % 1000:03d}"
+            )
             assert status == 200
             row.search_ms.append((time.perf_counter() - started) * 1000)
         if big_file is not None:  # the median of a few: other tenants of the machine vary
-            runs = [upload_throughput(server, loaded.owner, loaded.token, big_file,
-                                      f"big-data-{index}") for index in range(args.uploads)]
+            runs = [
+                upload_throughput(server, loaded.owner, loaded.token, big_file, f"big-data-{index}")
+                for index in range(args.uploads)
+            ]
             row.upload_mb_s = statistics.median(run[0] for run in runs)
             row.upload_base_mib = runs[0][1]
             row.upload_peak_mib = max(run[2] for run in runs)
@@ -358,7 +420,8 @@ def measure(files: int, work: Path, big_file: Path | None, args: argparse.Namesp
         server.start()
         started = time.perf_counter()
         status, _headers, _body = Client(server.url).request(
-            "GET", f"/conda/{loaded.owner}/linux-64/repodata.json")
+            "GET", f"/conda/{loaded.owner}/linux-64/repodata.json"
+        )
         row.restart_build_s = time.perf_counter() - started
         row.load_average = os.getloadavg()[0]
     finally:
@@ -382,9 +445,11 @@ def machine() -> str:
         pass
     memory = psutil.virtual_memory().total / 2**30
     load1, load5, _ = os.getloadavg()
-    return (f"{platform.node() or 'host'}: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, "
-            f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
-            f"load average at start {load1:.1f} / {load5:.1f} (1 / 5 min)")
+    return (
+        f"{platform.node() or 'host'}: {cpu}, {os.cpu_count()} cores, {memory:.0f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}; "
+        f"load average at start {load1:.1f} / {load5:.1f} (1 / 5 min)"
+    )
 
 
 def table(rows: list[Row], args: argparse.Namespace) -> str:
@@ -392,34 +457,56 @@ def table(rows: list[Row], args: argparse.Namespace) -> str:
         return f"{statistics.median(values):.0f} / {percentile(values, 0.95):.0f}"
 
     lines = [
-        "| N files (records in linux-64) | " + " | ".join(
-            f"{row.files:,} ({row.subdir_records:,})" for row in rows) + " |",
+        "| N files (records in linux-64) | "
+        + " | ".join(f"{row.files:,} ({row.subdir_records:,})" for row in rows)
+        + " |",
         "| --- |" + " --- |" * len(rows),
     ]
 
     def add(label: str, cells: list[str]) -> None:
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
 
-    add("publish→visible in repodata.json, p50 / p95 (ms)",
-        [pair(row.visible_json_ms) for row in rows])
-    add("publish→visible in repodata.json.zst, p50 / p95 (ms)",
-        [pair(row.visible_zst_ms) for row in rows])
-    add("publish→visible through shards, p50 / p95 (ms)",
-        [pair(row.visible_shards_ms) for row in rows])
-    add("the upload PUT alone, p50 (ms)",
-        [f"{statistics.median(row.upload_put_ms):.0f}" for row in rows])
-    add("GET linux-64 repodata.json, p50 (ms) / size",
-        [f"{statistics.median(row.get_json_ms):.0f} / {row.json_bytes / 1e6:.2f} MB"
-         for row in rows])
-    add("GET linux-64 repodata.json.zst, p50 (ms) / size",
-        [f"{statistics.median(row.get_zst_ms):.0f} / {row.zst_bytes / 1e6:.2f} MB"
-         for row in rows])
-    add("304 revalidation (wrk, 2 threads, 32 conn.), req/s",
-        [f"{row.revalidations_per_s:,.0f}" for row in rows])
-    add(f"upload of a {args.upload_mb} MB file, MB/s, median of {args.uploads} "
+    add(
+        "publish→visible in repodata.json, p50 / p95 (ms)",
+        [pair(row.visible_json_ms) for row in rows],
+    )
+    add(
+        "publish→visible in repodata.json.zst, p50 / p95 (ms)",
+        [pair(row.visible_zst_ms) for row in rows],
+    )
+    add(
+        "publish→visible through shards, p50 / p95 (ms)",
+        [pair(row.visible_shards_ms) for row in rows],
+    )
+    add(
+        "the upload PUT alone, p50 (ms)",
+        [f"{statistics.median(row.upload_put_ms):.0f}" for row in rows],
+    )
+    add(
+        "GET linux-64 repodata.json, p50 (ms) / size",
+        [
+            f"{statistics.median(row.get_json_ms):.0f} / {row.json_bytes / 1e6:.2f} MB"
+            for row in rows
+        ],
+    )
+    add(
+        "GET linux-64 repodata.json.zst, p50 (ms) / size",
+        [f"{statistics.median(row.get_zst_ms):.0f} / {row.zst_bytes / 1e6:.2f} MB" for row in rows],
+    )
+    add(
+        "304 revalidation (wrk, 2 threads, 32 conn.), req/s",
+        [f"{row.revalidations_per_s:,.0f}" for row in rows],
+    )
+    add(
+        f"upload of a {args.upload_mb} MB file, MB/s, median of {args.uploads} "
         "(server RSS before → peak)",
-        [f"{row.upload_mb_s:.0f} ({row.upload_base_mib:.0f} → {row.upload_peak_mib:.0f} MiB)"
-         if row.upload_mb_s else "-" for row in rows])
+        [
+            f"{row.upload_mb_s:.0f} ({row.upload_base_mib:.0f} → {row.upload_peak_mib:.0f} MiB)"
+            if row.upload_mb_s
+            else "-"
+            for row in rows
+        ],
+    )
     add("search, p50 / p95 (ms)", [pair(row.search_ms) for row in rows])
     add("first build of linux-64 after loading (s)", [f"{row.cold_build_s:.2f}" for row in rows])
     add("build of linux-64 after a restart (s)", [f"{row.restart_build_s:.2f}" for row in rows])

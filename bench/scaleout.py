@@ -64,8 +64,10 @@ class PeakMemory:
         return max(self.peak[pid] - self.start[pid] for pid in self.start) / 2**20
 
     def describe(self) -> str:
-        return ", ".join(f"{self.start[pid] / 2**20:.0f} → {self.peak[pid] / 2**20:.0f} MiB"
-                         for pid in self.start)
+        return ", ".join(
+            f"{self.start[pid] / 2**20:.0f} → {self.peak[pid] / 2**20:.0f} MiB"
+            for pid in self.start
+        )
 
 
 def publish_to_visible(repo: ScaledRepo, token: str, work: Path, count: int) -> list[float]:
@@ -77,8 +79,11 @@ def publish_to_visible(repo: ScaledRepo, token: str, work: Path, count: int) -> 
         url = f"{second.url}/conda/bench/noarch/repodata.json"
         started = time.perf_counter()
         response = requests.put(
-            f"{first.api}/upload/bench/crossbench/1.{index}/noarch/{package.name}", data=body,
-            headers={"Authorization": f"token {token}"}, timeout=60)
+            f"{first.api}/upload/bench/crossbench/1.{index}/noarch/{package.name}",
+            data=body,
+            headers={"Authorization": f"token {token}"},
+            timeout=60,
+        )
         assert response.status_code == 201, response.text
         while package.name not in requests.get(url, timeout=60).json().get("packages.conda", {}):
             time.sleep(0.005)
@@ -90,9 +95,12 @@ def revalidations(url: str, seconds: int) -> float | None:
     if not shutil.which("wrk"):
         return None
     etag = requests.get(url, timeout=60).headers["ETag"]
-    result = processes.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "-H",
-                             f"If-None-Match: {etag}", url], capture_output=True, text=True,
-                            check=True)
+    result = processes.run(
+        ["wrk", "-t2", "-c32", f"-d{seconds}s", "-H", f"If-None-Match: {etag}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     if "Non-2xx or 3xx" in result.stdout:
         raise AssertionError("wrk saw errors:\n" + result.stdout)
     return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
@@ -125,49 +133,77 @@ def main() -> None:
         repo.create_user("bench")
         token = repo.token("bench")
         timings = publish_to_visible(repo, token, work, args.publishes)
-        rows.append(("publish via process A → visible in process B's repodata.json, "
-                     "p50 / p95 (ms)",
-                     f"{statistics.median(timings):.0f} / "
-                     f"{sorted(timings)[int(len(timings) * 0.95) - 1]:.0f}"))
+        rows.append(
+            (
+                "publish via process A → visible in process B's repodata.json, p50 / p95 (ms)",
+                f"{statistics.median(timings):.0f} / "
+                f"{sorted(timings)[int(len(timings) * 0.95) - 1]:.0f}",
+            )
+        )
         rate = revalidations(f"{repo.url}/conda/bench/noarch/repodata.json", args.wrk_seconds)
-        rows.append(("304 revalidation through nginx (wrk, 2 threads, 32 conn.), req/s",
-                     f"{rate:,.0f}" if rate else "wrk not installed"))
+        rows.append(
+            (
+                "304 revalidation through nginx (wrk, 2 threads, 32 conn.), req/s",
+                f"{rate:,.0f}" if rate else "wrk not installed",
+            )
+        )
         path = work / "big.bin"
         sha256 = big_file(path, args.upload_mb)
         pids = [p.process.pid for p in repo.processes if p.process]
         with PeakMemory(pids) as memory, open(path, "rb") as body:
             started = time.perf_counter()
-            response = requests.put(f"{repo.api}/upload/bench/big/1/big.bin", data=body,
-                                    headers={"Authorization": f"token {token}"},
-                                    params={"sha256": sha256}, timeout=3600)
+            response = requests.put(
+                f"{repo.api}/upload/bench/big/1/big.bin",
+                data=body,
+                headers={"Authorization": f"token {token}"},
+                params={"sha256": sha256},
+                timeout=3600,
+            )
             upload_seconds = time.perf_counter() - started
         assert response.status_code == 201, response.text
         size = path.stat().st_size
-        rows.append((f"upload of {size / 1e9:.2f} GB through nginx into S3 (multipart), MB/s",
-                     f"{size / upload_seconds / 1e6:.0f}"))
-        rows.append(("server memory during the upload (per process, start → peak)",
-                     f"{memory.describe()} (max growth {memory.growth_mib():.0f} MiB)"))
+        rows.append(
+            (
+                f"upload of {size / 1e9:.2f} GB through nginx into S3 (multipart), MB/s",
+                f"{size / upload_seconds / 1e6:.0f}",
+            )
+        )
+        rows.append(
+            (
+                "server memory during the upload (per process, start → peak)",
+                f"{memory.describe()} (max growth {memory.growth_mib():.0f} MiB)",
+            )
+        )
         with PeakMemory(pids) as memory:
             started = time.perf_counter()
             digest = hashlib.sha256()
-            with requests.get(f"{repo.api}/download/bench/big/1/big.bin", stream=True,
-                              timeout=3600) as download:
+            with requests.get(
+                f"{repo.api}/download/bench/big/1/big.bin", stream=True, timeout=3600
+            ) as download:
                 for chunk in download.iter_content(1 << 20):
                     digest.update(chunk)
             download_seconds = time.perf_counter() - started
         assert digest.hexdigest() == sha256
-        rows.append((f"download of the {size / 1e9:.2f} GB file through nginx from S3, MB/s",
-                     f"{size / download_seconds / 1e6:.0f}"))
-        rows.append(("server memory during the download (max growth)",
-                     f"{memory.growth_mib():.0f} MiB"))
+        rows.append(
+            (
+                f"download of the {size / 1e9:.2f} GB file through nginx from S3, MB/s",
+                f"{size / download_seconds / 1e6:.0f}",
+            )
+        )
+        rows.append(
+            ("server memory during the download (max growth)", f"{memory.growth_mib():.0f} MiB")
+        )
     finally:
         repo.close()
         shutil.rmtree(work, ignore_errors=True)
-    machine = (f"{platform.node()}: {os.cpu_count()} cores, "
-               f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python "
-               f"{platform.python_version()}; load average at start {load[0]:.1f}")
+    machine = (
+        f"{platform.node()}: {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python "
+        f"{platform.python_version()}; load average at start {load[0]:.1f}"
+    )
     table = "| measure | value |\n| --- | --- |\n" + "".join(
-        f"| {name} | {value} |\n" for name, value in rows)
+        f"| {name} | {value} |\n" for name, value in rows
+    )
     text = (
         "## Scaled out: PostgreSQL + Swift (S3 API) + two processes behind nginx\n\n"
         f"Latest run of `./scripts/bench scaleout` ({time.strftime('%Y-%m-%d %H:%M %Z')}). "

@@ -63,10 +63,12 @@ class Payloads:
     """Conda packages and wheels built before the run, each uploaded once."""
 
     def __init__(self, folder: Path, count: int) -> None:
-        self.conda = [builders.conda_package(folder / "conda", "soak-conda", f"1.{i}")
-                      for i in range(count)]
-        self.wheels = [builders.wheel(folder / "wheels", "soak-wheel", f"1.{i}")
-                       for i in range(count)]
+        self.conda = [
+            builders.conda_package(folder / "conda", "soak-conda", f"1.{i}") for i in range(count)
+        ]
+        self.wheels = [
+            builders.wheel(folder / "wheels", "soak-wheel", f"1.{i}") for i in range(count)
+        ]
         self.lock = threading.Lock()
 
     def take(self, kind: str) -> Path | None:
@@ -76,8 +78,16 @@ class Payloads:
 
 
 class Worker:
-    def __init__(self, url: str, owner: str, token: str, packages: list[str], tally: Tally,
-                 payloads: Payloads, seed: int) -> None:
+    def __init__(
+        self,
+        url: str,
+        owner: str,
+        token: str,
+        packages: list[str],
+        tally: Tally,
+        payloads: Payloads,
+        seed: int,
+    ) -> None:
         self.client = Client(url)
         self.owner = owner
         self.auth = {"Authorization": f"token {token}"}
@@ -99,8 +109,9 @@ class Worker:
                 problem = f"{type(error).__name__}: {error}"
             self.tally.record(operation, time.perf_counter() - started, problem)
 
-    def _get(self, path: str, expected: tuple[int, ...] = (200,),
-             headers: dict[str, str] | None = None) -> tuple[str | None, dict[str, str], bytes]:
+    def _get(
+        self, path: str, expected: tuple[int, ...] = (200,), headers: dict[str, str] | None = None
+    ) -> tuple[str | None, dict[str, str], bytes]:
         status, answer_headers, body = self.client.request("GET", path, headers=headers)
         problem = None if status in expected else f"GET {path} -> {status} {body[:120]!r}"
         return problem, answer_headers, body
@@ -109,15 +120,15 @@ class Worker:
         subdir = self.rng.choice(["linux-64", "noarch"])
         path = f"/conda/{self.owner}/{subdir}/repodata.json"
         headers = {"If-None-Match": self.etags[path]} if path in self.etags else {}
-        problem, answer, _body = self._get(path, (200, 304), {**headers,
-                                                              "Accept-Encoding": "gzip"})
+        problem, answer, _body = self._get(path, (200, 304), {**headers, "Accept-Encoding": "gzip"})
         if "etag" in answer:
             self.etags[path] = answer["etag"]
         return problem
 
     def pypi_simple(self) -> str | None:
-        path = self.rng.choice([f"/pypi/{self.owner}/simple/",
-                                f"/pypi/{self.owner}/simple/soak-wheel/"])
+        path = self.rng.choice(
+            [f"/pypi/{self.owner}/simple/", f"/pypi/{self.owner}/simple/soak-wheel/"]
+        )
         return self._get(path, (200, 404) if path.endswith("soak-wheel/") else (200,))[0]
 
     def search(self) -> str | None:
@@ -136,17 +147,17 @@ class Worker:
         path = self.rng.choice(["/", f"/{self.owner}", f"/{self.owner}/{package}"])
         return self._get(path)[0]
 
-    def _upload(self, package: str, version: str, basename: str, body: bytes,
-                kind: str) -> str | None:
-        path = (f"/api/upload/{self.owner}/{package}/{version}/{quote(basename)}"
-                f"?type={kind}")
-        status, _headers, answer = self.client.request("PUT", path, body=body,
-                                                       headers=self.auth)
+    def _upload(
+        self, package: str, version: str, basename: str, body: bytes, kind: str
+    ) -> str | None:
+        path = f"/api/upload/{self.owner}/{package}/{version}/{quote(basename)}?type={kind}"
+        status, _headers, answer = self.client.request("PUT", path, body=body, headers=self.auth)
         if status != 201:
             return f"PUT {path} -> {status} {answer[:120]!r}"
         with self.tally.lock:
             self.tally.downloads.append(
-                f"/api/download/{self.owner}/{package}/{version}/{quote(basename)}")
+                f"/api/download/{self.owner}/{package}/{version}/{quote(basename)}"
+            )
         return None
 
     def upload_file(self) -> str | None:
@@ -160,8 +171,9 @@ class Worker:
         if path is None:
             return self.upload_file()
         version = path.name.split("-")[2]
-        return self._upload("soak-conda", version, f"noarch/{path.name}", path.read_bytes(),
-                            "conda")
+        return self._upload(
+            "soak-conda", version, f"noarch/{path.name}", path.read_bytes(), "conda"
+        )
 
     def upload_wheel(self) -> str | None:
         path = self.payloads.take("wheel")
@@ -186,15 +198,16 @@ def soak(seconds: int, clients: int, files: int, work: Path) -> str:
     tally = Tally()
     try:
         # Warm-up (indexes built, pages compiled), then the measured run.
-        warm = Worker(server.url, loaded.owner, loaded.token, loaded.packages, Tally(),
-                      payloads, 0)
+        warm = Worker(server.url, loaded.owner, loaded.token, loaded.packages, Tally(), payloads, 0)
         warm.run(time.monotonic() + 10)
         rss: list[tuple[float, int]] = [(time.monotonic(), server.rss())]
         stop = threading.Event()
         sampler = threading.Thread(target=sample_rss, args=(server, rss, stop), daemon=True)
         sampler.start()
-        workers = [Worker(server.url, loaded.owner, loaded.token, loaded.packages, tally,
-                          payloads, seed) for seed in range(1, clients + 1)]
+        workers = [
+            Worker(server.url, loaded.owner, loaded.token, loaded.packages, tally, payloads, seed)
+            for seed in range(1, clients + 1)
+        ]
         started = time.monotonic()
         threads = [threading.Thread(target=w.run, args=(started + seconds,)) for w in workers]
         for thread in threads:
@@ -210,8 +223,14 @@ def soak(seconds: int, clients: int, files: int, work: Path) -> str:
     return report(tally, rss, elapsed, seconds, clients, files)
 
 
-def report(tally: Tally, rss: list[tuple[float, int]], elapsed: float, seconds: int,
-           clients: int, files: int) -> str:
+def report(
+    tally: Tally,
+    rss: list[tuple[float, int]],
+    elapsed: float,
+    seconds: int,
+    clients: int,
+    files: int,
+) -> str:
     total = sum(len(values) for values in tally.latencies.values())
     errors = sum(tally.errors.values())
     every = [value for values in tally.latencies.values() for value in values]
@@ -243,9 +262,11 @@ def report(tally: Tally, rss: list[tuple[float, int]], elapsed: float, seconds: 
         values = tally.latencies.get(name, [])
         if not values:
             continue
-        lines.append(f"| {name} | {len(values)} | {tally.errors[name]} | "
-                     f"{percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} | "
-                     f"{statistics.fmean(values):.1f} |")
+        lines.append(
+            f"| {name} | {len(values)} | {tally.errors[name]} | "
+            f"{percentile(values, 0.5):.1f} | {percentile(values, 0.99):.1f} | "
+            f"{statistics.fmean(values):.1f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -56,19 +56,23 @@ def populate(repo: Repository, count: int, work: Path) -> dict[str, str]:
     actor = repo.call(lambda s: accounts.password_actor(s.get(Account, user)))
     bulk_packages(repo, user, count)
 
-    def upload(package: str, version: str, basename: str, path: Path, **options: object
-               ) -> None:
-        ingest_local_file(repo, actor, OWNER, package, version, basename, path,
-                          DirectOptions(**options))  # type: ignore[arg-type]
+    def upload(package: str, version: str, basename: str, path: Path, **options: object) -> None:
+        ingest_local_file(
+            repo, actor, OWNER, package, version, basename, path, DirectOptions(**options)
+        )  # type: ignore[arg-type]
 
     # The measured package: 30 versions on two platforms, on two labels.
     for minor in range(30):
         version = f"2.{minor}"
         for subdir in ("linux-64", "osx-arm64"):
-            path = builders.conda_package(work, "measured", version, subdir=subdir,
-                                          build="h0_0")
-            upload("measured", version, f"{subdir}/{path.name}", path,
-                   labels=("main",) if minor % 3 else ("main", "dev"))
+            path = builders.conda_package(work, "measured", version, subdir=subdir, build="h0_0")
+            upload(
+                "measured",
+                version,
+                f"{subdir}/{path.name}",
+                path,
+                labels=("main",) if minor % 3 else ("main", "dev"),
+            )
     notebook = builders.notebook(work, "analysis.ipynb", title="Benchmark notebook")
     upload("notebook", "1", notebook.name, notebook, distribution_type="ipynb")
     print(f"populated {count} packages in {time.perf_counter() - started:.1f} s", flush=True)
@@ -103,16 +107,23 @@ def measure(session: requests.Session, url: str, count: int) -> dict[str, float]
         wall.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
         server.append(server_ms(response))
-    return {"p50": statistics.median(server), "p95": percentile(server, 0.95),
-            "max": max(server), "wall_p50": statistics.median(wall),
-            "wall_p95": percentile(wall, 0.95)}
+    return {
+        "p50": statistics.median(server),
+        "p95": percentile(server, 0.95),
+        "max": max(server),
+        "wall_p50": statistics.median(wall),
+        "wall_p95": percentile(wall, 0.95),
+    }
 
 
 def log_in(session: requests.Session, base: str) -> None:
     page = session.get(f"{base}/login", timeout=30).text
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    response = session.post(f"{base}/login", data={
-        "_xsrf": xsrf, "username": OWNER, "password": PASSWORD}, allow_redirects=False)
+    response = session.post(
+        f"{base}/login",
+        data={"_xsrf": xsrf, "username": OWNER, "password": PASSWORD},
+        allow_redirects=False,
+    )
     assert response.status_code == 303, response.text
 
 
@@ -133,12 +144,25 @@ def main() -> None:
         pages = populate(repo, options.packages, root / "work")
         repo.close()
         port = free_port()
-        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / "config"),
-               "JUPYTER_DATA_DIR": str(root / "jupyter")}
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(root / "config"),
+            "JUPYTER_DATA_DIR": str(root / "jupyter"),
+        }
         server = processes.popen(
-            [sys.executable, "-m", "jupyter_repo", "serve", f"--port={port}", "--ip=127.0.0.1",
-             f"--Repository.data_dir={root / 'data'}"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "jupyter_repo",
+                "serve",
+                f"--port={port}",
+                "--ip=127.0.0.1",
+                f"--Repository.data_dir={root / 'data'}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
@@ -154,13 +178,16 @@ def main() -> None:
             cold = anonymous.get(base + pages["notebook"], timeout=120)
             cold.raise_for_status()
             cold_ms = server_ms(cold)
-            results = {name: measure(anonymous, base + path, options.requests)
-                       for name, path in pages.items()}
+            results = {
+                name: measure(anonymous, base + path, options.requests)
+                for name, path in pages.items()
+            }
             owner = requests.Session()
             log_in(owner, base)
             for name in ("home", "owner", "package"):
                 results[f"{name} (logged in as the owner)"] = measure(
-                    owner, base + pages[name], options.requests)
+                    owner, base + pages[name], options.requests
+                )
         finally:
             server.terminate()
             server.wait(15)
@@ -183,9 +210,13 @@ def main() -> None:
         lines.append(
             f"| {name} | {numbers['p50']:.1f} ms | {numbers['p95']:.1f} ms | "
             f"{numbers['max']:.1f} ms | {numbers['wall_p50']:.1f} ms | "
-            f"{numbers['wall_p95']:.1f} ms | {verdict} |")
-    lines += ["", f"First (uncached) rendering of the notebook page: {cold_ms:.0f} ms server "
-              "time; later requests are served from the render cache."]
+            f"{numbers['wall_p95']:.1f} ms | {verdict} |"
+        )
+    lines += [
+        "",
+        f"First (uncached) rendering of the notebook page: {cold_ms:.0f} ms server "
+        "time; later requests are served from the render cache.",
+    ]
     text = "\n".join(lines)
     print(text)
     if not options.no_write:

@@ -71,8 +71,9 @@ class Target:
 
 def baseline_source(ref: str, root: Path) -> Path:
     """The files of git ``ref`` (its ``jupyter_repo`` package runs the baseline server)."""
-    archive = processes.run(["git", "-C", str(ROOT), "archive", ref, "jupyter_repo"],
-                             check=True, capture_output=True).stdout
+    archive = processes.run(
+        ["git", "-C", str(ROOT), "archive", ref, "jupyter_repo"], check=True, capture_output=True
+    ).stdout
     target = root / "baseline-src"
     target.mkdir()
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
@@ -81,26 +82,35 @@ def baseline_source(ref: str, root: Path) -> Path:
 
 
 def server_env(root: Path, source: Path | None) -> dict[str, str]:
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(root / "config"),
-           "JUPYTER_DATA_DIR": str(root / "jupyter")}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / "config"),
+        "JUPYTER_DATA_DIR": str(root / "jupyter"),
+    }
     if source is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(source), env.get("PYTHONPATH", "")])
     return env
 
 
-def fill(root: Path, data: Path, count: int, description_bytes: int,
-         source: Path | None) -> str:
+def fill(root: Path, data: Path, count: int, description_bytes: int, source: Path | None) -> str:
     """Migrate (with ``source``'s migrations when given) and seed; the owner's token."""
     data.mkdir(parents=True)
-    processes.run([sys.executable, "-m", "jupyter_repo", "migrate",
-                    f"--Repository.data_dir={data}"], check=True, capture_output=True,
-                   env=server_env(root, source), cwd=str(source or ROOT))
+    processes.run(
+        [sys.executable, "-m", "jupyter_repo", "migrate", f"--Repository.data_dir={data}"],
+        check=True,
+        capture_output=True,
+        env=server_env(root, source),
+        cwd=str(source or ROOT),
+    )
     repo = Repository(data_dir=str(data))  # no migrate(): the baseline keeps its schema
     try:
-        actor = repo.call(lambda s: accounts.password_actor(
-            accounts.create_user(s, OWNER, "bench-password")), write=True)
-        _row, token = repo.call(tokens.create_token, actor, name="bench", scopes=["all"],
-                                write=True)
+        actor = repo.call(
+            lambda s: accounts.password_actor(accounts.create_user(s, OWNER, "bench-password")),
+            write=True,
+        )
+        _row, token = repo.call(
+            tokens.create_token, actor, name="bench", scopes=["all"], write=True
+        )
         bulk_packages(repo, actor.user_id, count, description_bytes=description_bytes)
     finally:
         repo.close()
@@ -110,10 +120,20 @@ def fill(root: Path, data: Path, count: int, description_bytes: int,
 def start_server(root: Path, data: Path, source: Path | None) -> tuple[subprocess.Popen, str]:
     port = free_port()
     server = processes.popen(
-        [sys.executable, "-m", "jupyter_repo", "serve", f"--port={port}", "--ip=127.0.0.1",
-         f"--Repository.data_dir={data}"],
-        env=server_env(root, source), cwd=str(source or ROOT),
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyter_repo",
+            "serve",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            f"--Repository.data_dir={data}",
+        ],
+        env=server_env(root, source),
+        cwd=str(source or ROOT),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -152,8 +172,11 @@ def measure_api(targets: list[Target], rounds: int) -> dict[tuple[str, str], lis
                 for key in order:
                     target, session = sessions[key]
                     started = time.perf_counter()
-                    response = session.get(f"{target.base}/api/search", timeout=60,
-                                           params={"name": query, "per_page": PER_PAGE})
+                    response = session.get(
+                        f"{target.base}/api/search",
+                        timeout=60,
+                        params={"name": query, "per_page": PER_PAGE},
+                    )
                     elapsed = (time.perf_counter() - started) * 1000
                     response.raise_for_status()
                     if round_:
@@ -164,8 +187,9 @@ def measure_api(targets: list[Target], rounds: int) -> dict[tuple[str, str], lis
 # -- the widget (runs inside the kernel) -----------------------------------------------------
 
 
-async def measure_widget(targets: list[dict[str, str]], words: list[str], rounds: int,
-                         key_interval: float) -> dict[str, Any]:
+async def measure_widget(
+    targets: list[dict[str, str]], words: list[str], rounds: int, key_interval: float
+) -> dict[str, Any]:
     """Keystroke→results (ms) per target: with debounce 0 every prefix; with the default
     debounce, from the last key of a word typed at ``key_interval`` s per key."""
     import inspect
@@ -223,11 +247,14 @@ def widget_in_kernel(targets: list[Target], rounds: int, key_interval: float) ->
     client.start_channels()
     try:
         client.wait_for_ready(timeout=60)
-        arguments = json.dumps([[target.__dict__ for target in targets], list(WORDS), rounds,
-                                key_interval])
-        code = ("import json\nfrom bench.widgets import measure_widget\n"
-                f"_bench = await measure_widget(*json.loads({arguments!r}))\n"
-                "print('BENCH' + json.dumps(_bench))\n")
+        arguments = json.dumps(
+            [[target.__dict__ for target in targets], list(WORDS), rounds, key_interval]
+        )
+        code = (
+            "import json\nfrom bench.widgets import measure_widget\n"
+            f"_bench = await measure_widget(*json.loads({arguments!r}))\n"
+            "print('BENCH' + json.dumps(_bench))\n"
+        )
         output: list[str] = []
 
         def hook(message: dict[str, Any]) -> None:
@@ -254,11 +281,22 @@ def pair(values: list[float]) -> str:
     return f"{statistics.median(values):.0f} / {percentile(values, 0.95):.0f}"
 
 
-def report(options: argparse.Namespace, api: dict[tuple[str, str], list[float]],
-           widget: dict[str, Any], names: list[str], load: tuple[float, float]) -> str:
+def report(
+    options: argparse.Namespace,
+    api: dict[tuple[str, str], list[float]],
+    widget: dict[str, Any],
+    names: list[str],
+    load: tuple[float, float],
+) -> str:
     times = widget["times"]
-    head = processes.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                          capture_output=True, text=True).stdout.strip() or "?"
+    head = (
+        processes.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        or "?"
+    )
     labels = {"after": f"this checkout `{head}`", "before": f"baseline `{options.baseline}`"}
     columns = [labels[name] for name in names]
     typed = ", ".join(f"“{word}”" for word in WORDS)
@@ -267,9 +305,11 @@ def report(options: argparse.Namespace, api: dict[tuple[str, str], list[float]],
         f"## Search widget: keystroke→results with {options.packages:,} packages",
         "",
         f"`./scripts/bench widgets --packages {options.packages} --rounds {options.rounds}"
-        + (f" --baseline {options.baseline}" if options.baseline else "") + "`, "
+        + (f" --baseline {options.baseline}" if options.baseline else "")
+        + "`, "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, SQLite, one server process"
-        + (" per source (both running)" if options.baseline else "") + ", "
+        + (" per source (both running)" if options.baseline else "")
+        + ", "
         f"{os.cpu_count()} cores ({platform.machine()}, Python {platform.python_version()}); "
         f"load average {load[0]:.1f} at start, {load[1]:.1f} at the end: the machine is "
         "shared, figures are medians of series interleaved between the servers. "
@@ -282,14 +322,23 @@ def report(options: argparse.Namespace, api: dict[tuple[str, str], list[float]],
         "| --- |" + " ---: |" * len(columns),
     ]
     after = statistics.median(times["after/0"])
-    lines.append("| **keystroke→results, widget, debounce 0** (with the owner's token) | "
-                 + " | ".join(pair(times[f"{name}/0"]) for name in names) + " |")
-    lines.append(f"| keystroke→results, default debounce ({widget['default_debounce']} s), "
-                 f"last key of a word typed at {options.key_interval:.0f} ms per key | "
-                 + " | ".join(pair(times[f"{name}/default"]) for name in names) + " |")
+    lines.append(
+        "| **keystroke→results, widget, debounce 0** (with the owner's token) | "
+        + " | ".join(pair(times[f"{name}/0"]) for name in names)
+        + " |"
+    )
+    lines.append(
+        f"| keystroke→results, default debounce ({widget['default_debounce']} s), "
+        f"last key of a word typed at {options.key_interval:.0f} ms per key | "
+        + " | ".join(pair(times[f"{name}/default"]) for name in names)
+        + " |"
+    )
     for who, text in (("anonymous", "anonymous"), ("token", "with the owner's token")):
-        lines.append(f"| GET /api/search, per_page {PER_PAGE}, {text} | "
-                     + " | ".join(pair(api[name, who]) for name in names) + " |")
+        lines.append(
+            f"| GET /api/search, per_page {PER_PAGE}, {text} | "
+            + " | ".join(pair(api[name, who]) for name in names)
+            + " |"
+        )
     verdict = "met" if after < TARGET_MS else "**missed**"
     lines += [
         "",
@@ -308,10 +357,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packages", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--description-bytes", type=int, default=2000,
-                        help="each package's description (uploads store the README there)")
-    parser.add_argument("--key-interval", type=float, default=80.0,
-                        help="ms between keystrokes for the default-debounce series")
+    parser.add_argument(
+        "--description-bytes",
+        type=int,
+        default=2000,
+        help="each package's description (uploads store the README there)",
+    )
+    parser.add_argument(
+        "--key-interval",
+        type=float,
+        default=80.0,
+        help="ms between keystrokes for the default-debounce series",
+    )
     parser.add_argument("--baseline", help="git ref of the server to compare with")
     parser.add_argument("--no-write", action="store_true", help="print only")
     options = parser.parse_args()
@@ -328,8 +385,10 @@ def main() -> None:
                 data = root / name
                 started = time.perf_counter()
                 token = fill(root, data, options.packages, options.description_bytes, source)
-                print(f"{name}: {options.packages} packages in "
-                      f"{time.perf_counter() - started:.1f} s", flush=True)
+                print(
+                    f"{name}: {options.packages} packages in {time.perf_counter() - started:.1f} s",
+                    flush=True,
+                )
                 server, base = start_server(root, data, source)
                 servers.append(server)
                 targets.append(Target(name, base, token))

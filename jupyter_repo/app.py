@@ -16,11 +16,28 @@ from jupyter_repo import __version__
 
 #: The extra that provides each top-level module a command may miss (pyproject.toml).
 EXTRA_OF_MODULE = {
-    **dict.fromkeys(("tornado", "sqlalchemy", "alembic", "argon2", "conda_package_streaming",
-                     "backports", "pkginfo", "python_multipart", "multipart", "msgpack",
-                     "jinja2", "nbconvert", "nh3"), "server"),
+    **dict.fromkeys(
+        (
+            "tornado",
+            "sqlalchemy",
+            "alembic",
+            "argon2",
+            "conda_package_streaming",
+            "backports",
+            "pkginfo",
+            "python_multipart",
+            "multipart",
+            "msgpack",
+            "jinja2",
+            "nbconvert",
+            "nh3",
+        ),
+        "server",
+    ),
     **dict.fromkeys(("jupyter_server", "jupyterlab"), "lab"),
-    "boto3": "s3", "psycopg": "postgresql", "rattler": "conda",
+    "boto3": "s3",
+    "psycopg": "postgresql",
+    "rattler": "conda",
 }
 
 
@@ -29,23 +46,39 @@ class JupyterRepoApp(JupyterApp):
     version = __version__
     description = "jupyter-repo: a repository for notebooks, environments and packages."
     subcommands = {
-        "serve": ("jupyter_repo.commands.serve.ServeApp",
-                  "Run the jupyter-repo repository server."),
-        "migrate": ("jupyter_repo.commands.migrate.MigrateApp",
-                    "Apply the database migrations (also done by 'serve' at start-up)."),
-        "admin": ("jupyter_repo.commands.admin.AdminApp",
-                  "Administration commands for a repository server."),
-        "login": ("jupyter_repo.commands.account.LoginApp",
-                  "Log in to a repository and save a token."),
-        "logout": ("jupyter_repo.commands.account.LogoutApp",
-                   "Forget (and revoke) the saved token."),
-        "whoami": ("jupyter_repo.commands.account.WhoamiApp",
-                   "Show who you are on the repository and where you can publish."),
-        "publish": ("jupyter_repo.commands.publish.PublishApp",
-                    "Publish a notebook, an environment or a project folder."),
+        "serve": (
+            "jupyter_repo.commands.serve.ServeApp",
+            "Run the jupyter-repo repository server.",
+        ),
+        "migrate": (
+            "jupyter_repo.commands.migrate.MigrateApp",
+            "Apply the database migrations (also done by 'serve' at start-up).",
+        ),
+        "admin": (
+            "jupyter_repo.commands.admin.AdminApp",
+            "Administration commands for a repository server.",
+        ),
+        "login": (
+            "jupyter_repo.commands.account.LoginApp",
+            "Log in to a repository and save a token.",
+        ),
+        "logout": (
+            "jupyter_repo.commands.account.LogoutApp",
+            "Forget (and revoke) the saved token.",
+        ),
+        "whoami": (
+            "jupyter_repo.commands.account.WhoamiApp",
+            "Show who you are on the repository and where you can publish.",
+        ),
+        "publish": (
+            "jupyter_repo.commands.publish.PublishApp",
+            "Publish a notebook, an environment or a project folder.",
+        ),
         "search": ("jupyter_repo.commands.search.SearchApp", "Search packages."),
-        "install": ("jupyter_repo.commands.install.InstallApp",
-                    "Install a package or an environment into this Python environment."),
+        "install": (
+            "jupyter_repo.commands.install.InstallApp",
+            "Install a package or an environment into this Python environment.",
+        ),
     }
 
     def initialize_subcommand(self, subc: str, argv: Any = None) -> None:
@@ -58,9 +91,12 @@ class JupyterRepoApp(JupyterApp):
             extra = EXTRA_OF_MODULE.get(top)
             if extra is None:
                 raise
-            print(f"'jupyter repo {subc}' needs the {extra} libraries, which are not "
-                  f"installed here (no module named {top!r}): "
-                  f"pip install 'jupyter-repo[{extra}]'", file=sys.stderr)
+            print(
+                f"'jupyter repo {subc}' needs the {extra} libraries, which are not "
+                f"installed here (no module named {top!r}): "
+                f"pip install 'jupyter-repo[{extra}]'",
+                file=sys.stderr,
+            )
             self.exit(1)
 
     @default("config_file_name")

@@ -41,8 +41,7 @@ def loads(data: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     try:
         # Strictly decoded (json.loads would let encoded surrogates through).
         text = data.decode(json.detect_encoding(data)) if isinstance(data, bytes) else data
-        value = json.loads(text, parse_int=_integer, parse_float=_real,
-                           parse_constant=_constant)
+        value = json.loads(text, parse_int=_integer, parse_float=_real, parse_constant=_constant)
     except RecursionError:
         raise JSONRefused(f"it is nested more than {max_depth} levels deep") from None
     except JSONRefused:
@@ -70,8 +69,11 @@ def check_depth(value: Any, max_depth: int = MAX_DEPTH) -> None:
             raise JSONRefused(f"it is nested more than {max_depth} levels deep")
         deeper: list[Any] = []
         for item in level:
-            deeper += [child for child in (item.values() if isinstance(item, dict) else item)
-                       if isinstance(child, (dict, list))]
+            deeper += [
+                child
+                for child in (item.values() if isinstance(item, dict) else item)
+                if isinstance(child, (dict, list))
+            ]
         level = deeper
 
 
@@ -91,8 +93,10 @@ def _check_strings(value: Any) -> None:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                raise JSONRefused("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
-                                  "which is not a character") from None
+                raise JSONRefused(
+                    "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff), "
+                    "which is not a character"
+                ) from None
 
 
 def _number_text(text: str) -> str:

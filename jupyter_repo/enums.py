@@ -22,4 +22,5 @@ else:  # pragma: no cover - Python 3.10
         def __format__(self, spec: str) -> str:
             return format(str(self.value), spec)
 
+
 __all__ = ["StrEnum"]

@@ -25,7 +25,8 @@ def artifacts_dir() -> Path:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--tier", choices=("embedded", "scaleout"),
+        "--tier",
+        choices=("embedded", "scaleout"),
         default=os.environ.get("JUPYTER_REPO_TEST_TIER", "embedded"),
         help="embedded: SQLite + local folder, one process; scaleout: PostgreSQL + Swift "
         "(S3) + two server processes behind nginx.",
@@ -95,6 +96,7 @@ def samples(tmp_path: Path) -> Path:
 
 # The tests that drive JupyterLab in Chromium: each such module defines its own ``lab``
 # fixture (a LabServer on the session's repository) and gets these.
+
 
 @pytest.fixture(scope="module")
 def lab_user(server: RepoServer) -> str:

@@ -96,8 +96,9 @@ class RepositorySession(requests.Session):
         super().__init__()
         self.repository = repository
 
-    def rebuild_auth(self, prepared_request: requests.PreparedRequest,
-                     response: requests.Response) -> None:
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
         super().rebuild_auth(prepared_request, response)
         if not within_repository(prepared_request.url or "", self.repository):
             prepared_request.headers.pop("Authorization", None)
@@ -115,8 +116,14 @@ class RepoClient:
         self.session.headers["User-Agent"] = f"jupyter-repo-client/{__version__}"
 
     @classmethod
-    def from_credentials(cls, credentials: Credentials, *, need_token: bool = False,
-                         advice: Advice = TERMINAL, timeout: float = 30.0) -> RepoClient:
+    def from_credentials(
+        cls,
+        credentials: Credentials,
+        *,
+        need_token: bool = False,
+        advice: Advice = TERMINAL,
+        timeout: float = 30.0,
+    ) -> RepoClient:
         """The one way a configured client is made (CLI, server extension, widgets):
         ``NotConfigured`` with ``advice`` when the URL, or a token it needs, is missing."""
         if need_token:
@@ -140,17 +147,33 @@ class RepoClient:
             headers["Authorization"] = f"token {self.token}"
         return headers
 
-    def request(self, method: str, path: str, *, params: Any = None, json_body: Any = None,
-                data: Any = None, headers: dict[str, str] | None = None, stream: bool = False,
-                auth: tuple[str, str] | None = None,
-                timeout: float | tuple[float, float | None] | None = None) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        json_body: Any = None,
+        data: Any = None,
+        headers: dict[str, str] | None = None,
+        stream: bool = False,
+        auth: tuple[str, str] | None = None,
+        timeout: float | tuple[float, float | None] | None = None,
+    ) -> requests.Response:
         """Send a request to ``/api<path>``; raise a typed error unless the answer is 2xx."""
         url = self.api + path
         try:
             response = self.session.request(
-                method, url, params=params, json=json_body, data=data,
-                headers=self._headers(headers), stream=stream, auth=auth,
-                timeout=timeout or self.timeout, allow_redirects=True,
+                method,
+                url,
+                params=params,
+                json=json_body,
+                data=data,
+                headers=self._headers(headers),
+                stream=stream,
+                auth=auth,
+                timeout=timeout or self.timeout,
+                allow_redirects=True,
             )
         except errors.ClientError:
             raise
@@ -176,7 +199,8 @@ class RepoClient:
         if status == 401 and not password:
             detail = f" ({message})" if message and self.token else ""
             return errors.Unauthorized(
-                TOKEN_REFUSED + detail if self.token
+                TOKEN_REFUSED + detail
+                if self.token
                 else "Log in to the repository first: this needs an account."
             )
         if not message:
@@ -193,15 +217,26 @@ class RepoClient:
 
     # -- accounts and tokens ---------------------------------------------------------------
 
-    def login(self, username: str, password: str, *, token_name: str,
-              scopes: list[str] | None = None, max_age: int | None = None) -> JSON:
+    def login(
+        self,
+        username: str,
+        password: str,
+        *,
+        token_name: str,
+        scopes: list[str] | None = None,
+        max_age: int | None = None,
+    ) -> JSON:
         """Create a token with a username and password (the token is in ``["token"]``)."""
         body: JSON = {"note": token_name, "scopes": scopes or ["api:write"]}
         if max_age:
             body["max-age"] = max_age
-        return self.request("POST", "/authentications", json_body=body,
-                            auth=(username, password), headers={"Authorization": ""}
-                            ).json()
+        return self.request(
+            "POST",
+            "/authentications",
+            json_body=body,
+            auth=(username, password),
+            headers={"Authorization": ""},
+        ).json()
 
     def whoami(self) -> JSON:
         """The user behind the token (``login``, ``name``, ``orgs``...)."""
@@ -223,12 +258,27 @@ class RepoClient:
 
     # -- packages --------------------------------------------------------------------------
 
-    def search(self, query: str = "", *, package_type: str | None = None,
-               platform: str | None = None, label: str | None = None, owner: str | None = None,
-               page: int = 1, per_page: int = 50) -> tuple[list[JSON], int]:
+    def search(
+        self,
+        query: str = "",
+        *,
+        package_type: str | None = None,
+        platform: str | None = None,
+        label: str | None = None,
+        owner: str | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> tuple[list[JSON], int]:
         """Visible packages matching ``query``; returns ``(items, total)``."""
-        params = {"name": query, "type": package_type, "platform": platform, "label": label,
-                  "owner": owner, "page": page, "per_page": per_page}
+        params = {
+            "name": query,
+            "type": package_type,
+            "platform": platform,
+            "label": label,
+            "owner": owner,
+            "page": page,
+            "per_page": per_page,
+        }
         clean = {key: value for key, value in params.items() if value not in (None, "")}
         response = self.request("GET", "/search", params=clean)
         items = response.json()
@@ -262,11 +312,21 @@ class RepoClient:
 
     # -- files -----------------------------------------------------------------------------
 
-    def upload(self, owner: str, name: str, version: str, path: Path | str, *,
-               basename: str | None = None, package_type: str | None = None,
-               labels: list[str] | tuple[str, ...] = (), summary: str | None = None,
-               description: str | None = None, public: bool = True,
-               progress: Progress | None = None) -> JSON:
+    def upload(
+        self,
+        owner: str,
+        name: str,
+        version: str,
+        path: Path | str,
+        *,
+        basename: str | None = None,
+        package_type: str | None = None,
+        labels: list[str] | tuple[str, ...] = (),
+        summary: str | None = None,
+        description: str | None = None,
+        public: bool = True,
+        progress: Progress | None = None,
+    ) -> JSON:
         """Stream a file to ``PUT /api/upload/...`` (creates the package and release)."""
         path = Path(path)
         basename = basename or path.name
@@ -286,20 +346,35 @@ class RepoClient:
         with open(path, "rb") as handle:
             body = _FileBody(handle, size, progress or _no_progress)
             response = self.request(
-                "PUT", f"/upload/{target}/{quoted}", params=params, data=body,
+                "PUT",
+                f"/upload/{target}/{quoted}",
+                params=params,
+                data=body,
                 headers={"Content-Type": "application/octet-stream"},
                 timeout=(self.timeout, None),
             )
         return response.json()
 
-    def download(self, owner: str, name: str, version: str, basename: str,
-                 destination: Path | str | IO[bytes], *, progress: Progress | None = None,
-                 max_bytes: int | None = None) -> int:
+    def download(
+        self,
+        owner: str,
+        name: str,
+        version: str,
+        basename: str,
+        destination: Path | str | IO[bytes],
+        *,
+        progress: Progress | None = None,
+        max_bytes: int | None = None,
+    ) -> int:
         """Stream a file to ``destination`` (a path or a binary file); returns its size."""
         target = "/".join(_segment(part) for part in (owner, name, version))
         quoted = "/".join(_segment(part) for part in basename.split("/"))
-        response = self.request("GET", f"/download/{target}/{quoted}", stream=True,
-                                timeout=(self.timeout, self.timeout * 4))
+        response = self.request(
+            "GET",
+            f"/download/{target}/{quoted}",
+            stream=True,
+            timeout=(self.timeout, self.timeout * 4),
+        )
         report = progress or _no_progress
         total = int(response.headers.get("Content-Length") or 0)
         if max_bytes is not None and total > max_bytes:
@@ -332,16 +407,15 @@ class RepoClient:
 
     # -- where packages are served --------------------------------------------------------
 
-    def pypi_index(self, owner: str, label: str | None = None, *,
-                   with_token: bool = False) -> str:
+    def pypi_index(self, owner: str, label: str | None = None, *, with_token: bool = False) -> str:
         """The PyPI simple index of a namespace (``/pypi/[t/<token>/]<owner>[/label/L]/simple``)."""
         token = f"t/{self.token}/" if with_token and self.token else ""
         suffix = f"/label/{label}" if label and label != "main" else ""
         return f"{self.url}/pypi/{token}{_segment(owner)}{suffix}/simple"
 
-    def conda_channel(self, owner: str, label: str | None = None, *,
-                      with_token: bool = False) -> str:
+    def conda_channel(
+        self, owner: str, label: str | None = None, *, with_token: bool = False
+    ) -> str:
         token = f"t/{self.token}/" if with_token and self.token else ""
         suffix = f"/label/{label}" if label and label != "main" else ""
         return f"{self.url}/conda/{token}{_segment(owner)}{suffix}"
-

@@ -11,8 +11,19 @@ import re
 import sys
 from pathlib import Path
 
-CONDA_FIELDS = ("name", "version", "build", "build_number", "channel", "url", "subdir",
-                "md5", "sha256", "fn", "noarch")
+CONDA_FIELDS = (
+    "name",
+    "version",
+    "build",
+    "build_number",
+    "channel",
+    "url",
+    "subdir",
+    "md5",
+    "sha256",
+    "fn",
+    "noarch",
+)
 
 
 def canonical(name):
@@ -29,8 +40,11 @@ def pip_packages():
         name = dist.metadata["Name"] if dist.metadata else None
         if not name or canonical(name) in found:
             continue
-        entry = {"name": name, "version": dist.version,
-                 "installer": (dist.read_text("INSTALLER") or "").strip()}
+        entry = {
+            "name": name,
+            "version": dist.version,
+            "installer": (dist.read_text("INSTALLER") or "").strip(),
+        }
         direct = dist.read_text("direct_url.json")
         if direct:
             try:

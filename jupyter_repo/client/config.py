@@ -118,8 +118,12 @@ def within_repository(url: str, repository: str) -> bool:
     if not upgraded and (scheme, port) != (base_scheme, base_port):
         return False
     path = parts.path or "/"
-    if ("\\" in path or "%2e" in path.lower() or "%2f" in path.lower()
-            or any(segment in (".", "..") for segment in path.split("/"))):
+    if (
+        "\\" in path
+        or "%2e" in path.lower()
+        or "%2f" in path.lower()
+        or any(segment in (".", "..") for segment in path.split("/"))
+    ):
         return False
     return not base.path or path == base.path or path.startswith(base.path + "/")
 
@@ -213,16 +217,18 @@ class CredentialStore:
         tokens = self._read(self.tokens_path)
         entry = tokens.get(normalise_url(url))
         if entry is None:
-            entry = next((value for key, value in tokens.items()
-                          if same_repository(key, url)), None)
+            entry = next(
+                (value for key, value in tokens.items() if same_repository(key, url)), None
+            )
         return entry if isinstance(entry, dict) and isinstance(entry.get("token"), str) else None
 
     def token_for(self, url: str) -> str | None:
         entry = self.entry(url)
         return entry["token"] if entry else None
 
-    def save_token(self, url: str, token: str, *, login: str | None = None,
-                   issued_here: bool = False) -> None:
+    def save_token(
+        self, url: str, token: str, *, login: str | None = None, issued_here: bool = False
+    ) -> None:
         """Remember ``token`` for ``url``; ``issued_here`` tokens are revoked on logout."""
         tokens = self._read(self.tokens_path)
         tokens[normalise_url(url)] = {"token": token, "login": login, "issued_here": issued_here}
@@ -258,11 +264,14 @@ def bound_token(url: str, sources: list[TokenSource]) -> tuple[str | None, tuple
         if source.home and same_repository(source.home, url):
             return source.token, tuple(withheld)
         if source.home:
-            withheld.append(f"{source.what} belongs to {_shown(source.home)}; it is not sent "
-                            f"to {url}.")
+            withheld.append(
+                f"{source.what} belongs to {_shown(source.home)}; it is not sent to {url}."
+            )
         else:
-            withheld.append(f"{source.what} is not used: it names no repository (set "
-                            f"{URL_VARIABLE} to the repository it belongs to).")
+            withheld.append(
+                f"{source.what} is not used: it names no repository (set "
+                f"{URL_VARIABLE} to the repository it belongs to)."
+            )
     return None, tuple(withheld)
 
 
@@ -273,24 +282,31 @@ def _shown(url: str) -> str:
         return "another repository"
 
 
-def configured_sources(configured_url: str | None, configured_token: str | None,
-                       environ: Mapping[str, str], what: str) -> list[TokenSource]:
+def configured_sources(
+    configured_url: str | None, configured_token: str | None, environ: Mapping[str, str], what: str
+) -> list[TokenSource]:
     """A token from a configuration file and ``JUPYTER_REPO_TOKEN``: each belongs to the
     URL configured next to it (the file's URL, ``JUPYTER_REPO_URL``), never to the saved
     default URL, which changes whenever the user logs in elsewhere."""
     environment_url = environ.get(URL_VARIABLE) or None
     return [
         TokenSource(configured_token, configured_url or environment_url, what),
-        TokenSource(environ.get(TOKEN_VARIABLE), environment_url or configured_url,
-                    TOKEN_VARIABLE),
+        TokenSource(environ.get(TOKEN_VARIABLE), environment_url or configured_url, TOKEN_VARIABLE),
     ]
 
 
-def resolve(url: str | None = None, token: str | None = None, *,
-            configured_url: str | None = None, configured_token: str | None = None,
-            configured_what: str = "The configured token", saved_first: bool = False,
-            signed_out: bool = False, store: CredentialStore | None = None,
-            environ: Mapping[str, str] | None = None) -> Credentials:
+def resolve(
+    url: str | None = None,
+    token: str | None = None,
+    *,
+    configured_url: str | None = None,
+    configured_token: str | None = None,
+    configured_what: str = "The configured token",
+    saved_first: bool = False,
+    signed_out: bool = False,
+    store: CredentialStore | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Credentials:
     """Credentials for a command, the server extension or a widget.
 
     The URL: ``url`` (given with the call: ``--url``, an argument, a login from Lab), else
@@ -311,7 +327,9 @@ def resolve(url: str | None = None, token: str | None = None, *,
         return Credentials(chosen_url, None)
     saved = [TokenSource(store.token_for(chosen_url), chosen_url, "The saved token")]
     configured = configured_sources(configured_url, configured_token, environ, configured_what)
-    sources = [TokenSource(token, chosen_url, "The token given"),
-               *(saved + configured if saved_first else configured + saved)]
+    sources = [
+        TokenSource(token, chosen_url, "The token given"),
+        *(saved + configured if saved_first else configured + saved),
+    ]
     chosen_token, withheld = bound_token(chosen_url, sources)
     return Credentials(chosen_url, chosen_token, withheld)

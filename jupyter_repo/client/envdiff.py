@@ -104,8 +104,13 @@ class Change:
     kind: str = "pip"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "current": self.current, "wanted": self.wanted,
-                "action": self.action, "kind": self.kind}
+        return {
+            "name": self.name,
+            "current": self.current,
+            "wanted": self.wanted,
+            "action": self.action,
+            "kind": self.kind,
+        }
 
 
 @dataclass
@@ -155,13 +160,20 @@ class Plan:
     def constraints(self) -> list[str]:
         """Every pin of the lock, so that dependencies pip pulls in stay at the lock's
         versions (without extras, which constraints cannot have)."""
-        return [f"{pin.name}=={pin.version}" if _orderable(pin.version)
-                else f"{pin.name}==={pin.version}" for pin in self.pins]
+        return [
+            f"{pin.name}=={pin.version}"
+            if _orderable(pin.version)
+            else f"{pin.name}==={pin.version}"
+            for pin in self.pins
+        ]
 
     def summary(self) -> str:
         counts = self.counts()
-        parts = [f"{counts[action]} to {'change' if action == 'change' else action}"
-                 for action in ACTIONS if counts[action]]
+        parts = [
+            f"{counts[action]} to {'change' if action == 'change' else action}"
+            for action in ACTIONS
+            if counts[action]
+        ]
         parts.append(f"{self.unchanged} unchanged")
         head = f"{self.lock.ref}: " + ", ".join(parts)
         if self.lock.unpinned:
@@ -171,11 +183,18 @@ class Plan:
         return head
 
     def to_json(self) -> dict[str, Any]:
-        return {"owner": self.lock.owner, "name": self.lock.name, "version": self.lock.version,
-                "prefix": self.prefix, "changes": [change.to_json() for change in self.changes],
-                "counts": self.counts(), "kept": self.kept,
-                "unpinned": list(self.lock.unpinned), "not_for_here": list(self.not_for_here),
-                "conda_note": self.conda_note}
+        return {
+            "owner": self.lock.owner,
+            "name": self.lock.name,
+            "version": self.lock.version,
+            "prefix": self.prefix,
+            "changes": [change.to_json() for change in self.changes],
+            "counts": self.counts(),
+            "kept": self.kept,
+            "unpinned": list(self.lock.unpinned),
+            "not_for_here": list(self.not_for_here),
+            "conda_note": self.conda_note,
+        }
 
 
 def _orderable(version: str) -> bool:
@@ -197,8 +216,12 @@ def parse_pins(requirements: list[str]) -> tuple[list[Pin], list[str]]:
             others.append(line)  # a bare URL: pip reads it, we cannot plan it
             continue
         specifiers = list(requirement.specifier)
-        if requirement.url or len(specifiers) != 1 or specifiers[0].operator not in ("==", "===") \
-                or specifiers[0].version.endswith(".*"):
+        if (
+            requirement.url
+            or len(specifiers) != 1
+            or specifiers[0].operator not in ("==", "===")
+            or specifiers[0].version.endswith(".*")
+        ):
             others.append(line)
             continue
         pins.append(Pin(requirement.name, specifiers[0].version, line))
@@ -230,8 +253,9 @@ def parse_conda_pins(spec: dict[str, Any]) -> tuple[list[CondaPin], list[str], l
         for url in spec.get("urls", []):
             address = str(url).split("#", 1)[0]
             filename = address.rsplit("/", 1)[-1]
-            stem = next((filename[:-len(ext)] for ext in CONDA_EXTENSIONS
-                         if filename.endswith(ext)), None)
+            stem = next(
+                (filename[: -len(ext)] for ext in CONDA_EXTENSIONS if filename.endswith(ext)), None
+            )
             parts = stem.rsplit("-", 2) if stem else []
             if len(parts) != 3 or not all(parts):
                 others.append(filename)
@@ -275,8 +299,11 @@ def _applies(line: str, environment: dict[str, str]) -> bool:
 
 def installed_versions(captured: CapturedEnvironment) -> dict[str, tuple[str, str]]:
     """``{canonical name: (name, version)}`` of the interpreter's pip packages."""
-    return {canonicalize_name(item["name"]): (str(item["name"]), str(item["version"]))
-            for item in captured.pip if item.get("name") and item.get("version")}
+    return {
+        canonicalize_name(item["name"]): (str(item["name"]), str(item["version"]))
+        for item in captured.pip
+        if item.get("name") and item.get("version")
+    }
 
 
 def compare(current: str | None, wanted: str) -> str | None:
@@ -322,13 +349,13 @@ def _conda_shown(version: str, build: str) -> str:
     return f"{version} (build {build})" if build else version
 
 
-def conda_changes(lock: EnvironmentLock, records: list[dict[str, Any]]
-                  ) -> tuple[list[Change], int]:
+def conda_changes(lock: EnvironmentLock, records: list[dict[str, Any]]) -> tuple[list[Change], int]:
     """The changes ``lock``'s conda pins make to a prefix with these ``conda-meta``
     records, in the lock's order, and how many pins are already there."""
-    installed = {str(record["name"]).lower(): (str(record["version"]),
-                                               str(record.get("build") or ""))
-                 for record in records}
+    installed = {
+        str(record["name"]).lower(): (str(record["version"]), str(record.get("build") or ""))
+        for record in records
+    }
     changes: list[Change] = []
     unchanged = 0
     seen: set[str] = set()
@@ -341,21 +368,35 @@ def conda_changes(lock: EnvironmentLock, records: list[dict[str, Any]]
         if action is None:
             unchanged += 1
             continue
-        changes.append(Change(pin.name, _conda_shown(*current) if current else None,
-                              _conda_shown(pin.version, pin.build), action, pin.spec, "conda"))
+        changes.append(
+            Change(
+                pin.name,
+                _conda_shown(*current) if current else None,
+                _conda_shown(pin.version, pin.build),
+                action,
+                pin.spec,
+                "conda",
+            )
+        )
     return changes, unchanged
 
 
 def not_a_conda_prefix(lock: EnvironmentLock, prefix: str) -> str:
     count = len(lock.conda)
-    return (f"The environment's {count} conda package{'s' if count != 1 else ''} "
-            f"{'were' if count != 1 else 'was'} not compared: {prefix} is not a conda "
-            "environment (it has no conda-meta folder), so only its pip packages are planned.")
+    return (
+        f"The environment's {count} conda package{'s' if count != 1 else ''} "
+        f"{'were' if count != 1 else 'was'} not compared: {prefix} is not a conda "
+        "environment (it has no conda-meta folder), so only its pip packages are planned."
+    )
 
 
-def compute_plan(lock: EnvironmentLock, captured: CapturedEnvironment | None,
-                 conda: list[dict[str, Any]] | None = None, *,
-                 prefix: str | None = None) -> Plan:
+def compute_plan(
+    lock: EnvironmentLock,
+    captured: CapturedEnvironment | None,
+    conda: list[dict[str, Any]] | None = None,
+    *,
+    prefix: str | None = None,
+) -> Plan:
     """The changes ``lock`` makes to the target, in the lock's order (conda first).
 
     ``captured``: the target interpreter's packages (None: the lock has no pip part);
@@ -394,7 +435,8 @@ def _pip_plan(lock: EnvironmentLock, captured: CapturedEnvironment) -> Plan:
             continue
         if pin.key in locked:
             raise errors.InstallError(
-                f"{lock.ref} {lock.basename} pins {pin.name} twice for this interpreter.")
+                f"{lock.ref} {lock.basename} pins {pin.name} twice for this interpreter."
+            )
         locked.add(pin.key)
         applicable.append(pin)
         current = installed.get(pin.key, (pin.name, None))[1]

@@ -74,10 +74,12 @@ class CapturedEnvironment:
         """pip packages not installed by conda (conda records them itself)."""
         conda_names = {canonicalize_name(record["name"]) for record in self.conda or []}
         return [
-            item for item in self.pip
+            item
+            for item in self.pip
             if canonicalize_name(item["name"]) not in NOT_LOCKED
-            and not (item.get("installer") == "conda"
-                     or canonicalize_name(item["name"]) in conda_names)
+            and not (
+                item.get("installer") == "conda" or canonicalize_name(item["name"]) in conda_names
+            )
         ]
 
     def _pins(self) -> list[str | None]:
@@ -96,8 +98,10 @@ class CapturedEnvironment:
         ]
         left_out = self._pins().count(None)
         if left_out:
-            lines.append(f"# {left_out} installed distribution(s) left out: their name or "
-                         "version is not a valid requirement")
+            lines.append(
+                f"# {left_out} installed distribution(s) left out: their name or "
+                "version is not a valid requirement"
+            )
         lines += self.requirement_lines()
         return "\n".join(lines) + "\n"
 
@@ -107,8 +111,9 @@ class CapturedEnvironment:
         if self.conda is not None:
             for record in self.conda:
                 build = record.get("build") or ""
-                dependency = (f"{record['name']}={record['version']}"
-                              + (f"={build}" if build else ""))
+                dependency = f"{record['name']}={record['version']}" + (
+                    f"={build}" if build else ""
+                )
                 if not _one_word(dependency):
                     continue  # a damaged conda-meta record: no spec a repository accepts
                 dependencies.append(dependency)
@@ -135,19 +140,27 @@ class CapturedEnvironment:
         urls = []
         for record in self.conda:
             url = record.get("url")
-            if not url or not str(url).startswith(("http://", "https://", "file://")) \
-                    or not _one_word(str(url)):
+            if (
+                not url
+                or not str(url).startswith(("http://", "https://", "file://"))
+                or not _one_word(str(url))
+            ):
                 continue
             digest = record.get("sha256") or record.get("md5")
             urls.append(f"{url}#{digest}" if digest else str(url))
-        header = ["# Exact conda lock of the environment, captured by jupyter-repo",
-                  f"# platform: {_subdir(self.conda)}", "@EXPLICIT"]
+        header = [
+            "# Exact conda lock of the environment, captured by jupyter-repo",
+            f"# platform: {_subdir(self.conda)}",
+            "@EXPLICIT",
+        ]
         return "\n".join(header + urls) + "\n"
 
     def files(self, name: str) -> dict[str, str]:
         """The spec files to publish, ``environment.yml`` first."""
-        result = {ENVIRONMENT_YML: self.environment_yml(name),
-                  REQUIREMENTS_TXT: self.requirements_txt()}
+        result = {
+            ENVIRONMENT_YML: self.environment_yml(name),
+            REQUIREMENTS_TXT: self.requirements_txt(),
+        }
         explicit = self.explicit_lock()
         if explicit is not None:
             result[EXPLICIT_TXT] = explicit
@@ -179,7 +192,7 @@ def _channel_name(record: dict[str, Any]) -> str:
         if channel.rsplit("/", 1)[-1] == record.get("subdir"):
             channel = channel.rsplit("/", 1)[0]
         if channel.startswith("https://conda.anaconda.org/"):
-            channel = channel[len("https://conda.anaconda.org/"):]
+            channel = channel[len("https://conda.anaconda.org/") :]
     return channel
 
 
@@ -191,8 +204,9 @@ def _subdir(records: list[dict[str, Any]]) -> str:
 # -- capture -----------------------------------------------------------------------------
 
 
-def capture_interpreter(python: str, env: dict[str, str] | None = None,
-                        timeout: float = CAPTURE_TIMEOUT) -> CapturedEnvironment:
+def capture_interpreter(
+    python: str, env: dict[str, str] | None = None, timeout: float = CAPTURE_TIMEOUT
+) -> CapturedEnvironment:
     """Run the capture script in ``python`` (with ``env`` added to this process's)."""
     source = Path(capture_script.__file__).read_text(encoding="utf-8")
     environment = dict(os.environ)
@@ -201,8 +215,14 @@ def capture_interpreter(python: str, env: dict[str, str] | None = None,
         try:
             # cwd is an empty folder: '' on sys.path must not shadow anything.
             completed = subprocess.run(
-                [python, "-c", source], cwd=empty, env=environment, capture_output=True,
-                timeout=timeout, check=False, stdin=subprocess.DEVNULL, start_new_session=True,
+                [python, "-c", source],
+                cwd=empty,
+                env=environment,
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         except FileNotFoundError:
             raise CaptureError(f"The interpreter {python} does not exist.") from None
@@ -245,8 +265,9 @@ def capture_prefix(prefix: str | Path) -> CapturedEnvironment:
         raise CaptureError(
             f"{prefix} is not an environment: it has neither bin/python nor conda-meta/."
         )
-    return CapturedEnvironment(python_version=None, executable=None, prefix=str(root),
-                               platform=sys.platform, conda=conda)
+    return CapturedEnvironment(
+        python_version=None, executable=None, prefix=str(root), platform=sys.platform, conda=conda
+    )
 
 
 # -- kernels -----------------------------------------------------------------------------
@@ -272,8 +293,11 @@ def kernel_interpreter(kernel_name: str, spec: Any) -> KernelInterpreter:
         )
     env = {str(key): str(value) for key, value in (getattr(spec, "env", None) or {}).items()}
     first = argv[0]
-    if first in {"python", f"python{sys.version_info[0]}",
-                 "python{}.{}".format(*sys.version_info[:2])}:
+    if first in {
+        "python",
+        f"python{sys.version_info[0]}",
+        "python{}.{}".format(*sys.version_info[:2]),
+    }:
         first = sys.executable  # what jupyter_client launches for these names
     elif not os.path.isabs(first):
         found = shutil.which(first, path=env.get("PATH", os.environ.get("PATH")))

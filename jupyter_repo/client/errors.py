@@ -13,9 +13,19 @@ from typing import Literal, get_args
 # failed tasks). The JupyterLab extension switches on them: labextension/src/errors.ts lists
 # the same codes, and tests/test_labextension.py checks that both lists agree.
 Reason = Literal[
-    "bad_request", "not_configured", "unauthorized", "forbidden", "not_found", "conflict",
-    "too_large", "rate_limited", "server_error", "unreachable", "cancelled",
-    "capture_failed", "install_failed",
+    "bad_request",
+    "not_configured",
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "conflict",
+    "too_large",
+    "rate_limited",
+    "server_error",
+    "unreachable",
+    "cancelled",
+    "capture_failed",
+    "install_failed",
     "error",  # an unexpected failure (a bug): the message says what, the server log more
 ]
 REASONS: tuple[Reason, ...] = get_args(Reason)

@@ -31,19 +31,30 @@ def previous_record(notebook: dict[str, Any]) -> dict[str, Any] | None:
     record = (notebook.get("metadata") or {}).get(METADATA_KEY)
     if not isinstance(record, dict):
         return None
-    if not all(isinstance(record.get(key), str) and record.get(key) for key in
-               ("owner", "name", "version")):
+    if not all(
+        isinstance(record.get(key), str) and record.get(key) for key in ("owner", "name", "version")
+    ):
         return None
     return record
 
 
-def make_record(owner: str, name: str, version: str, url: str, repository: str,
-                environment: dict[str, str] | None) -> dict[str, Any]:
-    record: dict[str, Any] = {"owner": owner, "name": name, "version": version, "url": url,
-                              "repository": repository}
+def make_record(
+    owner: str,
+    name: str,
+    version: str,
+    url: str,
+    repository: str,
+    environment: dict[str, str] | None,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "owner": owner,
+        "name": name,
+        "version": version,
+        "url": url,
+        "repository": repository,
+    }
     if environment:
-        record["environment"] = {key: environment[key] for key in LINK_FIELDS
-                                 if key in environment}
+        record["environment"] = {key: environment[key] for key in LINK_FIELDS if key in environment}
     return record
 
 
@@ -71,8 +82,7 @@ def read_file(path: Path) -> dict[str, Any]:
     if notebook["nbformat"] < 4:
         import nbformat
 
-        notebook = json.loads(nbformat.writes(nbformat.reads(json.dumps(notebook),
-                                                             as_version=4)))
+        notebook = json.loads(nbformat.writes(nbformat.reads(json.dumps(notebook), as_version=4)))
     return notebook
 
 

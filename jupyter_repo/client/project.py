@@ -35,10 +35,24 @@ from jupyter_repo.repository.inspect.project import SPEC_FILES
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     # version control, checkpoints, caches, virtualenvs
-    ".git", ".hg", ".svn", ".ipynb_checkpoints", "__pycache__", "*.pyc", ".pytest_cache",
-    ".mypy_cache", ".ruff_cache", ".tox", ".nox", ".venv", ".DS_Store",
+    ".git",
+    ".hg",
+    ".svn",
+    ".ipynb_checkpoints",
+    "__pycache__",
+    "*.pyc",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    ".nox",
+    ".venv",
+    ".DS_Store",
     # tool folders of a home folder
-    ".local/", ".ipython/", ".conda/", ".cache/",
+    ".local/",
+    ".ipython/",
+    ".conda/",
+    ".cache/",
 )
 
 #: gitignore-style patterns of files that hold credentials; matched (lowercased) against
@@ -47,32 +61,115 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 #: negation brings them back. From the usual secret-scanner lists (gitleaks, shhgit, gitrob).
 CREDENTIAL_PATTERNS: tuple[str, ...] = (
     # whole folders of keys, cloud and cluster credentials, browser profiles
-    "**/.ssh/", "**/.gnupg/", "**/.aws/", "**/.azure/", "**/.config/gcloud/", "**/.kube/",
-    "**/.docker/", "**/.oci/", "**/.password-store/", "**/.terraform.d/", "**/.jupyter/",
-    "**/.local/share/keyrings/", "**/.mozilla/", "**/.thunderbird/",
-    "**/.config/google-chrome/", "**/.config/chromium/", "**/.config/doctl/",
-    "**/.config/ngrok/", "**/.ngrok2/", "**/.config/gh/", "**/.config/hub",
-    "**/.config/rclone/", "**/.config/pip/", "**/.config/jupyter_repo/", "legacy_credentials/",
+    "**/.ssh/",
+    "**/.gnupg/",
+    "**/.aws/",
+    "**/.azure/",
+    "**/.config/gcloud/",
+    "**/.kube/",
+    "**/.docker/",
+    "**/.oci/",
+    "**/.password-store/",
+    "**/.terraform.d/",
+    "**/.jupyter/",
+    "**/.local/share/keyrings/",
+    "**/.mozilla/",
+    "**/.thunderbird/",
+    "**/.config/google-chrome/",
+    "**/.config/chromium/",
+    "**/.config/doctl/",
+    "**/.config/ngrok/",
+    "**/.ngrok2/",
+    "**/.config/gh/",
+    "**/.config/hub",
+    "**/.config/rclone/",
+    "**/.config/pip/",
+    "**/.config/jupyter_repo/",
+    "legacy_credentials/",
     # single files with passwords or tokens
-    ".netrc", "_netrc", ".pypirc", ".npmrc", ".yarnrc", ".pgpass", ".my.cnf", ".mylogin.cnf",
-    ".git-credentials", ".gitconfig", ".s3cfg", ".boto", ".dockercfg", ".vault-token",
-    ".databrickscfg", ".htpasswd", ".env", ".env.*", "!.env.example", "!.env.sample",
-    "!.env.template", ".envrc", "pip.conf", "pip.ini", "credentials.db", "access_tokens.db",
-    "application_default_credentials.json", "client_secret*.json", "kubeconfig",
-    "*.kubeconfig", "*.tfstate", "*.tfstate.backup", "**/.cargo/credentials",
-    "**/.cargo/credentials.toml", "**/.gem/credentials", "**/.m2/settings.xml",
-    "**/.gradle/gradle.properties", "**/.pulumi/credentials.json", "**/.kaggle/kaggle.json",
-    "**/huggingface/token", "**/.huggingface/token", "**/jupyter/runtime/",
-    "**/jupyter_repo/tokens.json", "**/jupyter_repo/client.json",
+    ".netrc",
+    "_netrc",
+    ".pypirc",
+    ".npmrc",
+    ".yarnrc",
+    ".pgpass",
+    ".my.cnf",
+    ".mylogin.cnf",
+    ".git-credentials",
+    ".gitconfig",
+    ".s3cfg",
+    ".boto",
+    ".dockercfg",
+    ".vault-token",
+    ".databrickscfg",
+    ".htpasswd",
+    ".env",
+    ".env.*",
+    "!.env.example",
+    "!.env.sample",
+    "!.env.template",
+    ".envrc",
+    "pip.conf",
+    "pip.ini",
+    "credentials.db",
+    "access_tokens.db",
+    "application_default_credentials.json",
+    "client_secret*.json",
+    "kubeconfig",
+    "*.kubeconfig",
+    "*.tfstate",
+    "*.tfstate.backup",
+    "**/.cargo/credentials",
+    "**/.cargo/credentials.toml",
+    "**/.gem/credentials",
+    "**/.m2/settings.xml",
+    "**/.gradle/gradle.properties",
+    "**/.pulumi/credentials.json",
+    "**/.kaggle/kaggle.json",
+    "**/huggingface/token",
+    "**/.huggingface/token",
+    "**/jupyter/runtime/",
+    "**/jupyter_repo/tokens.json",
+    "**/jupyter_repo/client.json",
     # shell, REPL and editor histories
-    ".bash_history", ".zsh_history", ".zhistory", ".sh_history", ".ksh_history", ".history",
-    "fish_history", ".python_history", ".node_repl_history", ".psql_history",
-    ".mysql_history", ".sqlite_history", ".rediscli_history", ".irb_history", ".rhistory",
-    ".lesshst", ".viminfo", ".wget-hsts", "**/.ipython/**/history.sqlite",
+    ".bash_history",
+    ".zsh_history",
+    ".zhistory",
+    ".sh_history",
+    ".ksh_history",
+    ".history",
+    "fish_history",
+    ".python_history",
+    ".node_repl_history",
+    ".psql_history",
+    ".mysql_history",
+    ".sqlite_history",
+    ".rediscli_history",
+    ".irb_history",
+    ".rhistory",
+    ".lesshst",
+    ".viminfo",
+    ".wget-hsts",
+    "**/.ipython/**/history.sqlite",
     # private keys, key stores, password databases
-    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk", "*.pem",
-    "*.key", "*.ppk", "*.p12", "*.pfx", "*.jks", "*.keystore", "*.kdbx", "*.kdb",
-    "*.keychain", "*.keychain-db", "*.ovpn",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
+    "*.pem",
+    "*.key",
+    "*.ppk",
+    "*.p12",
+    "*.pfx",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    "*.kdb",
+    "*.keychain",
+    "*.keychain-db",
+    "*.ovpn",
 )
 #: How files holding a private key begin, whatever they are called.
 _KEY_SIGNATURES = (b"-----BEGIN", b"PuTTY-User-Key-File-", b"Bag Attributes")
@@ -119,8 +216,9 @@ class Selection:
 
     def require_files(self) -> None:
         if not self.files:
-            raise BadRequest(f"{self.root} has no files to publish "
-                             f"({len(self.excluded)} left out).")
+            raise BadRequest(
+                f"{self.root} has no files to publish ({len(self.excluded)} left out)."
+            )
 
     def summary(self, limit: int = 1000) -> dict[str, Any]:
         """What a preview shows: the counts, the files (largest first beyond ``limit``
@@ -131,8 +229,10 @@ class Selection:
             "total_size": self.total_size,
             "files": [{"path": path, "size": size} for path, size in self.files[:limit]],
             "files_truncated": len(self.files) > limit,
-            "largest": [{"path": path, "size": size} for path, size in
-                        sorted(self.files, key=lambda item: (-item[1], item[0]))[:5]],
+            "largest": [
+                {"path": path, "size": size}
+                for path, size in sorted(self.files, key=lambda item: (-item[1], item[0]))[:5]
+            ],
             "excluded": [{"path": path, "reason": why} for path, why in self.excluded[:limit]],
             "excluded_count": len(self.excluded),
             "credentials": [path for path, why in self.excluded if why == CREDENTIALS_REASON],
@@ -146,10 +246,13 @@ class _IgnoreRules:
     credentials = GitIgnoreSpec.from_lines(CREDENTIAL_PATTERNS)
     #: One regex of every pattern that can match: a path it misses holds no credentials,
     #: so the exact (pattern by pattern) check runs only for the few it finds.
-    any_credentials = re.compile("|".join(
-        "(?:" + re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern) + ")"
-        for pattern in credentials.patterns
-        if pattern.include and pattern.regex is not None))
+    any_credentials = re.compile(
+        "|".join(
+            "(?:" + re.sub(r"\(\?P<\w+>", "(?:", pattern.regex.pattern) + ")"
+            for pattern in credentials.patterns
+            if pattern.include and pattern.regex is not None
+        )
+    )
 
     def __init__(self, rules: ProjectRules, real_root: str) -> None:
         self.defaults = GitIgnoreSpec.from_lines(rules.excludes)
@@ -172,8 +275,9 @@ class _IgnoreRules:
         absolute = f"{self.real_root}/{relative}" if relative else self.real_root
         candidate = absolute.replace(os.sep, "/").lstrip("/").lower()
         candidate = candidate + "/" if is_dir else candidate
-        return (self.any_credentials.search(candidate) is not None
-                and self.credentials.match_file(candidate))
+        return self.any_credentials.search(candidate) is not None and self.credentials.match_file(
+            candidate
+        )
 
     def why_excluded(self, relative: str, is_dir: bool) -> str | None:
         if self.holds_credentials(relative, is_dir):
@@ -187,7 +291,7 @@ class _IgnoreRules:
         for base, spec in self.gitignores:  # outer first; deeper files decide last
             if base and not candidate.startswith(base + "/"):
                 continue
-            inner = candidate[len(base) + 1:] if base else candidate
+            inner = candidate[len(base) + 1 :] if base else candidate
             result = spec.check_file(inner).include
             if result is not None:
                 verdict = result
@@ -202,7 +306,8 @@ def _looks_like_a_key(path: Path) -> bool:
     except OSError:
         return False
     return head.startswith(_KEY_SIGNATURES) and (
-        b"PRIVATE KEY" in head or head.startswith(b"PuTTY-User-Key-File-"))
+        b"PRIVATE KEY" in head or head.startswith(b"PuTTY-User-Key-File-")
+    )
 
 
 def _check_root(top: Path, real_top: str, rules: ProjectRules) -> None:
@@ -215,8 +320,8 @@ def _check_root(top: Path, real_top: str, rules: ProjectRules) -> None:
         return
     if real_top == home or home.startswith(real_top.rstrip(os.sep) + os.sep):
         raise BadRequest(
-            f"{top} is a home folder (or holds one); publish a project folder inside it "
-            "instead.")
+            f"{top} is a home folder (or holds one); publish a project folder inside it instead."
+        )
 
 
 def select_files(root: Path | str, rules: ProjectRules = ProjectRules()) -> Selection:
@@ -271,8 +376,9 @@ def select_files(root: Path | str, rules: ProjectRules = ProjectRules()) -> Sele
     return selection
 
 
-def _why_file_excluded(path: Path, relative: str, ignore: _IgnoreRules,
-                       rules: ProjectRules) -> str | None:
+def _why_file_excluded(
+    path: Path, relative: str, ignore: _IgnoreRules, rules: ProjectRules
+) -> str | None:
     try:
         info = path.lstat()
     except OSError:
@@ -330,12 +436,12 @@ def _open_beneath(root: str, relative: str) -> BinaryIO:
                 inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | _NO_FOLLOW, dir_fd=folder)
                 os.close(folder)
                 folder = inner
-            descriptor = os.open(parts[-1], os.O_RDONLY | os.O_NONBLOCK | _NO_FOLLOW,
-                                 dir_fd=folder)
+            descriptor = os.open(parts[-1], os.O_RDONLY | os.O_NONBLOCK | _NO_FOLLOW, dir_fd=folder)
         except OSError as error:
             raise BadRequest(
                 f"{relative} changed while the project was packed ({error.strerror}); "
-                "publish again.") from None
+                "publish again."
+            ) from None
         finally:
             os.close(folder)
     handle = os.fdopen(descriptor, "rb")
@@ -345,8 +451,14 @@ def _open_beneath(root: str, relative: str) -> BinaryIO:
     return handle
 
 
-def pack(selection: Selection, destination: Path, top: str, *,
-         extra_files: dict[str, bytes] | None = None, progress: Progress | None = None) -> Path:
+def pack(
+    selection: Selection,
+    destination: Path,
+    top: str,
+    *,
+    extra_files: dict[str, bytes] | None = None,
+    progress: Progress | None = None,
+) -> Path:
     """Write the selected files (and ``extra_files``) under ``<top>/`` in a ``.tar.gz``."""
     extra_files = extra_files or {}
     total = selection.total_size + sum(len(data) for data in extra_files.values())

@@ -51,8 +51,12 @@ class Published:
     excluded: list[JSON] = field(default_factory=list)
 
     def link(self) -> dict[str, str]:
-        return {"owner": self.owner, "name": self.name, "version": self.version,
-                "url": self.html_url}
+        return {
+            "owner": self.owner,
+            "name": self.name,
+            "version": self.version,
+            "url": self.html_url,
+        }
 
     def to_json(self) -> JSON:
         data: JSON = {**self.link(), "html_url": self.html_url, "files": self.files}
@@ -64,8 +68,10 @@ class Published:
 
 
 def _file_summary(uploaded: JSON) -> JSON:
-    return {key: uploaded.get(key) for key in
-            ("basename", "type", "size", "sha256", "download_url", "labels")}
+    return {
+        key: uploaded.get(key)
+        for key in ("basename", "type", "size", "sha256", "download_url", "labels")
+    }
 
 
 def check_names(owner: str, name: str, version: str | None) -> None:
@@ -80,8 +86,9 @@ def check_names(owner: str, name: str, version: str | None) -> None:
 
 
 class Publisher:
-    def __init__(self, client: RepoClient, *, log: Log | None = None,
-                 progress: FileProgress | None = None) -> None:
+    def __init__(
+        self, client: RepoClient, *, log: Log | None = None, progress: FileProgress | None = None
+    ) -> None:
         self.client = client
         self.log = log or (lambda _line: None)
         self.progress = progress or (lambda _name, _done, _total: None)
@@ -107,16 +114,27 @@ class Publisher:
             return version
         return str(max(int(self.client.next_version(owner, name)) for name in names_))
 
-    def _upload(self, destination: Destination, name: str, version: str,
-                files: list[tuple[str, Path]], package_type: str) -> list[JSON]:
+    def _upload(
+        self,
+        destination: Destination,
+        name: str,
+        version: str,
+        files: list[tuple[str, Path]],
+        package_type: str,
+    ) -> list[JSON]:
         uploaded = []
         for basename, path in files:
             self.log(f"uploading {basename} to {destination.owner}/{name} {version}")
             result = self.client.upload(
-                destination.owner, name, version, path, basename=basename,
+                destination.owner,
+                name,
+                version,
+                path,
+                basename=basename,
                 package_type=package_type,
                 labels=[destination.label] if destination.label else [],
-                summary=destination.summary, public=destination.public,
+                summary=destination.summary,
+                public=destination.public,
                 progress=partial(self.progress, basename),
             )
             uploaded.append(_file_summary(result))
@@ -124,8 +142,9 @@ class Publisher:
 
     # -- environments ----------------------------------------------------------------------
 
-    def publish_spec_files(self, specs: dict[str, str], destination: Destination, *,
-                           default_name: str) -> Published:
+    def publish_spec_files(
+        self, specs: dict[str, str], destination: Destination, *, default_name: str
+    ) -> Published:
         """Upload environment spec files (``environment.yml`` first) as one release."""
         name = destination.name or default_name
         check_names(destination.owner, name, destination.version)
@@ -137,16 +156,19 @@ class Publisher:
                 path.write_text(text, encoding="utf-8")
                 files.append((basename, path))
             uploaded = self._upload(destination, name, version, files, "env")
-        return Published(destination.owner, name, version,
-                         self.html_url(destination.owner, name), uploaded)
+        return Published(
+            destination.owner, name, version, self.html_url(destination.owner, name), uploaded
+        )
 
-    def publish_environment(self, environment: CapturedEnvironment, destination: Destination,
-                            *, default_name: str) -> Published:
+    def publish_environment(
+        self, environment: CapturedEnvironment, destination: Destination, *, default_name: str
+    ) -> Published:
         name = destination.name or default_name
         count = len(environment.requirement_lines()) + len(environment.conda or [])
         self.log(f"captured {count} packages from {environment.executable or environment.prefix}")
-        return self.publish_spec_files(environment.files(name), destination,
-                                       default_name=default_name)
+        return self.publish_spec_files(
+            environment.files(name), destination, default_name=default_name
+        )
 
     def publish_env_file(self, path: Path, destination: Destination) -> Published:
         """Publish an existing ``environment.yml`` / ``requirements.txt`` / explicit lock."""
@@ -160,8 +182,9 @@ class Publisher:
             spec = parse_spec(text, path.name)
         except InvalidInput as error:
             raise errors.BadRequest(error.message) from None
-        default = notebooks.slug(spec.get("name") or path.parent.name or "environment",
-                                 "environment")
+        default = notebooks.slug(
+            spec.get("name") or path.parent.name or "environment", "environment"
+        )
         return self.publish_spec_files({path.name: text}, destination, default_name=default)
 
     # -- notebooks -------------------------------------------------------------------------
@@ -170,14 +193,22 @@ class Publisher:
         if destination.name:
             return destination.name
         record = notebooks.previous_record(notebook)
-        if (record and record.get("owner") == destination.owner
-                and record.get("repository", self.client.url) == self.client.url):
+        if (
+            record
+            and record.get("owner") == destination.owner
+            and record.get("repository", self.client.url) == self.client.url
+        ):
             return str(record["name"])
         return notebooks.slug(Path(filename).stem)
 
-    def publish_notebook(self, notebook: JSON, filename: str, destination: Destination, *,
-                         environment: CapturedEnvironment | None = None
-                         ) -> tuple[Published, JSON]:
+    def publish_notebook(
+        self,
+        notebook: JSON,
+        filename: str,
+        destination: Destination,
+        *,
+        environment: CapturedEnvironment | None = None,
+    ) -> tuple[Published, JSON]:
         """Publish ``notebook`` (and its environment); returns the result and the record
         to store in the notebook's metadata."""
         name = self.notebook_name(notebook, filename, destination)
@@ -189,30 +220,51 @@ class Publisher:
         if environment is not None:
             env_published = self.publish_environment(
                 environment,
-                Destination(destination.owner, env_name, version,
-                            f"Environment of the notebook {destination.owner}/{name}",
-                            destination.label, destination.public),
+                Destination(
+                    destination.owner,
+                    env_name,
+                    version,
+                    f"Environment of the notebook {destination.owner}/{name}",
+                    destination.label,
+                    destination.public,
+                ),
                 default_name=env_name,
             )
         record = notebooks.make_record(
-            destination.owner, name, version, self.html_url(destination.owner, name),
-            self.client.url, env_published.link() if env_published else None)
+            destination.owner,
+            name,
+            version,
+            self.html_url(destination.owner, name),
+            self.client.url,
+            env_published.link() if env_published else None,
+        )
         stamped = notebooks.with_record(notebook, record)
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-nb-") as work:
             path = Path(work) / f"{name}.ipynb"
             path.write_text(notebooks.dumps(stamped), encoding="utf-8")
             uploaded = self._upload(destination, name, version, [(path.name, path)], "ipynb")
-        published = Published(destination.owner, name, version,
-                              self.html_url(destination.owner, name), uploaded, env_published)
+        published = Published(
+            destination.owner,
+            name,
+            version,
+            self.html_url(destination.owner, name),
+            uploaded,
+            env_published,
+        )
         return published, record
 
     # -- projects --------------------------------------------------------------------------
 
-    def publish_project(self, root: Path, destination: Destination, *,
-                        rules: ProjectRules = ProjectRules(),
-                        environment: CapturedEnvironment | None = None,
-                        pack_progress: Callable[[int, int], None] | None = None,
-                        selection: Selection | None = None) -> Published:
+    def publish_project(
+        self,
+        root: Path,
+        destination: Destination,
+        *,
+        rules: ProjectRules = ProjectRules(),
+        environment: CapturedEnvironment | None = None,
+        pack_progress: Callable[[int, int], None] | None = None,
+        selection: Selection | None = None,
+    ) -> Published:
         """Pack ``root`` (with the exclusion rules) and upload it as a project."""
         name = destination.name or notebooks.slug(root.resolve().name, "project")
         check_names(destination.owner, name, destination.version)
@@ -234,19 +286,26 @@ class Publisher:
             archive = Path(work) / f"{name}.tar.gz"
             self.log(f"packing {len(selection.files)} files ({selection.total_size} bytes)")
             pack(selection, archive, name, extra_files=extra, progress=pack_progress)
-            uploaded = self._upload(destination, name, version, [(archive.name, archive)],
-                                    "project")
+            uploaded = self._upload(
+                destination, name, version, [(archive.name, archive)], "project"
+            )
         excluded = [{"path": path, "reason": why} for path, why in selection.excluded]
-        return Published(destination.owner, name, version, self.html_url(destination.owner, name),
-                         uploaded, excluded=excluded)
+        return Published(
+            destination.owner,
+            name,
+            version,
+            self.html_url(destination.owner, name),
+            uploaded,
+            excluded=excluded,
+        )
 
 
 def describe_published(published: Published) -> list[str]:
     """Lines a CLI prints after a publish."""
-    lines = [f"published {published.owner}/{published.name} {published.version}: "
-             f"{published.html_url}"]
+    lines = [
+        f"published {published.owner}/{published.name} {published.version}: {published.html_url}"
+    ]
     if published.environment is not None:
         env = published.environment
         lines.append(f"  with environment {env.owner}/{env.name} {env.version}")
     return lines
-

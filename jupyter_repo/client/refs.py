@@ -21,7 +21,8 @@ OWNER = r"[A-Za-z0-9][A-Za-z0-9_-]*"
 NAME = r"[A-Za-z0-9][A-Za-z0-9._+-]*"
 VERSION = r"[A-Za-z0-9][A-Za-z0-9._+!-]*"
 REF_RE = re.compile(
-    rf"^(?P<owner>{OWNER})/(?P<name>{NAME})(?:(?:/|==|=|@)(?P<version>{VERSION}))?$")
+    rf"^(?P<owner>{OWNER})/(?P<name>{NAME})(?:(?:/|==|=|@)(?P<version>{VERSION}))?$"
+)
 #: How much of a refused text a message quotes.
 SHOWN = 80
 

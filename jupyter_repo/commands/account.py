@@ -23,14 +23,16 @@ def token_name() -> str:
 
 class LoginApp(ClientCommand):
     name = "jupyter-repo-login"
-    description = ("Log in to a repository and save a token: "
-                   "login [--url URL] [--username USER] [--password P | --token T]")
+    description = (
+        "Log in to a repository and save a token: "
+        "login [--url URL] [--username USER] [--password P | --token T]"
+    )
     usage = "login [--url URL] [--username USER] [--password PASSWORD | --token TOKEN]"
-    aliases = {**client_aliases, "username": "LoginApp.username",
-               "password": "LoginApp.password"}
+    aliases = {**client_aliases, "username": "LoginApp.username", "password": "LoginApp.password"}
     username = Unicode("", help="Your user name (asked when missing).").tag(config=True)
-    password = Unicode("", help=f"Your password (else {PASSWORD_VARIABLE}, else asked)."
-                       ).tag(config=True)
+    password = Unicode("", help=f"Your password (else {PASSWORD_VARIABLE}, else asked).").tag(
+        config=True
+    )
 
     def run(self) -> None:
         self.positional(0)
@@ -43,8 +45,11 @@ class LoginApp(ClientCommand):
             store.save_token(url, token, login=login)
         else:
             username = self.username or input("Username: ").strip()
-            password = (self.password or os.environ.get(PASSWORD_VARIABLE)
-                        or getpass.getpass(f"Password for {username}: "))
+            password = (
+                self.password
+                or os.environ.get(PASSWORD_VARIABLE)
+                or getpass.getpass(f"Password for {username}: ")
+            )
             created = RepoClient(url).login(username, password, token_name=token_name())
             client = RepoClient(url, created["token"])
             login = client.whoami()["login"]
@@ -56,8 +61,10 @@ class LoginApp(ClientCommand):
         """``--token``, or a token of a configuration file when it belongs to ``url``."""
         if self.typed("token"):
             return self.token or None
-        token, withheld = bound_token(url, [TokenSource(
-            self.token, self.configured_url(), "The token in the configuration file")])
+        token, withheld = bound_token(
+            url,
+            [TokenSource(self.token, self.configured_url(), "The token in the configuration file")],
+        )
         for line in withheld:
             self.say(f"Warning: {line}")
         return token

@@ -27,8 +27,9 @@ class _AdminCommand(RepoCommand):
             self.fail(f"usage: jupyter repo admin {self.usage}")
         return list(self.extra_args)
 
-    def act(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
-            **kwargs: P.kwargs) -> T:
+    def act(
+        self, function: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         repo = self.make_repository()
         try:
             return repo.write(function, *args, **kwargs)
@@ -52,10 +53,16 @@ class CreateUserApp(_AdminCommand):
     name = "jupyter-repo-admin-create-user"
     description = "Create a user: jupyter repo admin create-user LOGIN [--password P] [--admin]"
     usage = "create-user LOGIN [--password PASSWORD] [--admin] [--email EMAIL]"
-    aliases = {**repository_aliases, "password": "CreateUserApp.password_value",
-               "email": "CreateUserApp.email", "name": "CreateUserApp.full_name"}
-    flags = {**RepoCommand.flags,
-             "admin": ({"CreateUserApp": {"site_admin": True}}, "Make the user a site admin.")}
+    aliases = {
+        **repository_aliases,
+        "password": "CreateUserApp.password_value",
+        "email": "CreateUserApp.email",
+        "name": "CreateUserApp.full_name",
+    }
+    flags = {
+        **RepoCommand.flags,
+        "admin": ({"CreateUserApp": {"site_admin": True}}, "Make the user a site admin."),
+    }
     site_admin = Bool(False).tag(config=True)
     email = Unicode("").tag(config=True)
     full_name = Unicode("").tag(config=True)
@@ -63,9 +70,16 @@ class CreateUserApp(_AdminCommand):
     def start(self) -> None:
         (login,) = self.positional(1)
         password = self.password(f"Password for {login}: ")
-        self.act(lambda s: accounts.create_user(
-            s, login, password, name=self.full_name, email=self.email,
-            is_site_admin=self.site_admin))
+        self.act(
+            lambda s: accounts.create_user(
+                s,
+                login,
+                password,
+                name=self.full_name,
+                email=self.email,
+                is_site_admin=self.site_admin,
+            )
+        )
         print(f"created user {login.lower()}")
 
 
@@ -102,9 +116,7 @@ class AddMemberApp(_AdminCommand):
     description = "Add a user to an organization's group: add-member ORG GROUP USER"
     usage = "add-member ORG GROUP USER [--permission read|write|admin]"
     aliases = {**repository_aliases, "permission": "AddMemberApp.permission"}
-    permission = Unicode("read", help="Permission of the group if it is created.").tag(
-        config=True
-    )
+    permission = Unicode("read", help="Permission of the group if it is created.").tag(config=True)
 
     def start(self) -> None:
         org, group, login = self.positional(3)
@@ -112,7 +124,8 @@ class AddMemberApp(_AdminCommand):
         def add(session: Session) -> None:
             owner = _org_admin(session, org)
             orgs.create_group(session, owner, org, group, self.permission) if not _has_group(
-                session, owner, org, group) else None
+                session, owner, org, group
+            ) else None
             orgs.add_member(session, owner, org, group, login)
 
         self.act(add)
@@ -123,8 +136,12 @@ class IssueTokenApp(_AdminCommand):
     name = "jupyter-repo-admin-issue-token"
     description = "Issue a token for a user: issue-token USER [--scopes all] [--name N]"
     usage = "issue-token USER [--scopes SCOPE ...] [--name NAME] [--max-age SECONDS]"
-    aliases = {**repository_aliases, "scopes": "IssueTokenApp.scopes",
-               "name": "IssueTokenApp.token_name", "max-age": "IssueTokenApp.max_age"}
+    aliases = {
+        **repository_aliases,
+        "scopes": "IssueTokenApp.scopes",
+        "name": "IssueTokenApp.token_name",
+        "max-age": "IssueTokenApp.max_age",
+    }
     scopes = List(Unicode(), ["all"]).tag(config=True)
     token_name = Unicode("admin-issued").tag(config=True)
     max_age = Unicode("").tag(config=True)
@@ -136,9 +153,13 @@ class IssueTokenApp(_AdminCommand):
         def issue(session: Session) -> str:
             user = accounts.get_user(session, login)
             _row, secret = tokens.create_token(
-                session, accounts.password_actor(user), name=self.token_name,
-                scopes=list(self.scopes), max_age=int(self.max_age) if self.max_age else None,
-                policy=repo.token_policy)
+                session,
+                accounts.password_actor(user),
+                name=self.token_name,
+                scopes=list(self.scopes),
+                max_age=int(self.max_age) if self.max_age else None,
+                policy=repo.token_policy,
+            )
             return secret
 
         try:

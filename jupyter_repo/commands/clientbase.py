@@ -19,8 +19,10 @@ from jupyter_repo.client.config import Credentials, CredentialStore, resolve
 client_aliases = {**base_aliases, "url": "ClientCommand.url", "token": "ClientCommand.token"}
 client_flags = {
     **base_flags,
-    "progress": ({"ClientCommand": {"progress": True}},
-                 "Show progress bars even when the output is not a terminal."),
+    "progress": (
+        {"ClientCommand": {"progress": True}},
+        "Show progress bars even when the output is not a terminal.",
+    ),
 }
 
 
@@ -32,10 +34,12 @@ class ClientCommand(JupyterApp):
     flags = client_flags
     usage = ""
 
-    url = Unicode("", help="The repository URL (else JUPYTER_REPO_URL, else the saved one)."
-                  ).tag(config=True)
-    token = Unicode("", help="A repository token (else JUPYTER_REPO_TOKEN, else the saved one)."
-                    ).tag(config=True)
+    url = Unicode("", help="The repository URL (else JUPYTER_REPO_URL, else the saved one).").tag(
+        config=True
+    )
+    token = Unicode(
+        "", help="A repository token (else JUPYTER_REPO_TOKEN, else the saved one)."
+    ).tag(config=True)
     progress = Bool(False, help="Always show progress bars.").tag(config=True)
 
     @default("config_file_name")
@@ -48,8 +52,10 @@ class ClientCommand(JupyterApp):
     def typed(self, trait: str) -> bool:
         """Whether ``trait`` was given on the command line (not by a configuration file)."""
         sections = {cls.__name__ for cls in type(self).mro()}
-        return any(name in sections and isinstance(section, Config) and trait in section
-                   for name, section in self.cli_config.items())
+        return any(
+            name in sections and isinstance(section, Config) and trait in section
+            for name, section in self.cli_config.items()
+        )
 
     def configured_url(self) -> str | None:
         """The URL the configuration files give, which a token set there belongs to (with
@@ -67,10 +73,14 @@ class ClientCommand(JupyterApp):
         file_token = None if typed_token else (self.token or None)
         typed_url = self.url if self.typed("url") else None
         file_url = self.configured_url() if file_token or not typed_url else None
-        credentials = resolve(typed_url or None, typed_token or None, configured_url=file_url,
-                              configured_token=file_token,
-                              configured_what="The token in the configuration file",
-                              store=self.store())
+        credentials = resolve(
+            typed_url or None,
+            typed_token or None,
+            configured_url=file_url,
+            configured_token=file_token,
+            configured_what="The token in the configuration file",
+            store=self.store(),
+        )
         for line in credentials.withheld:
             print(f"Warning: {line}", file=sys.stderr, flush=True)
         return credentials
@@ -93,9 +103,16 @@ class ClientCommand(JupyterApp):
         def update(name: str, done: int, total: int) -> None:
             bar = bars.get(name)
             if bar is None:
-                bar = bars[name] = tqdm(total=total, desc=name, unit="B", unit_scale=True,
-                                        unit_divisor=1024, leave=True, file=sys.stderr,
-                                        disable=None if not self.progress else False)
+                bar = bars[name] = tqdm(
+                    total=total,
+                    desc=name,
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    leave=True,
+                    file=sys.stderr,
+                    disable=None if not self.progress else False,
+                )
             bar.update(done - bar.n)
             if done >= total:
                 bar.close()

@@ -36,8 +36,10 @@ publish_aliases = {
 }
 publish_flags = {
     **client_flags,
-    "private": ({"PublishCommand": {"private": True}},
-                "Make a new package private (only you and your groups can see it)."),
+    "private": (
+        {"PublishCommand": {"private": True}},
+        "Make a new package private (only you and your groups can see it).",
+    ),
 }
 
 
@@ -46,15 +48,15 @@ class PublishCommand(ClientCommand):
     flags = publish_flags
 
     owner = Unicode("", help="Namespace to publish to (default: your user).").tag(config=True)
-    package_name = Unicode("", help="Package name (default: from the file or folder name)."
-                           ).tag(config=True)
+    package_name = Unicode("", help="Package name (default: from the file or folder name).").tag(
+        config=True
+    )
     version = Unicode("", help="Version (default: the next whole number).").tag(config=True)
     summary = Unicode("", help="One-line summary.").tag(config=True)
     label = Unicode("", help="Label of the uploaded files (default: main).").tag(config=True)
     private = Bool(False, help="Create the package as private.").tag(config=True)
     kernel = Unicode("", help="A kernel whose environment is captured.").tag(config=True)
-    prefix = Unicode("", help="An environment folder whose packages are captured.").tag(
-        config=True)
+    prefix = Unicode("", help="An environment folder whose packages are captured.").tag(config=True)
 
     def parse_command_line(self, argv: list[str] | None = None) -> None:
         """Accept ``--version V`` (traitlets keeps ``--version`` for itself): it is the
@@ -70,9 +72,12 @@ class PublishCommand(ClientCommand):
 
     def destination(self, client_login: str) -> Destination:
         return Destination(
-            owner=(self.owner or client_login).lower(), name=self.package_name or None,
-            version=self.version or None, summary=self.summary or None,
-            label=self.label or None, public=not self.private,
+            owner=(self.owner or client_login).lower(),
+            name=self.package_name or None,
+            version=self.version or None,
+            summary=self.summary or None,
+            label=self.label or None,
+            public=not self.private,
         )
 
     def chosen_environment(self) -> CapturedEnvironment | None:
@@ -93,13 +98,20 @@ class PublishCommand(ClientCommand):
 class PublishNotebookApp(PublishCommand):
     name = "jupyter-repo-publish-notebook"
     description = "Publish a notebook (with its kernel's environment): notebook PATH"
-    usage = ("publish notebook PATH [--owner NS] [--name N] [--version V] [--summary S] "
-             "[--label L] [--private] [--kernel K] [--no-environment]")
-    flags = {**publish_flags,
-             "no-environment": ({"PublishNotebookApp": {"attach_environment": False}},
-                                "Do not capture and attach the kernel's environment.")}
-    attach_environment = Bool(True, help="Capture the kernel's environment and link it."
-                              ).tag(config=True)
+    usage = (
+        "publish notebook PATH [--owner NS] [--name N] [--version V] [--summary S] "
+        "[--label L] [--private] [--kernel K] [--no-environment]"
+    )
+    flags = {
+        **publish_flags,
+        "no-environment": (
+            {"PublishNotebookApp": {"attach_environment": False}},
+            "Do not capture and attach the kernel's environment.",
+        ),
+    }
+    attach_environment = Bool(True, help="Capture the kernel's environment and link it.").tag(
+        config=True
+    )
 
     def run(self) -> None:
         (path_text,) = self.positional(1)
@@ -112,16 +124,18 @@ class PublishNotebookApp(PublishCommand):
                 kernel = ((notebook.get("metadata") or {}).get("kernelspec") or {}).get("name")
                 if not kernel:
                     raise errors.BadRequest(
-                        f"{path} names no kernel; pass --kernel NAME or --no-environment.")
+                        f"{path} names no kernel; pass --kernel NAME or --no-environment."
+                    )
                 try:
                     environment = capture_kernel(kernel)
                 except errors.CaptureError as error:
                     raise errors.CaptureError(
-                        f"{error.message} Pass --kernel NAME or --no-environment.") from None
+                        f"{error.message} Pass --kernel NAME or --no-environment."
+                    ) from None
         publisher, login = self.publisher()
-        published, record = publisher.publish_notebook(notebook, path.name,
-                                                       self.destination(login),
-                                                       environment=environment)
+        published, record = publisher.publish_notebook(
+            notebook, path.name, self.destination(login), environment=environment
+        )
         notebooks.write_file(path, notebooks.with_record(notebooks.read_file(path), record))
         for line in describe_published(published):
             self.say(line)
@@ -130,8 +144,10 @@ class PublishNotebookApp(PublishCommand):
 class PublishEnvApp(PublishCommand):
     name = "jupyter-repo-publish-env"
     description = "Publish an environment: env [--kernel NAME | --prefix PATH | FILE]"
-    usage = ("publish env [--kernel NAME | --prefix PATH | FILE] [--owner NS] [--name N] "
-             "[--version V] [--summary S] [--label L] [--private]")
+    usage = (
+        "publish env [--kernel NAME | --prefix PATH | FILE] [--owner NS] [--name N] "
+        "[--version V] [--summary S] [--label L] [--private]"
+    )
 
     def run(self) -> None:
         arguments = self.positional(0, 1)
@@ -151,33 +167,45 @@ class PublishEnvApp(PublishCommand):
                 environment = capture_interpreter(sys.executable)
                 default = notebooks.slug(Path(sys.prefix).name, "environment")
             assert environment is not None
-            published = publisher.publish_environment(environment, destination,
-                                                      default_name=default)
+            published = publisher.publish_environment(
+                environment, destination, default_name=default
+            )
         for line in describe_published(published):
             self.say(line)
 
 
 class PublishProjectApp(PublishCommand):
     name = "jupyter-repo-publish-project"
-    description = ("Publish a project folder: project DIR (the files are listed first; "
-                   "hidden files stay out unless --include-hidden; credential files never go)")
-    usage = ("publish project DIR [--owner NS] [--name N] [--version V] [--summary S] "
-             "[--label L] [--private] [--kernel K | --prefix P] [--max-file-size BYTES] "
-             "[--include-hidden] [--dry-run] [--yes]")
+    description = (
+        "Publish a project folder: project DIR (the files are listed first; "
+        "hidden files stay out unless --include-hidden; credential files never go)"
+    )
+    usage = (
+        "publish project DIR [--owner NS] [--name N] [--version V] [--summary S] "
+        "[--label L] [--private] [--kernel K | --prefix P] [--max-file-size BYTES] "
+        "[--include-hidden] [--dry-run] [--yes]"
+    )
     aliases = {**publish_aliases, "max-file-size": "PublishProjectApp.max_file_size"}
     flags = {
         **publish_flags,
-        "include-hidden": ({"PublishProjectApp": {"include_hidden": True}},
-                           "Also publish hidden files and folders (names starting with '.'); "
-                           "credential files (.npmrc, .kube/config, ...) never go."),
-        "dry-run": ({"PublishProjectApp": {"dry_run": True}},
-                    "List the files that would be published, and stop."),
-        "yes": ({"PublishProjectApp": {"yes": True}},
-                "Publish without asking (needed when the input is not a terminal)."),
+        "include-hidden": (
+            {"PublishProjectApp": {"include_hidden": True}},
+            "Also publish hidden files and folders (names starting with '.'); "
+            "credential files (.npmrc, .kube/config, ...) never go.",
+        ),
+        "dry-run": (
+            {"PublishProjectApp": {"dry_run": True}},
+            "List the files that would be published, and stop.",
+        ),
+        "yes": (
+            {"PublishProjectApp": {"yes": True}},
+            "Publish without asking (needed when the input is not a terminal).",
+        ),
         "y": ({"PublishProjectApp": {"yes": True}}, "Same as --yes."),
     }
-    max_file_size = Integer(ProjectRules.max_file_size,
-                            help="Files larger than this many bytes are left out.").tag(config=True)
+    max_file_size = Integer(
+        ProjectRules.max_file_size, help="Files larger than this many bytes are left out."
+    ).tag(config=True)
     include_hidden = Bool(False, help="Publish hidden files and folders too.").tag(config=True)
     dry_run = Bool(False, help="Only list the files that would be published.").tag(config=True)
     yes = Bool(False, help="Do not ask before publishing.").tag(config=True)
@@ -190,8 +218,11 @@ class PublishProjectApp(PublishCommand):
         root = Path(folder)
         if not root.is_dir():
             raise errors.BadRequest(f"{folder} is not a folder.")
-        rules = ProjectRules(max_file_size=self.max_file_size, include_hidden=self.include_hidden,
-                             protected=(str(self.store().directory),))
+        rules = ProjectRules(
+            max_file_size=self.max_file_size,
+            include_hidden=self.include_hidden,
+            protected=(str(self.store().directory),),
+        )
         selection = select_files(root, rules)
         self.show(selection, every_file=self.dry_run)
         if self.dry_run:
@@ -202,11 +233,14 @@ class PublishProjectApp(PublishCommand):
         destination = self.destination(login)
         name = destination.name or notebooks.slug(root.resolve().name, "project")
         visibility = "public" if destination.public else "private"
-        self.confirm(f"Publish {len(selection.files)} files ({size(selection.total_size)}) "
-                     f"as {destination.owner}/{name} ({visibility}) to "
-                     f"{publisher.client.url}?")
-        published = publisher.publish_project(root, destination, rules=rules,
-                                              environment=environment, selection=selection)
+        self.confirm(
+            f"Publish {len(selection.files)} files ({size(selection.total_size)}) "
+            f"as {destination.owner}/{name} ({visibility}) to "
+            f"{publisher.client.url}?"
+        )
+        published = publisher.publish_project(
+            root, destination, rules=rules, environment=environment, selection=selection
+        )
         for line in describe_published(published):
             self.say(line)
 
@@ -215,12 +249,13 @@ class PublishProjectApp(PublishCommand):
         left out, credential files by name."""
         count = len(selection.files)
         self.say(f"{count} files, {size(selection.total_size)} from {selection.root.resolve()}:")
-        listed = selection.files if every_file else selection.files[:self.shown_files]
+        listed = selection.files if every_file else selection.files[: self.shown_files]
         for path, length in listed:
             self.say(f"  {path}  ({size(length)})")
         if len(listed) < count:
-            self.say(f"  ... and {count - len(listed)} more (--dry-run lists them all); "
-                     "the largest:")
+            self.say(
+                f"  ... and {count - len(listed)} more (--dry-run lists them all); the largest:"
+            )
             for path, length in sorted(selection.files, key=lambda item: -item[1])[:5]:
                 self.say(f"  {path}  ({size(length)})")
         credentials = [path for path, why in selection.excluded if why == CREDENTIALS_REASON]
@@ -228,16 +263,23 @@ class PublishProjectApp(PublishCommand):
             self.say(f"Never published (credentials): {', '.join(credentials)}")
         hidden = [path for path, why in selection.excluded if why == HIDDEN_REASON]
         if hidden:
-            self.say(f"Left out as hidden ({len(hidden)}; --include-hidden publishes them): "
-                     f"{', '.join(hidden[:10])}{' ...' if len(hidden) > 10 else ''}")
-        others = [(path, why) for path, why in selection.excluded
-                  if why not in (CREDENTIALS_REASON, HIDDEN_REASON)]
+            self.say(
+                f"Left out as hidden ({len(hidden)}; --include-hidden publishes them): "
+                f"{', '.join(hidden[:10])}{' ...' if len(hidden) > 10 else ''}"
+            )
+        others = [
+            (path, why)
+            for path, why in selection.excluded
+            if why not in (CREDENTIALS_REASON, HIDDEN_REASON)
+        ]
         if every_file:
             for path, why in others:
                 self.say(f"  left out {path}: {why}")
         elif others:
-            self.say(f"Left out {len(others)} more (caches, .gitignore, links, size); "
-                     "--dry-run says which.")
+            self.say(
+                f"Left out {len(others)} more (caches, .gitignore, links, size); "
+                "--dry-run says which."
+            )
 
     def confirm(self, question: str) -> None:
         """Ask on a terminal; without one, only ``--yes`` publishes (nothing waits on an
@@ -247,7 +289,8 @@ class PublishProjectApp(PublishCommand):
         if not sys.stdin or not sys.stdin.isatty():
             raise errors.BadRequest(
                 "Not publishing without a confirmation: the input is not a terminal. Check "
-                "the list above and pass --yes to publish it (or --dry-run to list every file).")
+                "the list above and pass --yes to publish it (or --dry-run to list every file)."
+            )
         answer = input(f"{question} [y/N] ").strip().lower()
         if answer not in ("y", "yes"):
             raise errors.Cancelled("Not published.")

@@ -40,8 +40,10 @@ class ServeApp(RepoCommand):
     }
     flags = {
         **RepoCommand.flags,
-        "demo": ({"ServeApp": {"demo": True}},
-                 "Bootstrap a demo user, organization and sample packages."),
+        "demo": (
+            {"ServeApp": {"demo": True}},
+            "Bootstrap a demo user, organization and sample packages.",
+        ),
     }
     classes = [*RepoCommand.classes, LocalStore, ChannelIndexes, NotebookPreviews]
 
@@ -56,32 +58,38 @@ class ServeApp(RepoCommand):
         config=True
     )
     login_attempts = Integer(
-        10, help="Failed logins allowed per client address and user per minute (0: no limit). "
+        10,
+        help="Failed logins allowed per client address and user per minute (0: no limit). "
         "An address may fail 5x as often over all users; a user with 5x as many failures "
         "from all addresses together is under attack, and then each address may fail only "
-        "3 times for it. Failures from one address never block another."
+        "3 times for it. Failures from one address never block another.",
     ).tag(config=True)
     password_checks = Integer(
-        0, help="Password verifications (Argon2id, ~0.1 s of CPU and 64 MiB each) run at "
-        "once; others wait on the event loop (0: half the CPUs, at least 1)."
+        0,
+        help="Password verifications (Argon2id, ~0.1 s of CPU and 64 MiB each) run at "
+        "once; others wait on the event loop (0: half the CPUs, at least 1).",
     ).tag(config=True)
     password_check_queue = Integer(
-        16, help="Password verifications that may wait for a slot; more are answered 503 "
-        "with Retry-After at once."
+        16,
+        help="Password verifications that may wait for a slot; more are answered 503 "
+        "with Retry-After at once.",
     ).tag(config=True)
     password_checks_per_address = Integer(
-        4, help="Password verifications one client address may have running or waiting; "
-        "more are answered 429 at once."
+        4,
+        help="Password verifications one client address may have running or waiting; "
+        "more are answered 429 at once.",
     ).tag(config=True)
     trusted_proxies = List(
-        Unicode(), help="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For, "
+        Unicode(),
+        help="Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For, "
         "X-Real-IP and X-Forwarded-Proto headers are believed, e.g. ['127.0.0.1'] when nginx "
         "runs on this machine. Empty (the default): the headers are ignored and the peer's "
-        "own address is the client's."
+        "own address is the client's.",
     ).tag(config=True)
     consistency_grace = Float(
-        -1.0, help="Age in seconds before leftover uploads are removed at start-up "
-        "(default: 0 with SQLite, 900 with a shared database)."
+        -1.0,
+        help="Age in seconds before leftover uploads are removed at start-up "
+        "(default: 0 with SQLite, 900 with a shared database).",
     ).tag(config=True)
     housekeeping_interval = Float(300.0, help="Seconds between expiry of stale uploads.").tag(
         config=True
@@ -90,12 +98,14 @@ class ServeApp(RepoCommand):
         14 * 86400, help="Seconds a web page login (session cookie) lasts."
     ).tag(config=True)
     xheaders = Bool(
-        False, help="Deprecated and ignored: it trusted X-Forwarded-* from anyone. List your "
-        "proxies in trusted_proxies instead."
+        False,
+        help="Deprecated and ignored: it trusted X-Forwarded-* from anyone. List your "
+        "proxies in trusted_proxies instead.",
     ).tag(config=True)
     channel_max_age = Integer(
-        30, help="Cache-Control max-age (s) of conda repodata and PyPI index pages: how long a "
-        "client may use its copy without asking again (revalidation is a cheap 304)."
+        30,
+        help="Cache-Control max-age (s) of conda repodata and PyPI index pages: how long a "
+        "client may use its copy without asking again (revalidation is a cheap 304).",
     ).tag(config=True)
 
     @validate("trusted_proxies")
@@ -108,8 +118,10 @@ class ServeApp(RepoCommand):
 
     def start(self) -> None:
         if self.xheaders and not self.trusted_proxies:
-            self.log.warning("ServeApp.xheaders is ignored: forwarded headers are believed only "
-                             "from the proxies listed in ServeApp.trusted_proxies.")
+            self.log.warning(
+                "ServeApp.xheaders is ignored: forwarded headers are believed only "
+                "from the proxies listed in ServeApp.trusted_proxies."
+            )
         repo = self.make_repository()
         grace = self.consistency_grace
         if grace < 0:
@@ -132,7 +144,8 @@ class ServeApp(RepoCommand):
             password_checks=PasswordChecks(
                 self.password_checks or max(1, (os.cpu_count() or 2) // 2),
                 waiting=self.password_check_queue,
-                per_source=self.password_checks_per_address),
+                per_source=self.password_checks_per_address,
+            ),
             trusted_proxies=TrustedProxies(self.trusted_proxies),
             session_max_age=self.session_max_age,
             serve_traceback=False,
@@ -153,25 +166,35 @@ class ServeApp(RepoCommand):
         url = self.public_url or f"http://{self.ip}:{port}"
         print(f"jupyter-repo serving at {url}", flush=True)
         print(f"  anaconda config --set url {url}/api", flush=True)
-        print(f"  conda channels: {url}/conda/<owner>   pip index: {url}/pypi/<owner>/simple",
-              flush=True)
+        print(
+            f"  conda channels: {url}/conda/<owner>   pip index: {url}/pypi/<owner>/simple",
+            flush=True,
+        )
         if demo_info is not None:
-            print(f"  demo login: user '{demo_info.user}', password '{demo_info.password}' "
-                  f"(organization '{demo_info.org}')", flush=True)
+            print(
+                f"  demo login: user '{demo_info.user}', password '{demo_info.password}' "
+                f"(organization '{demo_info.org}')",
+                flush=True,
+            )
         loop = IOLoop.current()
 
         def housekeeping() -> None:
-            loop.run_in_executor(executor, partial(repo.call, uploads.expire_stages, repo,
-                                                   write=True))
-            loop.run_in_executor(executor, partial(repo.call, index_maintenance.prune,
-                                                   write=True))
+            loop.run_in_executor(
+                executor, partial(repo.call, uploads.expire_stages, repo, write=True)
+            )
+            loop.run_in_executor(executor, partial(repo.call, index_maintenance.prune, write=True))
 
         PeriodicCallback(housekeeping, self.housekeeping_interval * 1000).start()
 
         def stop(*_args: Any) -> None:
-            loop.add_callback_from_signal(self._shutdown, server, repo, executor,
-                                          app.settings["channel_indexes"],
-                                          app.settings["notebook_previews"])
+            loop.add_callback_from_signal(
+                self._shutdown,
+                server,
+                repo,
+                executor,
+                app.settings["channel_indexes"],
+                app.settings["notebook_previews"],
+            )
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -180,8 +203,14 @@ class ServeApp(RepoCommand):
         finally:
             repo.close()
 
-    async def _shutdown(self, server: HTTPServer, repo: Any, executor: ThreadPoolExecutor,
-                        indexes: ChannelIndexes, previews: NotebookPreviews) -> None:
+    async def _shutdown(
+        self,
+        server: HTTPServer,
+        repo: Any,
+        executor: ThreadPoolExecutor,
+        indexes: ChannelIndexes,
+        previews: NotebookPreviews,
+    ) -> None:
         server.stop()
         await asyncio.sleep(0)
         await previews.close()

@@ -93,8 +93,11 @@ def conda_package(
         "info/paths.json": json.dumps({"paths": paths, "paths_version": 1}).encode(),
         "info/files": "\n".join(sorted(payload)).encode() + b"\n",
         "info/about.json": json.dumps(
-            {"summary": summary or f"The {name} sample package", "license": license,
-             "home": "https://example.org/" + name}
+            {
+                "summary": summary or f"The {name} sample package",
+                "license": license,
+                "home": "https://example.org/" + name,
+            }
         ).encode(),
     }
     info.update(extra_info or {})
@@ -118,19 +121,36 @@ def _record_line(path: str, data: bytes) -> str:
     return f"{path},sha256={digest},{len(data)}"
 
 
-def metadata_text(name: str, version: str, summary: str, requires: Iterable[str] = (),
-                  requires_python: str | None = ">=3.8") -> str:
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}",
-             f"Summary: {summary}", "License: BSD-3-Clause"]
+def metadata_text(
+    name: str,
+    version: str,
+    summary: str,
+    requires: Iterable[str] = (),
+    requires_python: str | None = ">=3.8",
+) -> str:
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {name}",
+        f"Version: {version}",
+        f"Summary: {summary}",
+        "License: BSD-3-Clause",
+    ]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {item}" for item in requires]
     return "\n".join(lines) + "\n\n" + f"# {name}\n\n{summary}\n"
 
 
-def wheel(directory: Path, name: str, version: str, *, summary: str = "",
-          requires: Iterable[str] = (), module_source: str | None = None,
-          requires_python: str | None = ">=3.8") -> Path:
+def wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    summary: str = "",
+    requires: Iterable[str] = (),
+    module_source: str | None = None,
+    requires_python: str | None = ">=3.8",
+) -> Path:
     """A pure-Python wheel whose module ``<name>`` has ``__version__`` (pip-installable)."""
     module = name.replace("-", "_").lower()
     dist = name.replace("-", "_")
@@ -162,12 +182,13 @@ def sdist(directory: Path, name: str, version: str, *, summary: str = "") -> Pat
     top = f"{dist}-{version}"
     module = dist.lower()
     files = {
-        f"{top}/PKG-INFO": metadata_text(name, version, summary or f"The {name} sample sdist")
-        .encode(),
+        f"{top}/PKG-INFO": metadata_text(
+            name, version, summary or f"The {name} sample sdist"
+        ).encode(),
         f"{top}/pyproject.toml": (
-            "[build-system]\nrequires = [\"setuptools>=61\"]\n"
-            "build-backend = \"setuptools.build_meta\"\n\n"
-            f"[project]\nname = \"{name}\"\nversion = \"{version}\"\n"
+            '[build-system]\nrequires = ["setuptools>=61"]\n'
+            'build-backend = "setuptools.build_meta"\n\n'
+            f'[project]\nname = "{name}"\nversion = "{version}"\n'
         ).encode(),
         f"{top}/{module}/__init__.py": f'__version__ = "{version}"\n'.encode(),
     }
@@ -177,44 +198,57 @@ def sdist(directory: Path, name: str, version: str, *, summary: str = "") -> Pat
     return target
 
 
-def notebook_json(title: str = "Sample analysis", *, kernel: str = "python3",
-                  extra_cells: list[dict[str, object]] | None = None) -> dict[str, object]:
+def notebook_json(
+    title: str = "Sample analysis",
+    *,
+    kernel: str = "python3",
+    extra_cells: list[dict[str, object]] | None = None,
+) -> dict[str, object]:
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
     from jupyter_repo.demo.png import tiny_png
 
     cells = [
-        new_markdown_cell(f"# {title}\n\nA short analysis of sample data, published with "
-                          "jupyter-repo."),
-        new_code_cell("total = sum(range(10))\nprint(total)",
-                      outputs=[new_output("stream", name="stdout", text="45\n")],
-                      execution_count=1),
+        new_markdown_cell(
+            f"# {title}\n\nA short analysis of sample data, published with jupyter-repo."
+        ),
+        new_code_cell(
+            "total = sum(range(10))\nprint(total)",
+            outputs=[new_output("stream", name="stdout", text="45\n")],
+            execution_count=1,
+        ),
         new_code_cell(
             "import pandas as pd\npd.DataFrame({'a': [1, 2], 'b': [3, 4]})",
-            outputs=[new_output(
-                "execute_result",
-                data={
-                    "text/plain": "   a  b\n0  1  3\n1  2  4",
-                    "text/html": "<table class=\"dataframe\"><thead><tr><th></th><th>a</th>"
-                    "<th>b</th></tr></thead><tbody><tr><th>0</th><td>1</td><td>3</td></tr>"
-                    "<tr><th>1</th><td>2</td><td>4</td></tr></tbody></table>",
-                },
-                execution_count=2,
-            )],
+            outputs=[
+                new_output(
+                    "execute_result",
+                    data={
+                        "text/plain": "   a  b\n0  1  3\n1  2  4",
+                        "text/html": '<table class="dataframe"><thead><tr><th></th><th>a</th>'
+                        "<th>b</th></tr></thead><tbody><tr><th>0</th><td>1</td><td>3</td></tr>"
+                        "<tr><th>1</th><td>2</td><td>4</td></tr></tbody></table>",
+                    },
+                    execution_count=2,
+                )
+            ],
             execution_count=2,
         ),
         new_code_cell(
             "plot()",
-            outputs=[new_output("display_data", data={"image/png": tiny_png(),
-                                                      "text/plain": "<Figure>"})],
+            outputs=[
+                new_output("display_data", data={"image/png": tiny_png(), "text/plain": "<Figure>"})
+            ],
             execution_count=3,
         ),
     ]
     cells.extend(extra_cells or [])
     notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": kernel, "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": kernel,
+        "display_name": "Python 3",
+        "language": "python",
+    }
     notebook.metadata["language_info"] = {"name": "python", "version": "3.11"}
     nbformat.validate(notebook)
     return json.loads(nbformat.writes(notebook))
@@ -242,8 +276,9 @@ dependencies:
 REQUIREMENTS_TXT = "requests==2.31.0\nnumpy>=1.26  # arrays\n"
 
 
-def environment_file(directory: Path, filename: str = "environment.yml",
-                     content: str = ENVIRONMENT_YML) -> Path:
+def environment_file(
+    directory: Path, filename: str = "environment.yml", content: str = ENVIRONMENT_YML
+) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / filename
     target.write_text(content)

@@ -62,8 +62,10 @@ def wait_until_up(service: Service, probe_url: str, timeout: float = STARTUP_TIM
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if service.process.poll() is not None:
-            raise DemoError(f"{service.name} stopped at start-up (exit code "
-                            f"{service.process.returncode}); see {service.log_path}")
+            raise DemoError(
+                f"{service.name} stopped at start-up (exit code "
+                f"{service.process.returncode}); see {service.log_path}"
+            )
         try:
             with urllib.request.urlopen(probe_url, timeout=2) as response:
                 if response.status < 500:
@@ -74,8 +76,10 @@ def wait_until_up(service: Service, probe_url: str, timeout: float = STARTUP_TIM
         except OSError:
             pass
         time.sleep(0.2)
-    raise DemoError(f"{service.name} did not answer at {probe_url} within {timeout:.0f} s; "
-                    f"see {service.log_path}")
+    raise DemoError(
+        f"{service.name} did not answer at {probe_url} within {timeout:.0f} s; "
+        f"see {service.log_path}"
+    )
 
 
 def started(service: Service, probe_url: str) -> None:
@@ -97,11 +101,24 @@ def start_repository(data_dir: Path | None, ip: str, port: int, log_dir: Path) -
     its own session: a terminal's Ctrl+C reaches only the launcher, which stops both."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / "repository.log"
-    command = [sys.executable, "-m", "jupyter_repo", "serve", "--demo", f"--ip={ip}",
-               f"--port={port}", *repository_args(data_dir)]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_repo",
+        "serve",
+        "--demo",
+        f"--ip={ip}",
+        f"--port={port}",
+        *repository_args(data_dir),
+    ]
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     service = Service("The repository", process, f"http://{ip}:{port}", log_path)
     started(service, service.url + "/api/user")
     return service
@@ -109,10 +126,24 @@ def start_repository(data_dir: Path | None, ip: str, port: int, log_dir: Path) -
 
 def issue_token(data_dir: Path | None, login: str = DEMO_USER) -> str:
     """A token for the demo user, through ``jupyter repo admin issue-token``."""
-    command = [sys.executable, "-m", "jupyter_repo", "admin", "issue-token", login,
-               "--name=jupyterlab-demo", *repository_args(data_dir)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False,
-                          stdin=subprocess.DEVNULL, start_new_session=True)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyter_repo",
+        "admin",
+        "issue-token",
+        login,
+        "--name=jupyterlab-demo",
+        *repository_args(data_dir),
+    ]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         raise DemoError(f"Could not issue a token for {login}: {done.stderr.strip()}")
@@ -141,42 +172,65 @@ def prepare_workspace(workspace: Path) -> None:
     workspace.mkdir(parents=True, exist_ok=True)
     welcome = workspace / "welcome.ipynb"
     if not welcome.exists():
-        notebook = new_notebook(cells=[
-            new_markdown_cell(WELCOME_MARKDOWN),
-            new_code_cell("temperatures = [14.2, 15.1, 16.8]\n"
-                          "sum(temperatures) / len(temperatures)"),
-        ])
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                           "language": "python"}
+        notebook = new_notebook(
+            cells=[
+                new_markdown_cell(WELCOME_MARKDOWN),
+                new_code_cell(
+                    "temperatures = [14.2, 15.1, 16.8]\nsum(temperatures) / len(temperatures)"
+                ),
+            ]
+        )
+        notebook.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         welcome.write_text(nbformat.writes(notebook))
     project = workspace / "weather-project"
     if not project.exists():
         builders.notebook(project, "analysis.ipynb", title="Weather project")
         builders.csv_file(project / "data", "measurements.csv")
         (project / "requirements.txt").write_text(builders.REQUIREMENTS_TXT)
-        (project / "README.md").write_text("# Weather project\n\nA folder to publish as a "
-                                           "project.\n")
+        (project / "README.md").write_text(
+            "# Weather project\n\nA folder to publish as a project.\n"
+        )
     environment = workspace / "environment.yml"
     if not environment.exists():
         builders.environment_file(workspace)
 
 
-def start_lab(workspace: Path, ip: str, port: int, repo_url: str, repo_token: str,
-              log_dir: Path) -> tuple[Service, str]:
+def start_lab(
+    workspace: Path, ip: str, port: int, repo_url: str, repo_token: str, log_dir: Path
+) -> tuple[Service, str]:
     """JupyterLab on ``ip:port`` with the extension pointed at the repository; answers the
     service and the URL to open (with Jupyter's own token)."""
     lab_token = secrets.token_hex(24)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--ip={ip}",
-               f"--port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={lab_token}", f"--ServerApp.root_dir={workspace}",
-               "--LabApp.extension_manager=readonly", "--LabApp.news_url=None"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--ip={ip}",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={lab_token}",
+        f"--ServerApp.root_dir={workspace}",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.news_url=None",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     env = {**os.environ, URL_VARIABLE: repo_url, TOKEN_VARIABLE: repo_token}
     log_path = log_dir / "jupyterlab.log"
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
     base = f"http://{ip}:{port}"
     service = Service("JupyterLab", process, base, log_path)
     started(service, f"{base}/api/status?token={lab_token}")
@@ -216,25 +270,33 @@ def run_both(args: argparse.Namespace) -> int:
     for signum in stop_signals:
         signal.signal(signum, on_signal)
     try:
-        repository = start_repository(args.data_dir, args.ip,
-                                      port_or_free(args.repo_port, args.ip), log_dir)
+        repository = start_repository(
+            args.data_dir, args.ip, port_or_free(args.repo_port, args.ip), log_dir
+        )
         services.append(repository)
         token = issue_token(args.data_dir)
-        lab, lab_url = start_lab(workspace, args.ip, port_or_free(args.lab_port, args.ip),
-                                 repository.url, token, log_dir)
+        lab, lab_url = start_lab(
+            workspace, args.ip, port_or_free(args.lab_port, args.ip), repository.url, token, log_dir
+        )
         services.insert(0, lab)
-        print(f"jupyter-repo demo\n"
-              f"  repository: {repository.url}  (web login: {DEMO_USER} / {DEMO_PASSWORD})\n"
-              f"  JupyterLab: {lab_url}\n"
-              f"  workspace:  {workspace}\n"
-              f"  logs:       {log_dir}\n"
-              f"Press Ctrl+C to stop both.", flush=True)
+        print(
+            f"jupyter-repo demo\n"
+            f"  repository: {repository.url}  (web login: {DEMO_USER} / {DEMO_PASSWORD})\n"
+            f"  JupyterLab: {lab_url}\n"
+            f"  workspace:  {workspace}\n"
+            f"  logs:       {log_dir}\n"
+            f"Press Ctrl+C to stop both.",
+            flush=True,
+        )
         while all(service.process.poll() is None for service in services):
             time.sleep(0.5)
         for service in services:
             if service.process.poll() is not None:
-                print(f"{service.name} stopped (exit code {service.process.returncode}); "
-                      f"see {service.log_path}", file=sys.stderr)
+                print(
+                    f"{service.name} stopped (exit code {service.process.returncode}); "
+                    f"see {service.log_path}",
+                    file=sys.stderr,
+                )
         return 1
     except KeyboardInterrupt:
         return 0
@@ -253,8 +315,9 @@ def run_repository_only(args: argparse.Namespace) -> int:
     if args.workspace:
         prepare_workspace(Path(args.workspace))
     try:
-        repository = start_repository(args.data_dir, args.ip,
-                                      port_or_free(args.repo_port, args.ip), state_dir)
+        repository = start_repository(
+            args.data_dir, args.ip, port_or_free(args.repo_port, args.ip), state_dir
+        )
         token = issue_token(args.data_dir)
     except DemoError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -269,23 +332,39 @@ def run_repository_only(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     parse = argparse.ArgumentParser(
         prog="python -m jupyter_repo.demo.lab",
-        description="Run a demo repository and JupyterLab logged in to it.")
-    parse.add_argument("mode", nargs="?", choices=["both", "repository"], default="both",
-                       help="'both' (default): repository and JupyterLab in the foreground; "
-                       "'repository': only the repository, in the background, printing "
-                       "shell exports for the Jupyter server extension")
+        description="Run a demo repository and JupyterLab logged in to it.",
+    )
+    parse.add_argument(
+        "mode",
+        nargs="?",
+        choices=["both", "repository"],
+        default="both",
+        help="'both' (default): repository and JupyterLab in the foreground; "
+        "'repository': only the repository, in the background, printing "
+        "shell exports for the Jupyter server extension",
+    )
     parse.add_argument("--ip", default="127.0.0.1", help="address of both servers")
-    parse.add_argument("--repo-port", type=int, default=8600,
-                       help="repository port (0: any free port)")
-    parse.add_argument("--lab-port", type=int, default=8601,
-                       help="JupyterLab port (0: any free port)")
-    parse.add_argument("--data-dir", type=Path, default=None,
-                       help="repository data folder (default: the repository's own default)")
-    parse.add_argument("--workspace", default=None,
-                       help="folder JupyterLab opens, filled with sample files")
-    parse.add_argument("--state-dir", default=None,
-                       help="'repository' mode: where its log, pid and URL are written "
-                       "(default: repo-demo-state in the Jupyter data folder)")
+    parse.add_argument(
+        "--repo-port", type=int, default=8600, help="repository port (0: any free port)"
+    )
+    parse.add_argument(
+        "--lab-port", type=int, default=8601, help="JupyterLab port (0: any free port)"
+    )
+    parse.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="repository data folder (default: the repository's own default)",
+    )
+    parse.add_argument(
+        "--workspace", default=None, help="folder JupyterLab opens, filled with sample files"
+    )
+    parse.add_argument(
+        "--state-dir",
+        default=None,
+        help="'repository' mode: where its log, pid and URL are written "
+        "(default: repo-demo-state in the Jupyter data folder)",
+    )
     return parse
 
 

@@ -35,55 +35,64 @@ class RepoExtension(ExtensionApp):
     load_other_extensions = True
 
     url = Unicode(
-        "", help="The repository URL. Default: JUPYTER_REPO_URL, else the URL saved by "
-        "'jupyter repo login' or by logging in from JupyterLab."
+        "",
+        help="The repository URL. Default: JUPYTER_REPO_URL, else the URL saved by "
+        "'jupyter repo login' or by logging in from JupyterLab.",
     ).tag(config=True)
     token = Unicode(
-        "", help="A repository token set by the administrator. A token saved by logging in "
+        "",
+        help="A repository token set by the administrator. A token saved by logging in "
         "takes precedence; JUPYTER_REPO_TOKEN is used when neither is set. Both are sent only "
         "to the repository they belong to: c.RepoExtension.url (else JUPYTER_REPO_URL), "
-        "never to another URL a user logs in to."
+        "never to another URL a user logs in to.",
     ).tag(config=True)
     credentials_dir = Unicode(
-        "", help="Folder of the saved URL and tokens (default: <jupyter config dir>/"
-        "jupyter_repo, shared with the 'jupyter repo' command). Tokens are stored with mode 0600."
+        "",
+        help="Folder of the saved URL and tokens (default: <jupyter config dir>/"
+        "jupyter_repo, shared with the 'jupyter repo' command). Tokens are stored with mode 0600.",
     ).tag(config=True)
     max_project_file_size = Integer(
-        ProjectRules.max_file_size, help="Files larger than this many bytes are left out of "
-        "published projects."
+        ProjectRules.max_file_size,
+        help="Files larger than this many bytes are left out of published projects.",
     ).tag(config=True)
     max_project_size = Integer(
-        ProjectRules.max_total_size, help="A project larger than this many bytes in total "
-        "is refused."
+        ProjectRules.max_total_size,
+        help="A project larger than this many bytes in total is refused.",
     ).tag(config=True)
     max_project_files = Integer(
-        ProjectRules.max_files, help="A project folder with more files than this to publish "
-        "is refused (publishing a home folder by mistake, say)."
+        ProjectRules.max_files,
+        help="A project folder with more files than this to publish "
+        "is refused (publishing a home folder by mistake, say).",
     ).tag(config=True)
     project_excludes = List(
-        Unicode(), list(DEFAULT_EXCLUDES), help="gitignore-style patterns left out of "
+        Unicode(),
+        list(DEFAULT_EXCLUDES),
+        help="gitignore-style patterns left out of "
         "projects (the folder's .gitignore applies as well). Hidden files are left out unless "
         "the user includes them; credential files (CREDENTIAL_PATTERNS in "
-        "jupyter_repo.client.project) never go in, whatever this says."
+        "jupyter_repo.client.project) never go in, whatever this says.",
     ).tag(config=True)
     extra_index_urls = List(
-        Unicode(), help="More pip indexes used when installing a package's dependencies "
-        "(for example https://pypi.org/simple)."
+        Unicode(),
+        help="More pip indexes used when installing a package's dependencies "
+        "(for example https://pypi.org/simple).",
     ).tag(config=True)
     max_notebook_size = Integer(
         100 << 20, help="The largest notebook (bytes) that 'open' writes into the contents."
     ).tag(config=True)
     request_timeout = Float(30.0, help="Seconds to wait for the repository.").tag(config=True)
     worker_threads = Integer(4, help="Threads for uploads, downloads and captures.").tag(
-        config=True)
+        config=True
+    )
 
     def initialize_settings(self) -> None:
-        self.executor = ThreadPoolExecutor(self.worker_threads,
-                                           thread_name_prefix="jupyter-repo")
+        self.executor = ThreadPoolExecutor(self.worker_threads, thread_name_prefix="jupyter-repo")
         self.connection = Connection(
-            url=self.url, token=self.token,
+            url=self.url,
+            token=self.token,
             store=CredentialStore(self.credentials_dir or None),
-            timeout=self.request_timeout, log=self.log,
+            timeout=self.request_timeout,
+            log=self.log,
         )
         self.tasks = TaskManager(log=self.log)
         self.install_lock = asyncio.Lock()
@@ -94,12 +103,14 @@ class RepoExtension(ExtensionApp):
         self.handlers.extend(ROUTES)
 
     def project_rules(self, *, include_hidden: bool = False) -> ProjectRules:
-        return ProjectRules(max_file_size=self.max_project_file_size,
-                            max_total_size=self.max_project_size,
-                            max_files=self.max_project_files,
-                            excludes=tuple(self.project_excludes),
-                            include_hidden=include_hidden,
-                            protected=(str(self.connection.store.directory),))
+        return ProjectRules(
+            max_file_size=self.max_project_file_size,
+            max_total_size=self.max_project_size,
+            max_files=self.max_project_files,
+            excludes=tuple(self.project_excludes),
+            include_hidden=include_hidden,
+            protected=(str(self.connection.store.directory),),
+        )
 
     @property
     def server(self) -> ServerApp:
@@ -108,8 +119,7 @@ class RepoExtension(ExtensionApp):
             raise RuntimeError("The jupyter_repo extension is not loaded into a server.")
         return self.serverapp
 
-    async def blocking(self, function: Callable[P, T], /, *args: P.args,
-                       **kwargs: P.kwargs) -> T:
+    async def blocking(self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a blocking function on the extension's worker threads."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, partial(function, *args, **kwargs))

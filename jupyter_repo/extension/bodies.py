@@ -22,8 +22,9 @@ def parse(raw: bytes) -> dict[str, Any]:
     return value
 
 
-def text(body: dict[str, Any], key: str, *, required: bool = False,
-         limit: int = 1000) -> str | None:
+def text(
+    body: dict[str, Any], key: str, *, required: bool = False, limit: int = 1000
+) -> str | None:
     value = body.get(key)
     if value is None or value == "":
         if required:
@@ -98,8 +99,12 @@ class ProjectBody:
     @classmethod
     def parse(cls, body: dict[str, Any]) -> ProjectBody:
         path = text(body, "path", limit=4096)
-        return cls(path or "", destination(body), text(body, "kernel_name", limit=256),
-                   flag(body, "include_hidden", False))
+        return cls(
+            path or "",
+            destination(body),
+            text(body, "kernel_name", limit=256),
+            flag(body, "include_hidden", False),
+        )
 
 
 @dataclass(frozen=True)
@@ -139,8 +144,12 @@ class InstallEnvironmentBody:
         owner = text(body, "owner", required=True, limit=64)
         name = text(body, "name", required=True, limit=128)
         assert owner is not None and name is not None
-        return cls(owner.lower(), name, text(body, "version", limit=64),
-                   text(body, "kernel_name", limit=256))
+        return cls(
+            owner.lower(),
+            name,
+            text(body, "version", limit=64),
+            text(body, "kernel_name", limit=256),
+        )
 
 
 @dataclass(frozen=True)
@@ -156,5 +165,10 @@ class OpenBody:
         owner = text(body, "owner", required=True, limit=64)
         name = text(body, "name", required=True, limit=128)
         assert owner is not None and name is not None
-        return cls(owner.lower(), name, text(body, "version", limit=64),
-                   text(body, "basename", limit=300), text(body, "directory", limit=4096) or "")
+        return cls(
+            owner.lower(),
+            name,
+            text(body, "version", limit=64),
+            text(body, "basename", limit=300),
+            text(body, "directory", limit=4096) or "",
+        )

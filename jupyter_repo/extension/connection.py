@@ -29,14 +29,21 @@ from jupyter_repo.client.config import (
 #: The Lab user logs in through the extension; the administrator configures it.
 IN_LAB = Advice(
     configure="log in with the repository's URL, or set c.RepoExtension.url in the "
-              "Jupyter server configuration",
+    "Jupyter server configuration",
     log_in="log in to it first",
 )
 
 
 class Connection:
-    def __init__(self, *, url: str = "", token: str = "", store: CredentialStore,
-                 timeout: float = 30.0, log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        url: str = "",
+        token: str = "",
+        store: CredentialStore,
+        timeout: float = 30.0,
+        log: logging.Logger | None = None,
+    ) -> None:
         self.configured_url = url
         self.configured_token = token
         self.store = store
@@ -51,10 +58,15 @@ class Connection:
         """:func:`resolve`'s rules, the URL chosen at login first and the user's saved token
         before the administrator's (which belongs to ``c.RepoExtension.url`` only)."""
         with self._lock:
-            credentials = resolve(self._chosen_url, configured_url=self.configured_url or None,
-                                  configured_token=self.configured_token or None,
-                                  configured_what="c.RepoExtension.token", saved_first=True,
-                                  signed_out=self._logged_out, store=self.store)
+            credentials = resolve(
+                self._chosen_url,
+                configured_url=self.configured_url or None,
+                configured_token=self.configured_token or None,
+                configured_what="c.RepoExtension.token",
+                saved_first=True,
+                signed_out=self._logged_out,
+                store=self.store,
+            )
             for line in credentials.withheld:
                 if line not in self._warned:  # once, not at every status poll
                     self._warned.add(line)
@@ -62,13 +74,19 @@ class Connection:
             return credentials
 
     def client(self, *, need_token: bool = True) -> RepoClient:
-        return RepoClient.from_credentials(self.credentials(), need_token=need_token,
-                                           advice=IN_LAB, timeout=self.timeout)
+        return RepoClient.from_credentials(
+            self.credentials(), need_token=need_token, advice=IN_LAB, timeout=self.timeout
+        )
 
     def status(self) -> dict[str, Any]:
         credentials = self.credentials()
-        answer: dict[str, Any] = {"url": credentials.url, "connected": False, "user": None,
-                                  "namespaces": [], "error": None}
+        answer: dict[str, Any] = {
+            "url": credentials.url,
+            "connected": False,
+            "user": None,
+            "namespaces": [],
+            "error": None,
+        }
         if not credentials.url or not credentials.token:
             return answer
         client = self.client()
@@ -83,13 +101,21 @@ class Connection:
         answer.update(
             connected=True,
             user={"login": user.get("login"), "name": user.get("name") or ""},
-            namespaces=[{"login": item["login"], "kind": item["kind"],
-                         "name": item.get("name") or ""} for item in namespaces],
+            namespaces=[
+                {"login": item["login"], "kind": item["kind"], "name": item.get("name") or ""}
+                for item in namespaces
+            ],
         )
         return answer
 
-    def login(self, *, url: str | None = None, token: str | None = None,
-              username: str | None = None, password: str | None = None) -> dict[str, Any]:
+    def login(
+        self,
+        *,
+        url: str | None = None,
+        token: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> dict[str, Any]:
         """Check the credentials, save the token for the URL, and answer like ``status``."""
         chosen = normalise_url(url) if url else self.credentials().url
         if not chosen:
@@ -99,8 +125,9 @@ class Connection:
             if not username or not password:
                 raise errors.BadRequest("Log in with a token, or a username and a password.")
             with RepoClient(chosen, timeout=self.timeout) as anonymous:
-                created = anonymous.login(username, password,
-                                          token_name=f"jupyter-repo:{socket.gethostname()}")
+                created = anonymous.login(
+                    username, password, token_name=f"jupyter-repo:{socket.gethostname()}"
+                )
             token, issued_here = created["token"], True
         with RepoClient(chosen, token, timeout=self.timeout) as client:
             login = client.whoami()["login"]

@@ -65,8 +65,14 @@ class RepoHandler(ExtensionHandlerMixin, APIHandler):
             self.finish({"message": log_message or self._reason, "reason": kind.reason})
             return
         # A failure of ours, logged by log_exception; the browser gets no traceback.
-        self.finish({"message": log_message or "The jupyter-repo extension failed "
-                     "unexpectedly; the Jupyter server's log says why.", "reason": "error"})
+        self.finish(
+            {
+                "message": log_message
+                or "The jupyter-repo extension failed "
+                "unexpectedly; the Jupyter server's log says why.",
+                "reason": "error",
+            }
+        )
 
 
 class StatusHandler(RepoHandler):
@@ -81,13 +87,15 @@ class LoginHandler(RepoHandler):
     @authorized
     async def post(self) -> None:
         body = self.body()
-        self.reply(await self.ext.blocking(
-            self.ext.connection.login,
-            url=bodies.text(body, "url", limit=2000),
-            token=bodies.text(body, "token", limit=500),
-            username=bodies.text(body, "username", limit=200),
-            password=bodies.text(body, "password", limit=1024),
-        ))
+        self.reply(
+            await self.ext.blocking(
+                self.ext.connection.login,
+                url=bodies.text(body, "url", limit=2000),
+                token=bodies.text(body, "token", limit=500),
+                username=bodies.text(body, "username", limit=200),
+                password=bodies.text(body, "password", limit=1024),
+            )
+        )
 
 
 class LogoutHandler(RepoHandler):
@@ -103,8 +111,9 @@ class PublishNotebookHandler(RepoHandler):
     async def post(self) -> None:
         request = bodies.NotebookBody.parse(self.body())
         self.ext.connection.client()  # not configured / not logged in: 400 now, not later
-        self.start_task("publish-notebook",
-                        lambda task: operations.publish_notebook(self.ext, task, request))
+        self.start_task(
+            "publish-notebook", lambda task: operations.publish_notebook(self.ext, task, request)
+        )
 
 
 class PublishEnvironmentHandler(RepoHandler):
@@ -113,8 +122,10 @@ class PublishEnvironmentHandler(RepoHandler):
     async def post(self) -> None:
         request = bodies.EnvironmentBody.parse(self.body())
         self.ext.connection.client()
-        self.start_task("publish-environment",
-                        lambda task: operations.publish_environment(self.ext, task, request))
+        self.start_task(
+            "publish-environment",
+            lambda task: operations.publish_environment(self.ext, task, request),
+        )
 
 
 class PublishProjectHandler(RepoHandler):
@@ -123,8 +134,9 @@ class PublishProjectHandler(RepoHandler):
     async def post(self) -> None:
         request = bodies.ProjectBody.parse(self.body())
         self.ext.connection.client()
-        self.start_task("publish-project",
-                        lambda task: operations.publish_project(self.ext, task, request))
+        self.start_task(
+            "publish-project", lambda task: operations.publish_project(self.ext, task, request)
+        )
 
 
 class PreviewProjectHandler(RepoHandler):
@@ -173,11 +185,14 @@ class SearchHandler(RepoHandler):
         def search() -> dict[str, Any]:
             with self.ext.connection.client(need_token=False) as client:
                 items, total = client.search(
-                    argument("q", "") or "", package_type=argument("type", None) or None,
+                    argument("q", "") or "",
+                    package_type=argument("type", None) or None,
                     platform=argument("platform", None) or None,
                     label=argument("label", None) or None,
-                    owner=argument("owner", None) or None, page=max(page, 1),
-                    per_page=per_page)
+                    owner=argument("owner", None) or None,
+                    page=max(page, 1),
+                    per_page=per_page,
+                )
             return {"items": [_item(item) for item in items], "total": total}
 
         self.reply(await self.ext.blocking(search))
@@ -236,8 +251,10 @@ class InstallEnvironmentHandler(RepoHandler):
     async def post(self) -> None:
         request = bodies.InstallEnvironmentBody.parse(self.body())
         self.ext.connection.client(need_token=False)
-        self.start_task("install-environment",
-                        lambda task: operations.install_environment(self.ext, task, request))
+        self.start_task(
+            "install-environment",
+            lambda task: operations.install_environment(self.ext, task, request),
+        )
 
 
 class TasksHandler(RepoHandler):

@@ -53,8 +53,9 @@ async def _kernel_spec(ext: RepoExtension, kernel_name: str) -> Any:
         raise errors.CaptureError(f"No kernel named {kernel_name!r} is installed.") from None
 
 
-async def _capture(ext: RepoExtension, task: Task, kernel_name: str,
-                   spec: Any | None = None) -> CapturedEnvironment:
+async def _capture(
+    ext: RepoExtension, task: Task, kernel_name: str, spec: Any | None = None
+) -> CapturedEnvironment:
     spec = spec if spec is not None else await _kernel_spec(ext, kernel_name)
     interpreter = kernel_interpreter(kernel_name, spec)
     task.log(f"capturing the environment of kernel {kernel_name} ({interpreter.python})")
@@ -105,17 +106,25 @@ async def publish_notebook(ext: RepoExtension, task: Task, body: NotebookBody) -
         kernel_name = await _notebook_kernel(ext, body.path, notebook)
         if not kernel_name:
             raise errors.BadRequest(
-                f"{body.path} names no kernel; choose a kernel or publish without its environment.")
+                f"{body.path} names no kernel; choose a kernel or publish without its environment."
+            )
         environment = await _capture(ext, task, kernel_name)
     publisher, client = _publisher(ext, task)
     with client:
         published, record = await ext.blocking(
-            publisher.publish_notebook, notebook, posixpath.basename(body.path),
-            body.destination, environment=environment)
+            publisher.publish_notebook,
+            notebook,
+            posixpath.basename(body.path),
+            body.destination,
+            environment=environment,
+        )
     fresh = await ensure_async(contents.get(body.path, content=True, type="notebook"))
     fresh["content"]["metadata"][notebooks.METADATA_KEY] = record
-    await ensure_async(contents.save(
-        {"type": "notebook", "format": "json", "content": fresh["content"]}, body.path))
+    await ensure_async(
+        contents.save(
+            {"type": "notebook", "format": "json", "content": fresh["content"]}, body.path
+        )
+    )
     task.log(f"published {published.owner}/{published.name} {published.version}")
     return {**published.to_json(), "notebook_metadata": record}
 
@@ -134,8 +143,12 @@ async def publish_environment(ext: RepoExtension, task: Task, body: EnvironmentB
         default = body.kernel_name
     publisher, client = _publisher(ext, task)
     with client:
-        published = await ext.blocking(publisher.publish_environment, environment,
-                                       body.destination, default_name=notebooks.slug(default))
+        published = await ext.blocking(
+            publisher.publish_environment,
+            environment,
+            body.destination,
+            default_name=notebooks.slug(default),
+        )
     task.log(f"published {published.owner}/{published.name} {published.version}")
     return published.to_json()
 
@@ -175,9 +188,15 @@ async def publish_project(ext: RepoExtension, task: Task, body: ProjectBody) -> 
         task.set_progress(done / total if total else 1.0, "Packing the project")
 
     with client:
-        published = await ext.blocking(publisher.publish_project, folder, body.destination,
-                                       rules=rules, environment=environment,
-                                       pack_progress=pack_progress, selection=selection)
+        published = await ext.blocking(
+            publisher.publish_project,
+            folder,
+            body.destination,
+            rules=rules,
+            environment=environment,
+            pack_progress=pack_progress,
+            selection=selection,
+        )
     task.log(f"published {published.owner}/{published.name} {published.version}")
     return published.to_json()
 
@@ -197,9 +216,14 @@ async def install(ext: RepoExtension, task: Task, body: InstallBody) -> JSON:
     spec = InstallSpec.parse(body.spec)
     target = await _target(ext, body.kernel_name)
     client = ext.connection.client(need_token=False)
-    installer = Installer(client, target, log=task.log, progress=task.set_progress,
-                          extra_index_urls=tuple(ext.extra_index_urls),
-                          stop=task.cancel_requested)
+    installer = Installer(
+        client,
+        target,
+        log=task.log,
+        progress=task.set_progress,
+        extra_index_urls=tuple(ext.extra_index_urls),
+        stop=task.cancel_requested,
+    )
     await _exclusive(ext, task)
     try:
         with client:
@@ -210,18 +234,23 @@ async def install(ext: RepoExtension, task: Task, body: InstallBody) -> JSON:
     return result
 
 
-async def install_environment(ext: RepoExtension, task: Task,
-                              body: InstallEnvironmentBody) -> JSON:
+async def install_environment(ext: RepoExtension, task: Task, body: InstallEnvironmentBody) -> JSON:
     target = await _target(ext, body.kernel_name)
     client = ext.connection.client(need_token=False)
-    installer = Installer(client, target, log=task.log, progress=task.set_progress,
-                          extra_index_urls=tuple(ext.extra_index_urls),
-                          stop=task.cancel_requested)
+    installer = Installer(
+        client,
+        target,
+        log=task.log,
+        progress=task.set_progress,
+        extra_index_urls=tuple(ext.extra_index_urls),
+        stop=task.cancel_requested,
+    )
     await _exclusive(ext, task)
     try:
         with client:
-            result = await ext.blocking(installer.install_environment, body.owner, body.name,
-                                        body.version)
+            result = await ext.blocking(
+                installer.install_environment, body.owner, body.name, body.version
+            )
     finally:
         ext.install_lock.release()
     task.log(result["message"])
@@ -269,9 +298,11 @@ async def open_notebook(ext: RepoExtension, body: OpenBody) -> JSON:
         await ensure_async(contents.get(body.directory, content=False, type="directory"))
     client = ext.connection.client(need_token=False)
     with client:
-        filename, notebook = await ext.blocking(_fetch_notebook, client, body,
-                                                ext.max_notebook_size)
+        filename, notebook = await ext.blocking(
+            _fetch_notebook, client, body, ext.max_notebook_size
+        )
     path = await _free_path(contents, body.directory.strip("/"), filename)
-    await ensure_async(contents.save({"type": "notebook", "format": "json",
-                                      "content": notebook}, path))
+    await ensure_async(
+        contents.save({"type": "notebook", "format": "json", "content": notebook}, path)
+    )
     return {"path": path}

@@ -85,9 +85,16 @@ class Task:
             return list(self.lines)
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "state": self.state,
-                "progress": self.progress, "message": self.message, "result": self.result,
-                "error": self.error, "reason": self.reason}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "state": self.state,
+            "progress": self.progress,
+            "message": self.message,
+            "result": self.result,
+            "error": self.error,
+            "reason": self.reason,
+        }
 
 
 Work = Callable[[Task], Awaitable[Any]]

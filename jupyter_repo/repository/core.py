@@ -52,9 +52,9 @@ class Repository(LoggingConfigurable):
         default_value=LocalStore, klass=BlobStore, help="Where file bytes are stored."
     ).tag(config=True)
     auto_migrate = Bool(True, help="Apply database migrations at start-up.").tag(config=True)
-    max_upload_size = Integer(
-        10 << 30, help="Largest accepted upload in bytes (413 above)."
-    ).tag(config=True)
+    max_upload_size = Integer(10 << 30, help="Largest accepted upload in bytes (413 above).").tag(
+        config=True
+    )
     max_inflate_size = Integer(
         2 << 30, help="Most bytes an uploaded archive may inflate to while it is inspected."
     ).tag(config=True)
@@ -64,9 +64,7 @@ class Repository(LoggingConfigurable):
     max_files_per_package = Integer(10_000, help="Most files one package may hold.").tag(
         config=True
     )
-    stage_ttl = Integer(3600, help="Seconds a staged upload waits for its bytes.").tag(
-        config=True
-    )
+    stage_ttl = Integer(3600, help="Seconds a staged upload waits for its bytes.").tag(config=True)
     token_default_max_age = Integer(365 * 86400, help="Default token lifetime (s).").tag(
         config=True
     )
@@ -167,20 +165,21 @@ class Repository(LoggingConfigurable):
             for listener in self._listeners:
                 listener(found)
 
-    def read(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
-             **kwargs: P.kwargs) -> T:
+    def read(
+        self, function: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """``function(session, *args, **kwargs)`` in one reading transaction (blocking)."""
         with self.transaction() as session:
             return function(session, *args, **kwargs)
 
-    def write(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
-              **kwargs: P.kwargs) -> T:
+    def write(
+        self, function: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """``function(session, *args, **kwargs)`` in one writing transaction (blocking)."""
         with self.transaction(write=True) as session:
             return function(session, *args, **kwargs)
 
-    def call(self, function: Callable[..., T], *args: Any, write: bool = False,
-             **kwargs: Any) -> T:
+    def call(self, function: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any) -> T:
         """:meth:`write` if ``write`` else :meth:`read`, for callers that choose at run time
         (tests, scripts); the arguments are not checked against ``function``'s."""
         return (self.write if write else self.read)(function, *args, **kwargs)

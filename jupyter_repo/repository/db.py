@@ -142,8 +142,13 @@ def include_object(
     ``dialect``: leaves out the indexes the models create on another dialect only
     (``models.dialect_index``)."""
 
-    def include(item: SchemaItem, _name: str | None, type_: str, reflected: bool,
-                _compare_to: SchemaItem | None) -> bool:
+    def include(
+        item: SchemaItem,
+        _name: str | None,
+        type_: str,
+        reflected: bool,
+        _compare_to: SchemaItem | None,
+    ) -> bool:
         only_on = getattr(item, "info", {}).get("dialect") if type_ == "index" else None
         return reflected or only_on is None or only_on == dialect
 

@@ -72,8 +72,7 @@ class AccountKindType(TypeDecorator[AccountKind]):
     impl = String(8)
     cache_ok = True
 
-    def process_bind_param(self, value: AccountKind | str | None,
-                           dialect: Dialect) -> str | None:
+    def process_bind_param(self, value: AccountKind | str | None, dialect: Dialect) -> str | None:
         return None if value is None else AccountKind(value).value
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> AccountKind | None:
@@ -175,8 +174,7 @@ class Package(Base):
         # SQLite this index covers every column it reads, so the scan walks short index
         # entries instead of table rows carrying descriptions (READMEs, often kilobytes,
         # stored before ``public`` and ``owner_id``). PostgreSQL plans this differently.
-        dialect_index("sqlite", "ix_packages_search", "name_key", "summary", "public",
-                      "owner_id"),
+        dialect_index("sqlite", "ix_packages_search", "name_key", "summary", "public", "owner_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -307,8 +305,7 @@ class Label(Base):
     #: every transaction that changes the label's files, so that a channel URL can tell
     #: "a label only private packages use" from "no such label" without a scan: both are
     #: "not found" to callers who cannot read those packages.
-    has_public_files: Mapped[bool] = mapped_column(Boolean, default=False,
-                                                   server_default=false())
+    has_public_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -404,6 +401,7 @@ class RenderCache(Base):
     renderer: Mapped[str] = mapped_column(String(100), primary_key=True)
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
 
 class IndexState(Base):
     """The revision of one index: conda ``(owner, label, subdir)`` or PyPI ``(owner, label)``.

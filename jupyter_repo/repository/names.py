@@ -24,10 +24,38 @@ GROUP_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: Logins that would collide with the server's own top-level routes.
 RESERVED_LOGINS = frozenset(
     {
-        "about", "account", "admin", "api", "conda", "download", "docs", "explore", "help",
-        "label", "labels", "login", "logout", "new", "notebooks", "orgs", "organizations",
-        "package", "packages", "pypi", "search", "settings", "signup", "static", "t",
-        "token", "tokens", "user", "users", "_", "health", "healthz",
+        "about",
+        "account",
+        "admin",
+        "api",
+        "conda",
+        "download",
+        "docs",
+        "explore",
+        "help",
+        "label",
+        "labels",
+        "login",
+        "logout",
+        "new",
+        "notebooks",
+        "orgs",
+        "organizations",
+        "package",
+        "packages",
+        "pypi",
+        "search",
+        "settings",
+        "signup",
+        "static",
+        "t",
+        "token",
+        "tokens",
+        "user",
+        "users",
+        "_",
+        "health",
+        "healthz",
     }
 )
 
@@ -188,17 +216,20 @@ def group(value: str) -> str:
     _refuse_traversal("group name", value)
     normalised = value.lower()
     if not GROUP_RE.match(normalised):
-        raise InvalidInput(
-            f"Invalid group name {value!r}: use 1-64 letters, digits, '-' or '_'."
-        )
+        raise InvalidInput(f"Invalid group name {value!r}: use 1-64 letters, digits, '-' or '_'.")
     return normalised
 
 
 def package_type(value: str) -> str:
     if not isinstance(value, str):
         raise InvalidInput("The package type must be a string.")
-    aliases = {"notebook": "ipynb", "environment": "env", "standard_python": "pypi",
-               "PyPI": "pypi", "data": "file"}
+    aliases = {
+        "notebook": "ipynb",
+        "environment": "env",
+        "standard_python": "pypi",
+        "PyPI": "pypi",
+        "data": "file",
+    }
     normalised = aliases.get(value, value)
     if normalised not in PACKAGE_TYPES:
         raise InvalidInput(

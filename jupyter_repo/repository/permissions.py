@@ -146,8 +146,10 @@ def package_level(session: Session, actor: Actor, package: Package) -> Level:
             level = Level.ADMIN
         elif owner.is_org:
             level = _group_level(session, actor.user_id, owner.id, package.id)
-        if (level < Level.WRITE
-                and session.get(Collaborator, (package.id, actor.user_id)) is not None):
+        if (
+            level < Level.WRITE
+            and session.get(Collaborator, (package.id, actor.user_id)) is not None
+        ):
             level = Level.WRITE
         level = _cap(actor, level, package.owner_id, package.id)
     if package.public:
@@ -155,8 +157,9 @@ def package_level(session: Session, actor: Actor, package: Package) -> Level:
     return level
 
 
-def require_package(session: Session, actor: Actor, package: Package | None, needed: Level,
-                    what: str = "package") -> Package:
+def require_package(
+    session: Session, actor: Actor, package: Package | None, needed: Level, what: str = "package"
+) -> Package:
     """Return ``package`` if the actor has ``needed`` rights; hide what it may not see.
 
     Anonymous callers are told to authenticate before anything is looked up when more than
@@ -239,7 +242,8 @@ def readable_files(actor: Actor) -> ColumnElement[bool]:
     if actor.token_label is None:
         return condition
     on_label = File.id.in_(
-        select(FileLabel.file_id).join(Label, Label.id == FileLabel.label_id)
+        select(FileLabel.file_id)
+        .join(Label, Label.id == FileLabel.label_id)
         .where(Label.owner_id == Package.owner_id, Label.name == actor.token_label)
     )
     return and_(condition, or_(Package.public == true(), on_label))

@@ -28,13 +28,17 @@ class RepoApplication(web.Application):
     its client's address and scheme here, before any handler reads them.
     """
 
-    def start_request(self, server_conn: object,
-                      request_conn: httputil.HTTPConnection) -> httputil.HTTPMessageDelegate:
+    def start_request(
+        self, server_conn: object, request_conn: httputil.HTTPConnection
+    ) -> httputil.HTTPMessageDelegate:
         # Body-less requests reach their handler once read (keeps connections alive after
         # early errors); anonymous repodata revalidations are answered before routing.
-        return RequestStart(self, request_conn,
-                            partial(super().start_request, server_conn, request_conn),
-                            shortcuts=(revalidation_answer,))
+        return RequestStart(
+            self,
+            request_conn,
+            partial(super().start_request, server_conn, request_conn),
+            shortcuts=(revalidation_answer,),
+        )
 
     def find_handler(self, request: httputil.HTTPServerRequest, **kwargs: Any) -> Any:
         proxies: TrustedProxies | None = self.settings.get("trusted_proxies")
@@ -43,7 +47,7 @@ class RepoApplication(web.Application):
         match = _PATH_TOKEN.match(request.path)
         if match:
             prefix, token = match.group(1) or "", match.group(2)
-            rest = request.path[match.end():] or "/"
+            rest = request.path[match.end() :] or "/"
             request.path = prefix + rest if prefix or rest != "/" else "/"
             query = request.uri.partition("?")
             request.uri = request.path + (query[1] + query[2] if query[1] else "")
@@ -76,13 +80,16 @@ def make_app(
         indexes = ChannelIndexes(parent=repository, repository=repository)
         repository.add_listener(indexes.on_changes)
         settings["channel_indexes"] = indexes
-    settings.setdefault("executor", executor or ThreadPoolExecutor(
-        max_workers=32, thread_name_prefix="jupyter-repo"))
+    settings.setdefault(
+        "executor",
+        executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="jupyter-repo"),
+    )
     if "notebook_previews" not in settings:
         from jupyter_repo.server.web.previews import NotebookPreviews
 
         settings["notebook_previews"] = NotebookPreviews(
-            parent=repository, repository=repository, executor=settings["executor"])
+            parent=repository, repository=repository, executor=settings["executor"]
+        )
     settings.setdefault("default_handler_class", NotFoundHandler)
     # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)

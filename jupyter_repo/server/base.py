@@ -59,8 +59,7 @@ def local_location(target: str) -> str:
     newlines, which would join ``/\t/host`` into ``//host``). Other characters outside
     ASCII are percent-encoded.
     """
-    if (not target or "\\" in target
-            or any(ord(char) <= 32 or ord(char) == 127 for char in target)):
+    if not target or "\\" in target or any(ord(char) <= 32 or ord(char) == 127 for char in target):
         raise ValueError(f"not a local redirect target: {target!r}")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or target.startswith("//"):
@@ -121,20 +120,23 @@ class BaseHandler(web.RequestHandler):
         repository: Repository = self.settings["repository"]
         return repository
 
-    async def run(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
-                  **kwargs: P.kwargs) -> T:
+    async def run(
+        self, function: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """``function(session, *args, **kwargs)`` in a reading transaction on a worker
         thread."""
         return await self.run_blocking(self.repo.read, function, *args, **kwargs)
 
-    async def run_write(self, function: Callable[Concatenate[Session, P], T], /,
-                        *args: P.args, **kwargs: P.kwargs) -> T:
+    async def run_write(
+        self, function: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """``function(session, *args, **kwargs)`` in a writing transaction on a worker
         thread."""
         return await self.run_blocking(self.repo.write, function, *args, **kwargs)
 
-    async def run_blocking(self, function: Callable[P, T], /, *args: P.args,
-                           **kwargs: P.kwargs) -> T:
+    async def run_blocking(
+        self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """``function(*args, **kwargs)`` on a worker thread (any blocking work)."""
         return await IOLoop.current().run_in_executor(
             self.settings["executor"], partial(function, *args, **kwargs)
@@ -182,8 +184,7 @@ class BaseHandler(web.RequestHandler):
         elif isinstance(credential, Password):
             if not self.allow_password_auth:
                 raise errors.Unauthenticated(
-                    "Use a token (Authorization: token <token>) for this request, "
-                    "not a password."
+                    "Use a token (Authorization: token <token>) for this request, not a password."
                 )
             account = await self.authenticate_password(credential.login, credential.password)
             self.actor = accounts.password_actor(account)

@@ -72,11 +72,13 @@ class IndexHandler(BaseHandler):
             locator = self.settings["inline_locator"] = lookup.InlineLocator(self.repo.database)
         return locator
 
-    async def in_index_pool(self, function: Callable[P, T], /, *args: P.args,
-                            **kwargs: P.kwargs) -> T:
+    async def in_index_pool(
+        self, function: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Run index building work on the index threads (never on the request threads)."""
         return await IOLoop.current().run_in_executor(
-            self.indexes.executor, partial(function, *args, **kwargs))
+            self.indexes.executor, partial(function, *args, **kwargs)
+        )
 
     def cache_control(self) -> str:
         """Short-lived caching; ``private`` whenever the caller identified itself."""
@@ -93,8 +95,16 @@ class IndexHandler(BaseHandler):
         moment = datetime.fromtimestamp(changed_at_ms / 1000, tz=timezone.utc)
         return not_modified(self, etag, moment)
 
-    def send_bytes(self, body: bytes | Sequence[bytes], etag: str, *, changed_at_ms: int,
-                   content_type: str, cache_control: str, vary: str | None = None) -> None:
+    def send_bytes(
+        self,
+        body: bytes | Sequence[bytes],
+        etag: str,
+        *,
+        changed_at_ms: int,
+        content_type: str,
+        cache_control: str,
+        vary: str | None = None,
+    ) -> None:
         """Answer with ``body`` (or 304, or headers only for HEAD).
 
         ``body`` may be a list of pieces; they are handed to the connection one by one, so a
@@ -122,20 +132,23 @@ class IndexHandler(BaseHandler):
 
 
 class _ChannelHandler(IndexHandler):
-    async def located(self, owner: str, label: str | None,
-                      subdir: str | None) -> tuple[lookup.Located, frozenset[int]]:
+    async def located(
+        self, owner: str, label: str | None, subdir: str | None
+    ) -> tuple[lookup.Located, frozenset[int]]:
         """The index a URL names and the private packages the caller may read in it."""
         if self.actor.anonymous:
             located = self.inline_locator().locate(owner, label, "conda", subdir)
             if located is None:
-                located = await self.run_blocking(lookup.locate, self.repo.database, owner,
-                                                  label, "conda", subdir)
+                located = await self.run_blocking(
+                    lookup.locate, self.repo.database, owner, label, "conda", subdir
+                )
             return lookup.public_view(located), frozenset()
 
         def find(session: Session) -> tuple[lookup.Located, frozenset[int]]:
             found = lookup.locate_in(session, owner, label, "conda", subdir, actor=self.actor)
-            readable = lookup.readable_private_packages(session, self.actor,
-                                                        found.key.owner_id, found.key.label)
+            readable = lookup.readable_private_packages(
+                session, self.actor, found.key.owner_id, found.key.label
+            )
             return found, readable
 
         return await self.run(find)
@@ -144,25 +157,27 @@ class _ChannelHandler(IndexHandler):
         located, readable = await self.located(owner, label, subdir)
         snapshot = self.indexes.snapshot_if_current(located.key, located.revision)
         if snapshot is None:
-            snapshot = await self.in_index_pool(self.indexes.current, located.key,
-                                                located.revision)
+            snapshot = await self.in_index_pool(self.indexes.current, located.key, located.revision)
         if readable & snapshot.private_ids:
             return await self.in_index_pool(self.indexes.view, snapshot, readable)
         return snapshot.public
 
 
 #: The documents :func:`revalidation_answer` may answer for, with the suffix their ETag carries.
-DOCUMENT_SUFFIXES = {"repodata.json": "", "repodata.json.zst": ".zst",
-                     "repodata_shards.msgpack.zst": ".shards"}
+DOCUMENT_SUFFIXES = {
+    "repodata.json": "",
+    "repodata.json.zst": ".zst",
+    "repodata_shards.msgpack.zst": ".shards",
+}
 _DOCUMENT = re.compile(
     r"^/conda/(?P<owner>[^/?]+)(?:/label/(?P<label>[^/?]+))?/(?P<subdir>[^/?]+)/"
     r"(?P<document>repodata\.json(?:\.zst)?|repodata_shards\.msgpack\.zst)$"
 )
 
 
-def revalidation_answer(application: Any, start_line: httputil.RequestStartLine,
-                        headers: httputil.HTTPHeaders
-                        ) -> tuple[httputil.ResponseStartLine, httputil.HTTPHeaders] | None:
+def revalidation_answer(
+    application: Any, start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders
+) -> tuple[httputil.ResponseStartLine, httputil.HTTPHeaders] | None:
     """A 304 for an anonymous conditional request of a current channel document, or ``None``.
 
     A shortcut of ``connection.RequestStart``, run before routing. Clients revalidate
@@ -185,7 +200,8 @@ def revalidation_answer(application: Any, start_line: httputil.RequestStartLine,
     locator = application.settings.get("inline_locator")
     if locator is None:
         locator = application.settings["inline_locator"] = lookup.InlineLocator(
-            application.settings["repository"].database)
+            application.settings["repository"].database
+        )
     try:
         located = locator.locate(match["owner"], match["label"], "conda", match["subdir"])
     except RepositoryError:
@@ -199,11 +215,13 @@ def revalidation_answer(application: Any, start_line: httputil.RequestStartLine,
     etag = f'"{view.etag}{DOCUMENT_SUFFIXES[match["document"]]}"'
     if etag not in (item.strip() for item in candidate.split(",")):
         return None
-    answer = httputil.HTTPHeaders({
-        "ETag": etag,
-        "Cache-Control": f"public, max-age={application.settings.get('channel_max_age', 30)}",
-        "Date": http_now(),
-    })
+    answer = httputil.HTTPHeaders(
+        {
+            "ETag": etag,
+            "Cache-Control": f"public, max-age={application.settings.get('channel_max_age', 30)}",
+            "Date": http_now(),
+        }
+    )
     if view.changed_at_ms:
         answer["Last-Modified"] = http_date(view.changed_at_ms)
     return httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified"), answer
@@ -214,8 +232,13 @@ class RepodataHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
-        self.send_bytes(view.pieces, view.etag, changed_at_ms=view.changed_at_ms,
-                        content_type=JSON_TYPE, cache_control=self.cache_control())
+        self.send_bytes(
+            view.pieces,
+            view.etag,
+            changed_at_ms=view.changed_at_ms,
+            content_type=JSON_TYPE,
+            cache_control=self.cache_control(),
+        )
 
 
 class RepodataZstHandler(_ChannelHandler):
@@ -227,8 +250,13 @@ class RepodataZstHandler(_ChannelHandler):
         data = view.zst.ready
         if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
             data = await self.in_index_pool(view.zst.get)
-        self.send_bytes(data or b"", etag, changed_at_ms=view.changed_at_ms,
-                        content_type=BINARY_TYPE, cache_control=self.cache_control())
+        self.send_bytes(
+            data or b"",
+            etag,
+            changed_at_ms=view.changed_at_ms,
+            content_type=BINARY_TYPE,
+            cache_control=self.cache_control(),
+        )
 
 
 class ShardIndexHandler(_ChannelHandler):
@@ -239,8 +267,13 @@ class ShardIndexHandler(_ChannelHandler):
         data = view.shard_index.ready
         if data is None:
             data = await self.in_index_pool(view.shard_index.get)
-        self.send_bytes(data, view.etag + ".shards", changed_at_ms=view.changed_at_ms,
-                        content_type=BINARY_TYPE, cache_control=self.cache_control())
+        self.send_bytes(
+            data,
+            view.etag + ".shards",
+            changed_at_ms=view.changed_at_ms,
+            content_type=BINARY_TYPE,
+            cache_control=self.cache_control(),
+        )
 
 
 class ShardHandler(_ChannelHandler):
@@ -255,15 +288,22 @@ class ShardHandler(_ChannelHandler):
         snapshot = self.indexes.snapshot_if_current(located.key, located.revision)
         segment = snapshot.shard_if_ready(digest) if snapshot is not None else None
         if segment is None:
-            segment = await self.in_index_pool(self.indexes.shard, located.key,
-                                               located.revision, digest)
+            segment = await self.in_index_pool(
+                self.indexes.shard, located.key, located.revision, digest
+            )
         if segment is not None and (segment.public or segment.package_id in readable):
             data, public = segment.shard, segment.public
         else:
             data, public = await self.run(
-                lambda session: lookup.shard(session, self.actor, located, digest))
-        self.send_bytes(data, digest, changed_at_ms=0, content_type=BINARY_TYPE,
-                        cache_control=IMMUTABLE if public else PRIVATE_IMMUTABLE)
+                lambda session: lookup.shard(session, self.actor, located, digest)
+            )
+        self.send_bytes(
+            data,
+            digest,
+            changed_at_ms=0,
+            content_type=BINARY_TYPE,
+            cache_control=IMMUTABLE if public else PRIVATE_IMMUTABLE,
+        )
 
 
 class ChanneldataHandler(_ChannelHandler):
@@ -273,12 +313,18 @@ class ChanneldataHandler(_ChannelHandler):
         located, readable = await self.located(owner, label, None)
 
         def build(session: Session) -> tuple[bytes, str, int]:
-            return self.indexes.channeldata(session, located.key.owner_id, located.key.label,
-                                            readable)
+            return self.indexes.channeldata(
+                session, located.key.owner_id, located.key.label, readable
+            )
 
         body, etag, changed_at = await self.run(build)
-        self.send_bytes(body, etag, changed_at_ms=changed_at, content_type=JSON_TYPE,
-                        cache_control=self.cache_control())
+        self.send_bytes(
+            body,
+            etag,
+            changed_at_ms=changed_at,
+            content_type=JSON_TYPE,
+            cache_control=self.cache_control(),
+        )
 
 
 class PackageFileHandler(_ChannelHandler):
@@ -292,8 +338,7 @@ class PackageFileHandler(_ChannelHandler):
         stored = await self.run(find)
         await send_blob(
             self,
-            BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
-                     stored.upload_time),
+            BlobInfo(stored.key, stored.size, stored.sha256, stored.filename, stored.upload_time),
             cache_control=IMMUTABLE if stored.public else PRIVATE_IMMUTABLE,
             attachment=False,
         )

@@ -34,8 +34,10 @@ log = logging.getLogger("jupyter_repo.server")
 SMALL_BODY = 64 << 10
 
 #: A shortcut returns the status line and headers of a body-less answer, or ``None``.
-Shortcut = Callable[[Any, httputil.RequestStartLine, httputil.HTTPHeaders],
-                    tuple[httputil.ResponseStartLine, httputil.HTTPHeaders] | None]
+Shortcut = Callable[
+    [Any, httputil.RequestStartLine, httputil.HTTPHeaders],
+    tuple[httputil.ResponseStartLine, httputil.HTTPHeaders] | None,
+]
 
 
 def _read_first(headers: httputil.HTTPHeaders) -> bool:
@@ -54,9 +56,13 @@ def _read_first(headers: httputil.HTTPHeaders) -> bool:
 class RequestStart(httputil.HTTPMessageDelegate):
     """Defers body-less and small requests to the end of the request; runs the shortcuts."""
 
-    def __init__(self, application: Any, connection: httputil.HTTPConnection,
-                 route: Callable[[], httputil.HTTPMessageDelegate],
-                 shortcuts: Sequence[Shortcut] = ()) -> None:
+    def __init__(
+        self,
+        application: Any,
+        connection: httputil.HTTPConnection,
+        route: Callable[[], httputil.HTTPMessageDelegate],
+        shortcuts: Sequence[Shortcut] = (),
+    ) -> None:
         self.application = application
         self.connection = connection
         self.route = route
@@ -94,7 +100,8 @@ class RequestStart(httputil.HTTPMessageDelegate):
             self.deferred = None
             if self.body:
                 IOLoop.current().add_future(
-                    asyncio.ensure_future(self._replay(start_line, headers)), _log_failure)
+                    asyncio.ensure_future(self._replay(start_line, headers)), _log_failure
+                )
                 return
             self.delegate = self.route()
             # For a streaming handler this starts prepare(); its body, empty, is complete.
@@ -102,8 +109,9 @@ class RequestStart(httputil.HTTPMessageDelegate):
         assert self.delegate is not None
         self.delegate.finish()
 
-    async def _replay(self, start_line: httputil.RequestStartLine,
-                      headers: httputil.HTTPHeaders) -> None:
+    async def _replay(
+        self, start_line: httputil.RequestStartLine, headers: httputil.HTTPHeaders
+    ) -> None:
         """Hand the whole small request to its handler, as Tornado would have."""
         self.delegate = self.route()
         ready = self.delegate.headers_received(start_line, headers)

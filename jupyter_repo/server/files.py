@@ -57,8 +57,9 @@ def not_modified(handler: BaseHandler, etag: str, last_modified: datetime | None
     return False
 
 
-def _requested_range(handler: BaseHandler, size: int, etag: str
-                     ) -> tuple[int, int] | Literal["unsatisfiable"] | None:
+def _requested_range(
+    handler: BaseHandler, size: int, etag: str
+) -> tuple[int, int] | Literal["unsatisfiable"] | None:
     """(start, end_exclusive), None for the whole file, or "unsatisfiable"."""
     header = handler.request.headers.get("Range")
     if not header:
@@ -81,8 +82,9 @@ def _requested_range(handler: BaseHandler, size: int, etag: str
     return start, end
 
 
-async def send_blob(handler: BaseHandler, blob: BlobInfo, *, cache_control: str = IMMUTABLE,
-                    attachment: bool = True) -> None:
+async def send_blob(
+    handler: BaseHandler, blob: BlobInfo, *, cache_control: str = IMMUTABLE, attachment: bool = True
+) -> None:
     """Answer a GET or HEAD for ``blob``, streaming the bytes from storage in chunks."""
     etag = f'"{blob.sha256}"'
     handler.set_header("ETag", etag)

@@ -34,7 +34,7 @@ def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
 def _address(text: str) -> Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"
-        text = text[1:text.index("]")]
+        text = text[1 : text.index("]")]
     elif text.count(":") == 1:  # "203.0.113.7:51234"
         text = text.partition(":")[0]
     try:

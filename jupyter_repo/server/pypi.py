@@ -33,8 +33,12 @@ def negotiate(accept: str | None, query_format: str | None = None) -> str | None
 
     No ``Accept`` (or ``*/*``) gets HTML, as PEP 691 recommends for compatibility.
     """
-    offered = {pypi.JSON_TYPE: pypi.JSON_TYPE, pypi.HTML_TYPE: pypi.HTML_TYPE,
-               "text/html": "text/html", "application/json": None}
+    offered = {
+        pypi.JSON_TYPE: pypi.JSON_TYPE,
+        pypi.HTML_TYPE: pypi.HTML_TYPE,
+        "text/html": "text/html",
+        "application/json": None,
+    }
     if query_format:
         known = (pypi.JSON_TYPE, pypi.HTML_TYPE, "text/html")
         return query_format if query_format in known else None
@@ -68,25 +72,36 @@ def negotiate(accept: str | None, query_format: str | None = None) -> str | None
 class _SimpleHandler(IndexHandler):
     def media_type(self) -> str | None:
         """The negotiated media type; ``None`` after answering 406 Not Acceptable."""
-        chosen = negotiate(self.request.headers.get("Accept"),
-                           self.get_query_argument("format", None))
+        chosen = negotiate(
+            self.request.headers.get("Accept"), self.get_query_argument("format", None)
+        )
         if chosen is None:
             self.set_status(406)
-            self.render_error(406, f"Not acceptable: this index offers {pypi.JSON_TYPE}, "
-                                   f"{pypi.HTML_TYPE} and text/html.")
+            self.render_error(
+                406,
+                f"Not acceptable: this index offers {pypi.JSON_TYPE}, "
+                f"{pypi.HTML_TYPE} and text/html.",
+            )
         return chosen
 
     def send_page(self, page: tuple[bytes, str], media_type: str) -> None:
         body, etag = page
         content_type = media_type + ("; charset=utf-8" if "html" in media_type else "")
-        self.send_bytes(body, etag, changed_at_ms=0, content_type=content_type,
-                        cache_control=self.cache_control(), vary="Accept, Authorization")
+        self.send_bytes(
+            body,
+            etag,
+            changed_at_ms=0,
+            content_type=content_type,
+            cache_control=self.cache_control(),
+            vary="Accept, Authorization",
+        )
 
     def redirect_relative(self, location: str) -> None:
         self.set_status(301)
         self.set_header("Location", local_location(location))
-        self.set_header("Cache-Control", "no-store" if not self.actor.anonymous else
-                        "public, max-age=3600")
+        self.set_header(
+            "Cache-Control", "no-store" if not self.actor.anonymous else "public, max-age=3600"
+        )
         self.finish()
 
 
@@ -94,8 +109,7 @@ class SimpleRedirectHandler(_SimpleHandler):
     """``.../simple`` → ``.../simple/``."""
 
     async def get(self, owner: str, label: str | None) -> None:
-        await self.run(lookup.locate_in, owner, label, "pypi", None,
-                           actor=self.actor)
+        await self.run(lookup.locate_in, owner, label, "pypi", None, actor=self.actor)
         self.redirect_relative("simple/")
 
 
@@ -108,11 +122,13 @@ class SimpleRootHandler(_SimpleHandler):
             return
 
         def render(session: Session) -> tuple[bytes, str]:
-            located = lookup.locate_in(session, owner, label, "pypi", None,
-                                       actor=self.actor)
+            located = lookup.locate_in(session, owner, label, "pypi", None, actor=self.actor)
             projects = pypi.projects(session, self.actor, located)
-            return _with_etag(pypi.root_json(projects) if media_type == pypi.JSON_TYPE
-                              else pypi.root_html(projects))
+            return _with_etag(
+                pypi.root_json(projects)
+                if media_type == pypi.JSON_TYPE
+                else pypi.root_html(projects)
+            )
 
         self.send_page(await self.run(render), media_type)
 
@@ -120,12 +136,10 @@ class SimpleRootHandler(_SimpleHandler):
 class ProjectHandler(_SimpleHandler):
     """One project's files (``/simple/<project>/``); other spellings are redirected."""
 
-    async def get(self, owner: str, label: str | None, project: str,
-                  slash: str = "/") -> None:
+    async def get(self, owner: str, label: str | None, project: str, slash: str = "/") -> None:
         normalized = project_name(project)
         if normalized != project or not slash:
-            await self.run(lookup.locate_in, owner, label, "pypi", None,
-                           actor=self.actor)
+            await self.run(lookup.locate_in, owner, label, "pypi", None, actor=self.actor)
             prefix = "../" if slash else ""
             self.redirect_relative(f"{prefix}{normalized}/")
             return
@@ -134,12 +148,13 @@ class ProjectHandler(_SimpleHandler):
             return
 
         def render(session: Session) -> tuple[bytes, str]:
-            located = lookup.locate_in(session, owner, label, "pypi", None,
-                                       actor=self.actor)
+            located = lookup.locate_in(session, owner, label, "pypi", None, actor=self.actor)
             found = pypi.project_files(session, self.actor, located, normalized)
-            return _with_etag(pypi.project_json(normalized, found)
-                              if media_type == pypi.JSON_TYPE
-                              else pypi.project_html(normalized, found))
+            return _with_etag(
+                pypi.project_json(normalized, found)
+                if media_type == pypi.JSON_TYPE
+                else pypi.project_html(normalized, found)
+            )
 
         self.send_page(await self.run(render), media_type)
 
@@ -153,10 +168,8 @@ class DistFileHandler(IndexHandler):
         normalized = project_name(project)
 
         def find(session: Session) -> tuple[lookup.StoredFile, bytes | None, str]:
-            located = lookup.locate_in(session, owner, label, "pypi", None,
-                                       actor=self.actor)
-            stored, metadata = pypi.project_file(session, self.actor, located, normalized,
-                                                 name)
+            located = lookup.locate_in(session, owner, label, "pypi", None, actor=self.actor)
+            stored, metadata = pypi.project_file(session, self.actor, located, normalized, name)
             digest = hashlib.sha256(metadata).hexdigest() if metadata is not None else ""
             return stored, metadata, digest
 
@@ -165,13 +178,20 @@ class DistFileHandler(IndexHandler):
         if wants_metadata:
             if metadata is None:
                 raise errors.NotFound("This file has no separate metadata.")
-            self.send_bytes(metadata, digest, changed_at_ms=0,
-                            content_type="text/plain; charset=utf-8",
-                            cache_control=cache_control)
+            self.send_bytes(
+                metadata,
+                digest,
+                changed_at_ms=0,
+                content_type="text/plain; charset=utf-8",
+                cache_control=cache_control,
+            )
             return
-        await send_blob(self, BlobInfo(stored.key, stored.size, stored.sha256, stored.filename,
-                                       stored.upload_time),
-                        cache_control=cache_control, attachment=False)
+        await send_blob(
+            self,
+            BlobInfo(stored.key, stored.size, stored.sha256, stored.filename, stored.upload_time),
+            cache_control=cache_control,
+            attachment=False,
+        )
 
 
 def project_name(project: str) -> str:

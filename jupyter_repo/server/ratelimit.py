@@ -50,8 +50,14 @@ class LoginLimiter:
     minute (issue 15, finding 4). Strong passwords (Argon2id-hashed) carry the rest.
     """
 
-    def __init__(self, attempts: int = 10, window: float = 60.0, spread: int = 5,
-                 under_attack: int = 3, max_keys: int = MAX_KEYS) -> None:
+    def __init__(
+        self,
+        attempts: int = 10,
+        window: float = 60.0,
+        spread: int = 5,
+        under_attack: int = 3,
+        max_keys: int = MAX_KEYS,
+    ) -> None:
         self.attempts = attempts
         self.window = window
         self.spread = spread
@@ -77,8 +83,9 @@ class LoginLimiter:
 
     def _refuse(self, failures: deque[float], limit: int, now: float) -> None:
         retry = int(self.window - (now - failures[-limit])) + 1
-        raise RateLimited(f"Too many failed logins; try again in {retry} seconds.",
-                          retry_after=max(retry, 1))
+        raise RateLimited(
+            f"Too many failed logins; try again in {retry} seconds.", retry_after=max(retry, 1)
+        )
 
     def check(self, address: str | None, login: str) -> None:
         """Refuse (429) an attempt from this source over any of its limits."""
@@ -94,8 +101,10 @@ class LoginLimiter:
             from_source = self._recent(("source", source, ""), now)
             if len(from_source) >= wide:
                 self._refuse(from_source, wide, now)
-            if (len(pair) >= self.under_attack
-                    and len(self._recent(("login", "", login), now)) >= wide):
+            if (
+                len(pair) >= self.under_attack
+                and len(self._recent(("login", "", login), now)) >= wide
+            ):
                 self._refuse(pair, self.under_attack, now)
 
     def failed(self, address: str | None, login: str) -> None:
@@ -147,11 +156,14 @@ class PasswordChecks:
         """Hold one verification slot (the loop is free while waiting for it)."""
         source = source_of(address)
         if self._by_source[source] >= self.per_source:
-            raise RateLimited("Too many password checks from your address at once; "
-                              "try again in a moment.", retry_after=1)
+            raise RateLimited(
+                "Too many password checks from your address at once; try again in a moment.",
+                retry_after=1,
+            )
         if self._slots.locked() and self._queued >= self.waiting:
-            raise Busy("The server is busy checking passwords; try again in a few seconds.",
-                       retry_after=2)
+            raise Busy(
+                "The server is busy checking passwords; try again in a few seconds.", retry_after=2
+            )
         self._by_source[source] += 1
         self._queued += 1
         try:

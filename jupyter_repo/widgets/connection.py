@@ -29,7 +29,7 @@ NOT_VISIBLE = "not found, or not visible to you"
 #: A notebook's user sets the repository up in a terminal (or with variables).
 IN_A_NOTEBOOK = Advice(
     configure=f"run 'jupyter repo login --url URL' in a terminal, or set {URL_VARIABLE} "
-              f"(and {TOKEN_VARIABLE} for private packages)",
+    f"(and {TOKEN_VARIABLE} for private packages)",
     log_in=f"run 'jupyter repo login' in a terminal, or set {TOKEN_VARIABLE}",
 )
 
@@ -38,8 +38,13 @@ class TokenWithheld(UserWarning):
     """A configured token was not sent: it belongs to another repository."""
 
 
-def connect(client: RepoClient | None = None, *, url: str | None = None,
-            token: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> RepoClient:
+def connect(
+    client: RepoClient | None = None,
+    *,
+    url: str | None = None,
+    token: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> RepoClient:
     """``client`` itself, else a client for ``url``/``token``, else for the user's config.
 
     Raises :class:`~jupyter_repo.client.errors.NotConfigured` when no repository URL is
@@ -67,8 +72,12 @@ def mask(text: str, secrets: tuple[str, ...] | RepoClient | None) -> str:
     return errors.mask(text, secrets)
 
 
-def describe(error: BaseException, secrets: tuple[str, ...] | RepoClient | None = None, *,
-             what: str | None = None) -> str:
+def describe(
+    error: BaseException,
+    secrets: tuple[str, ...] | RepoClient | None = None,
+    *,
+    what: str | None = None,
+) -> str:
     """One line for the user, without a traceback or a secret.
 
     A 404 from the repository reads "OWNER/NAME: not found, or not visible to you" (the

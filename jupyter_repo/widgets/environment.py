@@ -42,18 +42,20 @@ from jupyter_repo.client.states import EnvironmentState, JobState
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
 
-ACTION_WORDS = {"add": "add", "upgrade": "upgrade", "downgrade": "downgrade",
-                "change": "change"}
+ACTION_WORDS = {"add": "add", "upgrade": "upgrade", "downgrade": "downgrade", "change": "change"}
 
 
 def render_plan(plan: Plan) -> str:
     """The plan as an HTML table (every value escaped) with its counts above it."""
     counts = plan.counts()
-    parts = [f"{counts[action]} to {word}" for action, word in ACTION_WORDS.items()
-             if counts[action]]
+    parts = [
+        f"{counts[action]} to {word}" for action, word in ACTION_WORDS.items() if counts[action]
+    ]
     parts.append(f"{plan.unchanged} unchanged")
-    lines = [f'<div class="jupyter-repo-env-counts"><b>{html.escape(str(plan.lock.ref))}'
-             f"</b>: {html.escape(', '.join(parts))}</div>"]
+    lines = [
+        f'<div class="jupyter-repo-env-counts"><b>{html.escape(str(plan.lock.ref))}'
+        f"</b>: {html.escape(', '.join(parts))}</div>"
+    ]
     if plan.changes:
         rows = "".join(
             f'<tr class="jupyter-repo-env-{html.escape(change.action)} '
@@ -61,20 +63,26 @@ def render_plan(plan: Plan) -> str:
             f"<td>{html.escape(change.action)}</td><td>{html.escape(change.name)}</td>"
             f"<td>{html.escape(change.current or '—')}</td>"
             f"<td>{html.escape(change.wanted)}</td><td>{html.escape(change.kind)}</td></tr>"
-            for change in plan.changes)
+            for change in plan.changes
+        )
         lines.append(
             '<table class="jupyter-repo-env-table" style="border-collapse: collapse">'
             "<thead><tr><th>Change</th><th>Package</th><th>Installed</th><th>Wanted</th>"
-            f"<th>Via</th></tr></thead><tbody>{rows}</tbody></table>")
+            f"<th>Via</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
     notes = []
     if plan.conda_note:
         notes.append(plan.conda_note)
     elif plan.lock.conda_unpinned:
-        notes.append(f"{len(plan.lock.conda_unpinned)} conda requirements without an exact "
-                     f"version and build are not planned: {', '.join(plan.lock.conda_unpinned)}")
+        notes.append(
+            f"{len(plan.lock.conda_unpinned)} conda requirements without an exact "
+            f"version and build are not planned: {', '.join(plan.lock.conda_unpinned)}"
+        )
     if plan.lock.unpinned:
-        notes.append(f"{len(plan.lock.unpinned)} requirements without an exact pin are "
-                     f"installed as written: {', '.join(plan.lock.unpinned)}")
+        notes.append(
+            f"{len(plan.lock.unpinned)} requirements without an exact pin are "
+            f"installed as written: {', '.join(plan.lock.unpinned)}"
+        )
     if plan.not_for_here:
         notes.append(f"{len(plan.not_for_here)} pins are for other platforms or Pythons")
     if plan.kept:
@@ -82,8 +90,7 @@ def render_plan(plan: Plan) -> str:
     if not plan.pending():
         what = " its pip packages" if plan.conda_note else ""
         notes.append(f"Nothing to change: {plan.prefix} already matches{what}.")
-    lines.extend(f'<div class="jupyter-repo-env-note">{html.escape(note)}</div>'
-                 for note in notes)
+    lines.extend(f'<div class="jupyter-repo-env-note">{html.escape(note)}</div>' for note in notes)
     return "".join(lines)
 
 
@@ -93,9 +100,15 @@ class EnvironmentInstaller(widgets.VBox):
     #: Where planning and applying are (not synced to the browser).
     state = UseEnum(EnvironmentState, default_value=EnvironmentState.IDLE)
 
-    def __init__(self, spec: str = "", client: RepoClient | None = None,
-                 target: Target | str | None = None, *, pypi_fallback: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        spec: str = "",
+        client: RepoClient | None = None,
+        target: Target | str | None = None,
+        *,
+        pypi_fallback: bool = True,
+        **kwargs: Any,
+    ) -> None:
         """``target``: a :class:`Target` or an interpreter path (default: this kernel's);
         ``pypi_fallback=False`` installs from the owner's index alone."""
         self._connection = Connection(client)
@@ -106,14 +119,25 @@ class EnvironmentInstaller(widgets.VBox):
         self._plan_future: concurrent.futures.Future[Outcome] | None = None
         self._apply_future: concurrent.futures.Future[Outcome] | None = None
 
-        self.spec = widgets.Text(value=spec, placeholder="owner/name or owner/name/version",
-                                 description="Environment", continuous_update=True,
-                                 layout=widgets.Layout(width="28em"))
-        self.plan_button = widgets.Button(description="Show changes", icon="search",
-                                          tooltip="Compare the environment with this one")
-        self.apply_button = widgets.Button(description="Apply", icon="download",
-                                           button_style="primary", disabled=True,
-                                           tooltip="Show the changes first")
+        self.spec = widgets.Text(
+            value=spec,
+            placeholder="owner/name or owner/name/version",
+            description="Environment",
+            continuous_update=True,
+            layout=widgets.Layout(width="28em"),
+        )
+        self.plan_button = widgets.Button(
+            description="Show changes",
+            icon="search",
+            tooltip="Compare the environment with this one",
+        )
+        self.apply_button = widgets.Button(
+            description="Apply",
+            icon="download",
+            button_style="primary",
+            disabled=True,
+            tooltip="Show the changes first",
+        )
         self.plan_view = widgets.HTML("")
         self.status = widgets.HTML("")
         self.panel = TaskPanel(status=self.status)
@@ -162,8 +186,12 @@ class EnvironmentInstaller(widgets.VBox):
 
         self._set_state(EnvironmentState.PLANNING)
         self.plan_button.disabled = True
-        future = self.panel.start(work, title=f"Reading {ref}", secrets=self._secrets(),
-                                  success=lambda plan: plan.summary())
+        future = self.panel.start(
+            work,
+            title=f"Reading {ref}",
+            secrets=self._secrets(),
+            success=lambda plan: plan.summary(),
+        )
         self._plan_future = future
         future.add_done_callback(lambda done: self._planned(done.result(), spec))
 
@@ -183,10 +211,13 @@ class EnvironmentInstaller(widgets.VBox):
         self.apply_button.disabled = True
         self.plan_button.disabled = True
         self.spec.disabled = True
-        future = self.panel.start(work, title=f"Installing {plan.lock.ref}",
-                                  secrets=self._secrets(),
-                                  success=lambda result: result["message"],
-                                  cancellable=not plan.conda_changes)
+        future = self.panel.start(
+            work,
+            title=f"Installing {plan.lock.ref}",
+            secrets=self._secrets(),
+            success=lambda result: result["message"],
+            cancellable=not plan.conda_changes,
+        )
         self._apply_future = future
         future.add_done_callback(lambda done: self._applied(done.result()))
 
@@ -223,8 +254,14 @@ class EnvironmentInstaller(widgets.VBox):
             resolved = target
         else:
             resolved = Target.of_interpreter(str(target))
-        return Installer(client, resolved, log=job.log, progress=job.progress, stop=job.stop,
-                         pypi_fallback=self._pypi_fallback)
+        return Installer(
+            client,
+            resolved,
+            log=job.log,
+            progress=job.progress,
+            stop=job.stop,
+            pypi_fallback=self._pypi_fallback,
+        )
 
     def _set_state(self, state: EnvironmentState) -> None:
         for old in EnvironmentState:

@@ -30,8 +30,7 @@ def _join(values: Iterable[Any]) -> str:
 
 
 def _fact(name: str, value: str) -> str:
-    return f'<span class="jupyter-repo-fact" title="{escape(name)}">{value}</span>' if value \
-        else ""
+    return f'<span class="jupyter-repo-fact" title="{escape(name)}">{value}</span>' if value else ""
 
 
 def result_html(item: dict[str, Any], installed: str | None) -> str:
@@ -45,12 +44,12 @@ def result_html(item: dict[str, Any], installed: str | None) -> str:
         _fact("latest version", f"latest {escape(latest)}" if latest else "no versions"),
         _fact("package types", _join(item.get("package_types") or [])),
         _fact("platforms", _join(item.get("conda_platforms") or [])),
-        _fact("labels", "labels: " + _join(item.get("labels") or []) if item.get("labels")
-              else ""),
+        _fact("labels", "labels: " + _join(item.get("labels") or []) if item.get("labels") else ""),
         installed_html(installed),
     ]
-    private = ("" if item.get("public", True)
-               else ' <span class="jupyter-repo-private">private</span>')
+    private = (
+        "" if item.get("public", True) else ' <span class="jupyter-repo-private">private</span>'
+    )
     return (
         f'<div class="jupyter-repo-result-text">'
         f'<b class="jupyter-repo-name">{escape(item.get("name"))}</b> '
@@ -63,8 +62,10 @@ def result_html(item: dict[str, Any], installed: str | None) -> str:
 def installed_html(installed: str | None) -> str:
     if not installed:
         return '<span class="jupyter-repo-installed-no">not installed here</span>'
-    return (f'<span class="jupyter-repo-installed" style="color: #1a7f37">installed here: '
-            f"{escape(installed)}</span>")
+    return (
+        f'<span class="jupyter-repo-installed" style="color: #1a7f37">installed here: '
+        f"{escape(installed)}</span>"
+    )
 
 
 def count_text(query: str, shown: int, total: int) -> str:

@@ -36,11 +36,20 @@ from jupyter_repo.client import errors
 from jupyter_repo.client.states import JobState, PanelState
 from jupyter_repo.widgets.connection import describe, mask
 
-STATUS_COLOURS = {PanelState.IDLE: "inherit", PanelState.RUNNING: "inherit",
-                  PanelState.SUCCEEDED: "#1a7f37", PanelState.FAILED: "#cf222e",
-                  PanelState.CANCELLED: "#9a6700"}
-BAR_STYLES = {PanelState.IDLE: "", PanelState.RUNNING: "info", PanelState.SUCCEEDED: "success",
-              PanelState.FAILED: "danger", PanelState.CANCELLED: "warning"}
+STATUS_COLOURS = {
+    PanelState.IDLE: "inherit",
+    PanelState.RUNNING: "inherit",
+    PanelState.SUCCEEDED: "#1a7f37",
+    PanelState.FAILED: "#cf222e",
+    PanelState.CANCELLED: "#9a6700",
+}
+BAR_STYLES = {
+    PanelState.IDLE: "",
+    PanelState.RUNNING: "info",
+    PanelState.SUCCEEDED: "success",
+    PanelState.FAILED: "danger",
+    PanelState.CANCELLED: "warning",
+}
 SYMBOLS = {PanelState.SUCCEEDED: "✔ ", PanelState.FAILED: "✖ ", PanelState.CANCELLED: "■ "}
 MAX_LOG_LINES = 2000
 #: Terminal colour and cursor codes (pip colours its output in some environments).
@@ -61,8 +70,7 @@ class Job:
     """What a running job sees: ``log``, ``progress`` and the ``stop`` event; its
     :class:`JobState` (the extension's tasks go through the same states)."""
 
-    def __init__(self, panel: TaskPanel, stop: threading.Event,
-                 secrets: tuple[str, ...]) -> None:
+    def __init__(self, panel: TaskPanel, stop: threading.Event, secrets: tuple[str, ...]) -> None:
         self._panel = panel
         self.stop = stop
         self.secrets = secrets
@@ -98,18 +106,22 @@ class TaskPanel(widgets.VBox):
     #: idle, running, succeeded, failed or cancelled (not synced to the browser).
     state = UseEnum(PanelState, default_value=PanelState.IDLE)
 
-    def __init__(self, *, log_rows: int = 8, status: widgets.HTML | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, log_rows: int = 8, status: widgets.HTML | None = None, **kwargs: Any
+    ) -> None:
         """``status``: an HTML widget (shown elsewhere by the caller) for the status line,
         so a bigger widget keeps one status line; by default the panel shows its own."""
-        self.progress = widgets.FloatProgress(value=0.0, min=0.0, max=1.0,
-                                              layout=widgets.Layout(width="100%"))
+        self.progress = widgets.FloatProgress(
+            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="100%")
+        )
         own_status = status is None
         self.status = widgets.HTML("") if status is None else status
-        self.log_area = widgets.Textarea(value="", rows=log_rows, placeholder="Log",
-                                    layout=widgets.Layout(width="100%"))
-        self.cancel_button = widgets.Button(description="Cancel", icon="stop",
-                                            disabled=True, tooltip="Stop the installation")
+        self.log_area = widgets.Textarea(
+            value="", rows=log_rows, placeholder="Log", layout=widgets.Layout(width="100%")
+        )
+        self.cancel_button = widgets.Button(
+            description="Cancel", icon="stop", disabled=True, tooltip="Stop the installation"
+        )
         self.progress.add_class("jupyter-repo-progress")
         self.status.add_class("jupyter-repo-status")
         self.log_area.add_class("jupyter-repo-log")
@@ -146,9 +158,15 @@ class TaskPanel(widgets.VBox):
     def log_text(self) -> str:
         return self.log_area.value
 
-    def start(self, work: Work, *, title: str, secrets: tuple[str, ...] = (),
-              success: Callable[[Any], str] | None = None,
-              cancellable: bool = True) -> concurrent.futures.Future[Outcome]:
+    def start(
+        self,
+        work: Work,
+        *,
+        title: str,
+        secrets: tuple[str, ...] = (),
+        success: Callable[[Any], str] | None = None,
+        cancellable: bool = True,
+    ) -> concurrent.futures.Future[Outcome]:
         """Run ``work(job)`` on a worker thread; returns a future of its :class:`Outcome`.
 
         ``success(result)`` makes the status line of a job that succeeded (default: the
@@ -170,8 +188,12 @@ class TaskPanel(widgets.VBox):
         future: concurrent.futures.Future[Outcome] = concurrent.futures.Future()
         self._future = future
         job = Job(self, self._stop, self._secrets)
-        threading.Thread(target=self._run, args=(work, job, success, future), daemon=True,
-                         name="jupyter-repo-task").start()
+        threading.Thread(
+            target=self._run,
+            args=(work, job, success, future),
+            daemon=True,
+            name="jupyter-repo-task",
+        ).start()
         return future
 
     def cancel(self) -> None:
@@ -186,8 +208,7 @@ class TaskPanel(widgets.VBox):
         """The outcome of the current (or last) job, once the panel shows it."""
         if self._future is None:
             raise RuntimeError("No job was started.")
-        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._future)),
-                                      timeout)
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._future)), timeout)
 
     def show_error(self, message: str) -> None:
         """Show a failure that happened before any job started (e.g. nothing selected)."""
@@ -196,8 +217,13 @@ class TaskPanel(widgets.VBox):
 
     # -- worker side -----------------------------------------------------------------------
 
-    def _run(self, work: Work, job: Job, success: Callable[[Any], str] | None,
-             future: concurrent.futures.Future[Outcome]) -> None:
+    def _run(
+        self,
+        work: Work,
+        job: Job,
+        success: Callable[[Any], str] | None,
+        future: concurrent.futures.Future[Outcome],
+    ) -> None:
         try:
             result = work(job)
         except errors.Cancelled:
@@ -205,8 +231,7 @@ class TaskPanel(widgets.VBox):
         except BaseException as error:  # every failure ends as one readable line
             outcome = Outcome(JobState.FAILED, describe(error, self._secrets))
         else:
-            text = success(result) if success else (result if isinstance(result, str)
-                                                     else "Done.")
+            text = success(result) if success else (result if isinstance(result, str) else "Done.")
             outcome = Outcome(JobState.SUCCEEDED, mask(str(text), self._secrets), result)
         self._queue_lines([])
         self._call(self._finish, job, outcome, future)
@@ -250,8 +275,9 @@ class TaskPanel(widgets.VBox):
         if message and not self._stop.is_set():
             self._set_status(PanelState.RUNNING, message)
 
-    def _finish(self, job: Job, outcome: Outcome,
-                future: concurrent.futures.Future[Outcome]) -> None:
+    def _finish(
+        self, job: Job, outcome: Outcome, future: concurrent.futures.Future[Outcome]
+    ) -> None:
         self._flush()
         self.cancel_button.disabled = True
         job.state = job.state.advance(outcome.state)
@@ -269,15 +295,13 @@ class TaskPanel(widgets.VBox):
         self._set_status(state, message)
         self.state = state
 
-    def set_status(self, text: str, *, failed: bool = False,
-                   html_text: str | None = None) -> None:
+    def set_status(self, text: str, *, failed: bool = False, html_text: str | None = None) -> None:
         """Show a line that is not about a job (e.g. a search's count or error) in the same
         status area; ``html_text``, already escaped by the caller, is shown instead of
         ``text``, which stays the plain :attr:`status_text`."""
         self._set_status(PanelState.FAILED if failed else PanelState.IDLE, text, html_text)
 
-    def _set_status(self, state: PanelState, message: str,
-                    html_text: str | None = None) -> None:
+    def _set_status(self, state: PanelState, message: str, html_text: str | None = None) -> None:
         text = " ".join(mask(message, self._secrets).split())
         self._status_text = text
         symbol = SYMBOLS.get(state, "")
@@ -286,4 +310,3 @@ class TaskPanel(widgets.VBox):
             f'<span class="jupyter-repo-status-{state}" style="color: '
             f'{STATUS_COLOURS[state]}">{body}</span>'
         )
-

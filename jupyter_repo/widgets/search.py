@@ -61,8 +61,11 @@ from jupyter_repo.widgets.searching import LiveSearch
 
 #: package type on the repository -> install method offered
 METHODS = (("pypi", "pip"), ("conda", "conda"), ("env", "env"))
-METHOD_LABELS = {"pip": "pip (PyPI index)", "conda": "conda (py-rattler)",
-                 "env": "environment (pip lock)"}
+METHOD_LABELS = {
+    "pip": "pip (PyPI index)",
+    "conda": "conda (py-rattler)",
+    "env": "environment (pip lock)",
+}
 
 
 def _execution_count() -> int | None:
@@ -79,13 +82,17 @@ class _Row(widgets.HBox):
 
     def __init__(self, on_select: Any) -> None:
         self.index = 0
-        self.button = widgets.Button(description="Select", tooltip="Choose this package",
-                                     layout=widgets.Layout(width="6.5em", flex="0 0 auto"))
+        self.button = widgets.Button(
+            description="Select",
+            tooltip="Choose this package",
+            layout=widgets.Layout(width="6.5em", flex="0 0 auto"),
+        )
         self.button.add_class("jupyter-repo-select")
         self.info = widgets.HTML("", layout=widgets.Layout(flex="1 1 auto"))
         self.button.on_click(lambda _button: on_select(self.index))
-        super().__init__([self.button, self.info],
-                         layout=widgets.Layout(align_items="center", width="100%"))
+        super().__init__(
+            [self.button, self.info], layout=widgets.Layout(align_items="center", width="100%")
+        )
         self.add_class("jupyter-repo-result")
 
     def show(self, index: int, html: str, selected: bool) -> None:
@@ -122,9 +129,17 @@ class PackageSearch(widgets.VBox):
     #: idle, searching, ready, installing, succeeded, failed or cancelled (not synced).
     state = UseEnum(SearchState, default_value=SearchState.IDLE)
 
-    def __init__(self, client: RepoClient | None = None, *, target: Target | None = None,
-                 debounce: float = 0.1, query: str = "", max_results: int = 20,
-                 extra_index_urls: tuple[str, ...] = (), **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client: RepoClient | None = None,
+        *,
+        target: Target | None = None,
+        debounce: float = 0.1,
+        query: str = "",
+        max_results: int = 20,
+        extra_index_urls: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
         self._connection = Connection(client)
         self.target = target or Target.current()
         self.max_results = max(1, int(max_results))
@@ -138,39 +153,62 @@ class PackageSearch(widgets.VBox):
         self.selected: dict[str, Any] | None = None
         self._shown_in: int | None = None
 
-        self.query = widgets.Text(value=query, placeholder="Search packages (name, summary or "
-                                  "OWNER/NAME)", continuous_update=True,
-                                  layout=widgets.Layout(width="100%"))
+        self.query = widgets.Text(
+            value=query,
+            placeholder="Search packages (name, summary or OWNER/NAME)",
+            continuous_update=True,
+            layout=widgets.Layout(width="100%"),
+        )
         self.status = widgets.HTML("")
         self.results = widgets.VBox([], layout=widgets.Layout(width="100%"))
         self._rows: list[_Row] = []
         self.selection = widgets.HTML("")
-        self.method = widgets.Dropdown(description="With", options=[],
-                                       layout=widgets.Layout(width="16em"))
-        self.version = widgets.Dropdown(description="Version", options=[],
-                                        layout=widgets.Layout(width="14em"))
-        self.label = widgets.Dropdown(description="Label", options=[],
-                                      layout=widgets.Layout(width="14em"))
-        self.install_button = widgets.Button(description="Install", icon="download",
-                                             button_style="primary", disabled=True,
-                                             tooltip="Install into this kernel's environment")
+        self.method = widgets.Dropdown(
+            description="With", options=[], layout=widgets.Layout(width="16em")
+        )
+        self.version = widgets.Dropdown(
+            description="Version", options=[], layout=widgets.Layout(width="14em")
+        )
+        self.label = widgets.Dropdown(
+            description="Label", options=[], layout=widgets.Layout(width="14em")
+        )
+        self.install_button = widgets.Button(
+            description="Install",
+            icon="download",
+            button_style="primary",
+            disabled=True,
+            tooltip="Install into this kernel's environment",
+        )
         self.task = TaskPanel(status=self.status)
-        for part, name in ((self.query, "query"), (self.status, "status"),
-                           (self.results, "results"), (self.selection, "selection"),
-                           (self.method, "method"), (self.version, "version"),
-                           (self.label, "label"), (self.install_button, "install")):
+        for part, name in (
+            (self.query, "query"),
+            (self.status, "status"),
+            (self.results, "results"),
+            (self.selection, "selection"),
+            (self.method, "method"),
+            (self.version, "version"),
+            (self.label, "label"),
+            (self.install_button, "install"),
+        ):
             part.add_class(f"jupyter-repo-{name}")
-        choices = widgets.HBox([self.method, self.version, self.label, self.install_button],
-                               layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__([self.query, self.status, self.results, self.selection, choices,
-                          self.task], **kwargs)
+        choices = widgets.HBox(
+            [self.method, self.version, self.label, self.install_button],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
+        super().__init__(
+            [self.query, self.status, self.results, self.selection, choices, self.task], **kwargs
+        )
         self.add_class("jupyter-repo-search")
         self.add_class("jupyter-repo-state-idle")
 
         #: The search as you type (requests sent, answers dropped, waiting for one).
-        self.live_search = LiveSearch(self._fetch, on_start=self._on_start,
-                                      on_answer=self._on_answer, on_error=self._on_error,
-                                      debounce=debounce)
+        self.live_search = LiveSearch(
+            self._fetch,
+            on_start=self._on_start,
+            on_answer=self._on_answer,
+            on_error=self._on_error,
+            debounce=debounce,
+        )
         self.observe(self._on_state, "state")
         self.query.observe(self._on_query, "value")
         self.install_button.on_click(lambda _button: self.install())
@@ -259,10 +297,12 @@ class PackageSearch(widgets.VBox):
         except errors.ClientError as error:
             self._set_status(SearchState.FAILED, describe(error, self._connection.secrets))
             return False
-        anonymous = "" if client.token else (
-            " You are not logged in: only public packages can be found.")
-        self._set_status(SearchState.IDLE,
-                         f"Type to search the repository at {client.url}.{anonymous}")
+        anonymous = (
+            "" if client.token else (" You are not logged in: only public packages can be found.")
+        )
+        self._set_status(
+            SearchState.IDLE, f"Type to search the repository at {client.url}.{anonymous}"
+        )
         return True
 
     def _on_query(self, change: dict[str, Any]) -> None:
@@ -287,9 +327,10 @@ class PackageSearch(widgets.VBox):
                 client.package(ref.owner, ref.name)  # 404: not visible
         else:
             items, total = client.search(query, per_page=self.max_results)
-        installed = [self._installed.version(str(item.get("name", "")),
-                                             item.get("package_types") or [])
-                     for item in items]
+        installed = [
+            self._installed.version(str(item.get("name", "")), item.get("package_types") or [])
+            for item in items
+        ]
         return items, total, installed
 
     def _on_start(self, _generation: int, query: str) -> None:
@@ -307,11 +348,11 @@ class PackageSearch(widgets.VBox):
         self._show([], 0, [])
         if not self.task.running:
             what = query if isinstance(error, errors.NotFound) and "/" in query else None
-            self._set_status(SearchState.FAILED,
-                             describe(error, self._connection.secrets, what=what))
+            self._set_status(
+                SearchState.FAILED, describe(error, self._connection.secrets, what=what)
+            )
 
-    def _show(self, items: list[dict[str, Any]], total: int,
-              installed: list[str | None]) -> None:
+    def _show(self, items: list[dict[str, Any]], total: int, installed: list[str | None]) -> None:
         previous = rendering.full_name(self.selected) if self.selected else None
         self.results_data, self.total = list(items), total
         self._installed_versions = list(installed)
@@ -323,8 +364,7 @@ class PackageSearch(widgets.VBox):
             if index < len(items):
                 selected = rendering.full_name(items[index]) == previous
                 selected_index = index if selected else selected_index
-                row.show(index, rendering.result_html(items[index], installed[index]),
-                         selected)
+                row.show(index, rendering.result_html(items[index], installed[index]), selected)
             else:
                 row.hide()
         if selected_index is None and self.selected is not None and not self.task.running:
@@ -351,27 +391,35 @@ class PackageSearch(widgets.VBox):
         prefix = self.target.prefix
         client = self._connection.client
         if method is None:
-            return False, (f"{owner}/{name} holds {', '.join(types) or 'no files'}: nothing to "
-                           "install into a kernel (open notebooks and projects on the "
-                           "repository).")
+            return False, (
+                f"{owner}/{name} holds {', '.join(types) or 'no files'}: nothing to "
+                "install into a kernel (open notebooks and projects on the "
+                "repository)."
+            )
         if method == "pip":
             index = client.pypi_index(owner, label) if client else "the repository"
-            return True, (f"Install {owner}/{name} {version} with pip from {index} into "
-                          f"{prefix}.")
+            return True, (f"Install {owner}/{name} {version} with pip from {index} into {prefix}.")
         if method == "conda":
             channel = client.conda_channel(owner, label) if client else "the repository"
             if not self.target.is_conda:
-                text = (f"Cannot install {owner}/{name} with conda here: this kernel's "
-                        f"environment ({prefix}) is not a conda environment (it has no "
-                        "conda-meta folder).")
+                text = (
+                    f"Cannot install {owner}/{name} with conda here: this kernel's "
+                    f"environment ({prefix}) is not a conda environment (it has no "
+                    "conda-meta folder)."
+                )
                 if "pypi" in types:
                     return False, text + " It also has PyPI files: choose pip."
-                return False, (text + " Start the kernel in a conda environment, or run: "
-                               f"conda install -c {channel} {name}")
-            return True, (f"Install {owner}/{name} {version} with conda (py-rattler) from "
-                          f"{channel} into {prefix}.")
-        return True, (f"Install the pip packages of environment {owner}/{name} {version} "
-                      f"into {prefix}.")
+                return False, (
+                    text + " Start the kernel in a conda environment, or run: "
+                    f"conda install -c {channel} {name}"
+                )
+            return True, (
+                f"Install {owner}/{name} {version} with conda (py-rattler) from "
+                f"{channel} into {prefix}."
+            )
+        return True, (
+            f"Install the pip packages of environment {owner}/{name} {version} into {prefix}."
+        )
 
     def _update_plan(self) -> None:
         possible, text = self._plan()
@@ -399,28 +447,45 @@ class PackageSearch(widgets.VBox):
 
         self.install_button.disabled = True
         self.state = SearchState.INSTALLING
-        future = self.task.start(work, title=f"Installing {spec} with {method}…",
-                                 secrets=self._connection.secrets,
-                                 cancellable=method != "conda")
+        future = self.task.start(
+            work,
+            title=f"Installing {spec} with {method}…",
+            secrets=self._connection.secrets,
+            cancellable=method != "conda",
+        )
         future.add_done_callback(self._install_done)
         return future
 
-    def _install_job(self, job: Job, client: RepoClient, item: dict[str, Any],
-                     spec: InstallSpec, label: str | None, method: str) -> str:
+    def _install_job(
+        self,
+        job: Job,
+        client: RepoClient,
+        item: dict[str, Any],
+        spec: InstallSpec,
+        label: str | None,
+        method: str,
+    ) -> str:
         """Blocking (the task's thread): install, then say whether to restart."""
         types = list(item.get("package_types") or [])
         self._installed.refresh()
         before = self._installed.version(spec.name, types)
         imported = self._installed.imported(spec.name)
-        installer = Installer(client, self.target, log=job.log, progress=job.progress,
-                              extra_index_urls=self.extra_index_urls, stop=job.stop)
+        installer = Installer(
+            client,
+            self.target,
+            log=job.log,
+            progress=job.progress,
+            extra_index_urls=self.extra_index_urls,
+            stop=job.stop,
+        )
         try:
             result = installer.install(spec, label=label, method=method)
         except errors.NotFound as error:
             if "has no version" in error.message:
                 raise
-            raise errors.NotFound(describe(error, client, what=f"{spec.owner}/{spec.name}")
-                                  ) from None
+            raise errors.NotFound(
+                describe(error, client, what=f"{spec.owner}/{spec.name}")
+            ) from None
         self._installed.refresh()
         version = str(result.get("version") or spec.version or "")
         where = f"into {self.target.prefix} with {result.get('method', method)}"
@@ -441,16 +506,16 @@ class PackageSearch(widgets.VBox):
         outcome = future.result()
         self.state = SearchState(outcome.state)
         if self.results_data:
-            versions = [self._installed.version(str(item.get("name", "")),
-                                                item.get("package_types") or [])
-                        for item in self.results_data]
+            versions = [
+                self._installed.version(str(item.get("name", "")), item.get("package_types") or [])
+                for item in self.results_data
+            ]
             self._show(self.results_data, self.total, versions)
         self._update_plan()
 
     # -- state -----------------------------------------------------------------------------
 
-    def _set_status(self, state: SearchState, text: str, *,
-                    html_text: str | None = None) -> None:
+    def _set_status(self, state: SearchState, text: str, *, html_text: str | None = None) -> None:
         """The status line for searching (the task panel writes it while installing)."""
         self.state = state
         self.task.set_status(text, failed=state is SearchState.FAILED, html_text=html_text)

@@ -30,7 +30,8 @@ def executor() -> concurrent.futures.ThreadPoolExecutor:
     with _executor_lock:
         if _executor is None:
             _executor = concurrent.futures.ThreadPoolExecutor(
-                max_workers=4, thread_name_prefix="jupyter-repo-search")
+                max_workers=4, thread_name_prefix="jupyter-repo-search"
+            )
         return _executor
 
 
@@ -42,11 +43,15 @@ class LiveSearch:
     ``on_error(generation, query, error)`` only for the newest query, on the loop.
     """
 
-    def __init__(self, fetch: Callable[[str], Any], *,
-                 on_start: Callable[[int, str], None],
-                 on_answer: Callable[[int, str, Any], None],
-                 on_error: Callable[[int, str, BaseException], None],
-                 debounce: float = 0.1) -> None:
+    def __init__(
+        self,
+        fetch: Callable[[str], Any],
+        *,
+        on_start: Callable[[int, str], None],
+        on_answer: Callable[[int, str, Any], None],
+        on_error: Callable[[int, str, BaseException], None],
+        debounce: float = 0.1,
+    ) -> None:
         self.fetch = fetch
         self.on_start = on_start
         self.on_answer = on_answer
@@ -80,7 +85,8 @@ class LiveSearch:
             self._search_now(generation, query)
         else:
             self._pending = loop.create_task(
-                self._debounced(generation, query, 0.0 if immediate else self.debounce))
+                self._debounced(generation, query, 0.0 if immediate else self.debounce)
+            )
         return generation
 
     async def wait(self, timeout: float = 10.0) -> None:
@@ -102,8 +108,9 @@ class LiveSearch:
                 waiting.append((wanted, waiter))
         self._waiters = waiting
 
-    def _hand_over(self, generation: int, query: str, answer: Any,
-                   error: BaseException | None) -> None:
+    def _hand_over(
+        self, generation: int, query: str, answer: Any, error: BaseException | None
+    ) -> None:
         try:
             if error is not None:
                 self.on_error(generation, query, error)

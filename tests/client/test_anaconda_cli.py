@@ -48,8 +48,7 @@ def test_upload_every_kind_show_search_download(
     anaconda.ok("upload", "-l", "dev", str(conda_v1))
     anaconda.ok("upload", "-u", org, "--private", str(wheel))
     anaconda.ok("upload", str(sdist))
-    anaconda.ok("upload", "-t", "file", "-p", "weather", "-v", "2024.1", "-s", "Weather",
-                str(csv))
+    anaconda.ok("upload", "-t", "file", "-p", "weather", "-v", "2024.1", "-s", "Weather", str(csv))
 
     shown = anaconda.ok("show", f"{user}/clipkg").output
     assert "Versions:" in shown and "+ 1.0" in shown and "+ 1.1" in shown
@@ -79,8 +78,10 @@ def test_upload_every_kind_show_search_download(
     assert labels["linux-64/clipkg-1.0-h1_0.conda"] == ["main"]
     assert labels["noarch/clipkg-1.1-0.tar.bz2"] == ["dev"]
     digest = {f["basename"]: f["sha256"] for f in package["files"]}
-    assert digest["linux-64/clipkg-1.0-h1_0.conda"] == hashlib.sha256(
-        conda_v2.read_bytes()).hexdigest()
+    assert (
+        digest["linux-64/clipkg-1.0-h1_0.conda"]
+        == hashlib.sha256(conda_v2.read_bytes()).hexdigest()
+    )
 
 
 @pytest.mark.slow
@@ -128,17 +129,18 @@ def test_labels_copy_move_lock_remove(
     assert "lab-1.0-0.conda" in anaconda.ok("label", "--show", "test").output
     assert "lab-1.0-0.conda" not in anaconda.ok("label", "--show", "dev").output
 
-    copied = anaconda.ok("copy", f"{user}/lab/2.0", "--from-label", "main", "--to-label",
-                         "beta").output
+    copied = anaconda.ok(
+        "copy", f"{user}/lab/2.0", "--from-label", "main", "--to-label", "beta"
+    ).output
     assert "Copied 1 files" in copied
     files = requests.get(f"{server.api}/package/{user}/lab").json()["files"]
-    assert {f["basename"]: f["labels"] for f in files}["noarch/lab-2.0-0.conda"] == [
-        "beta", "main"]
+    assert {f["basename"]: f["labels"] for f in files}["noarch/lab-2.0-0.conda"] == ["beta", "main"]
 
 
 @pytest.mark.slow
-def test_copy_to_another_owner(server: RepoServer, anaconda: AnacondaCLI, user: str,
-                               samples: Path) -> None:
+def test_copy_to_another_owner(
+    server: RepoServer, anaconda: AnacondaCLI, user: str, samples: Path
+) -> None:
     org = server.create_org(f"c{user}", user)
     anaconda.login(user, PASSWORD)
     anaconda.ok("upload", str(builders.conda_package(samples, "shared", "1.0")))
@@ -152,8 +154,16 @@ def test_copy_to_another_owner(server: RepoServer, anaconda: AnacondaCLI, user: 
 @pytest.mark.slow
 def test_tokens_create_list_remove(server: RepoServer, anaconda: AnacondaCLI, user: str) -> None:
     anaconda.login(user, PASSWORD)
-    created = anaconda.ok("org", "auth", "--create", "--name", "ci", "--scopes",
-                          "conda:download api:read", input=PASSWORD + "\n")
+    created = anaconda.ok(
+        "org",
+        "auth",
+        "--create",
+        "--name",
+        "ci",
+        "--scopes",
+        "conda:download api:read",
+        input=PASSWORD + "\n",
+    )
     token = created.stdout.strip().splitlines()[-1]
     assert token.startswith("jr-") and all(c.isalnum() or c == "-" for c in token)
 
@@ -188,25 +198,30 @@ def test_groups(server: RepoServer, anaconda: AnacondaCLI, user: str, samples: P
     assert f"{org}/secret-lib" in anaconda.ok("groups", "packages", f"{org}/readers").output
 
     member_token = server.token(member, ["read"])
-    seen = requests.get(f"{server.api}/package/{org}/secret-lib",
-                        headers={"Authorization": f"token {member_token}"})
+    seen = requests.get(
+        f"{server.api}/package/{org}/secret-lib", headers={"Authorization": f"token {member_token}"}
+    )
     assert seen.status_code == 200
 
     anaconda.ok("groups", "remove_member", f"{org}/readers/{member}")
-    hidden = requests.get(f"{server.api}/package/{org}/secret-lib",
-                          headers={"Authorization": f"token {member_token}"})
+    hidden = requests.get(
+        f"{server.api}/package/{org}/secret-lib", headers={"Authorization": f"token {member_token}"}
+    )
     assert hidden.status_code == 404
 
 
 @pytest.mark.slow
-def test_remove_file_release_and_package(server: RepoServer, anaconda: AnacondaCLI, user: str,
-                                         samples: Path) -> None:
+def test_remove_file_release_and_package(
+    server: RepoServer, anaconda: AnacondaCLI, user: str, samples: Path
+) -> None:
     anaconda.login(user, PASSWORD)
     anaconda.ok("upload", str(builders.conda_package(samples, "gone", "1.0")))
     anaconda.ok("upload", str(builders.conda_package(samples, "gone", "2.0")))
     anaconda.ok("remove", "-f", f"{user}/gone/1.0/noarch/gone-1.0-0.conda")
-    assert requests.get(
-        f"{server.api}/dist/{user}/gone/1.0/noarch/gone-1.0-0.conda").status_code == 404
+    assert (
+        requests.get(f"{server.api}/dist/{user}/gone/1.0/noarch/gone-1.0-0.conda").status_code
+        == 404
+    )
     anaconda.ok("remove", "-f", f"{user}/gone/2.0")
     assert requests.get(f"{server.api}/release/{user}/gone/2.0").status_code == 404
     anaconda.ok("remove", "-f", f"{user}/gone")

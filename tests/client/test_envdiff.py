@@ -39,13 +39,18 @@ def test_environment_refs() -> None:
             EnvironmentRef.parse(bad)
 
 
-@pytest.mark.parametrize("text", ["Alice/x", "alice/x/1.0", "alice/x==1.0", "alice/x=1.0",
-                                  "alice/x@1.0", " alice/x/1.0/ "])
+@pytest.mark.parametrize(
+    "text",
+    ["Alice/x", "alice/x/1.0", "alice/x==1.0", "alice/x=1.0", "alice/x@1.0", " alice/x/1.0/ "],
+)
 def test_packages_and_environments_share_one_grammar(text: str) -> None:
     """``jupyter repo install``, the install task and both widgets read one grammar."""
     package, environment = InstallSpec.parse(text), EnvironmentRef.parse(text)
     assert (package.owner, package.name, package.version) == (
-        environment.owner, environment.name, environment.version)
+        environment.owner,
+        environment.name,
+        environment.version,
+    )
 
 
 def test_packages_and_environments_are_written_back_in_their_own_spelling() -> None:
@@ -64,37 +69,56 @@ def test_versions_compare_as_pep_440() -> None:
 
 
 def test_plan_uses_canonical_names_markers_and_counts() -> None:
-    pins, unpinned = parse_pins([
-        "Foo_Bar==2.0", "baz==1.0", "same==3", "new[extra]==0.1",
-        "old-only==1.0; python_version < '3.0'", "ranged>=1", "odd===x1",
-    ])
+    pins, unpinned = parse_pins(
+        [
+            "Foo_Bar==2.0",
+            "baz==1.0",
+            "same==3",
+            "new[extra]==0.1",
+            "old-only==1.0; python_version < '3.0'",
+            "ranged>=1",
+            "odd===x1",
+        ]
+    )
     assert unpinned == ["ranged>=1"]
     lock = EnvironmentLock("alice", "env", "1", "requirements.txt", pins, unpinned)
     captured = CapturedEnvironment(
-        python_version="3.12.1", executable="python", prefix="/env", platform="linux",
-        pip=[{"name": "foo.bar", "version": "1.5"}, {"name": "Baz", "version": "1.2"},
-             {"name": "same", "version": "3.0"}, {"name": "odd", "version": "x0"},
-             {"name": "pip", "version": "24"}, {"name": "extra-thing", "version": "1"}])
+        python_version="3.12.1",
+        executable="python",
+        prefix="/env",
+        platform="linux",
+        pip=[
+            {"name": "foo.bar", "version": "1.5"},
+            {"name": "Baz", "version": "1.2"},
+            {"name": "same", "version": "3.0"},
+            {"name": "odd", "version": "x0"},
+            {"name": "pip", "version": "24"},
+            {"name": "extra-thing", "version": "1"},
+        ],
+    )
     plan = compute_plan(lock, captured)
     assert [change.to_json() for change in plan.changes] == [
-        {"name": "Foo_Bar", "current": "1.5", "wanted": "2.0", "action": "upgrade",
-         "kind": "pip"},
-        {"name": "baz", "current": "1.2", "wanted": "1.0", "action": "downgrade",
-         "kind": "pip"},
+        {"name": "Foo_Bar", "current": "1.5", "wanted": "2.0", "action": "upgrade", "kind": "pip"},
+        {"name": "baz", "current": "1.2", "wanted": "1.0", "action": "downgrade", "kind": "pip"},
         {"name": "new", "current": None, "wanted": "0.1", "action": "add", "kind": "pip"},
         {"name": "odd", "current": "x0", "wanted": "x1", "action": "change", "kind": "pip"},
     ]
-    assert plan.counts() == {"add": 1, "upgrade": 1, "downgrade": 1, "change": 1,
-                             "unchanged": 1}
+    assert plan.counts() == {"add": 1, "upgrade": 1, "downgrade": 1, "change": 1, "unchanged": 1}
     assert plan.not_for_here == ["old-only==1.0; python_version < '3.0'"]
     assert plan.kept == 1  # extra-thing stays; pip is not counted
-    assert plan.requirements() == ["Foo_Bar==2.0", "baz==1.0", "new[extra]==0.1", "odd===x1",
-                                   "ranged>=1"]
-    assert plan.constraints() == ["Foo_Bar==2.0", "baz==1.0", "same==3", "new==0.1",
-                                  "odd===x1"]
-    assert plan.summary() == ("alice/env/1: 1 to add, 1 to upgrade, 1 to downgrade, "
-                              "1 to change, 1 unchanged; 1 unpinned requirements installed "
-                              "as written")
+    assert plan.requirements() == [
+        "Foo_Bar==2.0",
+        "baz==1.0",
+        "new[extra]==0.1",
+        "odd===x1",
+        "ranged>=1",
+    ]
+    assert plan.constraints() == ["Foo_Bar==2.0", "baz==1.0", "same==3", "new==0.1", "odd===x1"]
+    assert plan.summary() == (
+        "alice/env/1: 1 to add, 1 to upgrade, 1 to downgrade, "
+        "1 to change, 1 unchanged; 1 unpinned requirements installed "
+        "as written"
+    )
 
 
 def test_conda_pins_from_an_explicit_lock_and_an_environment_yml() -> None:
@@ -102,17 +126,24 @@ def test_conda_pins_from_an_explicit_lock_and_an_environment_yml() -> None:
         "# platform: linux-64\n@EXPLICIT\n"
         "https://repo.example/conda/alice/noarch/tiny-data-1.0-py_0.conda#abc\n"
         "https://conda.anaconda.org/conda-forge/linux-64/zlib-1.3.1-hb9d3cd8_2.tar.bz2\n",
-        "conda-explicit.txt")
+        "conda-explicit.txt",
+    )
     assert parse_conda_pins(explicit) == (
-        [CondaPin("tiny-data", "1.0", "py_0"), CondaPin("zlib", "1.3.1", "hb9d3cd8_2")], [],
-        ["https://repo.example/conda/alice", "https://conda.anaconda.org/conda-forge"])
+        [CondaPin("tiny-data", "1.0", "py_0"), CondaPin("zlib", "1.3.1", "hb9d3cd8_2")],
+        [],
+        ["https://repo.example/conda/alice", "https://conda.anaconda.org/conda-forge"],
+    )
     yml = parse_spec(
         "name: team\nchannels: [conda-forge]\ndependencies:\n  - python=3.12\n"
         "  - zlib=1.3.1=hb9d3cd8_2\n  - bioconda::tiny==2.0=0\n  - pip\n"
-        "  - pip: [requests==2.32.3]\n", "environment.yml")
+        "  - pip: [requests==2.32.3]\n",
+        "environment.yml",
+    )
     assert parse_conda_pins(yml) == (
         [CondaPin("zlib", "1.3.1", "hb9d3cd8_2"), CondaPin("tiny", "2.0", "0")],
-        ["python=3.12", "pip"], ["conda-forge", "bioconda"])
+        ["python=3.12", "pip"],
+        ["conda-forge", "bioconda"],
+    )
     assert CondaPin("tiny", "2.0", "0").spec == "tiny ==2.0 0"
 
 
@@ -128,85 +159,148 @@ def test_conda_versions_compare_in_conda_order_and_builds_count() -> None:
 
 def test_plan_conda_part_against_conda_meta_or_say_why_not() -> None:
     pins, unpinned = parse_pins(["requests==2.0"])
-    lock = EnvironmentLock("alice", "env", "1", "requirements.txt", pins, unpinned,
-                           [CondaPin("new", "1.0", "0"), CondaPin("Old", "2.0", "0"),
-                            CondaPin("same", "1", "0"), CondaPin("rebuilt", "1", "1")])
-    captured = CapturedEnvironment(python_version="3.12.1", executable="python",
-                                   prefix="/env", platform="linux",
-                                   pip=[{"name": "requests", "version": "2.0"}])
-    records = [{"name": "old", "version": "1.5", "build": "0"},
-               {"name": "same", "version": "1", "build": "0"},
-               {"name": "rebuilt", "version": "1", "build": "0"},
-               {"name": "other", "version": "9", "build": "0"}]
+    lock = EnvironmentLock(
+        "alice",
+        "env",
+        "1",
+        "requirements.txt",
+        pins,
+        unpinned,
+        [
+            CondaPin("new", "1.0", "0"),
+            CondaPin("Old", "2.0", "0"),
+            CondaPin("same", "1", "0"),
+            CondaPin("rebuilt", "1", "1"),
+        ],
+    )
+    captured = CapturedEnvironment(
+        python_version="3.12.1",
+        executable="python",
+        prefix="/env",
+        platform="linux",
+        pip=[{"name": "requests", "version": "2.0"}],
+    )
+    records = [
+        {"name": "old", "version": "1.5", "build": "0"},
+        {"name": "same", "version": "1", "build": "0"},
+        {"name": "rebuilt", "version": "1", "build": "0"},
+        {"name": "other", "version": "9", "build": "0"},
+    ]
     plan = compute_plan(lock, captured, records, prefix="/env")
     assert [change.to_json() for change in plan.changes] == [
-        {"name": "new", "current": None, "wanted": "1.0 (build 0)", "action": "add",
-         "kind": "conda"},
-        {"name": "Old", "current": "1.5 (build 0)", "wanted": "2.0 (build 0)",
-         "action": "upgrade", "kind": "conda"},
-        {"name": "rebuilt", "current": "1 (build 0)", "wanted": "1 (build 1)",
-         "action": "change", "kind": "conda"}]
+        {
+            "name": "new",
+            "current": None,
+            "wanted": "1.0 (build 0)",
+            "action": "add",
+            "kind": "conda",
+        },
+        {
+            "name": "Old",
+            "current": "1.5 (build 0)",
+            "wanted": "2.0 (build 0)",
+            "action": "upgrade",
+            "kind": "conda",
+        },
+        {
+            "name": "rebuilt",
+            "current": "1 (build 0)",
+            "wanted": "1 (build 1)",
+            "action": "change",
+            "kind": "conda",
+        },
+    ]
     assert plan.conda_specs() == ["new ==1.0 0", "Old ==2.0 0", "rebuilt ==1 1"]
     assert plan.requirements() == [] and plan.pending() == 3 and plan.conda_note is None
-    assert plan.counts() == {"add": 1, "upgrade": 1, "downgrade": 0, "change": 1,
-                             "unchanged": 2}
+    assert plan.counts() == {"add": 1, "upgrade": 1, "downgrade": 0, "change": 1, "unchanged": 2}
 
     elsewhere = compute_plan(lock, captured, None, prefix="/venv")
     assert elsewhere.changes == [] and elsewhere.unchanged == 1
     assert elsewhere.conda_note == (
         "The environment's 4 conda packages were not compared: /venv is not a conda "
-        "environment (it has no conda-meta folder), so only its pip packages are planned.")
+        "environment (it has no conda-meta folder), so only its pip packages are planned."
+    )
     assert elsewhere.summary() == "alice/env/1: 1 unchanged; 4 conda packages not compared"
 
 
 def test_conda_channels_owner_first_with_this_token() -> None:
     installer = Installer(RepoClient("http://repo.test", "tok-1"), Target("python", "/p"))
-    lock = EnvironmentLock("alice", "env", "1", "environment.yml", [], [],
-                           [CondaPin("x", "1", "0")],
-                           ["http://repo.test/conda/alice", "conda-forge",
-                            "http://repo.test/conda/t/old-token/bob/label/dev"])
+    lock = EnvironmentLock(
+        "alice",
+        "env",
+        "1",
+        "environment.yml",
+        [],
+        [],
+        [CondaPin("x", "1", "0")],
+        [
+            "http://repo.test/conda/alice",
+            "conda-forge",
+            "http://repo.test/conda/t/old-token/bob/label/dev",
+        ],
+    )
     assert installer.conda_channels(lock) == [
-        "http://repo.test/conda/t/tok-1/alice", "conda-forge",
-        "http://repo.test/conda/t/tok-1/bob/label/dev"]
+        "http://repo.test/conda/t/tok-1/alice",
+        "conda-forge",
+        "http://repo.test/conda/t/tok-1/bob/label/dev",
+    ]
     assert installer.conda_channels(lock, with_token=False) == [
-        "http://repo.test/conda/alice", "conda-forge", "http://repo.test/conda/bob/label/dev"]
+        "http://repo.test/conda/alice",
+        "conda-forge",
+        "http://repo.test/conda/bob/label/dev",
+    ]
 
 
-def test_plan_and_apply_a_private_environment(server: RepoServer, user: str, unique: str,
-                                              tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_and_apply_a_private_environment(
+    server: RepoServer, user: str, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     isolate_pip(monkeypatch)
     shared = shared_environment(server, user, unique, tmp_path)
     names = shared.packages
     lines: list[str] = []
-    installer = Installer(RepoClient(server.url, shared.token), Target.of_interpreter(
-        shared.python), log=lines.append, pypi_fallback=False)
+    installer = Installer(
+        RepoClient(server.url, shared.token),
+        Target.of_interpreter(shared.python),
+        log=lines.append,
+        pypi_fallback=False,
+    )
 
     lock = installer.environment_lock(user, shared.name)  # the latest version
     assert (lock.version, lock.basename) == ("1", "requirements.txt")
     assert [(pin.key, pin.version) for pin in lock.pins] == [
-        (names[role], version) for role, version in
-        (("a", "1.0"), ("b", "2.0"), ("c", "1.0"), ("d", "1.0"))]
+        (names[role], version)
+        for role, version in (("a", "1.0"), ("b", "2.0"), ("c", "1.0"), ("d", "1.0"))
+    ]
 
     plan = installer.plan_environment(user, shared.name, "1")
     assert [(change.action, change.current, change.wanted) for change in plan.changes] == [
-        ("add", None, "1.0"), ("upgrade", "1.0", "2.0"), ("downgrade", "2.0", "1.0")]
+        ("add", None, "1.0"),
+        ("upgrade", "1.0", "2.0"),
+        ("downgrade", "2.0", "1.0"),
+    ]
     assert plan.unchanged == 1 and plan.prefix == str(shared.venv)
 
     result = installer.apply_plan(plan)
-    assert result["message"] == (f"Installed {user}/{shared.name}/1 into {shared.venv}: "
-                                 "1 added, 1 upgraded, 1 downgraded; restart the kernel to "
-                                 "use them.")
+    assert result["message"] == (
+        f"Installed {user}/{shared.name}/1 into {shared.venv}: "
+        "1 added, 1 upgraded, 1 downgraded; restart the kernel to "
+        "use them."
+    )
     assert versions_in(shared.python, list(names.values())) == {
-        names["a"]: "1.0", names["b"]: "2.0", names["c"]: "1.0", names["d"]: "1.0"}
+        names["a"]: "1.0",
+        names["b"]: "2.0",
+        names["c"]: "1.0",
+        names["d"]: "1.0",
+    }
     assert not any(names["d"] in line and "Collecting" in line for line in lines)  # untouched
     assert all(shared.token not in line for line in lines)
     assert installer.plan_environment(user, shared.name).changes == []
 
     # Another user's token: the private environment does not exist for them.
     stranger = server.create_user(f"s{unique}")
-    other = Installer(RepoClient(server.url, server.token(stranger)),
-                      Target.of_interpreter(shared.python))
+    other = Installer(
+        RepoClient(server.url, server.token(stranger)), Target.of_interpreter(shared.python)
+    )
     with pytest.raises(errors.NotFound):
         other.plan_environment(user, shared.name)
     with pytest.raises(errors.NotFound, match="has no version 7"):

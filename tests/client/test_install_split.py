@@ -18,9 +18,21 @@ from tests.support import processes
 from tests.support.paths import ROOT
 from tests.support.server import RepoServer
 
-SERVER_STACK = ("sqlalchemy", "alembic", "argon2", "tornado", "nbconvert",
-                "nh3", "conda_package_streaming", "pkginfo", "jinja2", "jupyterlab",
-                "jupyter_server", "boto3", "psycopg")
+SERVER_STACK = (
+    "sqlalchemy",
+    "alembic",
+    "argon2",
+    "tornado",
+    "nbconvert",
+    "nh3",
+    "conda_package_streaming",
+    "pkginfo",
+    "jinja2",
+    "jupyterlab",
+    "jupyter_server",
+    "boto3",
+    "psycopg",
+)
 
 PROBE = """
 import importlib.util, json, sys
@@ -41,26 +53,42 @@ def minimal_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     python = venv / "bin" / "python"
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("PYTHONPATH", None)
-    done = processes.run([str(python), "-m", "pip", "install", "-q", str(ROOT)], env=env,
-                         capture_output=True, text=True, timeout=900, cwd=venv.parent)
+    done = processes.run(
+        [str(python), "-m", "pip", "install", "-q", str(ROOT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=venv.parent,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return venv
 
 
 @pytest.mark.slow
 def test_the_minimal_install_searches_without_the_server_stack(
-        minimal_venv: Path, server: RepoServer, unique: str, samples: Path) -> None:
+    minimal_venv: Path, server: RepoServer, unique: str, samples: Path
+) -> None:
     from jupyter_repo.demo import builders
     from tests.support.http import upload
 
     owner = server.create_user(f"mini{unique}")
     wheel = builders.wheel(samples, f"minimal-{unique}", "1.0")
-    assert upload(server.api, server.token(owner), owner, f"minimal-{unique}", "1.0",
-                  wheel.name, wheel).status_code == 201
+    assert (
+        upload(
+            server.api, server.token(owner), owner, f"minimal-{unique}", "1.0", wheel.name, wheel
+        ).status_code
+        == 201
+    )
     python = minimal_venv / "bin" / "python"
-    done = processes.run([str(python), "-c", PROBE, server.url, f"minimal-{unique}",
-                          *SERVER_STACK], capture_output=True, text=True, timeout=120,
-                         cwd=minimal_venv.parent, env={**os.environ, "PYTHONPATH": ""})
+    done = processes.run(
+        [str(python), "-c", PROBE, server.url, f"minimal-{unique}", *SERVER_STACK],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=minimal_venv.parent,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["found"] == [f"{owner}/minimal-{unique}"]
@@ -71,9 +99,14 @@ def test_the_minimal_install_searches_without_the_server_stack(
 @pytest.mark.slow
 def test_serve_without_the_server_extra_names_the_extra(minimal_venv: Path) -> None:
     jupyter = minimal_venv / "bin" / "jupyter"
-    done = processes.run([str(jupyter), "repo", "serve"], capture_output=True, text=True,
-                         timeout=120, cwd=minimal_venv.parent,
-                         env={**os.environ, "PYTHONPATH": ""})
+    done = processes.run(
+        [str(jupyter), "repo", "serve"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=minimal_venv.parent,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert done.returncode == 1
     assert "pip install 'jupyter-repo[server]'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr

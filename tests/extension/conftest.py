@@ -30,8 +30,7 @@ def _clean_environment(jp_environ: Any, monkeypatch: pytest.MonkeyPatch) -> None
     every interpreter (the probe venv's too) import the server's packages. And the
     developer's own JUPYTER_REPO_* variables must not leak into the tests.
     """
-    for name in ("PYTHONPATH", "JUPYTER_REPO_URL", "JUPYTER_REPO_TOKEN",
-                 "JUPYTER_REPO_PASSWORD"):
+    for name in ("PYTHONPATH", "JUPYTER_REPO_URL", "JUPYTER_REPO_TOKEN", "JUPYTER_REPO_PASSWORD"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -43,8 +42,11 @@ def repo_token(server: RepoServer, user: str) -> str:
 @pytest.fixture
 def repo_config(server: RepoServer, repo_token: str, tmp_path: Path) -> dict[str, Any]:
     """``RepoExtension`` configuration: the test repository, the user's token."""
-    return {"url": server.url, "token": repo_token,
-            "credentials_dir": str(tmp_path / "credentials")}
+    return {
+        "url": server.url,
+        "token": repo_token,
+        "credentials_dir": str(tmp_path / "credentials"),
+    }
 
 
 @pytest.fixture
@@ -70,8 +72,18 @@ def probe_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     processes.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     wheel = builders.wheel(root / "wheels", PROBE_PACKAGE, PROBE_VERSION)
     processes.run(
-        [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install",
-         "--no-index", "--disable-pip-version-check", "--quiet", str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
+            "install",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--quiet",
+            str(wheel),
+        ],
         check=True,
     )
     return venv
@@ -83,20 +95,34 @@ def probe_kernel(jp_kernel_dir: Path, probe_venv: Path) -> str:
     name = "probe-venv"
     folder = Path(jp_kernel_dir) / name
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kernel.json").write_text(json.dumps({
-        "argv": [str(probe_venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f",
-                 "{connection_file}"],
-        "display_name": "Probe venv",
-        "language": "python",
-    }))
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    str(probe_venv / "bin" / "python"),
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "Probe venv",
+                "language": "python",
+            }
+        )
+    )
     return name
 
 
 Fetch = Callable[..., Any]
 
 
-async def call(jp_fetch: Fetch, *path: str, method: str = "GET", body: Any = None,
-               params: dict[str, str] | None = None) -> tuple[int, Any]:
+async def call(
+    jp_fetch: Fetch,
+    *path: str,
+    method: str = "GET",
+    body: Any = None,
+    params: dict[str, str] | None = None,
+) -> tuple[int, Any]:
     """A request to the extension; returns ``(status, decoded JSON or None)``."""
     kwargs: dict[str, Any] = {"method": method, "raise_error": False, "params": params}
     if body is not None:
@@ -108,8 +134,9 @@ async def call(jp_fetch: Fetch, *path: str, method: str = "GET", body: Any = Non
     return response.code, json.loads(text) if text else None
 
 
-async def run_task(jp_fetch: Fetch, path: str, body: dict[str, Any],
-                   timeout: float = 90.0) -> dict[str, Any]:
+async def run_task(
+    jp_fetch: Fetch, path: str, body: dict[str, Any], timeout: float = 90.0
+) -> dict[str, Any]:
     """Start a task, check the 202 answer, poll it until it ends; return its final state."""
     status, answer = await call(jp_fetch, *path.split("/"), method="POST", body=body)
     assert status == 202, answer

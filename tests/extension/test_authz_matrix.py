@@ -45,9 +45,21 @@ def matrix_kernel(jp_kernel_dir: Path, tmp_path: Path) -> str:
     processes.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     folder = Path(jp_kernel_dir) / KERNEL
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "kernel.json").write_text(json.dumps({
-        "argv": [str(venv / "bin" / "python"), "-m", "ipykernel_launcher", "-f",
-                 "{connection_file}"], "display_name": "Matrix", "language": "python"}))
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": "Matrix",
+                "language": "python",
+            }
+        )
+    )
     return KERNEL
 
 
@@ -59,9 +71,12 @@ def extension_app(jp_serverapp: Any) -> Any:
 def configure(ext: Any, world: World, actor: str, folder: Path) -> None:
     """The extension now acts as ``actor`` (a fresh credential store, nothing saved)."""
     credential = world.credential(actor, "api")
-    ext.connection = Connection(url=world.server.url, token=credential.token or "",
-                                store=CredentialStore(str(folder)),
-                                timeout=ext.request_timeout)
+    ext.connection = Connection(
+        url=world.server.url,
+        token=credential.token or "",
+        store=CredentialStore(str(folder)),
+        timeout=ext.request_timeout,
+    )
 
 
 async def wait_for(jp_fetch: Fetch, task_id: str, timeout: float = 120.0) -> dict[str, Any]:
@@ -81,26 +96,34 @@ def status_of(outcome: str, route: policy.ExtensionRoute, actor: str) -> int:
     return {policy.UNAUTH: 401, policy.HIDDEN: 404, policy.DENIED: 403}[outcome]
 
 
-REASONS = {policy.UNAUTH: "unauthorized", policy.HIDDEN: "not_found",
-           policy.DENIED: "forbidden"}
+REASONS = {policy.UNAUTH: "unauthorized", policy.HIDDEN: "not_found", policy.DENIED: "forbidden"}
 
 
 def coverage_problems(jp_serverapp: Any, jp_base_url: str) -> list[str]:
-    listed = {(entry.method, re.sub(r"\{task_id\}", "0" * 32, entry.path.partition("?")[0]))
-              for entry in policy.EXTENSION_ROUTES}
+    listed = {
+        (entry.method, re.sub(r"\{task_id\}", "0" * 32, entry.path.partition("?")[0]))
+        for entry in policy.EXTENSION_ROUTES
+    }
     problems = []
     for pattern, handler in extension_routes(jp_serverapp.web_app):
         path = concrete(pattern, jp_base_url).removeprefix("jupyter-repo/")
         for method in implemented(handler):
             if (method, path) not in listed:
-                problems.append(f"extension route without a matrix entry: {method} {path} "
-                                f"({handler.__name__})")
+                problems.append(
+                    f"extension route without a matrix entry: {method} {path} ({handler.__name__})"
+                )
     return problems
 
 
 async def test_extension_authorization_matrix(
-    jp_fetch: Fetch, jp_serverapp: Any, jp_base_url: str, jp_root_dir: Path, server: RepoServer,
-    matrix_kernel: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    jp_fetch: Fetch,
+    jp_serverapp: Any,
+    jp_base_url: str,
+    jp_root_dir: Path,
+    server: RepoServer,
+    matrix_kernel: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     world = authz_world.build(server, uuid.uuid4().hex[:6], tmp_path / "world")
     ext = extension_app(jp_serverapp)
@@ -119,24 +142,36 @@ async def test_extension_authorization_matrix(
                 problem = await run_cell(jp_fetch, world, route, actor, visibility)
                 checked += 1
                 if problem:
-                    problems.append(f"{route.method:6} {route.path:40} {actor:20} "
-                                    f"{visibility or '-':8} {problem}")
+                    problems.append(
+                        f"{route.method:6} {route.path:40} {actor:20} "
+                        f"{visibility or '-':8} {problem}"
+                    )
     with capsys.disabled():
-        print(f"\nextension authorization matrix: {len(policy.EXTENSION_ROUTES)} routes, "
-              f"{checked} cells checked, {len(problems)} problems")
+        print(
+            f"\nextension authorization matrix: {len(policy.EXTENSION_ROUTES)} routes, "
+            f"{checked} cells checked, {len(problems)} problems"
+        )
     assert not problems, "\n" + "\n".join(problems)
 
 
-async def run_cell(jp_fetch: Fetch, world: World, route: policy.ExtensionRoute, actor: str,
-                   visibility: str | None) -> str | None:
-    values = {**world.values(visibility), "notebook_path": "matrix/note.ipynb",
-              "project_path": "matrix-project", "kernel": KERNEL}
+async def run_cell(
+    jp_fetch: Fetch, world: World, route: policy.ExtensionRoute, actor: str, visibility: str | None
+) -> str | None:
+    values = {
+        **world.values(visibility),
+        "notebook_path": "matrix/note.ipynb",
+        "project_path": "matrix-project",
+        "kernel": KERNEL,
+    }
     credential = world.credential(actor, "api")
     values["token"] = credential.token or ""
     if "{task_id}" in route.path:
-        status, answer = await call(jp_fetch, "install-environment", method="POST",
-                                    body={"owner": world.org, "name": world.envs["public"],
-                                          "kernel_name": KERNEL})
+        status, answer = await call(
+            jp_fetch,
+            "install-environment",
+            method="POST",
+            body={"owner": world.org, "name": world.envs["public"], "kernel_name": KERNEL},
+        )
         assert status == 202, answer
         await wait_for(jp_fetch, answer["task_id"])
         values["task_id"] = answer["task_id"]
@@ -145,14 +180,19 @@ async def run_cell(jp_fetch: Fetch, world: World, route: policy.ExtensionRoute, 
     body = authz_world.fill(route.body, values) if route.method in ("POST", "PUT") else None
     if body is not None and "kernel_name" not in body and route.task:
         body["kernel_name"] = KERNEL
-    status, answer = await call(jp_fetch, *path.split("/"), method=route.method, body=body,
-                                params=params)
+    status, answer = await call(
+        jp_fetch, *path.split("/"), method=route.method, body=body, params=params
+    )
     if route.needs_token and actor == "anonymous":
         want, outcome = 400, "not_configured"
         return None if status == want else f"expected {want} ({outcome}), got {status} {answer}"
-    outcome = policy.expected(route.needs, actor, visibility,
-                              reads_credentials=route.reads_credentials,
-                              creates=route.creates)
+    outcome = policy.expected(
+        route.needs,
+        actor,
+        visibility,
+        reads_credentials=route.reads_credentials,
+        creates=route.creates,
+    )
     if route.task:
         if status != 202:
             return f"expected 202 and a task, got {status} {answer}"

@@ -24,12 +24,18 @@ class CLI:
 
     def __init__(self, root: Path) -> None:
         self.config = root / "cli-config"
-        self.env = dict(os.environ, JUPYTER_CONFIG_DIR=str(self.config),
-                        JUPYTER_REPO_PASSWORD=PASSWORD)
+        self.env = dict(
+            os.environ, JUPYTER_CONFIG_DIR=str(self.config), JUPYTER_REPO_PASSWORD=PASSWORD
+        )
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return processes.run([sys.executable, "-m", "jupyter_repo", *args], env=self.env,
-                             capture_output=True, text=True, timeout=120)
+        return processes.run(
+            [sys.executable, "-m", "jupyter_repo", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def ok(self, *args: str) -> str:
         result = self(*args)
@@ -38,8 +44,9 @@ class CLI:
         return result.stdout
 
 
-def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: str,
-                                     probe_kernel: str, probe_venv: Path) -> None:
+def test_login_publish_search_logout(
+    tmp_path: Path, server: RepoServer, user: str, probe_kernel: str, probe_venv: Path
+) -> None:
     cli = CLI(tmp_path)
     out = cli.ok("login", "--url", server.url + "/api/", "--username", user)
     assert f"Logged in to {server.url} as {user}" in out
@@ -48,9 +55,12 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     saved = json.loads(tokens.read_text())[server.url]
     assert saved["login"] == user and saved["issued_here"] is True
     assert json.loads((cli.config / "jupyter_repo" / "client.json").read_text()) == {
-        "url": server.url}
-    assert cli.ok("whoami").splitlines() == [f"{user} ({user.title()}) at {server.url}",
-                                            f"can publish to: {user}"]
+        "url": server.url
+    }
+    assert cli.ok("whoami").splitlines() == [
+        f"{user} ({user.title()}) at {server.url}",
+        f"can publish to: {user}",
+    ]
 
     # A notebook, with the environment of the kernel it names; then again: version 2.
     notebook = write_notebook(tmp_path, "nb/Sea Levels.ipynb", kernel=probe_kernel)
@@ -74,15 +84,16 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     # Environments: a kernel, a prefix, a file.
     out = cli.ok("publish", "env", "--kernel", probe_kernel)
     assert f"published {user}/probe-venv 1" in out
-    out = cli.ok("publish", "env", "--prefix", str(probe_venv), "--name", "venv-copy",
-                 "--label", "dev")
+    out = cli.ok(
+        "publish", "env", "--prefix", str(probe_venv), "--name", "venv-copy", "--label", "dev"
+    )
     assert f"published {user}/venv-copy 1" in out
     copy = api.get(f"{server.api}/package/{user}/venv-copy").json()
-    assert {item["basename"] for item in copy["files"]} == {"environment.yml",
-                                                           "requirements.txt"}
+    assert {item["basename"] for item in copy["files"]} == {"environment.yml", "requirements.txt"}
     assert all(item["labels"] == ["dev"] for item in copy["files"])
-    env_file = builders.environment_file(tmp_path / "specs", "requirements.txt",
-                                         builders.REQUIREMENTS_TXT)
+    env_file = builders.environment_file(
+        tmp_path / "specs", "requirements.txt", builders.REQUIREMENTS_TXT
+    )
     out = cli.ok("publish", "env", str(env_file), "--name", "reqs")
     assert f"published {user}/reqs 1" in out
 
@@ -112,7 +123,10 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     anonymous = processes.run(
         [sys.executable, "-m", "jupyter_repo", "search", "sea-levels", "--url", server.url],
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "other")},
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "No packages match 'sea-levels'." in anonymous.stdout
 
     # Installing a notebook makes no sense: a clear message, no traceback.
@@ -127,20 +141,28 @@ def test_login_publish_search_logout(tmp_path: Path, server: RepoServer, user: s
     # Logging out forgets the token and revokes it on the repository.
     assert f"Logged out of {server.url}." in cli.ok("logout")
     assert server.url not in json.loads(tokens.read_text())
-    assert requests.get(f"{server.api}/user", timeout=10,
-                        headers={"Authorization": f"token {saved['token']}"}
-                        ).status_code == 401
+    assert (
+        requests.get(
+            f"{server.api}/user", timeout=10, headers={"Authorization": f"token {saved['token']}"}
+        ).status_code
+        == 401
+    )
     result = cli("whoami")
     assert result.returncode == 1 and "You are not logged in" in result.stderr
 
 
-def test_login_with_a_token_and_environment_overrides(tmp_path: Path, server: RepoServer,
-                                                      user: str) -> None:
+def test_login_with_a_token_and_environment_overrides(
+    tmp_path: Path, server: RepoServer, user: str
+) -> None:
     cli = CLI(tmp_path)
     token = server.token(user, ["api:read"])
     assert f"as {user}" in cli.ok("login", "--url", server.url, "--token", token)
-    assert json.loads((cli.config / "jupyter_repo" / "tokens.json").read_text())[
-        server.url]["issued_here"] is False
+    assert (
+        json.loads((cli.config / "jupyter_repo" / "tokens.json").read_text())[server.url][
+            "issued_here"
+        ]
+        is False
+    )
     # JUPYTER_REPO_TOKEN (with the JUPYTER_REPO_URL it belongs to) wins over the saved token.
     cli.env["JUPYTER_REPO_TOKEN"] = "jr-" + "y" * 43
     cli.env["JUPYTER_REPO_URL"] = server.url + "/"
@@ -154,4 +176,5 @@ def test_login_with_a_token_and_environment_overrides(tmp_path: Path, server: Re
     # ...and the usage is explained when arguments are missing.
     result = cli("publish", "project")
     assert result.returncode == 1 and result.stderr.startswith(
-        "Error: usage: jupyter repo publish project DIR")
+        "Error: usage: jupyter repo publish project DIR"
+    )

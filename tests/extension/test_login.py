@@ -21,13 +21,18 @@ def repo_config(tmp_path: Path) -> dict[str, Any]:
     return {"credentials_dir": str(tmp_path / "credentials")}
 
 
-async def test_login_with_password_then_logout(jp_fetch: Fetch, server: RepoServer, user: str,
-                                               tmp_path: Path) -> None:
+async def test_login_with_password_then_logout(
+    jp_fetch: Fetch, server: RepoServer, user: str, tmp_path: Path
+) -> None:
     status, answer = await call(jp_fetch, "status")
     assert answer["connected"] is False and answer["url"] is None
 
-    status, answer = await call(jp_fetch, "login", method="POST", body={
-        "url": server.url, "username": user, "password": PASSWORD})
+    status, answer = await call(
+        jp_fetch,
+        "login",
+        method="POST",
+        body={"url": server.url, "username": user, "password": PASSWORD},
+    )
     assert status == 200, answer
     assert answer["connected"] is True and answer["user"]["login"] == user
     assert answer["url"] == server.url
@@ -37,8 +42,11 @@ async def test_login_with_password_then_logout(jp_fetch: Fetch, server: RepoServ
     assert stat.S_IMODE(saved.stat().st_mode) == 0o600
     entry = json.loads(saved.read_text())[server.url]
     assert entry["issued_here"] is True and entry["login"] == user
-    tokens = requests.get(f"{server.api}/authentications", timeout=10,
-                          headers={"Authorization": f"token {entry['token']}"}).json()
+    tokens = requests.get(
+        f"{server.api}/authentications",
+        timeout=10,
+        headers={"Authorization": f"token {entry['token']}"},
+    ).json()
     assert [item["name"] for item in tokens] == [f"jupyter-repo:{socket.gethostname()}"]
     assert tokens[0]["scopes"] == ["api:write"]
 
@@ -48,20 +56,27 @@ async def test_login_with_password_then_logout(jp_fetch: Fetch, server: RepoServ
     status, answer = await call(jp_fetch, "logout", method="POST")
     assert status == 200 and answer["connected"] is False and answer["url"] == server.url
     assert server.url not in json.loads(saved.read_text())
-    assert requests.get(f"{server.api}/user", timeout=10,
-                        headers={"Authorization": f"token {entry['token']}"}).status_code == 401
+    assert (
+        requests.get(
+            f"{server.api}/user", timeout=10, headers={"Authorization": f"token {entry['token']}"}
+        ).status_code
+        == 401
+    )
 
-    status, answer = await call(jp_fetch, "publish", "notebook", method="POST",
-                                body={"path": "a.ipynb", "namespace": user})
+    status, answer = await call(
+        jp_fetch, "publish", "notebook", method="POST", body={"path": "a.ipynb", "namespace": user}
+    )
     assert status == 400 and answer["reason"] == "not_configured"
     assert answer["message"] == f"You are not logged in to {server.url}: log in to it first."
 
 
 async def test_login_with_a_token(jp_fetch: Fetch, server: RepoServer, user: str) -> None:
     token = server.token(user, ["api:write"])
-    status, answer = await call(jp_fetch, "login", method="POST",
-                                body={"url": server.url + "/api", "token": token})
+    status, answer = await call(
+        jp_fetch, "login", method="POST", body={"url": server.url + "/api", "token": token}
+    )
     assert status == 200 and answer["user"]["login"] == user
-    status, answer = await call(jp_fetch, "login", method="POST",
-                                body={"url": "http://user:pw@example.org", "token": token})
+    status, answer = await call(
+        jp_fetch, "login", method="POST", body={"url": "http://user:pw@example.org", "token": token}
+    )
     assert status == 400 and "credentials" in answer["message"]

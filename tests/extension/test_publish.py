@@ -24,12 +24,20 @@ from tests.extension.conftest import (
 )
 from tests.support.server import RepoServer
 
-SERVER_ONLY_PACKAGES = ("tornado", "jupyter-server", "jupyter_server", "requests", "nbformat",
-                        "sqlalchemy", "pytest")
+SERVER_ONLY_PACKAGES = (
+    "tornado",
+    "jupyter-server",
+    "jupyter_server",
+    "requests",
+    "nbformat",
+    "sqlalchemy",
+    "pytest",
+)
 
 
-def download(repo_api: Any, server: RepoServer, owner: str, name: str, version: str,
-             basename: str) -> bytes:
+def download(
+    repo_api: Any, server: RepoServer, owner: str, name: str, version: str, basename: str
+) -> bytes:
     response = repo_api.get(f"{server.api}/download/{owner}/{name}/{version}/{basename}")
     assert response.status_code == 200, response.text
     return response.content
@@ -45,8 +53,9 @@ def files_of(data: dict[str, Any], version: str) -> dict[str, dict[str, Any]]:
     return {item["basename"]: item for item in data["files"] if item["version"] == version}
 
 
-async def test_status_shows_user_and_namespaces(jp_fetch: Fetch, server: RepoServer,
-                                                user: str) -> None:
+async def test_status_shows_user_and_namespaces(
+    jp_fetch: Fetch, server: RepoServer, user: str
+) -> None:
     org = server.create_org(f"o{user}", user)
     status, answer = await call(jp_fetch, "status")
     assert status == 200
@@ -54,16 +63,24 @@ async def test_status_shows_user_and_namespaces(jp_fetch: Fetch, server: RepoSer
     assert answer["url"] == server.url
     assert answer["user"]["login"] == user
     assert {(item["login"], item["kind"]) for item in answer["namespaces"]} == {
-        (user, "user"), (org, "org")}
+        (user, "user"),
+        (org, "org"),
+    }
     assert "token" not in json.dumps(answer).lower()
 
 
 async def test_publish_notebook_twice_creates_version_2_and_keeps_version_1(
-    jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer, user: str, repo_api: Any,
-    repo_token: str, probe_kernel: str,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
+    repo_token: str,
+    probe_kernel: str,
 ) -> None:
-    path = write_notebook(jp_root_dir, "work/Weather Study.ipynb", kernel=probe_kernel,
-                          title="Weather study")
+    path = write_notebook(
+        jp_root_dir, "work/Weather Study.ipynb", kernel=probe_kernel, title="Weather study"
+    )
     body = {"path": "work/Weather Study.ipynb", "namespace": user, "summary": "Rain and sun"}
 
     task = await run_task(jp_fetch, "publish/notebook", body)
@@ -80,13 +97,21 @@ async def test_publish_notebook_twice_creates_version_2_and_keeps_version_1(
     assert first["attrs"]["kernel_name"] == probe_kernel
     assert first["attrs"]["title"] == "Weather study"
     assert first["attrs"]["environment"] == {
-        "owner": user, "name": "weather-study-env", "version": "1",
-        "url": f"{server.url}/{user}/weather-study-env"}
+        "owner": user,
+        "name": "weather-study-env",
+        "version": "1",
+        "url": f"{server.url}/{user}/weather-study-env",
+    }
     published_v1 = download(repo_api, server, user, "weather-study", "1", "weather-study.ipynb")
     record = json.loads(published_v1)["metadata"]["jupyter_repo"]
-    assert record == {"owner": user, "name": "weather-study", "version": "1",
-                      "url": f"{server.url}/{user}/weather-study", "repository": server.url,
-                      "environment": first["attrs"]["environment"]}
+    assert record == {
+        "owner": user,
+        "name": "weather-study",
+        "version": "1",
+        "url": f"{server.url}/{user}/weather-study",
+        "repository": server.url,
+        "environment": first["attrs"]["environment"],
+    }
     assert repo_token not in published_v1.decode()
 
     # The attached environment is the kernel's (the probe venv), pinned exactly.
@@ -94,7 +119,8 @@ async def test_publish_notebook_twice_creates_version_2_and_keeps_version_1(
     env_files = files_of(env, "1")
     assert set(env_files) == {"environment.yml", "requirements.txt"}
     assert env_files["requirements.txt"]["dependencies"]["pip"] == [
-        f"{PROBE_PACKAGE}=={PROBE_VERSION}"]
+        f"{PROBE_PACKAGE}=={PROBE_VERSION}"
+    ]
 
     # The notebook on disk remembers where it went (and holds no token).
     on_disk = json.loads(path.read_text())
@@ -109,10 +135,13 @@ async def test_publish_notebook_twice_creates_version_2_and_keeps_version_1(
     shown = package(repo_api, server, user, "weather-study")
     assert shown["versions"] == ["1", "2"]
     assert files_of(shown, "1")["weather-study.ipynb"]["sha256"] == first["sha256"]
-    assert download(repo_api, server, user, "weather-study", "1",
-                    "weather-study.ipynb") == published_v1
-    second = json.loads(download(repo_api, server, user, "weather-study", "2",
-                                 "weather-study.ipynb"))
+    assert (
+        download(repo_api, server, user, "weather-study", "1", "weather-study.ipynb")
+        == published_v1
+    )
+    second = json.loads(
+        download(repo_api, server, user, "weather-study", "2", "weather-study.ipynb")
+    )
     assert second["metadata"]["jupyter_repo"]["version"] == "2"
     assert "environment" not in second["metadata"]["jupyter_repo"]
     assert json.loads(path.read_text())["metadata"]["jupyter_repo"]["version"] == "2"
@@ -123,12 +152,19 @@ async def test_publish_notebook_twice_creates_version_2_and_keeps_version_1(
 
 
 async def test_publish_environment_of_a_kernelspec(
-    jp_fetch: Fetch, server: RepoServer, user: str, repo_api: Any, probe_kernel: str,
+    jp_fetch: Fetch,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
+    probe_kernel: str,
     probe_venv: Path,
 ) -> None:
     """Acceptance 3: the kernel's own interpreter is read, not the server's."""
-    task = await run_task(jp_fetch, "publish/environment", {
-        "kernel_name": probe_kernel, "namespace": user, "name": "probe-env", "public": False})
+    task = await run_task(
+        jp_fetch,
+        "publish/environment",
+        {"kernel_name": probe_kernel, "namespace": user, "name": "probe-env", "public": False},
+    )
     assert task["state"] == "succeeded", task["error"]
     assert task["result"]["version"] == "1"
     shown = package(repo_api, server, user, "probe-env")
@@ -136,10 +172,12 @@ async def test_publish_environment_of_a_kernelspec(
     requirements = download(repo_api, server, user, "probe-env", "1", "requirements.txt")
     pins = [line for line in requirements.decode().splitlines() if not line.startswith("#")]
     assert pins == [f"{PROBE_PACKAGE}=={PROBE_VERSION}"]
-    environment = yaml.safe_load(download(repo_api, server, user, "probe-env", "1",
-                                          "environment.yml"))
-    pip_section = next(item["pip"] for item in environment["dependencies"]
-                       if isinstance(item, dict))
+    environment = yaml.safe_load(
+        download(repo_api, server, user, "probe-env", "1", "environment.yml")
+    )
+    pip_section = next(
+        item["pip"] for item in environment["dependencies"] if isinstance(item, dict)
+    )
     assert pip_section == [f"{PROBE_PACKAGE}=={PROBE_VERSION}"]
     text = requirements.decode().lower() + json.dumps(environment).lower()
     for name in SERVER_ONLY_PACKAGES:
@@ -151,14 +189,19 @@ async def test_publish_environment_of_a_kernelspec(
 
 
 async def test_publish_environment_of_a_running_kernel(
-    jp_fetch: Fetch, server: RepoServer, user: str, repo_api: Any,
+    jp_fetch: Fetch,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
 ) -> None:
-    response = await jp_fetch("api", "kernels", method="POST",
-                              body=json.dumps({"name": "python3"}))
+    response = await jp_fetch("api", "kernels", method="POST", body=json.dumps({"name": "python3"}))
     kernel_id = json.loads(response.body)["id"]
     try:
-        task = await run_task(jp_fetch, "publish/environment", {
-            "kernel_id": kernel_id, "namespace": user, "name": "running"})
+        task = await run_task(
+            jp_fetch,
+            "publish/environment",
+            {"kernel_id": kernel_id, "namespace": user, "name": "running"},
+        )
     finally:
         await jp_fetch("api", "kernels", kernel_id, method="DELETE")
     assert task["state"] == "succeeded", task["error"]
@@ -198,8 +241,13 @@ def make_project(root: Path) -> Path:
 
 
 async def test_publish_project_honours_exclusion_rules(
-    jp_fetch: Fetch, jp_root_dir: Path, jp_serverapp: Any, server: RepoServer, user: str,
-    repo_api: Any, repo_token: str,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    jp_serverapp: Any,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
+    repo_token: str,
 ) -> None:
     """Acceptance 4: .gitignore (nested, with negation), checkpoints, caches, .git, an
     oversize file and a symbolic link stay out; everything else is published."""
@@ -209,8 +257,7 @@ async def test_publish_project_honours_exclusion_rules(
     # Saved repository tokens inside the folder are never published, whatever its name.
     ext.connection.store = CredentialStore(project / "saved")
     ext.connection.store.save_token(server.url, repo_token)
-    task = await run_task(jp_fetch, "publish/project", {"path": "Rain Project",
-                                                         "namespace": user})
+    task = await run_task(jp_fetch, "publish/project", {"path": "Rain Project", "namespace": user})
     assert task["state"] == "succeeded", task["error"]
     result = task["result"]
     assert (result["name"], result["version"]) == ("rain-project", "1")
@@ -230,74 +277,109 @@ async def test_publish_project_honours_exclusion_rules(
     assert reasons["link.csv"] == "symbolic link"
     assert reasons["saved/"] == "holds repository credentials"
     assert reasons[".env"] == reasons[".jupyter/"] == "holds credentials: never published"
-    assert reasons[".gitignore"] == reasons["data/sub/.gitignore"] == (
-        "hidden (include hidden files to publish it)")
+    assert (
+        reasons[".gitignore"]
+        == reasons["data/sub/.gitignore"]
+        == ("hidden (include hidden files to publish it)")
+    )
     # The repository's project inspector lists the same files and read the spec.
-    attrs = files_of(package(repo_api, server, user, "rain-project"), "1")[
-        "rain-project.tar.gz"]["attrs"]
+    attrs = files_of(package(repo_api, server, user, "rain-project"), "1")["rain-project.tar.gz"][
+        "attrs"
+    ]
     assert sorted(item["path"] for item in attrs["files"]) == expected
     assert attrs["spec_file"] == "environment.yml"
     assert attrs["notebooks"] == ["analysis.ipynb"]
 
 
 async def test_project_without_spec_gets_the_kernel_environment(
-    jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer, user: str, repo_api: Any,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
     probe_kernel: str,
 ) -> None:
     folder = Path(jp_root_dir) / "plain"
     write_notebook(folder, "a.ipynb")
-    task = await run_task(jp_fetch, "publish/project", {
-        "path": "plain", "namespace": user, "name": "plain-project", "version": "2024.1",
-        "kernel_name": probe_kernel, "label": "dev"})
+    task = await run_task(
+        jp_fetch,
+        "publish/project",
+        {
+            "path": "plain",
+            "namespace": user,
+            "name": "plain-project",
+            "version": "2024.1",
+            "kernel_name": probe_kernel,
+            "label": "dev",
+        },
+    )
     assert task["state"] == "succeeded", task["error"]
-    archive = download(repo_api, server, user, "plain-project", "2024.1",
-                       "plain-project.tar.gz")
+    archive = download(repo_api, server, user, "plain-project", "2024.1", "plain-project.tar.gz")
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         spec = yaml.safe_load(tar.extractfile("plain-project/environment.yml").read())
     assert {"pip": [f"{PROBE_PACKAGE}=={PROBE_VERSION}"]} in spec["dependencies"]
     item = files_of(package(repo_api, server, user, "plain-project"), "2024.1")[
-        "plain-project.tar.gz"]
+        "plain-project.tar.gz"
+    ]
     assert item["labels"] == ["dev"]
 
 
-async def test_search_packages_and_open(jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer,
-                                        user: str) -> None:
+async def test_search_packages_and_open(
+    jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer, user: str
+) -> None:
     write_notebook(jp_root_dir, "Tides.ipynb")
-    task = await run_task(jp_fetch, "publish/notebook", {
-        "path": "Tides.ipynb", "namespace": user, "attach_environment": False})
+    task = await run_task(
+        jp_fetch,
+        "publish/notebook",
+        {"path": "Tides.ipynb", "namespace": user, "attach_environment": False},
+    )
     assert task["state"] == "succeeded", task["error"]
 
     status, found = await call(jp_fetch, "search", params={"q": "tides", "type": "ipynb"})
     assert status == 200 and found["total"] >= 1
     item = next(entry for entry in found["items"] if entry["owner"] == user)
-    assert item == {"owner": user, "name": "tides", "summary": item["summary"],
-                    "latest_version": "1", "package_types": ["ipynb"], "platforms": [],
-                    "labels": ["main"], "public": True,
-                    "html_url": f"{server.url}/{user}/tides"}
+    assert item == {
+        "owner": user,
+        "name": "tides",
+        "summary": item["summary"],
+        "latest_version": "1",
+        "package_types": ["ipynb"],
+        "platforms": [],
+        "labels": ["main"],
+        "public": True,
+        "html_url": f"{server.url}/{user}/tides",
+    }
 
     status, mine = await call(jp_fetch, "packages")
     assert status == 200 and [entry["name"] for entry in mine["items"]] == ["tides"]
     status, shown = await call(jp_fetch, "package", params={"owner": user, "name": "tides"})
     assert status == 200 and shown["files"][0]["basename"] == "tides.ipynb"
 
-    status, opened = await call(jp_fetch, "open", method="POST",
-                                body={"owner": user, "name": "tides"})
+    status, opened = await call(
+        jp_fetch, "open", method="POST", body={"owner": user, "name": "tides"}
+    )
     assert status == 200 and opened == {"path": "tides.ipynb"}
-    status, again = await call(jp_fetch, "open", method="POST",
-                               body={"owner": user, "name": "tides"})
+    status, again = await call(
+        jp_fetch, "open", method="POST", body={"owner": user, "name": "tides"}
+    )
     assert again == {"path": "tides (1).ipynb"}
     copy = json.loads((Path(jp_root_dir) / "tides (1).ipynb").read_text())
     assert copy["metadata"]["jupyter_repo"]["name"] == "tides"
 
 
-async def test_cancel_a_waiting_task(jp_fetch: Fetch, jp_serverapp: Any, user: str,
-                                     probe_kernel: str) -> None:
+async def test_cancel_a_waiting_task(
+    jp_fetch: Fetch, jp_serverapp: Any, user: str, probe_kernel: str
+) -> None:
     """An install waits while another runs; cancelling it ends it as cancelled, untouched."""
     lock = jp_serverapp.web_app.settings["jupyter_repo"].install_lock
     await lock.acquire()  # another installation is running
     try:
-        status, answer = await call(jp_fetch, "install", method="POST", body={
-            "spec": f"{user}/anything", "kernel_name": probe_kernel})
+        status, answer = await call(
+            jp_fetch,
+            "install",
+            method="POST",
+            body={"spec": f"{user}/anything", "kernel_name": probe_kernel},
+        )
         assert status == 202
         for _ in range(200):
             status, task = await call(jp_fetch, "tasks", answer["task_id"])

@@ -37,13 +37,20 @@ def extension_routes(web_app: Any) -> list[tuple[str, type]]:
 def concrete(pattern: str, base_url: str) -> str:
     """A request path matching the route (groups filled with a task id), without base_url."""
     path = re.sub(r"\([^)]*\)", "0" * 32, pattern.rstrip("$"))
-    return path[len(base_url):] if path.startswith(base_url) else path
+    return path[len(base_url) :] if path.startswith(base_url) else path
 
 
 def implemented(handler: type) -> list[str]:
-    return [method for method in METHODS if method.lower() in vars(handler)
-            or any(method.lower() in vars(base) for base in handler.__mro__[1:]
-                   if issubclass(base, handlers.RepoHandler))]
+    return [
+        method
+        for method in METHODS
+        if method.lower() in vars(handler)
+        or any(
+            method.lower() in vars(base)
+            for base in handler.__mro__[1:]
+            if issubclass(base, handlers.RepoHandler)
+        )
+    ]
 
 
 def body_for(method: str) -> bytes | None:
@@ -53,8 +60,9 @@ def body_for(method: str) -> bytes | None:
 async def login_cookies(jp_fetch: Fetch, jp_serverapp: Any) -> dict[str, str]:
     """Log in the way a browser does (token in the URL once) and keep the cookies."""
     token = jp_serverapp.identity_provider.token
-    response = await jp_fetch("jupyter-repo", "status", params={"token": token},
-                              headers={"Authorization": ""})
+    response = await jp_fetch(
+        "jupyter-repo", "status", params={"token": token}, headers={"Authorization": ""}
+    )
     assert response.code == 200
     cookies: dict[str, str] = {}
     for header in response.headers.get_list("Set-Cookie"):
@@ -69,11 +77,14 @@ def cookie_header(cookies: dict[str, str]) -> str:
 
 
 async def test_every_route_refuses_strangers_and_forged_writes(
-    jp_fetch: Fetch, jp_serverapp: Any, jp_base_url: str,
+    jp_fetch: Fetch,
+    jp_serverapp: Any,
+    jp_base_url: str,
 ) -> None:
     routes = extension_routes(jp_serverapp.web_app)
     assert {handler for _pattern, handler in routes} == {
-        handler for _pattern, handler in handlers.ROUTES}
+        handler for _pattern, handler in handlers.ROUTES
+    }
     assert len(routes) == len(handlers.ROUTES) == 16
 
     cookies = await login_cookies(jp_fetch, jp_serverapp)
@@ -84,15 +95,23 @@ async def test_every_route_refuses_strangers_and_forged_writes(
         assert path.startswith("jupyter-repo/"), path
         for method in implemented(handler):
             # No credentials at all: refused before the handler runs.
-            response = await jp_fetch(path, method=method, body=body_for(method),
-                                      headers={"Authorization": ""}, raise_error=False)
+            response = await jp_fetch(
+                path,
+                method=method,
+                body=body_for(method),
+                headers={"Authorization": ""},
+                raise_error=False,
+            )
             assert response.code == 403, (method, path, response.code)
 
             # A logged-in browser (cookie) without the XSRF token: writes are refused.
-            response = await jp_fetch(path, method=method, body=body_for(method),
-                                      headers={"Authorization": "",
-                                               "Cookie": cookie_header(cookies)},
-                                      raise_error=False)
+            response = await jp_fetch(
+                path,
+                method=method,
+                body=body_for(method),
+                headers={"Authorization": "", "Cookie": cookie_header(cookies)},
+                raise_error=False,
+            )
             if method == "GET":
                 assert response.code != 403, (method, path, response.body)
             else:
@@ -101,17 +120,24 @@ async def test_every_route_refuses_strangers_and_forged_writes(
 
                 # ...and the same request with a matching XSRF cookie and header passes.
                 response = await jp_fetch(
-                    path, method=method, body=body_for(method),
-                    headers={"Authorization": "", "X-XSRFToken": xsrf,
-                             "Cookie": cookie_header({**cookies, "_xsrf": xsrf})},
-                    raise_error=False)
+                    path,
+                    method=method,
+                    body=body_for(method),
+                    headers={
+                        "Authorization": "",
+                        "X-XSRFToken": xsrf,
+                        "Cookie": cookie_header({**cookies, "_xsrf": xsrf}),
+                    },
+                    raise_error=False,
+                )
                 assert response.code != 403, (method, path, response.body)
             checked += 1
     assert checked == 17  # 16 routes; tasks/<id> answers GET and DELETE
 
 
-def test_no_route_escapes_jupyters_authentication(jp_configurable_serverapp: Any,
-                                                  jp_server_config: dict[str, Any]) -> None:
+def test_no_route_escapes_jupyters_authentication(
+    jp_configurable_serverapp: Any, jp_server_config: dict[str, Any]
+) -> None:
     """With ``allow_unauthenticated_access = False`` jupyter_server warns about every
     endpoint that is neither authenticated nor explicitly public; none may be ours."""
     with warnings.catch_warnings(record=True) as caught:
@@ -119,8 +145,11 @@ def test_no_route_escapes_jupyters_authentication(jp_configurable_serverapp: Any
         app = jp_configurable_serverapp(config=jp_server_config)
     assert app.web_app.settings["allow_unauthenticated_access"] is False
     assert len(extension_routes(app.web_app)) == len(handlers.ROUTES)
-    complaints = [str(item.message) for item in caught
-                  if type(item.message).__name__ == "JupyterServerAuthWarning"]
+    complaints = [
+        str(item.message)
+        for item in caught
+        if type(item.message).__name__ == "JupyterServerAuthWarning"
+    ]
     assert not [text for text in complaints if "jupyter-repo" in text or "Repo" in text]
 
 
@@ -135,19 +164,23 @@ class TestReadOnlyDeployment:
     @pytest.fixture
     def jp_server_config(self, repo_config: dict[str, Any]) -> dict[str, Any]:
         return {
-            "ServerApp": {"jpserver_extensions": {"jupyter_repo": True},
-                          "allow_unauthenticated_access": False,
-                          "authorizer_class": ReadOnlyAuthorizer},
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_repo": True},
+                "allow_unauthenticated_access": False,
+                "authorizer_class": ReadOnlyAuthorizer,
+            },
             "RepoExtension": repo_config,
         }
 
-    async def test_the_authorizer_guards_every_write(self, jp_fetch: Fetch, jp_serverapp: Any,
-                                                     jp_base_url: str) -> None:
+    async def test_the_authorizer_guards_every_write(
+        self, jp_fetch: Fetch, jp_serverapp: Any, jp_base_url: str
+    ) -> None:
         for pattern, handler in extension_routes(jp_serverapp.web_app):
             path = concrete(pattern, jp_base_url)
             for method in implemented(handler):
-                response = await jp_fetch(path, method=method, body=body_for(method),
-                                          raise_error=False)
+                response = await jp_fetch(
+                    path, method=method, body=body_for(method), raise_error=False
+                )
                 if method == "GET":
                     assert response.code != 403, (method, path)
                 else:

@@ -23,19 +23,41 @@ from tests.extension.test_cli import CLI
 from tests.support.server import RepoServer
 
 #: The seven files of the finding.
-FINDING_FILES = (".kube/config", ".docker/config.json", ".npmrc", ".pgpass", ".bash_history",
-                 ".config/gcloud/credentials.db", ".gitconfig")
+FINDING_FILES = (
+    ".kube/config",
+    ".docker/config.json",
+    ".npmrc",
+    ".pgpass",
+    ".bash_history",
+    ".config/gcloud/credentials.db",
+    ".gitconfig",
+)
 #: Variants: nested copies, other histories and tools, keys by name.
 VARIANT_CREDENTIALS = (
-    "sub/.npmrc", "sub/deeper/.kube/config", "sub/.zsh_history", ".python_history",
-    ".git-credentials", ".netrc", ".pypirc", ".env", "sub/.env.production", ".aws/credentials",
-    ".ssh/id_ed25519", "deploy/id_rsa", "keys/server.pem", "keys/tls.key", "vault.kdbx",
-    "sub/.config/gcloud/application_default_credentials.json", ".azure/accessTokens.json",
+    "sub/.npmrc",
+    "sub/deeper/.kube/config",
+    "sub/.zsh_history",
+    ".python_history",
+    ".git-credentials",
+    ".netrc",
+    ".pypirc",
+    ".env",
+    "sub/.env.production",
+    ".aws/credentials",
+    ".ssh/id_ed25519",
+    "deploy/id_rsa",
+    "keys/server.pem",
+    "keys/tls.key",
+    "vault.kdbx",
+    "sub/.config/gcloud/application_default_credentials.json",
+    ".azure/accessTokens.json",
 )
 #: Not called like a key, but holding one.
 DISGUISED_KEY = "notes/backup.txt"
-PRIVATE_KEY = (b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
-               b"-----END OPENSSH PRIVATE KEY-----\n")
+PRIVATE_KEY = (
+    b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
+    b"-----END OPENSSH PRIVATE KEY-----\n"
+)
 #: Hidden, but no credentials: in with include_hidden only.
 HIDDEN_PLAIN = (".gitignore", ".notes.md", ".settings/prefs.json", "data/.cache-index")
 #: What is published by default.
@@ -68,10 +90,13 @@ def make_credential_project(root: Path, name: str = "Cred Project") -> Path:
 def members(archive: bytes, top: str) -> list[str]:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         names = sorted(tar.getnames())
-        texts = b"".join(tar.extractfile(member).read()  # type: ignore[union-attr]
-                         for member in tar.getmembers() if member.isfile())
+        texts = b"".join(
+            tar.extractfile(member).read()  # type: ignore[union-attr]
+            for member in tar.getmembers()
+            if member.isfile()
+        )
     assert SECRET.encode() not in texts and b"PRIVATE KEY" not in texts
-    return [name[len(top) + 1:] for name in names]
+    return [name[len(top) + 1 :] for name in names]
 
 
 def download(repo_api: Any, server: RepoServer, owner: str, name: str, version: str) -> bytes:
@@ -81,39 +106,63 @@ def download(repo_api: Any, server: RepoServer, owner: str, name: str, version: 
 
 
 async def test_finding_5_project_publish_leaves_credentials_and_hidden_files_out(
-    jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer, user: str, repo_api: Any,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
 ) -> None:
     make_credential_project(Path(jp_root_dir))
 
     # The preview lists what would go, counted and sized, before anything is uploaded.
-    status, preview = await call(jp_fetch, "publish", "project", "preview", method="POST",
-                                 body={"path": "Cred Project"})
+    status, preview = await call(
+        jp_fetch, "publish", "project", "preview", method="POST", body={"path": "Cred Project"}
+    )
     assert status == 200, preview
     assert sorted(item["path"] for item in preview["files"]) == list(NORMAL)
     assert preview["file_count"] == len(NORMAL)
     assert preview["total_size"] == sum(
-        (Path(jp_root_dir) / "Cred Project" / path).stat().st_size for path in NORMAL)
+        (Path(jp_root_dir) / "Cred Project" / path).stat().st_size for path in NORMAL
+    )
     reasons = {item["path"]: item["reason"] for item in preview["excluded"]}
     for hidden in (".kube/", ".docker/", ".config/", ".notes.md", ".settings/", ".gitignore"):
         assert hidden in reasons, hidden
-    assert {".npmrc", ".pgpass", ".bash_history", ".gitconfig", ".env", "deploy/id_rsa",
-            "keys/server.pem", DISGUISED_KEY} <= set(preview["credentials"])
+    assert {
+        ".npmrc",
+        ".pgpass",
+        ".bash_history",
+        ".gitconfig",
+        ".env",
+        "deploy/id_rsa",
+        "keys/server.pem",
+        DISGUISED_KEY,
+    } <= set(preview["credentials"])
     assert repo_api.get(f"{server.api}/package/{user}/cred-project").status_code == 404
 
     # Published by default (publicly): none of them is in the archive.
-    task = await run_task(jp_fetch, "publish/project", {"path": "Cred Project",
-                                                         "namespace": user})
+    task = await run_task(jp_fetch, "publish/project", {"path": "Cred Project", "namespace": user})
     assert task["state"] == "succeeded", task["error"]
-    assert members(download(repo_api, server, user, "cred-project", "1"),
-                   "cred-project") == list(NORMAL)
+    assert members(download(repo_api, server, user, "cred-project", "1"), "cred-project") == list(
+        NORMAL
+    )
 
 
 async def test_finding_5_include_hidden_still_never_packs_credentials(
-    jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer, user: str, repo_api: Any,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
 ) -> None:
     make_credential_project(Path(jp_root_dir))
-    status, preview = await call(jp_fetch, "publish", "project", "preview", method="POST",
-                                 body={"path": "Cred Project", "include_hidden": True})
+    status, preview = await call(
+        jp_fetch,
+        "publish",
+        "project",
+        "preview",
+        method="POST",
+        body={"path": "Cred Project", "include_hidden": True},
+    )
     assert status == 200, preview
     expected = sorted(NORMAL + HIDDEN_PLAIN)
     assert sorted(item["path"] for item in preview["files"]) == expected
@@ -122,56 +171,89 @@ async def test_finding_5_include_hidden_still_never_packs_credentials(
         # Each one is named, or the folder holding it is (.kube/, .aws/, .ssh/ ...).
         assert any(relative == path or relative.startswith(path) for path in denied), relative
 
-    task = await run_task(jp_fetch, "publish/project", {
-        "path": "Cred Project", "namespace": user, "name": "cred-hidden",
-        "include_hidden": True})
+    task = await run_task(
+        jp_fetch,
+        "publish/project",
+        {"path": "Cred Project", "namespace": user, "name": "cred-hidden", "include_hidden": True},
+    )
     assert task["state"] == "succeeded", task["error"]
-    assert members(download(repo_api, server, user, "cred-hidden", "1"),
-                   "cred-hidden") == expected
+    assert members(download(repo_api, server, user, "cred-hidden", "1"), "cred-hidden") == expected
 
 
 @pytest.mark.parametrize("folder", [".config/gcloud", ".kube", ".aws"])
 async def test_finding_5_a_credential_folder_named_directly_packs_nothing(
-    jp_fetch: Fetch, jp_root_dir: Path, jp_serverapp: Any, server: RepoServer, user: str,
-    repo_api: Any, folder: str,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    jp_serverapp: Any,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
+    folder: str,
 ) -> None:
     """Publishing ``.config/gcloud`` or ``.kube`` itself (the contents manager allowing
     hidden paths): the files inside are still credentials; nothing is published."""
     make_credential_project(Path(jp_root_dir))
     jp_serverapp.contents_manager.allow_hidden = True
     path = f"Cred Project/{folder}"
-    status, preview = await call(jp_fetch, "publish", "project", "preview",
-                                 method="POST", body={"path": path, "include_hidden": True})
+    status, preview = await call(
+        jp_fetch,
+        "publish",
+        "project",
+        "preview",
+        method="POST",
+        body={"path": path, "include_hidden": True},
+    )
     assert status == 200, preview
     assert preview["file_count"] == 0 and preview["credentials"], preview
-    task = await run_task(jp_fetch, "publish/project", {
-        "path": path, "namespace": user, "name": "cred-folder", "include_hidden": True})
+    task = await run_task(
+        jp_fetch,
+        "publish/project",
+        {"path": path, "namespace": user, "name": "cred-folder", "include_hidden": True},
+    )
     assert task["state"] == "failed" and "no files to publish" in task["error"], task
     assert repo_api.get(f"{server.api}/package/{user}/cred-folder").status_code == 404
 
 
 async def test_finding_5_a_home_folder_is_refused(
-    jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer, user: str, repo_api: Any,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The server's root is the user's home (as with ``jupyter lab`` started there):
     publishing it, or its parent, is refused with a clear 400."""
     make_credential_project(Path(jp_root_dir))
     monkeypatch.setenv("HOME", str(Path(jp_root_dir) / "Cred Project"))
-    status, answer = await call(jp_fetch, "publish", "project", "preview", method="POST",
-                                body={"path": "Cred Project", "include_hidden": True})
+    status, answer = await call(
+        jp_fetch,
+        "publish",
+        "project",
+        "preview",
+        method="POST",
+        body={"path": "Cred Project", "include_hidden": True},
+    )
     assert status == 400 and "home folder" in answer["message"], answer
-    status, answer = await call(jp_fetch, "publish", "project", "preview", method="POST",
-                                body={"path": ""})
+    status, answer = await call(
+        jp_fetch, "publish", "project", "preview", method="POST", body={"path": ""}
+    )
     assert status == 400 and "home folder" in answer["message"], answer
-    task = await run_task(jp_fetch, "publish/project", {
-        "path": "Cred Project", "namespace": user, "name": "home-folder"})
+    task = await run_task(
+        jp_fetch,
+        "publish/project",
+        {"path": "Cred Project", "namespace": user, "name": "home-folder"},
+    )
     assert task["state"] == "failed" and "home folder" in task["error"]
     assert repo_api.get(f"{server.api}/package/{user}/home-folder").status_code == 404
 
 
 async def test_finding_5_links_out_of_the_folder_are_not_followed(
-    jp_fetch: Fetch, jp_root_dir: Path, tmp_path: Path, server: RepoServer, user: str,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    tmp_path: Path,
+    server: RepoServer,
+    user: str,
     repo_api: Any,
 ) -> None:
     outside = tmp_path / "outside"
@@ -182,8 +264,14 @@ async def test_finding_5_links_out_of_the_folder_are_not_followed(
     (project / "requirements.txt").write_text("numpy\n")
     (project / "data" / "outside").symlink_to(outside)
     (project / "loot.txt").symlink_to(outside / "loot.txt")
-    status, preview = await call(jp_fetch, "publish", "project", "preview", method="POST",
-                                 body={"path": "Linked", "include_hidden": True})
+    status, preview = await call(
+        jp_fetch,
+        "publish",
+        "project",
+        "preview",
+        method="POST",
+        body={"path": "Linked", "include_hidden": True},
+    )
     assert status == 200
     assert [item["path"] for item in preview["files"]] == ["requirements.txt"]
     reasons = {item["path"]: item["reason"] for item in preview["excluded"]}
@@ -191,19 +279,27 @@ async def test_finding_5_links_out_of_the_folder_are_not_followed(
     task = await run_task(jp_fetch, "publish/project", {"path": "Linked", "namespace": user})
     assert task["state"] == "succeeded", task["error"]
     assert members(download(repo_api, server, user, "linked", "1"), "linked") == [
-        "requirements.txt"]
+        "requirements.txt"
+    ]
 
 
-@pytest.mark.parametrize(("body", "code"), [
-    pytest.param({"path": "no/such/folder"}, 404, id="missing-folder"),
-    pytest.param({"path": "x", "include_hidden": "yes"}, 400, id="include-hidden-not-a-boolean"),
-    pytest.param({"path": ["x"]}, 400, id="path-not-a-string"),
-])
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        pytest.param({"path": "no/such/folder"}, 404, id="missing-folder"),
+        pytest.param(
+            {"path": "x", "include_hidden": "yes"}, 400, id="include-hidden-not-a-boolean"
+        ),
+        pytest.param({"path": ["x"]}, 400, id="path-not-a-string"),
+    ],
+)
 async def test_finding_5_preview_bad_input_gets_a_clear_4xx(
-    jp_fetch: Fetch, jp_root_dir: Path, body: dict[str, Any], code: int,
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    body: dict[str, Any],
+    code: int,
 ) -> None:
-    status, answer = await call(jp_fetch, "publish", "project", "preview", method="POST",
-                                body=body)
+    status, answer = await call(jp_fetch, "publish", "project", "preview", method="POST", body=body)
     assert status == code and answer["message"], (status, answer)
 
 
@@ -211,7 +307,9 @@ async def test_finding_5_preview_bad_input_gets_a_clear_4xx(
 
 
 def test_finding_5_cli_lists_the_files_and_never_packs_credentials(
-    tmp_path: Path, server: RepoServer, user: str,
+    tmp_path: Path,
+    server: RepoServer,
+    user: str,
 ) -> None:
     project = make_credential_project(tmp_path)
     cli = CLI(tmp_path)
@@ -222,8 +320,9 @@ def test_finding_5_cli_lists_the_files_and_never_packs_credentials(
     assert f"{len(NORMAL)} files, " in out
     for path in NORMAL:
         assert f"  {path}  (" in out
-    credentials_line = next(line for line in out.splitlines()
-                            if line.startswith("Never published (credentials):"))
+    credentials_line = next(
+        line for line in out.splitlines() if line.startswith("Never published (credentials):")
+    )
     for name in (".npmrc", ".pgpass", ".bash_history", ".gitconfig", DISGUISED_KEY):
         assert name in credentials_line
     assert "Left out as hidden" in out and ".notes.md" in out
@@ -237,8 +336,7 @@ def test_finding_5_cli_lists_the_files_and_never_packs_credentials(
     assert api.get(f"{server.api}/package/{user}/cli-cred").status_code == 404
 
     # --include-hidden --yes: hidden plain files go, credentials still do not.
-    out = cli.ok("publish", "project", str(project), "--name", "cli-cred", "--include-hidden",
-                 "-y")
+    out = cli.ok("publish", "project", str(project), "--name", "cli-cred", "--include-hidden", "-y")
     assert f"{len(NORMAL) + len(HIDDEN_PLAIN)} files, " in out
     archive = api.get(f"{server.api}/download/{user}/cli-cred/1/cli-cred.tar.gz")
     assert archive.status_code == 200

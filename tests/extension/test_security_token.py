@@ -23,14 +23,24 @@ def other() -> Iterator[Recorder]:
 
 
 async def test_finding_7_lab_login_elsewhere_never_carries_the_configured_token(
-        jp_fetch: Fetch, server: RepoServer, user: str, repo_token: str, other: Recorder,
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    jp_fetch: Fetch,
+    server: RepoServer,
+    user: str,
+    repo_token: str,
+    other: Recorder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("JUPYTER_REPO_TOKEN", repo_token)  # the administrator's, too
     status, answer = await call(jp_fetch, "status")
     assert status == 200 and answer["user"]["login"] == user  # at home it is used
 
-    status, answer = await call(jp_fetch, "login", method="POST", body={
-        "url": other.url + "/", "username": "someone", "password": "pw"})
+    status, answer = await call(
+        jp_fetch,
+        "login",
+        method="POST",
+        body={"url": other.url + "/", "username": "someone", "password": "pw"},
+    )
     assert status == 200 and answer["user"]["login"] == "recorder", answer
     assert (await call(jp_fetch, "search", params={"q": "x"}))[0] == 200
     # 'jupyter repo logout' in a terminal forgets the saved token (the store is shared):

@@ -29,7 +29,6 @@ except ImportError:
     from backports import zstd  # type: ignore[no-redef]
 
 
-
 @dataclass
 class Channel:
     owner: str
@@ -46,17 +45,46 @@ def channel(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Cha
     token = server.token(owner)
     work = tmp_path_factory.mktemp("channel")
     files = {
-        "lib1": publish.conda(server, token, owner, work, "greet-lib", "1.0", subdir="linux-64",
-                              build="h0_0"),
-        "lib2": publish.conda(server, token, owner, work, "greet-lib", "2.0", subdir="linux-64",
-                              build="h0_0", fmt=".tar.bz2", labels=("dev",)),
-        "app1": publish.conda(server, token, owner, work, "greet-app", "0.1",
-                              depends=["greet-lib >=1.0"]),
-        "app2": publish.conda(server, token, owner, work, "greet-app", "0.2",
-                              depends=["greet-lib >=2.0"], labels=("dev",)),
-        "secret": publish.conda(server, token, owner, work, "secret-tool", "1.0",
-                                subdir="linux-64", build="h0_0", private=True,
-                                depends=["greet-lib >=1.0"]),
+        "lib1": publish.conda(
+            server, token, owner, work, "greet-lib", "1.0", subdir="linux-64", build="h0_0"
+        ),
+        "lib2": publish.conda(
+            server,
+            token,
+            owner,
+            work,
+            "greet-lib",
+            "2.0",
+            subdir="linux-64",
+            build="h0_0",
+            fmt=".tar.bz2",
+            labels=("dev",),
+        ),
+        "app1": publish.conda(
+            server, token, owner, work, "greet-app", "0.1", depends=["greet-lib >=1.0"]
+        ),
+        "app2": publish.conda(
+            server,
+            token,
+            owner,
+            work,
+            "greet-app",
+            "0.2",
+            depends=["greet-lib >=2.0"],
+            labels=("dev",),
+        ),
+        "secret": publish.conda(
+            server,
+            token,
+            owner,
+            work,
+            "secret-tool",
+            "1.0",
+            subdir="linux-64",
+            build="h0_0",
+            private=True,
+            depends=["greet-lib >=1.0"],
+        ),
     }
     read_token = server.token(owner, ["conda:download"])
     return Channel(owner, token, read_token, f"{server.url}/conda/{owner}", files)
@@ -64,11 +92,16 @@ def channel(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Cha
 
 def run_rattler(cases: list[dict], cache: Path) -> list[dict]:
     job = json.dumps({"cases": cases, "cache": str(cache)})
-    process = processes.run([sys.executable, "-m", "tests.support.rattler_client", job],
-                             capture_output=True, text=True, cwd=ROOT, timeout=300)
+    process = processes.run(
+        [sys.executable, "-m", "tests.support.rattler_client", job],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
     for line in process.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     raise AssertionError(f"py-rattler printed no result:\n{process.stdout}\n{process.stderr}")
 
 
@@ -76,18 +109,30 @@ def test_rattler_solves_and_installs_by_label_token_and_noarch(
     server: RepoServer, channel: Channel, tmp_path: Path
 ) -> None:
     base = channel.url
-    prefixes = {name: tmp_path / name for name in
-                ("main", "dev", "anonymous", "root_token", "conda_token")}
+    prefixes = {
+        name: tmp_path / name for name in ("main", "dev", "anonymous", "root_token", "conda_token")
+    }
     cases = [
         {"channels": [base], "specs": ["greet-app"], "prefix": str(prefixes["main"])},
         # Monolithic repodata (.zst) for this one; shards for the others.
-        {"channels": [f"{base}/label/dev", base], "specs": ["greet-app"],
-         "prefix": str(prefixes["dev"]), "sharded": False},
+        {
+            "channels": [f"{base}/label/dev", base],
+            "specs": ["greet-app"],
+            "prefix": str(prefixes["dev"]),
+            "sharded": False,
+        },
         {"channels": [base], "specs": ["secret-tool"], "prefix": str(prefixes["anonymous"])},
-        {"channels": [f"{server.url}/t/{channel.read_token}/conda/{channel.owner}"],
-         "specs": ["secret-tool"], "prefix": str(prefixes["root_token"])},
-        {"channels": [f"{server.url}/conda/t/{channel.read_token}/{channel.owner}"],
-         "specs": ["secret-tool"], "prefix": str(prefixes["conda_token"]), "sharded": False},
+        {
+            "channels": [f"{server.url}/t/{channel.read_token}/conda/{channel.owner}"],
+            "specs": ["secret-tool"],
+            "prefix": str(prefixes["root_token"]),
+        },
+        {
+            "channels": [f"{server.url}/conda/t/{channel.read_token}/{channel.owner}"],
+            "specs": ["secret-tool"],
+            "prefix": str(prefixes["conda_token"]),
+            "sharded": False,
+        },
     ]
     main, dev, anonymous, root_token, conda_token = run_rattler(cases, tmp_path / "cache")
 
@@ -108,8 +153,10 @@ def test_rattler_solves_and_installs_by_label_token_and_noarch(
     # The private package: invisible without a token, installable with one in either place.
     assert not anonymous["ok"] and "secret-tool" in anonymous["error"]
     assert not (prefixes["anonymous"] / "share" / "secret-tool").exists()
-    for result, prefix in ((root_token, prefixes["root_token"]),
-                           (conda_token, prefixes["conda_token"])):
+    for result, prefix in (
+        (root_token, prefixes["root_token"]),
+        (conda_token, prefixes["conda_token"]),
+    ):
         assert result["ok"], result
         assert result["installed"] == {"secret-tool": "1.0", "greet-lib": "1.0"}
         assert (prefix / "share" / "secret-tool" / "VERSION").read_text() == "1.0\n"
@@ -120,9 +167,7 @@ def _get(url: str, **headers: str) -> requests.Response:
     return requests.get(url, headers=headers, timeout=30)
 
 
-def test_repodata_records_caching_and_status_codes(
-    server: RepoServer, channel: Channel
-) -> None:
+def test_repodata_records_caching_and_status_codes(server: RepoServer, channel: Channel) -> None:
     url = f"{channel.url}/linux-64/repodata.json"
     first = _get(url)
     assert first.status_code == 200
@@ -138,8 +183,16 @@ def test_repodata_records_caching_and_status_codes(
     assert record["sha256"] == hashlib.sha256(lib).hexdigest()
     assert record["md5"] == hashlib.md5(lib).hexdigest()
     assert record["size"] == len(lib)
-    for key in ("name", "version", "build", "build_number", "depends", "license", "subdir",
-                "timestamp"):
+    for key in (
+        "name",
+        "version",
+        "build",
+        "build_number",
+        "depends",
+        "license",
+        "subdir",
+        "timestamp",
+    ):
         assert key in record
     assert "greet-lib-2.0-h0_0.tar.bz2" not in repodata["packages"]  # dev only
     assert not any("secret-tool" in name for name in repodata["packages.conda"])  # private
@@ -163,13 +216,26 @@ def test_repodata_records_caching_and_status_codes(
     assert not_modified.headers["Cache-Control"] == first.headers["Cache-Control"]
     assert requests.head(url, headers={"If-None-Match": etag}, timeout=30).status_code == 304
     assert _get(url, **{"If-None-Match": private.headers["ETag"]}).status_code == 200
-    assert _get(url, **{"If-None-Match": private.headers["ETag"],
-                        "Authorization": f"token {channel.read_token}"}).status_code == 304
-    assert _get(url, **{"If-None-Match": etag,
-                        "Authorization": f"token {channel.read_token}"}).status_code == 200
+    assert (
+        _get(
+            url,
+            **{
+                "If-None-Match": private.headers["ETag"],
+                "Authorization": f"token {channel.read_token}",
+            },
+        ).status_code
+        == 304
+    )
+    assert (
+        _get(
+            url, **{"If-None-Match": etag, "Authorization": f"token {channel.read_token}"}
+        ).status_code
+        == 200
+    )
     modified = first.headers["Last-Modified"]
     later = email.utils.format_datetime(
-        email.utils.parsedate_to_datetime(modified).replace(year=2100), usegmt=True)
+        email.utils.parsedate_to_datetime(modified).replace(year=2100), usegmt=True
+    )
     # If-Modified-Since alone (one-second resolution) is honoured once the change is over a
     # second old, so that two changes within a second are never hidden from such clients.
     deadline = time.monotonic() + 3
@@ -177,7 +243,8 @@ def test_repodata_records_caching_and_status_codes(
         assert time.monotonic() < deadline, "If-Modified-Since never answered 304"
         time.sleep(0.1)
     earlier = email.utils.format_datetime(
-        email.utils.parsedate_to_datetime(modified).replace(year=2001), usegmt=True)
+        email.utils.parsedate_to_datetime(modified).replace(year=2001), usegmt=True
+    )
     assert _get(url, **{"If-Modified-Since": earlier}).status_code == 200
     assert _get(url, **{"If-None-Match": '"stale"'}).status_code == 200
     head = requests.head(url, timeout=30)
@@ -204,8 +271,10 @@ def test_repodata_records_caching_and_status_codes(
     assert whole.content == lib and "immutable" in whole.headers["Cache-Control"]
     assert _get(file_url, **{"If-None-Match": whole.headers["ETag"]}).status_code == 304
     assert requests.head(file_url, timeout=30).headers["Content-Length"] == str(len(lib))
-    secret = _get(f"{server.url}/t/{channel.read_token}/conda/{channel.owner}/linux-64/"
-                  "secret-tool-1.0-h0_0.conda")
+    secret = _get(
+        f"{server.url}/t/{channel.read_token}/conda/{channel.owner}/linux-64/"
+        "secret-tool-1.0-h0_0.conda"
+    )
     assert secret.content == channel.files["secret"].read_bytes()
 
     channeldata = _get(f"{channel.url}/channeldata.json").json()
@@ -220,21 +289,30 @@ def test_a_new_owners_channel_has_empty_valid_repodata(server: RepoServer, subdi
     newcomer = server.create_user(f"n{uuid.uuid4().hex[:8]}")
     empty = _get(f"{server.url}/conda/{newcomer}/{subdir}/repodata.json")
     assert empty.status_code == 200 and empty.content
-    assert empty.json() == {"info": {"subdir": subdir}, "packages": {},
-                            "packages.conda": {}, "removed": [], "repodata_version": 1}
+    assert empty.json() == {
+        "info": {"subdir": subdir},
+        "packages": {},
+        "packages.conda": {},
+        "removed": [],
+        "repodata_version": 1,
+    }
 
 
-@pytest.mark.parametrize("missing", [
-    pytest.param("{channel}/linux-64/repodata.json.bz2", id="repodata-bz2"),
-    pytest.param("{channel}/linux-64/current_repodata.json", id="current-repodata"),
-    pytest.param("{channel}/notices.json", id="notices"),
-    pytest.param("{channel}/label/nope/noarch/repodata.json", id="unknown-label"),
-    pytest.param("{server}/conda/nobody-{unique}/noarch/repodata.json", id="unknown-owner"),
-    pytest.param("{channel}/not-a-subdir/repodata.json", id="not-a-subdir"),
-    pytest.param("{channel}/linux-64/secret-tool-1.0-h0_0.conda", id="private-file-anonymous"),
-])
-def test_what_is_not_there_is_a_json_404(server: RepoServer, channel: Channel, unique: str,
-                                         missing: str) -> None:
+@pytest.mark.parametrize(
+    "missing",
+    [
+        pytest.param("{channel}/linux-64/repodata.json.bz2", id="repodata-bz2"),
+        pytest.param("{channel}/linux-64/current_repodata.json", id="current-repodata"),
+        pytest.param("{channel}/notices.json", id="notices"),
+        pytest.param("{channel}/label/nope/noarch/repodata.json", id="unknown-label"),
+        pytest.param("{server}/conda/nobody-{unique}/noarch/repodata.json", id="unknown-owner"),
+        pytest.param("{channel}/not-a-subdir/repodata.json", id="not-a-subdir"),
+        pytest.param("{channel}/linux-64/secret-tool-1.0-h0_0.conda", id="private-file-anonymous"),
+    ],
+)
+def test_what_is_not_there_is_a_json_404(
+    server: RepoServer, channel: Channel, unique: str, missing: str
+) -> None:
     """Real 404s (JSON, never HTML), which conda and rattler take for "not there"."""
     response = _get(missing.format(channel=channel.url, server=server.url, unique=unique))
     assert response.status_code == 404
@@ -281,18 +359,23 @@ def _records_from_shards(base: str, subdir: str, **headers: str) -> dict[str, di
         for key in ("packages", "packages.conda"):
             for filename, record in shard[key].items():
                 assert record["name"] == name
-                records[filename] = {field: value.hex() if isinstance(value, bytes) else value
-                                     for field, value in record.items()}
+                records[filename] = {
+                    field: value.hex() if isinstance(value, bytes) else value
+                    for field, value in record.items()
+                }
     return records
 
 
-@pytest.mark.parametrize(("label", "subdir", "with_token"), [
-    pytest.param(None, "linux-64", False, id="linux-64"),
-    pytest.param(None, "noarch", False, id="noarch"),
-    pytest.param(None, "osx-64", False, id="osx-64-empty"),
-    pytest.param("dev", "linux-64", False, id="dev-linux-64"),
-    pytest.param(None, "linux-64", True, id="linux-64-with-token"),
-])
+@pytest.mark.parametrize(
+    ("label", "subdir", "with_token"),
+    [
+        pytest.param(None, "linux-64", False, id="linux-64"),
+        pytest.param(None, "noarch", False, id="noarch"),
+        pytest.param(None, "osx-64", False, id="osx-64-empty"),
+        pytest.param("dev", "linux-64", False, id="dev-linux-64"),
+        pytest.param(None, "linux-64", True, id="linux-64-with-token"),
+    ],
+)
 def test_sharded_repodata_is_404_or_valid_and_matches_repodata(
     channel: Channel, label: str | None, subdir: str, with_token: bool
 ) -> None:
@@ -310,31 +393,54 @@ def test_private_shards_need_a_token(channel: Channel) -> None:
     assert _get(f"{channel.url}/linux-64/shards/{'0' * 64}.msgpack.zst").status_code == 404
 
     # The private package's shard is not served without a token, even by its hash.
-    index = msgpack.unpackb(zstd.decompress(_get(
-        f"{channel.url}/linux-64/repodata_shards.msgpack.zst",
-        Authorization=f"token {channel.read_token}").content))
+    index = msgpack.unpackb(
+        zstd.decompress(
+            _get(
+                f"{channel.url}/linux-64/repodata_shards.msgpack.zst",
+                Authorization=f"token {channel.read_token}",
+            ).content
+        )
+    )
     secret = index["shards"]["secret-tool"].hex()
     assert _get(f"{channel.url}/linux-64/shards/{secret}.msgpack.zst").status_code == 404
-    assert _get(f"{channel.url}/linux-64/shards/{secret}.msgpack.zst",
-                Authorization=f"token {channel.read_token}").status_code == 200
+    assert (
+        _get(
+            f"{channel.url}/linux-64/shards/{secret}.msgpack.zst",
+            Authorization=f"token {channel.read_token}",
+        ).status_code
+        == 200
+    )
 
 
 def test_upload_to_dev_linux64_leaves_other_indexes_byte_identical(
     server: RepoServer, channel: Channel, tmp_path: Path
 ) -> None:
-    untouched = [
-        f"{channel.url}/{subdir}/{document}"
-        for subdir in ("linux-64", "noarch")
-        for document in ("repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst")
-    ] + [
-        f"{channel.url}/label/dev/noarch/{document}"
-        for document in ("repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst")
-    ] + [f"{channel.url}/channeldata.json"]
+    untouched = (
+        [
+            f"{channel.url}/{subdir}/{document}"
+            for subdir in ("linux-64", "noarch")
+            for document in ("repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst")
+        ]
+        + [
+            f"{channel.url}/label/dev/noarch/{document}"
+            for document in ("repodata.json", "repodata.json.zst", "repodata_shards.msgpack.zst")
+        ]
+        + [f"{channel.url}/channeldata.json"]
+    )
     changed = f"{channel.url}/label/dev/linux-64/repodata.json"
     changed_shards = f"{channel.url}/label/dev/linux-64/repodata_shards.msgpack.zst"
     before = {url: _get(url) for url in [*untouched, changed, changed_shards]}
-    publish.conda(server, channel.token, channel.owner, tmp_path, "extra-tool", "1.0",
-                  subdir="linux-64", build="h0_0", labels=("dev",))
+    publish.conda(
+        server,
+        channel.token,
+        channel.owner,
+        tmp_path,
+        "extra-tool",
+        "1.0",
+        subdir="linux-64",
+        build="h0_0",
+        labels=("dev",),
+    )
     # In the index that did change, only the new name's shard is new.
     old_shards = msgpack.unpackb(zstd.decompress(before[changed_shards].content))["shards"]
     new_shards = msgpack.unpackb(zstd.decompress(_get(changed_shards).content))["shards"]
@@ -353,13 +459,16 @@ def test_upload_to_dev_linux64_leaves_other_indexes_byte_identical(
 def test_fifty_parallel_uploads_all_listed(server: RepoServer, tmp_path: Path) -> None:
     owner = server.create_user(f"par{uuid.uuid4().hex[:8]}")
     token = server.token(owner)
-    paths = [builders.conda_package(tmp_path / str(index), f"par-{index}", "1.0",
-                                    subdir="linux-64", build="h0_0") for index in range(50)]
+    paths = [
+        builders.conda_package(
+            tmp_path / str(index), f"par-{index}", "1.0", subdir="linux-64", build="h0_0"
+        )
+        for index in range(50)
+    ]
 
     def send(path: Path) -> None:
         name = path.name.split("-1.0-")[0]
-        publish.upload(server, token, owner, path, package=name, version="1.0",
-                       subdir="linux-64")
+        publish.upload(server, token, owner, path, package=name, version="1.0", subdir="linux-64")
 
     with ThreadPoolExecutor(50) as pool:
         list(pool.map(send, paths))
@@ -395,8 +504,11 @@ def test_removal_relabel_and_visibility_update_the_indexes(
     assert hidden.status_code == 200
     assert files(main) == set()
     assert files(main.replace("/conda/", f"/conda/t/{token}/")) == {second.name}
-    shards_index = msgpack.unpackb(zstd.decompress(
-        _get(f"{server.url}/conda/{owner}/noarch/repodata_shards.msgpack.zst").content))
+    shards_index = msgpack.unpackb(
+        zstd.decompress(
+            _get(f"{server.url}/conda/{owner}/noarch/repodata_shards.msgpack.zst").content
+        )
+    )
     assert shards_index["shards"] == {}
 
 
@@ -415,19 +527,27 @@ def test_a_second_server_process_sees_uploads_at_once(
         _first_then_second(server, second, channel, url, tmp_path)
 
 
-def _first_then_second(server: RepoServer, second: RepoServer, channel: Channel, url: str,
-                       tmp_path: Path) -> None:
+def _first_then_second(
+    server: RepoServer, second: RepoServer, channel: Channel, url: str, tmp_path: Path
+) -> None:
     before = _get(second.url + url)
     assert before.content == _get(server.url + url).content
     assert before.headers["ETag"] == _get(server.url + url).headers["ETag"]
-    publish.conda(server, channel.token, channel.owner, tmp_path, "late-lib", "1.0",
-                  subdir="linux-64", build="h0_0")
+    publish.conda(
+        server,
+        channel.token,
+        channel.owner,
+        tmp_path,
+        "late-lib",
+        "1.0",
+        subdir="linux-64",
+        build="h0_0",
+    )
     after = _get(second.url + url, **{"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert "late-lib-1.0-h0_0.conda" in after.json()["packages.conda"]
     assert after.content == _get(server.url + url).content
-    assert _get(server.url + url, **{"If-None-Match": after.headers["ETag"]}
-                ).status_code == 304
+    assert _get(server.url + url, **{"If-None-Match": after.headers["ETag"]}).status_code == 304
 
 
 def test_pruned_change_log_and_retired_shards(server: RepoServer, tmp_path: Path) -> None:
@@ -441,8 +561,9 @@ def test_pruned_change_log_and_retired_shards(server: RepoServer, tmp_path: Path
     base = f"{server.url}/conda/{owner}"
     publish.conda(server, token, owner, tmp_path, "keep", "1.0")
     old = _records_from_shards(base, "noarch")  # the server holds this revision now
-    old_index = msgpack.unpackb(zstd.decompress(
-        _get(f"{base}/noarch/repodata_shards.msgpack.zst").content))
+    old_index = msgpack.unpackb(
+        zstd.decompress(_get(f"{base}/noarch/repodata_shards.msgpack.zst").content)
+    )
     old_shard = f"{base}/noarch/shards/{old_index['shards']['keep'].hex()}.msgpack.zst"
     server.call(journal.prune, older_than_ms=now_ms() + 1)  # forget every change so far
     publish.conda(server, token, owner, tmp_path, "keep", "1.1")
@@ -453,8 +574,9 @@ def test_pruned_change_log_and_retired_shards(server: RepoServer, tmp_path: Path
     assert set(new) == names and set(old) == {"keep-1.0-0.conda"}
 
     # The replaced shard of "keep" is retired, then collected after the retention.
-    index = msgpack.unpackb(zstd.decompress(
-        _get(f"{base}/noarch/repodata_shards.msgpack.zst").content))
+    index = msgpack.unpackb(
+        zstd.decompress(_get(f"{base}/noarch/repodata_shards.msgpack.zst").content)
+    )
     current = index["shards"]["keep"].hex()
     assert _get(old_shard).status_code == 200  # replaced, but kept for older shard indexes
     deadline = time.monotonic() + 10

@@ -38,12 +38,29 @@ def index(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Index
     work = tmp_path_factory.mktemp("wheels")
     files = {
         "dep": publish.wheel(server, token, owner, work, "pure-dep", "1.0"),
-        "app": publish.wheel(server, token, owner, work, "app-thing", "2.0",
-                             requires=["pure-dep>=1.0"]),
-        "app3": publish.wheel(server, token, owner, work, "app-thing", "3.0",
-                              requires=["pure-dep>=1.0"], labels=("dev",)),
-        "secret": publish.wheel(server, token, owner, work, "Secret_Pkg", "0.5", private=True,
-                                requires_python=">=3.8,<4"),
+        "app": publish.wheel(
+            server, token, owner, work, "app-thing", "2.0", requires=["pure-dep>=1.0"]
+        ),
+        "app3": publish.wheel(
+            server,
+            token,
+            owner,
+            work,
+            "app-thing",
+            "3.0",
+            requires=["pure-dep>=1.0"],
+            labels=("dev",),
+        ),
+        "secret": publish.wheel(
+            server,
+            token,
+            owner,
+            work,
+            "Secret_Pkg",
+            "0.5",
+            private=True,
+            requires_python=">=3.8,<4",
+        ),
     }
     sdist = builders.sdist(work / "sdist", "pure-dep", "1.0")
     publish.upload(server, token, owner, sdist, package="pure-dep", version="1.0")
@@ -53,10 +70,14 @@ def index(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Index
 
 
 def _run(command: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PIP_CONFIG_FILE": os.devnull, "UV_NO_CONFIG": "1",
-           "UV_PYTHON_DOWNLOADS": "never", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    return processes.run(command, capture_output=True, text=True, timeout=300, env=env,
-                          **kwargs)  # type: ignore[call-overload]
+    env = {
+        **os.environ,
+        "PIP_CONFIG_FILE": os.devnull,
+        "UV_NO_CONFIG": "1",
+        "UV_PYTHON_DOWNLOADS": "never",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+    return processes.run(command, capture_output=True, text=True, timeout=300, env=env, **kwargs)  # type: ignore[call-overload]
 
 
 def _venv(path: Path) -> Path:
@@ -76,8 +97,16 @@ def _with_credentials(url: str, token: str) -> str:
 
 def test_pip_installs_public_and_private_packages(index: Index, tmp_path: Path) -> None:
     python = _venv(tmp_path / "venv")
-    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-cache-dir",
-           "--no-input"]
+    pip = [
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        str(python),
+        "install",
+        "--no-cache-dir",
+        "--no-input",
+    ]
     public = _run([*pip, "--index-url", index.url, "app-thing"])
     assert public.returncode == 0, public.stdout + public.stderr
     assert _imports(python, "import app_thing, pure_dep; print(app_thing.__version__)") == "2.0"
@@ -85,8 +114,9 @@ def test_pip_installs_public_and_private_packages(index: Index, tmp_path: Path) 
     refused = _run([*pip, "--index-url", index.url, "secret-pkg"])
     assert refused.returncode != 0
     # Token as the Basic password (pip sends the URL's credentials).
-    private = _run([*pip, "--index-url", _with_credentials(index.url, index.read_token),
-                    "secret-pkg"])
+    private = _run(
+        [*pip, "--index-url", _with_credentials(index.url, index.read_token), "secret-pkg"]
+    )
     assert private.returncode == 0, private.stdout + private.stderr
     assert _imports(python, "import secret_pkg; print(secret_pkg.__version__)") == "0.5"
 
@@ -151,10 +181,15 @@ def test_simple_api_html_json_metadata_and_access(index: Index) -> None:
     part = requests.get(file_url, headers={"Range": "bytes=0-3"}, timeout=30)
     assert part.status_code == 206 and part.content == b"PK\x03\x04"
     assert requests.head(file_url, timeout=30).headers["Content-Length"] == str(
-        wheel.stat().st_size)
+        wheel.stat().st_size
+    )
     etag = page.headers["ETag"]
-    assert requests.get(index.url + "/pure-dep/", headers={"If-None-Match": etag},
-                        timeout=30).status_code == 304
+    assert (
+        requests.get(
+            index.url + "/pure-dep/", headers={"If-None-Match": etag}, timeout=30
+        ).status_code
+        == 304
+    )
 
     # PEP 503 normalisation: other spellings redirect (relatively) to the normal form.
     odd = requests.get(index.url + "/Secret_Pkg/", timeout=30, allow_redirects=False)
@@ -162,21 +197,32 @@ def test_simple_api_html_json_metadata_and_access(index: Index) -> None:
 
     # Private: 404 without a token, listed with one; a bad token is 401.
     assert requests.get(index.url + "/secret-pkg/", timeout=30).status_code == 404
-    authorized = requests.get(index.url + "/secret-pkg/", auth=("__token__", index.read_token),
-                              timeout=30)
+    authorized = requests.get(
+        index.url + "/secret-pkg/", auth=("__token__", index.read_token), timeout=30
+    )
     assert authorized.status_code == 200 and "Cache-Control" in authorized.headers
     assert authorized.headers["Cache-Control"].startswith("private")
     assert 'data-requires-python="&gt;=3.8,&lt;4"' in authorized.text
-    assert requests.get(index.url + "/", auth=("__token__", "jr-not-a-real-token-000"),
-                        timeout=30).status_code == 401
-    assert requests.get(f"{index.url}/secret-pkg/{index.files['secret'].name}",
-                        timeout=30).status_code == 404
+    assert (
+        requests.get(
+            index.url + "/", auth=("__token__", "jr-not-a-real-token-000"), timeout=30
+        ).status_code
+        == 401
+    )
+    assert (
+        requests.get(f"{index.url}/secret-pkg/{index.files['secret'].name}", timeout=30).status_code
+        == 404
+    )
 
     # Labels select what is visible; unknown ones and unknown formats are refused clearly.
     dev = index.url.replace("/simple", "/label/dev/simple")
     assert "app-thing-3.0" not in requests.get(index.url + "/app-thing/", timeout=30).text
     assert "app_thing-3.0" in requests.get(dev + "/app-thing/", timeout=30).text
-    assert requests.get(index.url.replace("/simple", "/label/nope/simple") + "/",
-                        timeout=30).status_code == 404
+    assert (
+        requests.get(
+            index.url.replace("/simple", "/label/nope/simple") + "/", timeout=30
+        ).status_code
+        == 404
+    )
     refused = requests.get(index.url + "/", headers={"Accept": "image/png"}, timeout=30)
     assert refused.status_code == 406 and "error" in refused.json()

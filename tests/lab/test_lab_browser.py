@@ -26,8 +26,9 @@ ATTACH_ENVIRONMENT = "Attach the kernel\u2019s environment"
 
 
 @pytest.fixture(scope="module")
-def lab(server: RepoServer, lab_token: str,
-        tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+def lab(
+    server: RepoServer, lab_token: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabServer]:
     """Lab whose server extension is configured (by the administrator's environment
     variables) with a token of ``lab_user`` on the session's repository."""
     root = tmp_path_factory.mktemp("lab")
@@ -37,8 +38,9 @@ def lab(server: RepoServer, lab_token: str,
     builders.notebook(project, "notes.ipynb", title="Field notes")
     builders.csv_file(project / "data", "readings.csv")
     (project / "requirements.txt").write_text(builders.REQUIREMENTS_TXT)
-    with LabServer(root, workspace, env={"JUPYTER_REPO_URL": server.url,
-                                         "JUPYTER_REPO_TOKEN": lab_token}) as instance:
+    with LabServer(
+        root, workspace, env={"JUPYTER_REPO_URL": server.url, "JUPYTER_REPO_TOKEN": lab_token}
+    ) as instance:
         yield instance
 
 
@@ -47,7 +49,8 @@ def show_sidebar(page):  # type: ignore[no-untyped-def]
     panel = page.get_by_role("region", name="Repository", exact=True)
     if not panel.is_visible():
         page.get_by_role("complementary", name="main sidebar").get_by_role(
-            "tab", name="Repository").click()
+            "tab", name="Repository"
+        ).click()
     panel.wait_for(state="visible")
     return panel
 
@@ -64,8 +67,11 @@ def click_notebook_publish(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def repository_package(server: RepoServer, token: str, owner: str, name: str) -> dict:
-    response = requests.get(f"{server.api}/package/{owner}/{name}", timeout=30,
-                            headers={"Authorization": f"token {token}"})
+    response = requests.get(
+        f"{server.api}/package/{owner}/{name}",
+        timeout=30,
+        headers={"Authorization": f"token {token}"},
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -81,9 +87,15 @@ def fill_and_publish(page, name: str, summary: str) -> str:  # type: ignore[no-u
     return str(link.get_attribute("href"))
 
 
-def test_publish_notebook_through_the_dialog(page, lab: LabServer, server: RepoServer,  # type: ignore[no-untyped-def]
-                                             lab_user: str, lab_token: str, unique: str,
-                                             artifacts_dir: Path) -> None:
+def test_publish_notebook_through_the_dialog(
+    page,
+    lab: LabServer,
+    server: RepoServer,  # type: ignore[no-untyped-def]
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    artifacts_dir: Path,
+) -> None:
     name = f"nb-{unique}"
     open_lab(page, lab, "analysis.ipynb")
     click_notebook_publish(page)
@@ -103,9 +115,11 @@ def test_publish_notebook_through_the_dialog(page, lab: LabServer, server: RepoS
     package = repository_package(server, lab_token, lab_user, name)
     notebooks = [f for f in package["files"] if f["type"] == "ipynb"]
     assert [f["version"] for f in notebooks] == ["1"]
-    download = requests.get(f"{server.api}/download/{lab_user}/{name}/1/"
-                            f"{notebooks[0]['basename']}", timeout=30,
-                            headers={"Authorization": f"token {lab_token}"})
+    download = requests.get(
+        f"{server.api}/download/{lab_user}/{name}/1/{notebooks[0]['basename']}",
+        timeout=30,
+        headers={"Authorization": f"token {lab_token}"},
+    )
     published = json.loads(download.content)
     assert "".join(published["cells"][0]["source"]).startswith("# Browser test analysis")
     record = published["metadata"]["jupyter_repo"]
@@ -119,10 +133,15 @@ def test_publish_notebook_through_the_dialog(page, lab: LabServer, server: RepoS
     assert lab_token not in (lab.workspace / "analysis.ipynb").read_text()
 
 
-def test_publish_folder_as_project_from_the_file_browser(page, lab: LabServer,  # type: ignore[no-untyped-def]
-                                                         server: RepoServer, lab_user: str,
-                                                         lab_token: str, unique: str,
-                                                         artifacts_dir: Path) -> None:
+def test_publish_folder_as_project_from_the_file_browser(
+    page,
+    lab: LabServer,  # type: ignore[no-untyped-def]
+    server: RepoServer,
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    artifacts_dir: Path,
+) -> None:
     name = f"project-{unique}"
     open_lab(page, lab)
     page.get_by_role("listitem").filter(has_text="field-notes").click(button="right")
@@ -144,8 +163,14 @@ def test_publish_folder_as_project_from_the_file_browser(page, lab: LabServer,  
 
 
 def test_finding_5_project_dialog_shows_the_files_before_publishing(  # type: ignore[no-untyped-def]
-        page, lab: LabServer, server: RepoServer, lab_user: str, lab_token: str, unique: str,
-        artifacts_dir: Path) -> None:
+    page,
+    lab: LabServer,
+    server: RepoServer,
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    artifacts_dir: Path,
+) -> None:
     """The project dialog lists what would be packed (count, size, the files) before
     Publish; credential files are named as never published, hidden ones go only when
     asked; the archive in the repository holds exactly what was shown."""
@@ -157,8 +182,15 @@ def test_finding_5_project_dialog_shows_the_files_before_publishing(  # type: ig
     (project / "data").mkdir(parents=True)
     (project / "requirements.txt").write_text("numpy==1.26.4\n")  # 14 bytes
     (project / "data" / "rain.csv").write_text("day,mm\n1,3.5\n")  # 13 bytes
-    for relative in (".kube/config", ".docker/config.json", ".npmrc", ".pgpass",
-                     ".bash_history", ".config/gcloud/credentials.db", ".gitconfig"):
+    for relative in (
+        ".kube/config",
+        ".docker/config.json",
+        ".npmrc",
+        ".pgpass",
+        ".bash_history",
+        ".config/gcloud/credentials.db",
+        ".gitconfig",
+    ):
         (project / relative).parent.mkdir(parents=True, exist_ok=True)
         (project / relative).write_text("token=do-not-publish\n")
     (project / ".notes.md").write_text("hidden\n")  # 7 bytes
@@ -167,41 +199,57 @@ def test_finding_5_project_dialog_shows_the_files_before_publishing(  # type: ig
     page.get_by_role("menuitem", name="Publish to repository…").click()
     dialog = publish_dialog(page)
     expect(dialog.get_by_text(" will be published.")).to_have_text(
-        "2 files, 27 bytes will be published.")
+        "2 files, 27 bytes will be published."
+    )
     listed = dialog.get_by_role("list").get_by_role("listitem")
     expect(listed).to_have_text(["data/rain.csv13 bytes", "requirements.txt14 bytes"])
     credentials = dialog.get_by_text("Never published (credentials):").inner_text()
-    assert all(name in credentials for name in (".npmrc", ".pgpass", ".bash_history",
-                                                ".gitconfig"))
+    assert all(name in credentials for name in (".npmrc", ".pgpass", ".bash_history", ".gitconfig"))
     assert ".notes.md" in dialog.get_by_text("hidden left out:").inner_text()
     page.screenshot(path=str(artifacts_dir / "lab-project-preview.png"))
 
     dialog.get_by_label("Include hidden files and folders").check()
     expect(dialog.get_by_text(" will be published.")).to_have_text(
-        "3 files, 34 bytes will be published.")
+        "3 files, 34 bytes will be published."
+    )
     expect(listed).to_have_text(
-        [".notes.md7 bytes", "data/rain.csv13 bytes", "requirements.txt14 bytes"])
+        [".notes.md7 bytes", "data/rain.csv13 bytes", "requirements.txt14 bytes"]
+    )
     assert ".npmrc" in dialog.get_by_text("Never published (credentials):").inner_text()
 
     name = f"creds-{unique}"
     fill_and_publish(page, name, "Credentials stay home")
-    download = requests.get(f"{server.api}/download/{lab_user}/{name}/1/{name}.tar.gz",
-                            timeout=30, headers={"Authorization": f"token {lab_token}"})
+    download = requests.get(
+        f"{server.api}/download/{lab_user}/{name}/1/{name}.tar.gz",
+        timeout=30,
+        headers={"Authorization": f"token {lab_token}"},
+    )
     assert download.status_code == 200
     with tarfile.open(fileobj=io.BytesIO(download.content)) as tar:
-        assert sorted(tar.getnames()) == [f"{name}/{path}" for path in (
-            ".notes.md", "data/rain.csv", "requirements.txt")]
+        assert sorted(tar.getnames()) == [
+            f"{name}/{path}" for path in (".notes.md", "data/rain.csv", "requirements.txt")
+        ]
 
 
-def test_open_published_notebook_from_the_sidebar(page, lab: LabServer, server: RepoServer,  # type: ignore[no-untyped-def]
-                                                  lab_user: str, lab_token: str, unique: str,
-                                                  tmp_path: Path, artifacts_dir: Path) -> None:
+def test_open_published_notebook_from_the_sidebar(
+    page,
+    lab: LabServer,
+    server: RepoServer,  # type: ignore[no-untyped-def]
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    tmp_path: Path,
+    artifacts_dir: Path,
+) -> None:
     name = f"shared-{unique}"
     source = builders.notebook(tmp_path, f"{name}.ipynb", title=f"Shared notebook {unique}")
-    upload = requests.put(f"{server.api}/upload/{lab_user}/{name}/1/{source.name}",
-                          params={"type": "ipynb", "summary": "Opened from the sidebar"},
-                          data=source.read_bytes(), timeout=30,
-                          headers={"Authorization": f"token {lab_token}"})
+    upload = requests.put(
+        f"{server.api}/upload/{lab_user}/{name}/1/{source.name}",
+        params={"type": "ipynb", "summary": "Opened from the sidebar"},
+        data=source.read_bytes(),
+        timeout=30,
+        headers={"Authorization": f"token {lab_token}"},
+    )
     assert upload.status_code in (200, 201), upload.text
 
     open_lab(page, lab)
@@ -224,9 +272,15 @@ def test_open_published_notebook_from_the_sidebar(page, lab: LabServer, server: 
     panel.get_by_text(f"{lab_user}/{name}", exact=True).wait_for()  # owner/name: a result
 
 
-def test_share_environment_of_the_running_kernel(page, lab: LabServer, server: RepoServer,  # type: ignore[no-untyped-def]
-                                                 lab_user: str, lab_token: str, unique: str,
-                                                 artifacts_dir: Path) -> None:
+def test_share_environment_of_the_running_kernel(
+    page,
+    lab: LabServer,
+    server: RepoServer,  # type: ignore[no-untyped-def]
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    artifacts_dir: Path,
+) -> None:
     name = f"kernel-env-{unique}"
     open_lab(page, lab, "analysis.ipynb")
     page.get_by_role("menuitem", name="File").click()
@@ -241,8 +295,13 @@ def test_share_environment_of_the_running_kernel(page, lab: LabServer, server: R
     assert package["files"] and {f["type"] for f in package["files"]} == {"env"}
 
 
-def test_settings_dialog_logs_in_with_a_token(page, lab: LabServer, server: RepoServer,  # type: ignore[no-untyped-def]
-                                              lab_user: str, artifacts_dir: Path) -> None:
+def test_settings_dialog_logs_in_with_a_token(
+    page,
+    lab: LabServer,
+    server: RepoServer,  # type: ignore[no-untyped-def]
+    lab_user: str,
+    artifacts_dir: Path,
+) -> None:
     token = server.token(lab_user)
     open_lab(page, lab)
     panel = show_sidebar(page)
@@ -275,8 +334,14 @@ def lab_settings(lab: LabServer) -> dict:
 
 
 def test_settings_editor_shows_the_settings_and_the_dialog_follows_them(  # type: ignore[no-untyped-def]
-        page, lab: LabServer, server: RepoServer, lab_user: str, lab_token: str, unique: str,
-        artifacts_dir: Path) -> None:
+    page,
+    lab: LabServer,
+    server: RepoServer,
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    artifacts_dir: Path,
+) -> None:
     """The extension's settings appear in Lab's Settings Editor with their titles; what
     the user changes there becomes the publish dialog's defaults at once, and what is
     published with them arrives private, under the chosen label."""
@@ -287,10 +352,17 @@ def test_settings_editor_shows_the_settings_and_the_dialog_follows_them(  # type
         main = page.get_by_role("main")
         main.get_by_role("tab", name="Repository", exact=True).click()
         form = main.get_by_role("group", name="Repository", exact=True)
-        fields = {title: form.locator(".small-field").filter(
-                      has=page.get_by_role("heading", name=title, exact=True))
-                  for title in ("Repository URL", "Default namespace", "Default visibility",
-                                "Default label")}
+        fields = {
+            title: form.locator(".small-field").filter(
+                has=page.get_by_role("heading", name=title, exact=True)
+            )
+            for title in (
+                "Repository URL",
+                "Default namespace",
+                "Default visibility",
+                "Default label",
+            )
+        }
         for field in fields.values():
             expect(field).to_be_visible()
         expect(fields["Default label"].get_by_role("textbox")).to_have_value("main")
@@ -299,12 +371,12 @@ def test_settings_editor_shows_the_settings_and_the_dialog_follows_them(  # type
         page.screenshot(path=str(artifacts_dir / "lab-settings-editor.png"))
 
         fields["Default visibility"].get_by_role("combobox").select_option(
-            label="Private: only you and those you share it with")
+            label="Private: only you and those you share it with"
+        )
         fields["Default label"].get_by_role("textbox").fill("dev")
         attach.uncheck()
         # Lab saves the form a moment after the last change.
-        chosen = {"defaultVisibility": "private", "defaultLabel": "dev",
-                  "attachEnvironment": False}
+        chosen = {"defaultVisibility": "private", "defaultLabel": "dev", "attachEnvironment": False}
         deadline = time.monotonic() + 30
         while {key: lab_settings(lab).get(key) for key in chosen} != chosen:
             assert time.monotonic() < deadline, lab_settings(lab)

@@ -25,8 +25,13 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def jupyter(*args: str) -> str:
-    done = processes.run([sys.executable, "-m", "jupyter", *args], capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = processes.run(
+        [sys.executable, "-m", "jupyter", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return ANSI.sub("", done.stdout + done.stderr)
 
 
@@ -49,7 +54,8 @@ def test_error_reasons_are_the_same_in_python_and_typescript() -> None:
     assert len(reasons) == len(set(reasons))
     assert set(reasons) == set(errors.REASONS), (
         f"only in TypeScript: {sorted(set(reasons) - set(errors.REASONS))}; "
-        f"only in Python: {sorted(set(errors.REASONS) - set(reasons))}")
+        f"only in Python: {sorted(set(errors.REASONS) - set(reasons))}"
+    )
     # Every error class of the client and the extension answers with a code of the set.
     for package in (jupyter_repo.client, jupyter_repo.extension):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
@@ -72,9 +78,16 @@ def test_jupyter_lists_the_server_extension_enabled() -> None:
 
 def checkout_copy(target: Path) -> Path:
     """The files a clean checkout has (tracked or new, never ignored build output)."""
-    names = processes.run(["git", "ls-files", "-z", "--cached", "--others",
-                            "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           check=True).stdout.decode().split("\0")
+    names = (
+        processes.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, names):
         source = ROOT / name
         if source.is_file():
@@ -90,8 +103,11 @@ def test_wheel_from_a_clean_checkout_carries_the_built_extension(tmp_path: Path)
     source = checkout_copy(tmp_path / "checkout")
     assert not (source / "jupyter_repo" / "labextension").exists()
     out = tmp_path / "wheels"
-    processes.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
-                    str(source)], check=True, timeout=600)
+    processes.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
+        check=True,
+        timeout=600,
+    )
     (wheel,) = out.glob("jupyter_repo-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
@@ -104,8 +120,11 @@ def test_wheel_from_a_clean_checkout_carries_the_built_extension(tmp_path: Path)
     assert package["jupyterlab"]["_build"]["load"].startswith("static/remoteEntry.")
     assert prefix + package["jupyterlab"]["_build"]["load"] in names
     assert prefix + "static/style.js" in names
-    assert install == {"packageManager": "python", "packageName": "jupyter-repo",
-                       "uninstallInstructions": install["uninstallInstructions"]}
+    assert install == {
+        "packageManager": "python",
+        "packageName": "jupyter-repo",
+        "uninstallInstructions": install["uninstallInstructions"],
+    }
     assert schema["jupyter.lab.menus"]["context"][0]["command"] == "jupyter-repo:publish-selected"
     # Build output is never part of the Python package itself, only of the shared data.
     assert not [n for n in names if n.startswith("jupyter_repo/labextension/")]

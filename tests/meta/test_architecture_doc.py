@@ -28,8 +28,11 @@ def test_named_paths_exist() -> None:
     assert not missing, f"docs/architecture.md names missing paths: {missing}"
 
 
-SUBPACKAGES = sorted(child.name for child in (ROOT / "jupyter_repo").iterdir()
-                     if child.is_dir() and (child / "__init__.py").exists())
+SUBPACKAGES = sorted(
+    child.name
+    for child in (ROOT / "jupyter_repo").iterdir()
+    if child.is_dir() and (child / "__init__.py").exists()
+)
 
 
 def test_there_are_subpackages_to_describe() -> None:

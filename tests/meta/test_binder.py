@@ -27,9 +27,23 @@ from tests.support.paths import ROOT
 
 BINDER = ROOT / "binder"
 # repo2docker's own config file names; anything else in binder/ is never read.
-REPO2DOCKER_FILES = {"environment.yml", "requirements.txt", "postBuild", "start", "apt.txt",
-                     "runtime.txt", "install.R", "Project.toml", "Dockerfile", "Pipfile",
-                     "Pipfile.lock", "setup.py", "REQUIRE", "DESCRIPTION", "README.md"}
+REPO2DOCKER_FILES = {
+    "environment.yml",
+    "requirements.txt",
+    "postBuild",
+    "start",
+    "apt.txt",
+    "runtime.txt",
+    "install.R",
+    "Project.toml",
+    "Dockerfile",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.py",
+    "REQUIRE",
+    "DESCRIPTION",
+    "README.md",
+}
 
 
 def test_binder_files_are_repo2docker_config() -> None:
@@ -71,18 +85,24 @@ def test_start_brings_up_the_repository_and_lab_connected_to_it(tmp_path: Path) 
     settings = tmp_path / "lab-settings"
     write_quiet_settings(settings)
     env = isolated_jupyter_env(tmp_path / "jupyter")
-    env.update({
-        "HOME": str(home),
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-        "JUPYTER_REPO_DEMO_STATE": str(state),
-        "JUPYTER_REPO_DEMO_PORT": str(repo_port),
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
+            "JUPYTER_REPO_DEMO_STATE": str(state),
+            "JUPYTER_REPO_DEMO_PORT": str(repo_port),
+        }
+    )
     # What Binder does: run start with its own command as arguments, in the repo folder.
-    command = [str(BINDER / "start"), sys.executable, "-m", "jupyterlab",
-               *lab_arguments(lab_port, lab_token, workspace, settings)]
+    command = [
+        str(BINDER / "start"),
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        *lab_arguments(lab_port, lab_token, workspace, settings),
+    ]
     log = open(tmp_path / "start.log", "wb")  # noqa: SIM115 - closed below
-    process = processes.popen(command, cwd=workspace, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = processes.popen(command, cwd=workspace, env=env, stdout=log, stderr=subprocess.STDOUT)
     lab = f"http://127.0.0.1:{lab_port}"
     repository = f"http://127.0.0.1:{repo_port}"
     try:
@@ -96,8 +116,11 @@ def test_start_brings_up_the_repository_and_lab_connected_to_it(tmp_path: Path) 
         assert "temperature-analysis" in {item["name"] for item in demo.json()}
         # ...Lab serves the extension, and the server extension is logged in as demo.
         assert_serves_labextension(lab, lab_token)
-        status = requests.get(f"{lab}/jupyter-repo/status", timeout=30,
-                              headers={"Authorization": f"token {lab_token}"}).json()
+        status = requests.get(
+            f"{lab}/jupyter-repo/status",
+            timeout=30,
+            headers={"Authorization": f"token {lab_token}"},
+        ).json()
         assert status["connected"] is True, status
         assert status["url"] == repository
         assert status["user"]["login"] == "demo"

@@ -45,21 +45,27 @@ def is_down(url: str) -> bool:
     return False
 
 
-@pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
-                    reason="scripts/demo installs into the checkout's .venv; run the tests "
-                    "from it (scripts/test does) so it does not build a second environment")
+@pytest.mark.skipif(
+    Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
+    reason="scripts/demo installs into the checkout's .venv; run the tests "
+    "from it (scripts/test does) so it does not build a second environment",
+)
 @pytest.mark.slow
 def test_scripts_demo_serves_lab_logged_in_to_the_repository(tmp_path: Path) -> None:
     env = isolated_jupyter_env(tmp_path / "jupyter")
     workspace = tmp_path / "workspace"
     process = processes.popen(
         [str(DEMO), "--repo-port=0", "--lab-port=0", f"--workspace={workspace}"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         output = read_until(process, "Press Ctrl+C", timeout=300)
         repository = re.search(r"repository: (http://127\.0\.0\.1:\d+)", output).group(1)
-        lab_url = re.search(r"JupyterLab: (http://127\.0\.0\.1:\d+/lab\?token=\w+)",
-                            output).group(1)
+        lab_url = re.search(r"JupyterLab: (http://127\.0\.0\.1:\d+/lab\?token=\w+)", output).group(
+            1
+        )
         parts = urlsplit(lab_url)
         lab, token = f"{parts.scheme}://{parts.netloc}", parse_qs(parts.query)["token"][0]
 
@@ -73,8 +79,9 @@ def test_scripts_demo_serves_lab_logged_in_to_the_repository(tmp_path: Path) -> 
         assert (workspace / "welcome.ipynb").exists()
         assert (workspace / "weather-project").is_dir()
         # The server extension is logged in to that repository as the demo user.
-        status = requests.get(f"{lab}/jupyter-repo/status", timeout=30,
-                              headers={"Authorization": f"token {token}"})
+        status = requests.get(
+            f"{lab}/jupyter-repo/status", timeout=30, headers={"Authorization": f"token {token}"}
+        )
         assert status.status_code == 200, status.text
         body = status.json()
         assert body["connected"] is True, body

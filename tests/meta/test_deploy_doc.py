@@ -12,8 +12,7 @@ DOC = (ROOT / "docs" / "deploy.md").read_text()
 
 
 def _block(name: str) -> str:
-    match = re.search(rf"<!-- {name}:start -->\n```nginx\n(.*?)```\n<!-- {name}:end -->", DOC,
-                      re.S)
+    match = re.search(rf"<!-- {name}:start -->\n```nginx\n(.*?)```\n<!-- {name}:end -->", DOC, re.S)
     assert match, f"docs/deploy.md lost its {name} block"
     return match.group(1)
 

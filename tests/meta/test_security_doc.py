@@ -15,10 +15,23 @@ from jupyter_repo.server.web.previews import NotebookPreviews
 from tests.support.paths import ROOT
 
 DOC = ROOT / "docs" / "security.md"
-CLASSES: dict[str, Any] = {"Repository": Repository, "ServeApp": ServeApp,
-                           "NotebookPreviews": NotebookPreviews, "RepoExtension": RepoExtension}
-UNITS = {"GiB": 1 << 30, "MiB": 1 << 20, "KiB": 1 << 10, "Mi": 1 << 20, "s": 1,
-         "days": 86400, "day": 86400, "years": 365 * 86400, "year": 365 * 86400}
+CLASSES: dict[str, Any] = {
+    "Repository": Repository,
+    "ServeApp": ServeApp,
+    "NotebookPreviews": NotebookPreviews,
+    "RepoExtension": RepoExtension,
+}
+UNITS = {
+    "GiB": 1 << 30,
+    "MiB": 1 << 20,
+    "KiB": 1 << 10,
+    "Mi": 1 << 20,
+    "s": 1,
+    "days": 86400,
+    "day": 86400,
+    "years": 365 * 86400,
+    "year": 365 * 86400,
+}
 SETTING = re.compile(r"`(\w+)\.(\w+)`|/ `(\w+)`")
 
 
@@ -26,7 +39,7 @@ def documented_limits() -> list[tuple[str, str, str]]:
     """(class, trait, documented default) for each setting of the limits table."""
     rows = []
     text = DOC.read_text()
-    table = text[text.index("## Limits"):]
+    table = text[text.index("## Limits") :]
     for line in table.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) < 3 or "`" not in cells[0]:
@@ -65,10 +78,12 @@ def test_the_limits_table_names_settings() -> None:
     assert {owner for owner, _, _ in LIMITS} == set(CLASSES)
 
 
-@pytest.mark.parametrize(("owner", "trait", "documented"), LIMITS,
-                         ids=[f"{owner}.{trait}" for owner, trait, _ in LIMITS])
-def test_a_documented_limit_has_its_documented_default(owner: str, trait: str,
-                                                        documented: str) -> None:
+@pytest.mark.parametrize(
+    ("owner", "trait", "documented"), LIMITS, ids=[f"{owner}.{trait}" for owner, trait, _ in LIMITS]
+)
+def test_a_documented_limit_has_its_documented_default(
+    owner: str, trait: str, documented: str
+) -> None:
     cls = CLASSES[owner]
     assert cls.class_traits().get(trait) is not None, f"{owner}.{trait} does not exist"
     default = cls.class_traits()[trait].default()

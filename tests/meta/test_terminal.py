@@ -71,11 +71,13 @@ def run_in_terminal(args: list[str], timeout: float) -> tuple[int | None, str]:
     return status, output.decode("utf-8", "replace")
 
 
-def test_the_anaconda_helper_never_waits_on_the_terminal(server: RepoServer, user: str,
-                                                          tmp_path: Path) -> None:
+def test_the_anaconda_helper_never_waits_on_the_terminal(
+    server: RepoServer, user: str, tmp_path: Path
+) -> None:
     """After a refused password the CLI prompts again; the helper must not let it wait."""
     status, output = run_in_terminal(
-        [sys.executable, "-c", CHILD, str(tmp_path / "cli"), server.api, user], timeout=90)
+        [sys.executable, "-c", CHILD, str(tmp_path / "cli"), server.api, user], timeout=90
+    )
     assert "TERMINAL True" in output, output  # the test run really had a terminal
     assert status == 0, output
     match = re.search(r"RESULT (-?\d+) ([\d.]+)", output)
@@ -84,22 +86,38 @@ def test_the_anaconda_helper_never_waits_on_the_terminal(server: RepoServer, use
 
 
 @pytest.mark.slow
-def test_without_the_helper_the_cli_would_wait_on_the_terminal(server: RepoServer, user: str,
-                                                                tmp_path: Path) -> None:
+def test_without_the_helper_the_cli_would_wait_on_the_terminal(
+    server: RepoServer, user: str, tmp_path: Path
+) -> None:
     """The control: the same login, run the plain way inside the terminal, hangs on the
     prompt -- so the test above can fail."""
     cli = AnacondaCLI(tmp_path / "cli", server.api)
-    plain = ("import json, os, subprocess, sys; os.environ.update(json.loads(sys.argv[1])); "
-             "subprocess.run(sys.argv[2:])")
+    plain = (
+        "import json, os, subprocess, sys; os.environ.update(json.loads(sys.argv[1])); "
+        "subprocess.run(sys.argv[2:])"
+    )
     status, output = run_in_terminal(
-        [sys.executable, "-c", plain, json.dumps(cli.env()), cli.executable, "login",
-         "--username", user, "--password", "not-the-password"], timeout=15)
+        [
+            sys.executable,
+            "-c",
+            plain,
+            json.dumps(cli.env()),
+            cli.executable,
+            "login",
+            "--username",
+            user,
+            "--password",
+            "not-the-password",
+        ],
+        timeout=15,
+    )
     assert status is None, f"the plain run did not wait on the terminal: {output}"
 
 
 FORBIDDEN = re.compile(
     r"subprocess\.(run|Popen|call|check_call|check_output)\(|os\.system\(|os\.popen\("
-    r"|create_subprocess_(exec|shell)\(")
+    r"|create_subprocess_(exec|shell)\("
+)
 
 
 def test_every_process_of_the_suite_starts_detached() -> None:
@@ -113,5 +131,4 @@ def test_every_process_of_the_suite_starts_detached() -> None:
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if FORBIDDEN.search(line):
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
-    assert not offenders, "start processes with tests.support.processes:\n" + "\n".join(
-        offenders)
+    assert not offenders, "start processes with tests.support.processes:\n" + "\n".join(offenders)

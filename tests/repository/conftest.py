@@ -36,14 +36,14 @@ from jupyter_repo.repository.services import accounts, tokens, uploads
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
     """A migrated, empty database of each kind (one per session)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('unit-db') / 'repo.db'}"
     else:
-        url = request.getfixturevalue("postgres").create_database(
-            f"unit_{uuid.uuid4().hex[:8]}")
+        url = request.getfixturevalue("postgres").create_database(f"unit_{uuid.uuid4().hex[:8]}")
     database = db.Database(url, pool_size=2)
     db.upgrade(database)
     database.dispose()
@@ -71,8 +71,9 @@ class RolledBackDatabase:
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:
-        session = Session(bind=self.connection, expire_on_commit=False,
-                          join_transaction_mode="create_savepoint")
+        session = Session(
+            bind=self.connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
         # Committing releases the savepoint; the outer transaction stays.
         with self._lock, db.scope(session, commit=True):
             yield session
@@ -116,13 +117,22 @@ class PackageFiles:
 
     root: Path
 
-    def conda(self, name: str, version: str, subdir: str = "noarch", *,
-              build: str = "0", fmt: str = ".conda", depends: tuple[str, ...] = ()) -> Path:
+    def conda(
+        self,
+        name: str,
+        version: str,
+        subdir: str = "noarch",
+        *,
+        build: str = "0",
+        fmt: str = ".conda",
+        depends: tuple[str, ...] = (),
+    ) -> Path:
         directory = self.root / f"{name}-{version}-{build}-{subdir}-{'-'.join(depends)}"
         path = directory / f"{name}-{version}-{build}{fmt}"
         if not path.exists():
-            builders.conda_package(directory, name, version, subdir=subdir, build=build,
-                                   fmt=fmt, depends=depends)
+            builders.conda_package(
+                directory, name, version, subdir=subdir, build=build, fmt=fmt, depends=depends
+            )
         return path
 
 
@@ -143,24 +153,44 @@ class World:
     def token_actor(self, login: str, **limits: Any) -> Actor:
         """The actor of a new token of ``login`` (``label=``, ``package=``, ``scopes=``)."""
         limits.setdefault("scopes", ["all"])
-        _row, secret = self.repo.call(tokens.create_token, self.actor(login),
-                                      name=f"unit-{uuid.uuid4().hex[:6]}", write=True,
-                                      **limits)
+        _row, secret = self.repo.call(
+            tokens.create_token,
+            self.actor(login),
+            name=f"unit-{uuid.uuid4().hex[:6]}",
+            write=True,
+            **limits,
+        )
         return self.repo.call(tokens.resolve, secret)
 
     def owner_id(self, login: str) -> int:
         return self.repo.call(lambda s: accounts.get_account(s, login).id)
 
-    def conda(self, actor: Actor, name: str, version: str, subdir: str = "noarch", *,
-              labels: tuple[str, ...] = (), public: bool = True, build: str = "0",
-              fmt: str = ".conda", owner: str | None = None,
-              depends: tuple[str, ...] = ()) -> dict[str, Any]:
+    def conda(
+        self,
+        actor: Actor,
+        name: str,
+        version: str,
+        subdir: str = "noarch",
+        *,
+        labels: tuple[str, ...] = (),
+        public: bool = True,
+        build: str = "0",
+        fmt: str = ".conda",
+        owner: str | None = None,
+        depends: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
         """Upload a real conda file (``uploads.ingest_local_file``, what the demo uses)."""
         path = self.files.conda(name, version, subdir, build=build, fmt=fmt, depends=depends)
         return uploads.ingest_local_file(
-            self.repo, actor, owner or str(actor.login), name, version,
-            f"{subdir}/{path.name}", path,
-            uploads.DirectOptions(labels=labels, public=public))
+            self.repo,
+            actor,
+            owner or str(actor.login),
+            name,
+            version,
+            f"{subdir}/{path.name}",
+            path,
+            uploads.DirectOptions(labels=labels, public=public),
+        )
 
     # -- the channel, as the channel handlers assemble it ---------------------------------
 
@@ -168,16 +198,23 @@ class World:
     def indexes(self) -> ChannelIndexes:
         return ChannelIndexes(repository=self.repo, build_threads=1)
 
-    def channel_view(self, owner: str, subdir: str, *, label: str | None = None,
-                     actor: Actor = ANONYMOUS,
-                     indexes: ChannelIndexes | None = None) -> ChannelView:
+    def channel_view(
+        self,
+        owner: str,
+        subdir: str,
+        *,
+        label: str | None = None,
+        actor: Actor = ANONYMOUS,
+        indexes: ChannelIndexes | None = None,
+    ) -> ChannelView:
         """What ``actor`` gets for ``/conda/<owner>[/label/<label>]/<subdir>/``."""
         indexes = indexes or self.indexes
 
         def find(session: Session) -> tuple[lookup.Located, frozenset[int]]:
             located = lookup.locate_in(session, owner, label, "conda", subdir, actor=actor)
             return located, lookup.readable_private_packages(
-                session, actor, located.key.owner_id, located.key.label)
+                session, actor, located.key.owner_id, located.key.label
+            )
 
         located, readable = self.repo.call(find)
         snapshot = indexes.current(located.key, located.revision)

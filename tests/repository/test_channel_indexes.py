@@ -75,22 +75,47 @@ def test_incremental_catch_up_gives_the_bytes_of_a_full_build(world: World) -> N
         assert _files(warm) == expected_files
 
     world.conda(alice, "a-lib", "1.1")
-    change_then_compare({"a-lib"}, {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda",
-                                    "b-lib-1.0-0.conda", "c-lib-1.0-0.conda"})
+    change_then_compare(
+        {"a-lib"},
+        {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda", "b-lib-1.0-0.conda", "c-lib-1.0-0.conda"},
+    )
     world.conda(alice, "d-lib", "1.0", fmt=".tar.bz2")
-    change_then_compare({"d-lib"}, {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda",
-                                    "b-lib-1.0-0.conda", "c-lib-1.0-0.conda",
-                                    "d-lib-1.0-0.tar.bz2"})
-    world.repo.call(packages.delete_file, world.repo.store, alice, "alice", "b-lib", "1.0",
-                    "noarch/b-lib-1.0-0.conda", write=True)
-    change_then_compare({"b-lib"}, {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda",
-                                    "c-lib-1.0-0.conda", "d-lib-1.0-0.tar.bz2"})
+    change_then_compare(
+        {"d-lib"},
+        {
+            "a-lib-1.0-0.conda",
+            "a-lib-1.1-0.conda",
+            "b-lib-1.0-0.conda",
+            "c-lib-1.0-0.conda",
+            "d-lib-1.0-0.tar.bz2",
+        },
+    )
+    world.repo.call(
+        packages.delete_file,
+        world.repo.store,
+        alice,
+        "alice",
+        "b-lib",
+        "1.0",
+        "noarch/b-lib-1.0-0.conda",
+        write=True,
+    )
+    change_then_compare(
+        {"b-lib"},
+        {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda", "c-lib-1.0-0.conda", "d-lib-1.0-0.tar.bz2"},
+    )
     world.repo.call(packages.set_visibility, alice, "alice", "c-lib", False, write=True)
-    change_then_compare({"c-lib"}, {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda",
-                                    "d-lib-1.0-0.tar.bz2"})
-    world.repo.call(labels.remove_files, alice, "alice", "main",
-                    labels.FileSelection("a-lib", "1.0", "noarch/a-lib-1.0-0.conda"),
-                    write=True)
+    change_then_compare(
+        {"c-lib"}, {"a-lib-1.0-0.conda", "a-lib-1.1-0.conda", "d-lib-1.0-0.tar.bz2"}
+    )
+    world.repo.call(
+        labels.remove_files,
+        alice,
+        "alice",
+        "main",
+        labels.FileSelection("a-lib", "1.0", "noarch/a-lib-1.0-0.conda"),
+        write=True,
+    )
     change_then_compare({"a-lib"}, {"a-lib-1.1-0.conda", "d-lib-1.0-0.tar.bz2"})
     assert _files(world.channel_view("alice", "linux-64")) == {"a-lib-1.0-0.conda"}
 
@@ -124,8 +149,7 @@ def test_private_packages_only_in_the_views_of_readers(world: World) -> None:
     # The private view is kept: a second request gets the same object.
     assert world.channel_view("alice", "noarch", actor=alice) is own
     # Granting bob read access (a collaborator) gives him the private view's bytes.
-    world.repo.call(packages.add_collaborator, alice, "alice", "secret-lib", "bob",
-                    write=True)
+    world.repo.call(packages.add_collaborator, alice, "alice", "secret-lib", "bob", write=True)
     assert world.channel_view("alice", "noarch", actor=bob).document == own.document
 
 
@@ -136,15 +160,23 @@ def test_each_label_is_its_own_index(world: World) -> None:
     world.conda(alice, "y-lib", "1.0", labels=("dev", "main"))
     world.conda(alice, "z-lib", "1.0", labels=("hidden",), public=False)
     assert _files(world.channel_view("alice", "noarch")) == {
-        "x-lib-1.0-0.conda", "y-lib-1.0-0.conda"}
+        "x-lib-1.0-0.conda",
+        "y-lib-1.0-0.conda",
+    }
     assert _files(world.channel_view("alice", "noarch", label="dev")) == {
-        "x-lib-2.0-0.conda", "y-lib-1.0-0.conda"}
+        "x-lib-2.0-0.conda",
+        "y-lib-1.0-0.conda",
+    }
     # Moving a file onto main changes main's index and leaves dev's alone.
     dev_before = world.channel_view("alice", "noarch", label="dev")
-    world.repo.call(labels.add_files, alice, "alice", "main",
-                    labels.FileSelection("x-lib", "2.0"), write=True)
+    world.repo.call(
+        labels.add_files, alice, "alice", "main", labels.FileSelection("x-lib", "2.0"), write=True
+    )
     assert _files(world.channel_view("alice", "noarch")) == {
-        "x-lib-1.0-0.conda", "x-lib-2.0-0.conda", "y-lib-1.0-0.conda"}
+        "x-lib-1.0-0.conda",
+        "x-lib-2.0-0.conda",
+        "y-lib-1.0-0.conda",
+    }
     assert world.channel_view("alice", "noarch", label="dev") is dev_before
     # A label only a private package uses is "not found" to those who cannot read it.
     with pytest.raises(NotFound):
@@ -152,7 +184,8 @@ def test_each_label_is_its_own_index(world: World) -> None:
     with pytest.raises(NotFound):
         world.channel_view("alice", "noarch", label="hidden")
     assert _files(world.channel_view("alice", "noarch", label="hidden", actor=alice)) == {
-        "z-lib-1.0-0.conda"}
+        "z-lib-1.0-0.conda"
+    }
     with pytest.raises(NotFound):
         world.channel_view("alice", "noarch", label="nowhere", actor=alice)
 
@@ -165,8 +198,7 @@ def test_records_are_the_files_index_json_with_size_and_hashes(world: World) -> 
     assert document["info"] == {"subdir": "linux-64"}
     assert document["repodata_version"] == 1 and document["removed"] == []
     record = document["packages.conda"]["dep-lib-1.0-0.conda"]
-    data = world.files.conda("dep-lib", "1.0", "linux-64",
-                             depends=("python >=3.8",)).read_bytes()
+    data = world.files.conda("dep-lib", "1.0", "linux-64", depends=("python >=3.8",)).read_bytes()
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
     assert record["md5"] == hashlib.md5(data).hexdigest()
     assert record["size"] == len(data)
@@ -211,8 +243,11 @@ def test_shards_and_records_are_stored_then_reused_and_retired(world: World) -> 
     assert new.shard_sha256 != old.shard_sha256
     assert stored(new.shard_sha256) == (new.shard, "keep")
     assert stored(old.shard_sha256) == (old.shard, "keep")  # kept for older shard indexes
-    retired = dict(world.repo.call(lambda s: s.execute(
-        select(CondaShard.sha256, CondaShard.retired_at_ms)).all()))
+    retired = dict(
+        world.repo.call(
+            lambda s: s.execute(select(CondaShard.sha256, CondaShard.retired_at_ms)).all()
+        )
+    )
     assert retired[old.shard_sha256] is not None and retired[new.shard_sha256] is None
     shard = msgpack.unpackb(zstd.decompress(new.shard))
     assert set(shard["packages.conda"]) == {"keep-1.0-0.conda", "keep-1.1-0.conda"}
@@ -228,7 +263,8 @@ def test_channeldata_lists_what_the_caller_may_read(world: World) -> None:
 
     def document(readable: frozenset[int]) -> dict:
         data, etag, _changed = world.repo.call(
-            world.indexes.channeldata, owner_id, "main", readable)
+            world.indexes.channeldata, owner_id, "main", readable
+        )
         assert etag == hashlib.blake2b(data, digest_size=16).hexdigest()
         return json.loads(data)
 
@@ -236,8 +272,7 @@ def test_channeldata_lists_what_the_caller_may_read(world: World) -> None:
     assert set(public["packages"]) == {"open-lib"}
     assert public["packages"]["open-lib"]["subdirs"] == ["linux-64", "noarch"]
     assert public["subdirs"] == ["linux-64", "noarch"]
-    secret_id = world.repo.call(
-        lambda s: packages.get_package(s, alice, "alice", "secret-lib").id)
+    secret_id = world.repo.call(lambda s: packages.get_package(s, alice, "alice", "secret-lib").id)
     full = document(frozenset({secret_id}))
     assert full["packages"]["secret-lib"]["version"] == "2.0"
     assert document(frozenset()) == public  # cached per view: the private one did not leak

@@ -50,23 +50,27 @@ def test_owner_packages_list_the_owners_private_ones_to_the_owner(shelf: World) 
     own = shelf.repo.call(listings.owner_packages, alice, "alice")
     assert _names(own.packages) == ["alpha", "beta", "delta", "gamma", "hidden"]
     hidden = own.packages.items[-1]
-    assert (hidden.public, hidden.latest_version, hidden.package_types) == (
-        False, "1.1", ["conda"])
+    assert (hidden.public, hidden.latest_version, hidden.package_types) == (False, "1.1", ["conda"])
     assert own.packages.items[0].latest_version == "1.1"
     assert own.packages.items[0].owner == "alice"
 
 
 def test_pages_split_the_list_and_count_it_once(shelf: World) -> None:
     alice = shelf.actor("alice")
-    pages = [shelf.repo.call(listings.owner_packages, alice, "alice", page=number,
-                             per_page=2).packages for number in (1, 2, 3)]
-    assert [_names(page) for page in pages] == [["alpha", "beta"], ["delta", "gamma"],
-                                                ["hidden"]]
+    pages = [
+        shelf.repo.call(listings.owner_packages, alice, "alice", page=number, per_page=2).packages
+        for number in (1, 2, 3)
+    ]
+    assert [_names(page) for page in pages] == [["alpha", "beta"], ["delta", "gamma"], ["hidden"]]
     assert {page.total for page in pages} == {5} and pages[0].pages == 3
     assert (pages[0].has_previous, pages[0].has_next) == (False, True)
     assert (pages[2].has_previous, pages[2].has_next) == (True, False)
-    assert _names(shelf.repo.call(listings.owner_packages, alice, "alice", page=4,
-                                  per_page=2).packages) == []
+    assert (
+        _names(
+            shelf.repo.call(listings.owner_packages, alice, "alice", page=4, per_page=2).packages
+        )
+        == []
+    )
     for bad in ({"page": 0}, {"per_page": 0}, {"per_page": listings.MAX_PER_PAGE + 1}):
         with pytest.raises(InvalidInput):
             shelf.repo.call(listings.owner_packages, alice, "alice", **bad)
@@ -95,38 +99,40 @@ def test_package_detail_counts_labels_platforms_and_filters_files(shelf: World) 
     assert detail.type_labels == {"conda": ["main", "dev"]}
     assert detail.files.total == 3
     assert {row.basename: row.labels for row in detail.files.items} == {
-        "noarch/alpha-1.0-0.conda": ["main"], "noarch/alpha-1.1-0.conda": ["dev"],
-        "linux-64/alpha-1.1-0.conda": ["dev"]}
+        "noarch/alpha-1.0-0.conda": ["main"],
+        "noarch/alpha-1.1-0.conda": ["dev"],
+        "linux-64/alpha-1.1-0.conda": ["dev"],
+    }
 
     def basenames(**filters: str) -> set[str]:
-        found = shelf.repo.call(listings.package_detail, ANONYMOUS, "alice", "alpha",
-                                **filters)
+        found = shelf.repo.call(listings.package_detail, ANONYMOUS, "alice", "alpha", **filters)
         return {row.basename for row in found.files.items}
 
-    assert basenames(label="dev") == {"noarch/alpha-1.1-0.conda",
-                                      "linux-64/alpha-1.1-0.conda"}
+    assert basenames(label="dev") == {"noarch/alpha-1.1-0.conda", "linux-64/alpha-1.1-0.conda"}
     assert basenames(platform="linux-64") == {"linux-64/alpha-1.1-0.conda"}
     assert basenames(version="1.0") == {"noarch/alpha-1.0-0.conda"}
     assert basenames(label="nowhere") == set()
-    assert shelf.repo.call(listings.package_detail, shelf.actor("alice"), "alice",
-                           "alpha").can_write
+    assert shelf.repo.call(
+        listings.package_detail, shelf.actor("alice"), "alice", "alpha"
+    ).can_write
 
 
-def test_a_private_package_is_missing_to_others_and_narrowed_for_label_tokens(
-        shelf: World) -> None:
+def test_a_private_package_is_missing_to_others_and_narrowed_for_label_tokens(shelf: World) -> None:
     bob = shelf.actor("bob")
     for actor in (ANONYMOUS, bob):
         with pytest.raises(NotFound):
             shelf.repo.call(listings.package_detail, actor, "alice", "hidden")
         with pytest.raises(NotFound):
-            shelf.repo.call(listings.file_view, actor, "alice", "hidden", "1.0",
-                            "noarch/hidden-1.0-0.conda")
+            shelf.repo.call(
+                listings.file_view, actor, "alice", "hidden", "1.0", "noarch/hidden-1.0-0.conda"
+            )
     staff = shelf.token_actor("alice", label="staff")
     detail = shelf.repo.call(listings.package_detail, staff, "alice", "hidden")
     assert [row.basename for row in detail.files.items] == ["noarch/hidden-1.1-0.conda"]
     assert detail.label_counts == [("staff", 1)]
-    view = shelf.repo.call(listings.file_view, staff, "alice", "hidden", "1.1",
-                           "noarch/hidden-1.1-0.conda")
+    view = shelf.repo.call(
+        listings.file_view, staff, "alice", "hidden", "1.1", "noarch/hidden-1.1-0.conda"
+    )
     assert view.other_versions == [("1.1", "noarch/hidden-1.1-0.conda")]
     assert view.labels == ["staff"] and not view.public
 
@@ -134,8 +140,9 @@ def test_a_private_package_is_missing_to_others_and_narrowed_for_label_tokens(
 def test_org_and_group_views_for_members_only(world: World) -> None:
     alice, bob = world.user("alice"), world.user("bob")
     world.user("carol")
-    world.repo.call(lambda s: accounts.create_org(s, "lab", accounts.get_user(s, "alice")),
-                    write=True)
+    world.repo.call(
+        lambda s: accounts.create_org(s, "lab", accounts.get_user(s, "alice")), write=True
+    )
     world.repo.call(orgs.create_group, alice, "lab", "readers", "read", write=True)
     world.repo.call(orgs.add_member, alice, "lab", "readers", "bob", write=True)
     world.conda(alice, "tool", "1.0", owner="lab", public=False)
@@ -145,16 +152,19 @@ def test_org_and_group_views_for_members_only(world: World) -> None:
     view = world.repo.call(listings.org_view, alice, "lab")
     assert view.is_admin
     assert [(group.name, group.members, group.packages) for group in view.groups] == [
-        ("owners", 1, 0), ("readers", 1, 1)]
+        ("owners", 1, 0),
+        ("readers", 1, 1),
+    ]
     assert view.members.items == [("alice", "", ["owners"]), ("bob", "", ["readers"])]
     assert not world.repo.call(listings.org_view, bob, "lab").is_admin
     group = world.repo.call(listings.group_view, bob, "lab", "readers")
     assert group.packages.items == [("tool", False)]
     assert _names(world.repo.call(listings.owner_packages, bob, "lab").packages) == [
-        "open-tool", "tool"]
+        "open-tool",
+        "tool",
+    ]
     carol = world.actor("carol")
-    assert _names(world.repo.call(listings.owner_packages, carol, "lab").packages) == [
-        "open-tool"]
+    assert _names(world.repo.call(listings.owner_packages, carol, "lab").packages) == ["open-tool"]
     with pytest.raises(NotFound):
         world.repo.call(listings.org_view, carol, "lab")
 

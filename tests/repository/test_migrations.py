@@ -18,7 +18,9 @@ from tests.support import processes
 def test_migrate_command_builds_exactly_the_models(database_url: str, tmp_path: Path) -> None:
     result = processes.run(
         [sys.executable, "-m", "jupyter_repo", "migrate", f"--db-url={database_url}"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},
     )
     assert result.returncode == 0, result.stderr
@@ -26,14 +28,17 @@ def test_migrate_command_builds_exactly_the_models(database_url: str, tmp_path: 
     repo = Repository(db_url=database_url, auto_migrate=False)
     try:
         with repo.database.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={
-                "include_object": db.include_object(connection.dialect.name)})
+            context = MigrationContext.configure(
+                connection, opts={"include_object": db.include_object(connection.dialect.name)}
+            )
             differences = compare_metadata(context, Base.metadata)
         assert differences == []
         head = db.current_revision(repo.database)
         again = processes.run(
             [sys.executable, "-m", "jupyter_repo", "migrate", f"--db-url={database_url}"],
-            capture_output=True, text=True, timeout=120,
+            capture_output=True,
+            text=True,
+            timeout=120,
             env={**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")},
         )
         assert again.returncode == 0 and f"(was {head})" in again.stdout

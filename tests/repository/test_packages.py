@@ -11,10 +11,13 @@ def test_attributes_are_cut_to_their_columns_on_every_database(world: World) -> 
     cut to what its column holds, texts without a limit to 20 000 characters."""
     alice = world.user("alice")
     world.conda(alice, "tool", "1.0")
-    attrs = packages.PackageAttrs(home="https://example.org/" + "h" * 700,
-                                  license="L" * 300, summary="s" * 30_000,
-                                  package_types=("conda", "environment"),
-                                  extra={"topic": "science"})
+    attrs = packages.PackageAttrs(
+        home="https://example.org/" + "h" * 700,
+        license="L" * 300,
+        summary="s" * 30_000,
+        package_types=("conda", "environment"),
+        extra={"topic": "science"},
+    )
     world.repo.call(packages.update_package, alice, "alice", "tool", attrs, write=True)
     package = world.repo.call(packages.get_package, alice, "alice", "tool")
     assert package.home == attrs.home[:500] and len(package.license) == 200
@@ -22,7 +25,8 @@ def test_attributes_are_cut_to_their_columns_on_every_database(world: World) -> 
     assert package.package_types == ["conda", "env"]
     assert package.attrs["topic"] == "science"
     unchanged = packages.PackageAttrs()
-    world.repo.call(packages.update_package, alice, "alice", "tool", unchanged, public=False,
-                    write=True)
+    world.repo.call(
+        packages.update_package, alice, "alice", "tool", unchanged, public=False, write=True
+    )
     package = world.repo.call(packages.get_package, alice, "alice", "tool")
     assert package.home == attrs.home[:500] and not package.public

@@ -25,19 +25,30 @@ def repo(database_url: str) -> Iterator[Repository]:
 
 PACKAGES = {
     # owner: [(name, summary, public)]
-    "alice": [*((f"tool-{index:02d}", f"A Tool number {index}", True) for index in range(25)),
-              ("tool-secret", "SECRET tool", False), ("percent", "100% pure", True),
-              ("under_score", "snake", True)],
-    "bob": [("other", "Uses TOOL kit", True), ("toolkit", "kit", True), ("tool", "t", True),
-            ("atool", "a", True)],
+    "alice": [
+        *((f"tool-{index:02d}", f"A Tool number {index}", True) for index in range(25)),
+        ("tool-secret", "SECRET tool", False),
+        ("percent", "100% pure", True),
+        ("under_score", "snake", True),
+    ],
+    "bob": [
+        ("other", "Uses TOOL kit", True),
+        ("toolkit", "kit", True),
+        ("tool", "t", True),
+        ("atool", "a", True),
+    ],
 }
 
 
 def fill(repo: Repository) -> dict[str, Actor]:
     actors = {}
     for login in PACKAGES:
-        actors[login] = repo.call(lambda s, login=login: accounts.password_actor(
-            accounts.create_user(s, login, "password-123")), write=True)
+        actors[login] = repo.call(
+            lambda s, login=login: accounts.password_actor(
+                accounts.create_user(s, login, "password-123")
+            ),
+            write=True,
+        )
 
     def rows(session):  # type: ignore[no-untyped-def]
         owners = dict(session.execute(select(Account.login, Account.id)).all())
@@ -47,37 +58,55 @@ def fill(repo: Repository) -> dict[str, Actor]:
             session.add(label)
             session.flush()
             for name, summary, public in packages:
-                package = Package(owner_id=owners[login], name=name, name_key=name,
-                                  pypi_key=name, summary=summary, public=public,
-                                  package_types=["conda"], description="x" * 3000)
+                package = Package(
+                    owner_id=owners[login],
+                    name=name,
+                    name_key=name,
+                    pypi_key=name,
+                    summary=summary,
+                    public=public,
+                    package_types=["conda"],
+                    description="x" * 3000,
+                )
                 session.add(package)
                 session.flush()
                 release = Release(package_id=package.id, version="1.0")
                 session.add(release)
                 session.flush()
                 if name.endswith(("3", "7")):  # a few on the main label
-                    file_id = session.execute(insert(File).returning(File.id), [{
-                        "package_id": package.id, "release_id": release.id,
-                        "basename": f"noarch/{name}-1.0-0.conda",
-                        "filename": f"{name}-1.0-0.conda", "subdir": "noarch",
-                        "distribution_type": "conda", "size": 1, "md5": "0" * 32,
-                        "sha256": "0" * 64, "attrs": {}, "dependencies": {},
-                        "blob_id": "blob"}]).scalar_one()
-                    session.execute(insert(FileLabel), [{"file_id": file_id,
-                                                         "label_id": label.id}])
+                    file_id = session.execute(
+                        insert(File).returning(File.id),
+                        [
+                            {
+                                "package_id": package.id,
+                                "release_id": release.id,
+                                "basename": f"noarch/{name}-1.0-0.conda",
+                                "filename": f"{name}-1.0-0.conda",
+                                "subdir": "noarch",
+                                "distribution_type": "conda",
+                                "size": 1,
+                                "md5": "0" * 32,
+                                "sha256": "0" * 64,
+                                "attrs": {},
+                                "dependencies": {},
+                                "blob_id": "blob",
+                            }
+                        ],
+                    ).scalar_one()
+                    session.execute(insert(FileLabel), [{"file_id": file_id, "label_id": label.id}])
 
     repo.call(rows, write=True)
     return actors
 
 
-def names(repo: Repository, actor: Actor, query: str, **options: object
-          ) -> tuple[list[str], int]:
+def names(repo: Repository, actor: Actor, query: str, **options: object) -> tuple[list[str], int]:
     page = repo.call(lambda s: search.search(s, actor, query, **options))  # type: ignore[arg-type]
     return [package.name for package in page.packages], page.total
 
 
-def every_page(repo: Repository, actor: Actor, query: str, per_page: int
-               ) -> tuple[list[str], set[int]]:
+def every_page(
+    repo: Repository, actor: Actor, query: str, per_page: int
+) -> tuple[list[str], set[int]]:
     found: list[str] = []
     totals = set()
     for page in range(1, 100):
@@ -115,9 +144,10 @@ def test_search_ranks_pages_and_hides_private_packages(repo: Repository) -> None
     assert names(repo, ANONYMOUS, "%") == (["percent"], 1)
 
     # Filters: owner, label; the empty query lists everything visible by name.
-    assert names(repo, ANONYMOUS, "tool", owner="bob") == (["tool", "toolkit", "atool",
-                                                            "other"], 4)
-    assert names(repo, ANONYMOUS, "tool", label="main") == (["tool-03", "tool-07", "tool-13",
-                                                             "tool-17", "tool-23"], 5)
+    assert names(repo, ANONYMOUS, "tool", owner="bob") == (["tool", "toolkit", "atool", "other"], 4)
+    assert names(repo, ANONYMOUS, "tool", label="main") == (
+        ["tool-03", "tool-07", "tool-13", "tool-17", "tool-23"],
+        5,
+    )
     everything, total = names(repo, ANONYMOUS, "", per_page=500)
     assert total == len(everything) == 31 and "tool-secret" not in everything

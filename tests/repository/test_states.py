@@ -38,8 +38,9 @@ def test_a_job_ends_in_one_of_three_states() -> None:
     assert {state.value for state in FINAL} == {"succeeded", "failed", "cancelled"}
 
 
-@pytest.mark.parametrize("states", [PanelState, SearchState, EnvironmentState],
-                         ids=lambda states: states.__name__)
+@pytest.mark.parametrize(
+    "states", [PanelState, SearchState, EnvironmentState], ids=lambda states: states.__name__
+)
 def test_the_widgets_end_in_a_jobs_final_states(states: type[PanelState]) -> None:
     """Each widget's state set ends where a job ends, spelled the same (the CSS classes and
     the tests read these words)."""

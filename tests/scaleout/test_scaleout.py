@@ -21,18 +21,24 @@ def scaled(server: RepoServer, tier: str) -> RepoServer:
 
 
 def test_upload_through_one_process_is_read_through_the_other(
-        scaled: RepoServer, user: str, samples: Path) -> None:
+    scaled: RepoServer, user: str, samples: Path
+) -> None:
     """Upload through process A; immediately, process B and nginx show it everywhere."""
     first, second = scaled.processes  # type: ignore[attr-defined]
     token = scaled.token(user)
     conda = builders.conda_package(samples, "crossing", "1.0")
     wheel = builders.wheel(samples, "crossing-wheel", "1.0")
-    for path, package, basename in ((conda, "crossing", f"noarch/{conda.name}"),
-                                    (wheel, "crossing-wheel", wheel.name)):
+    for path, package, basename in (
+        (conda, "crossing", f"noarch/{conda.name}"),
+        (wheel, "crossing-wheel", wheel.name),
+    ):
         # Warm B's caches first, so that it must notice the change, not just build fresh.
         requests.get(f"{second.url}/conda/{user}/noarch/repodata.json")
-        response = requests.put(f"{first.api}/upload/{user}/{package}/1.0/{basename}",
-                                data=path.read_bytes(), headers=auth(token))
+        response = requests.put(
+            f"{first.api}/upload/{user}/{package}/1.0/{basename}",
+            data=path.read_bytes(),
+            headers=auth(token),
+        )
         assert response.status_code == 201, response.text
     digest = hashlib.sha256(conda.read_bytes()).hexdigest()
     for base in (second.url, scaled.url):
@@ -73,8 +79,12 @@ def test_killing_a_process_loses_no_upload(scaled: RepoServer, user: str, sample
     big = samples / "big.bin"
     big.write_bytes(os.urandom(8 << 20))
     big_sha = hashlib.sha256(big.read_bytes()).hexdigest()
-    assert requests.put(f"{scaled.api}/upload/{user}/bulk/1/big.bin", data=big.read_bytes(),
-                        headers=auth(token)).status_code == 201
+    assert (
+        requests.put(
+            f"{scaled.api}/upload/{user}/bulk/1/big.bin", data=big.read_bytes(), headers=auth(token)
+        ).status_code
+        == 201
+    )
     acknowledged: dict[str, str] = {}
     counters = {"retried": 0, "downloads": 0}
     stop = threading.Event()
@@ -82,8 +92,9 @@ def test_killing_a_process_loses_no_upload(scaled: RepoServer, user: str, sample
 
     def download_loop() -> None:  # big downloads in flight while a process dies
         while not stop.is_set():
-            response, attempts = _with_retries(lambda: requests.get(
-                f"{scaled.api}/download/{user}/bulk/1/big.bin", timeout=30))
+            response, attempts = _with_retries(
+                lambda: requests.get(f"{scaled.api}/download/{user}/bulk/1/big.bin", timeout=30)
+            )
             counters["retried"] += attempts
             if hashlib.sha256(response.content).hexdigest() != big_sha:
                 failures.append(f"download {response.status_code}")
@@ -102,19 +113,24 @@ def test_killing_a_process_loses_no_upload(scaled: RepoServer, user: str, sample
             data = wheel.read_bytes()
             url = f"{scaled.api}/upload/{user}/survivor/{version}/{wheel.name}"
             response, attempts = _with_retries(
-                lambda url=url, data=data: requests.put(url, data=data, headers=auth(token),
-                                                        timeout=30))
+                lambda url=url, data=data: requests.put(
+                    url, data=data, headers=auth(token), timeout=30
+                )
+            )
             counters["retried"] += attempts
             if response.status_code == 409:  # the first attempt landed; its answer was lost
-                stored = requests.get(f"{scaled.api}/dist/{user}/survivor/{version}/{wheel.name}",
-                                      headers=auth(token)).json()
+                stored = requests.get(
+                    f"{scaled.api}/dist/{user}/survivor/{version}/{wheel.name}", headers=auth(token)
+                ).json()
                 assert stored["sha256"] == hashlib.sha256(data).hexdigest()
             else:
                 assert response.status_code == 201, response.text
             acknowledged[wheel.name] = hashlib.sha256(data).hexdigest()
-            download, attempts = _with_retries(lambda name=wheel.name, version=version: (
-                requests.get(f"{scaled.api}/download/{user}/survivor/{version}/{name}",
-                             timeout=30)))
+            download, attempts = _with_retries(
+                lambda name=wheel.name, version=version: requests.get(
+                    f"{scaled.api}/download/{user}/survivor/{version}/{name}", timeout=30
+                )
+            )
             counters["retried"] += attempts
             assert download.status_code == 200
             assert hashlib.sha256(download.content).hexdigest() == acknowledged[wheel.name]
@@ -125,8 +141,11 @@ def test_killing_a_process_loses_no_upload(scaled: RepoServer, user: str, sample
         first.process = None
         first.start()  # leave the session's tier whole for the tests that follow
     assert killed_at == 10 and not failures
-    files = requests.get(f"{scaled.api}/package/{user}/survivor",
-                         headers=auth(token)).json()["files"]
+    files = requests.get(f"{scaled.api}/package/{user}/survivor", headers=auth(token)).json()[
+        "files"
+    ]
     assert {f["basename"]: f["sha256"] for f in files} == acknowledged
-    print(f"\n40 uploads, 40 + {counters['downloads']} downloads through nginx, one of two "
-          f"processes killed after 10: {counters['retried']} retried request(s), 0 lost")
+    print(
+        f"\n40 uploads, 40 + {counters['downloads']} downloads through nginx, one of two "
+        f"processes killed after 10: {counters['retried']} retried request(s), 0 lost"
+    )

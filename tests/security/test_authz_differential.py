@@ -38,8 +38,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterable[World]:
     root = tmp_path_factory.mktemp("differential")
     with running_server(root / "server") as server:
         built = authz_world.build(server, uuid.uuid4().hex[:6], root / "files")
-        server.call(labels.add_files, built.actor("admin"), built.org, PRIVATE_ONLY_LABEL,
-                    labels.FileSelection(built.packages["private"]))
+        server.call(
+            labels.add_files,
+            built.actor("admin"),
+            built.org,
+            PRIVATE_ONLY_LABEL,
+            labels.FileSelection(built.packages["private"]),
+        )
         yield built
 
 
@@ -59,13 +64,19 @@ def blind(actor: str, route: policy.Route, name: str) -> bool:
 
 
 def package_routes() -> list[policy.Route]:
-    return [route for route in policy.ROUTES
-            if any(need in ("package", "files", "fresh") for need, _ in route.needs)]
+    return [
+        route
+        for route in policy.ROUTES
+        if any(need in ("package", "files", "fresh") for need, _ in route.needs)
+    ]
 
 
 def org_routes() -> list[policy.Route]:
-    return [route for route in policy.ROUTES if any(
-        need in ("org", "org-tokens") for need, _ in route.needs)]
+    return [
+        route
+        for route in policy.ROUTES
+        if any(need in ("org", "org-tokens") for need, _ in route.needs)
+    ]
 
 
 def swapped(answer: authz_world.Answer, names: dict[str, str]) -> tuple[int, str, str]:
@@ -80,28 +91,44 @@ def swapped(answer: authz_world.Answer, names: dict[str, str]) -> tuple[int, str
 def assert_alike(first: tuple[int, str, str], second: tuple[int, str, str]) -> None:
     """Equal answers; otherwise a diff of the two bodies, which are often long pages."""
     if first != second:
-        diff = difflib.unified_diff(first[2].splitlines(), second[2].splitlines(),
-                                    "private", "missing", lineterm="", n=1)
+        diff = difflib.unified_diff(
+            first[2].splitlines(), second[2].splitlines(), "private", "missing", lineterm="", n=1
+        )
         raise AssertionError(f"{first[:2]} vs {second[:2]}\n" + "\n".join(diff))
 
 
-def run(world: World, route: policy.Route, actor: str, values: dict[str, Any],
-        method: str) -> authz_world.Answer:
+def run(
+    world: World, route: policy.Route, actor: str, values: dict[str, Any], method: str
+) -> authz_world.Answer:
     path = authz_world.fill(route.path, values)
     body = authz_world.fill(route.body, values)
-    credential = (world.fresh_credential(actor, route.family) if route.fresh_credential
-                  else world.credential(actor, route.family))
-    return authz_world.send(world, authz_world.client_session(), route, method, path, body,
-                            credential)
+    credential = (
+        world.fresh_credential(actor, route.family)
+        if route.fresh_credential
+        else world.credential(actor, route.family)
+    )
+    return authz_world.send(
+        world, authz_world.client_session(), route, method, path, body, credential
+    )
 
 
 #: Values naming the private package's files (a version, a file, a shard).
-FILE_VALUES = ("version", "fresh_version", "conda", "conda_file", "wheel", "notebook",
-               "fresh_file", "staged", "digest")
+FILE_VALUES = (
+    "version",
+    "fresh_version",
+    "conda",
+    "conda_file",
+    "wheel",
+    "notebook",
+    "fresh_file",
+    "staged",
+    "digest",
+)
 
 
-def missing_values(world: World, values: dict[str, Any], missing: str, *,
-                   files_only: bool) -> dict[str, Any]:
+def missing_values(
+    world: World, values: dict[str, Any], missing: str, *, files_only: bool
+) -> dict[str, Any]:
     """The cell's values naming something missing instead of the private object: another
     package (``missing``), or -- for an actor who may know the package but not read its
     files -- other files of the same package."""
@@ -113,8 +140,10 @@ def missing_values(world: World, values: dict[str, Any], missing: str, *,
         result["digest"] = "0" * 64
         return result
     private = world.packages["private"]
-    result = {key: (value.replace(private, missing) if isinstance(value, str) else value)
-              for key, value in values.items()}
+    result = {
+        key: (value.replace(private, missing) if isinstance(value, str) else value)
+        for key, value in values.items()
+    }
     result["env"] = missing + "env"
     result["digest"] = "0" * 64
     if "fresh_pkg" in result:
@@ -124,8 +153,9 @@ def missing_values(world: World, values: dict[str, Any], missing: str, *,
 
 def _cells(kind: str) -> list[tuple[policy.Route, str]]:
     routes = package_routes() if kind == "package" else org_routes()
-    return [(route, actor) for route in routes for actor in policy.ACTORS
-            if blind(actor, route, kind)]
+    return [
+        (route, actor) for route in routes for actor in policy.ACTORS if blind(actor, route, kind)
+    ]
 
 
 def _ids(cells: list[tuple[policy.Route, str]]) -> list[str]:
@@ -137,8 +167,9 @@ ORG_CELLS = _cells("org")
 
 
 @pytest.mark.parametrize(("route", "actor"), PACKAGE_CELLS, ids=_ids(PACKAGE_CELLS))
-def test_a_private_package_answers_like_a_missing_one(world: World, route: policy.Route,
-                                                      actor: str) -> None:
+def test_a_private_package_answers_like_a_missing_one(
+    world: World, route: policy.Route, actor: str
+) -> None:
     values = {**world.values("private"), "new": world.fresh()}
     values.update(authz_world.setup(world, route.setup, actor, "private"))
     missing = f"missing{uuid.uuid4().hex[:6]}"
@@ -146,24 +177,34 @@ def test_a_private_package_answers_like_a_missing_one(world: World, route: polic
     absent = missing_values(world, values, missing, files_only=files_only)
     private = run(world, route, actor, values, route.method)
     gone = run(world, route, actor, absent, route.method)
-    names = {values[key]: key.upper() for key in (*FILE_VALUES, "env", "fresh_pkg")
-             if isinstance(values.get(key), str)}
-    names.update({absent[key]: key.upper() for key in (*FILE_VALUES, "env", "fresh_pkg")
-                  if isinstance(absent.get(key), str)})
+    names = {
+        values[key]: key.upper()
+        for key in (*FILE_VALUES, "env", "fresh_pkg")
+        if isinstance(values.get(key), str)
+    }
+    names.update(
+        {
+            absent[key]: key.upper()
+            for key in (*FILE_VALUES, "env", "fresh_pkg")
+            if isinstance(absent.get(key), str)
+        }
+    )
     names.update({world.packages["private"]: "PKG", missing: "PKG"})
     assert_alike(swapped(private, names), swapped(gone, names))
     assert private.status in (401, 403, 404, 303, 400), private
 
 
 @pytest.mark.parametrize(("route", "actor"), ORG_CELLS, ids=_ids(ORG_CELLS))
-def test_an_organization_answers_outsiders_like_a_missing_one(world: World,
-                                                              route: policy.Route,
-                                                              actor: str) -> None:
+def test_an_organization_answers_outsiders_like_a_missing_one(
+    world: World, route: policy.Route, actor: str
+) -> None:
     values = {**world.values(None), "new": world.fresh()}
     values.update(authz_world.setup(world, route.setup, actor, None))
     missing = f"missingorg{uuid.uuid4().hex[:6]}"
-    absent = {key: (value.replace(world.org, missing) if isinstance(value, str) else value)
-              for key, value in values.items()}
+    absent = {
+        key: (value.replace(world.org, missing) if isinstance(value, str) else value)
+        for key, value in values.items()
+    }
     private = run(world, route, actor, values, route.method)
     gone = run(world, route, actor, absent, route.method)
     names = {world.org: "ORG", missing: "ORG"}
@@ -174,8 +215,9 @@ LABEL_ROUTES = (
     policy.Route("GET", "/api/channels/{org}/{label}"),
     policy.Route("GET", "/conda/{org}/label/{label}/noarch/repodata.json", family="conda"),
     policy.Route("GET", "/conda/{org}/label/{label}/noarch/repodata.json.zst", family="conda"),
-    policy.Route("GET", "/conda/{org}/label/{label}/noarch/repodata_shards.msgpack.zst",
-                 family="conda"),
+    policy.Route(
+        "GET", "/conda/{org}/label/{label}/noarch/repodata_shards.msgpack.zst", family="conda"
+    ),
     policy.Route("GET", "/conda/{org}/label/{label}/channeldata.json", family="conda"),
     policy.Route("GET", "/conda/{org}/label/{label}/noarch/{conda_file}", family="conda"),
     policy.Route("GET", "/pypi/{org}/label/{label}/simple/", family="pypi"),
@@ -183,20 +225,28 @@ LABEL_ROUTES = (
     policy.Route("GET", "/pypi/{org}/label/{label}/simple", family="pypi"),
     policy.Route("GET", "/api/search?name={search}&label={label}"),
 )
+
+
 def sees_every_label(actor: str) -> bool:
     """Who may write to the namespace manages its labels, and so knows all of them."""
     levels = policy.LEVELS[actor]
     return levels["namespace"] >= policy.WRITE and levels["labels"] >= policy.ADMIN
 
 
-LABEL_CELLS = [(route, actor) for route in LABEL_ROUTES for actor in policy.ACTORS
-               if actor not in policy.INVALID and not sees_every_label(actor)
-               and policy.LEVELS[actor]["private-files"] < policy.READ]
+LABEL_CELLS = [
+    (route, actor)
+    for route in LABEL_ROUTES
+    for actor in policy.ACTORS
+    if actor not in policy.INVALID
+    and not sees_every_label(actor)
+    and policy.LEVELS[actor]["private-files"] < policy.READ
+]
 
 
 @pytest.mark.parametrize(("route", "actor"), LABEL_CELLS, ids=_ids(LABEL_CELLS))
 def test_a_label_only_private_packages_use_answers_like_a_missing_one(
-        world: World, route: policy.Route, actor: str) -> None:
+    world: World, route: policy.Route, actor: str
+) -> None:
     values = {**world.values("private")}
     answers = []
     for label in (PRIVATE_ONLY_LABEL, f"nolabel{uuid.uuid4().hex[:6]}x"):

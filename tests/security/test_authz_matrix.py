@@ -40,8 +40,7 @@ class Cell:
     visibility: str | None
 
     def describe(self) -> str:
-        return (f"{self.method:6} {self.route.path:55} {self.actor:20} "
-                f"{self.visibility or '-':8}")
+        return f"{self.method:6} {self.route.path:55} {self.actor:20} {self.visibility or '-':8}"
 
 
 # -- the application's own routes --------------------------------------------------------------
@@ -60,8 +59,10 @@ class AppRoute:
 def application_routes(server: RepoServer) -> list[AppRoute]:
     """The rule table of the real application, in routing order (catch-all last)."""
     app = make_app(server.repo, channel_indexes=object())
-    return [AppRoute(index, rule.matcher.regex.pattern, rule.target)
-            for index, rule in enumerate(app.wildcard_router.rules)]
+    return [
+        AppRoute(index, rule.matcher.regex.pattern, rule.target)
+        for index, rule in enumerate(app.wildcard_router.rules)
+    ]
 
 
 def answered_methods(handler: type) -> set[str]:
@@ -73,8 +74,11 @@ def answered_methods(handler: type) -> set[str]:
         implementation = getattr(handler, method.lower(), None)
         if implementation is None or implementation is getattr(RequestHandler, method.lower()):
             continue
-        if (method == "POST" and issubclass(handler, WebHandler)
-                and handler.submit is WebHandler.submit):
+        if (
+            method == "POST"
+            and issubclass(handler, WebHandler)
+            and handler.submit is WebHandler.submit
+        ):
             continue  # WebHandler.post only parses forms for handlers with a submit()
         found.add(method)
     return found
@@ -89,10 +93,12 @@ def route_for(path: str, routes: list[AppRoute]) -> AppRoute:
     raise AssertionError(f"no route matches {path}")
 
 
-def coverage_problems(world: World, routes: list[AppRoute],
-                      entries: Iterable[policy.Route] = policy.ROUTES) -> list[str]:
-    required = {(route.index, method) for route in routes
-                for method in answered_methods(route.handler)}
+def coverage_problems(
+    world: World, routes: list[AppRoute], entries: Iterable[policy.Route] = policy.ROUTES
+) -> list[str]:
+    required = {
+        (route.index, method) for route in routes for method in answered_methods(route.handler)
+    }
     covered: dict[tuple[int, str], str] = {}
     problems = []
     for entry in entries:
@@ -100,8 +106,10 @@ def coverage_problems(world: World, routes: list[AppRoute],
         app_route = route_for(entry.path.format_map(values), routes)
         key = (app_route.index, entry.method)
         if key not in required:
-            problems.append(f"policy entry {entry.method} {entry.path} reaches {app_route}, "
-                            f"which does not answer {entry.method}")
+            problems.append(
+                f"policy entry {entry.method} {entry.path} reaches {app_route}, "
+                f"which does not answer {entry.method}"
+            )
         covered[key] = entry.path
     by_index = {route.index: route for route in routes}
     for index, method in sorted(required - set(covered)):
@@ -117,7 +125,8 @@ def cells() -> list[Cell]:
     for route in policy.ROUTES:
         methods = [route.method] + (["HEAD"] if route.method == "GET" else [])
         visibilities: Iterable[str | None] = (
-            ("public", "private") if route.per_visibility else (None,))
+            ("public", "private") if route.per_visibility else (None,)
+        )
         for method in methods:
             for visibility in visibilities:
                 for actor in policy.ACTORS:
@@ -143,12 +152,19 @@ def run_cell(world: World, http: authz_world.requests.Session, cell: Cell) -> st
     values.update(authz_world.setup(world, route.setup, cell.actor, cell.visibility))
     path = authz_world.fill(route.path, values)
     body = authz_world.fill(route.body, values)
-    credential = (world.fresh_credential(cell.actor, route.family) if route.fresh_credential
-                  else world.credential(cell.actor, route.family))
+    credential = (
+        world.fresh_credential(cell.actor, route.family)
+        if route.fresh_credential
+        else world.credential(cell.actor, route.family)
+    )
     answer = authz_world.send(world, http, route, cell.method, path, body, credential)
-    outcome = policy.expected(route.needs, cell.actor, cell.visibility,
-                              reads_credentials=route.reads_credentials,
-                              creates=route.creates)
+    outcome = policy.expected(
+        route.needs,
+        cell.actor,
+        cell.visibility,
+        reads_credentials=route.reads_credentials,
+        creates=route.creates,
+    )
     want = expected_status(cell, outcome)
     got = f"{answer.status} {answer.location} {answer.body[:160]!r}"
     if answer.status != want:
@@ -159,11 +175,11 @@ def run_cell(world: World, http: authz_world.requests.Session, cell: Cell) -> st
     if route.lists and cell.method == "GET" and answer.status == 200:
         text = authz_world.listing_text(route.lists, answer.body)
         package = world.packages[cell.visibility or "public"]
-        shown = policy.may_read_listed(cell.actor, cell.visibility or "public",
-                                       files=route.lists_files)
+        shown = policy.may_read_listed(
+            cell.actor, cell.visibility or "public", files=route.lists_files
+        )
         if (package in text) != shown:
-            return (f"{cell.describe()} the listing {'lacks' if shown else 'shows'} "
-                    f"{package}")
+            return f"{cell.describe()} the listing {'lacks' if shown else 'shows'} {package}"
     return None
 
 
@@ -215,14 +231,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterable[World]:
         yield authz_world.build(server, uuid.uuid4().hex[:6], root / "files")
 
 
-def test_authorization_matrix(world: World, capsys: pytest.CaptureFixture[str],
-                              artifacts_dir: Path) -> None:
+def test_authorization_matrix(
+    world: World, capsys: pytest.CaptureFixture[str], artifacts_dir: Path
+) -> None:
     routes = application_routes(world.server)
     problems = coverage_problems(world, routes)
     chosen = cells()
     problems += run_all(world, chosen)
-    summary = (f"authorization matrix: {len(routes)} routes, {len(chosen)} cells checked, "
-               f"{len(problems)} problems")
+    summary = (
+        f"authorization matrix: {len(routes)} routes, {len(chosen)} cells checked, "
+        f"{len(problems)} problems"
+    )
     (artifacts_dir / "authz-matrix.txt").write_text(summary + "\n" + "\n".join(problems))
     with capsys.disabled():
         print("\n" + summary)
@@ -242,8 +261,10 @@ def test_a_route_without_a_policy_entry_fails(world: World) -> None:
     added = [*routes[:-1], AppRoute(len(routes), r"/api/brand-new$", NewHandler), routes[-1]]
     problems = coverage_problems(world, added)
     assert [problem.split(": ", 1)[0] for problem in problems] == [
-        "route without a matrix entry"] * 2
+        "route without a matrix entry"
+    ] * 2
     assert "DELETE /api/brand-new$" in problems[0] and "GET /api/brand-new$" in problems[1]
     without_scopes = [entry for entry in policy.ROUTES if entry.path != "/api/scopes"]
     assert coverage_problems(world, routes, without_scopes) == [
-        f"route without a matrix entry: GET {route_for('/api/scopes', routes)}"]
+        f"route without a matrix entry: GET {route_for('/api/scopes', routes)}"
+    ]

@@ -35,8 +35,12 @@ from tests.support.paths import FUZZ_CORPUS
 CORPUS = FUZZ_CORPUS
 EXAMPLES = 150
 BAD_EXAMPLES = 100
-LIMITS = Limits(max_inflate_bytes=8 << 20, max_member_bytes=1 << 20,
-                max_archive_members=2000, max_parse_bytes=4 << 20)
+LIMITS = Limits(
+    max_inflate_bytes=8 << 20,
+    max_member_bytes=1 << 20,
+    max_archive_members=2000,
+    max_parse_bytes=4 << 20,
+)
 
 SEEDS = [
     ("conda", "seed-1.0-h0_0.conda"),
@@ -75,8 +79,10 @@ BAD_SEEDS = [
 ]
 #: Escapes only the repository's check sees: Python's tar filter and a lexical zip check
 #: read a backslash as a letter and do not follow one link through another.
-ORACLE_BLIND = {"bad/sdist-symlink-chain/planted-1.0.tar.gz",
-                "bad/sdist-zip-backslash/planted-1.0.zip"}
+ORACLE_BLIND = {
+    "bad/sdist-symlink-chain/planted-1.0.tar.gz",
+    "bad/sdist-zip-backslash/planted-1.0.zip",
+}
 
 
 def _plain_requirement(line: str) -> bool:
@@ -119,15 +125,21 @@ def mutations(draw: st.DrawFn, seed: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("kind, seed_name", SEEDS, ids=[name for _, name in SEEDS])
-def test_inspectors_never_crash(kind: str, seed_name: str, tmp_path_factory: pytest.TempPathFactory
-                                ) -> None:
+def test_inspectors_never_crash(
+    kind: str, seed_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     seed = (CORPUS / seed_name).read_bytes()
     work = tmp_path_factory.mktemp("fuzz")
     # The unmutated seed must be accepted, or the fuzzing proves nothing.
     inspect_file(CORPUS / seed_name, kind, seed_name, LIMITS)
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(mutations(seed))
     def check(data: bytes) -> None:
         _inspect_mutation(work / "upload.part", data, kind, seed_name)
@@ -147,29 +159,37 @@ def _inspect_mutation(path: Path, data: bytes, kind: str, filename: str) -> None
         assert_safe(inspection, path, filename)
 
 
-@pytest.mark.parametrize("kind, seed, quoted", BAD_SEEDS,
-                         ids=[seed.split("/")[1] for _, seed, _ in BAD_SEEDS])
+@pytest.mark.parametrize(
+    "kind, seed, quoted", BAD_SEEDS, ids=[seed.split("/")[1] for _, seed, _ in BAD_SEEDS]
+)
 def test_bad_seeds_are_refused_naming_what(kind: str, seed: str, quoted: str) -> None:
     path = CORPUS / seed
     with pytest.raises(InvalidInput) as refused:
         inspect_file(path, kind, path.name, LIMITS)
     assert quoted in refused.value.message, refused.value.message
     if seed.endswith((".conda", ".whl", ".zip", ".tar.gz", ".tar.bz2")) and (
-            "anaconda-project" not in seed):
+        "anaconda-project" not in seed
+    ):
         assert (escaping_members(path, path.name) == []) == (seed in ORACLE_BLIND)
 
 
-@pytest.mark.parametrize("kind, seed, _quoted", BAD_SEEDS,
-                         ids=[seed.split("/")[1] for _, seed, _ in BAD_SEEDS])
-def test_mutated_bad_seeds_never_slip_through(kind: str, seed: str, _quoted: str,
-                                              tmp_path_factory: pytest.TempPathFactory
-                                              ) -> None:
+@pytest.mark.parametrize(
+    "kind, seed, _quoted", BAD_SEEDS, ids=[seed.split("/")[1] for _, seed, _ in BAD_SEEDS]
+)
+def test_mutated_bad_seeds_never_slip_through(
+    kind: str, seed: str, _quoted: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """A mutation may repair a hostile file or break it further; what passes is safe."""
     path = CORPUS / seed
     work = tmp_path_factory.mktemp("fuzz-bad")
 
-    @settings(max_examples=BAD_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=BAD_EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(mutations(path.read_bytes()))
     def check(data: bytes) -> None:
         _inspect_mutation(work / path.name, data, kind, path.name)
@@ -177,10 +197,21 @@ def test_mutated_bad_seeds_never_slip_through(kind: str, seed: str, _quoted: str
     check()
 
 
-@pytest.mark.parametrize("check", [names.login, names.package, names.version, names.label,
-                                   names.group, names.subdir, names.filename,
-                                   names.package_type, names.basename],
-                         ids=lambda check: check.__name__)
+@pytest.mark.parametrize(
+    "check",
+    [
+        names.login,
+        names.package,
+        names.version,
+        names.label,
+        names.group,
+        names.subdir,
+        names.filename,
+        names.package_type,
+        names.basename,
+    ],
+    ids=lambda check: check.__name__,
+)
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(value=st.text(max_size=300))
 def test_names_accept_or_refuse_cleanly(check: Callable[[str], object], value: str) -> None:
@@ -194,8 +225,10 @@ def test_names_accept_or_refuse_cleanly(check: Callable[[str], object], value: s
 
 
 @settings(max_examples=300, deadline=None, derandomize=True, database=None)
-@given(st.text(max_size=2000), st.sampled_from(["environment.yml", "requirements.txt",
-                                                 "spec.yaml", "explicit.txt", "x.lock"]))
+@given(
+    st.text(max_size=2000),
+    st.sampled_from(["environment.yml", "requirements.txt", "spec.yaml", "explicit.txt", "x.lock"]),
+)
 def test_environment_specs_accept_or_refuse_cleanly(content: str, filename: str) -> None:
     try:
         spec = parse_spec(content, filename)

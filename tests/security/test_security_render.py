@@ -55,7 +55,8 @@ class Notebook:
 
     def cache_rows(self) -> int:
         return self.server.call(
-            lambda s: s.query(RenderCache).filter_by(sha256=self.sha256).count(), write=False)
+            lambda s: s.query(RenderCache).filter_by(sha256=self.sha256).count(), write=False
+        )
 
     def assert_unchanged(self) -> None:
         """The notebook is stored as it was uploaded, and downloads byte for byte."""
@@ -65,9 +66,13 @@ class Notebook:
 
 
 def publish(server: RepoServer, owner: str, name: str, data: bytes) -> Notebook:
-    response = requests.put(f"{server.api}/upload/{owner}/{name}/1/{name}.ipynb",
-                            params={"type": "ipynb"}, data=data, timeout=300,
-                            headers={"Authorization": f"token {server.token(owner)}"})
+    response = requests.put(
+        f"{server.api}/upload/{owner}/{name}/1/{name}.ipynb",
+        params={"type": "ipynb"},
+        data=data,
+        timeout=300,
+        headers={"Authorization": f"token {server.token(owner)}"},
+    )
     assert response.status_code == 201, response.text
     return Notebook(server, owner, name, data)
 
@@ -92,7 +97,7 @@ def shows(response: requests.Response) -> str:
 def cells(response: requests.Response) -> str:
     """The rendered notebook in a page (the rest names the server's own address)."""
     start = response.text.index('<div class="notebook">')
-    return response.text[start:response.text.index("</section>", start)]
+    return response.text[start : response.text.index("</section>", start)]
 
 
 def view_until_final(notebook: Notebook, limit: float) -> tuple[requests.Response, float]:
@@ -133,8 +138,9 @@ class Probe:
                 if response.status_code != 200:
                     self.failures.append(f"{name}: {response.status_code}")
                 if seconds >= RESPONSIVE:  # where the time went, for the failure message
-                    self.slow.append(f"{name} {seconds:.2f} s, server "
-                                     f"{response.headers.get('Server-Timing')}")
+                    self.slow.append(
+                        f"{name} {seconds:.2f} s, server {response.headers.get('Server-Timing')}"
+                    )
             time.sleep(0.1)
 
     def _sample(self) -> None:
@@ -161,11 +167,13 @@ class Probe:
             assert len(values) >= 3, f"{name} was asked only {len(values)} times"
             assert max(values) < bound, (
                 f"{name} took {max(values):.2f} s (of {len(values)} requests, "
-                f"median {sorted(values)[len(values) // 2] * 1000:.0f} ms): {self.slow}")
+                f"median {sorted(values)[len(values) // 2] * 1000:.0f} ms): {self.slow}"
+            )
 
 
 def crowd(notebook: Notebook, viewers: int = VIEWERS) -> list[tuple[requests.Response, float]]:
     """``viewers`` anonymous views of the notebook's page at once, with their durations."""
+
     def view(_: int) -> tuple[requests.Response, float]:
         started = time.monotonic()
         response = requests.get(notebook.page, timeout=300)
@@ -184,7 +192,8 @@ def render_workers(server: RepoServer) -> list[psutil.Process]:
 
 
 def test_finding_3_concurrent_views_of_an_expensive_notebook_leave_the_server_responsive(
-        server: RepoServer, user: str) -> None:
+    server: RepoServer, user: str
+) -> None:
     # 780 KB of code in one cell: within the preview budget, seconds to render.
     expensive = publish(server, user, "popular", notebook_bytes("huge_source", 780_000))
     small = publish(server, user, "small", notebook_bytes("many_cells", 3_000))
@@ -196,8 +205,14 @@ def test_finding_3_concurrent_views_of_an_expensive_notebook_leave_the_server_re
         response, _ = view_until_final(warm, limit=120)
         assert shows(response) == "rendered"
 
-    probe = Probe(server, {"GET /api": server.api, "home page": server.url + "/",
-                           "a cached notebook page": small.page})
+    probe = Probe(
+        server,
+        {
+            "GET /api": server.api,
+            "home page": server.url + "/",
+            "a cached notebook page": small.page,
+        },
+    )
     baseline = server.rss()
     with probe.running():
         views = crowd(expensive)
@@ -210,7 +225,8 @@ def test_finding_3_concurrent_views_of_an_expensive_notebook_leave_the_server_re
     assert "compute</span>" in final.text  # highlighted, sanitised code
     probe.assert_responsive()
     assert probe.peak_rss - baseline < 300 * MIB, (
-        f"the server grew by {(probe.peak_rss - baseline) / MIB:.0f} MiB")
+        f"the server grew by {(probe.peak_rss - baseline) / MIB:.0f} MiB"
+    )
     # The rendering was made once and kept; every process shows it (a process that did not
     # render it finds it in the database), HEAD agrees with GET; nothing stored changed.
     assert expensive.cache_rows() == 1
@@ -223,14 +239,18 @@ def test_finding_3_concurrent_views_of_an_expensive_notebook_leave_the_server_re
     expensive.assert_unchanged()
 
 
-@pytest.mark.parametrize(("shape", "size", "reason"), [
-    ("huge_source", 2_200_000, "characters of code"),  # the review's one-cell notebook
-    ("many_cells", 400_000, "cells"),
-    ("many_outputs", 600_000, "outputs"),
-    ("huge_image", 9_000_000, "bytes"),  # over the file size limit: not even read
-])
+@pytest.mark.parametrize(
+    ("shape", "size", "reason"),
+    [
+        ("huge_source", 2_200_000, "characters of code"),  # the review's one-cell notebook
+        ("many_cells", 400_000, "cells"),
+        ("many_outputs", 600_000, "outputs"),
+        ("huge_image", 9_000_000, "bytes"),  # over the file size limit: not even read
+    ],
+)
 def test_finding_3_a_notebook_over_the_budget_is_offered_as_a_download(
-        server: RepoServer, user: str, shape: str, size: int, reason: str) -> None:
+    server: RepoServer, user: str, shape: str, size: int, reason: str
+) -> None:
     notebook = publish(server, user, shape.replace("_", "-"), notebook_bytes(shape, size))
     baseline = server.rss()
     for attempt in range(2):  # the second answer comes from the cache, at once
@@ -261,22 +281,33 @@ def limited_server(root: Path, tier: str, **config: object) -> Iterator[RepoServ
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory, tier: str) -> Iterator[RepoServer]:
     """Four worker threads (the old code held one per waiting viewer), 4 s per rendering."""
-    yield from limited_server(tmp_path_factory.mktemp("strict"), tier, **{
-        "ServeApp.worker_threads": 4, "NotebookPreviews.timeout": 4})
+    yield from limited_server(
+        tmp_path_factory.mktemp("strict"),
+        tier,
+        **{"ServeApp.worker_threads": 4, "NotebookPreviews.timeout": 4},
+    )
 
 
 @pytest.fixture(scope="module")
 def lean(tmp_path_factory: pytest.TempPathFactory, tier: str) -> Iterator[RepoServer]:
     """Render workers limited to 180 MiB of address space (about twice what they start at)."""
-    yield from limited_server(tmp_path_factory.mktemp("lean"), tier, **{
-        "NotebookPreviews.memory_limit": 180 * MIB})
+    yield from limited_server(
+        tmp_path_factory.mktemp("lean"), tier, **{"NotebookPreviews.memory_limit": 180 * MIB}
+    )
 
 
 def test_finding_3_viewers_waiting_for_a_rendering_hold_no_worker_threads(
-        strict: RepoServer, unique: str) -> None:
+    strict: RepoServer, unique: str
+) -> None:
     slow = publish(strict, "owner", f"slow{unique}", notebook_bytes("huge_source", 900_000))
-    probe = Probe(strict, {"GET /api": strict.api, "home page": strict.url + "/",
-                           "login page": strict.url + "/login"})
+    probe = Probe(
+        strict,
+        {
+            "GET /api": strict.api,
+            "home page": strict.url + "/",
+            "login page": strict.url + "/login",
+        },
+    )
     with probe.running():
         views = crowd(slow)
         time.sleep(1.0)
@@ -287,8 +318,7 @@ def test_finding_3_viewers_waiting_for_a_rendering_hold_no_worker_threads(
     slow.assert_unchanged()
 
 
-def test_finding_3_a_rendering_over_its_time_is_stopped(strict: RepoServer,
-                                                       unique: str) -> None:
+def test_finding_3_a_rendering_over_its_time_is_stopped(strict: RepoServer, unique: str) -> None:
     # One line of 900 KB: pygments needs far more than 4 s for it.
     slow = publish(strict, "owner", f"line{unique}", notebook_bytes("huge_source_line", 900_000))
     first = requests.get(slow.page, timeout=60)
@@ -312,11 +342,11 @@ def test_finding_3_a_rendering_over_its_time_is_stopped(strict: RepoServer,
     slow.assert_unchanged()
 
 
-def test_finding_3_a_rendering_over_its_memory_is_stopped(lean: RepoServer,
-                                                         unique: str) -> None:
+def test_finding_3_a_rendering_over_its_memory_is_stopped(lean: RepoServer, unique: str) -> None:
     # 400 KB of empty JSON objects: every one becomes Python objects, several times over.
-    notebook = publish(lean, "owner", f"objects{unique}",
-                       notebook_bytes("metadata_objects", 400_000))
+    notebook = publish(
+        lean, "owner", f"objects{unique}", notebook_bytes("metadata_objects", 400_000)
+    )
     baseline = lean.rss()
     final, _ = view_until_final(notebook, limit=60)
     assert shows(final) in ("not previewed", "too large")
@@ -328,8 +358,9 @@ def test_finding_3_a_rendering_over_its_memory_is_stopped(lean: RepoServer,
     notebook.assert_unchanged()
 
 
-def test_a_previewed_notebook_page_is_served_whole(strict: RepoServer, unique: str,
-                                                   tmp_path: Path) -> None:
+def test_a_previewed_notebook_page_is_served_whole(
+    strict: RepoServer, unique: str, tmp_path: Path
+) -> None:
     """A rendered page is written around the kept rendering: headers, HEAD and body agree."""
     notebook = publish(strict, "owner", f"fine{unique}", notebook_bytes("huge_image", 300_000))
     final, _ = view_until_final(notebook, limit=60)
@@ -343,7 +374,8 @@ def test_a_previewed_notebook_page_is_served_whole(strict: RepoServer, unique: s
 
 @pytest.mark.browser
 def test_finding_3_a_browser_waits_for_a_slow_rendering_by_reloading(
-        server: RepoServer, user: str, browser) -> None:  # type: ignore[no-untyped-def]
+    server: RepoServer, user: str, browser
+) -> None:  # type: ignore[no-untyped-def]
     """What a person sees: "being rendered", then (the page reloads itself) the notebook."""
     slow = publish(server, user, "slowly", notebook_bytes("huge_source", 600_000))
     context = browser.new_context()

@@ -43,10 +43,13 @@ class Payloads:
     files of random bytes: every upload has a distinct basename."""
 
     def __init__(self, folder: Path, count: int) -> None:
-        self.conda = [builders.conda_package(folder / "conda", "crashc", f"1.{index}")
-                      for index in range(count)]
-        self.wheels = [builders.wheel(folder / "wheels", "crashw", f"1.{index}")
-                       for index in range(count)]
+        self.conda = [
+            builders.conda_package(folder / "conda", "crashc", f"1.{index}")
+            for index in range(count)
+        ]
+        self.wheels = [
+            builders.wheel(folder / "wheels", "crashw", f"1.{index}") for index in range(count)
+        ]
 
     def next(self, rng: random.Random, counter: int) -> Upload:
         choice = rng.random()
@@ -56,8 +59,7 @@ class Payloads:
             return Upload("crashc", version, f"noarch/{path.name}", "conda", path.read_bytes())
         if choice < 0.7 and self.wheels:
             path = self.wheels.pop()
-            return Upload("crashw", path.name.split("-")[1], path.name, "pypi",
-                          path.read_bytes())
+            return Upload("crashw", path.name.split("-")[1], path.name, "pypi", path.read_bytes())
         data = os.urandom(rng.choice([10_000, 300_000, 2_000_000]))
         return Upload("crash", "1", f"f{counter}.bin", "file", data)
 
@@ -74,8 +76,15 @@ class Ledger:
     labelled: dict[str, str] = field(default_factory=dict)  # basename → label, acked
 
 
-def _operation(server: RepoServer, token: str, owner: str, ledger: Ledger, rng: random.Random,
-               counter: int, payloads: Payloads) -> None:
+def _operation(
+    server: RepoServer,
+    token: str,
+    owner: str,
+    ledger: Ledger,
+    rng: random.Random,
+    counter: int,
+    payloads: Payloads,
+) -> None:
     headers = auth(token)
     kind = rng.random()
     try:
@@ -87,15 +96,20 @@ def _operation(server: RepoServer, token: str, owner: str, ledger: Ledger, rng: 
             ledger.attempted[name] = digest
             response = requests.put(
                 f"{server.api}/upload/{owner}/{upload.package}/{upload.version}/{name}",
-                params={"type": upload.kind}, data=upload.data, headers=headers, timeout=10)
+                params={"type": upload.kind},
+                data=upload.data,
+                headers=headers,
+                timeout=10,
+            )
             if response.status_code == 201:
                 ledger.uploaded[name] = digest
         elif kind < 0.8:
             name = rng.choice(sorted(ledger.uploaded))
             package, version = ledger.where[name]
             ledger.removing.add(name)
-            response = requests.delete(f"{server.api}/dist/{owner}/{package}/{version}/{name}",
-                                       headers=headers, timeout=10)
+            response = requests.delete(
+                f"{server.api}/dist/{owner}/{package}/{version}/{name}", headers=headers, timeout=10
+            )
             if response.status_code == 200:
                 ledger.removed.add(name)
                 ledger.uploaded.pop(name, None)
@@ -103,17 +117,21 @@ def _operation(server: RepoServer, token: str, owner: str, ledger: Ledger, rng: 
             name = rng.choice(sorted(ledger.uploaded))
             package, version = ledger.where[name]
             label = rng.choice(["dev", "test"])
-            response = requests.post(f"{server.api}/channels/{owner}/{label}",
-                                     json={"package": package, "version": version,
-                                           "basename": name}, headers=headers, timeout=10)
+            response = requests.post(
+                f"{server.api}/channels/{owner}/{label}",
+                json={"package": package, "version": version, "basename": name},
+                headers=headers,
+                timeout=10,
+            )
             if response.status_code == 201:
                 ledger.labelled[name] = label
     except requests.RequestException:
         pass  # the server died under us: this operation was not acknowledged
 
 
-def _verify(server: RepoServer, token: str, owner: str, ledger: Ledger,
-            downloaded: set[str]) -> None:
+def _verify(
+    server: RepoServer, token: str, owner: str, ledger: Ledger, downloaded: set[str]
+) -> None:
     """Check the listing against the ledger; download each (immutable) file once."""
     files = {}
     for package in ("crash", "crashc", "crashw"):
@@ -156,7 +174,8 @@ def _stored(session: Session, owner: str) -> dict[tuple[str, str], set[str]]:
         .join(Label, Label.id == FileLabel.label_id)
         .join(Package, Package.id == File.package_id)
         .join(Account, Account.id == Package.owner_id)
-        .where(Account.login == owner))
+        .where(Account.login == owner)
+    )
     stored: dict[tuple[str, str], set[str]] = {}
     for kind, label, filename in rows:
         stored.setdefault((kind, label), set()).add(filename)
@@ -167,13 +186,17 @@ def _served(server: RepoServer, token: str, owner: str, label: str) -> tuple[set
     """The conda file names in the label's noarch repodata.json and the wheel names in its
     PyPI simple page."""
     prefix = "" if label == "main" else f"/label/{label}"
-    repodata = requests.get(f"{server.url}/conda/{owner}{prefix}/noarch/repodata.json",
-                            headers=auth(token), timeout=30)
+    repodata = requests.get(
+        f"{server.url}/conda/{owner}{prefix}/noarch/repodata.json", headers=auth(token), timeout=30
+    )
     assert repodata.status_code == 200, repodata.text
     document = repodata.json()
     conda = set(document.get("packages", {})) | set(document.get("packages.conda", {}))
-    simple = requests.get(f"{server.url}/pypi/{owner}{prefix}/simple/crashw/",
-                          headers={**auth(token), "Accept": PYPI_JSON}, timeout=30)
+    simple = requests.get(
+        f"{server.url}/pypi/{owner}{prefix}/simple/crashw/",
+        headers={**auth(token), "Accept": PYPI_JSON},
+        timeout=30,
+    )
     assert simple.status_code in (200, 404), simple.text
     wheels = {f["filename"] for f in simple.json()["files"]} if simple.ok else set()
     return conda, wheels
@@ -183,14 +206,24 @@ def _indexes_agree(server: RepoServer, token: str, owner: str) -> int:
     """Each label's conda channel and PyPI index list exactly what the database holds; the
     number of index entries compared."""
     stored = server.call(_stored, owner, write=False)
-    existing = set(server.call(lambda session: session.scalars(
-        select(Label.name).join(Account, Account.id == Label.owner_id)
-        .where(Account.login == owner)).all(), write=False))
+    existing = set(
+        server.call(
+            lambda session: session.scalars(
+                select(Label.name)
+                .join(Account, Account.id == Label.owner_id)
+                .where(Account.login == owner)
+            ).all(),
+            write=False,
+        )
+    )
     compared = 0
     for label in LABELS:
         if label != "main" and label not in existing:  # no move onto it was made yet
-            missing = requests.get(f"{server.url}/conda/{owner}/label/{label}/noarch/"
-                                   "repodata.json", headers=auth(token), timeout=30)
+            missing = requests.get(
+                f"{server.url}/conda/{owner}/label/{label}/noarch/repodata.json",
+                headers=auth(token),
+                timeout=30,
+            )
             assert missing.status_code == 404, missing.text
             continue
         conda, wheels = _served(server, token, owner, label)
@@ -220,8 +253,11 @@ def test_kill_and_restart_twenty_times(tmp_path: Path) -> None:
                 futures = []
                 while time.monotonic() < deadline:
                     counter += 1
-                    futures.append(pool.submit(_operation, server, token, "crasher", ledger,
-                                               rng, counter, payloads))
+                    futures.append(
+                        pool.submit(
+                            _operation, server, token, "crasher", ledger, rng, counter, payloads
+                        )
+                    )
                     time.sleep(0.02)
                 server.process.send_signal(signal.SIGKILL)
                 for future in futures:
@@ -230,8 +266,11 @@ def test_kill_and_restart_twenty_times(tmp_path: Path) -> None:
             server.process = None
             server.start()
             log = server.log_text()
-            reports = re.findall(r"consistency check: (\d+) partial upload\(s\) removed, "
-                                 r"(\d+) orphan blob\(s\) removed, .* (\d+) missing blob", log)
+            reports = re.findall(
+                r"consistency check: (\d+) partial upload\(s\) removed, "
+                r"(\d+) orphan blob\(s\) removed, .* (\d+) missing blob",
+                log,
+            )
             assert reports, "the start-up consistency check did not report"
             assert reports[-1][2] == "0"
             repaired += int(reports[-1][0]) + int(reports[-1][1])
@@ -241,8 +280,10 @@ def test_kill_and_restart_twenty_times(tmp_path: Path) -> None:
         assert len(ledger.uploaded) > 5
         kinds = {ledger.where[name][0] for name in ledger.uploaded}
         assert kinds == {"crash", "crashc", "crashw"}, kinds
-        print(f"\n{CYCLES} kill/restart cycles, {counter} operations, "
-              f"{len(ledger.uploaded)} files intact, {repaired} leftovers repaired at start-up, "
-              f"{compared} index entries matched the database")
+        print(
+            f"\n{CYCLES} kill/restart cycles, {counter} operations, "
+            f"{len(ledger.uploaded)} files intact, {repaired} leftovers repaired at start-up, "
+            f"{compared} index entries matched the database"
+        )
     finally:
         server.close()

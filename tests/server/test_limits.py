@@ -49,13 +49,16 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RepoServer]:
     root = tmp_path_factory.mktemp("limits")
     (root / "config").mkdir()
     (root / "config" / "jupyter_repo_config.py").write_text(VERBOSE_LOGGING)
-    server = RepoServer(root, config={
-        "Repository.max_upload_size": MAX_UPLOAD,
-        "Repository.max_files_per_package": MAX_FILES,
-        "Repository.token_default_max_age": DEFAULT_AGE,
-        "Repository.token_max_age_limit": MAX_AGE,
-        "ServeApp.login_attempts": ATTEMPTS,
-    })
+    server = RepoServer(
+        root,
+        config={
+            "Repository.max_upload_size": MAX_UPLOAD,
+            "Repository.max_files_per_package": MAX_FILES,
+            "Repository.token_default_max_age": DEFAULT_AGE,
+            "Repository.token_max_age_limit": MAX_AGE,
+            "ServeApp.login_attempts": ATTEMPTS,
+        },
+    )
     server.start()
     try:
         yield server
@@ -82,11 +85,15 @@ def test_uploads_over_the_size_limit_are_413(limited: RepoServer, tmp_path: Path
     # The staged flow (anaconda-client): the multipart POST is refused as S3 would.
     assert upload(limited.api, token, login, "big", "1", "small.csv", b"a\n").status_code == 201
     before = snapshot(limited)
-    stage = requests.post(f"{limited.api}/stage/{login}/big/1/big2.csv",
-                          json={"distribution_type": "file"}, headers=auth(token))
+    stage = requests.post(
+        f"{limited.api}/stage/{login}/big/1/big2.csv",
+        json={"distribution_type": "file"},
+        headers=auth(token),
+    )
     assert stage.status_code == 200, stage.text
-    posted = requests.post(stage.json()["post_url"], data=stage.json()["form_data"],
-                           files={"file": ("big2.csv", big)})
+    posted = requests.post(
+        stage.json()["post_url"], data=stage.json()["form_data"], files={"file": ("big2.csv", big)}
+    )
     assert posted.status_code == 413
     assert "<Code>EntityTooLarge</Code>" in posted.text
     assert unchanged(before, snapshot(limited), allow_stages=True)
@@ -96,13 +103,21 @@ def test_files_per_package_are_limited(limited: RepoServer) -> None:
     login = limited.create_user("filer")
     token = _secret(limited.token(login))
     for index in range(MAX_FILES):
-        assert upload(limited.api, token, login, "many", "1", f"f{index}.csv",
-                      b"a,b\n").status_code == 201
+        assert (
+            upload(limited.api, token, login, "many", "1", f"f{index}.csv", b"a,b\n").status_code
+            == 201
+        )
     before = snapshot(limited)
-    _error(upload(limited.api, token, login, "many", "2", "more.csv", b"a,b\n"), 413,
-           f"holds {MAX_FILES} files, the server's limit")
-    staged = requests.post(f"{limited.api}/stage/{login}/many/2/more.csv",
-                           json={"distribution_type": "file"}, headers=auth(token))
+    _error(
+        upload(limited.api, token, login, "many", "2", "more.csv", b"a,b\n"),
+        413,
+        f"holds {MAX_FILES} files, the server's limit",
+    )
+    staged = requests.post(
+        f"{limited.api}/stage/{login}/many/2/more.csv",
+        json={"distribution_type": "file"},
+        headers=auth(token),
+    )
     _error(staged, 413, "limit per package")
     assert unchanged(before, snapshot(limited))
 
@@ -115,28 +130,38 @@ def _expires_in(answer: dict) -> float:
 def test_token_lifetimes_are_limited(limited: RepoServer) -> None:
     login = limited.create_user("lifer")
     basic = (login, _secret(PASSWORD))
-    created = requests.post(f"{limited.api}/authentications", auth=basic,
-                            json={"note": "default", "scopes": ["read"]})
+    created = requests.post(
+        f"{limited.api}/authentications", auth=basic, json={"note": "default", "scopes": ["read"]}
+    )
     assert created.status_code == 200, created.text
     _secret(created.json()["token"])
     assert DEFAULT_AGE - 60 < _expires_in(created.json()) <= DEFAULT_AGE
-    longest = requests.post(f"{limited.api}/authentications", auth=basic,
-                            json={"note": "longest", "max-age": MAX_AGE})
+    longest = requests.post(
+        f"{limited.api}/authentications", auth=basic, json={"note": "longest", "max-age": MAX_AGE}
+    )
     assert longest.status_code == 200
     _secret(longest.json()["token"])
-    too_long = requests.post(f"{limited.api}/authentications", auth=basic,
-                             json={"note": "too-long", "max-age": MAX_AGE + 1})
+    too_long = requests.post(
+        f"{limited.api}/authentications",
+        auth=basic,
+        json={"note": "too-long", "max-age": MAX_AGE + 1},
+    )
     _error(too_long, 400, f"over the server's limit of {MAX_AGE} seconds")
     # The web form offers days; a day is over this server's limit of two hours.
     session = requests.Session()
     page = session.get(f"{limited.url}/login")
     xsrf = page.cookies["_xsrf"]
-    logged_in = session.post(f"{limited.url}/login", data={
-        "username": login, "password": PASSWORD, "_xsrf": xsrf}, allow_redirects=False)
+    logged_in = session.post(
+        f"{limited.url}/login",
+        data={"username": login, "password": PASSWORD, "_xsrf": xsrf},
+        allow_redirects=False,
+    )
     assert logged_in.status_code == 303
     _secret(session.cookies["jupyter_repo_session"])
-    form = session.post(f"{limited.url}/account/tokens", data={
-        "name": "web", "scopes": "read", "expires_days": "1", "_xsrf": xsrf})
+    form = session.post(
+        f"{limited.url}/account/tokens",
+        data={"name": "web", "scopes": "read", "expires_days": "1", "_xsrf": xsrf},
+    )
     assert form.status_code == 400
     assert f"over the server&#39;s limit of {MAX_AGE} seconds" in form.text
     listed = requests.get(f"{limited.api}/authentications", auth=basic).json()
@@ -175,10 +200,14 @@ def test_spoofed_addresses_do_not_lift_the_limit(limited: RepoServer) -> None:
     one per guess changes nothing (tests/security/test_security_ingress.py has the variants)."""
     login = limited.create_user("spoofed")
     url = f"{limited.api}/authentications"
-    statuses = [requests.post(url, auth=(login, "wrong-password"),
-                              headers={"X-Forwarded-For": f"10.0.{index // 250}.{index % 250}"}
-                              ).status_code
-                for index in range(ATTEMPTS + 2)]
+    statuses = [
+        requests.post(
+            url,
+            auth=(login, "wrong-password"),
+            headers={"X-Forwarded-For": f"10.0.{index // 250}.{index % 250}"},
+        ).status_code
+        for index in range(ATTEMPTS + 2)
+    ]
     assert statuses == [401] * ATTEMPTS + [429] * 2
 
 
@@ -186,14 +215,23 @@ def test_secrets_never_reach_the_log(limited: RepoServer, tmp_path: Path) -> Non
     login = limited.create_user("secretive")
     token = _secret(limited.token(login))
     private = builders.wheel(tmp_path, "hush", "1.0")
-    assert upload(limited.api, token, login, "hush", "1.0", private.name, private,
-                  private="1").status_code == 201
+    assert (
+        upload(
+            limited.api, token, login, "hush", "1.0", private.name, private, private="1"
+        ).status_code
+        == 201
+    )
     conda = builders.conda_package(tmp_path, "hush-c", "1.0")
-    assert upload(limited.api, token, login, "hush-c", "1.0", f"noarch/{conda.name}", conda,
-                  private="1").status_code == 201
+    assert (
+        upload(
+            limited.api, token, login, "hush-c", "1.0", f"noarch/{conda.name}", conda, private="1"
+        ).status_code
+        == 201
+    )
     revoked = _secret(limited.token(login, name="to-revoke"))
-    assert requests.delete(f"{limited.api}/authentications",
-                           headers=auth(revoked)).status_code == 201
+    assert (
+        requests.delete(f"{limited.api}/authentications", headers=auth(revoked)).status_code == 201
+    )
     invalid = _secret("jr-" + hashlib.sha256(b"not issued").hexdigest()[:43])
     base, noarch = limited.url, f"{login}/noarch"
     for secret in (token, revoked, invalid):
@@ -209,20 +247,32 @@ def test_secrets_never_reach_the_log(limited: RepoServer, tmp_path: Path) -> Non
         requests.get(f"{limited.api}/user", headers={"Authorization": f"Bearer {secret}"})
         requests.get(f"{limited.api}/no-such-route", headers={"X-API-Key": secret})
         requests.get(f"{base}/{login}/hush", headers={"Authorization": f"token {secret}"})
-        requests.put(f"{limited.api}/upload/{login}/hush/2.0/x.csv", data=b"a\n",
-                     headers={"Authorization": f"token {secret}"})
+        requests.put(
+            f"{limited.api}/upload/{login}/hush/2.0/x.csv",
+            data=b"a\n",
+            headers={"Authorization": f"token {secret}"},
+        )
     session = requests.Session()
     xsrf = session.get(f"{base}/login").cookies["_xsrf"]
-    assert session.post(f"{base}/login", data={"username": login, "password": PASSWORD,
-                                               "_xsrf": xsrf}).status_code == 200
+    assert (
+        session.post(
+            f"{base}/login", data={"username": login, "password": PASSWORD, "_xsrf": xsrf}
+        ).status_code
+        == 200
+    )
     _secret(session.cookies["jupyter_repo_session"])
     assert session.get(f"{base}/account").status_code == 200
     password = _secret("a-Password-nobody-should-see-9")
     session.post(f"{base}/login", data={"username": login, "password": password, "_xsrf": xsrf})
     for login_attempt in (login, "nobody-at-all"):
         requests.post(f"{limited.api}/authentications", auth=(login_attempt, password))
-        requests.get(f"{limited.api}/user", headers={
-            "Authorization": "Basic " + base64.b64encode(f"{login}:{password}".encode()).decode()})
+        requests.get(
+            f"{limited.api}/user",
+            headers={
+                "Authorization": "Basic "
+                + base64.b64encode(f"{login}:{password}".encode()).decode()
+            },
+        )
     time.sleep(0.5)  # the log is unbuffered; let the last lines land
 
     log = limited.log_text()

@@ -60,21 +60,28 @@ def test_200mb_upload_keeps_memory_flat(tmp_path: Path) -> None:
         server.create_user("mem")
         token = server.token("mem")
         # Warm up every code path once, so the baseline includes imports and pools.
-        warm = requests.put(f"{server.api}/upload/mem/warm/1/warm.bin", data=b"x" * 4096,
-                            headers=auth(token))
+        warm = requests.put(
+            f"{server.api}/upload/mem/warm/1/warm.bin", data=b"x" * 4096, headers=auth(token)
+        )
         assert warm.status_code == 201
         baseline = server.rss()
         with PeakRSS(server.process.pid) as meter, open(big, "rb") as body:
             started = time.monotonic()
-            response = requests.put(f"{server.api}/upload/mem/big/1/big.bin", data=body,
-                                    headers=auth(token), params={"sha256": sha256})
+            response = requests.put(
+                f"{server.api}/upload/mem/big/1/big.bin",
+                data=body,
+                headers=auth(token),
+                params={"sha256": sha256},
+            )
             elapsed = time.monotonic() - started
         assert response.status_code == 201, response.text
         assert response.json()["sha256"] == sha256
         growth = meter.peak - baseline
-        print(f"\n200 MB upload: {SIZE / elapsed / 1e6:.0f} MB/s, "
-              f"server RSS {baseline / 2**20:.0f} MiB → peak {meter.peak / 2**20:.0f} MiB "
-              f"(+{growth / 2**20:.1f} MiB)")
+        print(
+            f"\n200 MB upload: {SIZE / elapsed / 1e6:.0f} MB/s, "
+            f"server RSS {baseline / 2**20:.0f} MiB → peak {meter.peak / 2**20:.0f} MiB "
+            f"(+{growth / 2**20:.1f} MiB)"
+        )
         assert growth < 50 * 1024 * 1024
 
         with PeakRSS(server.process.pid) as meter:

@@ -42,23 +42,31 @@ class AnacondaCLI:
         env = dict(os.environ)
         for key in ("ANACONDA_API_TOKEN", "BINSTAR_API_TOKEN"):
             env.pop(key, None)
-        env.update({
-            "HOME": str(self.home),
-            "BINSTAR_CONFIG_DIR": str(self.config_dir),
-            "XDG_CONFIG_HOME": str(self.home / ".config"),
-            "OTEL_SDK_DISABLED": "true",
-            "ANACONDA_CLIENT_LEGACY_INTERACTIVE_LOGIN": "1",
-            "NO_COLOR": "1",
-            "TERM": "dumb",
-            "COLUMNS": "200",
-        })
+        env.update(
+            {
+                "HOME": str(self.home),
+                "BINSTAR_CONFIG_DIR": str(self.config_dir),
+                "XDG_CONFIG_HOME": str(self.home / ".config"),
+                "OTEL_SDK_DISABLED": "true",
+                "ANACONDA_CLIENT_LEGACY_INTERACTIVE_LOGIN": "1",
+                "NO_COLOR": "1",
+                "TERM": "dumb",
+                "COLUMNS": "200",
+            }
+        )
         return env
 
-    def __call__(self, *args: str, input: str | None = None, cwd: Path | None = None,
-                 timeout: float = 120) -> Result:
+    def __call__(
+        self, *args: str, input: str | None = None, cwd: Path | None = None, timeout: float = 120
+    ) -> Result:
         completed = processes.run(
-            [self.executable, *args], env=self.env(), input=input, capture_output=True,
-            text=True, timeout=timeout, cwd=cwd or self.root,
+            [self.executable, *args],
+            env=self.env(),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd or self.root,
         )
         return Result(completed.returncode, completed.stdout, completed.stderr)
 

@@ -93,8 +93,10 @@ def zip_bytes(files: dict[str, bytes], extra: list[Member]) -> bytes:
     """A zip of ``files`` then ``extra``."""
     buffer = io.BytesIO()
     patches: list[tuple[bytes, bytes, bool]] = []  # (placeholder, name, local header only)
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive, \
-            warnings.catch_warnings():
+    with (
+        zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive,
+        warnings.catch_warnings(),
+    ):
         warnings.simplefilter("ignore", UserWarning)  # duplicate names are planted on purpose
         for name, data in files.items():
             archive.writestr(name, data)
@@ -133,10 +135,19 @@ def zip_bytes(files: dict[str, bytes], extra: list[Member]) -> bytes:
 
 # -- packages ------------------------------------------------------------------------------
 
+
 def _conda_info(name: str, version: str) -> dict[str, bytes]:
-    index = {"name": name, "version": version, "build": "0", "build_number": 0,
-             "depends": [], "license": "BSD-3-Clause", "subdir": "noarch",
-             "noarch": "generic", "timestamp": 1_700_000_000_000}
+    index = {
+        "name": name,
+        "version": version,
+        "build": "0",
+        "build_number": 0,
+        "depends": [],
+        "license": "BSD-3-Clause",
+        "subdir": "noarch",
+        "noarch": "generic",
+        "timestamp": 1_700_000_000_000,
+    }
     return {
         "info/index.json": json.dumps(index).encode(),
         "info/paths.json": json.dumps({"paths": [], "paths_version": 1}).encode(),
@@ -145,8 +156,7 @@ def _conda_info(name: str, version: str) -> dict[str, bytes]:
     }
 
 
-def conda(directory: Path, name: str, version: str, extra: list[Member], *,
-          where: str) -> Path:
+def conda(directory: Path, name: str, version: str, extra: list[Member], *, where: str) -> Path:
     """A conda package with ``extra`` in its payload tar (``pkg``), its metadata tar
     (``info``), its outer zip (``zip``) -- all ``.conda`` -- or in a ``.tar.bz2``
     (``bz2``)."""
@@ -161,11 +171,16 @@ def conda(directory: Path, name: str, version: str, extra: list[Member], *,
     info_tar = tar_bytes(info, extra if where == "info" else [])
     pkg_tar = tar_bytes(payload, extra if where == "pkg" else [])
     target = directory / f"{stem}.conda"
-    target.write_bytes(zip_bytes({
-        "metadata.json": json.dumps({"conda_pkg_format_version": 2}).encode(),
-        f"info-{stem}.tar.zst": zstd.compress(info_tar, 3),
-        f"pkg-{stem}.tar.zst": zstd.compress(pkg_tar, 3),
-    }, extra if where == "zip" else []))
+    target.write_bytes(
+        zip_bytes(
+            {
+                "metadata.json": json.dumps({"conda_pkg_format_version": 2}).encode(),
+                f"info-{stem}.tar.zst": zstd.compress(info_tar, 3),
+                f"pkg-{stem}.tar.zst": zstd.compress(pkg_tar, 3),
+            },
+            extra if where == "zip" else [],
+        )
+    )
     return target
 
 
@@ -183,25 +198,39 @@ def wheel(directory: Path, name: str, version: str, extra: list[Member]) -> Path
     return target
 
 
-def sdist(directory: Path, name: str, version: str, extra: list[Member], *,
-          fmt: str = ".tar.gz") -> Path:
+def sdist(
+    directory: Path, name: str, version: str, extra: list[Member], *, fmt: str = ".tar.gz"
+) -> Path:
     top = f"{name}-{version}"
-    files = {f"{top}/PKG-INFO": builders.metadata_text(name, version, "planted").encode(),
-             f"{top}/{name}/__init__.py": b""}
+    files = {
+        f"{top}/PKG-INFO": builders.metadata_text(name, version, "planted").encode(),
+        f"{top}/{name}/__init__.py": b"",
+    }
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{top}{fmt}"
-    target.write_bytes(zip_bytes(files, extra) if fmt == ".zip"
-                       else tar_bytes(files, extra, mode="w:gz"))
+    target.write_bytes(
+        zip_bytes(files, extra) if fmt == ".zip" else tar_bytes(files, extra, mode="w:gz")
+    )
     return target
 
 
-def project(directory: Path, stem: str, extra: list[Member], *, fmt: str = ".tar.gz",
-            files: dict[str, bytes] | None = None) -> Path:
+def project(
+    directory: Path,
+    stem: str,
+    extra: list[Member],
+    *,
+    fmt: str = ".tar.gz",
+    files: dict[str, bytes] | None = None,
+) -> Path:
     """A project archive (``.zip``, ``.tar.gz`` or ``.tar``) of a folder ``<stem>/``."""
-    files = files if files is not None else {
-        f"{stem}/environment.yml": b"name: planted\ndependencies:\n  - python=3.11\n",
-        f"{stem}/analysis.py": b"print('hello')\n",
-    }
+    files = (
+        files
+        if files is not None
+        else {
+            f"{stem}/environment.yml": b"name: planted\ndependencies:\n  - python=3.11\n",
+            f"{stem}/analysis.py": b"print('hello')\n",
+        }
+    )
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{stem}{fmt}"
     if fmt == ".zip":
@@ -209,7 +238,6 @@ def project(directory: Path, stem: str, extra: list[Member], *, fmt: str = ".tar
     else:
         target.write_bytes(tar_bytes(files, extra, mode="w:gz" if fmt == ".tar.gz" else "w"))
     return target
-
 
 
 # -- an independent judge of what escapes ---------------------------------------------------

@@ -47,8 +47,13 @@ except ImportError:  # Python < 3.14
     from backports import zstd  # type: ignore[no-redef]
 
 VERSION = "1.0"
-USER_ACTORS = {"stranger": "stranger", "reader": "reader", "writer": "writer",
-               "outside-writer": "outsider", "org-admin": "admin"}
+USER_ACTORS = {
+    "stranger": "stranger",
+    "reader": "reader",
+    "writer": "writer",
+    "outside-writer": "outsider",
+    "org-admin": "admin",
+}
 #: The admin's limited tokens: actor → (scopes, limit: "package", "label" or "org").
 LIMITED_TOKENS = {
     "read-token": (["read"], None),
@@ -111,11 +116,18 @@ class World:
         chosen = visibility or "public"
         names = self.files[chosen]
         return {
-            "org": self.org, "pkg": self.packages[chosen], "env": self.envs[chosen],
-            "version": VERSION, "conda": names["conda"], "conda_file": names["conda_file"],
-            "wheel": names["wheel"], "notebook": names["notebook"],
-            "digest": self.digests[chosen], "search": self.unique,
-            "reader": self.logins["reader"], "bystander": self.logins["bystander"],
+            "org": self.org,
+            "pkg": self.packages[chosen],
+            "env": self.envs[chosen],
+            "version": VERSION,
+            "conda": names["conda"],
+            "conda_file": names["conda_file"],
+            "wheel": names["wheel"],
+            "notebook": names["notebook"],
+            "digest": self.digests[chosen],
+            "search": self.unique,
+            "reader": self.logins["reader"],
+            "bystander": self.logins["bystander"],
             "password": PASSWORD,
         }
 
@@ -134,8 +146,7 @@ class World:
             return self.credential(actor, family)
         user = self.server.call(accounts.get_user, self.user_of(actor), write=False)
         if family == "web" and actor in self.sessions:
-            return Credential(session=self.server.call(web_sessions.start, user.id,
-                                                       max_age=3600))
+            return Credential(session=self.server.call(web_sessions.start, user.id, max_age=3600))
         return Credential(token=self._token_like(actor))
 
     def _token_like(self, actor: str) -> str:
@@ -159,8 +170,10 @@ class World:
 
 def build(server: RepoServer, unique: str, work: Path) -> World:
     work.mkdir(parents=True, exist_ok=True)
-    logins = {role: server.create_user(f"mx{role[:3]}{unique}")
-              for role in ("admin", "writer", "outsider", "reader", "stranger", "bystander")}
+    logins = {
+        role: server.create_user(f"mx{role[:3]}{unique}")
+        for role in ("admin", "writer", "outsider", "reader", "stranger", "bystander")
+    }
     org = server.create_org(f"mxorg{unique}", logins["admin"])
     server.add_to_group(org, "readers", logins["reader"], "read")
     server.add_to_group(org, "writers", logins["writer"], "write")
@@ -173,48 +186,68 @@ def build(server: RepoServer, unique: str, work: Path) -> World:
         name = f"{prefix}{unique}"
         world.packages[visibility] = name
         world.envs[visibility] = f"{prefix}env{unique}"
-        world.files[visibility] = _publish(server, admin_token, org, name, work / visibility,
-                                           private=visibility == "private")
-        env_file = builders.environment_file(work / visibility, "requirements.txt",
-                                             "# nothing to install\n")
-        response = upload(server.api, admin_token, org, world.envs[visibility], "1",
-                          env_file.name, env_file, type="env",
-                          **({"private": "1"} if visibility == "private" else {}))
+        world.files[visibility] = _publish(
+            server, admin_token, org, name, work / visibility, private=visibility == "private"
+        )
+        env_file = builders.environment_file(
+            work / visibility, "requirements.txt", "# nothing to install\n"
+        )
+        response = upload(
+            server.api,
+            admin_token,
+            org,
+            world.envs[visibility],
+            "1",
+            env_file.name,
+            env_file,
+            type="env",
+            **({"private": "1"} if visibility == "private" else {}),
+        )
         assert response.status_code == 201, response.text
         for group in ("readers", "writers"):
             server.grant(org, group, name)
             server.grant(org, group, world.envs[visibility])
     csv = builders.csv_file(work, "other.csv")
-    response = upload(server.api, admin_token, org, world.other, "1", csv.name, csv,
-                      private="1")
+    response = upload(server.api, admin_token, org, world.other, "1", csv.name, csv, private="1")
     assert response.status_code == 201, response.text
-    server.call(labels.add_files, admin, org, "locker",
-                labels.FileSelection(world.packages["public"]))
+    server.call(
+        labels.add_files, admin, org, "locker", labels.FileSelection(world.packages["public"])
+    )
     world.digests = _shard_digests(server, admin_token, org, world.packages)
     _credentials(world)
     world.xsrf = _xsrf_token(server)
     return world
 
 
-def _publish(server: RepoServer, token: str, org: str, name: str, folder: Path, *,
-             private: bool) -> dict[str, str]:
+def _publish(
+    server: RepoServer, token: str, org: str, name: str, folder: Path, *, private: bool
+) -> dict[str, str]:
     conda = builders.conda_package(folder, name, VERSION)
     wheel = builders.wheel(folder, name, VERSION)
     notebook = builders.notebook(folder, "analysis.ipynb")
     extra = {"private": "1"} if private else {}
-    for basename, path, kind in ((f"noarch/{conda.name}", conda, None), (wheel.name, wheel, None),
-                                 (notebook.name, notebook, "ipynb")):
+    for basename, path, kind in (
+        (f"noarch/{conda.name}", conda, None),
+        (wheel.name, wheel, None),
+        (notebook.name, notebook, "ipynb"),
+    ):
         params = {"label": ["main", "stable"], **extra, **({"type": kind} if kind else {})}
         response = upload(server.api, token, org, name, VERSION, basename, path, **params)
         assert response.status_code == 201, response.text
-    return {"conda": f"noarch/{conda.name}", "conda_file": conda.name, "wheel": wheel.name,
-            "notebook": notebook.name}
+    return {
+        "conda": f"noarch/{conda.name}",
+        "conda_file": conda.name,
+        "wheel": wheel.name,
+        "notebook": notebook.name,
+    }
 
 
-def _shard_digests(server: RepoServer, token: str, org: str,
-                   names: dict[str, str]) -> dict[str, str]:
-    response = requests.get(f"{server.url}/t/{token}/conda/{org}/noarch/"
-                            "repodata_shards.msgpack.zst", timeout=30)
+def _shard_digests(
+    server: RepoServer, token: str, org: str, names: dict[str, str]
+) -> dict[str, str]:
+    response = requests.get(
+        f"{server.url}/t/{token}/conda/{org}/noarch/repodata_shards.msgpack.zst", timeout=30
+    )
     assert response.status_code == 200, response.text
     index = msgpack.unpackb(zstd.decompress(response.content))
     return {visibility: index["shards"][name].hex() for visibility, name in names.items()}
@@ -230,8 +263,13 @@ def _credentials(world: World) -> None:
         world.tokens[actor] = world._token_like(actor)
     expired_name, revoked_name = world.fresh("expired"), world.fresh("revoked")
     expired = server.token(admin_login, name=expired_name)
-    server.call(lambda s: s.execute(update(Token).where(Token.name == expired_name)
-                                    .values(expires_at=utcnow() - timedelta(seconds=1))))
+    server.call(
+        lambda s: s.execute(
+            update(Token)
+            .where(Token.name == expired_name)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+    )
     revoked = server.token(admin_login, name=revoked_name)
     server.call(tokens.revoke_by_name, world.actor("admin"), revoked_name)
     world.tokens.update({"expired-token": expired, "revoked-token": revoked})
@@ -257,8 +295,9 @@ def setup(world: World, name: str | None, actor: str, visibility: str | None) ->
         if login is None:
             return {"token_name": "no-such-token", "token_id": "0" * 16}
         token_name = world.fresh("tok")
-        row, _secret = server.call(tokens.create_token, server.actor(login), name=token_name,
-                                   scopes=["read"])
+        row, _secret = server.call(
+            tokens.create_token, server.actor(login), name=token_name, scopes=["read"]
+        )
         return {"token_name": token_name, "token_id": row.id}
     if name == "org_token":
         token_name = world.fresh("orgtok")
@@ -278,16 +317,31 @@ def setup(world: World, name: str | None, actor: str, visibility: str | None) ->
         server.call(packages.add_collaborator, admin, org, package, world.logins["bystander"])
         return {}
     if name == "stage":
-        row = server.call(uploads.stage, server.repo, admin, org, package, VERSION,
-                          f"{world.fresh('st')}.csv", uploads.StageRequest("file"))
+        row = server.call(
+            uploads.stage,
+            server.repo,
+            admin,
+            org,
+            package,
+            VERSION,
+            f"{world.fresh('st')}.csv",
+            uploads.StageRequest("file"),
+        )
         return {"dist_id": row.dist_id}
     if name == "received":
         login = world.user_of(actor)
-        stager = (server.actor(login) if actor in ("writer", "org-admin") and login
-                  else admin)
+        stager = server.actor(login) if actor in ("writer", "org-admin") and login else admin
         basename = f"{world.fresh('st')}.csv"
-        row = server.call(uploads.stage, server.repo, stager, org, package, VERSION, basename,
-                          uploads.StageRequest("file"))
+        row = server.call(
+            uploads.stage,
+            server.repo,
+            stager,
+            org,
+            package,
+            VERSION,
+            basename,
+            uploads.StageRequest("file"),
+        )
         spool = server.repo.store.new_spool(1 << 20)
         spool.write(policy.CSV)
         spool.finish()
@@ -310,13 +364,20 @@ def setup(world: World, name: str | None, actor: str, visibility: str | None) ->
     raise AssertionError(f"unknown set-up {name!r}")
 
 
-def _ingest(world: World, admin: Actor, package: str, version: str, *,
-            public: bool = True) -> str:
+def _ingest(world: World, admin: Actor, package: str, version: str, *, public: bool = True) -> str:
     basename = f"{world.fresh('f')}.csv"
     path = world.work / basename
     path.write_bytes(policy.CSV)
-    uploads.ingest_local_file(world.server.repo, admin, world.org, package, version, basename,
-                              path, DirectOptions(public=public))
+    uploads.ingest_local_file(
+        world.server.repo,
+        admin,
+        world.org,
+        package,
+        version,
+        basename,
+        path,
+        DirectOptions(public=public),
+    )
     return basename
 
 
@@ -337,8 +398,15 @@ def client_session() -> requests.Session:
     return session
 
 
-def send(world: World, http: requests.Session, route: policy.Route, method: str, path: str,
-         body: Any, credential: Credential) -> Answer:
+def send(
+    world: World,
+    http: requests.Session,
+    route: policy.Route,
+    method: str,
+    path: str,
+    body: Any,
+    credential: Credential,
+) -> Answer:
     url, headers, cookies = world.server.url + path, {}, {}
     if credential.token:
         if route.family == "conda":
@@ -366,11 +434,16 @@ def send(world: World, http: requests.Session, route: policy.Route, method: str,
         kwargs["data"] = {"key": "upload.csv"}
     if cookies:
         headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-    response = http.request(method, url, headers=headers, allow_redirects=False, timeout=60,
-                            **kwargs)
+    response = http.request(
+        method, url, headers=headers, allow_redirects=False, timeout=60, **kwargs
+    )
     location = response.headers.get("Location", "")
-    return Answer(response.status_code, urlsplit(location).path + (
-        "?" + urlsplit(location).query if urlsplit(location).query else ""), response.content)
+    return Answer(
+        response.status_code,
+        urlsplit(location).path
+        + ("?" + urlsplit(location).query if urlsplit(location).query else ""),
+        response.content,
+    )
 
 
 def listing_text(kind: str | None, body: bytes) -> str:

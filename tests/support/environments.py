@@ -51,8 +51,11 @@ class SharedEnvironment:
 def pip_environment() -> dict[str, str]:
     """pip without the machine's configuration (its find-links and extra indexes): the
     repository's index is the only place packages can come from."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("PIP_") or key == "PIP_CERT"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("PIP_") or key == "PIP_CERT"
+    }
     env.update({"PIP_CONFIG_FILE": os.devnull, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     return env
 
@@ -71,9 +74,21 @@ def make_venv(path: Path, wheels: list[Path]) -> Path:
     processes.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
     if wheels:
         processes.run(
-            [sys.executable, "-m", "pip", "--python", str(path / "bin" / "python"), "install",
-             "--no-index", "--no-deps", "--quiet", *map(str, wheels)],
-            check=True, env=pip_environment())
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(path / "bin" / "python"),
+                "install",
+                "--no-index",
+                "--no-deps",
+                "--quiet",
+                *map(str, wheels),
+            ],
+            check=True,
+            env=pip_environment(),
+        )
     return path
 
 
@@ -89,33 +104,52 @@ def versions_in(python: str, names: list[str]) -> dict[str, str | None]:
         "        found[name] = None\n"
         "print(json.dumps(found))\n"
     )
-    completed = processes.run([python, "-c", script, *names], capture_output=True, text=True,
-                               check=True, env={"PATH": os.environ.get("PATH", "")})
+    completed = processes.run(
+        [python, "-c", script, *names],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
     return json.loads(completed.stdout)
 
 
-def shared_environment(server: RepoServer, owner: str, unique: str, root: Path, *,
-                       private: bool = True) -> SharedEnvironment:
+def shared_environment(
+    server: RepoServer, owner: str, unique: str, root: Path, *, private: bool = True
+) -> SharedEnvironment:
     token = server.token(owner, ["api:write"])
     names = {role: f"jre-{role}-{unique}" for role in "abcd"}
     built = root / "wheels"
-    for role, versions in (("a", ["1.0"]), ("b", ["1.0", "2.0"]), ("c", ["1.0", "2.0"]),
-                           ("d", ["1.0"])):
+    for role, versions in (
+        ("a", ["1.0"]),
+        ("b", ["1.0", "2.0"]),
+        ("c", ["1.0", "2.0"]),
+        ("d", ["1.0"]),
+    ):
         for version in versions:
             publish.wheel(server, token, owner, built, names[role], version, private=private)
-    lock = [f"{names['a']}==1.0", f"{names['b'].upper()}==2.0",  # any spelling of the name
-            f"{names['c'].replace('-', '_')}==1.0", f"{names['d']}==1.0"]
+    lock = [
+        f"{names['a']}==1.0",
+        f"{names['b'].upper()}==2.0",  # any spelling of the name
+        f"{names['c'].replace('-', '_')}==1.0",
+        f"{names['d']}==1.0",
+    ]
     requirements = "# Exact pip lock of the environment\n" + "\n".join(lock) + "\n"
-    yml = ("name: team\ndependencies:\n  - python=3.12\n  - pip\n  - pip:\n"
-           + "".join(f"    - {line}\n" for line in lock))
+    yml = "name: team\ndependencies:\n  - python=3.12\n  - pip\n  - pip:\n" + "".join(
+        f"    - {line}\n" for line in lock
+    )
     name = f"team-env-{unique}"
     publisher = Publisher(RepoClient(server.url, token))
     published = publisher.publish_spec_files(
         {"environment.yml": yml, "requirements.txt": requirements},
-        Destination(owner, name, "1", public=not private), default_name=name)
-    installed = [builders.wheel(root / "installed", names["b"], "1.0"),
-                 builders.wheel(root / "installed", names["c"], "2.0"),
-                 builders.wheel(root / "installed", names["d"], "1.0")]
+        Destination(owner, name, "1", public=not private),
+        default_name=name,
+    )
+    installed = [
+        builders.wheel(root / "installed", names["b"], "1.0"),
+        builders.wheel(root / "installed", names["c"], "2.0"),
+        builders.wheel(root / "installed", names["d"], "1.0"),
+    ]
     venv = make_venv(root / "venv", installed)
     return SharedEnvironment(owner, token, name, published.version, names, venv)
 
@@ -138,35 +172,48 @@ def conda_records(prefix: Path) -> set[str]:
     return {path.stem for path in (prefix / "conda-meta").glob("*.json")}
 
 
-def conda_environment(server: RepoServer, owner: str, unique: str,
-                      root: Path) -> CondaEnvironment:
+def conda_environment(server: RepoServer, owner: str, unique: str, root: Path) -> CondaEnvironment:
     token = server.token(owner, ["api:write"])
     names = {role: f"jr{role}-{unique}" for role in "xyzw"}
     names["p"] = f"jre-p-{unique}"
-    for role, versions in (("x", ["1.0"]), ("y", ["1.0", "2.0"]), ("z", ["1.0", "2.0"]),
-                           ("w", ["1.0"])):
+    for role, versions in (
+        ("x", ["1.0"]),
+        ("y", ["1.0", "2.0"]),
+        ("z", ["1.0", "2.0"]),
+        ("w", ["1.0"]),
+    ):
         for version in versions:
-            publish.conda(server, token, owner, root / "conda", names[role], version,
-                          private=True)
+            publish.conda(server, token, owner, root / "conda", names[role], version, private=True)
     publish.wheel(server, token, owner, root / "wheels", names["p"], "1.0", private=True)
     client = RepoClient(server.url, token)
     channel = client.conda_channel(owner)
     wanted = {"x": "1.0", "y": "2.0", "z": "1.0", "w": "1.0"}
-    yml = (f"name: team\nchannels:\n  - {channel}\ndependencies:\n"
-           + "".join(f"  - {names[role]}={version}=0\n" for role, version in wanted.items())
-           + f"  - pip\n  - pip:\n    - {names['p']}==1.0\n")
-    explicit = ("# Exact conda lock of the environment\n# platform: unknown\n@EXPLICIT\n"
-                + "".join(f"{channel}/noarch/{names[role]}-{version}-0.conda\n"
-                          for role, version in wanted.items()))
+    yml = (
+        f"name: team\nchannels:\n  - {channel}\ndependencies:\n"
+        + "".join(f"  - {names[role]}={version}=0\n" for role, version in wanted.items())
+        + f"  - pip\n  - pip:\n    - {names['p']}==1.0\n"
+    )
+    explicit = "# Exact conda lock of the environment\n# platform: unknown\n@EXPLICIT\n" + "".join(
+        f"{channel}/noarch/{names[role]}-{version}-0.conda\n" for role, version in wanted.items()
+    )
     name = f"conda-env-{unique}"
     published = Publisher(client).publish_spec_files(
-        {"environment.yml": yml, "requirements.txt": f"{names['p']}==1.0\n",
-         "conda-explicit.txt": explicit},
-        Destination(owner, name, "1", public=False), default_name=name)
+        {
+            "environment.yml": yml,
+            "requirements.txt": f"{names['p']}==1.0\n",
+            "conda-explicit.txt": explicit,
+        },
+        Destination(owner, name, "1", public=False),
+        default_name=name,
+    )
     prefix = root / "conda-env"
     (prefix / "conda-meta").mkdir(parents=True)
-    conda_install(prefix, [client.conda_channel(owner, with_token=True)],
-                  [f"{names['y']}==1.0", f"{names['z']}==2.0", f"{names['w']}==1.0"],
-                  log=lambda _line: None)
-    return CondaEnvironment(owner, token, name, published.version, names,
-                            make_venv(root / "venv", []), prefix)
+    conda_install(
+        prefix,
+        [client.conda_channel(owner, with_token=True)],
+        [f"{names['y']}==1.0", f"{names['z']}==2.0", f"{names['w']}==1.0"],
+        log=lambda _line: None,
+    )
+    return CondaEnvironment(
+        owner, token, name, published.version, names, make_venv(root / "venv", []), prefix
+    )

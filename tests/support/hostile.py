@@ -76,32 +76,63 @@ def hostile_notebook(beacon: str) -> dict[str, Any]:
     cells = [
         new_markdown_cell("# Hostile notebook\n\nMarkdown with raw HTML:\n\n" + payloads),
         attachment_cell,
-        new_code_cell("display(HTML(payloads))", execution_count=1, outputs=[
-            new_output("display_data", data={"text/html": payloads, "text/plain": "<HTML>"}),
-            new_output("execute_result", execution_count=1,
-                       data={"text/html": "<b onclick=\"alert('result')\">result</b>"
-                                          "<script>alert('execute-result')</script>",
-                             "text/plain": "result"}),
-            new_output("display_data", data={"application/javascript":
-                                              "alert('javascript-output')"}),
-            new_output("display_data", data={"text/markdown":
-                                              "<script>alert('markdown-output')</script>"
-                                              "[md](javascript:alert('md-output-link'))"}),
-            new_output("display_data", data={"image/svg+xml": SVG_WITH_SCRIPT}),
-            new_output("display_data", data={"text/html": payloads},
-                       metadata={"text/html": {"isolated": True}}),
-            new_output("display_data", data={
-                "application/vnd.jupyter.widget-view+json": {
-                    "model_id": "abc", "version_major": 2, "version_minor": 0},
-                "text/plain": "widget"}),
-        ]),
-        new_raw_cell("<script>alert('raw-cell')</script>",
-                     metadata={"raw_mimetype": "text/html"}),
+        new_code_cell(
+            "display(HTML(payloads))",
+            execution_count=1,
+            outputs=[
+                new_output("display_data", data={"text/html": payloads, "text/plain": "<HTML>"}),
+                new_output(
+                    "execute_result",
+                    execution_count=1,
+                    data={
+                        "text/html": "<b onclick=\"alert('result')\">result</b>"
+                        "<script>alert('execute-result')</script>",
+                        "text/plain": "result",
+                    },
+                ),
+                new_output(
+                    "display_data", data={"application/javascript": "alert('javascript-output')"}
+                ),
+                new_output(
+                    "display_data",
+                    data={
+                        "text/markdown": "<script>alert('markdown-output')</script>"
+                        "[md](javascript:alert('md-output-link'))"
+                    },
+                ),
+                new_output("display_data", data={"image/svg+xml": SVG_WITH_SCRIPT}),
+                new_output(
+                    "display_data",
+                    data={"text/html": payloads},
+                    metadata={"text/html": {"isolated": True}},
+                ),
+                new_output(
+                    "display_data",
+                    data={
+                        "application/vnd.jupyter.widget-view+json": {
+                            "model_id": "abc",
+                            "version_major": 2,
+                            "version_minor": 0,
+                        },
+                        "text/plain": "widget",
+                    },
+                ),
+            ],
+        ),
+        new_raw_cell("<script>alert('raw-cell')</script>", metadata={"raw_mimetype": "text/html"}),
     ]
     notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
-    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
-        "state": {}, "version_major": 2, "version_minor": 0}}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    notebook.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {},
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
     nbformat.validate(notebook)
     return json.loads(nbformat.writes(notebook))

@@ -29,15 +29,21 @@ if TYPE_CHECKING:
 LABEXTENSION = "jupyter-repo"
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 TIMEOUT_MS = 60_000
 EXECUTED = re.compile(r"\[\d+\]")
 
 # Lab's own network chatter and first-run prompts, off for tests.
 QUIET_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False,
+        "fetchNews": "false",
+        "checkForUpdates": False,
     },
 }
 
@@ -47,22 +53,31 @@ def isolated_jupyter_env(root: Path) -> dict[str, str]:
     Lab settings never touch the real ones); kernels and extensions still come from the
     environment's prefix."""
     env = dict(os.environ)
-    env.update({
-        "JUPYTER_CONFIG_DIR": str(root / "config"),
-        "JUPYTER_DATA_DIR": str(root / "data"),
-        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "JUPYTER_CONFIG_DIR": str(root / "config"),
+            "JUPYTER_DATA_DIR": str(root / "data"),
+            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.pop("JUPYTER_REPO_URL", None)
     env.pop("JUPYTER_REPO_TOKEN", None)
     return env
 
 
 def lab_arguments(port: int, token: str, root_dir: Path, settings_dir: Path) -> list[str]:
-    args = ["--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root_dir}",
-            "--LabApp.extension_manager=readonly", "--LabApp.news_url=None",
-            f"--LabApp.user_settings_dir={settings_dir}"]
+    args = [
+        "--no-browser",
+        "--ip=127.0.0.1",
+        f"--port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        "--LabApp.extension_manager=readonly",
+        "--LabApp.news_url=None",
+        f"--LabApp.user_settings_dir={settings_dir}",
+    ]
     if os.geteuid() == 0:
         args.append("--allow-root")
     return args
@@ -77,8 +92,9 @@ def write_quiet_settings(settings_dir: Path) -> None:
 
 def page_config(lab_html: str) -> dict[str, Any]:
     """The JSON JupyterLab embeds in its page (``jupyter-config-data``)."""
-    match = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
-                      lab_html, re.S)
+    match = re.search(
+        r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', lab_html, re.S
+    )
     assert match, "the Lab page has no jupyter-config-data"
     return json.loads(html.unescape(match.group(1)))
 
@@ -90,8 +106,11 @@ def assert_serves_labextension(lab_url: str, token: str) -> None:
     extensions = {item["name"]: item for item in page_config(page.text)["federated_extensions"]}
     assert LABEXTENSION in extensions, f"Lab does not load {LABEXTENSION}: {sorted(extensions)}"
     entry = extensions[LABEXTENSION]
-    script = requests.get(f"{lab_url}/lab/extensions/{LABEXTENSION}/{entry['load']}",
-                          params={"token": token}, timeout=30)
+    script = requests.get(
+        f"{lab_url}/lab/extensions/{LABEXTENSION}/{entry['load']}",
+        params={"token": token},
+        timeout=30,
+    )
     assert script.status_code == 200 and b"jupyter-repo" in script.content
 
 
@@ -114,12 +133,15 @@ class LabServer:
         settings = self.root / "settings"
         write_quiet_settings(settings)
         env = {**isolated_jupyter_env(self.root), **self.extra_env}
-        command = [sys.executable, "-m", "jupyterlab",
-                   *lab_arguments(self.port, self.token, self.workspace, settings)]
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            *lab_arguments(self.port, self.token, self.workspace, settings),
+        ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept for the process's lifetime
         self.process = processes.popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for_http(f"{self.url}/api/status?token={self.token}", timeout=90,
-                      process=self.process)
+        wait_for_http(f"{self.url}/api/status?token={self.token}", timeout=90, process=self.process)
         return self
 
     def lab_url(self, path: str = "") -> str:
@@ -128,8 +150,9 @@ class LabServer:
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """A request to the Jupyter server with its token (XSRF does not apply to tokens)."""
         headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.url}/{path.lstrip('/')}", headers=headers,
-                                timeout=60, **kwargs)
+        return requests.request(
+            method, f"{self.url}/{path.lstrip('/')}", headers=headers, timeout=60, **kwargs
+        )
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -158,8 +181,9 @@ def chromium() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         try:
             yield browser
         finally:
@@ -186,7 +210,8 @@ def open_lab(page: Page, lab: LabServer, path: str = "") -> None:
     page.wait_for_selector("#jupyterlab-splash", state="detached")
     # The extension is up: its sidebar tab, and a notebook's Publish button.
     page.get_by_role("complementary", name="main sidebar").get_by_role(
-        "tab", name="Repository").wait_for()
+        "tab", name="Repository"
+    ).wait_for()
     if path.endswith(".ipynb"):
         page.get_by_title("Publish this notebook to the repository").wait_for()
         # Wait for the kernel, so its environment is what gets attached.

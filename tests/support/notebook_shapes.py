@@ -18,8 +18,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 
 def _notebook(cells: list[Any]) -> dict[str, Any]:
-    notebook = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )
     return json.loads(nbformat.writes(notebook))
 
 
@@ -38,31 +42,60 @@ def huge_stream(size: int) -> dict[str, Any]:
     """One code cell printing ``size`` bytes of text with ANSI colours."""
     line = "\x1b[31mERROR\x1b[0m step <done> & \x1b[1;32mok\x1b[0m value=42\n"
     text = line * (size // len(line))
-    return _notebook([new_code_cell("run()", outputs=[
-        new_output("stream", name="stdout", text=text)])])
+    return _notebook(
+        [new_code_cell("run()", outputs=[new_output("stream", name="stdout", text=text)])]
+    )
 
 
 def many_outputs(size: int) -> dict[str, Any]:
     """One code cell with one small output per ~100 bytes."""
     count = size // 100
-    return _notebook([new_code_cell("loop()", outputs=[
-        new_output("stream", name="stdout", text=f"line {i}\n") for i in range(count)])])
+    return _notebook(
+        [
+            new_code_cell(
+                "loop()",
+                outputs=[
+                    new_output("stream", name="stdout", text=f"line {i}\n") for i in range(count)
+                ],
+            )
+        ]
+    )
 
 
 def huge_html(size: int) -> dict[str, Any]:
     """One code cell with a text/html output of ``size`` bytes of table: nh3 parses it."""
     row = "<tr><td style='color: red'>1</td><td class='x'>2</td><td>3</td></tr>"
     html = "<table>" + row * (size // len(row)) + "</table>"
-    return _notebook([new_code_cell("df", outputs=[
-        new_output("execute_result", data={"text/html": html, "text/plain": "df"},
-                   execution_count=1)], execution_count=1)])
+    return _notebook(
+        [
+            new_code_cell(
+                "df",
+                outputs=[
+                    new_output(
+                        "execute_result",
+                        data={"text/html": html, "text/plain": "df"},
+                        execution_count=1,
+                    )
+                ],
+                execution_count=1,
+            )
+        ]
+    )
 
 
 def huge_image(size: int) -> dict[str, Any]:
     """One code cell with a base64 PNG of ``size`` bytes (random bytes, never decoded)."""
     data = base64.b64encode(os.urandom(size * 3 // 4)).decode()
-    return _notebook([new_code_cell("plot()", outputs=[
-        new_output("display_data", data={"image/png": data, "text/plain": "<Figure>"})])])
+    return _notebook(
+        [
+            new_code_cell(
+                "plot()",
+                outputs=[
+                    new_output("display_data", data={"image/png": data, "text/plain": "<Figure>"})
+                ],
+            )
+        ]
+    )
 
 
 def nested_markdown(size: int) -> dict[str, Any]:

@@ -20,8 +20,9 @@ PLATFORMS = ["linux-64", "noarch"]
 
 async def run_case(case: dict[str, Any], cache: str) -> dict[str, Any]:
     config = SourceConfig(sharded_enabled=case.get("sharded", True))
-    gateway = Gateway(cache_dir=f"{cache}/repodata-{case['prefix'].split('/')[-1]}",
-                      default_config=config)
+    gateway = Gateway(
+        cache_dir=f"{cache}/repodata-{case['prefix'].split('/')[-1]}", default_config=config
+    )
     try:
         records = await solve(
             sources=[Channel(url) for url in case["channels"]],
@@ -29,8 +30,9 @@ async def run_case(case: dict[str, Any], cache: str) -> dict[str, Any]:
             gateway=gateway,
             platforms=PLATFORMS,
         )
-        await install(records, target_prefix=case["prefix"], cache_dir=f"{cache}/pkgs",
-                      show_progress=False)
+        await install(
+            records, target_prefix=case["prefix"], cache_dir=f"{cache}/pkgs", show_progress=False
+        )
     except Exception as error:  # reported to the test, which decides
         return {"ok": False, "error": f"{type(error).__name__}: {error}"}
     return {

@@ -52,12 +52,13 @@ class _RecordingHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
-        self.server.requests.append({"method": self.command, "path": self.path,
-                                     "headers": dict(self.headers.items())})
+        self.server.requests.append(
+            {"method": self.command, "path": self.path, "headers": dict(self.headers.items())}
+        )
         for prefix, location in self.server.redirects.items():
             if self.path.startswith(prefix):
                 self.send_response(302)
-                self.send_header("Location", location + self.path[len(prefix):])
+                self.send_header("Location", location + self.path[len(prefix) :])
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return

@@ -44,18 +44,27 @@ class ScaledRepo(RepoServer):
 
     def service_env(self) -> dict[str, str]:
         assert self.swift is not None
-        return {"AWS_ACCESS_KEY_ID": self.swift.access_key,
-                "AWS_SECRET_ACCESS_KEY": self.swift.secret_key,
-                "AWS_DEFAULT_REGION": "us-east-1"}
+        return {
+            "AWS_ACCESS_KEY_ID": self.swift.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.swift.secret_key,
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
 
     def repository_config(self) -> dict[str, Any]:
         assert self.swift is not None
         return {
-            "Repository": {"db_url": self.db_url, "storage_class": S3_CLASS,
-                           "data_dir": str(self.root / "inprocess"), "auto_migrate": False},
-            "S3Store": {"endpoint_url": self.swift.endpoint, "bucket": self.bucket,
-                        "access_key_id": self.swift.access_key,
-                        "secret_access_key": self.swift.secret_key},
+            "Repository": {
+                "db_url": self.db_url,
+                "storage_class": S3_CLASS,
+                "data_dir": str(self.root / "inprocess"),
+                "auto_migrate": False,
+            },
+            "S3Store": {
+                "endpoint_url": self.swift.endpoint,
+                "bucket": self.bucket,
+                "access_key_id": self.swift.access_key,
+                "secret_access_key": self.swift.secret_key,
+            },
         }
 
     def start(self) -> ScaledRepo:
@@ -64,13 +73,18 @@ class ScaledRepo(RepoServer):
         self.db_url = self.postgres.create_database("repo")
         self.swift = Swift().start()
         env = {**os.environ, **self.service_env()}
-        processes.run([sys.executable, "-m", "jupyter_repo", "migrate",
-                        f"--db-url={self.db_url}"], env=env, check=True, capture_output=True)
+        processes.run(
+            [sys.executable, "-m", "jupyter_repo", "migrate", f"--db-url={self.db_url}"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         for index in range(self.process_count):
             # nginx runs on this machine: its X-Forwarded-For names the client (docs/deploy.md).
             config = {**self.service_config(), "ServeApp.trusted_proxies": "127.0.0.1"}
-            process = RepoServer(self.root / f"process{index}", config=config,
-                                 env=self.service_env())
+            process = RepoServer(
+                self.root / f"process{index}", config=config, env=self.service_env()
+            )
             process.start()
             self.processes.append(process)
         self.nginx = Nginx([f"127.0.0.1:{p.port}" for p in self.processes]).start()

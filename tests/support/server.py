@@ -31,9 +31,15 @@ PASSWORD = "correct-horse-battery"
 class RepoServer:
     """One ``jupyter repo serve`` process with its own data folder."""
 
-    def __init__(self, root: Path, *, extra_args: list[str] | None = None,
-                 env: dict[str, str] | None = None, config: dict[str, Any] | None = None,
-                 data_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        extra_args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+        config: dict[str, Any] | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
         self.root = root
         self.data_dir = data_dir or root / "data"
         self.port = free_port()
@@ -49,27 +55,37 @@ class RepoServer:
     # -- process ---------------------------------------------------------------------------
 
     def command(self) -> list[str]:
-        args = [sys.executable, "-m", "jupyter_repo", "serve", f"--port={self.port}",
-                "--ip=127.0.0.1", f"--Repository.data_dir={self.data_dir}"]
+        args = [
+            sys.executable,
+            "-m",
+            "jupyter_repo",
+            "serve",
+            f"--port={self.port}",
+            "--ip=127.0.0.1",
+            f"--Repository.data_dir={self.data_dir}",
+        ]
         for key, value in self.config.items():
             args.append(f"--{key}={value}")
         return args + self.extra_args
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update({
-            "JUPYTER_CONFIG_DIR": str(self.root / "config"),
-            "JUPYTER_DATA_DIR": str(self.root / "jupyter-data"),
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "JUPYTER_CONFIG_DIR": str(self.root / "config"),
+                "JUPYTER_DATA_DIR": str(self.root / "jupyter-data"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.update(self.env)
         return env
 
     def start(self) -> RepoServer:
         self.root.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept for the process's lifetime
-        self.process = processes.popen(self.command(), env=self.environment(), stdout=log,
-                                        stderr=subprocess.STDOUT)
+        self.process = processes.popen(
+            self.command(), env=self.environment(), stdout=log, stderr=subprocess.STDOUT
+        )
         wait_for_http(self.api, process=self.process)
         return self
 
@@ -128,11 +144,13 @@ class RepoServer:
         return login
 
     def actor(self, login: str) -> Actor:
-        return self.call(lambda s: accounts.password_actor(accounts.get_user(s, login)),
-                         write=False)
+        return self.call(
+            lambda s: accounts.password_actor(accounts.get_user(s, login)), write=False
+        )
 
-    def add_to_group(self, org: str, group: str, login: str, permission: str = "read",
-                     as_user: str | None = None) -> None:
+    def add_to_group(
+        self, org: str, group: str, login: str, permission: str = "read", as_user: str | None = None
+    ) -> None:
         owner = self.actor(as_user) if as_user else self._org_owner(org)
         self.call(orgs.create_group, owner, org, group, permission)
         self.call(orgs.add_member, owner, org, group, login)
@@ -142,9 +160,14 @@ class RepoServer:
 
     def _org_owner(self, org: str) -> Actor:
         members = self.call(
-            lambda s: [u.login for u in orgs.members(
-                s, Actor(user_id=-1, is_site_admin=True, cap=3), org, accounts.OWNERS_GROUP)],
-            write=False)
+            lambda s: [
+                u.login
+                for u in orgs.members(
+                    s, Actor(user_id=-1, is_site_admin=True, cap=3), org, accounts.OWNERS_GROUP
+                )
+            ],
+            write=False,
+        )
         return self.actor(members[0])
 
     def token(self, login: str, scopes: list[str] | None = None, **kwargs: Any) -> str:

@@ -46,32 +46,88 @@ class PostgreSQL:
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres")
         data = self.root / "data"
-        processes.run([*_as_postgres(), str(self.bin / "initdb"), "-D", str(data), "-U",
-                        "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"],
-                       check=True, capture_output=True)
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=300")
-        processes.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D", str(data), "-l",
-                        str(self.root / "server.log"), "-w", "-t", "60", "-o", options,
-                        "start"], check=True, capture_output=True)
+        processes.run(
+            [
+                *_as_postgres(),
+                str(self.bin / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=300"
+        )
+        processes.run(
+            [
+                *_as_postgres(),
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(self.root / "server.log"),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def create_database(self, name: str) -> str:
-        processes.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U",
-                        "postgres", "-qAt", "-c", f'CREATE DATABASE "{name}"'],
-                       check=True, capture_output=True)
+        processes.run(
+            [
+                str(self.bin / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-qAt",
+                "-c",
+                f'CREATE DATABASE "{name}"',
+            ],
+            check=True,
+            capture_output=True,
+        )
         return self.url(name)
 
     def stop(self) -> None:
-        processes.run([*_as_postgres(), str(self.bin / "pg_ctl"), "-D",
-                        str(self.root / "data"), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
+        processes.run(
+            [
+                *_as_postgres(),
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.root / "data"),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ],
+            capture_output=True,
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-SWIFT_PIPELINE = ("catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk "
-                  "tempurl s3api tempauth copy slo dlo proxy-logging proxy-server")
+SWIFT_PIPELINE = (
+    "catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk "
+    "tempurl s3api tempauth copy slo dlo proxy-logging proxy-server"
+)
 
 
 @dataclass
@@ -100,15 +156,20 @@ class Swift:
             f"swift_hash_path_prefix = {random.getrandbits(64)}\n"
             "[storage-policy:0]\nname = gold\ndefault = yes\n"
         )
-        rings = ("import sys\nfrom swift.common.ring import RingBuilder\n"
-                 "d = sys.argv[1]\nports = [int(p) for p in sys.argv[2:]]\n"
-                 "for t, p in zip(('object', 'container', 'account'), ports):\n"
-                 "    rb = RingBuilder(6, 1, 1)\n"
-                 "    rb.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1',"
-                 " 'port': p, 'device': 'd1', 'weight': 1})\n"
-                 "    rb.rebalance()\n    rb.get_ring().save(f'{d}/{t}.ring.gz')\n")
-        processes.run(["/usr/bin/python3", "-c", rings, str(etc), *map(str, backend)],
-                       check=True, capture_output=True)
+        rings = (
+            "import sys\nfrom swift.common.ring import RingBuilder\n"
+            "d = sys.argv[1]\nports = [int(p) for p in sys.argv[2:]]\n"
+            "for t, p in zip(('object', 'container', 'account'), ports):\n"
+            "    rb = RingBuilder(6, 1, 1)\n"
+            "    rb.add_dev({'id': 0, 'region': 1, 'zone': 1, 'ip': '127.0.0.1',"
+            " 'port': p, 'device': 'd1', 'weight': 1})\n"
+            "    rb.rebalance()\n    rb.get_ring().save(f'{d}/{t}.ring.gz')\n"
+        )
+        processes.run(
+            ["/usr/bin/python3", "-c", rings, str(etc), *map(str, backend)],
+            check=True,
+            capture_output=True,
+        )
         for kind, port in zip(("object", "container", "account"), backend, strict=True):
             (etc / f"{kind}-server.conf").write_text(
                 f"[DEFAULT]\ndevices = {self.root / 'node'}\nmount_check = false\n"
@@ -119,11 +180,18 @@ class Swift:
             )
         filters = "".join(
             f"[filter:{name}]\nuse = egg:swift#{egg}\n"
-            for name, egg in [("catch_errors", "catch_errors"), ("gatekeeper", "gatekeeper"),
-                              ("healthcheck", "healthcheck"), ("proxy-logging", "proxy_logging"),
-                              ("listing_formats", "listing_formats"), ("bulk", "bulk"),
-                              ("tempurl", "tempurl"), ("copy", "copy"), ("slo", "slo"),
-                              ("dlo", "dlo")]
+            for name, egg in [
+                ("catch_errors", "catch_errors"),
+                ("gatekeeper", "gatekeeper"),
+                ("healthcheck", "healthcheck"),
+                ("proxy-logging", "proxy_logging"),
+                ("listing_formats", "listing_formats"),
+                ("bulk", "bulk"),
+                ("tempurl", "tempurl"),
+                ("copy", "copy"),
+                ("slo", "slo"),
+                ("dlo", "dlo"),
+            ]
         )
         (etc / "proxy-server.conf").write_text(
             f"[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = {self.port}\nworkers = 0\n"
@@ -134,14 +202,17 @@ class Swift:
             "[filter:tempauth]\nuse = egg:swift#tempauth\n"
             f"user_test_tester = {self.secret_key} .admin\n"
             "[filter:cache]\nuse = egg:swift#memcache\n"
-            f"memcache_servers = 127.0.0.1:{free_port()}\n"
-            + filters
+            f"memcache_servers = 127.0.0.1:{free_port()}\n" + filters
         )
         for kind in ("object", "container", "account", "proxy"):
             log = open(self.root / f"{kind}.log", "wb")  # noqa: SIM115 - lives with the process
-            self.processes.append(processes.popen(
-                [f"/usr/bin/swift-{kind}-server", str(etc / f"{kind}-server.conf")],
-                stdout=log, stderr=subprocess.STDOUT))
+            self.processes.append(
+                processes.popen(
+                    [f"/usr/bin/swift-{kind}-server", str(etc / f"{kind}-server.conf")],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
@@ -180,8 +251,9 @@ class Nginx:
 
     def upstream_block(self) -> str:
         """The load-balancing part, shown verbatim in docs/deploy.md (a test checks it)."""
-        servers = "".join(f"    server {backend} max_fails=1 fail_timeout=2s;\n"
-                          for backend in self.backends)
+        servers = "".join(
+            f"    server {backend} max_fails=1 fail_timeout=2s;\n" for backend in self.backends
+        )
         return f"upstream repo {{\n    least_conn;\n{servers}    keepalive 32;\n}}\n"
 
     @staticmethod
@@ -195,7 +267,7 @@ class Nginx:
             "location / {\n"
             "    proxy_pass http://repo;\n"
             "    proxy_http_version 1.1;\n"
-            "    proxy_set_header Connection \"\";\n"
+            '    proxy_set_header Connection "";\n'
             "    proxy_set_header Host $http_host;\n"
             "    proxy_set_header X-Real-IP $remote_addr;\n"
             "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
@@ -226,10 +298,14 @@ class Nginx:
     def start(self) -> Nginx:
         conf = self.root / "nginx.conf"
         conf.write_text(self.config())
-        processes.run(["nginx", "-t", "-q", "-c", str(conf), "-p", str(self.root)], check=True,
-                       capture_output=True)
-        processes.run(["nginx", "-c", str(conf), "-p", str(self.root)], check=True,
-                       capture_output=True)
+        processes.run(
+            ["nginx", "-t", "-q", "-c", str(conf), "-p", str(self.root)],
+            check=True,
+            capture_output=True,
+        )
+        processes.run(
+            ["nginx", "-c", str(conf), "-p", str(self.root)], check=True, capture_output=True
+        )
         return self
 
     def stop(self) -> None:

@@ -24,13 +24,14 @@ class Snapshot:
 
 def snapshot(server: RepoServer) -> Snapshot:
     def counts(session):  # type: ignore[no-untyped-def]
-        return [session.scalar(select(func.count()).select_from(model))
-                for model in (Package, Release, File, FileLabel, Blob, UploadStage)]
+        return [
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Package, Release, File, FileLabel, Blob, UploadStage)
+        ]
 
     values = server.call(counts, write=False)
     keys = frozenset(key for key, _ in server.repo.store.iter_keys())
-    return Snapshot(*values[:5], stages=values[5], stored_keys=keys,
-                    spools=server.spool_count())
+    return Snapshot(*values[:5], stages=values[5], stored_keys=keys, spools=server.spool_count())
 
 
 def unchanged(before: Snapshot, after: Snapshot, *, allow_stages: bool = False) -> bool:

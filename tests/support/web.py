@@ -15,13 +15,25 @@ from tests.support.server import PASSWORD, RepoServer
 _XSRF = re.compile(r'name="_xsrf" value="([^"]+)"')
 
 
-def upload(server: RepoServer, token: str, owner: str, package: str, version: str,
-           path: Path, *, basename: str | None = None, **params: Any) -> None:
+def upload(
+    server: RepoServer,
+    token: str,
+    owner: str,
+    package: str,
+    version: str,
+    path: Path,
+    *,
+    basename: str | None = None,
+    **params: Any,
+) -> None:
     """The one-request upload of the API (creates the package and release)."""
     response = requests.put(
         f"{server.api}/upload/{owner}/{package}/{version}/{basename or path.name}",
-        params=params, data=path.read_bytes(),
-        headers={"Authorization": f"token {token}"}, timeout=60)
+        params=params,
+        data=path.read_bytes(),
+        headers={"Authorization": f"token {token}"},
+        timeout=60,
+    )
     assert response.status_code in (200, 201), response.text
 
 
@@ -41,12 +53,12 @@ class WebClient:
         assert match, f"no form on {page}"
         return match.group(1)
 
-    def post(self, path: str, data: dict[str, Any], *, form_page: str = "/login",
-             xsrf: bool = True) -> requests.Response:
+    def post(
+        self, path: str, data: dict[str, Any], *, form_page: str = "/login", xsrf: bool = True
+    ) -> requests.Response:
         if xsrf:
             data = {**data, "_xsrf": self.xsrf(form_page)}
-        return self.http.post(self.server.url + path, data=data, allow_redirects=False,
-                              timeout=30)
+        return self.http.post(self.server.url + path, data=data, allow_redirects=False, timeout=30)
 
     def login(self, login: str, password: str = PASSWORD) -> WebClient:
         response = self.post("/login", {"username": login, "password": password})
@@ -57,12 +69,45 @@ class WebClient:
 class _Inertness(HTMLParser):
     """Collects everything in a page that could run code or load something."""
 
-    EXECUTABLE_TAGS = {"script", "iframe", "frame", "object", "embed", "applet", "svg", "math",
-                       "base", "meta", "link", "style", "form", "input", "button", "video",
-                       "audio", "source", "track", "image"}
+    EXECUTABLE_TAGS = {
+        "script",
+        "iframe",
+        "frame",
+        "object",
+        "embed",
+        "applet",
+        "svg",
+        "math",
+        "base",
+        "meta",
+        "link",
+        "style",
+        "form",
+        "input",
+        "button",
+        "video",
+        "audio",
+        "source",
+        "track",
+        "image",
+    }
 
-    VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-                 "param", "source", "track", "wbr"}
+    VOID_TAGS = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,9 +136,17 @@ class _Inertness(HTMLParser):
             value = (value or "").strip().lower()
             if name.startswith("on"):
                 self.problems.append(f"{name}= on <{tag}>")
-            if name in ("src", "srcset", "poster", "data", "action", "formaction", "ping",
-                        "background", "xlink:href") and not (
-                    name == "src" and tag == "img" and value.startswith("data:image/")):
+            if name in (
+                "src",
+                "srcset",
+                "poster",
+                "data",
+                "action",
+                "formaction",
+                "ping",
+                "background",
+                "xlink:href",
+            ) and not (name == "src" and tag == "img" and value.startswith("data:image/")):
                 self.problems.append(f"{name}={value[:60]!r} on <{tag}>")
             if name == "href" and (value.startswith(("javascript:", "data:", "vbscript:"))):
                 self.problems.append(f"href={value[:60]!r} on <{tag}>")

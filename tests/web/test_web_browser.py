@@ -26,9 +26,16 @@ from tests.support.web import active_content, upload
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +82,9 @@ def log_in(page: Page, server: RepoServer, login: str) -> None:
     assert page.url == f"{server.url}/account"
 
 
-def test_anonymous_search_to_package_to_install(server: RepoServer, user: str, unique: str,
-                                                samples: Path, new_context, shots: Path) -> None:
+def test_anonymous_search_to_package_to_install(
+    server: RepoServer, user: str, unique: str, samples: Path, new_context, shots: Path
+) -> None:
     name = f"browse{unique}"
     token = server.token(user)
     conda = builders.conda_package(samples, name, "1.0", subdir="linux-64", build="h0_0")
@@ -99,16 +107,19 @@ def test_anonymous_search_to_package_to_install(server: RepoServer, user: str, u
     pip_command = page.locator("#install-pip pre").inner_text()
     assert pip_command == f"pip install --index-url {server.url}/pypi/{user}/simple {name}"
     assert f"anaconda download {user}/{name}" in page.locator("#install-anaconda").inner_text()
-    assert (page.locator("#install-jupyter-repo pre").inner_text()
-            == f"jupyter repo install {user}/{name}")
+    assert (
+        page.locator("#install-jupyter-repo pre").inner_text()
+        == f"jupyter repo install {user}/{name}"
+    )
     row = page.locator("table.files tbody tr", has_text=f"linux-64/{conda.name}")
     assert "linux-64" in row.inner_text() and "main" in row.inner_text()
     page.locator("#install-heading").scroll_into_view_if_needed()
     page.screenshot(path=shots / "package-install.png", full_page=True)
 
 
-def test_login_create_token_use_it_revoke_it(server: RepoServer, user: str, new_context,
-                                             shots: Path) -> None:
+def test_login_create_token_use_it_revoke_it(
+    server: RepoServer, user: str, new_context, shots: Path
+) -> None:
     page = new_context().new_page()
     log_in(page, server, user)
     page.get_by_label("Name", exact=True).fill("browser-token")
@@ -120,8 +131,9 @@ def test_login_create_token_use_it_revoke_it(server: RepoServer, user: str, new_
     page.screenshot(path=shots / "token-created.png", full_page=True)
 
     def whoami() -> requests.Response:
-        return requests.get(f"{server.api}/user", headers={"Authorization": f"token {secret}"},
-                            timeout=30)
+        return requests.get(
+            f"{server.api}/user", headers={"Authorization": f"token {secret}"}, timeout=30
+        )
 
     assert whoami().status_code == 200 and whoami().json()["login"] == user
 
@@ -133,13 +145,21 @@ def test_login_create_token_use_it_revoke_it(server: RepoServer, user: str, new_
 
 
 def test_org_admin_grants_a_private_package_to_a_group(
-        server: RepoServer, unique: str, samples: Path, new_context, shots: Path) -> None:
+    server: RepoServer, unique: str, samples: Path, new_context, shots: Path
+) -> None:
     admin = server.create_user(f"admin{unique}")
     member = server.create_user(f"member{unique}")
     other = server.create_user(f"other{unique}")
     org = server.create_org(f"lab{unique}", admin)
-    upload(server, server.token(admin), org, "secret-tool", "0.1",
-           builders.wheel(samples, "secret-tool", "0.1"), private=1)
+    upload(
+        server,
+        server.token(admin),
+        org,
+        "secret-tool",
+        "0.1",
+        builders.wheel(samples, "secret-tool", "0.1"),
+        private=1,
+    )
 
     page = new_context().new_page()
     log_in(page, server, admin)
@@ -176,7 +196,8 @@ def test_org_admin_grants_a_private_package_to_a_group(
 
 
 def test_notebook_page_shows_code_markdown_image_and_table(
-        server: RepoServer, user: str, samples: Path, new_context, shots: Path) -> None:
+    server: RepoServer, user: str, samples: Path, new_context, shots: Path
+) -> None:
     notebook = builders.notebook(samples, "report.ipynb", title="Quarterly report")
     upload(server, server.token(user), user, "report", "1", notebook, type="ipynb")
     page = new_context().new_page()
@@ -185,10 +206,11 @@ def test_notebook_page_shows_code_markdown_image_and_table(
     page.wait_for_url(f"{server.url}/{user}/report/files/1/report.ipynb")
 
     notebook_box = page.locator(".notebook")
-    assert notebook_box.locator(".text_cell_render h1").inner_text().startswith(
-        "Quarterly report")
-    assert "short analysis of sample data" in notebook_box.locator(".text_cell_render p")\
-        .first.inner_text()
+    assert notebook_box.locator(".text_cell_render h1").inner_text().startswith("Quarterly report")
+    assert (
+        "short analysis of sample data"
+        in notebook_box.locator(".text_cell_render p").first.inner_text()
+    )
     assert "total = sum(range(10))" in notebook_box.locator(".input_area").first.inner_text()
     image = notebook_box.locator(".output_png img")
     assert image.evaluate("img => img.complete && img.naturalWidth") == 16
@@ -196,7 +218,8 @@ def test_notebook_page_shows_code_markdown_image_and_table(
     assert table.locator("thead th").all_inner_texts() == ["", "a", "b"]
     assert table.locator("tbody tr").count() == 2
     assert page.get_by_role("link", name="Download report.ipynb").get_attribute("href") == (
-        f"/{user}/report/download/1/report.ipynb")
+        f"/{user}/report/download/1/report.ipynb"
+    )
     page.screenshot(path=shots / "notebook.png", full_page=True)
 
 
@@ -228,9 +251,14 @@ def beacon() -> Iterator[tuple[str, list[str]]]:
     httpd.server_close()
 
 
-def test_hostile_notebook_executes_nothing(server: RepoServer, user: str, samples: Path,
-                                           new_context, beacon: tuple[str, list[str]],
-                                           shots: Path) -> None:
+def test_hostile_notebook_executes_nothing(
+    server: RepoServer,
+    user: str,
+    samples: Path,
+    new_context,
+    beacon: tuple[str, list[str]],
+    shots: Path,
+) -> None:
     beacon_url, beacon_hits = beacon
     path = samples / "hostile.ipynb"
     path.write_text(json.dumps(hostile_notebook(beacon_url)))

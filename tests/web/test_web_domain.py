@@ -25,8 +25,9 @@ def repo(tmp_path: Path) -> Iterator[Repository]:
 
 
 def test_sessions_start_resolve_expire_and_end(repo: Repository) -> None:
-    user = repo.call(lambda s: accounts.create_user(s, "sessionuser", "long-password").id,
-                     write=True)
+    user = repo.call(
+        lambda s: accounts.create_user(s, "sessionuser", "long-password").id, write=True
+    )
     secret = repo.call(web_sessions.start, user, max_age=3600, write=True)
     actor = repo.call(web_sessions.resolve, secret)
     assert actor.login == "sessionuser" and actor.token_id is None
@@ -53,10 +54,12 @@ def test_render_cache_keeps_one_rendering_per_content(repo: Repository) -> None:
     digest = "a" * 64
     assert repo.call(renders.cached, digest, "r1") is None
     repo.call(renders.store, digest, "r1", renders.Rendering(b"<p>one</p>"), write=True)
-    repo.call(renders.store, digest, "r1", renders.Rendering(b"<p>again</p>"),
-              write=True)  # first one wins
-    repo.call(renders.store, digest, "r1", renders.Rendering(b"late", failed=True),
-              write=True)  # and a failure elsewhere does not replace it
+    repo.call(
+        renders.store, digest, "r1", renders.Rendering(b"<p>again</p>"), write=True
+    )  # first one wins
+    repo.call(
+        renders.store, digest, "r1", renders.Rendering(b"late", failed=True), write=True
+    )  # and a failure elsewhere does not replace it
     assert repo.call(renders.cached, digest, "r1") == renders.Rendering(b"<p>one</p>")
     repo.call(renders.store, digest, "r2", renders.Rendering(b"<p>two</p>"), write=True)
     assert repo.call(renders.cached, digest, "r1") is None  # older renderer dropped
@@ -99,6 +102,7 @@ def test_one_process_claims_a_rendering_the_others_wait(any_repo: Repository) ->
         def change(session):  # type: ignore[no-untyped-def]
             row = session.get(RenderCache, (digest, "r1"))
             row.created_at = utcnow() - timedelta(seconds=seconds)
+
         return change
 
     repo.call(age(91), write=True)  # its process died: the claim lapses

@@ -29,19 +29,31 @@ def _title(html: str) -> str:
 def policy_owner(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> str:
     """An owner with one conda package, for pages that list something."""
     owner = server.create_user(f"policy{uuid.uuid4().hex[:8]}")
-    upload(server, server.token(owner), owner, "policy-pkg", "1.0",
-           builders.conda_package(tmp_path_factory.mktemp("policy"), "policy-pkg", "1.0"),
-           basename="noarch/policy-pkg-1.0-0.conda")
+    upload(
+        server,
+        server.token(owner),
+        owner,
+        "policy-pkg",
+        "1.0",
+        builders.conda_package(tmp_path_factory.mktemp("policy"), "policy-pkg", "1.0"),
+        basename="noarch/policy-pkg-1.0-0.conda",
+    )
     return owner
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param("/", id="home"), pytest.param("/search?q=policy", id="search"),
-    pytest.param("/{owner}", id="owner"), pytest.param("/{owner}/policy-pkg", id="package"),
-    pytest.param("/login", id="login"),
-])
-def test_pages_are_html_under_a_strict_policy(server: RepoServer, policy_owner: str,
-                                              path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/", id="home"),
+        pytest.param("/search?q=policy", id="search"),
+        pytest.param("/{owner}", id="owner"),
+        pytest.param("/{owner}/policy-pkg", id="package"),
+        pytest.param("/login", id="login"),
+    ],
+)
+def test_pages_are_html_under_a_strict_policy(
+    server: RepoServer, policy_owner: str, path: str
+) -> None:
     response = requests.get(server.url + path.format(owner=policy_owner), timeout=30)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
@@ -54,25 +66,32 @@ def test_pages_are_html_under_a_strict_policy(server: RepoServer, policy_owner: 
 
 
 def test_search_and_package_page_show_files_and_install_commands(
-        server: RepoServer, user: str, samples: Path) -> None:
+    server: RepoServer, user: str, samples: Path
+) -> None:
     token = server.token(user)
     stable = builders.conda_package(samples, "webpkg", "1.0", subdir="linux-64", build="h1_0")
     beta = builders.conda_package(samples, "webpkg", "2.0")
     wheel = builders.wheel(samples, "webpkg", "1.0")
     upload(server, token, user, "webpkg", "1.0", stable, basename=f"linux-64/{stable.name}")
-    upload(server, token, user, "webpkg", "2.0", beta, basename=f"noarch/{beta.name}",
-           label="beta")
+    upload(server, token, user, "webpkg", "2.0", beta, basename=f"noarch/{beta.name}", label="beta")
     upload(server, token, user, "webpkg", "1.0", wheel)
 
-    found = requests.get(f"{server.url}/search", params={"q": "webpkg", "type": "conda",
-                                                         "platform": "linux-64"}).text
+    found = requests.get(
+        f"{server.url}/search", params={"q": "webpkg", "type": "conda", "platform": "linux-64"}
+    ).text
     assert f'href="/{user}/webpkg"' in found and "1 package found" in found
-    assert "0 packages found" in requests.get(
-        f"{server.url}/search", params={"q": "webpkg", "platform": "osx-64"}).text
-    assert "1 package found" in requests.get(
-        f"{server.url}/search", params={"q": "webpkg", "label": "beta"}).text
-    assert "0 packages found" in requests.get(
-        f"{server.url}/search", params={"q": "webpkg", "label": "nightly"}).text
+    assert (
+        "0 packages found"
+        in requests.get(f"{server.url}/search", params={"q": "webpkg", "platform": "osx-64"}).text
+    )
+    assert (
+        "1 package found"
+        in requests.get(f"{server.url}/search", params={"q": "webpkg", "label": "beta"}).text
+    )
+    assert (
+        "0 packages found"
+        in requests.get(f"{server.url}/search", params={"q": "webpkg", "label": "nightly"}).text
+    )
 
     page = requests.get(f"{server.url}/{user}/webpkg").text
     base = server.url
@@ -94,8 +113,16 @@ def test_search_and_package_page_show_files_and_install_commands(
     assert "attachment" in download.headers["Content-Disposition"]
 
 
-@pytest.mark.parametrize("path", ["/{user}?page=abc", "/{user}?page=0", "/search?type=nonsense",
-                                  "/search?platform=..%2Fetc", "/{user}?type=bogus"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/{user}?page=abc",
+        "/{user}?page=0",
+        "/search?type=nonsense",
+        "/search?platform=..%2Fetc",
+        "/{user}?type=bogus",
+    ],
+)
 def test_bad_query_arguments_are_400_pages(server: RepoServer, user: str, path: str) -> None:
     response = requests.get(server.url + path.format(user=user), timeout=30)
     assert response.status_code == 400
@@ -118,17 +145,26 @@ def test_owner_pages_are_paginated(server: RepoServer, user: str, samples: Path)
 
 @pytest.mark.parametrize("who", ["anonymous", "another-user"])
 def test_private_and_unknown_objects_share_one_404_page(
-        server: RepoServer, unique: str, samples: Path, who: str) -> None:
+    server: RepoServer, unique: str, samples: Path, who: str
+) -> None:
     owner = server.create_user(f"own{unique}")
     token = server.token(owner)
     notebook = builders.notebook(samples, "secret.ipynb")
     upload(server, token, owner, "secret", "1", notebook, type="ipynb", private=1)
 
-    paths = [f"/{owner}/secret", f"/{owner}/secret/files/1/secret.ipynb",
-             f"/{owner}/secret/download/1/secret.ipynb"]
-    unknown = [f"/{owner}/nothing", f"/{owner}/nothing/files/1/secret.ipynb",
-               f"/{owner}/nothing/download/1/secret.ipynb", f"/nobody{unique}/secret",
-               f"/{owner}/secret/files/9/secret.ipynb", "/a/b/c/d/e"]
+    paths = [
+        f"/{owner}/secret",
+        f"/{owner}/secret/files/1/secret.ipynb",
+        f"/{owner}/secret/download/1/secret.ipynb",
+    ]
+    unknown = [
+        f"/{owner}/nothing",
+        f"/{owner}/nothing/files/1/secret.ipynb",
+        f"/{owner}/nothing/download/1/secret.ipynb",
+        f"/nobody{unique}/secret",
+        f"/{owner}/secret/files/9/secret.ipynb",
+        "/a/b/c/d/e",
+    ]
     client = WebClient(server)
     if who == "another-user":
         client.login(server.create_user(f"oth{unique}"))
@@ -154,8 +190,9 @@ def test_login_logout_and_csrf(server: RepoServer, user: str) -> None:
     assert wrong.status_code == 401 and "Invalid username or password" in wrong.text
     assert "jupyter_repo_session" not in client.http.cookies
 
-    done = client.post("/login", {"username": user, "password": PASSWORD,
-                                  "next": "//evil.example/"})
+    done = client.post(
+        "/login", {"username": user, "password": PASSWORD, "next": "//evil.example/"}
+    )
     assert done.status_code == 303 and done.headers["Location"] == "/account"
     cookie = client.http.cookies["jupyter_repo_session"]
     account = client.get("/account")
@@ -166,61 +203,98 @@ def test_login_logout_and_csrf(server: RepoServer, user: str) -> None:
     assert api.status_code == 401
 
     assert client.post("/logout", {}, form_page="/account").status_code == 303
-    replay = requests.get(f"{server.url}/account", cookies={"jupyter_repo_session": cookie},
-                          allow_redirects=False)
+    replay = requests.get(
+        f"{server.url}/account", cookies={"jupyter_repo_session": cookie}, allow_redirects=False
+    )
     assert replay.status_code == 303  # the old cookie is dead on the server, not only here
 
 
 def test_account_tokens_created_used_and_revoked(server: RepoServer, user: str) -> None:
     client = WebClient(server).login(user)
-    created = client.post("/account/tokens", {"name": "ci", "scopes": ["api:read"],
-                                              "expires_days": "7"}, form_page="/account")
+    created = client.post(
+        "/account/tokens",
+        {"name": "ci", "scopes": ["api:read"], "expires_days": "7"},
+        form_page="/account",
+    )
     assert created.status_code == 200
     secret = re.search(r'id="new-token-value">([^<]+)<', created.text).group(1)
-    assert requests.get(f"{server.api}/user", headers={
-        "Authorization": f"token {secret}"}).json()["login"] == user
-    again = client.post("/account/tokens", {"name": "ci", "scopes": ["api:read"]},
-                        form_page="/account")
+    assert (
+        requests.get(f"{server.api}/user", headers={"Authorization": f"token {secret}"}).json()[
+            "login"
+        ]
+        == user
+    )
+    again = client.post(
+        "/account/tokens", {"name": "ci", "scopes": ["api:read"]}, form_page="/account"
+    )
     assert again.status_code == 409 and "already have a token named" in again.text
-    missing = client.post("/account/tokens", {"name": "x", "scopes": ["nonsense"]},
-                          form_page="/account")
+    missing = client.post(
+        "/account/tokens", {"name": "x", "scopes": ["nonsense"]}, form_page="/account"
+    )
     assert missing.status_code == 400 and "Unknown scope" in missing.text
 
-    token_id = re.search(r'/account/tokens/([0-9a-f]+)/revoke', client.get("/account").text)
-    assert client.post(f"/account/tokens/{token_id.group(1)}/revoke", {},
-                       form_page="/account").status_code == 303
-    assert requests.get(f"{server.api}/user",
-                        headers={"Authorization": f"token {secret}"}).status_code == 401
+    token_id = re.search(r"/account/tokens/([0-9a-f]+)/revoke", client.get("/account").text)
+    assert (
+        client.post(
+            f"/account/tokens/{token_id.group(1)}/revoke", {}, form_page="/account"
+        ).status_code
+        == 303
+    )
+    assert (
+        requests.get(f"{server.api}/user", headers={"Authorization": f"token {secret}"}).status_code
+        == 401
+    )
 
 
-def test_package_settings_need_write_access(server: RepoServer, unique: str,
-                                            samples: Path) -> None:
+def test_package_settings_need_write_access(server: RepoServer, unique: str, samples: Path) -> None:
     owner = server.create_user(f"ps{unique}")
     reader = server.create_user(f"rd{unique}")
     token = server.token(owner)
     upload(server, token, owner, "vis", "1", builders.csv_file(samples), type="file")
 
-    anonymous = WebClient(server).post(f"/{owner}/vis/settings",
-                                       {"action": "visibility", "public": "0"})
+    anonymous = WebClient(server).post(
+        f"/{owner}/vis/settings", {"action": "visibility", "public": "0"}
+    )
     assert anonymous.status_code == 303 and anonymous.headers["Location"].startswith("/login")
-    forbidden = WebClient(server).login(reader).post(
-        f"/{owner}/vis/settings", {"action": "visibility", "public": "0"}, form_page="/account")
+    forbidden = (
+        WebClient(server)
+        .login(reader)
+        .post(
+            f"/{owner}/vis/settings", {"action": "visibility", "public": "0"}, form_page="/account"
+        )
+    )
     assert forbidden.status_code == 403
 
     client = WebClient(server).login(owner)
-    assert client.post(f"/{owner}/vis/settings", {"action": "visibility", "public": "0"},
-                       form_page="/account").status_code == 303
+    assert (
+        client.post(
+            f"/{owner}/vis/settings", {"action": "visibility", "public": "0"}, form_page="/account"
+        ).status_code
+        == 303
+    )
     assert requests.get(f"{server.url}/{owner}/vis").status_code == 404
-    assert client.post(f"/{owner}/vis/settings", {"action": "add-label", "label": "Stable",
-                                                  "version": "1"},
-                       form_page="/account").status_code == 303
+    assert (
+        client.post(
+            f"/{owner}/vis/settings",
+            {"action": "add-label", "label": "Stable", "version": "1"},
+            form_page="/account",
+        ).status_code
+        == 303
+    )
     assert "stable" in client.get(f"/{owner}/vis").text
     labels_page = client.get(f"/labels/{owner}")
     assert labels_page.status_code == 200 and "stable" in labels_page.text
-    assert client.post(f"/labels/{owner}", {"action": "lock", "label": "stable"},
-                       form_page="/account").status_code == 303
-    locked = client.post(f"/{owner}/vis/settings", {"action": "remove-label",
-                                                    "label": "stable"}, form_page="/account")
+    assert (
+        client.post(
+            f"/labels/{owner}", {"action": "lock", "label": "stable"}, form_page="/account"
+        ).status_code
+        == 303
+    )
+    locked = client.post(
+        f"/{owner}/vis/settings",
+        {"action": "remove-label", "label": "stable"},
+        form_page="/account",
+    )
     assert locked.status_code == 403 and "locked" in locked.text
     assert WebClient(server).login(reader).get(f"/labels/{owner}").status_code == 404
 
@@ -236,21 +310,38 @@ def test_org_pages_are_for_members(server: RepoServer, unique: str) -> None:
     assert WebClient(server).get(f"/orgs/{org}").status_code == 404
     seen = WebClient(server).login(member).get(f"/orgs/{org}")
     assert seen.status_code == 200 and "readers" in seen.text and "Create group" not in seen.text
-    refused = WebClient(server).login(member).post(
-        f"/orgs/{org}/groups/readers", {"action": "add-member", "login": outsider},
-        form_page="/account")
+    refused = (
+        WebClient(server)
+        .login(member)
+        .post(
+            f"/orgs/{org}/groups/readers",
+            {"action": "add-member", "login": outsider},
+            form_page="/account",
+        )
+    )
     assert refused.status_code == 403
 
     client = WebClient(server).login(admin)
-    assert client.post(f"/orgs/{org}", {"group": "Writers", "permission": "write"},
-                       form_page="/account").headers["Location"] == f"/orgs/{org}/groups/writers"
-    no_user = client.post(f"/orgs/{org}/groups/writers", {"action": "add-member",
-                                                          "login": f"ghost{unique}"},
-                          form_page="/account")
+    assert (
+        client.post(
+            f"/orgs/{org}", {"group": "Writers", "permission": "write"}, form_page="/account"
+        ).headers["Location"]
+        == f"/orgs/{org}/groups/writers"
+    )
+    no_user = client.post(
+        f"/orgs/{org}/groups/writers",
+        {"action": "add-member", "login": f"ghost{unique}"},
+        form_page="/account",
+    )
     assert no_user.status_code == 400 and f"ghost{unique}" in no_user.text
-    assert client.post(f"/orgs/{org}/groups/writers", {"action": "add-member",
-                                                       "login": outsider},
-                       form_page="/account").status_code == 303
+    assert (
+        client.post(
+            f"/orgs/{org}/groups/writers",
+            {"action": "add-member", "login": outsider},
+            form_page="/account",
+        ).status_code
+        == 303
+    )
     assert outsider in client.get(f"/orgs/{org}/groups/writers").text
 
 
@@ -262,8 +353,7 @@ def test_notebook_rendering_is_cached(server: RepoServer, user: str, samples: Pa
     assert first.status_code == 200 and "Cached notebook" in first.text
     assert active_content(first.text) == []
     digest = hashlib.sha256(notebook.read_bytes()).hexdigest()
-    rows = server.call(lambda s: s.query(RenderCache).filter_by(sha256=digest).count(),
-                       write=False)
+    rows = server.call(lambda s: s.query(RenderCache).filter_by(sha256=digest).count(), write=False)
     assert rows == 1
     again = requests.get(f"{server.url}/{user}/cached-nb/files/1/cached.ipynb")
     assert again.text == first.text
@@ -282,10 +372,12 @@ def test_the_api_and_static_files_answer_beside_the_pages(server: RepoServer) ->
     assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
 
 
-def test_a_notebook_that_cannot_be_rendered_says_so(server: RepoServer, user: str,
-                                                     samples: Path) -> None:
-    notebook = builders.notebook_json("Broken", extra_cells=[
-        new_markdown_cell("![lost](attachment:lost.png)")])
+def test_a_notebook_that_cannot_be_rendered_says_so(
+    server: RepoServer, user: str, samples: Path
+) -> None:
+    notebook = builders.notebook_json(
+        "Broken", extra_cells=[new_markdown_cell("![lost](attachment:lost.png)")]
+    )
     path = samples / "broken.ipynb"
     path.write_text(json.dumps(notebook))
     upload(server, server.token(user), user, "broken-nb", "1", path, type="ipynb")
@@ -295,17 +387,20 @@ def test_a_notebook_that_cannot_be_rendered_says_so(server: RepoServer, user: st
         assert "could not be rendered" in page.text and "missing attachment" in page.text
         assert "Download broken.ipynb" in page.text
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    cached = server.call(lambda s: s.query(RenderCache).filter_by(sha256=digest).one().content,
-                         write=False)
+    cached = server.call(
+        lambda s: s.query(RenderCache).filter_by(sha256=digest).one().content, write=False
+    )
     assert zlib.decompress(cached).startswith(b"\x00")
 
 
-def test_environment_project_and_other_file_pages(server: RepoServer, user: str,
-                                                  samples: Path) -> None:
+def test_environment_project_and_other_file_pages(
+    server: RepoServer, user: str, samples: Path
+) -> None:
     token = server.token(user)
     upload(server, token, user, "page-env", "1", builders.environment_file(samples), type="env")
-    upload(server, token, user, "page-project", "1", builders.project_archive(samples),
-           type="project")
+    upload(
+        server, token, user, "page-project", "1", builders.project_archive(samples), type="project"
+    )
     data = samples / "notes.txt"
     data.write_text("plain notes\n")
     upload(server, token, user, "page-file", "1", data, type="file")
@@ -314,7 +409,8 @@ def test_environment_project_and_other_file_pages(server: RepoServer, user: str,
     assert "conda env create --file environment.yml" in env.text
     assert "requests==2.31.0" in env.text  # the spec itself
     project = requests.get(
-        f"{server.url}/{user}/page-project/files/1/demo-project.tar.gz", timeout=30)
+        f"{server.url}/{user}/page-project/files/1/demo-project.tar.gz", timeout=30
+    )
     assert project.status_code == 200 and "analysis.ipynb" in project.text
     other = requests.get(f"{server.url}/{user}/page-file/files/1/notes.txt", timeout=30)
     assert other.status_code == 200 and "Download notes.txt" in other.text

@@ -38,16 +38,25 @@ def hostile_html() -> str:
     return render_notebook(json.dumps(hostile_notebook(BEACON)).encode())
 
 
-@pytest.mark.parametrize("pattern", [
-    pytest.param(r"<script", id="script"), pytest.param(r"<iframe", id="iframe"),
-    pytest.param(r"<svg", id="svg"), pytest.param(r"<style", id="style"),
-    pytest.param(r"<base", id="base"), pytest.param(r"<meta", id="meta"),
-    pytest.param(r"<form", id="form"), pytest.param(r"<object", id="object"),
-    pytest.param(r"<embed", id="embed"), pytest.param(r"<link", id="link"),
-    pytest.param(r"\son[a-z]+=", id="event-handler"),
-    pytest.param(r"=\"\s*javascript:", id="javascript-url"),
-    pytest.param(r"src=\"http", id="remote-source"), pytest.param(r"srcdoc=", id="srcdoc"),
-])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        pytest.param(r"<script", id="script"),
+        pytest.param(r"<iframe", id="iframe"),
+        pytest.param(r"<svg", id="svg"),
+        pytest.param(r"<style", id="style"),
+        pytest.param(r"<base", id="base"),
+        pytest.param(r"<meta", id="meta"),
+        pytest.param(r"<form", id="form"),
+        pytest.param(r"<object", id="object"),
+        pytest.param(r"<embed", id="embed"),
+        pytest.param(r"<link", id="link"),
+        pytest.param(r"\son[a-z]+=", id="event-handler"),
+        pytest.param(r"=\"\s*javascript:", id="javascript-url"),
+        pytest.param(r"src=\"http", id="remote-source"),
+        pytest.param(r"srcdoc=", id="srcdoc"),
+    ],
+)
 def test_a_hostile_notebook_keeps_nothing_active(hostile_html: str, pattern: str) -> None:
     assert not re.search(pattern, hostile_html.lower())
 
@@ -63,23 +72,31 @@ def test_a_hostile_notebook_renders_inert(hostile_html: str) -> None:
     assert "hover me" in html and "click-js" in html
 
 
-@pytest.mark.parametrize(("dirty", "clean"), [
-    ('<a href="java\tscript:alert(1)">x</a>', '<a rel="noopener noreferrer nofollow">x</a>'),
-    ('<a href="https://example.org/">x</a>',
-     '<a href="https://example.org/" rel="noopener noreferrer nofollow">x</a>'),
-    ('<p style="color:red;position:fixed;background-image:url(x)">x</p>',
-     '<p style="color:red">x</p>'),
-    ('<img src="data:image/png;base64,AAAA" onerror="x()">',
-     '<img src="data:image/png;base64,AAAA">'),
-    ('<img src="data:text/html;base64,AAAA">', "<img>"),
-    ("<nav>landmark</nav>", "landmark"),
-])
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ('<a href="java\tscript:alert(1)">x</a>', '<a rel="noopener noreferrer nofollow">x</a>'),
+        (
+            '<a href="https://example.org/">x</a>',
+            '<a href="https://example.org/" rel="noopener noreferrer nofollow">x</a>',
+        ),
+        (
+            '<p style="color:red;position:fixed;background-image:url(x)">x</p>',
+            '<p style="color:red">x</p>',
+        ),
+        (
+            '<img src="data:image/png;base64,AAAA" onerror="x()">',
+            '<img src="data:image/png;base64,AAAA">',
+        ),
+        ('<img src="data:text/html;base64,AAAA">', "<img>"),
+        ("<nav>landmark</nav>", "landmark"),
+    ],
+)
 def test_sanitiser_rules(dirty: str, clean: str) -> None:
     assert sanitize(dirty) == clean
 
 
 def test_a_missing_attachment_is_a_clear_error() -> None:
-    notebook = notebook_json("x", extra_cells=[
-        new_markdown_cell("![a](attachment:missing.png)")])
+    notebook = notebook_json("x", extra_cells=[new_markdown_cell("![a](attachment:missing.png)")])
     with pytest.raises(InvalidInput, match="could not be rendered"):
         render_notebook(json.dumps(notebook).encode())

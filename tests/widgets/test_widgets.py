@@ -56,17 +56,31 @@ def client(server: RepoServer, token: str) -> RepoClient:
 
 
 @pytest.fixture
-def wheel_name(server: RepoServer, user: str, token: str, unique: str,
-               tmp_path: Path) -> Iterator[str]:
+def wheel_name(
+    server: RepoServer, user: str, token: str, unique: str, tmp_path: Path
+) -> Iterator[str]:
     """A private package with two wheels (1.0 on main, 2.0 on dev only); uninstalled after."""
     name = f"jrw-{unique}"
-    publish.wheel(server, token, user, tmp_path / "wheels", name, "1.0", summary=SUMMARY,
-                  private=True)
-    publish.wheel(server, token, user, tmp_path / "wheels", name, "2.0", summary=SUMMARY,
-                  private=True, labels=("dev",))
+    publish.wheel(
+        server, token, user, tmp_path / "wheels", name, "1.0", summary=SUMMARY, private=True
+    )
+    publish.wheel(
+        server,
+        token,
+        user,
+        tmp_path / "wheels",
+        name,
+        "2.0",
+        summary=SUMMARY,
+        private=True,
+        labels=("dev",),
+    )
     yield name
-    processes.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", name],
-                   capture_output=True, check=False)
+    processes.run(
+        [sys.executable, "-m", "pip", "uninstall", "-y", "-q", name],
+        capture_output=True,
+        check=False,
+    )
     sys.modules.pop(name.replace("-", "_"), None)
     importlib.invalidate_caches()
 
@@ -77,9 +91,13 @@ def run(coroutine: Any) -> Any:
 
 def imported_version(module: str) -> str:
     """``module.__version__`` as a fresh interpreter of this environment sees it."""
-    completed = processes.run([sys.executable, "-c", f"import {module}; "
-                                f"print({module}.__version__)"],
-                               capture_output=True, text=True, timeout=60, check=False)
+    completed = processes.run(
+        [sys.executable, "-c", f"import {module}; print({module}.__version__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert completed.returncode == 0, completed.stderr
     return completed.stdout.strip()
 
@@ -110,7 +128,8 @@ def assert_token_hidden(widget: PackageSearch, token: str) -> None:
 
 
 def test_pip_install_of_a_private_package_into_the_kernel(
-        server: RepoServer, user: str, token: str, client: RepoClient, wheel_name: str) -> None:
+    server: RepoServer, user: str, token: str, client: RepoClient, wheel_name: str
+) -> None:
     module = wheel_name.replace("-", "_")
 
     async def scenario() -> PackageSearch:
@@ -138,7 +157,8 @@ def test_pip_install_of_a_private_package_into_the_kernel(
         assert await SearchDriver(widget).install_finished(120) == "succeeded", widget.status_text
         assert widget.status_text == (
             f"Installed {user}/{wheel_name} 1.0 into {sys.prefix} with pip. Import it now; "
-            "no restart needed.")
+            "no restart needed."
+        )
         assert f"Successfully installed {wheel_name}-1.0" in widget.log_text
         assert "installed here: 1.0" in widget._rows[0].info.value
         assert widget.task.progress.value == 1.0
@@ -153,7 +173,8 @@ def test_pip_install_of_a_private_package_into_the_kernel(
         assert outcome.state == "succeeded", outcome.message
         assert widget.status_text == (
             f"Installed {user}/{wheel_name} 2.0 into {sys.prefix} with pip. Restart the "
-            "kernel to use it: version 1.0 is already imported.")
+            "kernel to use it: version 1.0 is already imported."
+        )
         assert imported_version(module) == "2.0"
         return widget
 
@@ -168,8 +189,8 @@ def conda_prefix(root: Path) -> Path:
 
 
 def test_conda_package_lands_in_a_conda_prefix_with_rattler(
-        server: RepoServer, user: str, token: str, client: RepoClient, unique: str,
-        tmp_path: Path) -> None:
+    server: RepoServer, user: str, token: str, client: RepoClient, unique: str, tmp_path: Path
+) -> None:
     pytest.importorskip("rattler")
     name = f"jrc-{unique}"
     publish.conda(server, token, user, tmp_path / "conda", name, "1.0", private=True)
@@ -177,8 +198,7 @@ def test_conda_package_lands_in_a_conda_prefix_with_rattler(
     prefix = conda_prefix(tmp_path)
 
     async def scenario() -> PackageSearch:
-        widget = PackageSearch(client, target=Target(sys.executable, str(prefix)),
-                               debounce=0.01)
+        widget = PackageSearch(client, target=Target(sys.executable, str(prefix)), debounce=0.01)
         widget.query.value = name
         rows = await SearchDriver(widget).results()
         assert [row["name"] for row in rows] == [name]
@@ -193,7 +213,8 @@ def test_conda_package_lands_in_a_conda_prefix_with_rattler(
         assert outcome.state == "succeeded", outcome.message
         assert widget.status_text == (
             f"Installed {user}/{name} 1.0 into {prefix} with conda. Import it now; no "
-            "restart needed.")
+            "restart needed."
+        )
         assert f"linked {name}-1.0-0" in widget.log_text
         assert "installed here: 1.0" in widget._rows[0].info.value
         return widget
@@ -205,13 +226,19 @@ def test_conda_package_lands_in_a_conda_prefix_with_rattler(
 
 
 def test_a_kernel_that_is_not_a_conda_environment_is_told_why(
-        server: RepoServer, user: str, token: str, client: RepoClient, unique: str,
-        tmp_path: Path) -> None:
+    server: RepoServer, user: str, token: str, client: RepoClient, unique: str, tmp_path: Path
+) -> None:
     conda_only, both = f"jrn-{unique}", f"jrb-{unique}"
     publish.conda(server, token, user, tmp_path / "conda", conda_only, "1.0")
     publish.conda(server, token, user, tmp_path / "conda", both, "1.0")
-    publish.upload(server, token, user, builders.wheel(tmp_path / "w", both, "1.0"),
-                   package=both, version="1.0")
+    publish.upload(
+        server,
+        token,
+        user,
+        builders.wheel(tmp_path / "w", both, "1.0"),
+        package=both,
+        version="1.0",
+    )
     venv = Target(sys.executable, str(tmp_path / "plain"))  # no conda-meta/
 
     async def scenario() -> None:
@@ -219,10 +246,12 @@ def test_a_kernel_that_is_not_a_conda_environment_is_told_why(
         await SearchDriver(widget).results()
         widget.select(0)
         assert widget.install_button.disabled
-        reason = (f"Cannot install {user}/{conda_only} with conda here: this kernel's "
-                  f"environment ({venv.prefix}) is not a conda environment (it has no "
-                  f"conda-meta folder). Start the kernel in a conda environment, or run: "
-                  f"conda install -c {server.url}/conda/{user} {conda_only}")
+        reason = (
+            f"Cannot install {user}/{conda_only} with conda here: this kernel's "
+            f"environment ({venv.prefix}) is not a conda environment (it has no "
+            f"conda-meta folder). Start the kernel in a conda environment, or run: "
+            f"conda install -c {server.url}/conda/{user} {conda_only}"
+        )
         assert reason in widget.selection.value.replace("&#x27;", "'")
         outcome = await widget.install()
         assert outcome.state == "failed" and widget.state == "failed"
@@ -231,8 +260,10 @@ def test_a_kernel_that_is_not_a_conda_environment_is_told_why(
         widget.query.value = both
         await SearchDriver(widget).results()
         widget.select(0)
-        assert widget.method.options == (("pip (PyPI index)", "pip"),
-                                         ("conda (py-rattler)", "conda"))
+        assert widget.method.options == (
+            ("pip (PyPI index)", "pip"),
+            ("conda (py-rattler)", "conda"),
+        )
         assert widget.method.value == "pip" and not widget.install_button.disabled
         widget.method.value = "conda"
         assert widget.install_button.disabled
@@ -249,8 +280,11 @@ class _SlowProxy(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # http.server's name
         if "slow" in self.path:
             time.sleep(1.0)
-        answer = requests.get(self.upstream + self.path, timeout=30,
-                              headers={"Authorization": self.headers.get("Authorization", "")})
+        answer = requests.get(
+            self.upstream + self.path,
+            timeout=30,
+            headers={"Authorization": self.headers.get("Authorization", "")},
+        )
         self.send_response(answer.status_code)
         for header in ("Content-Type", "X-Total-Count"):
             if header in answer.headers:
@@ -277,7 +311,8 @@ def slow_proxy(upstream: str) -> Iterator[str]:
 
 
 def test_typing_is_debounced_and_a_stale_answer_is_dropped(
-        server: RepoServer, user: str, token: str, wheel_name: str) -> None:
+    server: RepoServer, user: str, token: str, wheel_name: str
+) -> None:
     async def scenario(url: str) -> None:
         widget = PackageSearch(RepoClient(url, token), debounce=0.2)
         search = SearchDriver(widget)
@@ -342,8 +377,9 @@ def pip_processes() -> list[psutil.Process]:
     return found
 
 
-def test_cancel_kills_a_stalled_pip_quickly(server: RepoServer, token: str,
-                                            client: RepoClient, wheel_name: str) -> None:
+def test_cancel_kills_a_stalled_pip_quickly(
+    server: RepoServer, token: str, client: RepoClient, wheel_name: str
+) -> None:
     async def scenario(index: str) -> PackageSearch:
         widget = PackageSearch(client, query=wheel_name, extra_index_urls=(index,))
         await SearchDriver(widget).results()
@@ -372,8 +408,12 @@ def test_cancel_kills_a_stalled_pip_quickly(server: RepoServer, token: str,
 
 
 def test_magic_and_search_shortcut_in_an_ipython_shell(
-        server: RepoServer, token: str, wheel_name: str, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    server: RepoServer,
+    token: str,
+    wheel_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
     monkeypatch.setenv("JUPYTER_REPO_URL", server.url)  # the user's configuration
@@ -388,8 +428,9 @@ def test_magic_and_search_shortcut_in_an_ipython_shell(
         assert [row["name"] for row in widget.results_data] == [wheel_name]  # private: token
         assert widget.status_text == f"1 package matches “{wheel_name}”."
         capsys.readouterr()
-        result = shell.run_cell("from jupyter_repo.widgets import search\n"
-                                f"s = search({wheel_name[:-2]!r})\ns")
+        result = shell.run_cell(
+            f"from jupyter_repo.widgets import search\ns = search({wheel_name[:-2]!r})\ns"
+        )
         assert result.success, result.error_in_exec
         shown = capsys.readouterr().out
         assert shown.count("PackageSearch(") == 1  # displayed once, not again as Out[]
@@ -399,11 +440,19 @@ def test_magic_and_search_shortcut_in_an_ipython_shell(
         InteractiveShell.clear_instance()
 
 
-def test_readable_errors(server: RepoServer, user: str, token: str, client: RepoClient,
-                         wheel_name: str, unique: str, tmp_path: Path) -> None:
+def test_readable_errors(
+    server: RepoServer,
+    user: str,
+    token: str,
+    client: RepoClient,
+    wheel_name: str,
+    unique: str,
+    tmp_path: Path,
+) -> None:
     other = server.create_user(f"o{unique}")
-    publish.wheel(server, server.token(other), other, tmp_path / "secret", "jr-secret", "1.0",
-                  private=True)
+    publish.wheel(
+        server, server.token(other), other, tmp_path / "secret", "jr-secret", "1.0", private=True
+    )
     down = f"http://127.0.0.1:{free_port()}"
 
     async def scenario() -> None:
@@ -411,7 +460,8 @@ def test_readable_errors(server: RepoServer, user: str, token: str, client: Repo
         widget = PackageSearch()
         assert widget.state == "failed"
         assert widget.status_text.startswith(
-            "No repository is configured: run 'jupyter repo login --url URL'")
+            "No repository is configured: run 'jupyter repo login --url URL'"
+        )
         widget.query.value = "anything"
         assert await SearchDriver(widget).results() == [] and widget.state == "failed"
         assert "No repository is configured" in widget.status_text
@@ -419,7 +469,8 @@ def test_readable_errors(server: RepoServer, user: str, token: str, client: Repo
         # Configured but not logged in: said up front.
         assert PackageSearch(RepoClient(server.url)).status_text == (
             f"Type to search the repository at {server.url}. You are not logged in: only "
-            "public packages can be found.")
+            "public packages can be found."
+        )
 
         # The repository is down.
         widget = PackageSearch(RepoClient(down), query="tool")
@@ -431,10 +482,10 @@ def test_readable_errors(server: RepoServer, user: str, token: str, client: Repo
         # A package private to someone else: the same answer as one that does not exist.
         widget = PackageSearch(client, query=f"{other}/jr-secret")
         assert await SearchDriver(widget).results() == []
-        assert widget.status_text.startswith(
-            f"{other}/jr-secret: not found, or not visible to you")
-        mine = PackageSearch(RepoClient(server.url, server.token(other)),
-                             query=f"{other}/jr-secret")
+        assert widget.status_text.startswith(f"{other}/jr-secret: not found, or not visible to you")
+        mine = PackageSearch(
+            RepoClient(server.url, server.token(other)), query=f"{other}/jr-secret"
+        )
         assert [row["name"] for row in await SearchDriver(mine).results()] == ["jr-secret"]
         assert "private" in mine._rows[0].info.value
 
@@ -447,7 +498,8 @@ def test_readable_errors(server: RepoServer, user: str, token: str, client: Repo
         assert outcome.state == "failed" and widget.state == "failed"
         assert widget.status_text.startswith(
             "pip failed: ERROR: Could not find a version that satisfies the requirement "
-            f"{wheel_name}==2.0")
+            f"{wheel_name}==2.0"
+        )
         assert "\n" not in widget.status_text and "Traceback" not in widget.status_text
         assert_token_hidden(widget, token)
 

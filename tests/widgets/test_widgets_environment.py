@@ -98,12 +98,17 @@ def shared(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Shar
     return shared_environment(server, owner, unique, tmp_path_factory.mktemp("shared-env"))
 
 
-def test_plan_then_apply_into_a_venv(server: RepoServer, shared: SharedEnvironment,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_then_apply_into_a_venv(
+    server: RepoServer, shared: SharedEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
     isolate_pip(monkeypatch)
     names = shared.packages
-    installer = EnvironmentInstaller(shared.spec, client=RepoClient(server.url, shared.token),
-                                     target=shared.python, pypi_fallback=False)
+    installer = EnvironmentInstaller(
+        shared.spec,
+        client=RepoClient(server.url, shared.token),
+        target=shared.python,
+        pypi_fallback=False,
+    )
     assert installer.state == "idle" and installer.apply_button.disabled
     assert "jupyter-repo-env-installer" in installer._dom_classes
     assert "jupyter-repo-env-plan" in installer.plan_view._dom_classes
@@ -131,9 +136,14 @@ def test_plan_then_apply_into_a_venv(server: RepoServer, shared: SharedEnvironme
     assert run(scenario()) == "succeeded", installer.status_text
     assert installer.status_text == (
         f"Installed {shared.owner}/{shared.name}/1 into {shared.venv}: 1 added, 1 upgraded, "
-        "1 downgraded; restart the kernel to use them.")
+        "1 downgraded; restart the kernel to use them."
+    )
     assert versions_in(shared.python, list(names.values())) == {
-        names["a"]: "1.0", names["b"]: "2.0", names["c"]: "1.0", names["d"]: "1.0"}
+        names["a"]: "1.0",
+        names["b"]: "2.0",
+        names["c"]: "1.0",
+        names["d"]: "1.0",
+    }
     assert installer.apply_button.disabled  # the environment changed: plan again first
     assert_secret_kept(installer, shared.token)
 
@@ -142,13 +152,13 @@ def test_plan_then_apply_into_a_venv(server: RepoServer, shared: SharedEnvironme
         installer.plan()
         plan = await installer.wait_for_plan(60)
         assert plan is not None and plan.changes == []
+
     run(again())
     assert "Nothing to change" in installer.plan_view.value and installer.apply_button.disabled
 
 
 @pytest.fixture(scope="module")
-def conda_shared(server: RepoServer,
-                 tmp_path_factory: pytest.TempPathFactory) -> CondaEnvironment:
+def conda_shared(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> CondaEnvironment:
     """A private environment with a conda part, and a conda prefix holding old versions."""
     pytest.importorskip("rattler")
     unique = uuid.uuid4().hex[:8]
@@ -157,14 +167,18 @@ def conda_shared(server: RepoServer,
 
 
 def test_conda_part_is_planned_and_applied_into_a_conda_prefix(
-        server: RepoServer, conda_shared: CondaEnvironment,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    server: RepoServer, conda_shared: CondaEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
     isolate_pip(monkeypatch)
     env, names = conda_shared, conda_shared.packages
     assert conda_records(env.prefix) == {
-        f"{names['y']}-1.0-0", f"{names['z']}-2.0-0", f"{names['w']}-1.0-0"}
-    installer = EnvironmentInstaller(env.spec, client=RepoClient(server.url, env.token),
-                                     target=env.target, pypi_fallback=False)
+        f"{names['y']}-1.0-0",
+        f"{names['z']}-2.0-0",
+        f"{names['w']}-1.0-0",
+    }
+    installer = EnvironmentInstaller(
+        env.spec, client=RepoClient(server.url, env.token), target=env.target, pypi_fallback=False
+    )
 
     async def scenario() -> str:
         installer.plan()
@@ -187,10 +201,14 @@ def test_conda_part_is_planned_and_applied_into_a_conda_prefix(
     assert run(scenario()) == "succeeded", installer.status_text
     assert installer.status_text == (
         f"Installed {env.spec} into {env.prefix}: 2 added, 1 upgraded, 1 downgraded; "
-        "restart the kernel to use them.")
+        "restart the kernel to use them."
+    )
     assert conda_records(env.prefix) == {
-        f"{names['x']}-1.0-0", f"{names['y']}-2.0-0", f"{names['z']}-1.0-0",
-        f"{names['w']}-1.0-0"}
+        f"{names['x']}-1.0-0",
+        f"{names['y']}-2.0-0",
+        f"{names['z']}-1.0-0",
+        f"{names['w']}-1.0-0",
+    }
     assert (env.prefix / "share" / names["y"] / "VERSION").read_text() == "2.0\n"
     assert (env.prefix / "share" / names["z"] / "VERSION").read_text() == "1.0\n"
     assert versions_in(env.python, [names["p"]]) == {names["p"]: "1.0"}
@@ -204,28 +222,34 @@ def test_conda_part_is_planned_and_applied_into_a_conda_prefix(
         installer.plan()
         plan = await installer.wait_for_plan(60)
         assert plan is not None and plan.changes == [], installer.status_text
+
     run(again())
     assert "Nothing to change" in installer.plan_view.value and installer.apply_button.disabled
 
 
 def test_conda_part_is_not_compared_outside_a_conda_environment(
-        server: RepoServer, conda_shared: CondaEnvironment, tmp_path: Path) -> None:
+    server: RepoServer, conda_shared: CondaEnvironment, tmp_path: Path
+) -> None:
     env, names = conda_shared, conda_shared.packages
     venv = make_venv(tmp_path / "plain", [])  # no conda-meta/
-    installer = EnvironmentInstaller(env.spec, client=RepoClient(server.url, env.token),
-                                     target=str(venv / "bin" / "python"))
+    installer = EnvironmentInstaller(
+        env.spec, client=RepoClient(server.url, env.token), target=str(venv / "bin" / "python")
+    )
 
     async def scenario() -> None:
         installer.plan()
         assert await installer.wait_for_plan(60) is not None, installer.status_text
+
     run(scenario())
     assert table_rows(installer.plan_view.value) == [
         ["Change", "Package", "Installed", "Wanted", "Via"],
         ["add", names["p"], "—", "1.0", "pip"],
     ]
-    reason = (f"The environment's 4 conda packages were not compared: {venv} is not a conda "
-              "environment (it has no conda-meta folder), so only its pip packages are "
-              "planned.")
+    reason = (
+        f"The environment's 4 conda packages were not compared: {venv} is not a conda "
+        "environment (it has no conda-meta folder), so only its pip packages are "
+        "planned."
+    )
     assert reason in installer.plan_view.value.replace("&#x27;", "'")
     assert reason in installer.log_text
     assert installer.apply_button.description == "Apply 1 change"
@@ -234,27 +258,33 @@ def test_conda_part_is_not_compared_outside_a_conda_environment(
     # Only conda packages (an explicit lock alone): nothing can be planned here.
     client = RepoClient(server.url, env.token)
     lock = f"@EXPLICIT\n{client.conda_channel(env.owner)}/noarch/{names['x']}-1.0-0.conda\n"
-    Publisher(client).publish_spec_files({"conda-explicit.txt": lock},
-                                         Destination(env.owner, env.name, "2", public=False),
-                                         default_name=env.name)
-    conda_only = EnvironmentInstaller(f"{env.owner}/{env.name}/2", client=client,
-                                      target=str(venv / "bin" / "python"))
+    Publisher(client).publish_spec_files(
+        {"conda-explicit.txt": lock},
+        Destination(env.owner, env.name, "2", public=False),
+        default_name=env.name,
+    )
+    conda_only = EnvironmentInstaller(
+        f"{env.owner}/{env.name}/2", client=client, target=str(venv / "bin" / "python")
+    )
     assert plan_error(conda_only) == (
         f"{env.owner}/{env.name} 2 has only conda packages and {venv} is not a conda "
         "environment (it has no conda-meta folder); create one from it with: conda env "
-        "create --file conda-explicit.txt")
+        "create --file conda-explicit.txt"
+    )
     assert_secret_kept(conda_only, env.token)
 
 
-def test_editing_the_spec_withdraws_the_plan(server: RepoServer,
-                                             shared: SharedEnvironment) -> None:
-    installer = EnvironmentInstaller(f"{shared.owner}/{shared.name}",
-                                     client=RepoClient(server.url, shared.token),
-                                     target=shared.python)
+def test_editing_the_spec_withdraws_the_plan(server: RepoServer, shared: SharedEnvironment) -> None:
+    installer = EnvironmentInstaller(
+        f"{shared.owner}/{shared.name}",
+        client=RepoClient(server.url, shared.token),
+        target=shared.python,
+    )
 
     async def scenario() -> None:
         installer.plan()
         assert await installer.wait_for_plan(60) is not None
+
     run(scenario())
     assert installer.state == "planned" and installer.plan_view.value
     installer.spec.value = f"{shared.owner}/{shared.name}/1"
@@ -264,14 +294,18 @@ def test_editing_the_spec_withdraws_the_plan(server: RepoServer,
     assert installer.state == "idle"
 
 
-def test_cancel_during_apply(server: RepoServer, shared: SharedEnvironment, tmp_path: Path,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cancel_during_apply(
+    server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Cancel stops pip; the plan is withdrawn, since the environment may have changed."""
     isolate_pip(monkeypatch)
     empty = make_venv(tmp_path / "empty", [])
-    installer = EnvironmentInstaller(shared.spec, client=RepoClient(server.url, shared.token),
-                                     target=str(empty / "bin" / "python"),
-                                     pypi_fallback=False)
+    installer = EnvironmentInstaller(
+        shared.spec,
+        client=RepoClient(server.url, shared.token),
+        target=str(empty / "bin" / "python"),
+        pypi_fallback=False,
+    )
 
     async def scenario() -> str:
         installer.plan()
@@ -284,14 +318,16 @@ def test_cancel_during_apply(server: RepoServer, shared: SharedEnvironment, tmp_
     assert run(scenario()) == "cancelled"
     assert installer.status_text == "Cancelled: nothing more was installed."
     assert installer.apply_button.disabled and installer.current_plan is None
-    assert set(versions_in(str(empty / "bin" / "python"),
-                           list(shared.packages.values())).values()) == {None}
+    assert set(
+        versions_in(str(empty / "bin" / "python"), list(shared.packages.values())).values()
+    ) == {None}
 
 
 def plan_error(installer: EnvironmentInstaller) -> str:
     async def scenario() -> None:
         installer.plan()
         assert await installer.wait_for_plan(60) is None
+
     run(scenario())
     assert installer.state == "failed" and installer.apply_button.disabled
     assert "jupyter-repo-task-failed" in installer.panel._dom_classes
@@ -299,18 +335,20 @@ def plan_error(installer: EnvironmentInstaller) -> str:
 
 
 def test_a_private_environment_is_not_found_for_another_user(
-        server: RepoServer, shared: SharedEnvironment, unique: str) -> None:
+    server: RepoServer, shared: SharedEnvironment, unique: str
+) -> None:
     stranger_token = server.token(server.create_user(f"s{unique}"))
-    installer = EnvironmentInstaller(shared.spec,
-                                     client=RepoClient(server.url, stranger_token),
-                                     target=shared.python)
+    installer = EnvironmentInstaller(
+        shared.spec, client=RepoClient(server.url, stranger_token), target=shared.python
+    )
     message = plan_error(installer)
     assert message.startswith(f"{shared.owner}/{shared.name}: not found, or not visible to you")
     assert_secret_kept(installer, stranger_token)
 
 
-def test_readable_errors(server: RepoServer, shared: SharedEnvironment, tmp_path: Path,
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_readable_errors(
+    server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = RepoClient(server.url, shared.token)
     owner = shared.owner
 
@@ -322,20 +360,24 @@ def test_readable_errors(server: RepoServer, shared: SharedEnvironment, tmp_path
         return message
 
     assert error_for("not a spec") == (
-        "'not a spec' is not an environment: write OWNER/NAME or OWNER/NAME/VERSION.")
+        "'not a spec' is not an environment: write OWNER/NAME or OWNER/NAME/VERSION."
+    )
     assert error_for("") == "Enter an environment as OWNER/NAME or OWNER/NAME/VERSION."
     assert error_for(f"{owner}/no-such-env").startswith(
-        f"{owner}/no-such-env: not found, or not visible to you")
+        f"{owner}/no-such-env: not found, or not visible to you"
+    )
     assert error_for(f"{shared.spec[:-2]}/7") == (
-        f"{owner}/{shared.name} has no version 7; it has 1.")
+        f"{owner}/{shared.name} has no version 7; it has 1."
+    )
     assert error_for(f"{owner}/{shared.packages['a']}") == (
-        f"{owner}/{shared.packages['a']} 1.0 is not an environment.")
+        f"{owner}/{shared.packages['a']} 1.0 is not an environment."
+    )
     down = RepoClient(f"http://127.0.0.1:{free_port()}", shared.token, timeout=5)
-    assert error_for(shared.spec, down).startswith(
-        f"Cannot reach the repository at {down.url}: ")
+    assert error_for(shared.spec, down).startswith(f"Cannot reach the repository at {down.url}: ")
 
     monkeypatch.delenv("JUPYTER_REPO_URL", raising=False)
     monkeypatch.delenv("JUPYTER_REPO_TOKEN", raising=False)
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "empty-config"))
-    assert error_for(shared.spec, None).startswith("No repository is configured: run "
-                                                   "'jupyter repo login --url URL'")
+    assert error_for(shared.spec, None).startswith(
+        "No repository is configured: run 'jupyter repo login --url URL'"
+    )

@@ -26,5 +26,15 @@ from jupyter_repo.client.install.pip import (
 from jupyter_repo.client.install.targets import Target
 from jupyter_repo.client.refs import InstallSpec
 
-__all__ = ["MAX_SPEC_BYTES", "InstallSpec", "Installer", "Log", "Progress", "Target",
-           "conda_install", "index_with_credentials", "pip_install", "run_streaming"]
+__all__ = [
+    "MAX_SPEC_BYTES",
+    "InstallSpec",
+    "Installer",
+    "Log",
+    "Progress",
+    "Target",
+    "conda_install",
+    "index_with_credentials",
+    "pip_install",
+    "run_streaming",
+]

@@ -27,15 +27,25 @@ def conda_install(prefix: Path, channels: list[str], specs: list[str], *, log: L
 
     async def solve_and_link() -> list[str]:
         solved = await rattler.solve(
-            sources=channels, specs=specs, locked_packages=installed,
-            virtual_packages=rattler.VirtualPackage.detect())
+            sources=channels,
+            specs=specs,
+            locked_packages=installed,
+            virtual_packages=rattler.VirtualPackage.detect(),
+        )
         names = {record.name.normalized for record in solved}
         kept = [record for record in installed if record.name.normalized not in names]
-        await rattler.install([*solved, *kept], target_prefix=prefix,
-                              installed_packages=installed, show_progress=False)
+        await rattler.install(
+            [*solved, *kept],
+            target_prefix=prefix,
+            installed_packages=installed,
+            show_progress=False,
+        )
         before = {(r.name.normalized, str(r.version), r.build) for r in installed}
-        return [f"{r.name.normalized}-{r.version}-{r.build}" for r in solved
-                if (r.name.normalized, str(r.version), r.build) not in before]
+        return [
+            f"{r.name.normalized}-{r.version}-{r.build}"
+            for r in solved
+            if (r.name.normalized, str(r.version), r.build) not in before
+        ]
 
     try:
         changed = asyncio.run(solve_and_link())
@@ -49,15 +59,16 @@ def conda_install(prefix: Path, channels: list[str], specs: list[str], *, log: L
     return changed
 
 
-def repository_channels(client: RepoClient, owner: str, named: list[str], *,
-                        with_token: bool = True) -> list[str]:
+def repository_channels(
+    client: RepoClient, owner: str, named: list[str], *, with_token: bool = True
+) -> list[str]:
     """Where an environment of ``owner`` is solved: the owner's channel first, then the
     channels the environment names (``named``); channels of this repository get this
     client's token instead of any token written in the environment."""
     result = [client.conda_channel(owner, with_token=with_token)]
     base = f"{client.url.rstrip('/')}/conda/"
     for channel in named:
-        parts = channel[len(base):].split("/") if channel.startswith(base) else []
+        parts = channel[len(base) :].split("/") if channel.startswith(base) else []
         if len(parts) > 2 and parts[0] == "t":
             parts = parts[2:]
             channel = base + "/".join(parts)

@@ -24,9 +24,17 @@ class Context:
     setting ``stop`` cancels (pip is killed; ``Cancelled`` is raised).
     """
 
-    def __init__(self, client: RepoClient, target: Target, *, log: Log | None = None,
-                 progress: Progress | None = None, extra_index_urls: tuple[str, ...] = (),
-                 stop: threading.Event | None = None, pypi_fallback: bool = True) -> None:
+    def __init__(
+        self,
+        client: RepoClient,
+        target: Target,
+        *,
+        log: Log | None = None,
+        progress: Progress | None = None,
+        extra_index_urls: tuple[str, ...] = (),
+        stop: threading.Event | None = None,
+        pypi_fallback: bool = True,
+    ) -> None:
         self.client = client
         self.target = target
         self.log = log or (lambda _line: None)
@@ -58,8 +66,9 @@ class Context:
 
     def index(self, owner: str, label: str | None = None) -> str:
         """The owner's PyPI index, carrying the token (pip hides it)."""
-        return index_with_credentials(self.client.pypi_index(owner, label), self.client.token,
-                                      self.client.url)
+        return index_with_credentials(
+            self.client.pypi_index(owner, label), self.client.token, self.client.url
+        )
 
     def environment_indexes(self, owner: str) -> dict[str, Any]:
         """pip's indexes for an environment of ``owner``: the namespace's index (with the
@@ -70,5 +79,11 @@ class Context:
 
     def pip(self, arguments: list[str], *, log: Log | None = None, **indexes: Any) -> None:
         """``pip install <arguments>`` into the target, cancellable, the token masked."""
-        pip_install(self.target, arguments, log=log or self.log, stop=self.stop,
-                    secrets=self.secrets, **indexes)
+        pip_install(
+            self.target,
+            arguments,
+            log=log or self.log,
+            stop=self.stop,
+            secrets=self.secrets,
+            **indexes,
+        )

@@ -42,8 +42,11 @@ def read_specs(context: Context, ref: EnvironmentRef) -> tuple[str, Specs]:
     version = ref.version or package.get("latest_version")
     if not version:
         raise errors.NotFound(f"{ref.owner}/{ref.name} has no versions.")
-    files = [item for item in package.get("files", [])
-             if item.get("version") == version and item.get("type") == "env"]
+    files = [
+        item
+        for item in package.get("files", [])
+        if item.get("version") == version and item.get("type") == "env"
+    ]
     if not files:
         raise errors.InstallError(f"{ref.owner}/{ref.name} {version} is not an environment.")
     files.sort(key=lambda item: _spec_preference(item["basename"]))
@@ -51,8 +54,9 @@ def read_specs(context: Context, ref: EnvironmentRef) -> tuple[str, Specs]:
     with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
         for index, item in enumerate(files):
             path = Path(work) / f"{index}-{Path(item['basename']).name}"
-            context.client.download(ref.owner, ref.name, version, item["basename"], path,
-                                    max_bytes=MAX_SPEC_BYTES)
+            context.client.download(
+                ref.owner, ref.name, version, item["basename"], path, max_bytes=MAX_SPEC_BYTES
+            )
             specs.append((str(item["basename"]), _read_spec(path, item["basename"])))
     return str(version), specs
 
@@ -67,15 +71,15 @@ def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
     ymls = [spec for _basename, spec in specs if spec["format"] == "environment.yml"]
     conda, conda_unpinned, channels = parse_conda_pins((explicit or ymls or [{}])[0])
     for yml in ymls:  # the channels environment.yml names come after the lock's
-        channels += [channel for channel in parse_conda_pins(yml)[2]
-                     if channel not in channels]
+        channels += [channel for channel in parse_conda_pins(yml)[2] if channel not in channels]
     if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: no conda part
         conda_unpinned, channels = [], []
     if requirements is None and not conda:
         raise _no_pip_part(ref, version, basename)
     pins, unpinned = parse_pins(requirements or [])
-    return EnvironmentLock(ref.owner, ref.name, version, basename, pins, unpinned, conda,
-                           channels, conda_unpinned)
+    return EnvironmentLock(
+        ref.owner, ref.name, version, basename, pins, unpinned, conda, channels, conda_unpinned
+    )
 
 
 # -- installing its pip lock as it is ---------------------------------------------------------
@@ -88,8 +92,7 @@ def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
     requirements = _pip_of(spec)
     if requirements is None:
         raise _no_pip_part(ref, version, basename)
-    context.log(f"pip install {len(requirements)} packages from {ref.owner}/{ref.name} "
-                f"{version}")
+    context.log(f"pip install {len(requirements)} packages from {ref.owner}/{ref.name} {version}")
     context.progress(None, f"Installing {len(requirements)} packages with pip")
     if requirements:
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
@@ -121,8 +124,9 @@ def compare(context: Context, lock: EnvironmentLock) -> Plan:
 
 def plan(context: Context, ref: EnvironmentRef) -> Plan:
     """What installing the environment would add, upgrade or downgrade in the target."""
-    context.progress(None, f"Reading {ref.owner}/{ref.name}"
-                     + (f" {ref.version}" if ref.version else ""))
+    context.progress(
+        None, f"Reading {ref.owner}/{ref.name}" + (f" {ref.version}" if ref.version else "")
+    )
     lock = read_lock(context, ref)
     context.progress(None, f"Reading the packages of {context.target.prefix}")
     found = compare(context, lock)
@@ -134,8 +138,7 @@ def plan(context: Context, ref: EnvironmentRef) -> Plan:
 
 def channels(context: Context, lock: EnvironmentLock, *, with_token: bool = True) -> list[str]:
     """Where an environment's conda pins are solved (see :func:`repository_channels`)."""
-    return repository_channels(context.client, lock.owner, lock.channels,
-                               with_token=with_token)
+    return repository_channels(context.client, lock.owner, lock.channels, with_token=with_token)
 
 
 def apply(context: Context, plan: Plan) -> JSON:
@@ -145,10 +148,18 @@ def apply(context: Context, plan: Plan) -> JSON:
     lock, prefix = plan.lock, context.target.prefix
     wanted = plan.requirements()
     conda_specs = plan.conda_specs()
-    method = "+".join(kind for kind, specs in (("conda", conda_specs), ("pip", wanted))
-                      if specs) or "pip"
-    result: JSON = {"owner": lock.owner, "name": lock.name, "version": lock.version,
-                    "method": method, "prefix": prefix, "counts": plan.counts()}
+    method = (
+        "+".join(kind for kind, specs in (("conda", conda_specs), ("pip", wanted)) if specs)
+        or "pip"
+    )
+    result: JSON = {
+        "owner": lock.owner,
+        "name": lock.name,
+        "version": lock.version,
+        "method": method,
+        "prefix": prefix,
+        "counts": plan.counts(),
+    }
     if not wanted and not conda_specs:
         context.progress(1.0, f"{prefix} already matches {lock.ref}")
         return {**result, "message": f"Nothing to change: {prefix} already matches {lock.ref}."}
@@ -167,8 +178,11 @@ def apply(context: Context, plan: Plan) -> JSON:
             f"{prefix}, not {first.wanted}{hint}"
         )
     context.progress(1.0, f"Installed {lock.ref}")
-    return {**result, "message": f"Installed {lock.ref} into {prefix}: {_counted(plan)}; "
-                                 "restart the kernel to use them."}
+    return {
+        **result,
+        "message": f"Installed {lock.ref} into {prefix}: {_counted(plan)}; "
+        "restart the kernel to use them.",
+    }
 
 
 def _apply_conda(context: Context, lock: EnvironmentLock, specs: list[str]) -> None:
@@ -177,8 +191,7 @@ def _apply_conda(context: Context, lock: EnvironmentLock, specs: list[str]) -> N
     context.log(f"conda install {' '.join(specs)} from {shown} into {context.target.prefix}")
     context.progress(None, f"Installing {len(specs)} conda packages with py-rattler")
     try:
-        conda_install(Path(context.target.prefix), channels(context, lock), specs,
-                      log=context.log)
+        conda_install(Path(context.target.prefix), channels(context, lock), specs, log=context.log)
     except errors.InstallError as error:  # rattler's messages may quote channel URLs
         raise errors.InstallError(errors.mask(error.message, context.secrets)) from None
 
@@ -186,8 +199,7 @@ def _apply_conda(context: Context, lock: EnvironmentLock, specs: list[str]) -> N
 def _apply_pip(context: Context, plan: Plan, wanted: list[str]) -> None:
     lock = plan.lock
     context.check_stop()
-    context.log(f"pip install {len(wanted)} packages from {lock.ref} into "
-                f"{context.target.prefix}")
+    context.log(f"pip install {len(wanted)} packages from {lock.ref} into {context.target.prefix}")
     context.progress(0.0, f"Installing {len(wanted)} packages with pip")
     seen: set[str] = set()
 
@@ -195,16 +207,20 @@ def _apply_pip(context: Context, plan: Plan, wanted: list[str]) -> None:
         context.log(line)
         if line.startswith(("Collecting ", "Processing ")):
             seen.add(line.split()[1])
-            context.progress(min(len(seen) / len(wanted), 1.0) * 0.9,
-                             f"Downloading {len(seen)} of {len(wanted)}")
+            context.progress(
+                min(len(seen) / len(wanted), 1.0) * 0.9, f"Downloading {len(seen)} of {len(wanted)}"
+            )
 
     with tempfile.TemporaryDirectory(prefix="jupyter-repo-apply-") as work:
         changes = Path(work) / "requirements.txt"
         write_requirements(changes, wanted, str(lock.ref))
         constraints = Path(work) / "constraints.txt"
         write_requirements(constraints, plan.constraints(), str(lock.ref))
-        context.pip(["-r", str(changes), "-c", str(constraints)], log=log,
-                    **context.environment_indexes(lock.owner))
+        context.pip(
+            ["-r", str(changes), "-c", str(constraints)],
+            log=log,
+            **context.environment_indexes(lock.owner),
+        )
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -219,8 +235,7 @@ def _no_pip_part(ref: EnvironmentRef, version: str, basename: str) -> errors.Cli
 
 def _counted(plan: Plan) -> str:
     counts = plan.counts()
-    words = {"add": "added", "upgrade": "upgraded", "downgrade": "downgraded",
-             "change": "changed"}
+    words = {"add": "added", "upgrade": "upgraded", "downgrade": "downgraded", "change": "changed"}
     parts = [f"{counts[action]} {word}" for action, word in words.items() if counts[action]]
     if plan.lock.unpinned:
         parts.append(f"{len(plan.lock.unpinned)} unpinned")

@@ -24,8 +24,7 @@ class Installer(Context):
     """Installs packages of one repository into one target (see :class:`Context` for the
     log, progress, cancel and index settings)."""
 
-    def install(self, spec: Ref, *, label: str | None = None,
-                method: str | None = None) -> JSON:
+    def install(self, spec: Ref, *, label: str | None = None, method: str | None = None) -> JSON:
         """Install one package (or environment) of the repository into the target.
 
         ``method`` ("pip", "conda" or "env") picks how when a package has several kinds of
@@ -62,8 +61,11 @@ class Installer(Context):
         requirement = f"{spec.name}=={spec.version}" if spec.version else spec.name
         self.log(f"pip install {requirement} from {shown} into {self.target.prefix}")
         self.progress(None, f"Installing {spec} with pip")
-        self.pip([requirement], index_url=self.index(spec.owner, label),
-                 extra_index_urls=self.extra_index_urls)
+        self.pip(
+            [requirement],
+            index_url=self.index(spec.owner, label),
+            extra_index_urls=self.extra_index_urls,
+        )
 
     def _conda_package(self, spec: Ref, label: str | None) -> None:
         channel = self.client.conda_channel(spec.owner, label)
@@ -76,9 +78,12 @@ class Installer(Context):
         match = f"{spec.name}=={spec.version}" if spec.version else spec.name
         self.log(f"conda install {match} from {channel} into {self.target.prefix}")
         self.progress(None, f"Installing {spec} with conda")
-        conda_install(Path(self.target.prefix),
-                      [self.client.conda_channel(spec.owner, label, with_token=True)],
-                      [match], log=self.log)
+        conda_install(
+            Path(self.target.prefix),
+            [self.client.conda_channel(spec.owner, label, with_token=True)],
+            [match],
+            log=self.log,
+        )
 
     def install_environment(self, owner: str, name: str, version: str | None = None) -> JSON:
         """Install the pip lock of a published environment into the target."""
@@ -87,8 +92,9 @@ class Installer(Context):
 
     # -- environments: what would change, then exactly that ----------------------------------
 
-    def environment_lock(self, owner: str, name: str, version: str | None = None
-                         ) -> EnvironmentLock:
+    def environment_lock(
+        self, owner: str, name: str, version: str | None = None
+    ) -> EnvironmentLock:
         """The exact pip and conda pins of a published environment (latest by default)."""
         return environments.read_lock(self, EnvironmentRef(owner, name, version))
 
@@ -111,8 +117,13 @@ class Installer(Context):
 
     def _installed(self, ref: Ref, version: Any, method: str) -> JSON:
         self.progress(1.0, f"Installed {ref.owner}/{ref.name} {version or ''}".rstrip())
-        return {"owner": ref.owner, "name": ref.name, "version": version, "method": method,
-                "prefix": self.target.prefix,
-                "message": f"Installed {ref.owner}/{ref.name} {version or ''} into "
-                           f"{self.target.prefix}; restart the kernel if it was already "
-                           "imported."}
+        return {
+            "owner": ref.owner,
+            "name": ref.name,
+            "version": version,
+            "method": method,
+            "prefix": self.target.prefix,
+            "message": f"Installed {ref.owner}/{ref.name} {version or ''} into "
+            f"{self.target.prefix}; restart the kernel if it was already "
+            "imported.",
+        }

@@ -32,19 +32,40 @@ def index_with_credentials(index: str, token: str | None, repository: str) -> st
     if not token or not within_repository(index, repository):
         return index
     parts = urlsplit(index)
-    return urlunsplit((parts.scheme, f"jupyter-repo:{token}@{parts.netloc}", parts.path,
-                       parts.query, parts.fragment))
+    return urlunsplit(
+        (
+            parts.scheme,
+            f"jupyter-repo:{token}@{parts.netloc}",
+            parts.path,
+            parts.query,
+            parts.fragment,
+        )
+    )
 
 
-def run_streaming(command: list[str], *, env: dict[str, str], log: Log,
-                  stop: threading.Event | None = None, secrets: tuple[str, ...] = (),
-                  what: str | None = None) -> list[str]:
+def run_streaming(
+    command: list[str],
+    *,
+    env: dict[str, str],
+    log: Log,
+    stop: threading.Event | None = None,
+    secrets: tuple[str, ...] = (),
+    what: str | None = None,
+) -> list[str]:
     """Run ``command``, sending each output line to ``log``; kill it when ``stop`` is set."""
     stop = stop or threading.Event()
     try:
         process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env=env, start_new_session=True, text=True, errors="replace", bufsize=1)
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+            text=True,
+            errors="replace",
+            bufsize=1,
+        )
     except OSError as error:
         raise errors.InstallError(f"Cannot run {command[0]}: {error}") from None
 
@@ -70,14 +91,21 @@ def run_streaming(command: list[str], *, env: dict[str, str], log: Log,
     if process.returncode != 0:
         failures = [line for line in lines if line.startswith("ERROR")] or lines[-1:]
         raise errors.InstallError(
-            f"{what or Path(command[0]).name} failed: "
-            f"{failures[0] if failures else 'no output'}")
+            f"{what or Path(command[0]).name} failed: {failures[0] if failures else 'no output'}"
+        )
     return lines
 
 
-def pip_install(target: Target, arguments: list[str], *, log: Log,
-                index_url: str | None = None, extra_index_urls: tuple[str, ...] = (),
-                stop: threading.Event | None = None, secrets: tuple[str, ...] = ()) -> None:
+def pip_install(
+    target: Target,
+    arguments: list[str],
+    *,
+    log: Log,
+    index_url: str | None = None,
+    extra_index_urls: tuple[str, ...] = (),
+    stop: threading.Event | None = None,
+    secrets: tuple[str, ...] = (),
+) -> None:
     """``pip install <arguments>`` into ``target`` (the target's own pip, else this one's)."""
     env = dict(os.environ)
     env.pop("PIP_REQUIRE_VIRTUALENV", None)

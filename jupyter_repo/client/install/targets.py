@@ -33,9 +33,15 @@ class Target:
             return cls.current()
         try:
             completed = subprocess.run(
-                [python, "-c", "import sys; print(sys.prefix)"], capture_output=True,
-                text=True, timeout=60, env={**os.environ, **(env or {})}, check=False,
-                stdin=subprocess.DEVNULL, start_new_session=True)
+                [python, "-c", "import sys; print(sys.prefix)"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                env={**os.environ, **(env or {})},
+                check=False,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         except (OSError, subprocess.TimeoutExpired) as error:
             raise errors.InstallError(f"Cannot run {python}: {error}") from None
         if completed.returncode != 0 or not completed.stdout.strip():

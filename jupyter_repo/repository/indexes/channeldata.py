@@ -54,9 +54,14 @@ def document(rows: Iterable[ChanneldataRow]) -> bytes:
         if row.indexed_at_ms >= newest.get(row.name, -1):
             newest[row.name] = row.indexed_at_ms
             entry.update(version=row.version, timestamp=row.indexed_at_ms // 1000)
-            for field, value in (("summary", row.summary), ("license", row.license),
-                                 ("home", row.home), ("dev_url", row.dev_url),
-                                 ("doc_url", row.doc_url), ("source_url", row.source_url)):
+            for field, value in (
+                ("summary", row.summary),
+                ("license", row.license),
+                ("home", row.home),
+                ("dev_url", row.dev_url),
+                ("doc_url", row.doc_url),
+                ("source_url", row.source_url),
+            ):
                 if value:
                     entry[field] = value
     for entry in packages.values():
@@ -65,28 +70,69 @@ def document(rows: Iterable[ChanneldataRow]) -> bytes:
     return json.dumps(result, sort_keys=True, separators=(",", ":")).encode()
 
 
-def rows(session: Session, owner_id: int, label: str,
-         readable: frozenset[int]) -> list[ChanneldataRow]:
+def rows(
+    session: Session, owner_id: int, label: str, readable: frozenset[int]
+) -> list[ChanneldataRow]:
     """The channel's conda files a caller who may read the private packages ``readable``
     sees."""
     query = (
-        select(Package.id, Package.name, Package.public, Package.summary, Package.license,
-               Package.home, Package.dev_url, Package.doc_url, Package.source_git_url,
-               File.subdir, Release.version, File.indexed_at_ms)
+        select(
+            Package.id,
+            Package.name,
+            Package.public,
+            Package.summary,
+            Package.license,
+            Package.home,
+            Package.dev_url,
+            Package.doc_url,
+            Package.source_git_url,
+            File.subdir,
+            Release.version,
+            File.indexed_at_ms,
+        )
         .join(File, File.package_id == Package.id)
         .join(Release, Release.id == File.release_id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
-        .where(Package.owner_id == owner_id, Label.owner_id == owner_id, Label.name == label,
-               File.distribution_type == "conda")
+        .where(
+            Package.owner_id == owner_id,
+            Label.owner_id == owner_id,
+            Label.name == label,
+            File.distribution_type == "conda",
+        )
     )
     found = []
-    for (package_id, name, public, summary, license, home, dev_url, doc_url, source_url,
-         subdir, version, indexed_at_ms) in session.execute(query):
+    for (
+        package_id,
+        name,
+        public,
+        summary,
+        license,
+        home,
+        dev_url,
+        doc_url,
+        source_url,
+        subdir,
+        version,
+        indexed_at_ms,
+    ) in session.execute(query):
         if (public or package_id in readable) and subdir is not None:  # conda files have one
-            found.append(ChanneldataRow(package_id, name, public, summary, license, home,
-                                        dev_url, doc_url, source_url, subdir, version,
-                                        indexed_at_ms))
+            found.append(
+                ChanneldataRow(
+                    package_id,
+                    name,
+                    public,
+                    summary,
+                    license,
+                    home,
+                    dev_url,
+                    doc_url,
+                    source_url,
+                    subdir,
+                    version,
+                    indexed_at_ms,
+                )
+            )
     return found
 
 
@@ -98,14 +144,19 @@ class ChanneldataCache:
         self._documents: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, session: Session, owner_id: int, label: str,
-            readable: frozenset[int]) -> tuple[bytes, str, int]:
+    def get(
+        self, session: Session, owner_id: int, label: str, readable: frozenset[int]
+    ) -> tuple[bytes, str, int]:
         """The document, its ETag and change time (blocking: queries, maybe builds)."""
         total, changed_at = session.execute(
-            select(func.coalesce(func.sum(IndexState.revision), 0),
-                   func.coalesce(func.max(IndexState.changed_at_ms), 0))
-            .where(IndexState.owner_id == owner_id, IndexState.kind == "conda",
-                   IndexState.label == label)
+            select(
+                func.coalesce(func.sum(IndexState.revision), 0),
+                func.coalesce(func.max(IndexState.changed_at_ms), 0),
+            ).where(
+                IndexState.owner_id == owner_id,
+                IndexState.kind == "conda",
+                IndexState.label == label,
+            )
         ).one()
         cache_key = (owner_id, label, total, readable)
         with self._lock:

@@ -59,8 +59,7 @@ from jupyter_repo.repository.indexes.snapshots import ChannelView, Snapshot
 class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     snapshot: Snapshot | None = None
-    views: OrderedDict[tuple[int, frozenset[int]], ChannelView] = field(
-        default_factory=OrderedDict)
+    views: OrderedDict[tuple[int, frozenset[int]], ChannelView] = field(default_factory=OrderedDict)
     refresh_queued: bool = False
     pending: publishing.Pending = field(default_factory=publishing.Pending)
 
@@ -68,29 +67,32 @@ class _Entry:
 class ChannelIndexes(LoggingConfigurable):
     """Builds, caches and refreshes conda channel snapshots for this process (thread-safe)."""
 
-
     cache_bytes = Integer(
-        2 << 30, help="Bytes of channel documents kept in memory per server process; the "
-        "least recently used indexes are dropped (and rebuilt when asked for) beyond it."
+        2 << 30,
+        help="Bytes of channel documents kept in memory per server process; the "
+        "least recently used indexes are dropped (and rebuilt when asked for) beyond it.",
     ).tag(config=True)
     private_views = Integer(
         8, help="Private views (callers with different private rights) cached per index."
     ).tag(config=True)
     zst_level = Integer(
-        1, help="zstd level of repodata.json.zst. Level 1 compresses a 30 MB document in about "
-        "0.1 s on one core and within a few percent of level 3's size."
+        1,
+        help="zstd level of repodata.json.zst. Level 1 compresses a 30 MB document in about "
+        "0.1 s on one core and within a few percent of level 3's size.",
     ).tag(config=True)
     zst_threads = Integer(
-        2, help="zstd worker threads for repodata.json.zst (0: the caller's thread only). "
+        2,
+        help="zstd worker threads for repodata.json.zst (0: the caller's thread only). "
         "Any value from 1 up gives the same bytes, so processes may differ here. Two threads "
         "halve the time a new .zst takes (0.09 s instead of 0.16 s for 30 MB here) at the "
-        "cost of both cores for that time."
+        "cost of both cores for that time.",
     ).tag(config=True)
     zst_delay = Float(
-        0.5, help="Seconds after a change before the public repodata.json.zst is compressed "
+        0.5,
+        help="Seconds after a change before the public repodata.json.zst is compressed "
         "in the background (a request for it compresses it at once). Compressing a 30 MB "
         "document takes both cores for ~0.1 s; waiting lets a burst of uploads, and the "
-        "requests that follow each, go first, and skips revisions replaced meanwhile."
+        "requests that follow each, go first, and skips revisions replaced meanwhile.",
     ).tag(config=True)
     build_threads = Integer(2, help="Threads that build indexes.").tag(config=True)
 
@@ -100,8 +102,9 @@ class ChannelIndexes(LoggingConfigurable):
         super().__init__(**kwargs)
         self._entries: OrderedDict[IndexKey, _Entry] = OrderedDict()
         self._entries_lock = threading.Lock()
-        self.executor = ThreadPoolExecutor(self.build_threads,
-                                           thread_name_prefix="jupyter-repo-index")
+        self.executor = ThreadPoolExecutor(
+            self.build_threads, thread_name_prefix="jupyter-repo-index"
+        )
         self._channeldata = ChanneldataCache()
 
     # -- entries ---------------------------------------------------------------------------
@@ -192,17 +195,26 @@ class ChannelIndexes(LoggingConfigurable):
         if read is None:
             return None
         built = snapshots.assemble(key, read, previous, self._compression())
-        self.log.debug("built %s at revision %s (%s of %s names) in %.3f s", key,
-                       read.revision, len(built.shards), len(built.snapshot.segments),
-                       time.perf_counter() - started)
+        self.log.debug(
+            "built %s at revision %s (%s of %s names) in %.3f s",
+            key,
+            read.revision,
+            len(built.shards),
+            len(built.snapshot.segments),
+            time.perf_counter() - started,
+        )
         return built
 
     def _store(self, key: IndexKey, entry: _Entry) -> None:
         """Store what the builds of ``key`` made (on the index threads, after the swap)."""
         snapshot = entry.snapshot
-        publishing.store(self.repository.transaction, key,
-                         snapshot.index_id if snapshot is not None else None, entry.pending,
-                         self.log)
+        publishing.store(
+            self.repository.transaction,
+            key,
+            snapshot.index_id if snapshot is not None else None,
+            entry.pending,
+            self.log,
+        )
 
     def _evict(self, keep: IndexKey) -> None:
         with self._entries_lock:
@@ -232,8 +244,9 @@ class ChannelIndexes(LoggingConfigurable):
     def on_changes(self, found: set[changes.Change]) -> None:
         """Repository listener: after a commit, catch up the touched conda indexes eagerly
         (in the background), so that the next request finds them built."""
-        keys = {key for key in map(journal.key_of, found) if key is not None and
-                key.kind == "conda"}
+        keys = {
+            key for key in map(journal.key_of, found) if key is not None and key.kind == "conda"
+        }
         for key in sorted(keys):
             entry = self._entry(key)
             with self._entries_lock:
@@ -253,8 +266,9 @@ class ChannelIndexes(LoggingConfigurable):
             self.log.exception("refreshing the index %s failed", key)
             return
         if snapshot.public.zst.ready is None:
-            timer = threading.Timer(self.zst_delay, self.executor.submit,
-                                    (self._compress_if_current, entry, snapshot))
+            timer = threading.Timer(
+                self.zst_delay, self.executor.submit, (self._compress_if_current, entry, snapshot)
+            )
             timer.daemon = True
             timer.start()
 
@@ -268,8 +282,9 @@ class ChannelIndexes(LoggingConfigurable):
 
     # -- channeldata.json ------------------------------------------------------------------
 
-    def channeldata(self, session: Session, owner_id: int, label: str,
-                    readable: frozenset[int]) -> tuple[bytes, str, int]:
+    def channeldata(
+        self, session: Session, owner_id: int, label: str, readable: frozenset[int]
+    ) -> tuple[bytes, str, int]:
         """``channeldata.json`` (CEP 38) of a channel, its ETag and change time (blocking)."""
         return self._channeldata.get(session, owner_id, label, readable)
 

@@ -107,12 +107,16 @@ def _member(filename: str, record: dict[str, Any]) -> str:
 
 def serialize(row: FileRow, subdir: str) -> SerializedRecord:
     record = repodata_record(row, subdir)
-    return SerializedRecord(str(record["name"]), _member(row.filename, record).encode(),
-                            shards.shard_pair(row.filename, record))
+    return SerializedRecord(
+        str(record["name"]),
+        _member(row.filename, record).encode(),
+        shards.shard_pair(row.filename, record),
+    )
 
 
-def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str
-                 ) -> tuple[Segment, list[tuple[int, SerializedRecord]]]:
+def make_segment(
+    package_key: str, rows: Sequence[FileRow], subdir: str
+) -> tuple[Segment, list[tuple[int, SerializedRecord]]]:
     """Serialise one package name's records (rows of a single package) for a subdir.
 
     Rows with a stored serialisation are joined as they are; the others are serialised
@@ -130,8 +134,9 @@ def make_segment(package_key: str, rows: Sequence[FileRow], subdir: str
         (tar_bz2 if row.filename.endswith(TAR_BZ2) else conda).append(record)
     packages = b",".join(record.member for record in tar_bz2)
     packages_conda = b",".join(record.member for record in conda)
-    shard = shards.encode_shard([record.shard_member for record in tar_bz2],
-                                [record.shard_member for record in conda])
+    shard = shards.encode_shard(
+        [record.shard_member for record in tar_bz2], [record.shard_member for record in conda]
+    )
     first = rows[0]
     fingerprint = hashlib.blake2b(
         packages + b"\0" + packages_conda, digest_size=16, person=b"jr-segment"
@@ -185,8 +190,11 @@ def ends_block(package_key: str) -> bool:
     return zlib.crc32(package_key.encode()) & BLOCK_MASK == 0
 
 
-def blocks(segments: Sequence[Segment], reusable: Mapping[tuple[str, ...], Block] | None = None,
-           changed: Set[str] = frozenset()) -> list[Block]:
+def blocks(
+    segments: Sequence[Segment],
+    reusable: Mapping[tuple[str, ...], Block] | None = None,
+    changed: Set[str] = frozenset(),
+) -> list[Block]:
     """Group ``segments`` (in key order) into blocks, reusing unchanged ones from before."""
     result: list[Block] = []
     current: list[Segment] = []
@@ -214,8 +222,10 @@ def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
     """
     header = json.dumps({"subdir": subdir}, separators=(",", ":")).encode()
     result = [b'{"info":' + header + b',"packages":{']
-    for attribute, middle in (("packages", b'},"packages.conda":{'),
-                              ("packages_conda", b'},"removed":[],"repodata_version":1}')):
+    for attribute, middle in (
+        ("packages", b'},"packages.conda":{'),
+        ("packages_conda", b'},"removed":[],"repodata_version":1}'),
+    ):
         first = True
         for block in parts:
             data = getattr(block, attribute)
@@ -231,4 +241,3 @@ def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
 def assemble(subdir: str, segments: Sequence[Segment]) -> bytes:
     """The whole document at once (for tests and small views)."""
     return b"".join(pieces(subdir, blocks(segments)))
-

@@ -63,8 +63,15 @@ def ensure_state(session: Session, key: IndexKey, *, lock: bool = False) -> Inde
         insert = dialect_insert(session)
         session.execute(
             insert(IndexState)
-            .values(owner_id=key.owner_id, kind=key.kind, label=key.label, subdir=key.subdir,
-                    revision=0, changed_at_ms=0, pruned_through=0)
+            .values(
+                owner_id=key.owner_id,
+                kind=key.kind,
+                label=key.label,
+                subdir=key.subdir,
+                revision=0,
+                changed_at_ms=0,
+                pruned_through=0,
+            )
             .on_conflict_do_nothing()
         )
         state = session.scalar(query)
@@ -88,8 +95,12 @@ def record(session: Session, changes: Iterable[Change]) -> None:
         # Never step back in time (clocks of several servers may disagree a little).
         state.changed_at_ms = max(now, state.changed_at_ms + 1)
         session.add_all(
-            IndexChange(index_id=state.id, revision=state.revision, package_key=package_key,
-                        created_at_ms=now)
+            IndexChange(
+                index_id=state.id,
+                revision=state.revision,
+                package_key=package_key,
+                created_at_ms=now,
+            )
             for package_key in sorted(grouped[key])
         )
     session.flush()
@@ -121,8 +132,11 @@ def prune(session: Session, *, older_than_ms: int | None = None) -> int:
             .where(IndexState.id == index_id, IndexState.pruned_through < through)
             .values(pruned_through=through)
         )
-        removed += affected_rows(session.execute(
-            delete(IndexChange).where(IndexChange.index_id == index_id,
-                                      IndexChange.revision <= through)
-        ))
+        removed += affected_rows(
+            session.execute(
+                delete(IndexChange).where(
+                    IndexChange.index_id == index_id, IndexChange.revision <= through
+                )
+            )
+        )
     return removed

@@ -73,15 +73,25 @@ def channel_names(owner: str, label: str | None, subdir: str | None) -> tuple[st
 def _locate_statement() -> Any:
     label: BindParameter[str] = bindparam("label")
     return (
-        select(Account.id,
-               select(Label.has_public_files)
-               .where(Label.owner_id == Account.id, Label.name == label).scalar_subquery(),
-               IndexState.id, IndexState.revision, IndexState.changed_at_ms)
+        select(
+            Account.id,
+            select(Label.has_public_files)
+            .where(Label.owner_id == Account.id, Label.name == label)
+            .scalar_subquery(),
+            IndexState.id,
+            IndexState.revision,
+            IndexState.changed_at_ms,
+        )
         .select_from(Account)
-        .outerjoin(IndexState, and_(
-            IndexState.owner_id == Account.id, IndexState.kind == bindparam("kind"),
-            IndexState.label == label, IndexState.subdir == bindparam("subdir"),
-        ))
+        .outerjoin(
+            IndexState,
+            and_(
+                IndexState.owner_id == Account.id,
+                IndexState.kind == bindparam("kind"),
+                IndexState.label == label,
+                IndexState.subdir == bindparam("subdir"),
+            ),
+        )
         .where(Account.login == bindparam("login"))
     )
 
@@ -102,8 +112,9 @@ class _Prepared:
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(self.sql, [params[name] for name in self.names]
-                               if self.positional else params)
+                cursor.execute(
+                    self.sql, [params[name] for name in self.names] if self.positional else params
+                )
                 return cursor.fetchone()
             finally:
                 cursor.close()
@@ -121,8 +132,14 @@ def _located(row: Any, login: str, label: str, kind: str, subdir: str) -> Locate
     is_main = label == names.DEFAULT_LABEL
     if not is_main and has_public_files is None:
         raise _missing_label(label, login)
-    return Located(IndexKey(owner_id, kind, label, subdir), login, index_id, revision or 0,
-                   changed_at_ms or 0, label_public=is_main or bool(has_public_files))
+    return Located(
+        IndexKey(owner_id, kind, label, subdir),
+        login,
+        index_id,
+        revision or 0,
+        changed_at_ms or 0,
+        label_public=is_main or bool(has_public_files),
+    )
 
 
 def _missing_label(label: str, login: str) -> NotFound:
@@ -137,8 +154,9 @@ def public_view(located: Located) -> Located:
     return located
 
 
-def locate(database: Database, owner: str, label: str | None, kind: str,
-           subdir: str | None = None) -> Located:
+def locate(
+    database: Database, owner: str, label: str | None, kind: str, subdir: str | None = None
+) -> Located:
     """Owner, label and index state of a URL (see :class:`_Prepared`; no ORM session)."""
     login, label_name, subdir_name = channel_names(owner, label, subdir)
     engine = database.engine
@@ -165,8 +183,9 @@ class InlineLocator:
         self._database = database
         self._connection: Any = None
 
-    def locate(self, owner: str, label: str | None, kind: str,
-               subdir: str | None = None) -> Located | None:
+    def locate(
+        self, owner: str, label: str | None, kind: str, subdir: str | None = None
+    ) -> Located | None:
         if not self._database.is_sqlite:
             return None
         login, label_name, subdir_name = channel_names(owner, label, subdir)
@@ -180,19 +199,29 @@ class InlineLocator:
                 self._connection = engine.raw_connection()  # kept: this thread's own
                 self._connection.execute("PRAGMA busy_timeout=5")
             row = self._connection.execute(
-                prepared.sql, [params[name] for name in prepared.names]).fetchone()
+                prepared.sql, [params[name] for name in prepared.names]
+            ).fetchone()
         except sqlite3.Error:
             return None
         return _located(row, login, label_name, kind, subdir_name)
 
 
-def locate_in(session: Session, owner: str, label: str | None, kind: str,
-              subdir: str | None = None, *, actor: Actor) -> Located:
+def locate_in(
+    session: Session,
+    owner: str,
+    label: str | None,
+    kind: str,
+    subdir: str | None = None,
+    *,
+    actor: Actor,
+) -> Located:
     """The same, inside a session, as ``actor`` sees it: a label holding nothing the actor
     may read is "not found" (unless the actor may manage the namespace's labels)."""
     login, label_name, subdir_name = channel_names(owner, label, subdir)
-    row = session.execute(_locate_statement(), {
-        "login": login, "label": label_name, "kind": kind, "subdir": subdir_name}).first()
+    row = session.execute(
+        _locate_statement(),
+        {"login": login, "label": label_name, "kind": kind, "subdir": subdir_name},
+    ).first()
     located = _located(row, login, label_name, kind, subdir_name)
     if located.label_public or _label_shown(session, actor, located):
         return located
@@ -206,27 +235,40 @@ def _label_shown(session: Session, actor: Actor, located: Located) -> bool:
     assert owner is not None
     if actor.token_label is None and account_level(session, actor, owner) >= Level.WRITE:
         return True
-    return bool(session.scalar(select(exists(
-        select(File.id)
-        .join(Package, Package.id == File.package_id)
-        .join(FileLabel, FileLabel.file_id == File.id)
-        .join(Label, Label.id == FileLabel.label_id)
-        .where(Label.owner_id == owner.id, Label.name == located.key.label,
-               readable_files(actor))
-    ))))
+    return bool(
+        session.scalar(
+            select(
+                exists(
+                    select(File.id)
+                    .join(Package, Package.id == File.package_id)
+                    .join(FileLabel, FileLabel.file_id == File.id)
+                    .join(Label, Label.id == FileLabel.label_id)
+                    .where(
+                        Label.owner_id == owner.id,
+                        Label.name == located.key.label,
+                        readable_files(actor),
+                    )
+                )
+            )
+        )
+    )
 
 
-def readable_private_packages(session: Session, actor: Actor, owner_id: int,
-                              label: str) -> frozenset[int]:
+def readable_private_packages(
+    session: Session, actor: Actor, owner_id: int, label: str
+) -> frozenset[int]:
     """Ids of the owner's private packages the actor may read on ``label``."""
     if actor.anonymous or actor.cap < Level.READ:
         return frozenset()
     if actor.token_label is not None and actor.token_label != label:
         return frozenset()  # a token limited to a label reads private files only there
-    return frozenset(session.scalars(
-        select(Package.id).where(Package.owner_id == owner_id, Package.public == false(),
-                                 visible_packages(actor))
-    ))
+    return frozenset(
+        session.scalars(
+            select(Package.id).where(
+                Package.owner_id == owner_id, Package.public == false(), visible_packages(actor)
+            )
+        )
+    )
 
 
 def _package_readable(session: Session, actor: Actor, package: Package, label: str) -> bool:
@@ -262,14 +304,20 @@ def conda_file(session: Session, actor: Actor, located: Located, filename: str) 
         .join(Blob, Blob.id == File.blob_id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
-        .where(File.filename == filename, File.subdir == key.subdir,
-               File.distribution_type == "conda", Package.owner_id == key.owner_id,
-               Label.owner_id == key.owner_id, Label.name == key.label)
+        .where(
+            File.filename == filename,
+            File.subdir == key.subdir,
+            File.distribution_type == "conda",
+            Package.owner_id == key.owner_id,
+            Label.owner_id == key.owner_id,
+            Label.name == key.label,
+        )
     ).all()
     for file, package, blob_key in rows:
         if _package_readable(session, actor, package, key.label):
-            return StoredFile(blob_key, file.size, file.sha256, file.filename, file.upload_time,
-                              package.public)
+            return StoredFile(
+                blob_key, file.size, file.sha256, file.filename, file.upload_time, package.public
+            )
     raise NotFound("No such file in this channel.")
 
 
@@ -281,8 +329,11 @@ def shard(session: Session, actor: Actor, located: Located, digest: str) -> tupl
     if found is None:
         raise NotFound("No such shard.")
     data, package_key = found
-    package = session.scalar(select(Package).where(
-        Package.owner_id == located.key.owner_id, Package.name_key == package_key))
+    package = session.scalar(
+        select(Package).where(
+            Package.owner_id == located.key.owner_id, Package.name_key == package_key
+        )
+    )
     if package is None or not _package_readable(session, actor, package, located.key.label):
         raise NotFound("No such shard.")
     return data, package.public

@@ -57,8 +57,7 @@ class Pending:
     def empty(self) -> bool:
         return not self.shards and not self.records
 
-    def take(self) -> tuple[dict[str, ShardUpdate], bool,
-                            list[tuple[int, conda.SerializedRecord]]]:
+    def take(self) -> tuple[dict[str, ShardUpdate], bool, list[tuple[int, conda.SerializedRecord]]]:
         with self.lock:
             taken = self.shards, self.complete, self.records
             self.shards, self.complete, self.records = {}, False, []
@@ -71,8 +70,13 @@ class Pending:
             self.complete |= complete
 
 
-def store(transaction: Transaction, key: IndexKey, index_id: int | None, pending: Pending,
-          log: logging.Logger) -> None:
+def store(
+    transaction: Transaction,
+    key: IndexKey,
+    index_id: int | None,
+    pending: Pending,
+    log: logging.Logger,
+) -> None:
     """Store the pending shards and records of ``key``, whose current snapshot has
     ``index_id`` (``None``: the index has no state row yet; it is made here)."""
     with pending.storing:
@@ -83,34 +87,48 @@ def store(transaction: Transaction, key: IndexKey, index_id: int | None, pending
                     if index_id is None and any(updates.values()):
                         index_id = journal.ensure_state(session, key).id
                     if index_id is not None:
-                        shards.publish(session, index_id, updates, now_ms(),
-                                       complete=complete)
+                        shards.publish(session, index_id, updates, now_ms(), complete=complete)
         except Exception:
             log.exception("storing the shards of %s failed; retrying later", key)
             pending.give_back(updates, complete)
         try:
             for start in range(0, len(records), RECORDS_PER_TRANSACTION):
                 with transaction(write=True) as session:
-                    store_records(session, records[start:start + RECORDS_PER_TRANSACTION])
+                    store_records(session, records[start : start + RECORDS_PER_TRANSACTION])
         except Exception:  # only a cache: the next build serialises them again
             log.warning("storing serialised records of %s failed", key, exc_info=True)
 
 
-def store_records(session: Session,
-                  records: Sequence[tuple[int, conda.SerializedRecord]]) -> None:
+def store_records(session: Session, records: Sequence[tuple[int, conda.SerializedRecord]]) -> None:
     """Upsert serialised records of files that still exist (some may have gone since)."""
-    existing = set(session.scalars(
-        select(File.id).where(File.id.in_([file_id for file_id, _record in records]))))
-    rows = [{"file_id": file_id, "format": conda.RECORD_FORMAT, "name": record.name,
-             "member": record.member, "shard_member": record.shard_member}
-            for file_id, record in records if file_id in existing]
+    existing = set(
+        session.scalars(
+            select(File.id).where(File.id.in_([file_id for file_id, _record in records]))
+        )
+    )
+    rows = [
+        {
+            "file_id": file_id,
+            "format": conda.RECORD_FORMAT,
+            "name": record.name,
+            "member": record.member,
+            "shard_member": record.shard_member,
+        }
+        for file_id, record in records
+        if file_id in existing
+    ]
     if not rows:
         return
     insert = dialect_insert(session)
     statement = insert(CondaRecord).values(rows)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=[CondaRecord.file_id],
-        set_={"format": statement.excluded.format, "name": statement.excluded.name,
-              "member": statement.excluded.member,
-              "shard_member": statement.excluded.shard_member},
-    ))
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[CondaRecord.file_id],
+            set_={
+                "format": statement.excluded.format,
+                "name": statement.excluded.name,
+                "member": statement.excluded.member,
+                "shard_member": statement.excluded.shard_member,
+            },
+        )
+    )

@@ -61,9 +61,13 @@ def _files_query(located: Located, actor: Actor) -> Any:
         .join(Release, Release.id == File.release_id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
-        .where(Package.owner_id == key.owner_id, Label.owner_id == key.owner_id,
-               Label.name == key.label, File.distribution_type == "pypi",
-               _visibility(actor, key.label))
+        .where(
+            Package.owner_id == key.owner_id,
+            Label.owner_id == key.owner_id,
+            Label.name == key.label,
+            File.distribution_type == "pypi",
+            _visibility(actor, key.label),
+        )
     )
 
 
@@ -75,54 +79,60 @@ def projects(session: Session, actor: Actor, located: Located) -> list[str]:
         .join(File, File.package_id == Package.id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
-        .where(Package.owner_id == key.owner_id, Label.owner_id == key.owner_id,
-               Label.name == key.label, File.distribution_type == "pypi",
-               _visibility(actor, key.label))
+        .where(
+            Package.owner_id == key.owner_id,
+            Label.owner_id == key.owner_id,
+            Label.name == key.label,
+            File.distribution_type == "pypi",
+            _visibility(actor, key.label),
+        )
         .distinct()
     )
     return sorted(set(rows))
 
 
-def project_files(session: Session, actor: Actor, located: Located,
-                  project: str) -> list[DistFile]:
+def project_files(session: Session, actor: Actor, located: Located, project: str) -> list[DistFile]:
     """The files of a project (by normalised name); 404 when the actor sees none."""
-    rows = session.execute(
-        _files_query(located, actor).where(Package.pypi_key == project)
-    ).all()
+    rows = session.execute(_files_query(located, actor).where(Package.pypi_key == project)).all()
     if not rows:
         raise NotFound(f"No project named {project!r} in this index.")
     files = []
     for file, _package, version in rows:
         metadata = file.core_metadata
-        files.append(DistFile(
-            filename=file.filename,
-            version=version,
-            sha256=file.sha256,
-            size=file.size,
-            upload_time=file.upload_time,
-            requires_python=(file.attrs or {}).get("requires_python") or None,
-            metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata else None,
-        ))
+        files.append(
+            DistFile(
+                filename=file.filename,
+                version=version,
+                sha256=file.sha256,
+                size=file.size,
+                upload_time=file.upload_time,
+                requires_python=(file.attrs or {}).get("requires_python") or None,
+                metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata else None,
+            )
+        )
     return sorted(files, key=lambda item: item.filename)
 
 
-def project_file(session: Session, actor: Actor, located: Located, project: str,
-                 filename: str) -> tuple[StoredFile, bytes | None]:
+def project_file(
+    session: Session, actor: Actor, located: Located, project: str, filename: str
+) -> tuple[StoredFile, bytes | None]:
     """A file of the project and its core metadata; 404 unless the actor may read it."""
     try:
         names.filename(filename)
     except InvalidInput:
         raise NotFound("No such file in this index.") from None
     row = session.execute(
-        _files_query(located, actor).add_columns(Blob.key)
+        _files_query(located, actor)
+        .add_columns(Blob.key)
         .join(Blob, Blob.id == File.blob_id)
         .where(Package.pypi_key == project, File.filename == filename)
     ).first()
     if row is None:
         raise NotFound("No such file in this index.")
     file, package, _version, blob_key = row
-    stored = StoredFile(blob_key, file.size, file.sha256, file.filename, file.upload_time,
-                        package.public)
+    stored = StoredFile(
+        blob_key, file.size, file.sha256, file.filename, file.upload_time, package.public
+    )
     return stored, file.core_metadata
 
 
@@ -134,16 +144,18 @@ def _iso(value: datetime) -> str:
 
 
 def root_json(project_names: Sequence[str]) -> bytes:
-    return json.dumps({
-        "meta": {"api-version": API_VERSION},
-        "projects": [{"name": name} for name in project_names],
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "meta": {"api-version": API_VERSION},
+            "projects": [{"name": name} for name in project_names],
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def root_html(project_names: Sequence[str]) -> bytes:
     links = "\n".join(
-        f'    <a href="{html.escape(name)}/">{html.escape(name)}</a><br>'
-        for name in project_names
+        f'    <a href="{html.escape(name)}/">{html.escape(name)}</a><br>' for name in project_names
     )
     return (
         "<!DOCTYPE html>\n<html>\n  <head>\n"
@@ -157,24 +169,29 @@ def project_json(project: str, files: Sequence[DistFile]) -> bytes:
     entries = []
     for item in files:
         metadata: Any = {"sha256": item.metadata_sha256} if item.metadata_sha256 else False
-        entries.append({
-            "filename": item.filename,
-            "url": item.filename,
-            "hashes": {"sha256": item.sha256},
-            "requires-python": item.requires_python,
-            "core-metadata": metadata,
-            "dist-info-metadata": metadata,
-            "size": item.size,
-            "upload-time": _iso(item.upload_time),
-            "yanked": False,
-        })
+        entries.append(
+            {
+                "filename": item.filename,
+                "url": item.filename,
+                "hashes": {"sha256": item.sha256},
+                "requires-python": item.requires_python,
+                "core-metadata": metadata,
+                "dist-info-metadata": metadata,
+                "size": item.size,
+                "upload-time": _iso(item.upload_time),
+                "yanked": False,
+            }
+        )
     versions = sorted({item.version for item in files})
-    return json.dumps({
-        "meta": {"api-version": API_VERSION},
-        "name": project,
-        "files": entries,
-        "versions": versions,
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "meta": {"api-version": API_VERSION},
+            "name": project,
+            "files": entries,
+            "versions": versions,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def project_html(project: str, files: Sequence[DistFile]) -> bytes:
@@ -184,8 +201,10 @@ def project_html(project: str, files: Sequence[DistFile]) -> bytes:
         if item.requires_python:
             attributes += f' data-requires-python="{html.escape(item.requires_python)}"'
         if item.metadata_sha256:
-            attributes += (f' data-core-metadata="sha256={item.metadata_sha256}"'
-                           f' data-dist-info-metadata="sha256={item.metadata_sha256}"')
+            attributes += (
+                f' data-core-metadata="sha256={item.metadata_sha256}"'
+                f' data-dist-info-metadata="sha256={item.metadata_sha256}"'
+            )
         href = html.escape(item.filename)
         links.append(f'    <a href="{href}#sha256={item.sha256}"{attributes}>{href}</a><br>')
     body = "\n".join(links)

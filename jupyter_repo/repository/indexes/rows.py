@@ -55,26 +55,51 @@ def _statements() -> dict[str, Any]:
     """The build's queries, built once: constructing SQLAlchemy statements per build costs
     more than running them on a slow machine."""
     rows = (
-        select(File.id, File.filename, type_coerce(File.attrs, Text), File.md5, File.sha256,
-               File.size, File.indexed_at_ms, Package.id, Package.name_key, Package.public,
-               CondaRecord.name, CondaRecord.member, CondaRecord.shard_member)
+        select(
+            File.id,
+            File.filename,
+            type_coerce(File.attrs, Text),
+            File.md5,
+            File.sha256,
+            File.size,
+            File.indexed_at_ms,
+            Package.id,
+            Package.name_key,
+            Package.public,
+            CondaRecord.name,
+            CondaRecord.member,
+            CondaRecord.shard_member,
+        )
         .join(Package, Package.id == File.package_id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
-        .outerjoin(CondaRecord, and_(CondaRecord.file_id == File.id,
-                                     CondaRecord.format == conda.RECORD_FORMAT))
-        .where(Package.owner_id == bindparam("owner_id"),
-               Label.owner_id == bindparam("owner_id"), Label.name == bindparam("label"),
-               File.subdir == bindparam("subdir"), File.distribution_type == "conda")
+        .outerjoin(
+            CondaRecord,
+            and_(CondaRecord.file_id == File.id, CondaRecord.format == conda.RECORD_FORMAT),
+        )
+        .where(
+            Package.owner_id == bindparam("owner_id"),
+            Label.owner_id == bindparam("owner_id"),
+            Label.name == bindparam("label"),
+            File.subdir == bindparam("subdir"),
+            File.distribution_type == "conda",
+        )
     )
     return {
-        "state": select(IndexState.id, IndexState.revision, IndexState.changed_at_ms,
-                        IndexState.pruned_through).where(
-            IndexState.owner_id == bindparam("owner_id"), IndexState.kind == bindparam("kind"),
-            IndexState.label == bindparam("label"), IndexState.subdir == bindparam("subdir")),
-        "changed": select(IndexChange.package_key).where(
+        "state": select(
+            IndexState.id, IndexState.revision, IndexState.changed_at_ms, IndexState.pruned_through
+        ).where(
+            IndexState.owner_id == bindparam("owner_id"),
+            IndexState.kind == bindparam("kind"),
+            IndexState.label == bindparam("label"),
+            IndexState.subdir == bindparam("subdir"),
+        ),
+        "changed": select(IndexChange.package_key)
+        .where(
             IndexChange.index_id == bindparam("index_id"),
-            IndexChange.revision > bindparam("revision")).distinct(),
+            IndexChange.revision > bindparam("revision"),
+        )
+        .distinct(),
         "all_rows": rows,
         "some_rows": rows.where(Package.name_key.in_(bindparam("keys", expanding=True))),
     }
@@ -87,28 +112,59 @@ def read(session: Session, key: IndexKey, previous: Built | None) -> IndexRead |
     than the pruned change log; otherwise the whole index.
     """
     statements = _statements()
-    where = {"owner_id": key.owner_id, "kind": key.kind, "label": key.label,
-             "subdir": key.subdir}
+    where = {"owner_id": key.owner_id, "kind": key.kind, "label": key.label, "subdir": key.subdir}
     connection = session.connection()
     state = connection.execute(statements["state"], where).first()
     index_id, revision, changed_at, pruned = state if state is not None else (None, 0, 0, 0)
-    if (previous is None or index_id is None or previous.index_id != index_id
-            or previous.revision < pruned):
+    if (
+        previous is None
+        or index_id is None
+        or previous.index_id != index_id
+        or previous.revision < pruned
+    ):
         rows = [_file_row(row) for row in connection.execute(statements["all_rows"], where)]
         return IndexRead(index_id, revision, changed_at, rows, None)
     if previous.revision == revision:
         return None
-    touched = frozenset(connection.scalars(statements["changed"], {
-        "index_id": index_id, "revision": previous.revision}))
-    rows = [_file_row(row) for row in connection.execute(
-        statements["some_rows"], {**where, "keys": sorted(touched)})]
+    touched = frozenset(
+        connection.scalars(
+            statements["changed"], {"index_id": index_id, "revision": previous.revision}
+        )
+    )
+    rows = [
+        _file_row(row)
+        for row in connection.execute(statements["some_rows"], {**where, "keys": sorted(touched)})
+    ]
     return IndexRead(index_id, revision, changed_at, rows, touched)
 
 
 def _file_row(row: Any) -> conda.FileRow:
-    (file_id, filename, attrs, md5, sha256, size, indexed_at_ms, package_id, package_key,
-     public, name, member, shard_member) = row
-    stored = (conda.SerializedRecord(name, member, shard_member) if member is not None
-              else None)
-    return conda.FileRow(file_id, filename, attrs, md5, sha256, size, indexed_at_ms,
-                         package_id, package_key, public, stored)
+    (
+        file_id,
+        filename,
+        attrs,
+        md5,
+        sha256,
+        size,
+        indexed_at_ms,
+        package_id,
+        package_key,
+        public,
+        name,
+        member,
+        shard_member,
+    ) = row
+    stored = conda.SerializedRecord(name, member, shard_member) if member is not None else None
+    return conda.FileRow(
+        file_id,
+        filename,
+        attrs,
+        md5,
+        sha256,
+        size,
+        indexed_at_ms,
+        package_id,
+        package_key,
+        public,
+        stored,
+    )

@@ -43,8 +43,9 @@ def _binary_hashes(record: Mapping[str, Any]) -> dict[str, Any]:
 
 def shard_pair(filename: str, record: Mapping[str, Any]) -> bytes:
     """One ``file: record`` pair of a shard, msgpack-encoded (made once per file)."""
-    return (msgpack.packb(filename, use_bin_type=True)
-            + msgpack.packb(_binary_hashes(record), use_bin_type=True))
+    return msgpack.packb(filename, use_bin_type=True) + msgpack.packb(
+        _binary_hashes(record), use_bin_type=True
+    )
 
 
 def encode_shard(packages: Sequence[bytes], packages_conda: Sequence[bytes]) -> bytes:
@@ -53,12 +54,19 @@ def encode_shard(packages: Sequence[bytes], packages_conda: Sequence[bytes]) -> 
     The bytes ``msgpack.packb`` gives for ``{"packages": {...}, "packages.conda": {...},
     "removed": []}``, compressed.
     """
-    payload = b"".join((
-        _map_header(3),
-        msgpack.packb("packages"), _map_header(len(packages)), *packages,
-        msgpack.packb("packages.conda"), _map_header(len(packages_conda)), *packages_conda,
-        msgpack.packb("removed"), msgpack.packb([]),
-    ))
+    payload = b"".join(
+        (
+            _map_header(3),
+            msgpack.packb("packages"),
+            _map_header(len(packages)),
+            *packages,
+            msgpack.packb("packages.conda"),
+            _map_header(len(packages_conda)),
+            *packages_conda,
+            msgpack.packb("removed"),
+            msgpack.packb([]),
+        )
+    )
     return zstd.compress(payload, SHARD_LEVEL)
 
 
@@ -84,12 +92,18 @@ def encode_index(subdir: str, entries: Sequence[bytes]) -> bytes:
     bytes must depend on the content only (see ``conda.py``).
     """
     info = {"base_url": "./", "shards_base_url": "./shards/", "subdir": subdir}
-    payload = b"".join((
-        _map_header(3),
-        msgpack.packb("info"), msgpack.packb(info, use_bin_type=True),
-        msgpack.packb("shards"), _map_header(len(entries)), *entries,
-        msgpack.packb("version"), msgpack.packb(1),
-    ))
+    payload = b"".join(
+        (
+            _map_header(3),
+            msgpack.packb("info"),
+            msgpack.packb(info, use_bin_type=True),
+            msgpack.packb("shards"),
+            _map_header(len(entries)),
+            *entries,
+            msgpack.packb("version"),
+            msgpack.packb(1),
+        )
+    )
     return zstd.compress(payload, SHARD_LEVEL)
 
 
@@ -98,11 +112,17 @@ def encode_index(subdir: str, entries: Sequence[bytes]) -> bytes:
 
 def _chunks(items: list[Any]) -> Iterable[list[Any]]:
     for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
+        yield items[start : start + _CHUNK]
 
 
-def publish(session: Session, index_id: int, current: Mapping[str, tuple[str, bytes] | None],
-            now_ms: int, *, complete: bool) -> None:
+def publish(
+    session: Session,
+    index_id: int,
+    current: Mapping[str, tuple[str, bytes] | None],
+    now_ms: int,
+    *,
+    complete: bool,
+) -> None:
     """Store the current shard of each package key (``(sha256, bytes)``; ``None``: gone).
 
     Rows already stored are left alone (a cold cache re-derives the same bytes); shards that
@@ -117,22 +137,31 @@ def publish(session: Session, index_id: int, current: Mapping[str, tuple[str, by
         existing = [tuple(row) for row in session.execute(query)]  # type: ignore[misc]
     else:
         for keys in _chunks(sorted(current)):
-            existing += [tuple(row) for row in session.execute(  # type: ignore[misc]
-                query.where(CondaShard.package_key.in_(keys)))]
+            found = session.execute(query.where(CondaShard.package_key.in_(keys)))
+            existing += [tuple(row) for row in found]  # type: ignore[misc]
     live = {digest for digest, _key, retired in existing if retired is None}
     wanted = {entry[0]: (key, entry[1]) for key, entry in current.items() if entry is not None}
     to_store = [
-        {"index_id": index_id, "sha256": digest, "package_key": key, "data": data,
-         "published_at_ms": now_ms, "retired_at_ms": None}
-        for digest, (key, data) in wanted.items() if digest not in live
+        {
+            "index_id": index_id,
+            "sha256": digest,
+            "package_key": key,
+            "data": data,
+            "published_at_ms": now_ms,
+            "retired_at_ms": None,
+        }
+        for digest, (key, data) in wanted.items()
+        if digest not in live
     ]
     insert = dialect_insert(session)
     for rows in _chunks(to_store):
         statement = insert(CondaShard).values(rows)
-        session.execute(statement.on_conflict_do_update(
-            index_elements=[CondaShard.index_id, CondaShard.sha256],
-            set_={"retired_at_ms": None, "published_at_ms": now_ms},
-        ))
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[CondaShard.index_id, CondaShard.sha256],
+                set_={"retired_at_ms": None, "published_at_ms": now_ms},
+            )
+        )
     to_retire = sorted(digest for digest in live if digest not in wanted)
     for digests in _chunks(to_retire):
         session.execute(
@@ -154,6 +183,6 @@ def find(session: Session, index_id: int, sha256: str) -> tuple[bytes, str] | No
 
 def collect_garbage(session: Session, now_ms: int) -> int:
     """Delete shards retired for longer than the retention."""
-    return affected_rows(session.execute(
-        delete(CondaShard).where(CondaShard.retired_at_ms < now_ms - RETENTION_MS)
-    ))
+    return affected_rows(
+        session.execute(delete(CondaShard).where(CondaShard.retired_at_ms < now_ms - RETENTION_MS))
+    )

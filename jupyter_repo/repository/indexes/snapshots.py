@@ -74,10 +74,16 @@ class ChannelView:
     only the blocks of the names that changed, and responses send the pieces as they are.
     """
 
-    def __init__(self, subdir: str, segments: Sequence[conda.Segment], changed_at_ms: int,
-                 compression: Compression, *,
-                 reusable: Mapping[tuple[str, ...], conda.Block] | None = None,
-                 changed: Set[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        subdir: str,
+        segments: Sequence[conda.Segment],
+        changed_at_ms: int,
+        compression: Compression,
+        *,
+        reusable: Mapping[tuple[str, ...], conda.Block] | None = None,
+        changed: Set[str] = frozenset(),
+    ) -> None:
         self.etag = conda.view_etag(subdir, segments)
         self.blocks = conda.blocks(segments, reusable, changed)
         self.pieces = conda.pieces(subdir, self.blocks)
@@ -94,8 +100,7 @@ class ChannelView:
 
     @property
     def nbytes(self) -> int:
-        return (self.size + len(self.shard_index.ready or b"")
-                + len(self.zst.ready or b""))
+        return self.size + len(self.shard_index.ready or b"") + len(self.zst.ready or b"")
 
 
 @dataclass
@@ -125,14 +130,16 @@ class Snapshot:
 
     def segment_with_shard(self, digest: str) -> conda.Segment | None:
         if self._by_shard is None:
-            self._by_shard = {segment.shard_sha256: segment
-                              for segment in self.segments.values()}
+            self._by_shard = {segment.shard_sha256: segment for segment in self.segments.values()}
         return self._by_shard.get(digest)
 
     def private_view(self, visible: frozenset[int], compression: Compression) -> ChannelView:
         """The view of a caller who may also read the private packages ``visible``."""
-        segments = [self.segments[key] for key in self.order
-                    if self.segments[key].public or self.segments[key].package_id in visible]
+        segments = [
+            self.segments[key]
+            for key in self.order
+            if self.segments[key].public or self.segments[key].package_id in visible
+        ]
         return ChannelView(self.key.subdir, segments, self.changed_at_ms, compression)
 
 
@@ -149,8 +156,9 @@ class Assembled:
     complete: bool
 
 
-def assemble(key: IndexKey, read: IndexRead, previous: Snapshot | None,
-             compression: Compression) -> Assembled:
+def assemble(
+    key: IndexKey, read: IndexRead, previous: Snapshot | None, compression: Compression
+) -> Assembled:
     """The snapshot of ``read``: in full, or on top of ``previous`` when ``read`` holds only
     the names changed since it (``read.touched``)."""
     base = previous if read.touched is not None else None
@@ -161,7 +169,7 @@ def assemble(key: IndexKey, read: IndexRead, previous: Snapshot | None,
     segments_nbytes = base.segments_nbytes if base is not None else 0
     updates: dict[str, ShardUpdate] = {}
     made: list[tuple[int, conda.SerializedRecord]] = []
-    for package_key in (read.touched if read.touched is not None else by_key):
+    for package_key in read.touched if read.touched is not None else by_key:
         old = segments.pop(package_key, None)
         if old is not None:
             segments_nbytes -= old.nbytes
@@ -176,13 +184,22 @@ def assemble(key: IndexKey, read: IndexRead, previous: Snapshot | None,
             updates[package_key] = None
     order = tuple(sorted(segments))
     public = [segments[name] for name in order if segments[name].public]
-    reusable = ({block.keys: block for block in base.public.blocks} if base is not None
-                else None)
+    reusable = {block.keys: block for block in base.public.blocks} if base is not None else None
     snapshot = Snapshot(
-        key=key, index_id=read.index_id, revision=read.revision,
-        changed_at_ms=read.changed_at_ms, segments=segments, order=order,
-        public=ChannelView(key.subdir, public, read.changed_at_ms, compression,
-                           reusable=reusable, changed=frozenset(updates)),
+        key=key,
+        index_id=read.index_id,
+        revision=read.revision,
+        changed_at_ms=read.changed_at_ms,
+        segments=segments,
+        order=order,
+        public=ChannelView(
+            key.subdir,
+            public,
+            read.changed_at_ms,
+            compression,
+            reusable=reusable,
+            changed=frozenset(updates),
+        ),
         private_ids=frozenset(s.package_id for s in segments.values() if not s.public),
         segments_nbytes=segments_nbytes,
     )

@@ -51,9 +51,7 @@ def split_filename(filename: str) -> tuple[str, str, str, str]:
             stem = filename[: -len(ext)]
             break
     else:
-        raise InvalidInput(
-            f"A conda package must end in .conda or .tar.bz2, got {filename!r}."
-        )
+        raise InvalidInput(f"A conda package must end in .conda or .tar.bz2, got {filename!r}.")
     parts = stem.rsplit("-", 2)
     if len(parts) != 3 or not all(parts):
         raise InvalidInput(
@@ -65,21 +63,24 @@ def split_filename(filename: str) -> tuple[str, str, str, str]:
 def _info_component(archive: zipfile.ZipFile, filename: str) -> None:
     """A .conda names its metadata member after the package: check it is this package."""
     stem = filename[: -len(".conda")]
-    members = [name for name in archive.namelist()
-               if name.startswith("info-") and name.endswith(".tar.zst")]
+    members = [
+        name
+        for name in archive.namelist()
+        if name.startswith("info-") and name.endswith(".tar.zst")
+    ]
     if f"info-{stem}.tar.zst" in members:
         return
     if members:
-        inner = members[0][len("info-"): -len(".tar.zst")]
+        inner = members[0][len("info-") : -len(".tar.zst")]
         raise InvalidInput(
-            f"The file name {filename!r} does not match its metadata (the archive holds "
-            f"{inner})."
+            f"The file name {filename!r} does not match its metadata (the archive holds {inner})."
         )
     raise InvalidInput(f"{filename} has no info-*.tar.zst member; it is not a conda package.")
 
 
-def _streams(handle: IO[bytes], archive: zipfile.ZipFile | None, filename: str
-             ) -> Iterator[tuple[bool, Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]]]:
+def _streams(
+    handle: IO[bytes], archive: zipfile.ZipFile | None, filename: str
+) -> Iterator[tuple[bool, Iterator[tuple[tarfile.TarFile, tarfile.TarInfo]]]]:
     """``(is the metadata tar, its members)`` for each tar of the package: the whole
     ``.tar.bz2``, or every ``*.tar.zst`` inside a ``.conda`` (not only the ones named after
     it: an unpacker that picks its tars by prefix must not find an unchecked one)."""
@@ -114,8 +115,12 @@ def _read_info(path: Path, filename: str, limits: Limits) -> dict[str, bytes]:
             for tar, member in stream:
                 budget.charge(member.size)
                 members.tar_member(member)
-                if (is_info and member.name in WANTED and member.isfile()
-                        and member.name not in found):
+                if (
+                    is_info
+                    and member.name in WANTED
+                    and member.isfile()
+                    and member.name not in found
+                ):
                     extracted = tar.extractfile(member)
                     if extracted is None:
                         continue
@@ -201,11 +206,7 @@ def _check_index(index: dict[str, Any], filename: str, name: str, version: str, 
         )
     noarch = index.get("noarch")
     if noarch and index["subdir"] != "noarch":
-        raise InvalidInput(
-            f"info/index.json says noarch: {noarch} but subdir {index['subdir']!r}."
-        )
+        raise InvalidInput(f"info/index.json says noarch: {noarch} but subdir {index['subdir']!r}.")
     timestamp = index.get("timestamp")
     if timestamp is not None and (not isinstance(timestamp, int) or isinstance(timestamp, bool)):
         raise InvalidInput("info/index.json 'timestamp' must be an integer.")
-
-

@@ -12,8 +12,15 @@ from pathlib import Path
 
 from jupyter_repo.repository.inspect.base import Inspection, Limits
 
-KINDS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "text", ".json": "json",
-         ".parquet": "parquet", ".md": "text"}
+KINDS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".txt": "text",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".md": "text",
+}
 
 
 def inspect(path: Path, filename: str, limits: Limits) -> Inspection:

@@ -37,8 +37,12 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         summary = f"{spec['name']}: {summary}"
     return Inspection(
         distribution_type="env",
-        attrs={"format": spec["format"], "env_name": spec.get("name", ""),
-               "channels": spec.get("channels", []), "counts": spec["counts"]},
+        attrs={
+            "format": spec["format"],
+            "env_name": spec.get("name", ""),
+            "channels": spec.get("channels", []),
+            "counts": spec["counts"],
+        },
         dependencies={"conda": spec["conda"], "pip": spec["pip"]},
         summary=summary,
     )
@@ -65,14 +69,24 @@ def _explicit(lines: list[str], filename: str) -> dict[str, Any]:
     urls = [line for line in lines if not line.startswith("@")]
     for url in urls:
         if not url.startswith(("http://", "https://", "file://")):
-            raise InvalidInput(f"{filename}: an explicit lock file lists package URLs; "
-                               f"{url[:80]!r} is not one.")
+            raise InvalidInput(
+                f"{filename}: an explicit lock file lists package URLs; {url[:80]!r} is not one."
+            )
         if unsafe_characters(url) or any(char.isspace() for char in url):
-            raise InvalidInput(f"{filename}: an explicit lock file lists one URL a line; "
-                               f"{url[:80]!r} has spaces or control characters.")
+            raise InvalidInput(
+                f"{filename}: an explicit lock file lists one URL a line; "
+                f"{url[:80]!r} has spaces or control characters."
+            )
     packages = [url.rsplit("/", 1)[-1].split("#", 1)[0] for url in urls]
-    return {"format": "explicit", "name": "", "channels": [], "conda": packages, "pip": [],
-            "counts": {"conda": len(packages), "pip": 0}, "urls": urls}
+    return {
+        "format": "explicit",
+        "name": "",
+        "channels": [],
+        "conda": packages,
+        "pip": [],
+        "counts": {"conda": len(packages), "pip": 0},
+        "urls": urls,
+    }
 
 
 def _environment_yml(content: str, filename: str) -> dict[str, Any]:
@@ -86,9 +100,14 @@ def _environment_yml(content: str, filename: str) -> dict[str, Any]:
     if not isinstance(dependencies, list):
         raise InvalidInput(f"{filename} must have a 'dependencies' list.")
     conda, pip = dependency_lists(dependencies, filename)
-    return {"format": "environment.yml", "name": text(document.get("name"), 200),
-            "channels": channel_list(document.get("channels"), filename), "conda": conda,
-            "pip": pip, "counts": {"conda": len(conda), "pip": len(pip)}}
+    return {
+        "format": "environment.yml",
+        "name": text(document.get("name"), 200),
+        "channels": channel_list(document.get("channels"), filename),
+        "conda": conda,
+        "pip": pip,
+        "counts": {"conda": len(conda), "pip": len(pip)},
+    }
 
 
 def dependency_lists(dependencies: list[Any], filename: str) -> tuple[list[str], list[str]]:
@@ -101,8 +120,7 @@ def dependency_lists(dependencies: list[Any], filename: str) -> tuple[list[str],
         elif isinstance(item, dict) and isinstance(item.get("pip"), list):
             for entry in item["pip"]:
                 if not isinstance(entry, (str, int, float)) or isinstance(entry, bool):
-                    raise InvalidInput(f"{filename}: pip entry {entry!r:.80} is not a "
-                                       "requirement.")
+                    raise InvalidInput(f"{filename}: pip entry {entry!r:.80} is not a requirement.")
                 pip.append(requirement(str(entry), f"{filename} pip entry"))
         else:
             raise InvalidInput(
@@ -121,5 +139,11 @@ def channel_list(channels: Any, filename: str) -> list[str]:
 
 def _requirements(content: str, filename: str) -> dict[str, Any]:
     pip = requirements_file(content, filename)
-    return {"format": "requirements.txt", "name": "", "channels": [], "conda": [], "pip": pip,
-            "counts": {"conda": 0, "pip": len(pip)}}
+    return {
+        "format": "requirements.txt",
+        "name": "",
+        "channels": [],
+        "conda": [],
+        "pip": pip,
+        "counts": {"conda": 0, "pip": len(pip)},
+    }

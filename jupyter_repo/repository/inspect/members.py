@@ -69,8 +69,9 @@ class MemberCheck:
     # -- names ---------------------------------------------------------------------------
 
     def refuse(self, name: str, why: str) -> InvalidInput:
-        return InvalidInput(f"The archive member {_shown(name)} in {self.archive} {why}; "
-                            "the archive was refused.")
+        return InvalidInput(
+            f"The archive member {_shown(name)} in {self.archive} {why}; the archive was refused."
+        )
 
     def name(self, raw: str) -> str:
         """The member's path inside the archive, normalised (``""``: the root itself)."""
@@ -122,8 +123,9 @@ class MemberCheck:
         try:
             self.name(target)  # a hard link names another member: the same rules
         except InvalidInput:
-            raise self.refuse(name, f"is a hard link to {_shown(target)}, outside the "
-                                    "archive") from None
+            raise self.refuse(
+                name, f"is a hard link to {_shown(target)}, outside the archive"
+            ) from None
         self.hardlinks[name] = target
         self._resolve_hardlink(name, target)
 
@@ -133,8 +135,9 @@ class MemberCheck:
 
     def _resolve_hardlink(self, name: str, target: str) -> None:
         if not self._inside([], target, name):
-            raise self.refuse(name, f"is a hard link to {_shown(target)}, which leads "
-                                    "outside the archive")
+            raise self.refuse(
+                name, f"is a hard link to {_shown(target)}, which leads outside the archive"
+            )
 
     def _node(self, path: str) -> int:
         """The id of ``path`` in the tree of link paths (made, with its folders, if new)."""
@@ -156,8 +159,10 @@ class MemberCheck:
         while pending:
             self._steps += 1
             if self._steps > MAX_RESOLVE_STEPS:
-                raise TooLarge(f"The links of {self.archive} take more than "
-                               f"{MAX_RESOLVE_STEPS} steps to resolve; it was refused.")
+                raise TooLarge(
+                    f"The links of {self.archive} take more than "
+                    f"{MAX_RESOLVE_STEPS} steps to resolve; it was refused."
+                )
             part = pending.pop()
             if part in ("", "."):
                 continue
@@ -173,8 +178,9 @@ class MemberCheck:
                 continue
             hops += 1
             if hops > MAX_LINK_HOPS:
-                raise self.refuse(name, f"is a link that passes through more than {MAX_LINK_HOPS} "
-                                        "links (a loop?)")
+                raise self.refuse(
+                    name, f"is a link that passes through more than {MAX_LINK_HOPS} links (a loop?)"
+                )
             pending.extend(reversed(link.split("/")))
         return True
 
@@ -204,8 +210,9 @@ class MemberCheck:
             self.entry(name)
         return name
 
-    def zip_members(self, archive: zipfile.ZipFile, raw: IO[bytes],
-                    budget: InflateBudget) -> list[tuple[zipfile.ZipInfo, str]]:
+    def zip_members(
+        self, archive: zipfile.ZipFile, raw: IO[bytes], budget: InflateBudget
+    ) -> list[tuple[zipfile.ZipInfo, str]]:
         """Check every member of a zip: each spelling of its name, and zip symlinks (a
         Unix mode of S_IFLNK; the target is the member's content). ``raw`` reads the zip's
         bytes (for the local headers). Returns ``(info, normalised name)`` pairs."""
@@ -217,15 +224,17 @@ class MemberCheck:
             name = self.name(info.orig_filename)
             if stat.S_ISLNK(info.external_attr >> 16):
                 if info.file_size > MAX_PATH:
-                    raise self.refuse(info.orig_filename,
-                                      f"is a link to a path longer than {MAX_PATH} characters")
+                    raise self.refuse(
+                        info.orig_filename, f"is a link to a path longer than {MAX_PATH} characters"
+                    )
                 with archive.open(info) as stream:
                     data = read_bounded(stream, MAX_PATH, info.orig_filename)
                 try:
                     target = data.decode("utf-8")
                 except UnicodeDecodeError:
-                    raise self.refuse(info.orig_filename,
-                                      "is a link whose target is not UTF-8") from None
+                    raise self.refuse(
+                        info.orig_filename, "is a link whose target is not UTF-8"
+                    ) from None
                 self.symlink(name, target)
             else:
                 self.entry(name)
@@ -241,8 +250,10 @@ def _zip_names(info: zipfile.ZipInfo, raw: IO[bytes]) -> list[str]:
     raw.seek(info.header_offset)
     header = raw.read(_LOCAL_HEADER.size)
     if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
-        raise InvalidInput(f"The zip member {_shown(info.orig_filename)} has no local "
-                           "header; the archive is damaged.")
+        raise InvalidInput(
+            f"The zip member {_shown(info.orig_filename)} has no local "
+            "header; the archive is damaged."
+        )
     fields = _LOCAL_HEADER.unpack(header)
     name_length, extra_length = fields[-2], fields[-1]
     local_name = raw.read(name_length)
@@ -259,7 +270,7 @@ def _unicode_paths(extra: bytes) -> list[str]:
     position = 0
     while position + 4 <= len(extra):
         kind, size = struct.unpack_from("<2H", extra, position)
-        data = extra[position + 4: position + 4 + size]
+        data = extra[position + 4 : position + 4 + size]
         if kind == _UNICODE_PATH_FIELD and len(data) > 5:
             found.append(data[5:].decode("utf-8", "replace"))
         position += 4 + size

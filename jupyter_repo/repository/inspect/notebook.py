@@ -68,8 +68,10 @@ def read_notebook(data: bytes, filename: str) -> NotebookNode:
     except UnicodeDecodeError:
         raise InvalidInput(f"{filename} is not UTF-8 text, so it is not a notebook.") from None
     except RecursionError:
-        raise InvalidInput(f"{filename} is not a valid notebook: it is nested more than "
-                           f"{NOTEBOOK_MAX_DEPTH} levels deep") from None
+        raise InvalidInput(
+            f"{filename} is not a valid notebook: it is nested more than "
+            f"{NOTEBOOK_MAX_DEPTH} levels deep"
+        ) from None
     except MemoryError:
         raise
     except Exception as error:  # JSON errors, unknown nbformat versions, wrong shapes

@@ -45,13 +45,14 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     if prefix:
         for entry in entries:
             entry["path"] = entry["path"][len(prefix) + 1 :]
-        specs = {name[len(prefix) + 1 :]: content for name, content in specs.items()
-                 if name.startswith(prefix + "/")}
+        specs = {
+            name[len(prefix) + 1 :]: content
+            for name, content in specs.items()
+            if name.startswith(prefix + "/")
+        }
     spec_name = next((name for name in SPEC_FILES if name in specs), None)
     if spec_name is None:
-        raise InvalidInput(
-            "A project needs a project spec: one of " + ", ".join(SPEC_FILES) + "."
-        )
+        raise InvalidInput("A project needs a project spec: one of " + ", ".join(SPEC_FILES) + ".")
     spec = _parse_project_spec(spec_name, specs[spec_name])
     total = sum(entry["size"] for entry in entries)
     listed = sorted(entries, key=lambda entry: entry["path"])[:MAX_LISTED_FILES]
@@ -67,8 +68,7 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
             "notebooks": [e["path"] for e in listed if e["path"].endswith(".ipynb")],
         },
         dependencies={"conda": spec.get("conda", []), "pip": spec.get("pip", [])},
-        summary=text(spec.get("description"), 300)
-        or f"Project with {len(entries)} files",
+        summary=text(spec.get("description"), 300) or f"Project with {len(entries)} files",
     )
 
 
@@ -129,8 +129,13 @@ def _parse_project_spec(name: str, content: str) -> dict[str, Any]:
         if not isinstance(packages, list):
             raise InvalidInput("anaconda-project.yml: 'packages' must be a list.")
         conda, pip = envspec.dependency_lists(packages, name)
-        return {"format": "anaconda-project", "name": text(document.get("name"), 200),
-                "description": text(document.get("description"), 1000),
-                "channels": envspec.channel_list(document.get("channels"), name),
-                "conda": conda, "pip": pip, "counts": {"conda": len(conda), "pip": len(pip)}}
+        return {
+            "format": "anaconda-project",
+            "name": text(document.get("name"), 200),
+            "description": text(document.get("description"), 1000),
+            "channels": envspec.channel_list(document.get("channels"), name),
+            "conda": conda,
+            "pip": pip,
+            "counts": {"conda": len(conda), "pip": len(pip)},
+        }
     return envspec.parse_spec(content, name.rsplit("/", 1)[-1])

@@ -70,16 +70,22 @@ def _inspect_wheel(path: Path, filename: str, limits: Limits) -> Inspection:
             raise InvalidInput(f"{filename} must contain exactly one *.dist-info/METADATA file.")
         member = candidates[0]
         if member.file_size > limits.max_member_bytes:
-            raise TooLarge(f"{member.filename} in {filename} inflates past the server's limit "
-                           f"of {limits.max_member_bytes} bytes; it was refused.")
+            raise TooLarge(
+                f"{member.filename} in {filename} inflates past the server's limit "
+                f"of {limits.max_member_bytes} bytes; it was refused."
+            )
         with archive.open(member) as stream:
             metadata = read_bounded(stream, limits.max_member_bytes, member.filename)
     inspection = _from_metadata(metadata, filename, name, str(version), "bdist_wheel")
     python_tags = sorted({tag.interpreter for tag in tags})
     platforms = sorted({tag.platform for tag in tags})
     inspection.attrs.update(
-        {"python_version": ".".join(python_tags), "abi": None, "platform_tags": platforms,
-         "build_no": 0}
+        {
+            "python_version": ".".join(python_tags),
+            "abi": None,
+            "platform_tags": platforms,
+            "build_no": 0,
+        }
     )
     inspection.core_metadata = metadata
     return inspection
@@ -104,8 +110,11 @@ def _sdist_pkg_info(path: Path, filename: str, limits: Limits) -> bytes:
     if filename.endswith(".zip"):
         with open(path, "rb") as raw, zipfile.ZipFile(raw) as archive:
             for info, _name in members.zip_members(archive, raw, budget):
-                if (found is None and info.filename.count("/") == 1
-                        and info.filename.endswith("/PKG-INFO")):
+                if (
+                    found is None
+                    and info.filename.count("/") == 1
+                    and info.filename.endswith("/PKG-INFO")
+                ):
                     with archive.open(info) as stream:
                         found = read_bounded(stream, limits.max_member_bytes, info.filename)
     else:
@@ -113,8 +122,11 @@ def _sdist_pkg_info(path: Path, filename: str, limits: Limits) -> bytes:
             for member in archive:
                 budget.charge(member.size)
                 members.tar_member(member)
-                if found is None and member.isfile() and member.name.count("/") == 1 and (
-                    member.name.endswith("/PKG-INFO")
+                if (
+                    found is None
+                    and member.isfile()
+                    and member.name.count("/") == 1
+                    and (member.name.endswith("/PKG-INFO"))
                 ):
                     extracted = archive.extractfile(member)
                     if extracted is not None:

@@ -25,11 +25,25 @@ from jupyter_repo.repository.errors import InvalidInput
 COMMENT_RE = re.compile(r"(^|\s+)#.*$")
 HASH_RE = re.compile(r"^--hash=[A-Za-z0-9]+:[0-9A-Fa-f]+$")
 #: Names pip takes for a local archive rather than a project (``is_archive_file``).
-ARCHIVE_SUFFIXES = (".whl", ".zip", ".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tbz",
-                    ".tar.xz", ".txz", ".tlz", ".tar.lz", ".tar.lzma")
-WHAT_IS_ALLOWED = ("an environment may list only requirements (a name, extras, version "
-                   "specifiers and markers), so that installing it never changes where pip "
-                   "looks for packages")
+ARCHIVE_SUFFIXES = (
+    ".whl",
+    ".zip",
+    ".tar.gz",
+    ".tgz",
+    ".tar",
+    ".tar.bz2",
+    ".tbz",
+    ".tar.xz",
+    ".txz",
+    ".tlz",
+    ".tar.lz",
+    ".tar.lzma",
+)
+WHAT_IS_ALLOWED = (
+    "an environment may list only requirements (a name, extras, version "
+    "specifiers and markers), so that installing it never changes where pip "
+    "looks for packages"
+)
 
 
 def _shown(text: str) -> str:
@@ -56,37 +70,52 @@ def requirement(text: str, where: str) -> str:
     if bad:
         raise InvalidInput(f"{where}: {_shown(text)} has {bad}; {WHAT_IS_ALLOWED}.")
     if "${" in line:
-        raise InvalidInput(f"{where}: {_shown(text)} names an environment variable, which "
-                           f"pip would expand; {WHAT_IS_ALLOWED}.")
+        raise InvalidInput(
+            f"{where}: {_shown(text)} names an environment variable, which "
+            f"pip would expand; {WHAT_IS_ALLOWED}."
+        )
     tokens = line.split()
-    first_hash = next((index for index, token in enumerate(tokens) if HASH_RE.match(token)),
-                      len(tokens))
-    options = [token for index, token in enumerate(tokens)
-               if token.startswith("-") and not (index >= first_hash and HASH_RE.match(token))]
+    first_hash = next(
+        (index for index, token in enumerate(tokens) if HASH_RE.match(token)), len(tokens)
+    )
+    options = [
+        token
+        for index, token in enumerate(tokens)
+        if token.startswith("-") and not (index >= first_hash and HASH_RE.match(token))
+    ]
     if options:
-        raise InvalidInput(f"{where}: {_shown(text)} is a pip option ({options[0][:40]}); "
-                           f"{WHAT_IS_ALLOWED}.")
+        raise InvalidInput(
+            f"{where}: {_shown(text)} is a pip option ({options[0][:40]}); {WHAT_IS_ALLOWED}."
+        )
     if first_hash == 0:
         raise InvalidInput(f"{where}: {_shown(text)} is not a requirement; {WHAT_IS_ALLOWED}.")
     if any(not HASH_RE.match(token) for token in tokens[first_hash:]):
-        raise InvalidInput(f"{where}: {_shown(text)} has text after its --hash options; "
-                           f"{WHAT_IS_ALLOWED}.")
+        raise InvalidInput(
+            f"{where}: {_shown(text)} has text after its --hash options; {WHAT_IS_ALLOWED}."
+        )
     wanted = re.split(r"\s+--hash=", line, maxsplit=1)[0].strip()
     if "://" in wanted or wanted.startswith((".", "/", "~")):
-        raise InvalidInput(f"{where}: {_shown(text)} is a URL or a path, which pip would "
-                           f"fetch from wherever it points; {WHAT_IS_ALLOWED}.")
+        raise InvalidInput(
+            f"{where}: {_shown(text)} is a URL or a path, which pip would "
+            f"fetch from wherever it points; {WHAT_IS_ALLOWED}."
+        )
     try:
         parsed = Requirement(wanted)
     except InvalidRequirement as error:
         message = str(error).splitlines()[0][:200]
-        raise InvalidInput(f"{where}: {_shown(text)} is not a requirement ({message}); "
-                           f"{WHAT_IS_ALLOWED}.") from None
+        raise InvalidInput(
+            f"{where}: {_shown(text)} is not a requirement ({message}); {WHAT_IS_ALLOWED}."
+        ) from None
     if parsed.url:
-        raise InvalidInput(f"{where}: {_shown(text)} points at a URL ({parsed.url[:100]}), "
-                           f"which pip would fetch from wherever it points; {WHAT_IS_ALLOWED}.")
+        raise InvalidInput(
+            f"{where}: {_shown(text)} points at a URL ({parsed.url[:100]}), "
+            f"which pip would fetch from wherever it points; {WHAT_IS_ALLOWED}."
+        )
     if parsed.name.lower().endswith(ARCHIVE_SUFFIXES):
-        raise InvalidInput(f"{where}: {_shown(text)} is a file name, which pip would install "
-                           f"from a local archive; {WHAT_IS_ALLOWED}.")
+        raise InvalidInput(
+            f"{where}: {_shown(text)} is a file name, which pip would install "
+            f"from a local archive; {WHAT_IS_ALLOWED}."
+        )
     return wanted
 
 
@@ -123,8 +152,9 @@ def logical_lines(content: str) -> list[tuple[int, str]]:
 def requirements_file(content: str, filename: str) -> list[str]:
     """Every requirement of a requirements file, or InvalidInput naming the first line that
     is an option, a URL, a path or not a requirement."""
-    return [requirement(line, f"{filename} line {number}")
-            for number, line in logical_lines(content)]
+    return [
+        requirement(line, f"{filename} line {number}") for number, line in logical_lines(content)
+    ]
 
 
 def check_conda_text(text: str, where: str) -> str:

@@ -93,8 +93,12 @@ def create_org(
     org = Account(login=normalised, kind=AccountKind.ORG, name=name[:200], description=description)
     session.add(org)
     session.flush()
-    owners = Group(org_id=org.id, name=OWNERS_GROUP, permission="admin",
-                   description="Administrators of the organization")
+    owners = Group(
+        org_id=org.id,
+        name=OWNERS_GROUP,
+        permission="admin",
+        description="Administrators of the organization",
+    )
     session.add(owners)
     session.flush()
     session.add(GroupMember(group_id=owners.id, user_id=owner.id))
@@ -102,8 +106,9 @@ def create_org(
     return org
 
 
-def create_org_as(session: Session, actor: Actor, login: str, *, name: str = "",
-                  description: str = "") -> Account:
+def create_org_as(
+    session: Session, actor: Actor, login: str, *, name: str = "", description: str = ""
+) -> Account:
     actor.require_user()
     if actor.cap < Level.ADMIN:
         raise Forbidden("Creating an organization needs your password or an 'all' token.")
@@ -123,8 +128,11 @@ def authenticate(session: Session, login: str, password: str) -> Account:
     except InvalidInput:
         account = None
     password_hash = account.password_hash if account is not None else None
-    if (not verify_password(password_hash, password) or account is None
-            or account.kind is not AccountKind.USER):
+    if (
+        not verify_password(password_hash, password)
+        or account is None
+        or account.kind is not AccountKind.USER
+    ):
         raise Unauthenticated("Invalid username or password.")
     return account
 
@@ -156,8 +164,9 @@ def orgs_seen_by(session: Session, actor: Actor, login: str) -> list[Account]:
     organization is visible to its members only (its member pages answer "not found" to
     everyone else), so a user's list shows only organizations the caller belongs to."""
     user = get_user(session, login)
-    return [org for org in user_orgs(session, user)
-            if account_level(session, actor, org) >= Level.READ]
+    return [
+        org for org in user_orgs(session, user) if account_level(session, actor, org) >= Level.READ
+    ]
 
 
 def writable_namespaces(session: Session, actor: Actor) -> list[Account]:
@@ -167,6 +176,5 @@ def writable_namespaces(session: Session, actor: Actor) -> list[Account]:
     user = actor_user(session, actor)
     candidates = [user, *user_orgs(session, user)]
     return [
-        account for account in candidates
-        if account_level(session, actor, account) >= Level.WRITE
+        account for account in candidates if account_level(session, actor, account) >= Level.WRITE
     ]

@@ -53,8 +53,11 @@ def ensure_label(session: Session, owner_id: int, name: str) -> Label:
     label = session.scalar(query)
     if label is None:
         insert = dialect_insert(session)
-        session.execute(insert(Label).values(owner_id=owner_id, name=name, is_locked=False,
-                                             created_at=utcnow()).on_conflict_do_nothing())
+        session.execute(
+            insert(Label)
+            .values(owner_id=owner_id, name=name, is_locked=False, created_at=utcnow())
+            .on_conflict_do_nothing()
+        )
         label = session.scalar(query)
         assert label is not None
     return label
@@ -110,8 +113,10 @@ def summary(session: Session, actor: Actor, owner: str) -> dict[str, dict[str, A
         select(Label).where(Label.owner_id == account.id).order_by(Label.name)
     ):
         if every_label or counts.get(label.name):
-            result[label.name] = {"is_locked": label.is_locked,
-                                  "num_files": counts.get(label.name, 0)}
+            result[label.name] = {
+                "is_locked": label.is_locked,
+                "num_files": counts.get(label.name, 0),
+            }
     return result
 
 
@@ -141,11 +146,20 @@ def label_files(session: Session, actor: Actor, owner: str, name: str) -> tuple[
     return label, files
 
 
-def _select_files(session: Session, actor: Actor, owner: Account, package_name: str | None,
-                  version: str | None, basename: str | None, needed: Level,
-                  having_label: Label | None = None) -> list[tuple[File, Package]]:
-    query = select(File, Package).join(Package, Package.id == File.package_id).where(
-        Package.owner_id == owner.id
+def _select_files(
+    session: Session,
+    actor: Actor,
+    owner: Account,
+    package_name: str | None,
+    version: str | None,
+    basename: str | None,
+    needed: Level,
+    having_label: Label | None = None,
+) -> list[tuple[File, Package]]:
+    query = (
+        select(File, Package)
+        .join(Package, Package.id == File.package_id)
+        .where(Package.owner_id == owner.id)
     )
     if package_name:
         package = packages.get_package(session, actor, owner.login, package_name, needed)
@@ -161,15 +175,18 @@ def _select_files(session: Session, actor: Actor, owner: Account, package_name: 
         query = query.join(FileLabel, FileLabel.file_id == File.id).where(
             FileLabel.label_id == having_label.id
         )
-    rows = [(file, package) for file, package in session.execute(query).all()
-            if reads_file(actor, package.public, (label.name for label in file.labels))]
+    rows = [
+        (file, package)
+        for file, package in session.execute(query).all()
+        if reads_file(actor, package.public, (label.name for label in file.labels))
+    ]
     for _file, package in rows:
         level = package_level(session, actor, package)
         if level < needed:
             raise Forbidden(  # never name a package the actor may not read
                 f"You do not have write access to {owner.login}/{package.name}."
-                if level >= Level.READ else
-                "You do not have write access to every package whose files are selected."
+                if level >= Level.READ
+                else "You do not have write access to every package whose files are selected."
             )
     return rows
 
@@ -184,8 +201,9 @@ class FileSelection:
     basename: str | None = None
 
 
-def add_files(session: Session, actor: Actor, owner: str, label_name: str,
-              selection: FileSelection) -> int:
+def add_files(
+    session: Session, actor: Actor, owner: str, label_name: str, selection: FileSelection
+) -> int:
     """``POST /channels/<owner>/<label>``: put the selected files on the label (move)."""
     account = accounts.get_account(session, owner)
     package_name, version, basename = selection.package, selection.version, selection.basename
@@ -199,8 +217,13 @@ def add_files(session: Session, actor: Actor, owner: str, label_name: str,
     return sum(attach(session, file, package, label) for file, package in rows)
 
 
-def remove_files(session: Session, actor: Actor, owner: str, label_name: str,
-                 selection: FileSelection = FileSelection()) -> int:
+def remove_files(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    label_name: str,
+    selection: FileSelection = FileSelection(),
+) -> int:
     """``DELETE /channels/<owner>/<label>``: take files off the label, or remove the label."""
     account = accounts.get_account(session, owner)
     label = find_label(session, account, label_name)
@@ -218,17 +241,19 @@ def remove_files(session: Session, actor: Actor, owner: str, label_name: str,
         session.execute(delete(FileLabel).where(FileLabel.label_id == label.id))
         session.delete(label)
         return len(rows)
-    rows = _select_files(session, actor, account, package_name, version, basename, Level.WRITE,
-                         label)
+    rows = _select_files(
+        session, actor, account, package_name, version, basename, Level.WRITE, label
+    )
     if not rows:
-        raise NotFound(f"No file of {package_name} matching that version and file name is on "
-                       f"the label '{label.name}'.")
+        raise NotFound(
+            f"No file of {package_name} matching that version and file name is on "
+            f"the label '{label.name}'."
+        )
     require_label_reach(actor, [label.name])
     return sum(detach(session, file, package, label) for file, package in rows)
 
 
-def copy_label(session: Session, actor: Actor, owner: str, from_label: str,
-               to_label: str) -> int:
+def copy_label(session: Session, actor: Actor, owner: str, from_label: str, to_label: str) -> int:
     account = accounts.get_account(session, owner)
     require_account(session, actor, account, Level.WRITE)
     source = find_label(session, account, from_label)
@@ -251,9 +276,20 @@ def set_locked(session: Session, actor: Actor, owner: str, label_name: str, lock
     label.is_locked = locked
 
 
-def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, package_name: str,
-               version: str, basename: str | None, *, to_owner: str | None, from_label: str,
-               to_label: str, mode: str = "copy") -> list[str]:
+def copy_files(
+    session: Session,
+    store: BlobStore,
+    actor: Actor,
+    owner: str,
+    package_name: str,
+    version: str,
+    basename: str | None,
+    *,
+    to_owner: str | None,
+    from_label: str,
+    to_label: str,
+    mode: str = "copy",
+) -> list[str]:
     """Copy files to another label and/or owner; ``mode`` is copy, replace or update."""
     if actor.anonymous:
         raise Unauthenticated("Authentication required: log in or pass a token.")
@@ -261,12 +297,14 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
     source_label = find_label(session, account, from_label or names.DEFAULT_LABEL)
     if source_label is None:
         raise NotFound(f"The label '{from_label}' does not exist for {account.login}.")
-    rows = _select_files(session, actor, account, package_name, version, basename, Level.READ,
-                         source_label)
+    rows = _select_files(
+        session, actor, account, package_name, version, basename, Level.READ, source_label
+    )
     if not rows:
         raise NotFound("No file matches that package, version, file name and label.")
-    destination = (accounts.get_account(session, to_owner) if to_owner
-                   else accounts.actor_user(session, actor))
+    destination = (
+        accounts.get_account(session, to_owner) if to_owner else accounts.actor_user(session, actor)
+    )
     label_name = names.label(to_label or names.DEFAULT_LABEL)
     require_label_reach(actor, [label_name])
     if destination.id == account.id:  # another label of the same packages: write on them
@@ -278,15 +316,20 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
         return [file.basename for file, _ in rows]
     source_package = rows[0][1]
     _destination, target_package = packages.package_for_upload(
-        session, actor, destination.login, source_package.name)
+        session, actor, destination.login, source_package.name
+    )
     if target_package is None:
         target_package = packages.create_package(
-            session, actor, destination.login, source_package.name, public=source_package.public,
+            session,
+            actor,
+            destination.login,
+            source_package.name,
+            public=source_package.public,
             attrs=packages.PackageAttrs(
-                **{field: getattr(source_package, field)
-                   for field in packages.PACKAGE_TEXT_FIELDS},
+                **{field: getattr(source_package, field) for field in packages.PACKAGE_TEXT_FIELDS},
                 license=source_package.license,
-                package_types=tuple(source_package.package_types or ())),
+                package_types=tuple(source_package.package_types or ()),
+            ),
         )
     label = ensure_label(session, destination.id, label_name)
     copied: list[str] = []
@@ -304,12 +347,22 @@ def copy_files(session: Session, store: BlobStore, actor: Actor, owner: str, pac
                 )
             packages.remove_file_row(session, store, actor, existing)
         copy = File(
-            package_id=target_package.id, release_id=release.id, basename=file.basename,
-            filename=file.filename, subdir=file.subdir,
-            distribution_type=file.distribution_type, size=file.size, md5=file.md5,
-            sha256=file.sha256, attrs=dict(file.attrs), dependencies=dict(file.dependencies),
-            description=file.description, core_metadata=file.core_metadata,
-            blob_id=file.blob_id, uploader_id=actor.user_id, indexed_at_ms=now_ms(),
+            package_id=target_package.id,
+            release_id=release.id,
+            basename=file.basename,
+            filename=file.filename,
+            subdir=file.subdir,
+            distribution_type=file.distribution_type,
+            size=file.size,
+            md5=file.md5,
+            sha256=file.sha256,
+            attrs=dict(file.attrs),
+            dependencies=dict(file.dependencies),
+            description=file.description,
+            core_metadata=file.core_metadata,
+            blob_id=file.blob_id,
+            uploader_id=actor.user_id,
+            indexed_at_ms=now_ms(),
         )
         session.add(copy)
         session.flush()

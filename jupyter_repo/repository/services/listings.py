@@ -79,11 +79,13 @@ def check_page(page: int, per_page: int) -> None:
         raise InvalidInput(f"per_page must be between 1 and {MAX_PER_PAGE}.")
 
 
-def _paged(session: Session, statement: Select[Unpack[Columns]], page: int, per_page: int
-           ) -> tuple[list[Row[Unpack[Columns]]], int]:
+def _paged(
+    session: Session, statement: Select[Unpack[Columns]], page: int, per_page: int
+) -> tuple[list[Row[Unpack[Columns]]], int]:
     check_page(page, per_page)
-    total = session.scalar(select(func.count()).select_from(
-        statement.order_by(None).subquery())) or 0
+    total = (
+        session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    )
     rows = session.execute(statement.limit(per_page).offset((page - 1) * per_page)).all()
     return list(rows), total
 
@@ -102,8 +104,15 @@ class PackageRow:
     modified_at: datetime
 
 
-_ROW_COLUMNS = (Package.id, Package.owner_id, Package.name, Package.summary, Package.public,
-                Package.package_types, Package.modified_at)
+_ROW_COLUMNS = (
+    Package.id,
+    Package.owner_id,
+    Package.name,
+    Package.summary,
+    Package.public,
+    Package.package_types,
+    Package.modified_at,
+)
 
 
 def latest_versions(session: Session, package_ids: Sequence[int]) -> dict[int, str]:
@@ -115,8 +124,9 @@ def latest_versions(session: Session, package_ids: Sequence[int]) -> dict[int, s
         .where(Release.package_id.in_(package_ids))
         .group_by(Release.package_id)
     )
-    rows = session.execute(select(Release.package_id, Release.version)
-                           .where(Release.id.in_(newest)))
+    rows = session.execute(
+        select(Release.package_id, Release.version).where(Release.id.in_(newest))
+    )
     return {package_id: version for package_id, version in rows}
 
 
@@ -132,9 +142,15 @@ def _rows(session: Session, rows: Sequence[Any]) -> list[PackageRow]:
     latest = latest_versions(session, [row.id for row in rows])
     logins = _owner_logins(session, (row.owner_id for row in rows))
     return [
-        PackageRow(owner=logins[row.owner_id], name=row.name, summary=row.summary,
-                   public=row.public, package_types=list(row.package_types or []),
-                   latest_version=latest.get(row.id), modified_at=row.modified_at)
+        PackageRow(
+            owner=logins[row.owner_id],
+            name=row.name,
+            summary=row.summary,
+            public=row.public,
+            package_types=list(row.package_types or []),
+            latest_version=latest.get(row.id),
+            modified_at=row.modified_at,
+        )
         for row in rows
     ]
 
@@ -147,9 +163,15 @@ class OwnerView:
     packages: Page[PackageRow]
 
 
-def owner_packages(session: Session, actor: Actor, owner: str, *,
-                   package_type: str | None = None, page: int = 1,
-                   per_page: int = 50) -> OwnerView:
+def owner_packages(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    *,
+    package_type: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> OwnerView:
     """A namespace and one page of the packages the actor may see in it, by name."""
     account = accounts.get_account(session, owner)
     statement = (
@@ -159,28 +181,49 @@ def owner_packages(session: Session, actor: Actor, owner: str, *,
     )
     statement = packages.filter_packages(statement, package_type, None)
     rows, total = _paged(session, statement, page, per_page)
-    return OwnerView(account, account_level(session, actor, account),
-                     Page(_rows(session, rows), total, page, per_page))
+    return OwnerView(
+        account,
+        account_level(session, actor, account),
+        Page(_rows(session, rows), total, page, per_page),
+    )
 
 
-def recent_packages(session: Session, actor: Actor, *, limit: int = 20
-                    ) -> tuple[list[PackageRow], int]:
+def recent_packages(
+    session: Session, actor: Actor, *, limit: int = 20
+) -> tuple[list[PackageRow], int]:
     """The most recently changed visible packages, and how many are visible in all."""
     condition = visible_packages(actor)
     rows = session.execute(
-        select(*_ROW_COLUMNS).where(condition)
-        .order_by(Package.modified_at.desc(), Package.id.desc()).limit(limit)
+        select(*_ROW_COLUMNS)
+        .where(condition)
+        .order_by(Package.modified_at.desc(), Package.id.desc())
+        .limit(limit)
     ).all()
     total = session.scalar(select(func.count()).select_from(Package).where(condition)) or 0
     return _rows(session, rows), total
 
 
-def search_packages(session: Session, actor: Actor, query: str, *,
-                    package_type: str | None = None, platform: str | None = None,
-                    label: str | None = None, page: int = 1,
-                    per_page: int = 50) -> Page[PackageRow]:
-    found = search.search(session, actor, query, package_type=package_type, platform=platform,
-                          label=label, page=page, per_page=per_page)
+def search_packages(
+    session: Session,
+    actor: Actor,
+    query: str,
+    *,
+    package_type: str | None = None,
+    platform: str | None = None,
+    label: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[PackageRow]:
+    found = search.search(
+        session,
+        actor,
+        query,
+        package_type=package_type,
+        platform=platform,
+        label=label,
+        page=page,
+        per_page=per_page,
+    )
     return Page(_rows(session, found.packages), found.total, page, per_page)
 
 
@@ -224,7 +267,8 @@ def _labels_of(session: Session, file_ids: list[int]) -> dict[int, list[str]]:
     result: dict[int, list[str]] = defaultdict(list)
     if file_ids:
         rows = session.execute(
-            select(FileLabel.file_id, Label.name).join(Label, Label.id == FileLabel.label_id)
+            select(FileLabel.file_id, Label.name)
+            .join(Label, Label.id == FileLabel.label_id)
             .where(FileLabel.file_id.in_(file_ids))
         )
         for file_id, name in rows:
@@ -237,15 +281,24 @@ def _token_label_condition(actor: Actor, package: Package) -> ColumnElement[bool
     if package.public or actor.token_label is None:
         return None
     return File.id.in_(
-        select(FileLabel.file_id).join(Label, Label.id == FileLabel.label_id)
+        select(FileLabel.file_id)
+        .join(Label, Label.id == FileLabel.label_id)
         .where(Label.owner_id == package.owner_id, Label.name == actor.token_label)
     )
 
 
-def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
-                   label: str | None = None, platform: str | None = None,
-                   version: str | None = None, page: int = 1,
-                   per_page: int = 50) -> PackageDetail:
+def package_detail(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    name: str,
+    *,
+    label: str | None = None,
+    platform: str | None = None,
+    version: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> PackageDetail:
     """A package page: versions, label and platform counts, and one page of its files."""
     package = packages.get_package(session, actor, owner, name)
     account = session.get(Account, package.owner_id)
@@ -256,13 +309,22 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
     def restricted(statement: Select[Unpack[Columns]]) -> Select[Unpack[Columns]]:
         return statement.where(restriction) if restriction is not None else statement
 
-    version_rows = session.execute(
-        select(Release.version).where(Release.package_id == package.id)
-        .order_by(Release.created_at.desc(), Release.id.desc()).limit(MAX_LISTED_VERSIONS)
-    ).scalars().all()
-    version_count = session.scalar(
-        select(func.count()).select_from(Release).where(Release.package_id == package.id)
-    ) or 0
+    version_rows = (
+        session.execute(
+            select(Release.version)
+            .where(Release.package_id == package.id)
+            .order_by(Release.created_at.desc(), Release.id.desc())
+            .limit(MAX_LISTED_VERSIONS)
+        )
+        .scalars()
+        .all()
+    )
+    version_count = (
+        session.scalar(
+            select(func.count()).select_from(Release).where(Release.package_id == package.id)
+        )
+        or 0
+    )
     labelled = restricted(
         select(Label.name, File.distribution_type, func.count())
         .select_from(FileLabel)
@@ -276,24 +338,39 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
     for label_name, distribution_type, count in session.execute(labelled):
         label_totals[label_name] += count
         type_labels[distribution_type].append(label_name)
-    platform_counts = session.execute(restricted(
-        select(File.subdir, func.count()).where(File.package_id == package.id,
-                                                File.subdir.is_not(None))
-        .group_by(File.subdir).order_by(File.subdir)
-    )).all()
+    platform_counts = session.execute(
+        restricted(
+            select(File.subdir, func.count())
+            .where(File.package_id == package.id, File.subdir.is_not(None))
+            .group_by(File.subdir)
+            .order_by(File.subdir)
+        )
+    ).all()
 
     statement = restricted(
-        select(File.id, File.basename, Release.version, File.distribution_type, File.subdir,
-               File.size, File.sha256, File.upload_time, File.attrs)
+        select(
+            File.id,
+            File.basename,
+            Release.version,
+            File.distribution_type,
+            File.subdir,
+            File.size,
+            File.sha256,
+            File.upload_time,
+            File.attrs,
+        )
         .join(Release, Release.id == File.release_id)
         .where(File.package_id == package.id)
         .order_by(File.upload_time.desc(), File.id.desc())
     )
     if label:
-        statement = statement.where(File.id.in_(
-            select(FileLabel.file_id).join(Label, Label.id == FileLabel.label_id)
-            .where(Label.owner_id == package.owner_id, Label.name == names.label(label))
-        ))
+        statement = statement.where(
+            File.id.in_(
+                select(FileLabel.file_id)
+                .join(Label, Label.id == FileLabel.label_id)
+                .where(Label.owner_id == package.owner_id, Label.name == names.label(label))
+            )
+        )
     if platform:
         statement = statement.where(File.subdir == names.subdir(platform))
     if version:
@@ -301,11 +378,17 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
     rows, total = _paged(session, statement, page, per_page)
     labels_by_file = _labels_of(session, [row.id for row in rows])
     files = [
-        FileRow(basename=row.basename, version=row.version,
-                distribution_type=row.distribution_type, subdir=row.subdir, size=row.size,
-                sha256=row.sha256, upload_time=row.upload_time,
-                labels=labels_by_file.get(row.id, []),
-                title=str((row.attrs or {}).get("title") or ""))
+        FileRow(
+            basename=row.basename,
+            version=row.version,
+            distribution_type=row.distribution_type,
+            subdir=row.subdir,
+            size=row.size,
+            sha256=row.sha256,
+            upload_time=row.upload_time,
+            labels=labels_by_file.get(row.id, []),
+            title=str((row.attrs or {}).get("title") or ""),
+        )
         for row in rows
     ]
     return PackageDetail(
@@ -316,10 +399,12 @@ def package_detail(session: Session, actor: Actor, owner: str, name: str, *,
         versions=list(version_rows),
         version_count=version_count,
         label_counts=sorted(label_totals.items(), key=lambda item: label_order(item[0])),
-        platform_counts=[(subdir, count) for subdir, count in platform_counts
-                         if subdir is not None],  # none are: the query leaves them out
-        type_labels={key: sorted(set(value), key=label_order)
-                     for key, value in type_labels.items()},
+        platform_counts=[
+            (subdir, count) for subdir, count in platform_counts if subdir is not None
+        ],  # none are: the query leaves them out
+        type_labels={
+            key: sorted(set(value), key=label_order) for key, value in type_labels.items()
+        },
         files=Page(files, total, page, per_page),
     )
 
@@ -352,33 +437,45 @@ class FileView:
     release_files: list[tuple[str, str]]
 
 
-def file_view(session: Session, actor: Actor, owner: str, name: str, version: str,
-              basename: str) -> FileView:
+def file_view(
+    session: Session, actor: Actor, owner: str, name: str, version: str, basename: str
+) -> FileView:
     file, public = downloads.locate(session, actor, owner, name, version, basename)
     package = file.release.package
     account = session.get(Account, package.owner_id)
     assert account is not None
     restriction = _token_label_condition(actor, package)
-    siblings = select(Release.version, File.basename).join(
-        Release, Release.id == File.release_id
-    ).where(File.package_id == package.id, File.distribution_type == file.distribution_type)
+    siblings = (
+        select(Release.version, File.basename)
+        .join(Release, Release.id == File.release_id)
+        .where(File.package_id == package.id, File.distribution_type == file.distribution_type)
+    )
     if restriction is not None:
         siblings = siblings.where(restriction)
     other_versions = session.execute(
-        siblings.order_by(Release.created_at.desc(), Release.id.desc(), File.id)
-        .limit(MAX_LISTED_VERSIONS)
+        siblings.order_by(Release.created_at.desc(), Release.id.desc(), File.id).limit(
+            MAX_LISTED_VERSIONS
+        )
     ).all()
     release_files = [
-        (row.basename, row.distribution_type) for row in file.release.files
-        if row.id != file.id
+        (row.basename, row.distribution_type) for row in file.release.files if row.id != file.id
     ]
     return FileView(
-        owner=account, package=package, public=public,
+        owner=account,
+        package=package,
+        public=public,
         can_write=package_level(session, actor, package) >= Level.WRITE,
-        version=file.release.version, basename=file.basename, filename=file.filename,
-        distribution_type=file.distribution_type, subdir=file.subdir, size=file.size,
-        sha256=file.sha256, md5=file.md5, upload_time=file.upload_time,
-        attrs=dict(file.attrs or {}), dependencies=dict(file.dependencies or {}),
+        version=file.release.version,
+        basename=file.basename,
+        filename=file.filename,
+        distribution_type=file.distribution_type,
+        subdir=file.subdir,
+        size=file.size,
+        sha256=file.sha256,
+        md5=file.md5,
+        upload_time=file.upload_time,
+        attrs=dict(file.attrs or {}),
+        dependencies=dict(file.dependencies or {}),
         labels=sorted((label.name for label in file.labels), key=label_order),
         blob_key=file.blob.key,
         other_versions=[(version, basename) for version, basename in other_versions],
@@ -407,37 +504,57 @@ class OrgView:
     members: Page[tuple[str, str, list[str]]]
 
 
-def org_view(session: Session, actor: Actor, org: str, *, page: int = 1,
-             per_page: int = 50) -> OrgView:
+def org_view(
+    session: Session, actor: Actor, org: str, *, page: int = 1, per_page: int = 50
+) -> OrgView:
     """An organization's groups and members, for its members (others: not found)."""
     account = orgs.get_org(session, actor, org)
-    member_counts = dict(session.execute(
-        select(GroupMember.group_id, func.count()).join(Group, Group.id == GroupMember.group_id)
-        .where(Group.org_id == account.id).group_by(GroupMember.group_id)
-    ).all())
-    package_counts = dict(session.execute(
-        select(GroupPackage.group_id, func.count()).join(Group, Group.id == GroupPackage.group_id)
-        .join(Package, Package.id == GroupPackage.package_id)
-        .where(Group.org_id == account.id, visible_packages(actor))
-        .group_by(GroupPackage.group_id)
-    ).all())
+    member_counts = dict(
+        session.execute(
+            select(GroupMember.group_id, func.count())
+            .join(Group, Group.id == GroupMember.group_id)
+            .where(Group.org_id == account.id)
+            .group_by(GroupMember.group_id)
+        ).all()
+    )
+    package_counts = dict(
+        session.execute(
+            select(GroupPackage.group_id, func.count())
+            .join(Group, Group.id == GroupPackage.group_id)
+            .join(Package, Package.id == GroupPackage.package_id)
+            .where(Group.org_id == account.id, visible_packages(actor))
+            .group_by(GroupPackage.group_id)
+        ).all()
+    )
     groups = [
-        GroupRow(group.name, group.permission, group.description,
-                 member_counts.get(group.id, 0), package_counts.get(group.id, 0))
-        for group in session.scalars(select(Group).where(Group.org_id == account.id)
-                                     .order_by(Group.name))
+        GroupRow(
+            group.name,
+            group.permission,
+            group.description,
+            member_counts.get(group.id, 0),
+            package_counts.get(group.id, 0),
+        )
+        for group in session.scalars(
+            select(Group).where(Group.org_id == account.id).order_by(Group.name)
+        )
     ]
-    in_org = select(GroupMember.user_id).join(Group, Group.id == GroupMember.group_id).where(
-        Group.org_id == account.id)
-    statement = (select(Account.id, Account.login, Account.name)
-                 .where(Account.id.in_(in_org)).order_by(Account.login))
+    in_org = (
+        select(GroupMember.user_id)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(Group.org_id == account.id)
+    )
+    statement = (
+        select(Account.id, Account.login, Account.name)
+        .where(Account.id.in_(in_org))
+        .order_by(Account.login)
+    )
     rows, total = _paged(session, statement, page, per_page)
     group_names: dict[int, list[str]] = defaultdict(list)
     if rows:
         for user_id, group_name in session.execute(
-            select(GroupMember.user_id, Group.name).join(Group, Group.id == GroupMember.group_id)
-            .where(Group.org_id == account.id,
-                   GroupMember.user_id.in_([row.id for row in rows]))
+            select(GroupMember.user_id, Group.name)
+            .join(Group, Group.id == GroupMember.group_id)
+            .where(Group.org_id == account.id, GroupMember.user_id.in_([row.id for row in rows]))
             .order_by(Group.name)
         ):
             group_names[user_id].append(group_name)
@@ -461,31 +578,54 @@ class GroupView:
     packages: Page[tuple[str, bool]]
 
 
-def group_view(session: Session, actor: Actor, org: str, group_name: str, *,
-               members_page: int = 1, packages_page: int = 1,
-               per_page: int = 50) -> GroupView:
+def group_view(
+    session: Session,
+    actor: Actor,
+    org: str,
+    group_name: str,
+    *,
+    members_page: int = 1,
+    packages_page: int = 1,
+    per_page: int = 50,
+) -> GroupView:
     """A group's members and the packages granted to it, one page of each."""
     group = orgs.get_group(session, actor, org, group_name)
     account = session.get(Account, group.org_id)
     assert account is not None
-    member_rows, member_total = _paged(session, (
-        select(Account.login, Account.name).join(GroupMember, GroupMember.user_id == Account.id)
-        .where(GroupMember.group_id == group.id).order_by(Account.login)
-    ), members_page, per_page)
-    package_rows, package_total = _paged(session, (
-        select(Package.name, Package.public)
-        .join(GroupPackage, GroupPackage.package_id == Package.id)
-        .where(GroupPackage.group_id == group.id, visible_packages(actor))
-        .order_by(Package.name_key)
-    ), packages_page, per_page)
+    member_rows, member_total = _paged(
+        session,
+        (
+            select(Account.login, Account.name)
+            .join(GroupMember, GroupMember.user_id == Account.id)
+            .where(GroupMember.group_id == group.id)
+            .order_by(Account.login)
+        ),
+        members_page,
+        per_page,
+    )
+    package_rows, package_total = _paged(
+        session,
+        (
+            select(Package.name, Package.public)
+            .join(GroupPackage, GroupPackage.package_id == Package.id)
+            .where(GroupPackage.group_id == group.id, visible_packages(actor))
+            .order_by(Package.name_key)
+        ),
+        packages_page,
+        per_page,
+    )
     return GroupView(
-        org=account, name=group.name, permission=group.permission,
+        org=account,
+        name=group.name,
+        permission=group.permission,
         description=group.description,
         is_admin=account_level(session, actor, account) >= Level.ADMIN,
-        members=Page([(row.login, row.name) for row in member_rows], member_total,
-                     members_page, per_page),
-        packages=Page([(row.name, row.public) for row in package_rows], package_total,
-                      packages_page, per_page),
+        members=Page(
+            [(row.login, row.name) for row in member_rows], member_total, members_page, per_page
+        ),
+        packages=Page(
+            [(row.name, row.public) for row in package_rows], package_total, packages_page, per_page
+        ),
     )
 
 

@@ -47,12 +47,14 @@ def get_org(session: Session, actor: Actor, login: str, needed: Level = Level.RE
 
 def list_groups(session: Session, actor: Actor, org: str) -> list[Group]:
     account = get_org(session, actor, org)
-    return list(session.scalars(select(Group).where(Group.org_id == account.id)
-                                .order_by(Group.name)))
+    return list(
+        session.scalars(select(Group).where(Group.org_id == account.id).order_by(Group.name))
+    )
 
 
-def get_group(session: Session, actor: Actor, org: str, name: str,
-              needed: Level = Level.READ) -> Group:
+def get_group(
+    session: Session, actor: Actor, org: str, name: str, needed: Level = Level.READ
+) -> Group:
     account = get_org(session, actor, org, needed)
     group = session.scalar(
         select(Group).where(Group.org_id == account.id, Group.name == names.group(name))
@@ -90,10 +92,14 @@ def delete_group(session: Session, actor: Actor, org: str, name: str) -> None:
 
 def members(session: Session, actor: Actor, org: str, name: str) -> list[Account]:
     group = get_group(session, actor, org, name)
-    return list(session.scalars(
-        select(Account).join(GroupMember, GroupMember.user_id == Account.id)
-        .where(GroupMember.group_id == group.id).order_by(Account.login)
-    ))
+    return list(
+        session.scalars(
+            select(Account)
+            .join(GroupMember, GroupMember.user_id == Account.id)
+            .where(GroupMember.group_id == group.id)
+            .order_by(Account.login)
+        )
+    )
 
 
 def is_member(session: Session, actor: Actor, org: str, name: str, login: str) -> bool:
@@ -117,8 +123,9 @@ def remove_member(session: Session, actor: Actor, org: str, name: str, login: st
         raise NotFound(f"{login} is not a member of {org}/{name}.")
     if group.name == accounts.OWNERS_GROUP:
         others = session.scalars(
-            select(GroupMember).where(GroupMember.group_id == group.id,
-                                      GroupMember.user_id != user.id)
+            select(GroupMember).where(
+                GroupMember.group_id == group.id, GroupMember.user_id != user.id
+            )
         ).first()
         if others is None:
             raise Conflict("An organization needs at least one owner.")
@@ -129,11 +136,14 @@ def group_packages(session: Session, actor: Actor, org: str, name: str) -> list[
     """The packages granted to a group that the actor may read (private ones it may not read
     stay unknown to it, even as names)."""
     group = get_group(session, actor, org, name)
-    return list(session.scalars(
-        select(Package).join(GroupPackage, GroupPackage.package_id == Package.id)
-        .where(GroupPackage.group_id == group.id, visible_packages(actor))
-        .order_by(Package.name_key)
-    ))
+    return list(
+        session.scalars(
+            select(Package)
+            .join(GroupPackage, GroupPackage.package_id == Package.id)
+            .where(GroupPackage.group_id == group.id, visible_packages(actor))
+            .order_by(Package.name_key)
+        )
+    )
 
 
 def add_package(session: Session, actor: Actor, org: str, name: str, package_name: str) -> None:
@@ -143,8 +153,7 @@ def add_package(session: Session, actor: Actor, org: str, name: str, package_nam
         session.add(GroupPackage(group_id=group.id, package_id=package.id))
 
 
-def remove_package(session: Session, actor: Actor, org: str, name: str,
-                   package_name: str) -> None:
+def remove_package(session: Session, actor: Actor, org: str, name: str, package_name: str) -> None:
     group = get_group(session, actor, org, name, Level.ADMIN)
     package = packages.get_package(session, actor, org, package_name, Level.ADMIN)
     row = session.get(GroupPackage, (group.id, package.id))
@@ -158,8 +167,10 @@ def org_members(session: Session, actor: Actor, org: str) -> list[tuple[Account,
     account = get_org(session, actor, org)
     result: dict[int, tuple[Account, list[str]]] = {}
     rows = session.execute(
-        select(Account, Group.name).join(GroupMember, GroupMember.user_id == Account.id)
-        .join(Group, Group.id == GroupMember.group_id).where(Group.org_id == account.id)
+        select(Account, Group.name)
+        .join(GroupMember, GroupMember.user_id == Account.id)
+        .join(Group, Group.id == GroupMember.group_id)
+        .where(Group.org_id == account.id)
         .order_by(Account.login, Group.name)
     )
     for user, group_name in rows:

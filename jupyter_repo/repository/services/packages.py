@@ -51,21 +51,30 @@ from jupyter_repo.repository.permissions import (
 from jupyter_repo.repository.services import accounts, blobs
 from jupyter_repo.repository.storage import BlobStore
 
-PACKAGE_TEXT_FIELDS = ("summary", "description", "license_url", "home", "dev_url", "doc_url",
-                       "source_git_url")
+PACKAGE_TEXT_FIELDS = (
+    "summary",
+    "description",
+    "license_url",
+    "home",
+    "dev_url",
+    "doc_url",
+    "source_git_url",
+)
 
 
 def find_package(session: Session, owner: Account, name: str) -> Package | None:
     """The package that answers ``name`` in the namespace: names are compared in their
     PEP 503 form, so every spelling of a project reaches the one package that owns it."""
     return session.scalar(
-        select(Package).where(Package.owner_id == owner.id,
-                              Package.pypi_key == names.project_key(name))
+        select(Package).where(
+            Package.owner_id == owner.id, Package.pypi_key == names.project_key(name)
+        )
     )
 
 
-def get_package(session: Session, actor: Actor, owner: str, name: str,
-                needed: Level = Level.READ) -> Package:
+def get_package(
+    session: Session, actor: Actor, owner: str, name: str, needed: Level = Level.READ
+) -> Package:
     """A package the actor may access at ``needed``; private ones are 'not found' to others."""
     try:
         account = accounts.get_account(session, owner)
@@ -75,8 +84,9 @@ def get_package(session: Session, actor: Actor, owner: str, name: str,
     return require_package(session, actor, package, needed, f"package {owner}/{name}")
 
 
-def package_for_upload(session: Session, actor: Actor, owner: str,
-                       name: str) -> tuple[Account, Package | None]:
+def package_for_upload(
+    session: Session, actor: Actor, owner: str, name: str
+) -> tuple[Account, Package | None]:
     """The namespace and the package a new file goes to (None: the upload creates it).
 
     To a caller who may not create packages in the namespace, a package they cannot read
@@ -91,8 +101,7 @@ def package_for_upload(session: Session, actor: Actor, owner: str,
         require_account(session, actor, account, Level.WRITE)
         if package is None:
             return account, None
-    return account, require_package(session, actor, package, Level.WRITE,
-                                    f"package {owner}/{name}")
+    return account, require_package(session, actor, package, Level.WRITE, f"package {owner}/{name}")
 
 
 @dataclass(frozen=True)
@@ -123,23 +132,31 @@ def _apply_public_attrs(package: Package, attrs: PackageAttrs) -> None:
     for name in (*PACKAGE_TEXT_FIELDS, "license"):
         value = getattr(attrs, name)
         if value is not None:  # cut to what the column holds (PostgreSQL refuses more)
-            setattr(package, name, value[:_column_length(Package, name)])
+            setattr(package, name, value[: _column_length(Package, name)])
     if attrs.package_types:
-        package.package_types = sorted({names.package_type(item)
-                                        for item in attrs.package_types})
+        package.package_types = sorted({names.package_type(item) for item in attrs.package_types})
     if attrs.extra:
         package.attrs = {**(package.attrs or {}), **attrs.extra}
 
 
-def create_package(session: Session, actor: Actor, owner: str, name: str, *,
-                   public: bool = True, attrs: PackageAttrs = PackageAttrs()) -> Package:
+def create_package(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    name: str,
+    *,
+    public: bool = True,
+    attrs: PackageAttrs = PackageAttrs(),
+) -> Package:
     account = accounts.get_account(session, owner)
     require_account(session, actor, account, Level.WRITE)
     names.package(name)
     existing = find_package(session, account, name)
     if existing is not None:
-        raise Conflict(f"The package {account.login}/{existing.name} already exists"
-                       + ("." if existing.name == name else f" (the same name as {name!r})."))
+        raise Conflict(
+            f"The package {account.login}/{existing.name} already exists"
+            + ("." if existing.name == name else f" (the same name as {name!r}).")
+        )
     package = Package(
         owner_id=account.id,
         name=name,
@@ -163,16 +180,26 @@ def _grant_to_writer_groups(session: Session, org: Account, actor: Actor, packag
     groups = session.scalars(
         select(Group)
         .join(GroupMember, GroupMember.group_id == Group.id)
-        .where(Group.org_id == org.id, GroupMember.user_id == actor.user_id,
-               Group.permission == "write")
+        .where(
+            Group.org_id == org.id,
+            GroupMember.user_id == actor.user_id,
+            Group.permission == "write",
+        )
     )
     for group in groups:
         session.add(GroupPackage(group_id=group.id, package_id=package.id))
     session.flush()
 
 
-def update_package(session: Session, actor: Actor, owner: str, name: str,
-                   attrs: PackageAttrs, *, public: bool | None = None) -> Package:
+def update_package(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    name: str,
+    attrs: PackageAttrs,
+    *,
+    public: bool | None = None,
+) -> Package:
     """Set ``attrs``, and the visibility unless ``public`` is ``None``."""
     package = get_package(session, actor, owner, name, Level.WRITE)
     _apply_public_attrs(package, attrs)
@@ -208,14 +235,16 @@ def _record_package_files(session: Session, package: Package) -> None:
         .where(File.package_id == package.id)
         .distinct()
     )
-    changes.record(session, (
-        changes.Change(package.owner_id, label, dtype, subdir, package.name_key)
-        for dtype, subdir, label in rows
-    ))
+    changes.record(
+        session,
+        (
+            changes.Change(package.owner_id, label, dtype, subdir, package.name_key)
+            for dtype, subdir, label in rows
+        ),
+    )
 
 
-def delete_package(session: Session, store: BlobStore, actor: Actor, owner: str,
-                   name: str) -> None:
+def delete_package(session: Session, store: BlobStore, actor: Actor, owner: str, name: str) -> None:
     package = get_package(session, actor, owner, name, Level.WRITE)
     files = list(session.scalars(select(File).where(File.package_id == package.id)))
     for file in files:
@@ -223,9 +252,16 @@ def delete_package(session: Session, store: BlobStore, actor: Actor, owner: str,
     session.delete(package)
 
 
-def list_packages(session: Session, actor: Actor, owner: str, *,
-                  package_type: str | None = None, platform: str | None = None,
-                  limit: int | None = None, offset: int = 0) -> list[Package]:
+def list_packages(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    *,
+    package_type: str | None = None,
+    platform: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Package]:
     account = accounts.get_account(session, owner)
     query = (
         select(Package)
@@ -240,10 +276,14 @@ def list_packages(session: Session, actor: Actor, owner: str, *,
 
 def count_packages(session: Session, actor: Actor, owner: str) -> int:
     account = accounts.get_account(session, owner)
-    return session.scalar(
-        select(func.count()).select_from(Package)
-        .where(Package.owner_id == account.id, visible_packages(actor))
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Package)
+            .where(Package.owner_id == account.id, visible_packages(actor))
+        )
+        or 0
+    )
 
 
 def filter_packages(query: Any, package_type: str | None, platform: str | None) -> Any:
@@ -268,14 +308,19 @@ def find_release(session: Session, package: Package, version: str) -> Release | 
     )
 
 
-def get_release(session: Session, actor: Actor, owner: str, name: str, version: str,
-                needed: Level = Level.READ) -> Release:
+def get_release(
+    session: Session, actor: Actor, owner: str, name: str, version: str, needed: Level = Level.READ
+) -> Release:
     package = get_package(session, actor, owner, name, needed)
     release = find_release(session, package, names.version(version))
     if release is None or (
-        actor.token_label is not None and not package.public and release.files
-        and not any(reads_file(actor, False, (label.name for label in file.labels))
-                    for file in release.files)
+        actor.token_label is not None
+        and not package.public
+        and release.files
+        and not any(
+            reads_file(actor, False, (label.name for label in file.labels))
+            for file in release.files
+        )
     ):
         raise NotFound(f"The release {owner}/{name}/{version} does not exist.")
     return release
@@ -299,8 +344,14 @@ def _apply_release_attrs(release: Release, attrs: ReleaseAttrs) -> None:
     release.attrs = {**(release.attrs or {}), **attrs.extra}
 
 
-def create_release(session: Session, actor: Actor, owner: str, name: str, version: str,
-                   attrs: ReleaseAttrs = ReleaseAttrs()) -> Release:
+def create_release(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    name: str,
+    version: str,
+    attrs: ReleaseAttrs = ReleaseAttrs(),
+) -> Release:
     package = get_package(session, actor, owner, name, Level.WRITE)
     names.version(version)
     if find_release(session, package, version):
@@ -318,24 +369,36 @@ def ensure_release(session: Session, package: Package, version: str) -> Release:
     if release is None:
         now = utcnow()
         insert = dialect_insert(session)
-        session.execute(insert(Release).values(
-            package_id=package.id, version=version, summary="", description="", attrs={},
-            created_at=now, modified_at=now).on_conflict_do_nothing())
+        session.execute(
+            insert(Release)
+            .values(
+                package_id=package.id,
+                version=version,
+                summary="",
+                description="",
+                attrs={},
+                created_at=now,
+                modified_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
         release = find_release(session, package, version)
         assert release is not None
     return release
 
 
-def update_release(session: Session, actor: Actor, owner: str, name: str, version: str,
-                   attrs: ReleaseAttrs) -> Release:
+def update_release(
+    session: Session, actor: Actor, owner: str, name: str, version: str, attrs: ReleaseAttrs
+) -> Release:
     release = get_release(session, actor, owner, name, version, Level.WRITE)
     _apply_release_attrs(release, attrs)
     release.modified_at = utcnow()
     return release
 
 
-def delete_release(session: Session, store: BlobStore, actor: Actor, owner: str, name: str,
-                   version: str) -> None:
+def delete_release(
+    session: Session, store: BlobStore, actor: Actor, owner: str, name: str, version: str
+) -> None:
     release = get_release(session, actor, owner, name, version, Level.WRITE)
     for file in list(release.files):
         remove_file_row(session, store, actor, file)
@@ -352,13 +415,21 @@ def find_file(session: Session, release: Release, basename: str) -> File | None:
     )
 
 
-def get_file(session: Session, actor: Actor, owner: str, name: str, version: str,
-             basename: str, needed: Level = Level.READ) -> File:
+def get_file(
+    session: Session,
+    actor: Actor,
+    owner: str,
+    name: str,
+    version: str,
+    basename: str,
+    needed: Level = Level.READ,
+) -> File:
     release = get_release(session, actor, owner, name, version, needed)
     names.basename(basename)
     file = find_file(session, release, basename)
-    if file is None or not reads_file(actor, release.package.public,
-                                      (label.name for label in file.labels)):
+    if file is None or not reads_file(
+        actor, release.package.public, (label.name for label in file.labels)
+    ):
         raise NotFound(f"The file {owner}/{name}/{version}/{basename} does not exist.")
     return file
 
@@ -370,8 +441,7 @@ def distribution_key(filename: str) -> tuple[str, ...]:
     try:
         if filename.endswith(".whl"):
             name, version, build, tags = parse_wheel_filename(filename)
-            return ("wheel", name, str(version), str(build),
-                    *sorted(str(tag) for tag in tags))
+            return ("wheel", name, str(version), str(build), *sorted(str(tag) for tag in tags))
         name, version = parse_sdist_filename(filename)
         return ("sdist", name, str(version))
     except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
@@ -385,38 +455,50 @@ def pypi_release_spelling(session: Session, package: Package, version: str) -> s
     versions = session.scalars(
         select(Release.version).where(
             Release.package_id == package.id,
-            Release.id.in_(select(File.release_id).where(File.package_id == package.id,
-                                                         File.distribution_type == "pypi")),
+            Release.id.in_(
+                select(File.release_id).where(
+                    File.package_id == package.id, File.distribution_type == "pypi"
+                )
+            ),
         )
     )
     return next((found for found in versions if canonicalize_version(found) == wanted), None)
 
 
-def find_equivalent_file(session: Session, package: Package, distribution_type: str,
-                         subdir: str | None, filename: str) -> File | None:
+def find_equivalent_file(
+    session: Session, package: Package, distribution_type: str, subdir: str | None, filename: str
+) -> File | None:
     """A file of the package that an index would list as the same as ``filename``."""
     if distribution_type == "conda":
         return session.scalar(
-            select(File).where(File.package_id == package.id, File.distribution_type == "conda",
-                               File.subdir == subdir,
-                               func.lower(File.filename) == filename.lower()).limit(1)
+            select(File)
+            .where(
+                File.package_id == package.id,
+                File.distribution_type == "conda",
+                File.subdir == subdir,
+                func.lower(File.filename) == filename.lower(),
+            )
+            .limit(1)
         )
     if distribution_type == "pypi":
         wanted = distribution_key(filename)
         candidates = session.execute(
-            select(File.id, File.filename).where(File.package_id == package.id,
-                                                 File.distribution_type == "pypi")
+            select(File.id, File.filename).where(
+                File.package_id == package.id, File.distribution_type == "pypi"
+            )
         )
-        found = next((file_id for file_id, name in candidates
-                      if distribution_key(name) == wanted), None)
+        found = next(
+            (file_id for file_id, name in candidates if distribution_key(name) == wanted), None
+        )
         return session.get(File, found) if found is not None else None
     return None
 
 
 def file_changes(file: File, package: Package, labels: list[str]) -> list[changes.Change]:
     return [
-        changes.Change(package.owner_id, label, file.distribution_type, file.subdir,
-                       package.name_key)
+        changes.Change(
+            package.owner_id, label, file.distribution_type, file.subdir, package.name_key
+        )
         for label in labels
     ]
 
@@ -445,8 +527,15 @@ def remove_file_row(session: Session, store: BlobStore, actor: Actor, file: File
     blobs.release_unreferenced(session, store, {blob_id})
 
 
-def delete_file(session: Session, store: BlobStore, actor: Actor, owner: str, name: str,
-                version: str, basename: str) -> dict[str, Any]:
+def delete_file(
+    session: Session,
+    store: BlobStore,
+    actor: Actor,
+    owner: str,
+    name: str,
+    version: str,
+    basename: str,
+) -> dict[str, Any]:
     file = get_file(session, actor, owner, name, version, basename, Level.WRITE)
     release = file.release
     package = release.package
@@ -475,10 +564,14 @@ def refresh_package_types(session: Session, package: Package) -> None:
 
 def list_collaborators(session: Session, actor: Actor, owner: str, name: str) -> list[Account]:
     package = get_package(session, actor, owner, name, Level.READ)
-    return list(session.scalars(
-        select(Account).join(Collaborator, Collaborator.user_id == Account.id)
-        .where(Collaborator.package_id == package.id).order_by(Account.login)
-    ))
+    return list(
+        session.scalars(
+            select(Account)
+            .join(Collaborator, Collaborator.user_id == Account.id)
+            .where(Collaborator.package_id == package.id)
+            .order_by(Account.login)
+        )
+    )
 
 
 def add_collaborator(session: Session, actor: Actor, owner: str, name: str, login: str) -> None:
@@ -488,8 +581,7 @@ def add_collaborator(session: Session, actor: Actor, owner: str, name: str, logi
         session.add(Collaborator(package_id=package.id, user_id=user.id))
 
 
-def remove_collaborator(session: Session, actor: Actor, owner: str, name: str,
-                        login: str) -> None:
+def remove_collaborator(session: Session, actor: Actor, owner: str, name: str, login: str) -> None:
     package = get_package(session, actor, owner, name, Level.ADMIN)
     user = accounts.get_user(session, login)
     row = session.get(Collaborator, (package.id, user.id))

@@ -42,14 +42,13 @@ def _older_than(moment: datetime, seconds: float | None) -> bool:
     return seconds is not None and moment < utcnow() - timedelta(seconds=seconds)
 
 
-def _state(session: Session, sha256: str,
-           renderer: str) -> tuple[datetime, bytes | None] | None:
+def _state(session: Session, sha256: str, renderer: str) -> tuple[datetime, bytes | None] | None:
     """When the row was written and, if it is small, its content (uncompressed)."""
     row = session.execute(
-        select(RenderCache.created_at,
-               case((func.length(RenderCache.content) < _SMALL, RenderCache.content),
-                    else_=None))
-        .where(RenderCache.sha256 == sha256, RenderCache.renderer == renderer)
+        select(
+            RenderCache.created_at,
+            case((func.length(RenderCache.content) < _SMALL, RenderCache.content), else_=None),
+        ).where(RenderCache.sha256 == sha256, RenderCache.renderer == renderer)
     ).one_or_none()
     if row is None:
         return None
@@ -57,8 +56,9 @@ def _state(session: Session, sha256: str,
     return created_at, zlib.decompress(small) if small is not None else None
 
 
-def cached(session: Session, sha256: str, renderer: str,
-           failure_ttl: float | None = None) -> Rendering | None:
+def cached(
+    session: Session, sha256: str, renderer: str, failure_ttl: float | None = None
+) -> Rendering | None:
     """The kept rendering; a failure older than ``failure_ttl`` seconds, or a claim, is
     none."""
     state = _state(session, sha256, renderer)
@@ -66,41 +66,56 @@ def cached(session: Session, sha256: str, renderer: str,
         return None
     created_at, small = state
     if small is None:
-        content = session.scalar(select(RenderCache.content).where(
-            RenderCache.sha256 == sha256, RenderCache.renderer == renderer))
+        content = session.scalar(
+            select(RenderCache.content).where(
+                RenderCache.sha256 == sha256, RenderCache.renderer == renderer
+            )
+        )
         return Rendering(zlib.decompress(content)) if content is not None else None
     if small.startswith(_CLAIMED):
         return None
     if small.startswith(_FAILED):
         if _older_than(created_at, failure_ttl):
             return None
-        return Rendering(small[len(_FAILED):], failed=True)
+        return Rendering(small[len(_FAILED) :], failed=True)
     return Rendering(small)
 
 
-def claim(session: Session, sha256: str, renderer: str, ttl: float,
-          failure_ttl: float | None = None) -> bool:
+def claim(
+    session: Session, sha256: str, renderer: str, ttl: float, failure_ttl: float | None = None
+) -> bool:
     """Whether the caller may render now: nothing is kept, or only a failure older than
     ``failure_ttl`` or a claim older than ``ttl``, and no other caller claimed it first."""
     state = _state(session, sha256, renderer)
     if state is None:
         try:
             with session.begin_nested():
-                session.add(RenderCache(sha256=sha256, renderer=renderer,
-                                        content=zlib.compress(_CLAIMED), created_at=utcnow()))
+                session.add(
+                    RenderCache(
+                        sha256=sha256,
+                        renderer=renderer,
+                        content=zlib.compress(_CLAIMED),
+                        created_at=utcnow(),
+                    )
+                )
         except IntegrityError:
             return False  # another process claimed it first
         return True
     created_at, small = state
     if small is None or not (
-            (small.startswith(_CLAIMED) and _older_than(created_at, ttl))
-            or (small.startswith(_FAILED) and _older_than(created_at, failure_ttl))):
+        (small.startswith(_CLAIMED) and _older_than(created_at, ttl))
+        or (small.startswith(_FAILED) and _older_than(created_at, failure_ttl))
+    ):
         return False
     taken = session.execute(
         update(RenderCache)
-        .where(RenderCache.sha256 == sha256, RenderCache.renderer == renderer,
-               RenderCache.created_at == created_at)
-        .values(content=zlib.compress(_CLAIMED), created_at=utcnow()))
+        .where(
+            RenderCache.sha256 == sha256,
+            RenderCache.renderer == renderer,
+            RenderCache.created_at == created_at,
+        )
+        .values(content=zlib.compress(_CLAIMED), created_at=utcnow())
+    )
     return bool(taken.rowcount)  # type: ignore[attr-defined]
 
 
@@ -108,9 +123,13 @@ def release(session: Session, sha256: str, renderer: str) -> None:
     """Give a claim up without a result (e.g. the server is stopping)."""
     state = _state(session, sha256, renderer)
     if state is not None and state[1] is not None and state[1].startswith(_CLAIMED):
-        session.execute(delete(RenderCache).where(RenderCache.sha256 == sha256,
-                                                  RenderCache.renderer == renderer,
-                                                  RenderCache.created_at == state[0]))
+        session.execute(
+            delete(RenderCache).where(
+                RenderCache.sha256 == sha256,
+                RenderCache.renderer == renderer,
+                RenderCache.created_at == state[0],
+            )
+        )
 
 
 def store(session: Session, sha256: str, renderer: str, rendering: Rendering) -> None:
@@ -119,23 +138,30 @@ def store(session: Session, sha256: str, renderer: str, rendering: Rendering) ->
     A rendering, once kept, stays (the same bytes and renderer give the same result); a
     failure or a claim is replaced by whatever the next attempt gives.
     """
-    session.execute(delete(RenderCache).where(RenderCache.sha256 == sha256,
-                                              RenderCache.renderer != renderer))
-    content = zlib.compress(_FAILED + rendering.content if rendering.failed
-                            else rendering.content, 6)
+    session.execute(
+        delete(RenderCache).where(RenderCache.sha256 == sha256, RenderCache.renderer != renderer)
+    )
+    content = zlib.compress(
+        _FAILED + rendering.content if rendering.failed else rendering.content, 6
+    )
     state = _state(session, sha256, renderer)
     if state is not None:
         created_at, small = state
         if small is not None and small.startswith((_FAILED, _CLAIMED)):
             session.execute(
                 update(RenderCache)
-                .where(RenderCache.sha256 == sha256, RenderCache.renderer == renderer,
-                       RenderCache.created_at == created_at)
-                .values(content=content, created_at=utcnow()))
+                .where(
+                    RenderCache.sha256 == sha256,
+                    RenderCache.renderer == renderer,
+                    RenderCache.created_at == created_at,
+                )
+                .values(content=content, created_at=utcnow())
+            )
         return
     try:
         with session.begin_nested():
-            session.add(RenderCache(sha256=sha256, renderer=renderer, content=content,
-                                    created_at=utcnow()))
+            session.add(
+                RenderCache(sha256=sha256, renderer=renderer, content=content, created_at=utcnow())
+            )
     except IntegrityError:
         pass  # another process stored the same rendering first

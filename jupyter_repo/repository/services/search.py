@@ -28,9 +28,18 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def search(session: Session, actor: Actor, query: str, *, package_type: str | None = None,
-           platform: str | None = None, label: str | None = None, owner: str | None = None,
-           page: int = 1, per_page: int = 50) -> SearchPage:
+def search(
+    session: Session,
+    actor: Actor,
+    query: str,
+    *,
+    package_type: str | None = None,
+    platform: str | None = None,
+    label: str | None = None,
+    owner: str | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> SearchPage:
     """Visible packages whose name (or summary) contains ``query``; best matches first."""
     if not isinstance(query, str):
         raise InvalidInput("The search query must be text.")
@@ -45,15 +54,13 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
     # SQLite's LIKE ignores ASCII case and its lower() folds ASCII only, so lower() there
     # changes no match; it only keeps the scan off the covering index ix_packages_search.
     # PostgreSQL's LIKE is case-sensitive and needs it.
-    summary = (Package.summary if db.on_dialect(session, "sqlite")
-               else func.lower(Package.summary))
+    summary = Package.summary if db.on_dialect(session, "sqlite") else func.lower(Package.summary)
     # Ids first, rows for the page only: sorting every match's full row (descriptions are
     # READMEs) costs more than a second query for at most ``per_page`` rows.
     statement = select(Package.id)
     if lowered:
         statement = statement.where(
-            or_(Package.name_key.like(pattern, escape="\\"),
-                summary.like(pattern, escape="\\"))
+            or_(Package.name_key.like(pattern, escape="\\"), summary.like(pattern, escape="\\"))
         )
     statement = statement.where(condition)
     statement = filter_packages(statement, package_type, platform)
@@ -79,15 +86,20 @@ def search(session: Session, actor: Actor, query: str, *, package_type: str | No
         else_=3,
     )
     offset = (page - 1) * per_page
-    ids = list(session.scalars(
-        statement.order_by(rank, Package.name_key, Package.id).limit(per_page).offset(offset)
-    ))
+    ids = list(
+        session.scalars(
+            statement.order_by(rank, Package.name_key, Package.id).limit(per_page).offset(offset)
+        )
+    )
     if len(ids) < per_page and (ids or page == 1):
         # A short page is the last one: the total is known without counting (typing a
         # query narrows it to a few matches quickly).
         total = offset + len(ids)
     else:
         total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = {row.id: row for row in session.scalars(
-        select(Package).where(Package.id.in_(ids)))} if ids else {}
+    rows = (
+        {row.id: row for row in session.scalars(select(Package).where(Package.id.in_(ids)))}
+        if ids
+        else {}
+    )
     return SearchPage([rows[package_id] for package_id in ids], total, page, per_page)

@@ -20,18 +20,15 @@ T = TypeVar("T")
 
 #: scope → (description, the most it allows)
 SCOPES: dict[str, tuple[str, Level]] = {
-    "all": ("Full access: everything your account can do, including managing tokens.",
-            Level.ADMIN),
+    "all": ("Full access: everything your account can do, including managing tokens.", Level.ADMIN),
     "api": ("Full API access (same as 'all').", Level.ADMIN),
-    "api:write": ("Upload, change and remove packages, releases, files and labels.",
-                  Level.WRITE),
+    "api:write": ("Upload, change and remove packages, releases, files and labels.", Level.WRITE),
     "upload": ("Upload packages (also allows reading them).", Level.WRITE),
     "repos": ("Read and write packages (legacy name).", Level.WRITE),
     "api:read": ("Read private packages and their files through the API.", Level.READ),
     "read": ("Read and download private packages.", Level.READ),
     "download": ("Download private packages (conda, PyPI and files).", Level.READ),
-    "conda:download": ("Download private conda packages (channels with /t/<token>/).",
-                       Level.READ),
+    "conda:download": ("Download private conda packages (channels with /t/<token>/).", Level.READ),
     "pypi:download": ("Download private PyPI packages.", Level.READ),
 }
 
@@ -107,7 +104,8 @@ def create_token(
     label_name = names.label(label) if label else None
     if actor.token_id is not None:
         account_id, package_id, label_name = _within_creator(
-            session, actor, account_id, package_id, label_name)
+            session, actor, account_id, package_id, label_name
+        )
         lifetime = min(lifetime, _seconds_left(session, actor))
     active = _active_named(session, user_id, account_id, name)
     if active:
@@ -156,9 +154,13 @@ def _readable_package(session: Session, actor: Actor, spec: str) -> Package:
     return row
 
 
-def _within_creator(session: Session, actor: Actor, account_id: int | None,
-                    package_id: int | None, label: str | None
-                    ) -> tuple[int | None, int | None, str | None]:
+def _within_creator(
+    session: Session,
+    actor: Actor,
+    account_id: int | None,
+    package_id: int | None,
+    label: str | None,
+) -> tuple[int | None, int | None, str | None]:
     """The limits of a token created with a token: never wider than the creator's.
 
     A limit the creator has and the request leaves out is inherited; a request for a
@@ -252,7 +254,8 @@ def list_tokens(session: Session, actor: Actor, *, include_inactive: bool = Fals
         return rows
     now = utcnow()
     return [
-        row for row in rows
+        row
+        for row in rows
         if row.revoked_at is None and (row.expires_at is None or row.expires_at > now)
     ]
 

@@ -60,8 +60,9 @@ class Target:
     filename: str
 
 
-def parse_target(owner: str, package: str, version: str, basename: str,
-                 distribution_type: str | None) -> Target:
+def parse_target(
+    owner: str, package: str, version: str, basename: str, distribution_type: str | None
+) -> Target:
     names.login(owner)
     names.package(package)
     names.version(version)
@@ -91,9 +92,7 @@ def _check_sha256(value: object) -> str | None:
 def _check_room(session: Session, repo: Repository, package: Package) -> None:
     count = session.scalar(select(func.count()).where(File.package_id == package.id)) or 0
     if count >= repo.max_files_per_package:
-        raise TooLarge(
-            f"The package already holds {count} files, the server's limit per package."
-        )
+        raise TooLarge(f"The package already holds {count} files, the server's limit per package.")
 
 
 def _check_new(session: Session, package: Package, target: Target) -> None:
@@ -124,8 +123,9 @@ def _check_new(session: Session, package: Package, target: Target) -> None:
                 f"Version {target.version} of {package.name} is already released as "
                 f"{spelled}; upload the file under version {spelled}."
             )
-    existing = packages.find_equivalent_file(session, package, target.distribution_type,
-                                             target.subdir, target.filename)
+    existing = packages.find_equivalent_file(
+        session, package, target.distribution_type, target.subdir, target.filename
+    )
     if existing is not None:
         raise Conflict(
             f"file {target.filename} already exists for package {package.name} "
@@ -164,8 +164,16 @@ class StageRequest:
     description: str | None = None
 
 
-def stage(session: Session, repo: Repository, actor: Actor, owner: str, package_name: str,
-          version: str, basename: str, request: StageRequest) -> UploadStage:
+def stage(
+    session: Session,
+    repo: Repository,
+    actor: Actor,
+    owner: str,
+    package_name: str,
+    version: str,
+    basename: str,
+    request: StageRequest,
+) -> UploadStage:
     """Step 1: record what will be uploaded and hand out a one-time upload id."""
     target = parse_target(owner, package_name, version, basename, request.distribution_type)
     label_names = upload_labels(actor, request.labels)
@@ -206,13 +214,19 @@ def open_stage(session: Session, dist_id: str) -> tuple[UploadStage, Target]:
     package = session.get(Package, stage_row.package_id)
     owner = session.get(Account, stage_row.owner_id)
     assert package is not None and owner is not None
-    target = parse_target(owner.login, package.name, stage_row.version, stage_row.basename,
-                          stage_row.distribution_type)
+    target = parse_target(
+        owner.login,
+        package.name,
+        stage_row.version,
+        stage_row.basename,
+        stage_row.distribution_type,
+    )
     return stage_row, target
 
 
-def verify_digests(spool: Spool, content_md5: str | None, content_length: str | None,
-                   sha256: str | None) -> None:
+def verify_digests(
+    spool: Spool, content_md5: str | None, content_length: str | None, sha256: str | None
+) -> None:
     if content_length not in (None, ""):
         try:
             expected = int(str(content_length))
@@ -254,22 +268,27 @@ def check_agreement(target: Target, inspection: Inspection) -> None:
             raise InvalidInput(
                 f"The file's metadata names project {inspection.name!r}, not {target.package!r}."
             )
-        if canonicalize_version(inspection.version or "") != canonicalize_version(
-            target.version
-        ):
+        if canonicalize_version(inspection.version or "") != canonicalize_version(target.version):
             raise InvalidInput(
                 f"The file's metadata says version {inspection.version!r}, not {target.version!r}."
             )
 
 
-def receive(repo: Repository, dist_id: str, spool: Spool, *, content_md5: str | None,
-            content_length: str | None) -> None:
+def receive(
+    repo: Repository,
+    dist_id: str,
+    spool: Spool,
+    *,
+    content_md5: str | None,
+    content_length: str | None,
+) -> None:
     """Step 2: the bytes arrived in ``spool``; verify, inspect, store. Blocking."""
     try:
         stage_row, target = repo.read(open_stage, dist_id)
         verify_digests(spool, content_md5, content_length, stage_row.sha256)
-        inspection = inspect_file(spool.path, target.distribution_type, target.filename,
-                                  repo.limits)
+        inspection = inspect_file(
+            spool.path, target.distribution_type, target.filename, repo.limits
+        )
         check_agreement(target, inspection)
         blob_id, key = blobs.store_spool(repo.store, spool.path)
     finally:
@@ -281,8 +300,9 @@ def receive(repo: Repository, dist_id: str, spool: Spool, *, content_md5: str | 
         raise
 
 
-def _mark_received(session: Session, dist_id: str, blob_id: str, key: str, spool: Spool,
-                   inspection: Inspection) -> None:
+def _mark_received(
+    session: Session, dist_id: str, blob_id: str, key: str, spool: Spool, inspection: Inspection
+) -> None:
     stage_row = session.get(UploadStage, dist_id)
     if stage_row is None or stage_row.state != "staged":
         raise Conflict("This upload id has already received its file.")
@@ -292,8 +312,16 @@ def _mark_received(session: Session, dist_id: str, blob_id: str, key: str, spool
     stage_row.inspected = inspection.to_json()
 
 
-def commit(session: Session, repo: Repository, actor: Actor, owner: str, package_name: str,
-           version: str, basename: str, dist_id: str) -> File:
+def commit(
+    session: Session,
+    repo: Repository,
+    actor: Actor,
+    owner: str,
+    package_name: str,
+    version: str,
+    basename: str,
+    dist_id: str,
+) -> File:
     """Step 3: make the received file visible, with its labels (``dist_id``: the stage
     call's upload id)."""
     stage_row = session.get(UploadStage, dist_id) if dist_id.isalnum() else None
@@ -318,13 +346,22 @@ def commit(session: Session, repo: Repository, actor: Actor, owner: str, package
     description = stage_row.description
     session.delete(stage_row)
     session.flush()
-    return _create_file(session, repo, actor, package, target, blob, inspection, stage_labels,
-                        description)
+    return _create_file(
+        session, repo, actor, package, target, blob, inspection, stage_labels, description
+    )
 
 
-def _create_file(session: Session, repo: Repository, actor: Actor, package: Package,
-                 target: Target, blob: Blob, inspection: Inspection, label_names: list[str],
-                 description: str | None) -> File:
+def _create_file(
+    session: Session,
+    repo: Repository,
+    actor: Actor,
+    package: Package,
+    target: Target,
+    blob: Blob,
+    inspection: Inspection,
+    label_names: list[str],
+    description: str | None,
+) -> File:
     _check_new(session, package, target)
     _check_room(session, repo, package)
     release = packages.ensure_release(session, package, target.version)
@@ -374,9 +411,16 @@ class DirectOptions:
     sha256: str | None = None
 
 
-def precheck_direct(session: Session, repo: Repository, actor: Actor, owner: str,
-                    package_name: str, version: str, basename: str,
-                    options: DirectOptions) -> Target:
+def precheck_direct(
+    session: Session,
+    repo: Repository,
+    actor: Actor,
+    owner: str,
+    package_name: str,
+    version: str,
+    basename: str,
+    options: DirectOptions,
+) -> Target:
     """Refuse early (before any byte is read) what would be refused after the upload."""
     target = parse_target(owner, package_name, version, basename, options.distribution_type)
     account, package = packages.package_for_upload(session, actor, owner, package_name)
@@ -387,52 +431,77 @@ def precheck_direct(session: Session, repo: Repository, actor: Actor, owner: str
     return target
 
 
-def ingest_direct(repo: Repository, actor: Actor, target: Target, spool: Spool,
-                  options: DirectOptions) -> dict[str, Any]:
+def ingest_direct(
+    repo: Repository, actor: Actor, target: Target, spool: Spool, options: DirectOptions
+) -> dict[str, Any]:
     """Verify, inspect, store and register a file uploaded in one request. Blocking.
 
     Returns what :func:`describe_new_file` returns, computed inside the transaction.
     """
     try:
         verify_digests(spool, None, None, _check_sha256(options.sha256))
-        inspection = inspect_file(spool.path, target.distribution_type, target.filename,
-                                  repo.limits)
+        inspection = inspect_file(
+            spool.path, target.distribution_type, target.filename, repo.limits
+        )
         check_agreement(target, inspection)
         blob_id, key = blobs.store_spool(repo.store, spool.path)
     finally:
         spool.discard()
     try:
-        return repo.write(_register_direct, repo, actor, target, blob_id, key, spool, inspection,
-                          options)
+        return repo.write(
+            _register_direct, repo, actor, target, blob_id, key, spool, inspection, options
+        )
     except BaseException:
         repo.store.delete(key)
         raise
 
 
-def _register_direct(session: Session, repo: Repository, actor: Actor, target: Target,
-                     blob_id: str, key: str, spool: Spool, inspection: Inspection,
-                     options: DirectOptions) -> dict[str, Any]:
-    _account, package = packages.package_for_upload(session, actor, target.owner,
-                                                    target.package)
+def _register_direct(
+    session: Session,
+    repo: Repository,
+    actor: Actor,
+    target: Target,
+    blob_id: str,
+    key: str,
+    spool: Spool,
+    inspection: Inspection,
+    options: DirectOptions,
+) -> dict[str, Any]:
+    _account, package = packages.package_for_upload(session, actor, target.owner, target.package)
     if package is None:
         try:
             with session.begin_nested():  # another upload may create it at the same moment
                 package = packages.create_package(
-                    session, actor, target.owner, target.package, public=options.public,
+                    session,
+                    actor,
+                    target.owner,
+                    target.package,
+                    public=options.public,
                     attrs=packages.PackageAttrs(
                         summary=options.summary or inspection.summary,
-                        package_types=(target.distribution_type,)),
+                        package_types=(target.distribution_type,),
+                    ),
                 )
         except IntegrityError:
-            _account, package = packages.package_for_upload(session, actor, target.owner,
-                                                            target.package)
+            _account, package = packages.package_for_upload(
+                session, actor, target.owner, target.package
+            )
             if package is None:
                 raise
     blob = Blob(id=blob_id, key=key, size=spool.size, md5=spool.md5, sha256=spool.sha256)
     session.add(blob)
     session.flush()
-    file = _create_file(session, repo, actor, package, target, blob, inspection,
-                        upload_labels(actor, list(options.labels)), options.description)
+    file = _create_file(
+        session,
+        repo,
+        actor,
+        package,
+        target,
+        blob,
+        inspection,
+        upload_labels(actor, list(options.labels)),
+        options.description,
+    )
     if options.summary:
         file.release.summary = options.summary
     return {"file_id": file.id, "package_id": package.id}
@@ -451,13 +520,20 @@ def expire_stages(session: Session, repo: Repository) -> int:
     return len(stale)
 
 
-
-def ingest_local_file(repo: Repository, actor: Actor, owner: str, package_name: str,
-                      version: str, basename: str, path: Any,
-                      options: DirectOptions = DirectOptions()) -> dict[str, Any]:
+def ingest_local_file(
+    repo: Repository,
+    actor: Actor,
+    owner: str,
+    package_name: str,
+    version: str,
+    basename: str,
+    path: Any,
+    options: DirectOptions = DirectOptions(),
+) -> dict[str, Any]:
     """Upload a file from the local disk (demo bootstrap, admin tools). Blocking."""
-    target = repo.read(precheck_direct, repo, actor, owner, package_name, version, basename,
-                       options)
+    target = repo.read(
+        precheck_direct, repo, actor, owner, package_name, version, basename, options
+    )
     spool = repo.store.new_spool(repo.max_upload_size)
     try:
         with open(path, "rb") as handle:

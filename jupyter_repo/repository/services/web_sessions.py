@@ -22,8 +22,9 @@ from jupyter_repo.repository.services import accounts
 MAX_SECRET_LENGTH = 100
 
 
-def start(session: Session, user_id: int, *, max_age: int, remote_addr: str = "",
-          user_agent: str = "") -> str:
+def start(
+    session: Session, user_id: int, *, max_age: int, remote_addr: str = "", user_agent: str = ""
+) -> str:
     """Open a session for the user; returns the secret for the cookie (shown only here)."""
     if max_age <= 0:
         raise InvalidInput("A session must last some time.")
@@ -33,14 +34,16 @@ def start(session: Session, user_id: int, *, max_age: int, remote_addr: str = ""
     now = utcnow()
     session.execute(delete(WebSession).where(WebSession.expires_at <= now))
     secret = secrets.token_urlsafe(32)
-    session.add(WebSession(
-        secret_hash=hash_token(secret),
-        user_id=user.id,
-        created_at=now,
-        expires_at=now + timedelta(seconds=max_age),
-        remote_addr=(remote_addr or "")[:64],
-        user_agent=(user_agent or "")[:200],
-    ))
+    session.add(
+        WebSession(
+            secret_hash=hash_token(secret),
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age),
+            remote_addr=(remote_addr or "")[:64],
+            user_agent=(user_agent or "")[:200],
+        )
+    )
     session.flush()
     return secret
 
@@ -61,4 +64,3 @@ def end(session: Session, secret: str) -> None:
     """Log out: the secret stops working at once, in every server process."""
     if secret and len(secret) <= MAX_SECRET_LENGTH:
         session.execute(delete(WebSession).where(WebSession.secret_hash == hash_token(secret)))
-

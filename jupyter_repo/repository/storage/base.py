@@ -86,8 +86,12 @@ class Spool:
         """Let the kernel start writing the bytes so far (asynchronously, on Linux)."""
         self._file.flush()
         if hasattr(os, "posix_fadvise"):
-            os.posix_fadvise(self._file.fileno(), self._written_back,
-                             self.size - self._written_back, os.POSIX_FADV_DONTNEED)
+            os.posix_fadvise(
+                self._file.fileno(),
+                self._written_back,
+                self.size - self._written_back,
+                os.POSIX_FADV_DONTNEED,
+            )
         self._written_back = self.size
 
     def finish(self) -> None:
@@ -126,8 +130,9 @@ class BlobStore(LoggingConfigurable):
         """Move the finished spool file at ``path`` into the store under ``key``."""
         raise NotImplementedError
 
-    def open_range(self, key: str, start: int = 0,
-                   end: int | None = None) -> Generator[bytes, None, None]:
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> Generator[bytes, None, None]:
         """Yield the bytes ``[start, end)`` of ``key`` in chunks (blocking; run in a thread)."""
         raise NotImplementedError
 

@@ -33,14 +33,17 @@ class LocalStore(BlobStore):
         except OSError:  # the spool folder is on another file system
             shutil.move(str(path), target)
 
-    def open_range(self, key: str, start: int = 0,
-                   end: int | None = None) -> Generator[bytes, None, None]:
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> Generator[bytes, None, None]:
         with open(self._path(key), "rb") as handle:
             handle.seek(start)
             remaining = None if end is None else end - start
             while remaining is None or remaining > 0:
-                size = self.read_chunk_size if remaining is None else min(
-                    self.read_chunk_size, remaining
+                size = (
+                    self.read_chunk_size
+                    if remaining is None
+                    else min(self.read_chunk_size, remaining)
                 )
                 chunk = handle.read(size)
                 if not chunk:

@@ -44,15 +44,14 @@ class S3Store(BlobStore):
         config=True
     )
     download_mode = Enum(
-        ["stream", "redirect"], "stream",
+        ["stream", "redirect"],
+        "stream",
         help="'redirect' sends clients a presigned URL; 'stream' passes bytes through.",
     ).tag(config=True)
     presign_expiry = Integer(300, help="Seconds a presigned download URL stays valid.").tag(
         config=True
     )
-    part_size = Integer(16 << 20, help="Multipart part size in bytes (≥ 5 MiB).").tag(
-        config=True
-    )
+    part_size = Integer(16 << 20, help="Multipart part size in bytes (≥ 5 MiB).").tag(config=True)
     max_concurrency = Integer(2, help="Parts uploaded in parallel (each buffers one part).").tag(
         config=True
     )
@@ -108,7 +107,8 @@ class S3Store(BlobStore):
                 client.create_bucket(Bucket=self.bucket)
             except ClientError as error:  # created meanwhile by another process
                 if error.response.get("Error", {}).get("Code") not in (
-                    "BucketAlreadyOwnedByYou", "BucketAlreadyExists"
+                    "BucketAlreadyOwnedByYou",
+                    "BucketAlreadyExists",
                 ):
                     raise
 
@@ -132,8 +132,9 @@ class S3Store(BlobStore):
         self.client.upload_file(str(path), self.bucket, self._key(key), Config=config)
         Path(path).unlink(missing_ok=True)
 
-    def open_range(self, key: str, start: int = 0,
-                   end: int | None = None) -> Generator[bytes, None, None]:
+    def open_range(
+        self, key: str, start: int = 0, end: int | None = None
+    ) -> Generator[bytes, None, None]:
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key)}
         if start or end is not None:
             arguments["Range"] = f"bytes={start}-" + ("" if end is None else str(end - 1))
@@ -161,7 +162,7 @@ class S3Store(BlobStore):
         paginator = self.client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
             for item in page.get("Contents", []):
-                yield item["Key"][len(self.prefix):], item["LastModified"].timestamp()
+                yield item["Key"][len(self.prefix) :], item["LastModified"].timestamp()
 
     def presigned_url(self, key: str, filename: str, expires: int | None = None) -> str | None:
         if self.download_mode != "redirect":

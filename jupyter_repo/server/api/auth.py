@@ -17,16 +17,18 @@ class ApiRootHandler(BaseHandler):
 
     async def get(self) -> None:
         urls = rep.Urls(self.base_url())
-        self.write_json({
-            "status": "ok",
-            "brand": "jupyter-repo",
-            "api_url": urls.api,
-            "conda_url": urls.base + "/conda",
-            "pypi_url": urls.base + "/pypi",
-            "main_url": urls.base,
-            "api_docs_url": urls.base + "/api/openapi.json",
-            "swagger_url": urls.base + "/api/openapi.json",
-        })
+        self.write_json(
+            {
+                "status": "ok",
+                "brand": "jupyter-repo",
+                "api_url": urls.api,
+                "conda_url": urls.base + "/conda",
+                "pypi_url": urls.base + "/pypi",
+                "main_url": urls.base,
+                "api_docs_url": urls.base + "/api/openapi.json",
+                "swagger_url": urls.base + "/api/openapi.json",
+            }
+        )
 
 
 class AuthenticationTypeHandler(BaseHandler):
@@ -55,7 +57,8 @@ class AuthenticationsHandler(BaseHandler):
 
         def create(session: Session) -> dict[str, Any]:
             row, secret = tokens.create_token(
-                session, self.actor,
+                session,
+                self.actor,
                 name=str(body.get("note") or body.get("name") or "token"),
                 scopes=body.get("scopes"),
                 max_age=max_age,
@@ -127,8 +130,10 @@ class CurrentUserOrgsHandler(BaseHandler):
 
         def orgs(session: Session) -> list[dict[str, Any]]:
             account = accounts.actor_user(session, self.actor)
-            return [{"login": org.login, "name": org.name, "description": org.description}
-                    for org in accounts.user_orgs(session, account)]
+            return [
+                {"login": org.login, "name": org.name, "description": org.description}
+                for org in accounts.user_orgs(session, account)
+            ]
 
         self.write_json(await self.run(orgs))
 
@@ -139,10 +144,14 @@ class NamespacesHandler(BaseHandler):
 
     async def get(self) -> None:
         self.actor.require_user()
-        self.write_json(await self.run(
-            lambda s: [{"login": account.login, "kind": account.kind, "name": account.name}
-                       for account in accounts.writable_namespaces(s, self.actor)]
-        ))
+        self.write_json(
+            await self.run(
+                lambda s: [
+                    {"login": account.login, "kind": account.kind, "name": account.name}
+                    for account in accounts.writable_namespaces(s, self.actor)
+                ]
+            )
+        )
 
 
 class UserHandler(BaseHandler):
@@ -155,8 +164,10 @@ class UserHandler(BaseHandler):
 class UserOrgsHandler(BaseHandler):
     async def get(self, login: str) -> None:
         def orgs(session: Session) -> list[dict[str, Any]]:
-            return [{"login": org.login, "name": org.name}
-                    for org in accounts.orgs_seen_by(session, self.actor, login)]
+            return [
+                {"login": org.login, "name": org.name}
+                for org in accounts.orgs_seen_by(session, self.actor, login)
+            ]
 
         self.write_json(await self.run(orgs))
 
@@ -167,9 +178,14 @@ class OrgsHandler(BaseHandler):
     async def post(self, login: str) -> None:
         body = self.json_body()
         org = await self.run_write(
-            lambda s: rep.user(accounts.create_org_as(
-                s, self.actor, login, name=str(body.get("name") or ""),
-                description=str(body.get("description") or ""))),
+            lambda s: rep.user(
+                accounts.create_org_as(
+                    s,
+                    self.actor,
+                    login,
+                    name=str(body.get("name") or ""),
+                    description=str(body.get("description") or ""),
+                )
+            ),
         )
         self.write_json(org, status=201)
-

@@ -28,8 +28,11 @@ _RELEASE_KEYS = frozenset({"summary", "description", "version"})
 
 def _extra(attrs: JsonObject, known: frozenset[str]) -> dict[str, Any]:
     """The other JSON values of ``attrs``, kept as they are."""
-    return {key: value for key, value in attrs.items()
-            if key not in known and isinstance(value, _JSON_VALUES)}
+    return {
+        key: value
+        for key, value in attrs.items()
+        if key not in known and isinstance(value, _JSON_VALUES)
+    }
 
 
 def package_attrs(attrs: Any) -> PackageAttrs:
@@ -54,9 +57,12 @@ def package_attrs(attrs: Any) -> PackageAttrs:
     types = attrs.get("package_types")
     if types and not isinstance(types, list):
         raise InvalidInput("package_types must be a list.")
-    return PackageAttrs(**texts, license=license_name,
-                        package_types=tuple(str(item) for item in types or ()),
-                        extra=_extra(attrs, _PACKAGE_KEYS))
+    return PackageAttrs(
+        **texts,
+        license=license_name,
+        package_types=tuple(str(item) for item in types or ()),
+        extra=_extra(attrs, _PACKAGE_KEYS),
+    )
 
 
 def new_package(body: JsonObject) -> tuple[PackageAttrs, bool]:
@@ -68,8 +74,7 @@ def package_update(body: JsonObject) -> tuple[PackageAttrs, bool | None]:
     """``PATCH /package/...``: ``public_attrs`` (or the object itself) and ``public``
     (``None``: the visibility stays)."""
     public = body.get("public")
-    return (package_attrs(body.get("public_attrs", body)),
-            None if public is None else bool(public))
+    return (package_attrs(body.get("public_attrs", body)), None if public is None else bool(public))
 
 
 def release_attrs(attrs: Any) -> ReleaseAttrs:
@@ -77,9 +82,11 @@ def release_attrs(attrs: Any) -> ReleaseAttrs:
     if not isinstance(attrs, dict):
         raise InvalidInput("Release attributes must be an object.")
     summary, description = attrs.get("summary"), attrs.get("description")
-    return ReleaseAttrs(summary=summary if isinstance(summary, str) else None,
-                        description=description if isinstance(description, str) else None,
-                        extra=_extra(attrs, _RELEASE_KEYS))
+    return ReleaseAttrs(
+        summary=summary if isinstance(summary, str) else None,
+        description=description if isinstance(description, str) else None,
+        extra=_extra(attrs, _RELEASE_KEYS),
+    )
 
 
 def release_update(body: JsonObject) -> ReleaseAttrs:
@@ -110,9 +117,12 @@ def stage_request(body: JsonObject) -> StageRequest:
     if sha256 is not None and not isinstance(sha256, str):
         raise InvalidInput("sha256 must be 64 hexadecimal characters.")
     description = body.get("description")
-    return StageRequest(distribution_type=distribution_type or None, labels=labels,
-                        sha256=sha256 or None,
-                        description=description if isinstance(description, str) else None)
+    return StageRequest(
+        distribution_type=distribution_type or None,
+        labels=labels,
+        sha256=sha256 or None,
+        description=description if isinstance(description, str) else None,
+    )
 
 
 def dist_id(body: JsonObject) -> str:

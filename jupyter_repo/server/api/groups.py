@@ -52,10 +52,14 @@ class GroupHandler(BaseHandler):
 
 class GroupMembersHandler(BaseHandler):
     async def get(self, org: str, name: str) -> None:
-        self.write_json(await self.run(
-            lambda s: [{"login": u.login, "name": u.name}
-                       for u in orgs.members(s, self.actor, org, name)]
-        ))
+        self.write_json(
+            await self.run(
+                lambda s: [
+                    {"login": u.login, "name": u.name}
+                    for u in orgs.members(s, self.actor, org, name)
+                ]
+            )
+        )
 
 
 class GroupMemberHandler(BaseHandler):
@@ -76,10 +80,14 @@ class GroupMemberHandler(BaseHandler):
 
 class GroupPackagesHandler(BaseHandler):
     async def get(self, org: str, name: str) -> None:
-        self.write_json(await self.run(
-            lambda s: [{"full_name": f"{org}/{p.name}", "name": p.name, "summary": p.summary}
-                       for p in orgs.group_packages(s, self.actor, org, name)]
-        ))
+        self.write_json(
+            await self.run(
+                lambda s: [
+                    {"full_name": f"{org}/{p.name}", "name": p.name, "summary": p.summary}
+                    for p in orgs.group_packages(s, self.actor, org, name)
+                ]
+            )
+        )
 
 
 class GroupPackageHandler(BaseHandler):

@@ -32,8 +32,9 @@ class LabelHandler(BaseHandler):
             result = []
             for item in files:
                 package = item.release.package
-                result.append(rep.file(session, item, package, package.owner, urls,
-                                       item.release.version))
+                result.append(
+                    rep.file(session, item, package, package.owner, urls, item.release.version)
+                )
             return {"name": row.name, "is_locked": row.is_locked, "files": result}
 
         self.write_json(await self.run(show))
@@ -68,18 +69,26 @@ class LabelLockHandler(BaseHandler):
 class CopyHandler(BaseHandler):
     """``POST|PUT|PATCH /copy/package/<owner>/<package>/<version>/[<basename>]``."""
 
-    async def _copy(self, owner: str, name: str, version: str, basename: str | None,
-                    mode: str) -> None:
+    async def _copy(
+        self, owner: str, name: str, version: str, basename: str | None, mode: str
+    ) -> None:
         body = self.json_body()
         for key in ("to_owner", "from_channel", "to_channel"):
             if body.get(key) is not None and not isinstance(body[key], str):
                 raise errors.InvalidInput(f"{key} must be a string.")
 
         copied = await self.run_write(
-            labels.copy_files, self.repo.store, self.actor, owner, name, version,
-            basename or None, to_owner=body.get("to_owner"),
+            labels.copy_files,
+            self.repo.store,
+            self.actor,
+            owner,
+            name,
+            version,
+            basename or None,
+            to_owner=body.get("to_owner"),
             from_label=body.get("from_channel") or "main",
-            to_label=body.get("to_channel") or "main", mode=mode,
+            to_label=body.get("to_channel") or "main",
+            mode=mode,
         )
         self.write_json([{"basename": item} for item in copied])
 

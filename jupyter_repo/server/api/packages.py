@@ -28,18 +28,22 @@ class PackageHandler(BaseHandler):
 
     async def get(self, owner: str, name: str) -> None:
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run(
-            lambda s: rep.package(s, packages.get_package(s, self.actor, owner, name), urls,
-                                      self.actor)
-        ))
+        self.write_json(
+            await self.run(
+                lambda s: rep.package(
+                    s, packages.get_package(s, self.actor, owner, name), urls, self.actor
+                )
+            )
+        )
 
     async def post(self, owner: str, name: str) -> None:
         attrs, public = bodies.new_package(self.json_body())
         urls = rep.Urls(self.base_url())
 
         def create(session: Session) -> dict[str, Any]:
-            row = packages.create_package(session, self.actor, owner, name, public=public,
-                                          attrs=attrs)
+            row = packages.create_package(
+                session, self.actor, owner, name, public=public, attrs=attrs
+            )
             return rep.package(session, row, urls, self.actor)
 
         # anaconda-client requires 200 (201 is an error for it).
@@ -48,11 +52,16 @@ class PackageHandler(BaseHandler):
     async def patch(self, owner: str, name: str) -> None:
         attrs, public = bodies.package_update(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run_write(
-            lambda s: rep.package(s, packages.update_package(s, self.actor, owner, name, attrs,
-                                                             public=public),
-                                  urls, self.actor),
-        ))
+        self.write_json(
+            await self.run_write(
+                lambda s: rep.package(
+                    s,
+                    packages.update_package(s, self.actor, owner, name, attrs, public=public),
+                    urls,
+                    self.actor,
+                ),
+            )
+        )
 
     async def delete(self, owner: str, name: str) -> None:
         await self.run_write(packages.delete_package, self.repo.store, self.actor, owner, name)
@@ -65,32 +74,46 @@ class ReleaseHandler(BaseHandler):
 
     async def get(self, owner: str, name: str, version: str) -> None:
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run(
-            lambda s: rep.release(s, packages.get_release(s, self.actor, owner, name, version),
-                                  urls, self.actor)
-        ))
+        self.write_json(
+            await self.run(
+                lambda s: rep.release(
+                    s, packages.get_release(s, self.actor, owner, name, version), urls, self.actor
+                )
+            )
+        )
 
     async def post(self, owner: str, name: str, version: str) -> None:
         attrs = bodies.release_attrs(self.json_body())
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run_write(
-            lambda s: rep.release(
-                s, packages.create_release(s, self.actor, owner, name, version, attrs), urls,
-                self.actor),
-        ))
+        self.write_json(
+            await self.run_write(
+                lambda s: rep.release(
+                    s,
+                    packages.create_release(s, self.actor, owner, name, version, attrs),
+                    urls,
+                    self.actor,
+                ),
+            )
+        )
 
     async def patch(self, owner: str, name: str, version: str) -> None:
         attrs = bodies.release_update(self.json_body(required=True))
         urls = rep.Urls(self.base_url())
-        self.write_json(await self.run_write(
-            lambda s: rep.release(
-                s, packages.update_release(s, self.actor, owner, name, version, attrs), urls,
-                self.actor),
-        ))
+        self.write_json(
+            await self.run_write(
+                lambda s: rep.release(
+                    s,
+                    packages.update_release(s, self.actor, owner, name, version, attrs),
+                    urls,
+                    self.actor,
+                ),
+            )
+        )
 
     async def delete(self, owner: str, name: str, version: str) -> None:
-        await self.run_write(packages.delete_release, self.repo.store, self.actor, owner, name,
-                             version)
+        await self.run_write(
+            packages.delete_release, self.repo.store, self.actor, owner, name, version
+        )
         self.set_status(201)
         self.finish()
 
@@ -109,8 +132,9 @@ class DistHandler(BaseHandler):
         self.write_json(await self.run(show))
 
     async def delete(self, owner: str, name: str, version: str, basename: str) -> None:
-        removed = await self.run_write(packages.delete_file, self.repo.store, self.actor, owner,
-                                       name, version, basename)
+        removed = await self.run_write(
+            packages.delete_file, self.repo.store, self.actor, owner, name, version, basename
+        )
         self.write_json(removed)  # anaconda-client needs 200 with a JSON body
 
 
@@ -120,12 +144,14 @@ class PackagesHandler(BaseHandler):
     async def get(self, owner: str) -> None:
         urls = rep.Urls(self.base_url())
         package_type = self.get_query_argument("package_type", None) or self.get_query_argument(
-            "type", None)
+            "type", None
+        )
         platform = self.get_query_argument("platform", None)
 
         def listing(session: Session) -> list[dict[str, Any]]:
-            rows = packages.list_packages(session, self.actor, owner, package_type=package_type,
-                                          platform=platform)
+            rows = packages.list_packages(
+                session, self.actor, owner, package_type=package_type, platform=platform
+            )
             return rep.package_summaries(session, rows, urls, self.actor)
 
         self.write_json(await self.run(listing))
@@ -145,11 +171,18 @@ class SearchHandler(BaseHandler):
         per_page = _int_argument(self, "per_page", 100)
 
         def run_search(session: Session) -> tuple[list[dict[str, Any]], int]:
-            result = search.search(session, self.actor, query, package_type=package_type,
-                                   platform=platform, label=label, owner=owner, page=page,
-                                   per_page=per_page)
-            return rep.package_summaries(session, result.packages, urls, self.actor), \
-                result.total
+            result = search.search(
+                session,
+                self.actor,
+                query,
+                package_type=package_type,
+                platform=platform,
+                label=label,
+                owner=owner,
+                page=page,
+                per_page=per_page,
+            )
+            return rep.package_summaries(session, result.packages, urls, self.actor), result.total
 
         items, total = await self.run(run_search)
         self.set_header("X-Total-Count", str(total))
@@ -158,10 +191,14 @@ class SearchHandler(BaseHandler):
 
 class CollaboratorsHandler(BaseHandler):
     async def get(self, owner: str, name: str) -> None:
-        self.write_json(await self.run(
-            lambda s: [{"login": user.login, "name": user.name}
-                       for user in packages.list_collaborators(s, self.actor, owner, name)]
-        ))
+        self.write_json(
+            await self.run(
+                lambda s: [
+                    {"login": user.login, "name": user.name}
+                    for user in packages.list_collaborators(s, self.actor, owner, name)
+                ]
+            )
+        )
 
 
 class CollaboratorHandler(BaseHandler):

@@ -63,8 +63,15 @@ def user(account: Account) -> dict[str, Any]:
     }
 
 
-def file(session: Session, row: File, package: Package, owner: Account, urls: Urls,
-         version: str, label_names: list[str] | None = None) -> dict[str, Any]:
+def file(
+    session: Session,
+    row: File,
+    package: Package,
+    owner: Account,
+    urls: Urls,
+    version: str,
+    label_names: list[str] | None = None,
+) -> dict[str, Any]:
     if label_names is None:
         label_names = [label.name for label in row.labels]
     attrs = dict(row.attrs or {})
@@ -117,21 +124,29 @@ def sorted_versions(versions: list[str]) -> list[str]:
     return sorted(versions, key=key)
 
 
-def _readable(reader: Actor, package: Package, files: list[File],
-              labels_by_file: dict[int, list[str]]) -> list[File]:
-    return [item for item in files
-            if reads_file(reader, package.public, labels_by_file.get(item.id, []))]
+def _readable(
+    reader: Actor, package: Package, files: list[File], labels_by_file: dict[int, list[str]]
+) -> list[File]:
+    return [
+        item
+        for item in files
+        if reads_file(reader, package.public, labels_by_file.get(item.id, []))
+    ]
 
 
-def package(session: Session, row: Package, urls: Urls, reader: Actor, *,
-            owner: Account | None = None) -> dict[str, Any]:
+def package(
+    session: Session, row: Package, urls: Urls, reader: Actor, *, owner: Account | None = None
+) -> dict[str, Any]:
     """The package with every file ``reader`` may read (``package_summary``: without them)."""
     owner = owner or session.get(Account, row.owner_id)
     assert owner is not None
     releases = list(session.scalars(select(Release).where(Release.package_id == row.id)))
     version_of = {release.id: release.version for release in releases}
-    files = list(session.scalars(select(File).where(File.package_id == row.id)
-                                 .order_by(File.upload_time, File.id)))
+    files = list(
+        session.scalars(
+            select(File).where(File.package_id == row.id).order_by(File.upload_time, File.id)
+        )
+    )
     labels_by_file = _labels_by_file(session, [f.id for f in files])
     readable = _readable(reader, row, files, labels_by_file)
     if len(readable) < len(files):  # a label-limited token: show only what it reads
@@ -139,14 +154,31 @@ def package(session: Session, row: Package, urls: Urls, reader: Actor, *,
         version_of = {key: value for key, value in version_of.items() if key in shown}
         files = readable
     data = _package_data(
-        row, owner, urls, list(version_of.values()),
-        [(version_of[item.release_id], item.subdir, item.distribution_type,
-          item.attrs.get("build")) for item in files],
+        row,
+        owner,
+        urls,
+        list(version_of.values()),
+        [
+            (
+                version_of[item.release_id],
+                item.subdir,
+                item.distribution_type,
+                item.attrs.get("build"),
+            )
+            for item in files
+        ],
         {name for item in files for name in labels_by_file.get(item.id, [])},
     )
     data["files"] = [
-        file(session, item, row, owner, urls, version_of[item.release_id],
-             labels_by_file.get(item.id, []))
+        file(
+            session,
+            item,
+            row,
+            owner,
+            urls,
+            version_of[item.release_id],
+            labels_by_file.get(item.id, []),
+        )
         for item in files
     ]
     return data
@@ -155,8 +187,14 @@ def package(session: Session, row: Package, urls: Urls, reader: Actor, *,
 FileSketch = tuple[str, str | None, str, Any]  # version, subdir, distribution type, build
 
 
-def _package_data(row: Package, owner: Account, urls: Urls, release_versions: list[str],
-                  files: list[FileSketch], labels: set[str]) -> dict[str, Any]:
+def _package_data(
+    row: Package,
+    owner: Account,
+    urls: Urls,
+    release_versions: list[str],
+    files: list[FileSketch],
+    labels: set[str],
+) -> dict[str, Any]:
     """The package's shape from its releases and files (in upload order)."""
     versions = sorted_versions(release_versions)
     platforms: dict[str, str] = {}
@@ -196,14 +234,14 @@ def _package_data(row: Package, owner: Account, urls: Urls, release_versions: li
     }
 
 
-def package_summary(session: Session, row: Package, urls: Urls,
-                    reader: Actor) -> dict[str, Any]:
+def package_summary(session: Session, row: Package, urls: Urls, reader: Actor) -> dict[str, Any]:
     """The lighter shape used in lists and search results."""
     return package_summaries(session, [row], urls, reader)[0]
 
 
-def package_summaries(session: Session, rows: Sequence[Package], urls: Urls,
-                      reader: Actor) -> list[dict[str, Any]]:
+def package_summaries(
+    session: Session, rows: Sequence[Package], urls: Urls, reader: Actor
+) -> list[dict[str, Any]]:
     """``package_summary`` of many packages in four queries, not four per package: a
     search or a namespace listing shows hundreds, and the soak saw 1.3 s searches.
     Versions, platforms and labels come from the files ``reader`` may read."""
@@ -212,41 +250,71 @@ def package_summaries(session: Session, rows: Sequence[Package], urls: Urls,
         return []
     hidden_files: set[int] = set()
     if reader.token_label is not None:  # private files off the token's label stay unknown
-        hidden_files = set(session.scalars(
-            select(File.id).join(Package, Package.id == File.package_id)
-            .where(File.package_id.in_(ids), not_(readable_files(reader)))))
+        hidden_files = set(
+            session.scalars(
+                select(File.id)
+                .join(Package, Package.id == File.package_id)
+                .where(File.package_id.in_(ids), not_(readable_files(reader)))
+            )
+        )
     releases: dict[int, dict[int, str]] = defaultdict(dict)
     for release_id, package_id, version in session.execute(
-            select(Release.id, Release.package_id, Release.version)
-            .where(Release.package_id.in_(ids))):
+        select(Release.id, Release.package_id, Release.version).where(Release.package_id.in_(ids))
+    ):
         releases[package_id][release_id] = version
     files: dict[int, list[FileSketch]] = defaultdict(list)
     shown_releases: dict[int, set[int]] = defaultdict(set)
     for file_id, package_id, release_id, subdir, distribution_type, build in session.execute(
-            select(File.id, File.package_id, File.release_id, File.subdir,
-                   File.distribution_type, File.attrs["build"])
-            .where(File.package_id.in_(ids)).order_by(File.upload_time, File.id)):
+        select(
+            File.id,
+            File.package_id,
+            File.release_id,
+            File.subdir,
+            File.distribution_type,
+            File.attrs["build"],
+        )
+        .where(File.package_id.in_(ids))
+        .order_by(File.upload_time, File.id)
+    ):
         if file_id in hidden_files:
             continue
         shown_releases[package_id].add(release_id)
-        files[package_id].append((releases[package_id][release_id], subdir, distribution_type,
-                                  build))
+        files[package_id].append(
+            (releases[package_id][release_id], subdir, distribution_type, build)
+        )
     if hidden_files:
         for package_id in ids:
-            releases[package_id] = {key: value for key, value in releases[package_id].items()
-                                    if key in shown_releases[package_id]}
+            releases[package_id] = {
+                key: value
+                for key, value in releases[package_id].items()
+                if key in shown_releases[package_id]
+            }
     labels: dict[int, set[str]] = defaultdict(set)
     for file_id, package_id, name in session.execute(
-            select(File.id, File.package_id, Label.name)
-            .join(FileLabel, FileLabel.file_id == File.id)
-            .join(Label, Label.id == FileLabel.label_id)
-            .where(File.package_id.in_(ids))):
+        select(File.id, File.package_id, Label.name)
+        .join(FileLabel, FileLabel.file_id == File.id)
+        .join(Label, Label.id == FileLabel.label_id)
+        .where(File.package_id.in_(ids))
+    ):
         if file_id not in hidden_files:
             labels[package_id].add(name)
-    owners = {account.id: account for account in session.scalars(
-        select(Account).where(Account.id.in_({row.owner_id for row in rows})))}
-    return [_package_data(row, owners[row.owner_id], urls, list(releases[row.id].values()),
-                          files[row.id], labels[row.id]) for row in rows]
+    owners = {
+        account.id: account
+        for account in session.scalars(
+            select(Account).where(Account.id.in_({row.owner_id for row in rows}))
+        )
+    }
+    return [
+        _package_data(
+            row,
+            owners[row.owner_id],
+            urls,
+            list(releases[row.id].values()),
+            files[row.id],
+            labels[row.id],
+        )
+        for row in rows
+    ]
 
 
 def release(session: Session, row: Release, urls: Urls, reader: Actor) -> dict[str, Any]:
@@ -288,9 +356,13 @@ def token(row: Token) -> dict[str, Any]:
 
 
 def group(row: Group, member_count: int | None = None) -> dict[str, Any]:
-    data: dict[str, Any] = {"name": row.name, "permission": row.permission,
-                            "owner": row.org.login, "description": row.description,
-                            "created_at": iso(row.created_at)}
+    data: dict[str, Any] = {
+        "name": row.name,
+        "permission": row.permission,
+        "owner": row.org.login,
+        "description": row.description,
+        "created_at": iso(row.created_at),
+    }
     if member_count is not None:
         data["member_count"] = member_count
     return data

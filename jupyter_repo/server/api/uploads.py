@@ -31,8 +31,14 @@ MAX_FORM_FIELDS = 100  # an S3-style POST carries about ten
 MAX_PART_HEADER = 8 << 10  # recent python-multipart stops at 4 KiB itself; older ones do not
 MULTIPART_OVERHEAD = 1 << 20
 
-S3_CODES = {400: "InvalidArgument", 401: "AccessDenied", 403: "AccessDenied",
-            404: "NoSuchUpload", 409: "OperationAborted", 413: "EntityTooLarge"}
+S3_CODES = {
+    400: "InvalidArgument",
+    401: "AccessDenied",
+    403: "AccessDenied",
+    404: "NoSuchUpload",
+    409: "OperationAborted",
+    413: "EntityTooLarge",
+}
 
 
 class StageHandler(BaseHandler):
@@ -43,8 +49,9 @@ class StageHandler(BaseHandler):
         base = self.base_url()
 
         def stage(session: Session) -> dict[str, Any]:
-            row = uploads.stage(session, self.repo, self.actor, owner, name, version, basename,
-                                request)
+            row = uploads.stage(
+                session, self.repo, self.actor, owner, name, version, basename, request
+            )
             return {
                 "post_url": f"{base}/api/stage-upload/{row.dist_id}",
                 "form_data": {
@@ -69,8 +76,9 @@ class CommitHandler(BaseHandler):
         urls = rep.Urls(self.base_url())
 
         def commit(session: Session) -> dict[str, Any]:
-            row = uploads.commit(session, self.repo, self.actor, owner, name, version, basename,
-                                 dist_id)
+            row = uploads.commit(
+                session, self.repo, self.actor, owner, name, version, basename, dist_id
+            )
             package = row.release.package
             data = rep.file(session, row, package, package.owner, urls, version)
             data["url"] = urls.html(package.owner.login, package.name)
@@ -187,13 +195,18 @@ class StageUploadHandler(_SpoolingHandler):
             raise errors.InvalidInput("Expected a multipart/form-data body.")
         dist_id = self.path_args[0]
         await self.run(uploads.open_stage, dist_id)  # 404 before any byte is read
-        self._spool = await self.run_blocking(self.repo.store.new_spool,
-                                              self.repo.max_upload_size)
+        self._spool = await self.run_blocking(self.repo.store.new_spool, self.repo.max_upload_size)
         self._parser = self._make_parser(params[b"boundary"])
 
     def _make_parser(self, boundary: bytes) -> MultipartParser:
-        state: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "name": None,
-                                 "is_file": False, "buffer": []}
+        state: dict[str, Any] = {
+            "headers": {},
+            "field": b"",
+            "value": b"",
+            "name": None,
+            "is_file": False,
+            "buffer": [],
+        }
 
         def on_part_begin() -> None:
             state.update(headers={}, name=None, is_file=False, buffer=[], size=0)
@@ -236,12 +249,18 @@ class StageUploadHandler(_SpoolingHandler):
                     raise errors.InvalidInput("The multipart body has too many form fields.")
                 self._fields[state["name"]] = b"".join(state["buffer"]).decode("utf-8", "replace")
 
-        return MultipartParser(boundary, {
-            "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-            "on_header_value": on_header_value, "on_header_end": on_header_end,
-            "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        })
+        return MultipartParser(
+            boundary,
+            {
+                "on_part_begin": on_part_begin,
+                "on_header_field": on_header_field,
+                "on_header_value": on_header_value,
+                "on_header_end": on_header_end,
+                "on_headers_finished": on_headers_finished,
+                "on_part_data": on_part_data,
+                "on_part_end": on_part_end,
+            },
+        )
 
     def consume(self, data: bytes) -> None:
         try:
@@ -263,14 +282,17 @@ class StageUploadHandler(_SpoolingHandler):
         spool, self._spool = self._spool, None
         await self.run_blocking(spool.finish)
         await self.run_blocking(
-            uploads.receive, self.repo, dist_id, spool,
+            uploads.receive,
+            self.repo,
+            dist_id,
+            spool,
             content_md5=self._fields.get("Content-MD5"),
             content_length=self._fields.get("Content-Length"),
         )
         self.set_status(201)
         self.set_header("Content-Type", "application/xml")
         self.finish(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<PostResponse>"
+            '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse>'
             f"<Key>{escape(self._fields.get('key', ''))}</Key></PostResponse>"
         )
 
@@ -281,7 +303,7 @@ class StageUploadHandler(_SpoolingHandler):
             code = "InvalidDigest" if "MD5" in error.message else "BadDigest"
         self.set_header("Content-Type", "application/xml")
         self.finish(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
             f"<Error><Code>{code}</Code><Message>{escape(message)}</Message></Error>"
         )
 
@@ -312,10 +334,17 @@ class DirectUploadHandler(_SpoolingHandler):
             public=self.get_query_argument("private", "0").lower() not in ("1", "true", "yes"),
             sha256=self.get_query_argument("sha256", None),
         )
-        self._target = await self.run(uploads.precheck_direct, self.repo, self.actor, owner,
-                                      name, version, basename, self._options)
-        self._spool = await self.run_blocking(self.repo.store.new_spool,
-                                              self.repo.max_upload_size)
+        self._target = await self.run(
+            uploads.precheck_direct,
+            self.repo,
+            self.actor,
+            owner,
+            name,
+            version,
+            basename,
+            self._options,
+        )
+        self._spool = await self.run_blocking(self.repo.store.new_spool, self.repo.max_upload_size)
 
     @property
     def max_body_size(self) -> int:  # type: ignore[override]
@@ -330,8 +359,9 @@ class DirectUploadHandler(_SpoolingHandler):
         spool, self._spool = self._spool, None
         assert spool is not None
         await self.run_blocking(spool.finish)
-        created = await self.run_blocking(uploads.ingest_direct, self.repo, self.actor,
-                                          self._target, spool, self._options)
+        created = await self.run_blocking(
+            uploads.ingest_direct, self.repo, self.actor, self._target, spool, self._options
+        )
         urls = rep.Urls(self.base_url())
 
         def describe(session: Session) -> dict[str, Any]:
@@ -349,4 +379,3 @@ class DirectUploadHandler(_SpoolingHandler):
         self.write_json(await self.run(describe), status=201)
 
     post = put
-

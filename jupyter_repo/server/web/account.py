@@ -34,16 +34,20 @@ class LoginHandler(WebHandler):
         try:
             user: Account = await self.authenticate_password(username, password)
         except errors.Unauthenticated as error:
-            self.render_page("login.html", status=401, next_url=target, username=username,
-                             error=error.message)
+            self.render_page(
+                "login.html", status=401, next_url=target, username=username, error=error.message
+            )
             return
         old = self.get_cookie(SESSION_COOKIE)
         if old:
             await self.run_write(web_sessions.end, old)
         secret = await self.run_write(
-            web_sessions.start, user.id, max_age=self.session_age,
+            web_sessions.start,
+            user.id,
+            max_age=self.session_age,
             remote_addr=self.request.remote_ip or "",
-            user_agent=self.request.headers.get("User-Agent", ""))
+            user_agent=self.request.headers.get("User-Agent", ""),
+        )
         self.set_session_cookie(secret)
         self.see_other(target)
 
@@ -81,21 +85,43 @@ class AccountHandler(WebHandler):
 
     async def show(self, status: int = 200, **extra: Any) -> None:
         context = await self.run(_account_page, self.actor)
-        self.render_page("account.html", status=status, scopes=tokens.SCOPES,
-                         expiry_choices=EXPIRY_CHOICES, default_expiry=DEFAULT_EXPIRY_DAYS,
-                         **context, **extra)
+        self.render_page(
+            "account.html",
+            status=status,
+            scopes=tokens.SCOPES,
+            expiry_choices=EXPIRY_CHOICES,
+            default_expiry=DEFAULT_EXPIRY_DAYS,
+            **context,
+            **extra,
+        )
 
 
-def _create_token(session: Session, actor: Actor, *, name: str, scopes: list[str],
-                  max_age: int, remote_addr: str, policy: tokens.TokenPolicy
-                  ) -> tuple[Token, str]:
+def _create_token(
+    session: Session,
+    actor: Actor,
+    *,
+    name: str,
+    scopes: list[str],
+    max_age: int,
+    remote_addr: str,
+    policy: tokens.TokenPolicy,
+) -> tuple[Token, str]:
     """Create a token; unlike the CLI's login, never silently replace one of the same name."""
     if any(row.name == name for row in tokens.list_tokens(session, actor)):
         raise errors.Conflict(
-            f"You already have a token named {name!r}: choose another name or revoke it first.")
-    return tokens.create_token(session, actor, name=name, scopes=scopes, max_age=max_age,
-                               remote_addr=remote_addr, policy=policy, hostname="web",
-                               fail_if_exists=True)
+            f"You already have a token named {name!r}: choose another name or revoke it first."
+        )
+    return tokens.create_token(
+        session,
+        actor,
+        name=name,
+        scopes=scopes,
+        max_age=max_age,
+        remote_addr=remote_addr,
+        policy=policy,
+        hostname="web",
+        fail_if_exists=True,
+    )
 
 
 class TokensHandler(AccountHandler):
@@ -120,8 +146,14 @@ class TokensHandler(AccountHandler):
         if not scopes:
             raise errors.InvalidInput("Choose at least one scope.")
         _row, secret = await self.act(
-            _create_token, self.actor, name=name, scopes=scopes, max_age=days * 86400,
-            remote_addr=self.request.remote_ip or "", policy=self.repo.token_policy)
+            _create_token,
+            self.actor,
+            name=name,
+            scopes=scopes,
+            max_age=days * 86400,
+            remote_addr=self.request.remote_ip or "",
+            policy=self.repo.token_policy,
+        )
         await self.show(new_token=secret, new_token_name=name)
 
 
@@ -139,6 +171,10 @@ class OrgCreateHandler(WebHandler):
 
     async def submit(self, form: dict[str, list[str]]) -> None:
         self.require_login()
-        org = await self.act(accounts.create_org_as, self.actor, self.field(form, "login"),
-                             name=self.field(form, "name"))
+        org = await self.act(
+            accounts.create_org_as,
+            self.actor,
+            self.field(form, "login"),
+            name=self.field(form, "name"),
+        )
         self.see_other(f"/orgs/{org.login}")

@@ -33,24 +33,26 @@ DEFAULT_SESSION_AGE = 14 * 86400
 
 #: No scripts at all, no frames, no plugins; styles and images from this server (inline
 #: styles only as filtered attributes of rendered content); images also as data: URLs.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'none'",
-    "script-src 'none'",
-    "style-src 'self'",
-    "style-src-attr 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'none'",
-    "media-src 'none'",
-    "object-src 'none'",
-    "frame-src 'none'",
-    "child-src 'none'",
-    "worker-src 'none'",
-    "manifest-src 'none'",
-    "frame-ancestors 'none'",
-    "form-action 'self'",
-    "base-uri 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'none'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'none'",
+        "media-src 'none'",
+        "object-src 'none'",
+        "frame-src 'none'",
+        "child-src 'none'",
+        "worker-src 'none'",
+        "manifest-src 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "base-uri 'none'",
+    ]
+)
 
 
 def path_name(check: Callable[[str], str], value: str) -> str:
@@ -103,15 +105,21 @@ class WebHandler(BaseHandler):
     def form(self) -> dict[str, list[str]]:
         arguments: dict[str, list[bytes]] = {}
         files: dict[str, list[httputil.HTTPFile]] = {}
-        httputil.parse_body_arguments(self.request.headers.get("Content-Type", ""),
-                                      self.body_bytes(), arguments, files,
-                                      self.request.headers)
+        httputil.parse_body_arguments(
+            self.request.headers.get("Content-Type", ""),
+            self.body_bytes(),
+            arguments,
+            files,
+            self.request.headers,
+        )
         for name, values in arguments.items():
             self.request.body_arguments.setdefault(name, []).extend(values)
             self.request.arguments.setdefault(name, []).extend(values)
         try:
-            form = {name: [value.decode("utf-8") for value in values]
-                    for name, values in arguments.items()}
+            form = {
+                name: [value.decode("utf-8") for value in values]
+                for name, values in arguments.items()
+            }
         except UnicodeDecodeError:
             raise errors.InvalidInput("The form is not UTF-8 text.") from None
         if any("\x00" in value for values in form.values() for value in values):
@@ -119,8 +127,9 @@ class WebHandler(BaseHandler):
             raise errors.InvalidInput("The form holds a NUL character.")
         return form
 
-    async def act(self, function: Callable[Concatenate[Session, P], T], /, *args: P.args,
-                  **kwargs: P.kwargs) -> T:
+    async def act(
+        self, function: Callable[Concatenate[Session, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """Run a form's action in a writing transaction.
 
         The page's own object was checked before (a missing one is the 404 page); an object
@@ -158,9 +167,14 @@ class WebHandler(BaseHandler):
         return int(self.settings.get("session_max_age", DEFAULT_SESSION_AGE))
 
     def set_session_cookie(self, secret: str) -> None:
-        self.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Lax",
-                        secure=self.request.protocol == "https",
-                        expires_days=self.session_age / 86400)
+        self.set_cookie(
+            SESSION_COOKIE,
+            secret,
+            httponly=True,
+            samesite="Lax",
+            secure=self.request.protocol == "https",
+            expires_days=self.session_age / 86400,
+        )
 
     def clear_session_cookie(self) -> None:
         self.clear_cookie(SESSION_COOKIE, samesite="Lax")
@@ -203,8 +217,11 @@ class WebHandler(BaseHandler):
         The page around it is rendered as usual; with a Content-Length (no chunked
         encoding) each part goes to the socket as it is.
         """
-        page = environment().get_template(template).render(
-            {**self.page_context(), **context, "embedded": Markup(_EMBEDDED)})
+        page = (
+            environment()
+            .get_template(template)
+            .render({**self.page_context(), **context, "embedded": Markup(_EMBEDDED)})
+        )
         head, found, tail = page.partition(_EMBEDDED)
         assert found, f"{template} shows no {{{{ embedded }}}}"
         head_bytes, tail_bytes = head.encode(), tail.encode()
@@ -222,8 +239,7 @@ class WebHandler(BaseHandler):
 
     def flush(self, include_footers: bool = False) -> Any:
         if not self._headers_written:  # the first flush sends the headers (finish flushes)
-            self.set_header("Server-Timing",
-                            f"app;dur={self.request.request_time() * 1000:.1f}")
+            self.set_header("Server-Timing", f"app;dur={self.request.request_time() * 1000:.1f}")
         return super().flush(include_footers)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -237,8 +253,11 @@ class WebHandler(BaseHandler):
             message = error.log_message or self._reason
         else:
             message = "Internal server error; the administrator can find details in the log."
-        if (status_code == 401 and self.request.method in ("GET", "HEAD", "POST")
-                and self.request.path != "/login"):
+        if (
+            status_code == 401
+            and self.request.method in ("GET", "HEAD", "POST")
+            and self.request.path != "/login"
+        ):
             # Browsers get the login form, never a Basic-auth dialog (and the login page
             # itself, refusing a bad token, says so instead of redirecting to itself).
             self.clear_session_cookie()
@@ -256,8 +275,13 @@ class WebHandler(BaseHandler):
             # has no per-request form token, so it is byte for byte the same every time.
             self.render_page("not_found.html", status=404, login_next=None, plain_nav=True)
             return
-        self.render_page("error.html", status=status_code, status_code=status_code,
-                         reason=responses.get(status_code, "Error"), message=message)
+        self.render_page(
+            "error.html",
+            status=status_code,
+            status_code=status_code,
+            reason=responses.get(status_code, "Error"),
+            message=message,
+        )
 
 
 class WebNotFoundHandler(WebHandler):

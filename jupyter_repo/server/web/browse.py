@@ -8,8 +8,12 @@ from jupyter_repo.server.web.base import WebHandler, path_name
 
 PER_PAGE = 50
 TYPE_LABELS = {
-    "conda": "conda", "pypi": "PyPI", "ipynb": "notebook", "env": "environment",
-    "project": "project", "file": "file",
+    "conda": "conda",
+    "pypi": "PyPI",
+    "ipynb": "notebook",
+    "env": "environment",
+    "project": "project",
+    "file": "file",
 }
 COMMON_PLATFORMS = ("noarch", "linux-64", "linux-aarch64", "osx-64", "osx-arm64", "win-64")
 
@@ -17,8 +21,13 @@ COMMON_PLATFORMS = ("noarch", "linux-64", "linux-aarch64", "osx-64", "osx-arm64"
 class HomeHandler(WebHandler):
     async def get(self) -> None:
         recent, total = await self.run(listings.recent_packages, self.actor, limit=20)
-        self.render_page("home.html", recent=recent, total=total, type_labels=TYPE_LABELS,
-                         platforms=COMMON_PLATFORMS)
+        self.render_page(
+            "home.html",
+            recent=recent,
+            total=total,
+            type_labels=TYPE_LABELS,
+            platforms=COMMON_PLATFORMS,
+        )
 
 
 class SearchHandler(WebHandler):
@@ -31,12 +40,22 @@ class SearchHandler(WebHandler):
             "label": self.text_argument("label"),
         }
         results = await self.run(
-            listings.search_packages, self.actor, query,
-            package_type=filters["type"], platform=filters["platform"],
-            label=filters["label"], page=self.int_argument("page", 1), per_page=PER_PAGE,
+            listings.search_packages,
+            self.actor,
+            query,
+            package_type=filters["type"],
+            platform=filters["platform"],
+            label=filters["label"],
+            page=self.int_argument("page", 1),
+            per_page=PER_PAGE,
         )
-        self.render_page("search.html", results=results, filters=filters,
-                         type_labels=TYPE_LABELS, platforms=COMMON_PLATFORMS)
+        self.render_page(
+            "search.html",
+            results=results,
+            filters=filters,
+            type_labels=TYPE_LABELS,
+            platforms=COMMON_PLATFORMS,
+        )
 
 
 class OwnerHandler(WebHandler):
@@ -45,8 +64,14 @@ class OwnerHandler(WebHandler):
     async def get(self, owner: str) -> None:
         login = path_name(names.login, owner)
         package_type = self.text_argument("type")
-        view = await self.run(listings.owner_packages, self.actor, login,
-                              package_type=package_type, page=self.int_argument("page", 1),
-                              per_page=PER_PAGE)
-        self.render_page("owner.html", view=view, package_type=package_type,
-                         type_labels=TYPE_LABELS)
+        view = await self.run(
+            listings.owner_packages,
+            self.actor,
+            login,
+            package_type=package_type,
+            page=self.int_argument("page", 1),
+            per_page=PER_PAGE,
+        )
+        self.render_page(
+            "owner.html", view=view, package_type=package_type, type_labels=TYPE_LABELS
+        )

@@ -23,16 +23,21 @@ PENDING_REFRESH = 3
 
 
 def _path_names(owner: str, name: str, version: str, basename: str) -> tuple[str, ...]:
-    return (path_name(names.login, owner), path_name(names.package, name),
-            path_name(names.version, version), basename)
+    return (
+        path_name(names.login, owner),
+        path_name(names.package, name),
+        path_name(names.version, version),
+        basename,
+    )
 
 
 class FilePageHandler(WebHandler):
     """``/<owner>/<package>/files/<version>/<basename>``."""
 
     async def get(self, owner: str, name: str, version: str, basename: str) -> None:
-        view = await self.run(listings.file_view, self.actor,
-                              *_path_names(owner, name, version, basename))
+        view = await self.run(
+            listings.file_view, self.actor, *_path_names(owner, name, version, basename)
+        )
         context: dict[str, Any] = {"f": view, "type_labels": TYPE_LABELS}
         if view.distribution_type == "ipynb":
             await self.notebook(view, context)
@@ -46,11 +51,17 @@ class FilePageHandler(WebHandler):
                 listings.check_page(page, PROJECT_FILES_PER_PAGE)
                 start = (page - 1) * PROJECT_FILES_PER_PAGE
                 context["project_files"] = listings.Page(
-                    files[start:start + PROJECT_FILES_PER_PAGE], len(files), page,
-                    PROJECT_FILES_PER_PAGE)
-        self.render_page(f"file_{view.distribution_type}.html"
-                         if view.distribution_type in ("env", "project")
-                         else "file_other.html", **context)
+                    files[start : start + PROJECT_FILES_PER_PAGE],
+                    len(files),
+                    page,
+                    PROJECT_FILES_PER_PAGE,
+                )
+        self.render_page(
+            f"file_{view.distribution_type}.html"
+            if view.distribution_type in ("env", "project")
+            else "file_other.html",
+            **context,
+        )
 
     async def notebook(self, view: listings.FileView, context: dict[str, Any]) -> None:
         """The notebook's page: its rendered cells, or why not, or "being rendered"."""
@@ -83,18 +94,35 @@ class FilePageHandler(WebHandler):
             ("jupyter repo", [f"jupyter repo install {owner}/{package}"]),
         ]
         if view.distribution_type == "project":
-            result.append(("anaconda CLI", [f"anaconda download {owner}/{package}",
-                                            f"tar -xzf {view.filename}"]))
+            result.append(
+                (
+                    "anaconda CLI",
+                    [f"anaconda download {owner}/{package}", f"tar -xzf {view.filename}"],
+                )
+            )
             return result
         if spec_format == "environment.yml":
-            result.append(("conda", [f"curl -fsSLo {view.filename} {download}",
-                                     f"conda env create --file {view.filename}"]))
+            result.append(
+                (
+                    "conda",
+                    [
+                        f"curl -fsSLo {view.filename} {download}",
+                        f"conda env create --file {view.filename}",
+                    ],
+                )
+            )
         elif spec_format == "explicit":
-            result.append(("conda", [f"curl -fsSLo {view.filename} {download}",
-                                     f"conda create --name {package} --file {view.filename}"]))
+            result.append(
+                (
+                    "conda",
+                    [
+                        f"curl -fsSLo {view.filename} {download}",
+                        f"conda create --name {package} --file {view.filename}",
+                    ],
+                )
+            )
         elif spec_format == "requirements.txt":
-            result.append(("pip", ["python -m venv .venv",
-                                   f".venv/bin/pip install -r {download}"]))
+            result.append(("pip", ["python -m venv .venv", f".venv/bin/pip install -r {download}"]))
         return result
 
 
@@ -113,8 +141,10 @@ def attached_environment(recorded: Any) -> dict[str, str] | None:
 
 
 def download_path(view: listings.FileView) -> str:
-    return (f"/{view.owner.login}/{path_quote(view.package.name)}/download/"
-            f"{path_quote(view.version)}/{path_quote(view.basename)}")
+    return (
+        f"/{view.owner.login}/{path_quote(view.package.name)}/download/"
+        f"{path_quote(view.version)}/{path_quote(view.basename)}"
+    )
 
 
 class FileDownloadHandler(WebHandler):
@@ -125,8 +155,9 @@ class FileDownloadHandler(WebHandler):
 
         def locate(session: Session) -> tuple[BlobInfo, bool]:
             file, public = downloads.locate(session, self.actor, owner, name, version, basename)
-            return BlobInfo(file.blob.key, file.size, file.sha256, file.filename,
-                            file.upload_time), public
+            return BlobInfo(
+                file.blob.key, file.size, file.sha256, file.filename, file.upload_time
+            ), public
 
         blob, public = await self.run(locate)
         await send_blob(self, blob, cache_control=IMMUTABLE if public else "private, max-age=0")

@@ -43,32 +43,64 @@ def _per_label(labels: list[str], commands: list[str]) -> list[str]:
     return lines
 
 
-def instructions(base_url: str, owner: str, package: str, *, public: bool,
-                 type_labels: dict[str, list[str]]) -> list[Instruction]:
+def instructions(
+    base_url: str, owner: str, package: str, *, public: bool, type_labels: dict[str, list[str]]
+) -> list[Instruction]:
     """What to type to install ``owner/package``, for every client that can.
 
     ``type_labels`` maps each distribution type the package has to the labels holding
     files of that type ("main" first); a label other than main gets its own channel/index.
     """
-    token_note = ([f"This package is private: replace {TOKEN_PLACEHOLDER} with a token from "
-                   "your account page (scope: download)."] if not public else [])
+    token_note = (
+        [
+            f"This package is private: replace {TOKEN_PLACEHOLDER} with a token from "
+            "your account page (scope: download)."
+        ]
+        if not public
+        else []
+    )
     result: list[Instruction] = []
     conda_labels = type_labels.get("conda", [])
     if conda_labels:
-        result.append(Instruction("conda", "conda", _per_label(conda_labels, [
-            f"conda install -c {conda_channel(base_url, owner, label, public=public)} {package}"
-            for label in conda_labels]), token_note))
+        result.append(
+            Instruction(
+                "conda",
+                "conda",
+                _per_label(
+                    conda_labels,
+                    [
+                        f"conda install -c {conda_channel(base_url, owner, label, public=public)}"
+                        f" {package}"
+                        for label in conda_labels
+                    ],
+                ),
+                token_note,
+            )
+        )
     pypi_labels = type_labels.get("pypi", [])
     if pypi_labels:
-        result.append(Instruction("pip", "pip", _per_label(pypi_labels, [
-            f"pip install --index-url {pip_index(base_url, owner, label, public=public)} "
-            f"{package}" for label in pypi_labels]), token_note))
+        result.append(
+            Instruction(
+                "pip",
+                "pip",
+                _per_label(
+                    pypi_labels,
+                    [
+                        f"pip install --index-url"
+                        f" {pip_index(base_url, owner, label, public=public)} {package}"
+                        for label in pypi_labels
+                    ],
+                ),
+                token_note,
+            )
+        )
     api = f"{base_url.rstrip('/')}/api"
     anaconda = [f"anaconda config --set url {api}"]
     if not public:
         anaconda.append("anaconda login")
     anaconda.append(f"anaconda download {owner}/{package}")
     result.append(Instruction("anaconda", "anaconda CLI", anaconda))
-    result.append(Instruction("jupyter-repo", "jupyter repo",
-                              [f"jupyter repo install {owner}/{package}"]))
+    result.append(
+        Instruction("jupyter-repo", "jupyter repo", [f"jupyter repo install {owner}/{package}"])
+    )
     return result

@@ -24,8 +24,13 @@ class OrgHandler(WebHandler):
     """``/orgs/<org>``: groups and members; admins create groups."""
 
     async def get(self, org: str) -> None:
-        view = await self.run(listings.org_view, self.actor, path_name(names.login, org),
-                              page=self.int_argument("page", 1), per_page=PER_PAGE)
+        view = await self.run(
+            listings.org_view,
+            self.actor,
+            path_name(names.login, org),
+            page=self.int_argument("page", 1),
+            per_page=PER_PAGE,
+        )
         self.render_page("org.html", view=view, permissions=orgs.PERMISSIONS)
 
     async def submit(self, form: dict[str, list[str]], org: str) -> None:
@@ -41,9 +46,14 @@ class GroupHandler(WebHandler):
 
     async def get(self, org: str, group: str) -> None:
         view = await self.run(
-            listings.group_view, self.actor, path_name(names.login, org),
-            path_name(names.group, group), members_page=self.int_argument("members_page", 1),
-            packages_page=self.int_argument("packages_page", 1), per_page=PER_PAGE)
+            listings.group_view,
+            self.actor,
+            path_name(names.login, org),
+            path_name(names.group, group),
+            members_page=self.int_argument("members_page", 1),
+            packages_page=self.int_argument("packages_page", 1),
+            per_page=PER_PAGE,
+        )
         self.render_page("group.html", view=view)
 
     async def submit(self, form: dict[str, list[str]], org: str, group: str) -> None:
@@ -79,10 +89,11 @@ class LabelsHandler(WebHandler):
 
         def load(session: Session) -> dict[str, Any]:
             account = listings.manageable_account(session, self.actor, login, Level.WRITE)
-            return {"account": account,
-                    "labels": labels.summary(session, self.actor, login),
-                    "is_admin": account_level(session, self.actor, account)
-                    >= Level.ADMIN}
+            return {
+                "account": account,
+                "labels": labels.summary(session, self.actor, login),
+                "is_admin": account_level(session, self.actor, account) >= Level.ADMIN,
+            }
 
         self.render_page("labels.html", **await self.run(load))
 

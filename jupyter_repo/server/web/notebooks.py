@@ -31,8 +31,9 @@ RENDERING_REVISION = 2
 
 @cache
 def renderer_id() -> str:
-    return (f"notebook-html-{RENDERING_REVISION}/nbconvert-{version('nbconvert')}"
-            f"/nh3-{version('nh3')}")
+    return (
+        f"notebook-html-{RENDERING_REVISION}/nbconvert-{version('nbconvert')}/nh3-{version('nh3')}"
+    )
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ def check_budget(notebook: Any, budget: Budget) -> None:
     """Raise :class:`TooLarge` if ``notebook`` holds more than ``budget`` allows."""
     cells = notebook.get("cells", [])
     if len(cells) > budget.max_cells:
-        raise TooLarge(f"It has {len(cells):,} cells; notebooks with more than "
-                       f"{budget.max_cells:,} are not previewed.")
+        raise TooLarge(
+            f"It has {len(cells):,} cells; notebooks with more than "
+            f"{budget.max_cells:,} are not previewed."
+        )
     outputs = 0
     text = 0
     for cell in cells:
@@ -74,11 +77,15 @@ def check_budget(notebook: Any, budget: Budget) -> None:
                 if not mime.startswith("image/"):
                     text += _text_size(value)
     if outputs > budget.max_outputs:
-        raise TooLarge(f"It has {outputs:,} outputs; notebooks with more than "
-                       f"{budget.max_outputs:,} are not previewed.")
+        raise TooLarge(
+            f"It has {outputs:,} outputs; notebooks with more than "
+            f"{budget.max_outputs:,} are not previewed."
+        )
     if text > budget.max_text_chars:
-        raise TooLarge(f"It holds {text:,} characters of code, text and outputs; notebooks "
-                       f"with more than {budget.max_text_chars:,} are not previewed.")
+        raise TooLarge(
+            f"It holds {text:,} characters of code, text and outputs; notebooks "
+            f"with more than {budget.max_text_chars:,} are not previewed."
+        )
 
 
 @cache
@@ -97,21 +104,28 @@ def _exporter() -> HTMLExporter:
         """
 
         # Exporter says it returns a notebook; HTMLExporter overrides it (as here) with text.
-        def from_notebook_node(self, nb: NotebookNode,  # type: ignore[override]
-                               resources: dict[str, Any] | None = None,
-                               **kw: Any) -> tuple[str, dict[str, Any]]:
+        def from_notebook_node(  # type: ignore[override]
+            self,
+            nb: NotebookNode,
+            resources: dict[str, Any] | None = None,
+            **kw: Any,
+        ) -> tuple[str, dict[str, Any]]:
             language = nb.metadata.get("language_info", {})
             lexer = language.get("pygments_lexer", language.get("name"))
             # nbconvert leaves these unannotated.
             resources = self._init_resources(resources)  # type: ignore[no-untyped-call]
             self.register_filter(  # type: ignore[no-untyped-call]
-                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self))
-            data_types = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self,
-                                               resources=resources)
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+            )
+            data_types = WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources
+            )
             self.register_filter(  # type: ignore[no-untyped-call]
-                "filter_data_type", data_types)
+                "filter_data_type", data_types
+            )
             result: tuple[str, dict[str, Any]] = TemplateExporter.from_notebook_node(
-                self, nb, resources, **kw)
+                self, nb, resources, **kw
+            )
             return result
 
     # "basic" is the cells alone, without nbconvert's page, scripts and style sheets.
@@ -120,9 +134,12 @@ def _exporter() -> HTMLExporter:
     # Markdown brackets) are left out: the whole result passes through nh3 anyway, and
     # "files/" links mean nothing on this server.
     return CellsExporter(  # type: ignore[no-untyped-call]
-        template_name="basic", exclude_anchor_links=False, anchor_link_text="¶",
+        template_name="basic",
+        exclude_anchor_links=False,
+        anchor_link_text="¶",
         embed_images=False,
-        filters={"clean_html": _unchanged, "strip_files_prefix": _unchanged})
+        filters={"clean_html": _unchanged, "strip_files_prefix": _unchanged},
+    )
 
 
 def _unchanged(text: str | bytes) -> str:
@@ -132,8 +149,9 @@ def _unchanged(text: str | bytes) -> str:
 _lock = threading.Lock()  # one exporter, not thread-safe (workers render one at a time)
 
 
-def render_notebook(data: bytes, filename: str = "notebook.ipynb",
-                    budget: Budget | None = None) -> str:
+def render_notebook(
+    data: bytes, filename: str = "notebook.ipynb", budget: Budget | None = None
+) -> str:
     """Notebook bytes in, sanitised HTML of its cells out. Blocking, slow: see the module."""
     notebook = read_notebook(data, filename)
     budget = budget or Budget()

@@ -25,16 +25,30 @@ class PackageHandler(WebHandler):
     async def get(self, owner: str, name: str) -> None:
         login = path_name(names.login, owner)
         name = path_name(names.package, name)
-        filters = {"label": self.text_argument("label"),
-                   "platform": self.text_argument("platform"),
-                   "version": self.text_argument("version")}
-        detail = await self.run(listings.package_detail, self.actor, login, name,
-                                page=self.int_argument("page", 1), per_page=FILES_PER_PAGE,
-                                **filters)
-        install = instructions(self.base_url(), detail.owner.login, detail.package.name,
-                               public=detail.package.public, type_labels=detail.type_labels)
-        self.render_page("package.html", d=detail, install=install, filters=filters,
-                         type_labels=TYPE_LABELS)
+        filters = {
+            "label": self.text_argument("label"),
+            "platform": self.text_argument("platform"),
+            "version": self.text_argument("version"),
+        }
+        detail = await self.run(
+            listings.package_detail,
+            self.actor,
+            login,
+            name,
+            page=self.int_argument("page", 1),
+            per_page=FILES_PER_PAGE,
+            **filters,
+        )
+        install = instructions(
+            self.base_url(),
+            detail.owner.login,
+            detail.package.name,
+            public=detail.package.public,
+            type_labels=detail.type_labels,
+        )
+        self.render_page(
+            "package.html", d=detail, install=install, filters=filters, type_labels=TYPE_LABELS
+        )
 
 
 class PackageSettingsHandler(WebHandler):
@@ -52,8 +66,11 @@ class PackageSettingsHandler(WebHandler):
             await self.act(packages.set_visibility, self.actor, login, name, public == "1")
         elif action in ("add-label", "remove-label"):
             label = self.field(form, "label")
-            target = labels.FileSelection(package.name, self.field(form, "version") or None,
-                                          self.field(form, "basename") or None)
+            target = labels.FileSelection(
+                package.name,
+                self.field(form, "version") or None,
+                self.field(form, "basename") or None,
+            )
             if not label:
                 raise errors.InvalidInput("Name the label.")
             if action == "add-label":

@@ -63,49 +63,58 @@ class NotebookPreviews(LoggingConfigurable):
     """Renders notebooks for their pages in worker processes, within a budget."""
 
     max_bytes = Integer(
-        8 * MIB, help="Largest notebook file previewed on its page; larger ones are offered "
-        "as a download only, without being read."
+        8 * MIB,
+        help="Largest notebook file previewed on its page; larger ones are offered "
+        "as a download only, without being read.",
     ).tag(config=True)
     max_cells = Integer(2_000, help="Most cells of a previewed notebook.").tag(config=True)
     max_outputs = Integer(5_000, help="Most outputs of a previewed notebook.").tag(config=True)
     max_text_chars = Integer(
-        1 * MIB, help="Most characters of cell sources and non-image outputs in a previewed "
+        1 * MIB,
+        help="Most characters of cell sources and non-image outputs in a previewed "
         "notebook: the text that is highlighted, parsed as Markdown and sanitised (images "
-        "count only towards max_bytes)."
+        "count only towards max_bytes).",
     ).tag(config=True)
     max_html_bytes = Integer(
-        16 * MIB, help="Largest rendering kept and shown; a notebook rendering to more is "
-        "offered as a download only."
+        16 * MIB,
+        help="Largest rendering kept and shown; a notebook rendering to more is "
+        "offered as a download only.",
     ).tag(config=True)
     timeout = Float(
-        30.0, help="Seconds one rendering may take (wall time, from when a worker is free); "
-        "its worker process is then killed and the page offers the download."
+        30.0,
+        help="Seconds one rendering may take (wall time, from when a worker is free); "
+        "its worker process is then killed and the page offers the download.",
     ).tag(config=True)
     memory_limit = Integer(
-        1024 * MIB, help="Address space of each render worker process (RLIMIT_AS); a "
-        "rendering that needs more fails, and the page offers the download (0: no limit)."
+        1024 * MIB,
+        help="Address space of each render worker process (RLIMIT_AS); a "
+        "rendering that needs more fails, and the page offers the download (0: no limit).",
     ).tag(config=True)
     processes = Integer(
         2, help="Render worker processes per server process: renderings run at once."
     ).tag(config=True)
     wait = Float(
-        3.0, help="Seconds a page waits for a rendering under way before it answers \"being "
-        "rendered\" (the page then reloads itself)."
+        3.0,
+        help='Seconds a page waits for a rendering under way before it answers "being '
+        'rendered" (the page then reloads itself).',
     ).tag(config=True)
     failure_ttl = Float(
-        600.0, help="Seconds the reason a notebook could not be previewed is remembered "
-        "before the next view tries again."
+        600.0,
+        help="Seconds the reason a notebook could not be previewed is remembered "
+        "before the next view tries again.",
     ).tag(config=True)
     memory_cache_bytes = Integer(
-        64 * MIB, help="Renderings kept in this process's memory (least recently used "
-        "dropped first), so popular pages are neither read nor decompressed again."
+        64 * MIB,
+        help="Renderings kept in this process's memory (least recently used "
+        "dropped first), so popular pages are neither read nor decompressed again.",
     ).tag(config=True)
     idle_timeout = Float(
         300.0, help="Seconds an idle render worker process is kept for the next rendering."
     ).tag(config=True)
     retire_rss = Integer(
-        384 * MIB, help="A render worker process that grew past this RSS is replaced after "
-        "its rendering (memory a process used is rarely returned)."
+        384 * MIB,
+        help="A render worker process that grew past this RSS is replaced after "
+        "its rendering (memory a process used is rarely returned).",
     ).tag(config=True)
 
     repository = Instance(Repository)
@@ -132,9 +141,13 @@ class NotebookPreviews(LoggingConfigurable):
     async def preview(self, sha256: str, blob_key: str, size: int, filename: str) -> Preview:
         """The preview of a stored notebook; never waits longer than ``wait`` seconds."""
         if size > self.max_bytes:
-            return Preview(too_large=True, message=(
-                f"It has {size:,} bytes; notebooks larger than {self.max_bytes:,} bytes are "
-                "not previewed."))
+            return Preview(
+                too_large=True,
+                message=(
+                    f"It has {size:,} bytes; notebooks larger than {self.max_bytes:,} bytes are "
+                    "not previewed."
+                ),
+            )
         key = f"{sha256}/{renderer_id()}"
         html = self._pages.get(key)
         if html is not None:
@@ -150,8 +163,9 @@ class NotebookPreviews(LoggingConfigurable):
         except asyncio.TimeoutError:
             return Preview(pending=True)
 
-    async def _produce(self, key: str, sha256: str, blob_key: str, size: int,
-                       filename: str) -> Preview:
+    async def _produce(
+        self, key: str, sha256: str, blob_key: str, size: int, filename: str
+    ) -> Preview:
         """Look the rendering up, render it if need be, keep it. Never raises.
 
         Only the process that claims a rendering renders; the others look for its result
@@ -164,8 +178,9 @@ class NotebookPreviews(LoggingConfigurable):
                 found = await self._call(renders.cached, sha256, renderer, self.failure_ttl)
                 if found is not None:
                     break
-                claimed = await self._call(renders.claim, sha256, renderer, self.claim_ttl,
-                                           self.failure_ttl, write=True)
+                claimed = await self._call(
+                    renders.claim, sha256, renderer, self.claim_ttl, self.failure_ttl, write=True
+                )
                 if claimed:
                     found = await self._render(sha256, blob_key, size, filename)
                     await self._call(renders.store, sha256, renderer, found, write=True)
@@ -189,10 +204,14 @@ class NotebookPreviews(LoggingConfigurable):
         """How long another process's claim holds: its rendering, plus starting a worker."""
         return self.timeout + START_TIMEOUT
 
-    async def _render(self, sha256: str, blob_key: str, size: int,
-                      filename: str) -> renders.Rendering:
-        request = {"filename": filename, "budget": asdict(self.budget),
-                   "max_html_bytes": self.max_html_bytes}
+    async def _render(
+        self, sha256: str, blob_key: str, size: int, filename: str
+    ) -> renders.Rendering:
+        request = {
+            "filename": filename,
+            "budget": asdict(self.budget),
+            "max_html_bytes": self.max_html_bytes,
+        }
         outcome: Outcome = await self.pool.render(request, self._blob(blob_key, size), size)
         if outcome.status == "ok":
             return renders.Rendering(outcome.html)
@@ -219,7 +238,8 @@ class NotebookPreviews(LoggingConfigurable):
 
     async def _call(self, function: Any, *args: Any, write: bool = False) -> Any:
         return await asyncio.get_running_loop().run_in_executor(
-            self.executor, partial(self.repository.call, function, *args, write=write))
+            self.executor, partial(self.repository.call, function, *args, write=write)
+        )
 
     def _remember(self, key: str, html: bytes) -> None:
         if len(html) > self.memory_cache_bytes // 4:

@@ -91,8 +91,13 @@ class _Worker:
 class RenderPool:
     """Up to ``size`` render worker processes, shared by every rendering of this server."""
 
-    def __init__(self, size: int, limits: WorkerLimits, idle_timeout: float,
-                 log: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        size: int,
+        limits: WorkerLimits,
+        idle_timeout: float,
+        log: logging.Logger | None = None,
+    ) -> None:
         self.limits = limits
         self.idle_timeout = idle_timeout
         self.log = log or logging.getLogger(__name__)
@@ -109,8 +114,9 @@ class RenderPool:
             self._slots = asyncio.Semaphore(self._size)
         return self._slots
 
-    async def render(self, request: dict[str, Any], body: AsyncIterator[bytes],
-                     size: int) -> Outcome:
+    async def render(
+        self, request: dict[str, Any], body: AsyncIterator[bytes], size: int
+    ) -> Outcome:
         """Send ``request`` and the ``size`` bytes of ``body`` to a worker; its answer.
 
         Waits (on the loop) for a free worker first; the time limit starts once one is
@@ -125,19 +131,28 @@ class RenderPool:
             self._busy.add(worker)
             try:
                 header, html = await asyncio.wait_for(
-                    self._converse(worker, request, body, size), self.limits.seconds)
+                    self._converse(worker, request, body, size), self.limits.seconds
+                )
             except asyncio.TimeoutError:
                 worker.kill()
                 await worker.process.wait()
-                return Outcome("failed", "Rendering it took longer than the "
-                               f"{self.limits.seconds:g} s allowed.")
+                return Outcome(
+                    "failed",
+                    f"Rendering it took longer than the {self.limits.seconds:g} s allowed.",
+                )
             except (EOFError, asyncio.IncompleteReadError, ConnectionError):
                 returncode = await worker.process.wait()
-                self.log.warning("render worker %s stopped (exit status %s) while rendering "
-                                 "%s", worker.process.pid, returncode, request.get("filename"))
+                self.log.warning(
+                    "render worker %s stopped (exit status %s) while rendering %s",
+                    worker.process.pid,
+                    returncode,
+                    request.get("filename"),
+                )
                 if returncode == -signal.SIGXCPU:
-                    return Outcome("failed", "Rendering it took longer than the "
-                                   f"{self.limits.seconds:g} s allowed.")
+                    return Outcome(
+                        "failed",
+                        f"Rendering it took longer than the {self.limits.seconds:g} s allowed.",
+                    )
                 return Outcome("failed", "Rendering it needed more memory than allowed.")
             except BaseException:  # e.g. the blob could not be read: the worker is mid-request
                 worker.kill()
@@ -151,8 +166,9 @@ class RenderPool:
                 self._keep(worker)
             return Outcome(str(header.get("status")), str(header.get("message") or ""), html)
 
-    async def _converse(self, worker: _Worker, request: dict[str, Any],
-                        body: AsyncIterator[bytes], size: int) -> tuple[dict[str, Any], bytes]:
+    async def _converse(
+        self, worker: _Worker, request: dict[str, Any], body: AsyncIterator[bytes], size: int
+    ) -> tuple[dict[str, Any], bytes]:
         worker.stdin.write(json.dumps({**request, "size": size}).encode() + b"\n")
         sent = 0
         async for chunk in body:
@@ -176,10 +192,14 @@ class RenderPool:
     async def _start(self) -> _Worker | None:
         limits = self.limits
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "jupyter_repo.server.web.render_worker",
-            f"--memory-limit={limits.memory_bytes}", f"--cpu-limit={limits.seconds + 5:g}",
+            sys.executable,
+            "-m",
+            "jupyter_repo.server.web.render_worker",
+            f"--memory-limit={limits.memory_bytes}",
+            f"--cpu-limit={limits.seconds + 5:g}",
             f"--retire-rss={limits.retire_rss}",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
             # Its own session: a Ctrl-C meant for the server does not interrupt a rendering;
             # the worker ends when the server closes its stdin (or exits).
             start_new_session=True,
@@ -187,8 +207,9 @@ class RenderPool:
         )
         worker = _Worker(process)
         try:
-            ready = json.loads(await asyncio.wait_for(worker.stdout.readline(), START_TIMEOUT)
-                               or b"null")
+            ready = json.loads(
+                await asyncio.wait_for(worker.stdout.readline(), START_TIMEOUT) or b"null"
+            )
             if ready != {"status": "ready", "message": "", "length": 0, "retire": False}:
                 raise EOFError(f"unexpected greeting {ready!r}")
         except (asyncio.TimeoutError, EOFError, ValueError) as error:

@@ -43,8 +43,9 @@ def _rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _answer(out: BinaryIO, status: str, message: str = "", html: bytes = b"",
-            retire: bool = False) -> None:
+def _answer(
+    out: BinaryIO, status: str, message: str = "", html: bytes = b"", retire: bool = False
+) -> None:
     header = {"status": status, "message": message, "length": len(html), "retire": retire}
     out.write(json.dumps(header).encode() + b"\n")
     out.write(html)
@@ -66,8 +67,14 @@ def _render(request: dict[str, Any], data: bytes) -> tuple[str, str, bytes]:
     del html
     limit = int(request.get("max_html_bytes") or 0)
     if limit and len(encoded) > limit:
-        return "too_large", (f"It renders to {len(encoded):,} bytes of HTML; notebooks "
-                             f"rendering to more than {limit:,} are not previewed."), b""
+        return (
+            "too_large",
+            (
+                f"It renders to {len(encoded):,} bytes of HTML; notebooks "
+                f"rendering to more than {limit:,} are not previewed."
+            ),
+            b"",
+        )
     return "ok", "", encoded
 
 
@@ -116,12 +123,24 @@ def main(argv: list[str] | None = None) -> None:
     serve(sys.stdin.buffer, out, args.cpu_limit, args.retire_rss)
 
 
-_WARM_UP = json.dumps({
-    "cells": [{"cell_type": "code", "execution_count": 1, "id": "code", "metadata": {},
-               "outputs": [], "source": "x = 1"},
-              {"cell_type": "markdown", "id": "text", "metadata": {}, "source": "# Ready"}],
-    "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
-}).encode()
+_WARM_UP = json.dumps(
+    {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": 1,
+                "id": "code",
+                "metadata": {},
+                "outputs": [],
+                "source": "x = 1",
+            },
+            {"cell_type": "markdown", "id": "text", "metadata": {}, "source": "# Ready"},
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+).encode()
 
 
 if __name__ == "__main__":

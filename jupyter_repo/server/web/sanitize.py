@@ -22,8 +22,22 @@ ALLOWED_TAGS = (set(nh3.ALLOWED_TAGS) - _LANDMARKS) | {"tfoot", "figure", "figca
 
 #: Removed together with everything inside them (their text makes no sense on its own).
 DROPPED_WITH_CONTENT = {
-    "script", "style", "noscript", "template", "iframe", "frame", "frameset", "object",
-    "embed", "applet", "svg", "math", "textarea", "select", "title", "head",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "textarea",
+    "select",
+    "title",
+    "head",
 }
 
 GENERIC_ATTRIBUTES = {"class", "id", "title", "lang", "dir", "style"}
@@ -48,19 +62,54 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 
 #: CSS properties that cannot load anything or escape the notebook's box.
 STYLE_PROPERTIES = {
-    "color", "background-color", "text-align", "vertical-align", "font-weight", "font-style",
-    "font-size", "font-family", "font-variant", "text-decoration", "text-transform",
-    "white-space", "word-break", "line-height", "letter-spacing", "width", "height",
-    "min-width", "max-width", "min-height", "max-height", "padding", "padding-top",
-    "padding-right", "padding-bottom", "padding-left", "border", "border-top",
-    "border-right", "border-bottom", "border-left", "border-color", "border-style",
-    "border-width", "border-collapse", "border-spacing", "border-radius", "opacity",
-    "list-style-type", "table-layout", "caption-side", "empty-cells",
+    "color",
+    "background-color",
+    "text-align",
+    "vertical-align",
+    "font-weight",
+    "font-style",
+    "font-size",
+    "font-family",
+    "font-variant",
+    "text-decoration",
+    "text-transform",
+    "white-space",
+    "word-break",
+    "line-height",
+    "letter-spacing",
+    "width",
+    "height",
+    "min-width",
+    "max-width",
+    "min-height",
+    "max-height",
+    "padding",
+    "padding-top",
+    "padding-right",
+    "padding-bottom",
+    "padding-left",
+    "border",
+    "border-top",
+    "border-right",
+    "border-bottom",
+    "border-left",
+    "border-color",
+    "border-style",
+    "border-width",
+    "border-collapse",
+    "border-spacing",
+    "border-radius",
+    "opacity",
+    "list-style-type",
+    "table-layout",
+    "caption-side",
+    "empty-cells",
 }
 
 URL_SCHEMES = {"http", "https", "mailto", "data"}
-_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*$",
-                         re.IGNORECASE)
+_DATA_IMAGE = re.compile(
+    r"^data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/=\s]*$", re.IGNORECASE
+)
 
 
 def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:

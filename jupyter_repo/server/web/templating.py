@@ -46,8 +46,7 @@ def path_quote(value: str) -> str:
 def query_with(params: dict[str, Any], changes: dict[str, Any] | None = None) -> str:
     """A query string from ``params`` updated with ``changes``; empty values are left out."""
     merged = {**params, **(changes or {})}
-    return urlencode([(key, value) for key, value in merged.items()
-                      if value not in (None, "")])
+    return urlencode([(key, value) for key, value in merged.items() if value not in (None, "")])
 
 
 @cache
