@@ -24,7 +24,11 @@ import pytest
 from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Installer, InstallSpec, Target
-from jupyter_repo.client.install.newenv import create_environment, list_environments
+from jupyter_repo.client.install.newenv import (
+    create_environment,
+    list_environments,
+    remove_environment,
+)
 from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.demo import builders
 from tests.support import processes, publish
@@ -377,3 +381,32 @@ def test_env_list_and_remove(shared: Shared, exact: str, user: User) -> None:
     assert not (user.data / "kernels" / kernel_name).exists()
     assert not (user.data / "kernels" / "team-analysis").exists()
     assert user.ok("env", "list").strip() == f"No environments in {user.envs}."
+
+
+def test_env_remove_deletes_only_the_folder_the_record_is_in(tmp_path: Path) -> None:
+    """A record whose ``prefix`` and ``python`` point elsewhere (edited, or copied from
+    another machine) removes its own folder, never the folder or kernel it names."""
+    victim = tmp_path / "victim"
+    (victim / "bin").mkdir(parents=True)
+    kernel = tmp_path / "data" / "kernels" / "theirs"
+    kernel.mkdir(parents=True)
+    (kernel / "kernel.json").write_text(json.dumps({"argv": [str(victim / "bin" / "python")]}))
+    folder = tmp_path / "envs" / "alice" / "team-v1"
+    folder.mkdir(parents=True)
+    record = {
+        "owner": "alice",
+        "name": "team",
+        "version": "1",
+        "key": "k",
+        "prefix": str(victim),
+        "python": str(victim / "bin" / "python"),
+        "kernel_name": "theirs",
+        "display_name": "alice/team v1",
+        "kernel_dirs": [str(kernel)],
+    }
+    (folder / "jupyter-repo-env.json").write_text(json.dumps(record))
+    lines: list[str] = []
+    remove_environment("alice/team/1", tmp_path / "envs", log=lines.append)
+    assert not folder.exists()
+    assert victim.is_dir() and (kernel / "kernel.json").is_file()
+    assert lines == [f"removed the environment alice/team v1 ({folder})"]

@@ -196,7 +196,8 @@ class CreatedEnvironment:
         try:
             data = json.loads((prefix / MARKER).read_text(encoding="utf-8"))
             known = {key: data[key] for key in cls.__dataclass_fields__ if key in data}
-            return cls(**{**known, "reused": False})
+            # where it is, whatever the file says: env remove deletes this folder
+            return cls(**{**known, "prefix": str(prefix), "reused": False})
         except (OSError, ValueError, TypeError):
             return None
 
@@ -506,7 +507,7 @@ def write_kernelspec(created: CreatedEnvironment, kernel_name: str, directory: P
 def list_environments(envs_dir: str | Path | None = None) -> list[CreatedEnvironment]:
     """The finished environments of the folder, by owner, name and version."""
     root = Path(envs_dir).expanduser() if envs_dir else default_envs_dir()
-    found = [CreatedEnvironment.read(marker.parent) for marker in _markers(root)]
+    found = [CreatedEnvironment.read(marker.parent.resolve()) for marker in _markers(root)]
     return sorted((item for item in found if item is not None), key=lambda item: item.prefix)
 
 
@@ -561,7 +562,14 @@ def _is_our_kernel(folder: Path, item: CreatedEnvironment) -> bool:
         spec: dict[str, Any] = json.loads((folder / "kernel.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return bool(spec.get("argv")) and spec["argv"][0] == item.python
+    argv = spec.get("argv") if isinstance(spec, dict) else None
+    return (
+        folder.parent.name == "kernels"
+        and isinstance(argv, list)
+        and bool(argv)
+        and argv[0] == item.python
+        and Path(item.prefix) in Path(item.python).parents
+    )
 
 
 # -- the one call for the CLI, the widgets and the Jupyter extension -------------------------
