@@ -410,3 +410,73 @@ def test_env_remove_deletes_only_the_folder_the_record_is_in(tmp_path: Path) -> 
     assert not folder.exists()
     assert victim.is_dir() and (kernel / "kernel.json").is_file()
     assert lines == [f"removed the environment alice/team v1 ({folder})"]
+
+
+def test_env_create_takes_python_from_a_channel_that_offers_it(
+    server: RepoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A channel with a ``python`` package: the environment is a conda prefix made by
+    py-rattler, python included. The channel's python here is this machine's interpreter
+    packaged as a relocatable copy (the binary and a ``pyvenv.cfg`` naming its home)."""
+    import rattler
+
+    subdir = str(rattler.Subdir.current())
+    base = Path(sys.base_prefix) / "bin" / f"python{PYTHON}"
+    version = sys.version.split()[0]
+    payload = {
+        "bin/python": base.read_bytes(),
+        "pyvenv.cfg": f"home = {base.parent}\nversion = {version}\n".encode(),
+    }
+    probe = tmp_path / "probe"
+    for name, data in payload.items():
+        (probe / name).parent.mkdir(parents=True, exist_ok=True)
+        (probe / name).write_bytes(data)
+    (probe / "bin" / "python").chmod(0o755)
+    ran = processes.run([str(probe / "bin" / "python"), "-c", "print(1)"], capture_output=True)
+    if ran.returncode != 0:  # e.g. it needs its libpython beside it
+        pytest.skip(f"{base} does not run as a one-file copy: {ran.stderr[-200:]!r}")
+    isolate_pip(monkeypatch)
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
+    unique = uuid.uuid4().hex[:8]
+    owner = server.create_user(f"envpy{unique}")
+    token = server.token(owner, ["api:write"])
+    python_package = builders.conda_package(
+        tmp_path / "python",
+        "python",
+        version,
+        subdir=subdir,
+        payload=payload,
+    )
+    publish.upload(
+        server, token, owner, python_package, package="python", version=version, subdir=subdir
+    )
+    x, p = f"jrx-{unique}", f"jre-p-{unique}"
+    publish.conda(server, token, owner, tmp_path / "conda", x, "1.0", private=True)
+    publish.wheel(server, token, owner, tmp_path / "wheels", p, "1.0", private=True)
+    shared = Shared(server, owner, token, x, p, tmp_path)
+    ref = shared.environment(
+        "with-python",
+        {
+            "environment.yml": shared.yml(f"python={PYTHON}", f"{x}=1.0=0"),
+            "requirements.txt": f"{p}==1.0\n",
+        },
+    )
+    lines: list[str] = []
+    created = create_environment(
+        shared.client,
+        ref,
+        envs_dir=tmp_path / "envs",
+        log=lines.append,
+        extra_index_urls=tuple(runner_indexes()),
+    )
+    assert created.interpreter == "conda python"
+    assert not any("local interpreter" in line for line in lines)
+    prefix = Path(created.prefix)
+    assert created.python == str(prefix / "bin" / "python")
+    records = {path.stem for path in (prefix / "conda-meta").glob("*.json")}
+    assert {f"python-{version}-0", f"{x}-1.0-0"} <= records
+    seen = what_it_runs(created.python, x, p)
+    assert (seen["conda"], seen["pip"], seen["prefix"]) == ("1.0", "1.0", str(prefix))
+    kernel = json.loads(Path(created.kernel_dirs[0], "kernel.json").read_text())
+    assert kernel["argv"][0] == created.python
+    assert kernel["display_name"] == f"{owner}/with-python v1"
