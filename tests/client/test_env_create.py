@@ -10,6 +10,7 @@ from the indexes the runner's pip is configured with, else PyPI.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +33,7 @@ from jupyter_repo.client.install.newenv import (
 )
 from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.demo import builders
+from jupyter_repo.widgets import EnvironmentInstaller
 from tests.support import processes, publish
 from tests.support.environments import isolate_pip
 from tests.support.net import free_port
@@ -342,8 +345,20 @@ def test_env_create_follows_a_notebooks_attached_environment(
     kernel = user.kernel(f"repo-{owner}-{env_name}-v{version}")
     assert kernel["display_name"] == f"{owner}/{env_name} v{version}"
 
-    # The sidebar's "Install environment" and the search widget's "env" method.
+    # The notebook widget planning the notebook's environment against that new environment.
     python = kernel["argv"][0]
+    widget = EnvironmentInstaller(f"{owner}/nb-{env_name}", client=shared.client, target=python)
+
+    async def plan() -> Any:
+        widget.plan()
+        return await widget.wait_for_plan(60)
+
+    planned = asyncio.run(plan())
+    assert planned is not None and widget.state == "planned", widget.status_text
+    assert (planned.lock.name, planned.changes) == (env_name, [])
+    assert "Nothing to change" in widget.plan_view.value
+
+    # The sidebar's "Install environment" and the search widget's "env" method.
     target = Target(python, str(Path(python).parent.parent))
     result = Installer(shared.client, target).install(
         InstallSpec(owner, f"nb-{env_name}"), method="env"
