@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 
+from tqdm import tqdm
 from traitlets import Bool, List, Unicode
 
 from jupyter_repo.client.install import newenv
@@ -65,25 +66,43 @@ class EnvCreateApp(EnvCommand):
 
     def run(self) -> None:
         (text,) = self.positional(1)
-        created = newenv.create_environment(
-            self.client(need_token=False),
-            text,
-            kernel_name=self.kernel_name or None,
-            kernel_prefix=self.kernel_prefix or None,
-            envs_dir=self.folder(),
-            log=self.log_line,
-            progress=self.step,
-            extra_index_urls=tuple(self.extra_index_urls),
-            pypi_fallback=self.pypi_fallback,
+        # A bar on stderr when it is a terminal (or with --progress); the step lines always.
+        bar = tqdm(
+            total=100,
+            file=sys.stderr,
+            disable=None if not self.progress else False,
+            bar_format="{percentage:3.0f}%|{bar}| {desc}",
+            leave=False,
         )
-        self.say(created.message)
 
-    def step(self, fraction: float | None, message: str) -> None:
-        shown = f"[{fraction:4.0%}] " if fraction is not None else ""
-        self.say(f"==> {shown}{message}")
+        def step(fraction: float | None, message: str) -> None:
+            shown = f"[{fraction:4.0%}] " if fraction is not None else ""
+            bar.clear()
+            self.say(f"==> {shown}{message}")
+            if fraction is not None:
+                bar.update(round(fraction * 100) - bar.n)
+            bar.set_description_str(message[:60])
 
-    def log_line(self, line: str) -> None:
-        self.say(f"    {line}" if sys.stdout.isatty() else line)
+        def log(line: str) -> None:
+            bar.clear()
+            self.say(f"    {line}" if sys.stdout.isatty() else line)
+            bar.refresh()
+
+        try:
+            created = newenv.create_environment(
+                self.client(need_token=False),
+                text,
+                kernel_name=self.kernel_name or None,
+                kernel_prefix=self.kernel_prefix or None,
+                envs_dir=self.folder(),
+                log=log,
+                progress=step,
+                extra_index_urls=tuple(self.extra_index_urls),
+                pypi_fallback=self.pypi_fallback,
+            )
+        finally:
+            bar.close()
+        self.log.debug("created %s", created.to_json())  # its last step line says it all
 
 
 class EnvListApp(EnvCommand):

@@ -226,8 +226,11 @@ def test_env_create_again_reuses_the_environment(shared: Shared, exact: str, use
         user.ok("env", "create", exact)
     before = (prefix / "jupyter-repo-env.json").stat().st_ino
     started = time.monotonic()
-    out = user.ok("env", "create", f"{owner}/{name}")  # the latest version: the same one
+    done = user("env", "create", f"{owner}/{name}", "--progress")  # the latest: the same one
     took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "100%|" in done.stderr and "Reading " in done.stderr  # the bar, on stderr
     print(f"env create (again): {took:.1f} s")
     assert f"{owner}/{name} v{version} is already built in {prefix}: reusing it" in out
     assert f"Reused the existing environment {owner}/{name} v{version}" in out
