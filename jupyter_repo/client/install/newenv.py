@@ -379,7 +379,14 @@ class EnvironmentCreator(Context):
                 f"No local interpreter of {asked} for {wanted.ref} ({error.message})"
             ) from None
         found = next((line for line in lines if line.startswith("Using ")), "")
-        self.log(f"the conda channels offer no python: built on a local interpreter ({found})")
+        why = (
+            "the conda channels offer no python"
+            if "python" in wanted.conda_names
+            else "the conda part names no python"
+            if wanted.conda
+            else "no conda part"
+        )
+        self.log(f"{why}: built on a local interpreter ({found})")
         return f"local {found.removeprefix('Using ').strip() or 'python'} (uv venv)"
 
     def _conda(self, prefix: Path, channels: list[str], specs: list[str], wanted: Wanted) -> None:
