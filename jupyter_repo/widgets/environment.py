@@ -42,55 +42,71 @@ from jupyter_repo.client.states import EnvironmentState, JobState
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
 
-ACTION_WORDS = {"add": "add", "upgrade": "upgrade", "downgrade": "downgrade", "change": "change"}
+#: Cells of the plan's table: separated, left-aligned, wrapping long names and versions.
+CELL_STYLE = (
+    "padding: 2px 12px 2px 0; text-align: left; vertical-align: top; "
+    "border-bottom: 1px solid var(--jp-border-color2, #ddd); overflow-wrap: anywhere"
+)
+COLUMNS = ("Change", "Package", "Installed", "Wanted", "Via")
+
+
+def _cells(tag: str, values: list[str]) -> str:
+    return "".join(f'<{tag} style="{CELL_STYLE}">{html.escape(value)}</{tag}>' for value in values)
 
 
 def render_plan(plan: Plan) -> str:
-    """The plan as an HTML table (every value escaped) with its counts above it."""
-    counts = plan.counts()
-    parts = [
-        f"{counts[action]} to {word}" for action, word in ACTION_WORDS.items() if counts[action]
-    ]
-    parts.append(f"{plan.unchanged} unchanged")
-    lines = [
-        f'<div class="jupyter-repo-env-counts"><b>{html.escape(str(plan.lock.ref))}'
-        f"</b>: {html.escape(', '.join(parts))}</div>"
-    ]
+    """The plan as HTML (every value escaped): its summary once, a table of the changes,
+    then every other line of the spec: unchanged, installed as written, or not compared
+    and why."""
+    ref = html.escape(str(plan.lock.ref))
+    summary = plan.summary()
+    counts = summary[len(str(plan.lock.ref)) + 2 :]  # the summary without its "ref: "
+    lines = [f'<div class="jupyter-repo-env-counts"><b>{ref}</b>: {html.escape(counts)}</div>']
     if plan.changes:
         rows = "".join(
             f'<tr class="jupyter-repo-env-{html.escape(change.action)} '
             f'jupyter-repo-env-{html.escape(change.kind)}">'
-            f"<td>{html.escape(change.action)}</td><td>{html.escape(change.name)}</td>"
-            f"<td>{html.escape(change.current or '—')}</td>"
-            f"<td>{html.escape(change.wanted)}</td><td>{html.escape(change.kind)}</td></tr>"
+            + _cells(
+                "td",
+                [
+                    change.action,
+                    change.name,
+                    change.current or "—",
+                    change.wanted,
+                    change.kind,
+                ],
+            )
+            + "</tr>"
             for change in plan.changes
         )
         lines.append(
-            '<table class="jupyter-repo-env-table" style="border-collapse: collapse">'
-            "<thead><tr><th>Change</th><th>Package</th><th>Installed</th><th>Wanted</th>"
-            f"<th>Via</th></tr></thead><tbody>{rows}</tbody></table>"
+            '<table class="jupyter-repo-env-table" style="border-collapse: collapse; '
+            'margin: 4px 0; max-width: 100%">'
+            f"<thead><tr>{_cells('th', list(COLUMNS))}</tr></thead><tbody>{rows}</tbody></table>"
         )
     notes = []
     if plan.conda_note:
         notes.append(plan.conda_note)
-    elif plan.lock.conda_unpinned:
-        notes.append(
-            f"{len(plan.lock.conda_unpinned)} conda requirements without an exact "
-            f"version and build are not planned: {', '.join(plan.lock.conda_unpinned)}"
-        )
     if plan.lock.unpinned:
         notes.append(
             f"{len(plan.lock.unpinned)} requirements without an exact pin are "
             f"installed as written: {', '.join(plan.lock.unpinned)}"
         )
-    if plan.not_for_here:
-        notes.append(f"{len(plan.not_for_here)} pins are for other platforms or Pythons")
+    if plan.unchanged_lines:
+        notes.append(f"Unchanged: {', '.join(plan.unchanged_lines)}")
     if plan.kept:
         notes.append(f"{plan.kept} installed packages the environment does not list are kept")
     if not plan.pending():
         what = " its pip packages" if plan.conda_note else ""
         notes.append(f"Nothing to change: {plan.prefix} already matches{what}.")
     lines.extend(f'<div class="jupyter-repo-env-note">{html.escape(note)}</div>' for note in notes)
+    if plan.not_compared:
+        items = "".join(
+            f'<li class="jupyter-repo-env-not-compared"><code>{html.escape(item.line)}</code> '
+            f"({html.escape(item.kind)}): not compared: {html.escape(item.reason)}</li>"
+            for item in plan.not_compared
+        )
+        lines.append(f'<ul class="jupyter-repo-env-skipped" style="margin: 4px 0">{items}</ul>')
     return "".join(lines)
 
 

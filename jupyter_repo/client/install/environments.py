@@ -72,8 +72,8 @@ def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
     conda, conda_unpinned, channels = parse_conda_pins((explicit or ymls or [{}])[0])
     for yml in ymls:  # the channels environment.yml names come after the lock's
         channels += [channel for channel in parse_conda_pins(yml)[2] if channel not in channels]
-    if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: no conda part
-        conda_unpinned, channels = [], []
+    if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: nothing to solve
+        channels = []  # (the plan still says why each conda line is not compared)
     if requirements is None and not conda:
         raise _no_pip_part(ref, version, basename)
     pins, unpinned = parse_pins(requirements or [])
@@ -133,6 +133,8 @@ def plan(context: Context, ref: EnvironmentRef) -> Plan:
     context.log(found.summary())
     if found.conda_note:
         context.log(found.conda_note)
+    for item in found.not_compared:
+        context.log(str(item))
     return found
 
 
