@@ -298,8 +298,18 @@ class EnvironmentInstaller(widgets.VBox):
         self.apply_button.tooltip = "Show the changes first"
 
     def _spec_changed(self, _change: dict[str, Any]) -> None:
-        if self.current_plan is not None and not self.panel.running:
-            self._forget_plan()  # Apply must only ever install the plan on screen
+        """Another environment: Apply must only ever install the plan on screen, and the
+        last plan's or install's bar, log and result line are about something else now
+        (while planning, :meth:`_planned` drops the answer instead)."""
+        if self.panel.running:
+            return
+        if (
+            self.current_plan is not None
+            or self.plan_view.value
+            or self.state is not EnvironmentState.IDLE
+        ):
+            self._forget_plan()
+            self.panel.reset()
             self._set_state(EnvironmentState.IDLE)
 
     def _planned(self, outcome: Outcome, spec: str) -> None:

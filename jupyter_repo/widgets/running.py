@@ -210,6 +210,20 @@ class TaskPanel(widgets.VBox):
             raise RuntimeError("No job was started.")
         return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._future)), timeout)
 
+    def reset(self) -> None:
+        """Forget the last job (bar, status, log) and hide the panel: once the user picks
+        something else, they are about another package. Nothing happens while a job runs."""
+        if self.running:
+            return
+        with self._pending_lock:
+            self._pending = []
+        self._lines = []
+        self.log_area.value = ""
+        self.progress.value = 0.0
+        self.cancel_button.disabled = True
+        self._set_state(PanelState.IDLE, "")
+        self.layout.display = "none"
+
     def show_error(self, message: str) -> None:
         """Show a failure that happened before any job started (e.g. nothing selected)."""
         self.layout.display = None

@@ -52,7 +52,7 @@ from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Installer, InstallSpec, Target
 from jupyter_repo.client.refs import Ref
-from jupyter_repo.client.states import JobState, SearchState
+from jupyter_repo.client.states import JobState, PanelState, SearchState
 from jupyter_repo.widgets import rendering
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.installed import InstalledIndex
@@ -151,6 +151,8 @@ class PackageSearch(widgets.VBox):
         self.total = 0
         #: The selected result, or None.
         self.selected: dict[str, Any] | None = None
+        #: The last search's state and status line (shown again once an install is cleared).
+        self._last_search: tuple[SearchState, str] = (SearchState.IDLE, "")
         self._shown_in: int | None = None
 
         self.query = widgets.Text(
@@ -227,6 +229,8 @@ class PackageSearch(widgets.VBox):
         if not 0 <= index < len(self.results_data):
             raise IndexError(f"There is no result {index} (there are {len(self.results_data)}).")
         item = self.results_data[index]
+        if item is not self.selected:
+            self._forget_last_install()
         self.selected = item
         for position, row in enumerate(self._rows[: len(self.results_data)]):
             row.mark(position == index)
@@ -306,7 +310,18 @@ class PackageSearch(widgets.VBox):
         return True
 
     def _on_query(self, change: dict[str, Any]) -> None:
+        self._forget_last_install()
         self._submit(change["new"])
+
+    def _forget_last_install(self) -> None:
+        """A new query or another package: the last install's bar, log and result line
+        are about something else now (a running install keeps its panel)."""
+        if self.task.running or self.task.state is PanelState.IDLE:
+            return
+        self.task.reset()
+        if self.state in (SearchState.SUCCEEDED, SearchState.FAILED, SearchState.CANCELLED):
+            state, text = self._last_search
+            self._set_status(state, text, html_text=rendering.escape(text))
 
     def _submit(self, query: str, *, immediate: bool = False) -> None:
         if not query.strip():
@@ -340,8 +355,9 @@ class PackageSearch(widgets.VBox):
     def _on_answer(self, _generation: int, query: str, answer: Any) -> None:
         items, total, installed = answer
         self._show(items, total, installed)
+        text = rendering.count_text(query, len(items), total)
+        self._last_search = (SearchState.READY, text)
         if not self.task.running:
-            text = rendering.count_text(query, len(items), total)
             self._set_status(SearchState.READY, text, html_text=rendering.escape(text))
 
     def _on_error(self, _generation: int, query: str, error: BaseException) -> None:

@@ -296,6 +296,38 @@ def test_editing_the_spec_withdraws_the_plan(server: RepoServer, shared: SharedE
     assert installer.state == "idle"
 
 
+def test_defect_6_another_environment_clears_the_last_install(
+    server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17, defect 6: after Apply, the green bar, the log, "✔ Installed …" and the
+    applied plan stayed while another environment was typed in."""
+    isolate_pip(monkeypatch)
+    empty = make_venv(tmp_path / "empty", [])
+    installer = EnvironmentInstaller(
+        shared.spec,
+        client=RepoClient(server.url, shared.token),
+        target=str(empty / "bin" / "python"),
+        pypi_fallback=False,
+    )
+
+    async def scenario() -> str:
+        installer.plan()
+        assert await installer.wait_for_plan(60) is not None, installer.status_text
+        installer.apply()
+        return await installer.wait_for_apply(120)
+
+    assert run(scenario()) == "succeeded", installer.status_text
+    panel = installer.panel
+    assert panel.progress.bar_style == "success" and installer.log_text
+    assert installer.status_text.startswith("Installed ")
+    installer.spec.value = f"{shared.owner}/another-env"
+    assert installer.state == "idle" and installer.plan_view.value == ""
+    assert panel.layout.display == "none" and panel.state == "idle"
+    assert panel.progress.value == 0.0 and panel.progress.bar_style == ""
+    assert installer.log_text == "" and installer.status_text == ""
+    assert "✔" not in installer.status.value
+
+
 def test_cancel_during_apply(
     server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
