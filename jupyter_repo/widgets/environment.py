@@ -110,6 +110,13 @@ def render_plan(plan: Plan) -> str:
     return "".join(lines)
 
 
+def _planned_line(plan: Plan) -> str:
+    """The status line once the plan is shown (the plan says its counts, once)."""
+    if plan.pending():
+        return f"Compared with {plan.prefix}: review the changes above, then Apply."
+    return f"Compared with {plan.prefix}."
+
+
 class EnvironmentInstaller(widgets.VBox):
     """Plan a shared environment against this kernel's environment, then apply it."""
 
@@ -140,7 +147,10 @@ class EnvironmentInstaller(widgets.VBox):
             placeholder="owner/name or owner/name/version",
             description="Environment",
             continuous_update=True,
-            layout=widgets.Layout(width="28em"),
+            # The label as wide as its word ("Environm…" at ipywidgets' fixed width); the
+            # box takes the room left and the row wraps at a narrow width.
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="auto", flex="1 1 22em", min_width="14em"),
         )
         self.plan_button = widgets.Button(
             description="Show changes",
@@ -154,8 +164,8 @@ class EnvironmentInstaller(widgets.VBox):
             disabled=True,
             tooltip="Show the changes first",
         )
-        self.plan_view = widgets.HTML("")
-        self.status = widgets.HTML("")
+        self.plan_view = widgets.HTML("", layout=widgets.Layout(width="auto"))
+        self.status = widgets.HTML("", layout=widgets.Layout(width="auto"))
         self.panel = TaskPanel(status=self.status)
         self.spec.add_class("jupyter-repo-env-spec")
         self.plan_button.add_class("jupyter-repo-env-show")
@@ -164,7 +174,10 @@ class EnvironmentInstaller(widgets.VBox):
         self.plan_button.on_click(lambda _button: self.plan())
         self.apply_button.on_click(lambda _button: self.apply())
         self.spec.observe(self._spec_changed, names="value")
-        controls = widgets.HBox([self.spec, self.plan_button, self.apply_button])
+        controls = widgets.HBox(
+            [self.spec, self.plan_button, self.apply_button],
+            layout=widgets.Layout(flex_flow="row wrap", width="auto"),
+        )
         super().__init__([controls, self.plan_view, self.status, self.panel], **kwargs)
         self.add_class("jupyter-repo-env-installer")
 
@@ -206,7 +219,7 @@ class EnvironmentInstaller(widgets.VBox):
             work,
             title=f"Reading {ref}",
             secrets=self._secrets(),
-            success=lambda plan: plan.summary(),
+            success=_planned_line,
         )
         self._plan_future = future
         future.add_done_callback(lambda done: self._planned(done.result(), spec))
@@ -324,6 +337,7 @@ class EnvironmentInstaller(widgets.VBox):
         self.current_plan = plan
         self._planned_spec = spec
         self.plan_view.value = render_plan(plan)
+        self.panel.layout.display = "none"  # its log only repeats the plan shown above
         count = plan.pending()
         if count:
             self.apply_button.disabled = False

@@ -68,6 +68,11 @@ METHOD_LABELS = {
 }
 
 
+def _choice() -> widgets.Layout:
+    """A dropdown's box: as wide as its label and longest option, at most the row."""
+    return widgets.Layout(width="auto", max_width="100%")
+
+
 def _execution_count() -> int | None:
     try:
         from IPython import get_ipython
@@ -88,10 +93,11 @@ class _Row(widgets.HBox):
             layout=widgets.Layout(width="6.5em", flex="0 0 auto"),
         )
         self.button.add_class("jupyter-repo-select")
-        self.info = widgets.HTML("", layout=widgets.Layout(flex="1 1 auto"))
+        self.info = widgets.HTML("", layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         self.button.on_click(lambda _button: on_select(self.index))
         super().__init__(
-            [self.button, self.info], layout=widgets.Layout(align_items="center", width="100%")
+            [self.button, self.info],
+            layout=widgets.Layout(align_items="center", width="auto", min_width="0"),
         )
         self.add_class("jupyter-repo-result")
 
@@ -159,20 +165,28 @@ class PackageSearch(widgets.VBox):
             value=query,
             placeholder="Search packages (name, summary or OWNER/NAME)",
             continuous_update=True,
-            layout=widgets.Layout(width="100%"),
+            layout=widgets.Layout(width="auto"),
         )
-        self.status = widgets.HTML("")
-        self.results = widgets.VBox([], layout=widgets.Layout(width="100%"))
+        self.status = widgets.HTML("", layout=widgets.Layout(width="auto"))
+        self.results = widgets.VBox([], layout=widgets.Layout(width="auto"))
         self._rows: list[_Row] = []
-        self.selection = widgets.HTML("")
+        self.selection = widgets.HTML("", layout=widgets.Layout(width="auto"))
+        # Labels as wide as their words and dropdowns as wide as their longest option
+        # (fixed widths cut "pip (PyPI index)"); the row wraps at a narrow width.
         self.method = widgets.Dropdown(
-            description="With", options=[], layout=widgets.Layout(width="16em")
+            description="With", options=[], layout=_choice(), style={"description_width": "initial"}
         )
         self.version = widgets.Dropdown(
-            description="Version", options=[], layout=widgets.Layout(width="14em")
+            description="Version",
+            options=[],
+            layout=_choice(),
+            style={"description_width": "initial"},
         )
         self.label = widgets.Dropdown(
-            description="Label", options=[], layout=widgets.Layout(width="14em")
+            description="Label",
+            options=[],
+            layout=_choice(),
+            style={"description_width": "initial"},
         )
         self.install_button = widgets.Button(
             description="Install",
@@ -195,7 +209,7 @@ class PackageSearch(widgets.VBox):
             part.add_class(f"jupyter-repo-{name}")
         choices = widgets.HBox(
             [self.method, self.version, self.label, self.install_button],
-            layout=widgets.Layout(flex_flow="row wrap"),
+            layout=widgets.Layout(flex_flow="row wrap", width="auto"),
         )
         super().__init__(
             [self.query, self.status, self.results, self.selection, choices, self.task], **kwargs
