@@ -6,7 +6,9 @@ upgrade, downgrade or change in this kernel's own environment (or in ``target``)
 counts: its pip lock against the interpreter's packages and, when the prefix is a conda
 environment (``conda-meta/``), its exact conda pins (name, version, build) against the
 prefix's conda records; the table's "Via" column says which. When the prefix is not a conda
-environment, one line says the conda packages were not compared and why. The "Apply" button
+environment, one line says the conda packages were not compared and why. Every other line of
+the spec is listed under the table: unchanged, installed as written, or "not compared" with
+the reason (:attr:`~jupyter_repo.client.envdiff.Plan.not_compared`). The "Apply" button
 is enabled only while such a plan is shown and still matches the text box (pressing it is
 the confirmation); it installs exactly the changed pins, conda ones with py-rattler first,
 then pip ones through the owner's index, in the shared task panel (progress, live log,
@@ -21,6 +23,7 @@ DOM hooks (CSS classes): ``jupyter-repo-env-installer`` on the widget,
 ``jupyter-repo-env-spec`` on the text box, ``jupyter-repo-env-show`` on "Show changes",
 ``jupyter-repo-env-plan`` on the table (rows ``jupyter-repo-env-<action>`` and
 ``jupyter-repo-env-<pip|conda>``), ``jupyter-repo-env-note`` on the lines under it,
+``jupyter-repo-env-not-compared`` on each line not compared,
 ``jupyter-repo-env-apply`` on "Apply", plus the task panel's own classes.
 """
 
@@ -174,11 +177,12 @@ class EnvironmentInstaller(widgets.VBox):
         self.plan_button.on_click(lambda _button: self.plan())
         self.apply_button.on_click(lambda _button: self.apply())
         self.spec.observe(self._spec_changed, names="value")
-        controls = widgets.HBox(
+        #: The row of controls (it wraps at a narrow width).
+        self.controls = widgets.HBox(
             [self.spec, self.plan_button, self.apply_button],
             layout=widgets.Layout(flex_flow="row wrap", width="auto"),
         )
-        super().__init__([controls, self.plan_view, self.status, self.panel], **kwargs)
+        super().__init__([self.controls, self.plan_view, self.status, self.panel], **kwargs)
         self.add_class("jupyter-repo-env-installer")
 
     # -- public ----------------------------------------------------------------------------
@@ -275,17 +279,21 @@ class EnvironmentInstaller(widgets.VBox):
     def _secrets(self) -> tuple[str, ...]:
         return self._connection.secrets
 
-    def _installer(self, client: RepoClient, job: Job) -> Installer:
+    def _resolved_target(self) -> Target:
+        """Where Show changes and Apply look: ``target``, else this kernel's environment.
+        (A choice of targets, such as a new kernel, would be decided here and offered as
+        one more control in :attr:`controls`.)"""
         target = self._target
         if target is None:
-            resolved = Target.current()
-        elif isinstance(target, Target):
-            resolved = target
-        else:
-            resolved = Target.of_interpreter(str(target))
+            return Target.current()
+        if isinstance(target, Target):
+            return target
+        return Target.of_interpreter(str(target))
+
+    def _installer(self, client: RepoClient, job: Job) -> Installer:
         return Installer(
             client,
-            resolved,
+            self._resolved_target(),
             log=job.log,
             progress=job.progress,
             stop=job.stop,
