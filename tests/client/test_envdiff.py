@@ -20,9 +20,16 @@ from jupyter_repo.client.envdiff import (
 )
 from jupyter_repo.client.environment import CapturedEnvironment
 from jupyter_repo.client.install import Installer, Target
+from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.client.refs import EnvironmentRef, InstallSpec, Ref
 from jupyter_repo.repository.inspect.envspec import parse_spec
-from tests.support.environments import isolate_pip, shared_environment, versions_in
+from tests.support import publish
+from tests.support.environments import (
+    isolate_pip,
+    make_venv,
+    shared_environment,
+    versions_in,
+)
 from tests.support.server import RepoServer
 
 
@@ -375,3 +382,36 @@ def test_plan_and_apply_a_private_environment(
         other.plan_environment(user, shared.name)
     with pytest.raises(errors.NotFound, match="has no version 7"):
         installer.plan_environment(user, shared.name, "7")
+
+
+def test_defect_3_installing_the_pip_lock_says_which_conda_lines_it_leaves_out(
+    server: RepoServer, user: str, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17, defect 3, on the path ``jupyter repo install OWNER/ENV`` and the install
+    task take: the pip part is installed and the conda lines are named, not dropped."""
+    isolate_pip(monkeypatch)
+    token = server.token(user, ["api:write"])
+    wheel = f"jr3-{unique}"
+    publish.wheel(server, token, user, tmp_path / "wheels", wheel, "1.0", private=True)
+    client = RepoClient(server.url, token)
+    yml = YML_WITHOUT_PINS.replace("requests==2.0", f"{wheel}==1.0")
+    Publisher(client).publish_spec_files(
+        {"environment.yml": yml},
+        Destination(user, "analysis", "1", public=False),
+        default_name="analysis",
+    )
+    venv = make_venv(tmp_path / "venv", [])
+    lines: list[str] = []
+    installer = Installer(
+        client,
+        Target.of_interpreter(str(venv / "bin" / "python")),
+        log=lines.append,
+        pypi_fallback=False,
+    )
+    installer.install(InstallSpec(user, "analysis"))
+    assert versions_in(str(venv / "bin" / "python"), [wheel]) == {wheel: "1.0"}
+    assert (
+        f"Not installed: the 4 conda requirements of {user}/analysis 1 (python=3.11, "
+        "numpy>=1.26, pandas, pip); pip installs only its pip part. Show what they would "
+        "change with EnvironmentInstaller, or create a conda environment from it."
+    ) in lines

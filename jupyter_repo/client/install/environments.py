@@ -92,6 +92,13 @@ def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
     requirements = _pip_of(spec)
     if requirements is None:
         raise _no_pip_part(ref, version, basename)
+    conda = _conda_lines(specs)
+    if conda:  # said, not dropped: pip installs only the pip part
+        context.log(
+            f"Not installed: the {len(conda)} conda requirements of {ref.owner}/{ref.name} "
+            f"{version} ({', '.join(conda)}); pip installs only its pip part. Show what they "
+            "would change with EnvironmentInstaller, or create a conda environment from it."
+        )
     context.log(f"pip install {len(requirements)} packages from {ref.owner}/{ref.name} {version}")
     context.progress(None, f"Installing {len(requirements)} packages with pip")
     if requirements:
@@ -226,6 +233,15 @@ def _apply_pip(context: Context, plan: Plan, wanted: list[str]) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _conda_lines(specs: Specs) -> list[str]:
+    """The conda lines of an environment's spec files (its ``@EXPLICIT`` lock first)."""
+    for kind in ("explicit", "environment.yml"):
+        for _basename, spec in specs:
+            if spec["format"] == kind and spec["conda"]:
+                return [str(line) for line in spec["conda"]]
+    return []
 
 
 def _no_pip_part(ref: EnvironmentRef, version: str, basename: str) -> errors.ClientError:
