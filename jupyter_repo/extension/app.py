@@ -77,6 +77,12 @@ class RepoExtension(ExtensionApp):
         help="More pip indexes used when installing a package's dependencies "
         "(for example https://pypi.org/simple).",
     ).tag(config=True)
+    envs_dir = Unicode(
+        "",
+        help="Folder of the environments 'Open with its environment' creates (default: "
+        "JUPYTER_REPO_ENVS_DIR, else <Jupyter data dir>/repo-envs; shared with 'jupyter "
+        "repo env create').",
+    ).tag(config=True)
     max_notebook_size = Integer(
         100 << 20, help="The largest notebook (bytes) that 'open' writes into the contents."
     ).tag(config=True)

@@ -153,6 +153,26 @@ class InstallEnvironmentBody:
 
 
 @dataclass(frozen=True)
+class CreateEnvironmentBody:
+    """A new environment (and kernel) from a shared one, or from a notebook's attached one."""
+
+    owner: str
+    name: str
+    version: str | None
+
+    @classmethod
+    def parse(cls, body: dict[str, Any]) -> CreateEnvironmentBody:
+        owner = text(body, "owner", required=True, limit=64)
+        name = text(body, "name", required=True, limit=128)
+        assert owner is not None and name is not None
+        return cls(owner.lower(), name, text(body, "version", limit=64))
+
+    @property
+    def spec(self) -> str:
+        return "/".join([self.owner, self.name] + ([self.version] if self.version else []))
+
+
+@dataclass(frozen=True)
 class OpenBody:
     owner: str
     name: str

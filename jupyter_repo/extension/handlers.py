@@ -257,6 +257,20 @@ class InstallEnvironmentHandler(RepoHandler):
         )
 
 
+class CreateEnvironmentHandler(RepoHandler):
+    """A new environment and its kernel from a shared environment (or a notebook's)."""
+
+    @web.authenticated
+    @authorized(action="execute")
+    async def post(self) -> None:
+        request = bodies.CreateEnvironmentBody.parse(self.body())
+        self.ext.connection.client(need_token=False)
+        self.start_task(
+            "create-environment",
+            lambda task: operations.create_environment(self.ext, task, request),
+        )
+
+
 class TasksHandler(RepoHandler):
     @web.authenticated
     @authorized
@@ -305,6 +319,7 @@ ROUTES: list[tuple[str, type[RepoHandler]]] = [
     (f"{PREFIX}/open", OpenHandler),
     (f"{PREFIX}/install", InstallHandler),
     (f"{PREFIX}/install-environment", InstallEnvironmentHandler),
+    (f"{PREFIX}/create-environment", CreateEnvironmentHandler),
     (f"{PREFIX}/tasks", TasksHandler),
     (f"{PREFIX}/tasks/{TASK_ID}", TaskHandler),
     (f"{PREFIX}/tasks/{TASK_ID}/log", TaskLogHandler),

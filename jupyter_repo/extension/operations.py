@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from jupyter_repo.client.project import select_files
 from jupyter_repo.client.publish import Publisher
 from jupyter_repo.client.states import JobState
 from jupyter_repo.extension.bodies import (
+    CreateEnvironmentBody,
     EnvironmentBody,
     InstallBody,
     InstallEnvironmentBody,
@@ -255,6 +257,54 @@ async def install_environment(ext: RepoExtension, task: Task, body: InstallEnvir
         ext.install_lock.release()
     task.log(result["message"])
     return result
+
+
+# -- a new environment as a kernel ---------------------------------------------------------
+
+
+def _kernel_prefix(kernel_dirs: list[str]) -> str | None:
+    """Where the new kernelspec goes so that this server's KernelSpecManager sees it: the
+    user's Jupyter data dir (``None``) when the server reads it, else the first writable
+    ``<prefix>/share/jupyter/kernels`` it reads (given as that ``<prefix>``)."""
+    from jupyter_repo.client.install.newenv import kernels_dir
+
+    read = [Path(folder).expanduser().resolve() for folder in kernel_dirs]
+    if kernels_dir(None).resolve() in read:
+        return None
+    for folder in read:
+        if folder.parts[-3:] == ("share", "jupyter", "kernels"):
+            prefix = folder.parent.parent.parent
+            writable = folder if folder.exists() else prefix
+            if os.access(writable, os.W_OK):
+                return str(prefix)
+    raise errors.InstallError(
+        "This Jupyter server reads kernels from no folder a new kernel can be written to "
+        f"({', '.join(map(str, read)) or 'none'})."
+    )
+
+
+async def create_environment(ext: RepoExtension, task: Task, body: CreateEnvironmentBody) -> JSON:
+    """Build (or reuse) a new environment from a shared one, register it as a kernel this
+    server lists, and answer its kernel name and display name."""
+    from jupyter_repo.client.install.newenv import create_environment as create
+
+    specs = ext.server.kernel_spec_manager
+    kernel_prefix = _kernel_prefix(list(specs.kernel_dirs) if specs is not None else [])
+    client = ext.connection.client(need_token=False)
+    with client:
+        created = await ext.blocking(
+            create,
+            client,
+            body.spec,
+            kernel_prefix=kernel_prefix,
+            envs_dir=ext.envs_dir or None,
+            log=task.log,
+            progress=task.set_progress,
+            extra_index_urls=tuple(ext.extra_index_urls),
+            stop=task.cancel_requested,
+        )
+    task.log(created.message)
+    return created.to_json()
 
 
 # -- opening a published notebook ------------------------------------------------------------

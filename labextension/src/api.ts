@@ -232,6 +232,27 @@ export class RepoClient {
     return this.post<ITaskRef>('install-environment', request);
   }
 
+  /** Build (or reuse) a new environment and kernel from a shared one (a task). */
+  createEnvironment(request: {
+    owner: string;
+    name: string;
+    version?: string;
+  }): Promise<ITaskRef> {
+    return this.post<ITaskRef>('create-environment', request);
+  }
+
+  /** A package with its files (and their `attrs`), as the repository shows it. */
+  packageFiles<T>(owner: string, name: string): Promise<T> {
+    return this.get<T>('package' + query({ owner, name }));
+  }
+
+  async taskLog(id: string): Promise<string[]> {
+    const answer = await this.get<{ lines: string[] }>(
+      `tasks/${encodeURIComponent(id)}/log`
+    );
+    return answer.lines;
+  }
+
   getTask<R>(id: string): Promise<ITask<R>> {
     return this.get<ITask<R>>(`tasks/${encodeURIComponent(id)}`);
   }

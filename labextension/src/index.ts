@@ -20,6 +20,7 @@ import {
 } from '@jupyterlab/translation';
 import {
   fileUploadIcon,
+  kernelIcon,
   LabIcon,
   ToolbarButton
 } from '@jupyterlab/ui-components';
@@ -29,9 +30,16 @@ import { IDisposable } from '@lumino/disposable';
 // shows at once); the dialogs load when first opened.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { RepoClient } from './api';
-import { readSettings } from './settings';
+// The sidebar needs it at once (which rows offer "Open with its environment").
 // eslint-disable-next-line jupyter/prefer-lazy-imports
-import { RepositoryPanel } from './sidebar';
+import {
+  createEnvironment,
+  notebookEnvironment,
+  openWithEnvironment
+} from './openenv';
+import { readSettings } from './settings';
+
+import { OPEN_WITH_ENVIRONMENT, RepositoryPanel } from './sidebar';
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { RepositoryState } from './state';
 import { IPublishTarget, kernelTarget, kindOf, targetForPath } from './targets';
@@ -44,6 +52,7 @@ export namespace CommandIDs {
   export const shareEnvironment = 'jupyter-repo:share-environment';
   export const settings = 'jupyter-repo:settings';
   export const openPanel = 'jupyter-repo:open-panel';
+  export const openWithEnvironment = OPEN_WITH_ENVIRONMENT;
 }
 
 const PLUGIN_ID = 'jupyter-repo:plugin';
@@ -260,6 +269,89 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    /** The notebook a command acts on: the one at `path`, else the one in focus. */
+    const notebookAt = (path: unknown) => {
+      const doc =
+        typeof path === 'string'
+          ? findDocument(app, path)
+          : currentDocument(app);
+      return doc && doc.context.path.endsWith('.ipynb') ? doc : null;
+    };
+    const environmentOf = (doc: DocumentWidget | null) =>
+      doc
+        ? notebookEnvironment(
+            (doc.context.model as { metadata?: unknown }).metadata
+          )
+        : null;
+
+    commands.addCommand(CommandIDs.openWithEnvironment, {
+      label: trans.__('Open with its environment'),
+      caption: trans.__(
+        'Build the environment a published notebook carries as a new kernel (or reuse it), then open the notebook with that kernel'
+      ),
+      icon: kernelIcon,
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            owner: {
+              type: 'string',
+              description: trans.__('The namespace of the published notebook')
+            },
+            name: {
+              type: 'string',
+              description: trans.__(
+                'The published notebook (downloaded into the workspace and opened)'
+              )
+            },
+            version: { type: 'string' },
+            path: {
+              type: 'string',
+              description: trans.__(
+                'An open notebook that carries its environment (default: the one in focus)'
+              )
+            }
+          }
+        }
+      },
+      isEnabled: args =>
+        typeof args.owner === 'string' ||
+        environmentOf(notebookAt(args.path)) !== null,
+      execute: async args => {
+        if (typeof args.owner === 'string' && typeof args.name === 'string') {
+          await openWithEnvironment(
+            app,
+            client,
+            {
+              owner: args.owner,
+              name: args.name,
+              version: typeof args.version === 'string' ? args.version : null
+            },
+            trans
+          );
+          return;
+        }
+        const doc = notebookAt(args.path);
+        const ref = environmentOf(doc);
+        if (!doc || !ref) {
+          await showErrorMessage(
+            trans.__('No environment attached'),
+            trans.__(
+              'Open a notebook published with an environment (or use the Repository panel’s “Open with its environment”).'
+            )
+          );
+          return;
+        }
+        const created = await createEnvironment(client, ref, trans);
+        if (created) {
+          await app.serviceManager.kernelspecs.refreshSpecs();
+          await doc.context.sessionContext.changeKernel({
+            name: created.kernel_name
+          });
+        }
+      }
+    });
+
     const panel = new RepositoryPanel(app, state, () => {
       void commands.execute(CommandIDs.settings);
     });
@@ -288,7 +380,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         CommandIDs.publish,
         CommandIDs.shareEnvironment,
         CommandIDs.settings,
-        CommandIDs.openPanel
+        CommandIDs.openPanel,
+        CommandIDs.openWithEnvironment
       ]) {
         palette.addItem({ command, category });
       }

@@ -9,6 +9,7 @@ import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import {
   downloadIcon,
+  kernelIcon,
   LabIcon,
   launchIcon,
   notebookIcon,
@@ -24,9 +25,13 @@ import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 import type { IPackageItem, IStatus } from './api';
 import { h } from './dom';
 import { messageOf } from './errors';
+import { attachedToPackage, type IPackageFiles } from './openenv';
 import { RepositoryState } from './state';
 
 const SEARCH_DELAY_MS = 300;
+
+/** The command the rows' "Open with its environment" runs (defined in index.ts). */
+export const OPEN_WITH_ENVIRONMENT = 'jupyter-repo:open-with-environment';
 
 /** A widget over a plain DOM node. */
 function nodeWidget(node: HTMLElement): Widget {
@@ -355,6 +360,30 @@ export class RepositoryPanel extends SidePanel {
         )
       );
     }
+    if (types.includes('ipynb')) {
+      const button = this.actionButton(
+        kernelIcon,
+        trans.__('Open with its environment'),
+        trans.__(
+          'Build the environment attached to %1 as a new kernel, then open the notebook with it',
+          name
+        ),
+        async () => {
+          await this.app.commands.execute(OPEN_WITH_ENVIRONMENT, {
+            owner: item.owner,
+            name: item.name
+          });
+        }
+      );
+      button.addClass('jp-JupyterRepo-openWithEnvironment');
+      button.hide(); // shown once the notebook is known to have an environment attached
+      toolbar.addItem('open-with-environment', button);
+      void this.hasEnvironment(item).then(attached => {
+        if (attached && !button.isDisposed) {
+          button.show();
+        }
+      });
+    }
     if (types.includes('ipynb') || types.includes('env')) {
       toolbar.addItem(
         'install-environment',
@@ -380,6 +409,21 @@ export class RepositoryPanel extends SidePanel {
       );
     }
     return toolbar;
+  }
+
+  /** Whether the latest version of a published notebook has an environment attached
+   * (asked once per package and version). */
+  private hasEnvironment(item: IPackageItem): Promise<boolean> {
+    const key = `${item.owner}/${item.name}/${item.latest_version}`;
+    let known = this.attached.get(key);
+    if (!known) {
+      known = this.state.client
+        .packageFiles<IPackageFiles>(item.owner, item.name)
+        .then(info => attachedToPackage(info) !== null)
+        .catch(() => false);
+      this.attached.set(key, known);
+    }
+    return known;
   }
 
   /** A toolbar button that stays disabled while its action runs. */
@@ -422,6 +466,24 @@ export class RepositoryPanel extends SidePanel {
       });
       await this.app.commands.execute('docmanager:open', { path });
       this.showNotice(trans.__('Opened %1.', path));
+      if (await this.hasEnvironment(item)) {
+        Notification.info(
+          trans.__('%1 was published with an environment.', path),
+          {
+            autoClose: 10000,
+            actions: [
+              {
+                label: trans.__('Open with its environment'),
+                callback: () => {
+                  void this.app.commands.execute(OPEN_WITH_ENVIRONMENT, {
+                    path
+                  });
+                }
+              }
+            ]
+          }
+        );
+      }
     } catch (error) {
       this.showNotice(messageOf(error), true);
     }
@@ -479,6 +541,7 @@ export class RepositoryPanel extends SidePanel {
   private readonly searchList: PackageList;
   private readonly namespaces: Panel;
   private readonly lists = new Map<string, PackageList>();
+  private readonly attached = new Map<string, Promise<boolean>>();
   private sectionsKey = '';
   private searchTimer = 0;
   private generation = 0;

@@ -37,26 +37,8 @@ from jupyter_repo.widgets import EnvironmentInstaller
 from tests.support import processes, publish
 from tests.support.environments import isolate_pip
 from tests.support.net import free_port
+from tests.support.newenvs import PYTHON, runner_indexes, what_it_runs
 from tests.support.server import RepoServer
-
-PYTHON = "{}.{}".format(*sys.version_info[:2])
-
-
-def runner_indexes() -> list[str]:
-    """The indexes and wheel folders the runner's pip is configured with (where ipykernel
-    comes from on a machine without PyPI); none: PyPI."""
-    found: list[str] = []
-    for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
-        found += os.environ.get(key, "").split()
-    listed = processes.run(
-        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
-    ).stdout
-    for line in listed.splitlines():
-        key, _, value = line.partition("=")
-        if key.split(".")[-1] in {"index-url", "extra-index-url", "find-links"}:
-            found += value.strip().strip("'\"").split()
-    usable = [item for item in found if not item.startswith("file:") or Path(item[7:]).is_dir()]
-    return [item for index, item in enumerate(usable) if item not in usable[:index]]
 
 
 @dataclass
@@ -167,27 +149,6 @@ class User:
 
     def kernel(self, name: str) -> dict:
         return json.loads((self.data / "kernels" / name / "kernel.json").read_text())
-
-
-def what_it_runs(python: str, conda_name: str, pip_name: str) -> dict[str, str]:
-    """The versions the new environment's python sees: the conda package's installed file
-    (``share/<name>/VERSION``), the pip package's ``__version__``, and ipykernel."""
-    script = (
-        "import importlib, json, pathlib, sys\n"
-        "conda = pathlib.Path(sys.prefix, 'share', sys.argv[1], 'VERSION').read_text().strip()\n"
-        "pip = importlib.import_module(sys.argv[2].replace('-', '_')).__version__\n"
-        "import ipykernel\n"
-        "print(json.dumps({'conda': conda, 'pip': pip, 'python': sys.version.split()[0],"
-        " 'prefix': sys.prefix}))\n"
-    )
-    done = processes.run(
-        [python, "-c", script, conda_name, pip_name],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PATH": os.environ.get("PATH", "")},
-    )
-    return json.loads(done.stdout)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from tests.extension.test_security import concrete, extension_routes, implemente
 from tests.support import authz_policy as policy
 from tests.support import authz_world, processes
 from tests.support.authz_world import World
+from tests.support.newenvs import runner_indexes
 from tests.support.server import RepoServer
 
 KERNEL = "matrix-target"
@@ -34,8 +35,16 @@ KERNEL = "matrix-target"
 
 @pytest.fixture
 def repo_config(server: RepoServer, tmp_path: Path) -> dict[str, Any]:
-    """The extension starts without a token; each cell configures the actor's."""
-    return {"url": server.url, "token": "", "credentials_dir": str(tmp_path / "credentials")}
+    """The extension starts without a token; each cell configures the actor's. New
+    environments (create-environment) go to the test's folder, ipykernel from the runner's
+    indexes."""
+    return {
+        "url": server.url,
+        "token": "",
+        "credentials_dir": str(tmp_path / "credentials"),
+        "envs_dir": str(tmp_path / "envs"),
+        "extra_index_urls": runner_indexes(),
+    }
 
 
 @pytest.fixture

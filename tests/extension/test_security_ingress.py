@@ -20,6 +20,7 @@ BODY_ROUTES = [
     ("open",),
     ("install",),
     ("install-environment",),
+    ("create-environment",),
 ]
 
 

@@ -610,6 +610,10 @@ EXTENSION_ROUTES: tuple[ExtensionRoute, ...] = (
     ExtensionRoute(
         "POST", "install-environment", PKG_READ, task=True, body={"owner": "{org}", "name": "{env}"}
     ),
+    # A new environment (uv venv + kernel) from a shared one: reads it like an install.
+    ExtensionRoute(
+        "POST", "create-environment", PKG_READ, task=True, body={"owner": "{org}", "name": "{env}"}
+    ),
     ExtensionRoute("GET", "tasks", **LOCAL),
     ExtensionRoute("GET", "tasks/{task_id}", **LOCAL),
     ExtensionRoute("DELETE", "tasks/{task_id}", ok=204, **LOCAL),

@@ -1,0 +1,134 @@
+"""Shared environments to build new environments (and kernels) from: a conda part in the
+owner's private channel, a wheel in its private index, and a notebook with that
+environment attached; plus what the runner's pip reaches and what a built python runs.
+
+Used by ``jupyter repo env create`` (tests/client), the extension's create-environment
+task (tests/extension) and Lab's *Open with its environment* (tests/lab).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.publish import Destination, Publisher
+from tests.support import processes, publish
+from tests.support.server import RepoServer
+
+PYTHON = "{}.{}".format(*sys.version_info[:2])
+
+
+def runner_indexes() -> list[str]:
+    """The indexes and wheel folders the runner's pip is configured with (where ipykernel
+    comes from on a machine without PyPI); none: PyPI."""
+    found: list[str] = []
+    for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
+        found += os.environ.get(key, "").split()
+    listed = processes.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
+    ).stdout
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        if key.split(".")[-1] in {"index-url", "extra-index-url", "find-links"}:
+            found += value.strip().strip("'\"").split()
+    usable = [item for item in found if not item.startswith("file:") or Path(item[7:]).is_dir()]
+    return [item for index, item in enumerate(usable) if item not in usable[:index]]
+
+
+def what_it_runs(python: str, conda_name: str, pip_name: str) -> dict[str, str]:
+    """The versions the new environment's python sees: the conda package's installed file
+    (``share/<name>/VERSION``), the pip package's ``__version__``, and ipykernel."""
+    done = processes.run(
+        [python, "-c", VERSIONS_SCRIPT, conda_name, pip_name],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+    return json.loads(done.stdout)
+
+
+#: Prints the versions :func:`what_it_runs` answers (argv: conda name, pip name).
+VERSIONS_SCRIPT = (
+    "import importlib, json, pathlib, sys\n"
+    "conda = pathlib.Path(sys.prefix, 'share', sys.argv[1], 'VERSION').read_text().strip()\n"
+    "pip = importlib.import_module(sys.argv[2].replace('-', '_')).__version__\n"
+    "import ipykernel\n"
+    "print(json.dumps({'conda': conda, 'pip': pip, 'python': sys.version.split()[0],"
+    " 'prefix': sys.prefix}))\n"
+)
+
+
+@dataclass(frozen=True)
+class AttachedNotebook:
+    """``owner/notebook`` 1 carrying the environment ``owner/environment`` 1, which pins the
+    conda package ``conda_name`` ``conda_version`` and the wheel ``pip_name`` ``pip_version``
+    (all private to ``owner``)."""
+
+    owner: str
+    token: str
+    notebook: str
+    environment: str
+    conda_name: str
+    conda_version: str
+    pip_name: str
+    pip_version: str
+
+
+def attached_notebook(
+    server: RepoServer, owner: str, token: str, root: Path, *, cell: str = "print('hi')"
+) -> AttachedNotebook:
+    """Publish the conda package, the wheel, the environment (an ``@EXPLICIT`` lock, a pip
+    lock and environment.yml, as a captured conda kernel's) and a notebook attached to it."""
+    unique = uuid.uuid4().hex[:8]
+    conda_name, pip_name = f"jrx-{unique}", f"jre-p-{unique}"
+    conda_version, pip_version = "1.3", "2.4"
+    publish.conda(server, token, owner, root / "conda", conda_name, conda_version, private=True)
+    publish.wheel(server, token, owner, root / "wheels", pip_name, pip_version, private=True)
+    client = RepoClient(server.url, token)
+    channel = client.conda_channel(owner)
+    environment = f"team-{unique}"
+    yml = (
+        "name: team\ndependencies:\n"
+        f"  - python={PYTHON}\n  - {conda_name}={conda_version}=0\n"
+        f"  - pip\n  - pip:\n    - {pip_name}=={pip_version}\n"
+    )
+    Publisher(client).publish_spec_files(
+        {
+            "environment.yml": yml,
+            "requirements.txt": f"{pip_name}=={pip_version}\n",
+            "conda-explicit.txt": (
+                f"@EXPLICIT\n{channel}/noarch/{conda_name}-{conda_version}-0.conda\n"
+            ),
+        },
+        Destination(owner, environment, "1", public=False),
+        default_name=environment,
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    notebook.metadata["jupyter_repo"] = {
+        "owner": owner,
+        "name": f"nb-{unique}",
+        "version": "1",
+        "environment": {"owner": owner, "name": environment, "version": "1"},
+    }
+    path = root / f"analysis-{unique}.ipynb"
+    path.write_text(nbformat.writes(notebook))
+    publish.upload(server, token, owner, path, package=f"nb-{unique}", version="1", private=True)
+    return AttachedNotebook(
+        owner,
+        token,
+        f"nb-{unique}",
+        environment,
+        conda_name,
+        conda_version,
+        pip_name,
+        pip_version,
+    )
