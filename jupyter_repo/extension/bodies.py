@@ -179,6 +179,8 @@ class OpenBody:
     version: str | None
     basename: str | None
     directory: str
+    #: Open it with this kernel (one this server lists): its kernelspec metadata names it.
+    kernel_name: str | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> OpenBody:
@@ -191,4 +193,5 @@ class OpenBody:
             text(body, "version", limit=64),
             text(body, "basename", limit=300),
             text(body, "directory", limit=4096) or "",
+            text(body, "kernel_name", limit=256),
         )

@@ -351,6 +351,16 @@ async def open_notebook(ext: RepoExtension, body: OpenBody) -> JSON:
         filename, notebook = await ext.blocking(
             _fetch_notebook, client, body, ext.max_notebook_size
         )
+    if body.kernel_name:  # "Open with its environment": the kernel it was just given
+        try:
+            spec = await _kernel_spec(ext, body.kernel_name)
+        except errors.CaptureError as error:
+            raise errors.BadRequest(error.message) from None
+        notebook.setdefault("metadata", {})["kernelspec"] = {
+            "name": body.kernel_name,
+            "display_name": spec.display_name,
+            "language": spec.language,
+        }
     path = await _free_path(contents, body.directory.strip("/"), filename)
     await ensure_async(
         contents.save({"type": "notebook", "format": "json", "content": notebook}, path)

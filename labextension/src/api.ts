@@ -219,6 +219,8 @@ export class RepoClient {
     name: string;
     version?: string;
     directory?: string;
+    /** Open it with this kernel (the notebook's kernelspec metadata names it). */
+    kernel_name?: string;
   }): Promise<{ path: string }> {
     return this.post<{ path: string }>('open', request);
   }

@@ -231,7 +231,8 @@ export async function openWithEnvironment(
   const { path } = await client.openNotebook({
     owner: notebook.owner,
     name: notebook.name,
-    version: notebook.version ?? undefined
+    version: notebook.version ?? undefined,
+    kernel_name: created.kernel_name
   });
   await app.commands.execute('docmanager:open', {
     path,

@@ -39,7 +39,7 @@ async def kernelspecs(jp_fetch: Fetch) -> dict[str, Any]:
 
 
 async def test_create_environment_of_a_notebook_registers_a_kernel_the_server_lists(
-    jp_fetch: Fetch, shared: AttachedNotebook, tmp_path: Path
+    jp_fetch: Fetch, shared: AttachedNotebook, tmp_path: Path, jp_root_dir: Path
 ) -> None:
     owner, env = shared.owner, shared.environment
     kernel_name = f"repo-{owner}-{env}-v1"
@@ -70,6 +70,32 @@ async def test_create_environment_of_a_notebook_registers_a_kernel_the_server_li
     )
     assert any(line.startswith("py-rattler: ") for line in lines), lines
     assert lines[-1] == result["message"]
+
+    # Then "Open" writes the notebook naming that kernel, so Lab starts it (not python3).
+    status, opened = await call(
+        jp_fetch,
+        "open",
+        method="POST",
+        body={"owner": owner, "name": shared.notebook, "kernel_name": kernel_name},
+    )
+    assert status == 200, opened
+    saved = json.loads((Path(jp_root_dir) / opened["path"]).read_text())
+    assert saved["metadata"]["kernelspec"] == {
+        "name": kernel_name,
+        "display_name": f"{owner}/{env} v1",
+        "language": "python",
+    }
+    assert saved["metadata"]["jupyter_repo"]["environment"]["name"] == env
+    status, refused = await call(
+        jp_fetch,
+        "open",
+        method="POST",
+        body={"owner": owner, "name": shared.notebook, "kernel_name": "no-such-kernel"},
+    )
+    assert (status, refused) == (
+        400,
+        {"message": "No kernel named 'no-such-kernel' is installed.", "reason": "bad_request"},
+    )
 
     again = await run_task(
         jp_fetch, "create-environment", {"owner": owner, "name": env, "version": "1"}

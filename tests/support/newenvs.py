@@ -70,7 +70,7 @@ VERSIONS_SCRIPT = (
 class AttachedNotebook:
     """``owner/notebook`` 1 carrying the environment ``owner/environment`` 1, which pins the
     conda package ``conda_name`` ``conda_version`` and the wheel ``pip_name`` ``pip_version``
-    (all private to ``owner``)."""
+    (private to ``owner`` unless published public)."""
 
     owner: str
     token: str
@@ -83,15 +83,21 @@ class AttachedNotebook:
 
 
 def attached_notebook(
-    server: RepoServer, owner: str, token: str, root: Path, *, cell: str = "print('hi')"
+    server: RepoServer,
+    owner: str,
+    token: str,
+    root: Path,
+    *,
+    private: bool = True,
 ) -> AttachedNotebook:
     """Publish the conda package, the wheel, the environment (an ``@EXPLICIT`` lock, a pip
-    lock and environment.yml, as a captured conda kernel's) and a notebook attached to it."""
+    lock and environment.yml, as a captured conda kernel's) and a notebook attached to it,
+    whose one cell prints ``versions: <conda version> <pip version>``."""
     unique = uuid.uuid4().hex[:8]
     conda_name, pip_name = f"jrx-{unique}", f"jre-p-{unique}"
     conda_version, pip_version = "1.3", "2.4"
-    publish.conda(server, token, owner, root / "conda", conda_name, conda_version, private=True)
-    publish.wheel(server, token, owner, root / "wheels", pip_name, pip_version, private=True)
+    publish.conda(server, token, owner, root / "conda", conda_name, conda_version, private=private)
+    publish.wheel(server, token, owner, root / "wheels", pip_name, pip_version, private=private)
     client = RepoClient(server.url, token)
     channel = client.conda_channel(owner)
     environment = f"team-{unique}"
@@ -108,8 +114,14 @@ def attached_notebook(
                 f"@EXPLICIT\n{channel}/noarch/{conda_name}-{conda_version}-0.conda\n"
             ),
         },
-        Destination(owner, environment, "1", public=False),
+        Destination(owner, environment, "1", public=not private),
         default_name=environment,
+    )
+    cell = (  # what a user runs to see the versions (one cell, printing "conda pip")
+        "import importlib, pathlib, sys\n"
+        f"conda = pathlib.Path(sys.prefix, 'share', {conda_name!r}, 'VERSION').read_text()\n"
+        f"pip = importlib.import_module({pip_name.replace('-', '_')!r}).__version__\n"
+        "print('versions:', conda.strip(), pip)"
     )
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
@@ -121,7 +133,7 @@ def attached_notebook(
     }
     path = root / f"analysis-{unique}.ipynb"
     path.write_text(nbformat.writes(notebook))
-    publish.upload(server, token, owner, path, package=f"nb-{unique}", version="1", private=True)
+    publish.upload(server, token, owner, path, package=f"nb-{unique}", version="1", private=private)
     return AttachedNotebook(
         owner,
         token,
