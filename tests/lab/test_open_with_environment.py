@@ -113,3 +113,38 @@ def test_acceptance_1_open_with_its_environment_from_the_sidebar(  # type: ignor
         f"versions: {shared.conda_version} {shared.pip_version}", timeout=60_000
     )
     page.screenshot(path=str(artifacts_dir / "lab-open-with-environment-done.png"))
+
+
+def test_after_open_the_notebook_switches_to_its_environment(  # type: ignore[no-untyped-def]
+    page, lab: LabServer, shared: AttachedNotebook, artifacts_dir: Path
+) -> None:
+    """*Open* first (the notebook's own python3 kernel), then the offer to open it with its
+    environment: the environment is built or reused, and the open notebook switches kernel."""
+    owner, env = shared.owner, shared.environment
+    kernel_name = f"repo-{owner}-{env}-v1"
+    open_lab(page, lab)
+    panel = page.get_by_role("region", name="Repository", exact=True)
+    if not panel.is_visible():
+        page.get_by_role("complementary", name="main sidebar").get_by_role(
+            "tab", name="Repository"
+        ).click()
+    panel.get_by_role("searchbox", name="Search the repository").fill(shared.notebook)
+    row = panel.locator(f"[data-package='{owner}/{shared.notebook}']")
+    row.get_by_role("button", name="Open", exact=True).click()
+    expect(panel.get_by_role("status")).to_contain_text("Opened ")
+    path = panel.get_by_role("status").inner_text().removeprefix("Opened ").rstrip(".")
+    toolbar_kernel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName")
+    expect(toolbar_kernel).to_have_text("Python 3 (ipykernel)")
+
+    # The notification offering it (not the panel row's button, which opens another copy).
+    page.locator(".Toastify").get_by_role("button", name="Open with its environment").click()
+    expect(toolbar_kernel).to_have_text(f"{owner}/{env} v1", timeout=BUILD_TIMEOUT_MS)
+    deadline = time.monotonic() + 60  # the session's kernel changes as the new one starts
+    while True:
+        sessions = lab.api("GET", "api/sessions").json()
+        kernels = [s["kernel"]["name"] for s in sessions if s["path"] == path]
+        if kernels == [kernel_name] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert kernels == [kernel_name], (path, sessions)
+    page.screenshot(path=str(artifacts_dir / "lab-open-then-environment.png"))
