@@ -197,9 +197,10 @@ class EnvironmentInstaller(widgets.VBox):
             description="Environment",
             continuous_update=True,
             # The label as wide as its word ("Environm…" at ipywidgets' fixed width); the
-            # box takes the room left and the row wraps at a narrow width.
+            # box takes a line of its own (a long OWNER/NAME/VERSION fits), the target
+            # choice and the buttons wrap onto the next.
             style={"description_width": "initial"},
-            layout=widgets.Layout(width="auto", flex="1 1 22em", min_width="14em"),
+            layout=widgets.Layout(width="auto", flex="1 1 100%", min_width="14em"),
         )
         self.plan_button = widgets.Button(
             description="Show changes",

@@ -287,3 +287,15 @@ def test_defect_7_environment_installer_fits_800px_with_a_table_and_one_summary(
     # The summary once: not again in the status line or a shown log.
     summary = "1 to add, 1 to upgrade, 1 to downgrade, 1 unchanged"
     assert visible_text(widget).count(summary) == 1, visible_text(widget)
+
+    # Issue 17: the other target, side by side with this one; its button and note fit too.
+    choice = widget.locator(".jupyter-repo-env-target button")
+    assert choice.all_inner_texts() == ["Into this kernel", "As a new kernel"]
+    choice.filter(has_text="As a new kernel").click()
+    widget.locator(".jupyter-repo-env-create").wait_for()
+    widget.locator(".jupyter-repo-env-new-kernel-note").wait_for()
+    assert widget.locator(".jupyter-repo-env-show").is_hidden()
+    assert widget.locator(".jupyter-repo-env-apply").is_hidden()
+    assert widget.locator(".jupyter-repo-env-plan table").count() == 0  # the plan was withdrawn
+    page.screenshot(path=str(artifacts_dir / "widgets-layout-environment-new-kernel-800.png"))
+    assert_fits(widget, "installer, as a new kernel")
