@@ -49,6 +49,9 @@ class Published:
     files: list[JSON] = field(default_factory=list)
     environment: Published | None = None
     excluded: list[JSON] = field(default_factory=list)
+    #: Who may read the package now, and the label the version got.
+    public: bool = True
+    label: str | None = None
 
     def link(self) -> dict[str, str]:
         return {
@@ -59,7 +62,15 @@ class Published:
         }
 
     def to_json(self) -> JSON:
-        data: JSON = {**self.link(), "html_url": self.html_url, "files": self.files}
+        data: JSON = {
+            **self.link(),
+            "html_url": self.html_url,
+            "files": self.files,
+            "public": self.public,
+            "label": self.label,
+            # What the repository says the files got (the asked label, or its default).
+            "labels": sorted({name for item in self.files for name in item.get("labels") or []}),
+        }
         if self.environment is not None:
             data["environment"] = self.environment.to_json()
         if self.excluded:
@@ -114,6 +125,30 @@ class Publisher:
             return version
         return str(max(int(self.client.next_version(owner, name)) for name in names_))
 
+    def _settle_visibility(self, owner: str, names_: list[str], public: bool) -> None:
+        """Give existing packages the visibility asked for, before any file goes up.
+
+        An upload only sets the visibility of a package it creates; without this a
+        republish marked public stays private (or the reverse) without a word. Changing
+        it needs admin on the package: when the repository refuses, nothing is uploaded
+        and the message says why.
+        """
+        for name in names_:
+            package = self.client.find_package(owner, name)
+            if package is None or bool(package.get("public", True)) == public:
+                continue
+            wanted, current = ("public", "private") if public else ("private", "public")
+            try:
+                self.client.set_visibility(owner, name, public)
+            except errors.Forbidden as refused:
+                raise errors.Forbidden(
+                    f"{owner}/{name} is {current}; making it {wanted} needs admin rights on "
+                    f"the package, and the repository refused: {refused.message} Nothing was "
+                    f"published. Publish it as {current}, or change who sees it on its page "
+                    f"({self.html_url(owner, name)}) as an administrator."
+                ) from None
+            self.log(f"{owner}/{name} is now {wanted}")
+
     def _upload(
         self,
         destination: Destination,
@@ -149,6 +184,7 @@ class Publisher:
         name = destination.name or default_name
         check_names(destination.owner, name, destination.version)
         version = self._version(destination.owner, [name], destination.version)
+        self._settle_visibility(destination.owner, [name], destination.public)
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-env-") as work:
             files = []
             for basename, text in specs.items():
@@ -157,7 +193,13 @@ class Publisher:
                 files.append((basename, path))
             uploaded = self._upload(destination, name, version, files, "env")
         return Published(
-            destination.owner, name, version, self.html_url(destination.owner, name), uploaded
+            destination.owner,
+            name,
+            version,
+            self.html_url(destination.owner, name),
+            uploaded,
+            public=destination.public,
+            label=destination.label,
         )
 
     def publish_environment(
@@ -216,6 +258,7 @@ class Publisher:
         check_names(destination.owner, name, destination.version)
         wanted = [name, env_name] if environment is not None else [name]
         version = self._version(destination.owner, wanted, destination.version)
+        self._settle_visibility(destination.owner, wanted, destination.public)
         env_published = None
         if environment is not None:
             env_published = self.publish_environment(
@@ -250,6 +293,8 @@ class Publisher:
             self.html_url(destination.owner, name),
             uploaded,
             env_published,
+            public=destination.public,
+            label=destination.label,
         )
         return published, record
 
@@ -282,6 +327,7 @@ class Publisher:
             extra["environment.yml"] = environment.environment_yml(name).encode()
             self.log("added environment.yml, captured from the kernel")
         version = self._version(destination.owner, [name], destination.version)
+        self._settle_visibility(destination.owner, [name], destination.public)
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-project-") as work:
             archive = Path(work) / f"{name}.tar.gz"
             self.log(f"packing {len(selection.files)} files ({selection.total_size} bytes)")
@@ -297,6 +343,8 @@ class Publisher:
             self.html_url(destination.owner, name),
             uploaded,
             excluded=excluded,
+            public=destination.public,
+            label=destination.label,
         )
 
 
