@@ -38,6 +38,10 @@ class Destination:
     summary: str | None = None
     label: str | None = None
     public: bool = True
+    #: Whether ``public`` is also applied to a package that exists (the Lab dialog shows
+    #: the package's visibility and sends what the user chose); otherwise it is only
+    #: how a new package is created (``jupyter repo publish --private``).
+    apply_visibility: bool = False
 
 
 @dataclass
@@ -125,29 +129,36 @@ class Publisher:
             return version
         return str(max(int(self.client.next_version(owner, name)) for name in names_))
 
-    def _settle_visibility(self, owner: str, names_: list[str], public: bool) -> None:
-        """Give existing packages the visibility asked for, before any file goes up.
+    def _visibility(self, destination: Destination, names_: list[str]) -> dict[str, bool]:
+        """Who will see each package after the publish; an explicit choice
+        (``apply_visibility``) is applied to existing packages before any file goes up.
 
         An upload only sets the visibility of a package it creates; without this a
-        republish marked public stays private (or the reverse) without a word. Changing
+        republish marked public stayed private (or the reverse) without a word. Changing
         it needs admin on the package: when the repository refuses, nothing is uploaded
         and the message says why.
         """
+        owner, public = destination.owner, destination.public
+        visible: dict[str, bool] = {}
         for name in names_:
             package = self.client.find_package(owner, name)
-            if package is None or bool(package.get("public", True)) == public:
+            current = public if package is None else bool(package.get("public", True))
+            visible[name] = current
+            if not destination.apply_visibility or current == public:
                 continue
-            wanted, current = ("public", "private") if public else ("private", "public")
+            wanted, now = ("public", "private") if public else ("private", "public")
             try:
                 self.client.set_visibility(owner, name, public)
             except errors.Forbidden as refused:
                 raise errors.Forbidden(
-                    f"{owner}/{name} is {current}; making it {wanted} needs admin rights on "
+                    f"{owner}/{name} is {now}; making it {wanted} needs admin rights on "
                     f"the package, and the repository refused: {refused.message} Nothing was "
-                    f"published. Publish it as {current}, or change who sees it on its page "
+                    f"published. Publish it as {now}, or change who sees it on its page "
                     f"({self.html_url(owner, name)}) as an administrator."
                 ) from None
+            visible[name] = public
             self.log(f"{owner}/{name} is now {wanted}")
+        return visible
 
     def _upload(
         self,
@@ -184,7 +195,7 @@ class Publisher:
         name = destination.name or default_name
         check_names(destination.owner, name, destination.version)
         version = self._version(destination.owner, [name], destination.version)
-        self._settle_visibility(destination.owner, [name], destination.public)
+        visible = self._visibility(destination, [name])
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-env-") as work:
             files = []
             for basename, text in specs.items():
@@ -198,7 +209,7 @@ class Publisher:
             version,
             self.html_url(destination.owner, name),
             uploaded,
-            public=destination.public,
+            public=visible[name],
             label=destination.label,
         )
 
@@ -258,7 +269,7 @@ class Publisher:
         check_names(destination.owner, name, destination.version)
         wanted = [name, env_name] if environment is not None else [name]
         version = self._version(destination.owner, wanted, destination.version)
-        self._settle_visibility(destination.owner, wanted, destination.public)
+        visible = self._visibility(destination, wanted)
         env_published = None
         if environment is not None:
             env_published = self.publish_environment(
@@ -270,6 +281,7 @@ class Publisher:
                     f"Environment of the notebook {destination.owner}/{name}",
                     destination.label,
                     destination.public,
+                    destination.apply_visibility,
                 ),
                 default_name=env_name,
             )
@@ -293,7 +305,7 @@ class Publisher:
             self.html_url(destination.owner, name),
             uploaded,
             env_published,
-            public=destination.public,
+            public=visible[name],
             label=destination.label,
         )
         return published, record
@@ -327,7 +339,7 @@ class Publisher:
             extra["environment.yml"] = environment.environment_yml(name).encode()
             self.log("added environment.yml, captured from the kernel")
         version = self._version(destination.owner, [name], destination.version)
-        self._settle_visibility(destination.owner, [name], destination.public)
+        visible = self._visibility(destination, [name])
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-project-") as work:
             archive = Path(work) / f"{name}.tar.gz"
             self.log(f"packing {len(selection.files)} files ({selection.total_size} bytes)")
@@ -343,7 +355,7 @@ class Publisher:
             self.html_url(destination.owner, name),
             uploaded,
             excluded=excluded,
-            public=destination.public,
+            public=visible[name],
             label=destination.label,
         )
 

@@ -105,3 +105,20 @@ async def test_defect_4_a_token_limited_to_writing_says_so(
     token = server.token(user, ["api:read"])
     after = shown(server, user, "reef", token)
     assert (after.json()["public"], after.json()["versions"]) == (False, ["1"])
+
+
+async def test_a_republish_that_names_no_visibility_keeps_the_package_private(
+    jp_fetch: Fetch, jp_root_dir: Path, server: RepoServer, user: str
+) -> None:
+    """Only an explicit choice changes who sees a package: a caller that sends no
+    ``public`` (or the CLI without --private, whose flag is about new packages) never
+    makes a private package public."""
+    write_notebook(jp_root_dir, "kelp.ipynb", title="Kelp")
+    body: dict[str, Any] = {"path": "kelp.ipynb", "namespace": user, "attach_environment": False}
+    task = await run_task(jp_fetch, "publish/notebook", {**body, "public": False})
+    assert task["state"] == "succeeded", task["error"]
+
+    task = await run_task(jp_fetch, "publish/notebook", body)
+    assert task["state"] == "succeeded", task["error"]
+    assert (task["result"]["version"], task["result"]["public"]) == ("2", False)
+    assert shown(server, user, "kelp").status_code == 404
