@@ -306,6 +306,7 @@ class PublishForm extends Widget {
       return;
     }
     this.packageLoading = false;
+    this.packageKey = `${owner}/${name}`;
     this.onBusy(this.busy || this.loading);
     const trans = this.trans;
     if (problem) {
@@ -504,6 +505,22 @@ class PublishForm extends Widget {
     if (this.packageLoading) {
       this.showError(trans.__('Wait until the package’s settings are read.'));
       return;
+    }
+    // Publish only what the user saw: when the name was typed (or changed) faster than
+    // the package was read, read it now; if that changes the visibility or the label,
+    // show them and wait for another press (never make a private package public unseen).
+    if (this.packageKey !== `${this.namespace.value}/${name}`) {
+      const before = [this.visibility.value, this.label.value].join('\n');
+      window.clearTimeout(this.packageTimer);
+      await this.loadPackage();
+      if ([this.visibility.value, this.label.value].join('\n') !== before) {
+        this.showError(
+          trans.__(
+            'This package exists: its visibility and label are now shown. Check them, then press Publish again.'
+          )
+        );
+        return;
+      }
     }
     if (!this.namespace.value) {
       this.showError(
@@ -724,6 +741,8 @@ class PublishForm extends Widget {
   private packageLoading = false;
   private packageGeneration = 0;
   private packageTimer = 0;
+  /** The owner/name whose settings the fields show. */
+  private packageKey = '';
   private visibilityChosen = false;
   private labelChosen = false;
   private readonly previewSummary: HTMLElement;

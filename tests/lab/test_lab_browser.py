@@ -471,7 +471,7 @@ def test_republish_starts_from_the_package_and_a_private_page_opens_after_login(
     earlier = builders.notebook(tmp_path, f"{name}.ipynb", title="Tides")
     upload = requests.put(
         f"{server.api}/upload/{lab_user}/{name}/1/{earlier.name}",
-        params={"type": "ipynb", "private": "1", "label": "dev"},
+        params={"type": "ipynb", "private": "1", "label": "tidal"},
         data=earlier.read_bytes(),
         timeout=30,
         headers={"Authorization": f"token {lab_token}"},
@@ -481,18 +481,32 @@ def test_republish_starts_from_the_package_and_a_private_page_opens_after_login(
     open_lab(page, lab, "analysis.ipynb")
     click_notebook_publish(page)
     dialog = publish_dialog(page)
-    dialog.get_by_label("Name", exact=True).fill(name)
+    dialog.get_by_label(ATTACH_ENVIRONMENT).uncheck()
+    # Typed and published at once (in one tick, so the test does not depend on timing):
+    # the dialog first shows the package's settings (never publishing over them unseen),
+    # then publishes on the next press.
+    dialog.get_by_label("Name", exact=True).evaluate(
+        """(field, name) => {
+            field.value = name;
+            field.dispatchEvent(new Event('input', { bubbles: true }));
+            field.closest('.jp-Dialog').querySelector('.jp-mod-accept').click();
+        }""",
+        name,
+    )
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "This package exists: its visibility and label are now shown. Check them, then "
+        "press Publish again."
+    )
     expect(
-        dialog.get_by_text(f"{lab_user}/{name} exists (private, latest version 1 has label “dev”)")
+        dialog.get_by_text(f"{lab_user}/{name} exists (private, latest version 1 has label “tidal”)")
     ).to_be_visible()
     assert dialog.get_by_label("Visibility").input_value() == "private"
-    assert dialog.get_by_label("Label").input_value() == "dev"
-    dialog.get_by_label(ATTACH_ENVIRONMENT).uncheck()
+    assert dialog.get_by_label("Label").input_value() == "tidal"
     page.screenshot(path=str(artifacts_dir / "lab-republish-dialog.png"))
     dialog.get_by_role("button", name="Publish").click()
     said = (
         f"Published {lab_user}/{name}, version 2: private (only you and those you share it "
-        "with), label “dev”."
+        "with), label “tidal”."
     )
     expect(dialog.get_by_text(said)).to_be_visible(timeout=120_000)
     expect(page.locator(".jp-toastContainer").get_by_text(said)).to_be_visible()
@@ -527,7 +541,7 @@ def test_republish_starts_from_the_package_and_a_private_page_opens_after_login(
     expect(
         dialog.get_by_text(
             f"Published {lab_user}/{name}, version 3: public (anyone can find and open it), "
-            "label “dev”."
+            "label “tidal”."
         )
     ).to_be_visible(timeout=120_000)
     assert dialog.get_by_role("link", name="Open the published page").get_attribute("href") == (
