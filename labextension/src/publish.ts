@@ -199,20 +199,27 @@ class PublishForm extends Widget {
       hidden: true
     });
 
-    const earlier =
+    this.previous = previous;
+    this.earlierLink =
       previous?.version && previous.url
         ? h(
-            'p',
-            { class: 'jp-JupyterRepo-previous' },
-            trans.__('Version %1 was published earlier: ', previous.version),
-            h(
-              'a',
-              { href: previous.url, target: '_blank', rel: 'noopener' },
-              previous.url
-            ),
-            trans.__('. Publishing again creates the next version.')
+            'a',
+            { href: previous.url, target: '_blank', rel: 'noopener' },
+            previous.url
           )
         : null;
+    const earlier = this.earlierLink
+      ? h(
+          'p',
+          { class: 'jp-JupyterRepo-previous' },
+          trans.__(
+            'Version %1 was published earlier: ',
+            previous?.version ?? ''
+          ),
+          this.earlierLink,
+          trans.__('. Publishing again creates the next version.')
+        )
+      : null;
 
     this.fields = h(
       'div',
@@ -307,6 +314,21 @@ class PublishForm extends Widget {
     }
     this.packageLoading = false;
     this.packageKey = `${owner}/${name}`;
+    // The earlier version's page: through the login when the package is private.
+    const previous = this.previous;
+    if (
+      info &&
+      this.earlierLink &&
+      previous?.url &&
+      previous.name === name &&
+      previous.owner?.toLowerCase() === owner.toLowerCase()
+    ) {
+      this.earlierLink.href = pageLink(
+        previous.url,
+        info.public !== false,
+        this.state.status.url
+      );
+    }
     this.onBusy(this.busy || this.loading);
     const trans = this.trans;
     if (problem) {
@@ -737,6 +759,8 @@ class PublishForm extends Widget {
   private readonly attachEnvironment: HTMLInputElement;
   private readonly includeHidden: HTMLInputElement;
   private readonly current: HTMLElement;
+  private readonly previous: IPublishedMetadata | null;
+  private readonly earlierLink: HTMLAnchorElement | null;
   private readonly defaults: IPublishDefaults;
   private packageLoading = false;
   private packageGeneration = 0;

@@ -498,7 +498,9 @@ def test_republish_starts_from_the_package_and_a_private_page_opens_after_login(
         "press Publish again."
     )
     expect(
-        dialog.get_by_text(f"{lab_user}/{name} exists (private, latest version 1 has label “tidal”)")
+        dialog.get_by_text(
+            f"{lab_user}/{name} exists (private, latest version 1 has label “tidal”)"
+        )
     ).to_be_visible()
     assert dialog.get_by_label("Visibility").input_value() == "private"
     assert dialog.get_by_label("Label").input_value() == "tidal"
@@ -535,6 +537,8 @@ def test_republish_starts_from_the_package_and_a_private_page_opens_after_login(
     dialog = publish_dialog(page)
     expect(dialog.get_by_text(f"{lab_user}/{name} exists (private")).to_be_visible()
     assert dialog.get_by_label("Name", exact=True).input_value() == name
+    earlier_link = dialog.get_by_role("link", name=f"{server.url}/{lab_user}/{name}")
+    assert earlier_link.get_attribute("href") == href  # private: through the login
     dialog.get_by_label("Visibility").select_option("public")
     dialog.get_by_label(ATTACH_ENVIRONMENT).uncheck()
     dialog.get_by_role("button", name="Publish").click()
