@@ -122,6 +122,9 @@ class Connection:
         try:
             user = client.whoami()
             namespaces = client.namespaces()
+        except (errors.NotFound, ValueError):  # a 404, or an answer that is not the API's
+            answer["error"] = no_api_here(credentials.url).message
+            return answer
         except errors.ClientError as error:
             answer["error"] = error.message
             return answer

@@ -5,10 +5,6 @@ from __future__ import annotations
 import json
 import socket
 import stat
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +12,7 @@ import pytest
 import requests
 
 from tests.extension.conftest import Fetch, call
+from tests.support.net import not_a_repository
 from tests.support.server import PASSWORD, RepoServer
 
 
@@ -84,39 +81,6 @@ async def test_login_with_a_token(jp_fetch: Fetch, server: RepoServer, user: str
         jp_fetch, "login", method="POST", body={"url": "http://user:pw@example.org", "token": token}
     )
     assert status == 400 and "credentials" in answer["message"]
-
-
-class _Answers(BaseHTTPRequestHandler):
-    """A web server that is not a repository: every path gets the same answer."""
-
-    status = 404
-    body = b"<html><body>Not Found</body></html>"
-
-    def do_GET(self) -> None:
-        self.send_response(self.status)
-        self.send_header("Content-Type", "text/html")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    do_POST = do_GET
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
-@contextmanager
-def not_a_repository(status: int) -> Iterator[str]:
-    """A plain web server on a free 127.0.0.1 port answering ``status`` with HTML."""
-    handler = type("Answers", (_Answers,), {"status": status})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @pytest.mark.parametrize("answer", [404, 200], ids=["404-everywhere", "html-everywhere"])
