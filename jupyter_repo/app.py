@@ -38,6 +38,7 @@ EXTRA_OF_MODULE = {
     "boto3": "s3",
     "psycopg": "postgresql",
     "rattler": "conda",
+    "uv": "env",
 }
 
 
@@ -78,6 +79,10 @@ class JupyterRepoApp(JupyterApp):
         "install": (
             "jupyter_repo.commands.install.InstallApp",
             "Install a package or an environment into this Python environment.",
+        ),
+        "env": (
+            "jupyter_repo.commands.env.EnvApp",
+            "Create, list and remove environments (each a Jupyter kernel) made from shared ones.",
         ),
     }
 

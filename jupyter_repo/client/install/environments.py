@@ -35,20 +35,54 @@ Specs = list[tuple[str, dict[str, Any]]]
 # -- reading a published environment ---------------------------------------------------------
 
 
-def read_specs(context: Context, ref: EnvironmentRef) -> tuple[str, Specs]:
-    """``(version, [(basename, parsed spec)])`` of a published environment (the latest
-    version when none is given), its spec files in :func:`_spec_preference` order."""
+def resolve(
+    context: Context, ref: EnvironmentRef, *, follow: bool = True
+) -> tuple[EnvironmentRef, JSON]:
+    """The environment ``ref`` names, at a definite version, and its package: ``ref``
+    itself, or the environment a notebook (the same version of it) names as attached."""
     package = context.package(ref)
     version = ref.version or package.get("latest_version")
     if not version:
         raise errors.NotFound(f"{ref.owner}/{ref.name} has no versions.")
+    of_version = [item for item in package.get("files", []) if item.get("version") == version]
+    if any(item.get("type") == "env" for item in of_version):
+        return EnvironmentRef(ref.owner, ref.name, str(version)), package
+    attached = _attached(of_version) if follow else None
+    if attached is None:
+        raise errors.InstallError(f"{ref.owner}/{ref.name} {version} is not an environment.")
+    context.log(
+        f"{ref.owner}/{ref.name} {version} is a notebook; using its attached environment "
+        f"{attached.owner}/{attached.name}" + (f" {attached.version}" if attached.version else "")
+    )
+    return resolve(context, attached, follow=False)  # an environment, not another notebook
+
+
+def _attached(files: list[JSON]) -> EnvironmentRef | None:
+    """The environment a notebook file records (``attrs.environment``), if well formed:
+    checked with the one parser of names, as it is text the notebook's author wrote."""
+    for item in files:
+        recorded = (item.get("attrs") or {}).get("environment")
+        if item.get("type") != "ipynb" or not isinstance(recorded, dict):
+            continue
+        owner, name = str(recorded.get("owner") or ""), str(recorded.get("name") or "")
+        version = str(recorded.get("version") or "")
+        found = EnvironmentRef.match(f"{owner}/{name}" + (f"/{version}" if version else ""))
+        if found is not None:
+            return found
+    return None
+
+
+def read_specs(context: Context, ref: EnvironmentRef) -> tuple[EnvironmentRef, Specs]:
+    """``(the environment at its version, [(basename, parsed spec)])`` of a published
+    environment (the latest version when none is given; a notebook's attached environment
+    when ``ref`` names a notebook), its spec files in :func:`_spec_preference` order."""
+    ref, package = resolve(context, ref)
+    version = str(ref.version)
     files = [
         item
         for item in package.get("files", [])
         if item.get("version") == version and item.get("type") == "env"
     ]
-    if not files:
-        raise errors.InstallError(f"{ref.owner}/{ref.name} {version} is not an environment.")
     files.sort(key=lambda item: _spec_preference(item["basename"]))
     specs: Specs = []
     with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
@@ -58,13 +92,14 @@ def read_specs(context: Context, ref: EnvironmentRef) -> tuple[str, Specs]:
                 ref.owner, ref.name, version, item["basename"], path, max_bytes=MAX_SPEC_BYTES
             )
             specs.append((str(item["basename"]), _read_spec(path, item["basename"])))
-    return str(version), specs
+    return ref, specs
 
 
 def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
     """The exact pip pins of a published environment (the latest version by default),
     and its exact conda pins: from its ``@EXPLICIT`` lock, else its environment.yml."""
-    version, specs = read_specs(context, ref)
+    ref, specs = read_specs(context, ref)
+    version = str(ref.version)
     basename, first = specs[0]
     requirements = _pip_of(first)
     explicit = [spec for _basename, spec in specs if spec["format"] == "explicit"]
@@ -72,8 +107,8 @@ def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
     conda, conda_unpinned, channels = parse_conda_pins((explicit or ymls or [{}])[0])
     for yml in ymls:  # the channels environment.yml names come after the lock's
         channels += [channel for channel in parse_conda_pins(yml)[2] if channel not in channels]
-    if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: no conda part
-        conda_unpinned, channels = [], []
+    if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: nothing to solve
+        channels = []  # (the plan still says why each conda line is not compared)
     if requirements is None and not conda:
         raise _no_pip_part(ref, version, basename)
     pins, unpinned = parse_pins(requirements or [])
@@ -85,13 +120,22 @@ def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
 # -- installing its pip lock as it is ---------------------------------------------------------
 
 
-def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
-    """Install the pip lock of a published environment; the version installed."""
-    version, specs = read_specs(context, ref)
+def install_pip_lock(context: Context, ref: EnvironmentRef) -> EnvironmentRef:
+    """Install the pip lock of a published environment (a notebook's: its attached one);
+    the environment and version installed."""
+    ref, specs = read_specs(context, ref)
+    version = str(ref.version)
     basename, spec = specs[0]  # the exact lock first
     requirements = _pip_of(spec)
     if requirements is None:
         raise _no_pip_part(ref, version, basename)
+    conda = _conda_lines(specs)
+    if conda:  # said, not dropped: pip installs only the pip part
+        context.log(
+            f"Not installed: the {len(conda)} conda requirements of {ref.owner}/{ref.name} "
+            f"{version} ({', '.join(conda)}); pip installs only its pip part. Show what they "
+            "would change with EnvironmentInstaller, or create a conda environment from it."
+        )
     context.log(f"pip install {len(requirements)} packages from {ref.owner}/{ref.name} {version}")
     context.progress(None, f"Installing {len(requirements)} packages with pip")
     if requirements:
@@ -99,7 +143,7 @@ def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
             listing = Path(work) / "requirements.txt"
             write_requirements(listing, requirements, f"{ref.owner}/{ref.name} {version}")
             context.pip(["-r", str(listing)], **context.environment_indexes(ref.owner))
-    return version
+    return ref
 
 
 # -- what would change, then exactly that ----------------------------------------------------
@@ -133,6 +177,8 @@ def plan(context: Context, ref: EnvironmentRef) -> Plan:
     context.log(found.summary())
     if found.conda_note:
         context.log(found.conda_note)
+    for item in found.not_compared:
+        context.log(str(item))
     return found
 
 
@@ -224,6 +270,15 @@ def _apply_pip(context: Context, plan: Plan, wanted: list[str]) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _conda_lines(specs: Specs) -> list[str]:
+    """The conda lines of an environment's spec files (its ``@EXPLICIT`` lock first)."""
+    for kind in ("explicit", "environment.yml"):
+        for _basename, spec in specs:
+            if spec["format"] == kind and spec["conda"]:
+                return [str(line) for line in spec["conda"]]
+    return []
 
 
 def _no_pip_part(ref: EnvironmentRef, version: str, basename: str) -> errors.ClientError:
