@@ -201,6 +201,15 @@ def test_as_a_new_kernel_builds_the_environment_and_registers_its_kernel(
     assert found[published.p] == "1.0" and found["ipykernel"]
     assert (prefix / "share" / published.x / "VERSION").read_text().strip() == "1.0"
 
+    # Another environment typed: the bar, log and result line were about the last one.
+    installer.spec.value = f"{published.owner}/another-env"
+    assert installer.state == "idle" and installer.created is not None
+    assert installer.status_text == "" and installer.log_text == ""
+    assert installer.panel.layout.display == "none" and "✔" not in installer.status.value
+    assert shown(installer.create_button) and "this kernel is not changed" in (
+        installer.plan_view.value
+    )
+
 
 def test_as_a_new_kernel_again_reuses_the_environment(
     published: Published, folders: Folders
