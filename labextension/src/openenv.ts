@@ -66,32 +66,6 @@ export function notebookEnvironment(metadata: unknown): IEnvironmentRef | null {
   return refOf((record as { [key: string]: unknown })['environment']);
 }
 
-/** A package as the server extension's `package` endpoint answers (the parts used). */
-export interface IPackageFiles {
-  latest_version: string | null;
-  files?: {
-    version?: string;
-    type?: string;
-    attrs?: { [key: string]: unknown };
-  }[];
-}
-
-/**
- * The environment attached to the latest version of a published notebook (the repository
- * reads it out of the notebook's metadata into the file's `attrs`), or null.
- */
-export function attachedToPackage(info: IPackageFiles): IEnvironmentRef | null {
-  for (const file of info.files ?? []) {
-    if (file.version === info.latest_version && file.type === 'ipynb') {
-      const found = refOf(file.attrs?.['environment']);
-      if (found) {
-        return found;
-      }
-    }
-  }
-  return null;
-}
-
 /** The last lines of a log, as many as fit the dialog (the whole log stays on the server). */
 export function logTail(lines: string[], keep = 200): string {
   return lines.slice(-keep).join('\n');

@@ -35,9 +35,9 @@ from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.demo import builders
 from jupyter_repo.widgets import EnvironmentInstaller
 from tests.support import processes, publish
-from tests.support.environments import isolate_pip
+from tests.support.environments import isolate_pip, runner_indexes
 from tests.support.net import free_port
-from tests.support.newenvs import PYTHON, runner_indexes, what_it_runs
+from tests.support.newenvs import PYTHON, what_it_runs
 from tests.support.server import RepoServer
 
 

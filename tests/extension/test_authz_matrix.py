@@ -27,7 +27,7 @@ from tests.extension.test_security import concrete, extension_routes, implemente
 from tests.support import authz_policy as policy
 from tests.support import authz_world, processes
 from tests.support.authz_world import World
-from tests.support.newenvs import runner_indexes
+from tests.support.environments import runner_indexes
 from tests.support.server import RepoServer
 
 KERNEL = "matrix-target"

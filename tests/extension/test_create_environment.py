@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.extension.conftest import Fetch, call, run_task
-from tests.support.newenvs import AttachedNotebook, attached_notebook, runner_indexes, what_it_runs
+from tests.support.environments import runner_indexes
+from tests.support.newenvs import AttachedNotebook, attached_notebook, what_it_runs
 from tests.support.server import RepoServer
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.environments import runner_indexes
 from tests.support.lab import LabServer, open_lab
-from tests.support.newenvs import AttachedNotebook, attached_notebook, runner_indexes
+from tests.support.newenvs import AttachedNotebook, attached_notebook
 from tests.support.server import RepoServer
 
 pytestmark = pytest.mark.browser

@@ -1,6 +1,6 @@
 """Shared environments to build new environments (and kernels) from: a conda part in the
 owner's private channel, a wheel in its private index, and a notebook with that
-environment attached; plus what the runner's pip reaches and what a built python runs.
+environment attached; and what a built python runs.
 
 Used by ``jupyter repo env create`` (tests/client), the extension's create-environment
 task (tests/extension) and Lab's *Open with its environment* (tests/lab).
@@ -23,23 +23,6 @@ from tests.support import processes, publish
 from tests.support.server import RepoServer
 
 PYTHON = "{}.{}".format(*sys.version_info[:2])
-
-
-def runner_indexes() -> list[str]:
-    """The indexes and wheel folders the runner's pip is configured with (where ipykernel
-    comes from on a machine without PyPI); none: PyPI."""
-    found: list[str] = []
-    for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
-        found += os.environ.get(key, "").split()
-    listed = processes.run(
-        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
-    ).stdout
-    for line in listed.splitlines():
-        key, _, value = line.partition("=")
-        if key.split(".")[-1] in {"index-url", "extra-index-url", "find-links"}:
-            found += value.strip().strip("'\"").split()
-    usable = [item for item in found if not item.startswith("file:") or Path(item[7:]).is_dir()]
-    return [item for index, item in enumerate(usable) if item not in usable[:index]]
 
 
 def what_it_runs(python: str, conda_name: str, pip_name: str) -> dict[str, str]:

@@ -1,4 +1,4 @@
-import { attachedToPackage, logTail, notebookEnvironment } from '../openenv';
+import { logTail, notebookEnvironment } from '../openenv';
 
 describe('notebookEnvironment', () => {
   it('reads the environment of the jupyter_repo record', () => {
@@ -35,40 +35,6 @@ describe('notebookEnvironment', () => {
     { jupyter_repo: { environment: { owner: 1, name: 'env' } } }
   ])('finds none in %p', metadata => {
     expect(notebookEnvironment(metadata)).toBeNull();
-  });
-});
-
-describe('attachedToPackage', () => {
-  const file = (version: string, type: string, environment?: unknown) => ({
-    version,
-    type,
-    attrs: environment === undefined ? {} : { environment }
-  });
-
-  it('reads the latest notebook file’s attached environment', () => {
-    expect(
-      attachedToPackage({
-        latest_version: '2',
-        files: [
-          file('1', 'ipynb', { owner: 'ada', name: 'old-env', version: '1' }),
-          file('2', 'ipynb', { owner: 'ada', name: 'env', version: '4' })
-        ]
-      })
-    ).toEqual({ owner: 'ada', name: 'env', version: '4' });
-  });
-
-  it('ignores older versions and other file types', () => {
-    expect(
-      attachedToPackage({
-        latest_version: '2',
-        files: [
-          file('1', 'ipynb', { owner: 'ada', name: 'old-env' }),
-          file('2', 'env', { owner: 'ada', name: 'env' }),
-          file('2', 'ipynb')
-        ]
-      })
-    ).toBeNull();
-    expect(attachedToPackage({ latest_version: null })).toBeNull();
   });
 });
 
