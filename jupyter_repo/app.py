@@ -79,6 +79,10 @@ class JupyterRepoApp(JupyterApp):
             "jupyter_repo.commands.install.InstallApp",
             "Install a package or an environment into this Python environment.",
         ),
+        "open": (
+            "jupyter_repo.commands.open.OpenApp",
+            "Download a notebook or data files, or unpack a project, into this folder.",
+        ),
     }
 
     def initialize_subcommand(self, subc: str, argv: Any = None) -> None:

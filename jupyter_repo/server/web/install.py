@@ -43,13 +43,51 @@ def _per_label(labels: list[str], commands: list[str]) -> list[str]:
     return lines
 
 
+#: Package types ``jupyter repo install`` installs, and those ``jupyter repo open`` brings.
+INSTALLABLE = ("conda", "pypi", "env")
+OPENABLE = ("ipynb", "project", "file")
+
+
+def jupyter_repo_commands(
+    base_url: str,
+    owner: str,
+    package: str,
+    types: list[str],
+    environment: tuple[str, str] | None = None,
+) -> list[str]:
+    """The ``jupyter repo`` lines for a package with files of ``types``: ``install`` for
+    what goes into a Python environment, ``open`` for notebooks, projects and data files,
+    and ``env create`` for the environment a notebook names."""
+    url = f" --url {base_url.rstrip('/')}"
+    lines: list[str] = []
+    if any(kind in INSTALLABLE for kind in types):
+        lines.append(f"jupyter repo install {owner}/{package}{url}")
+    if any(kind in OPENABLE for kind in types):
+        lines.append(f"jupyter repo open {owner}/{package}{url}")
+    if environment is not None:
+        lines.append(env_create_command(*environment))
+    return lines
+
+
+def env_create_command(owner: str, name: str) -> str:
+    """A new environment (and kernel) from a shared one; this exact form is shown."""
+    return f"jupyter repo env create {owner}/{name}"
+
+
 def instructions(
-    base_url: str, owner: str, package: str, *, public: bool, type_labels: dict[str, list[str]]
+    base_url: str,
+    owner: str,
+    package: str,
+    *,
+    public: bool,
+    type_labels: dict[str, list[str]],
+    environment: tuple[str, str] | None = None,
 ) -> list[Instruction]:
-    """What to type to install ``owner/package``, for every client that can.
+    """What to type to install (or open) ``owner/package``, for every client that can.
 
     ``type_labels`` maps each distribution type the package has to the labels holding
     files of that type ("main" first); a label other than main gets its own channel/index.
+    ``environment`` is the ``(owner, name)`` of the environment its notebook names.
     """
     token_note = (
         [
@@ -100,7 +138,20 @@ def instructions(
         anaconda.append("anaconda login")
     anaconda.append(f"anaconda download {owner}/{package}")
     result.append(Instruction("anaconda", "anaconda CLI", anaconda))
-    result.append(
-        Instruction("jupyter-repo", "jupyter repo", [f"jupyter repo install {owner}/{package}"])
-    )
+    commands = jupyter_repo_commands(base_url, owner, package, list(type_labels), environment)
+    if commands:
+        notes = (
+            [
+                "This package is private: log in first "
+                f"(jupyter repo login --url {base_url.rstrip('/')})."
+            ]
+            if not public
+            else []
+        )
+        if environment is not None:
+            notes.append(
+                "env create makes a new environment (and kernel) from the environment "
+                "the notebook was published with."
+            )
+        result.append(Instruction("jupyter-repo", "jupyter repo", commands, notes))
     return result
