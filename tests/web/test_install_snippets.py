@@ -35,8 +35,8 @@ import requests
 
 from jupyter_repo.demo import builders
 from tests.support import processes
-from tests.support.server import RepoServer
-from tests.support.web import upload
+from tests.support.server import PASSWORD, RepoServer
+from tests.support.web import WebClient, upload
 
 RATTLER = Path(__file__).parent.parent / "support" / "rattler_client.py"
 _BLOCK = re.compile(
@@ -116,12 +116,19 @@ class UserMachine:
         """The venv becomes a conda environment (``conda-meta/``), as a conda user's is."""
         (self.venv / "conda-meta").mkdir(exist_ok=True)
 
-    def run(self, line: str) -> subprocess.CompletedProcess[str]:
+    def run(self, line: str, typed: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run one line; ``typed`` is what the user types when it asks (its stdin)."""
         words = shlex.split(line)
         if words[0] == "conda":
             return self.conda(words)
         return processes.run(
-            words, cwd=self.work, env=self.env, capture_output=True, text=True, timeout=300
+            words,
+            cwd=self.work,
+            env=self.env,
+            input=typed,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
 
     def conda(self, words: list[str]) -> subprocess.CompletedProcess[str]:
@@ -181,6 +188,10 @@ class Published:
     name: str
     checks: dict[str, Callable[[UserMachine], None]]
     skip_lines: dict[str, str] = field(default_factory=dict)
+    #: A private package: the token the page's note says to put in place of <TOKEN>, and
+    #: what the user types when a line asks (username, password).
+    token: str | None = None
+    typed: dict[str, str] = field(default_factory=dict)
 
 
 def _conda(server: RepoServer, token: str, owner: str, samples: Path) -> Published:
@@ -214,6 +225,27 @@ def _pypi(server: RepoServer, token: str, owner: str, samples: Path) -> Publishe
         assert downloaded and downloaded[0].read_bytes() == wheel.read_bytes()
 
     return Published(name, {"pip": importable, "jupyter-repo": importable, "anaconda": anaconda})
+
+
+def _pypi_private(server: RepoServer, token: str, owner: str, samples: Path) -> Published:
+    name = "snip-private"
+    wheel = builders.wheel(samples, name, "1.0")
+    upload(server, token, owner, name, "1.0", wheel, private="1")
+
+    def importable(machine: UserMachine) -> None:
+        assert machine.imported_version("snip_private") == "1.0"
+
+    def anaconda(machine: UserMachine) -> None:
+        downloaded = list(machine.work.rglob(wheel.name))
+        assert downloaded and downloaded[0].read_bytes() == wheel.read_bytes()
+
+    answers = f"{owner}\n{PASSWORD}\n"
+    return Published(
+        name,
+        {"pip": importable, "jupyter-repo": importable, "anaconda": anaconda},
+        token=server.token(owner, ["download"]),
+        typed={f"jupyter repo login --url {server.url}": answers},
+    )
 
 
 def _env(server: RepoServer, token: str, owner: str, samples: Path) -> Published:
@@ -300,6 +332,7 @@ def _data_file(server: RepoServer, token: str, owner: str, samples: Path) -> Pub
 CASES = {
     "conda": _conda,
     "pypi": _pypi,
+    "pypi-private": _pypi_private,
     "env": _env,
     "notebook": _notebook,
     "project": _project,
@@ -311,6 +344,7 @@ CASES = {
 CLIENTS = {
     "conda": ["conda", "anaconda", "jupyter-repo"],
     "pypi": ["pip", "anaconda", "jupyter-repo"],
+    "pypi-private": ["pip", "anaconda", "jupyter-repo"],
     "env": ["anaconda", "jupyter-repo"],
     "notebook": ["anaconda", "jupyter-repo"],
     "project": ["anaconda", "jupyter-repo"],
@@ -330,17 +364,23 @@ def test_every_install_snippet_runs_as_shown(
     server: RepoServer, user: str, samples: Path, tmp_path: Path, kind: str, client: str
 ) -> None:
     published = CASES[kind](server, server.token(user), user, samples)
-    page = requests.get(f"{server.url}/{user}/{published.name}", timeout=30)
+    browser = WebClient(server)
+    if published.token is not None:
+        browser.login(user)  # its page is for those who may read it
+    page = browser.get(f"/{user}/{published.name}")
     assert page.status_code == 200
     snippets = page_snippets(page.text)
     assert sorted(snippets) == sorted(CLIENTS[kind])
     machine = UserMachine(tmp_path / "user")
     if kind == "conda" and client == "jupyter-repo":
         machine.make_conda_environment()  # jupyter repo installs conda packages there
-    for line in snippets[client]:
-        if line in published.skip_lines:
+    if published.token is not None:  # the page's note: where the token goes
+        assert "replace &lt;TOKEN&gt; with a token" in page.text
+    for shown in snippets[client]:
+        if shown in published.skip_lines:
             continue
-        completed = machine.run(line)
+        line = shown.replace("<TOKEN>", published.token or "<TOKEN>")
+        completed = machine.run(line, published.typed.get(line))
         if line.startswith("conda "):
             machine.rattler_result(completed)
             continue

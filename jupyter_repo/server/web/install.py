@@ -133,21 +133,19 @@ def instructions(
             )
         )
     api = f"{base_url.rstrip('/')}/api"
-    anaconda = [f"anaconda config --set url {api}"]
-    if not public:
-        anaconda.append("anaconda login")
-    anaconda.append(f"anaconda download {owner}/{package}")
-    result.append(Instruction("anaconda", "anaconda CLI", anaconda))
+    # A token rather than `anaconda login`: without --username that starts anaconda.com's
+    # browser sign-in, which knows nothing of this server.
+    token_option = "" if public else f" --token {TOKEN_PLACEHOLDER}"
+    anaconda = [
+        f"anaconda config --set url {api}",
+        f"anaconda{token_option} download {owner}/{package}",
+    ]
+    result.append(Instruction("anaconda", "anaconda CLI", anaconda, token_note))
     commands = jupyter_repo_commands(base_url, owner, package, list(type_labels), environment)
     if commands:
-        notes = (
-            [
-                "This package is private: log in first "
-                f"(jupyter repo login --url {base_url.rstrip('/')})."
-            ]
-            if not public
-            else []
-        )
+        if not public:  # as for the anaconda CLI: log in first (asks for the password)
+            commands.insert(0, f"jupyter repo login --url {base_url.rstrip('/')}")
+        notes: list[str] = []
         if environment is not None:
             notes.append(
                 "env create makes a new environment (and kernel) from the environment "
