@@ -13,6 +13,11 @@ prefix's ``conda-meta/*.json`` records when it is a conda environment: ``add``, 
 ``downgrade`` (conda's version order) or ``change`` (the same version, another build).
 When the target is not a conda environment, the conda part is not compared and the plan
 says why (:attr:`Plan.conda_note`).
+
+No line of the spec is dropped without a word: a line that is neither a change nor
+unchanged (a conda requirement without an exact version and build such as ``python=3.11``
+or ``numpy>=1.26``, a conda pin where the target is no conda environment, a pin whose
+marker excludes this interpreter) is in :attr:`Plan.not_compared` with the reason.
 """
 
 from __future__ import annotations
@@ -54,10 +59,16 @@ class CondaPin:
     name: str
     version: str
     build: str
+    #: The spec's own line (an environment.yml dependency or a lock's file name).
+    line: str = field(default="", compare=False)
 
     @property
     def key(self) -> str:
         return self.name.lower()
+
+    @property
+    def shown(self) -> str:
+        return self.line or f"{self.name}={self.version}={self.build}"
 
     @property
     def spec(self) -> str:
@@ -113,6 +124,22 @@ class Change:
         }
 
 
+@dataclass(frozen=True)
+class NotCompared:
+    """One line of the environment's spec that the plan neither changes nor finds
+    unchanged, and why (``kind``: "conda" or "pip")."""
+
+    line: str
+    kind: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.line} ({self.kind}): not compared: {self.reason}"
+
+    def to_json(self) -> dict[str, str]:
+        return {"line": self.line, "kind": self.kind, "reason": self.reason}
+
+
 @dataclass
 class Plan:
     """The changes installing ``lock`` would make to the interpreter at ``prefix``."""
@@ -129,6 +156,10 @@ class Plan:
     pins: list[Pin] = field(default_factory=list)
     #: Why the environment's conda packages were not compared (None: they were, or none).
     conda_note: str | None = None
+    #: The spec's lines already at the wanted version (``name==version``), in its order.
+    unchanged_lines: list[str] = field(default_factory=list)
+    #: The spec's lines that are not compared, each with its reason.
+    not_compared: list[NotCompared] = field(default_factory=list)
 
     @property
     def pip_changes(self) -> list[Change]:
@@ -178,8 +209,10 @@ class Plan:
         head = f"{self.lock.ref}: " + ", ".join(parts)
         if self.lock.unpinned:
             head += f"; {len(self.lock.unpinned)} unpinned requirements installed as written"
-        if self.conda_note:
-            head += f"; {len(self.lock.conda)} conda packages not compared"
+        for kind, noun in (("conda", "conda package"), ("pip", "pip pin")):
+            count = len([item for item in self.not_compared if item.kind == kind])
+            if count:
+                head += f"; {count} {noun}{'s' if count != 1 else ''} not compared"
         return head
 
     def to_json(self) -> dict[str, Any]:
@@ -194,6 +227,8 @@ class Plan:
             "unpinned": list(self.lock.unpinned),
             "not_for_here": list(self.not_for_here),
             "conda_note": self.conda_note,
+            "unchanged_lines": list(self.unchanged_lines),
+            "not_compared": [item.to_json() for item in self.not_compared],
         }
 
 
@@ -260,7 +295,7 @@ def parse_conda_pins(spec: dict[str, Any]) -> tuple[list[CondaPin], list[str], l
             if len(parts) != 3 or not all(parts):
                 others.append(filename)
                 continue
-            pins.append(CondaPin(*parts))
+            pins.append(CondaPin(parts[0], parts[1], parts[2], line=filename))
             _add_channel(channels, address.rsplit("/", 2)[0])
         return pins, others, channels
     for channel in spec.get("channels", []):
@@ -274,7 +309,7 @@ def parse_conda_pins(spec: dict[str, Any]) -> tuple[list[CondaPin], list[str], l
         if match is None:
             others.append(str(item))
             continue
-        pins.append(CondaPin(match["name"], match["version"], match["build"]))
+        pins.append(CondaPin(match["name"], match["version"], match["build"], str(item)))
     return pins, others, channels
 
 
@@ -349,15 +384,14 @@ def _conda_shown(version: str, build: str) -> str:
     return f"{version} (build {build})" if build else version
 
 
-def conda_changes(lock: EnvironmentLock, records: list[dict[str, Any]]) -> tuple[list[Change], int]:
+def conda_changes(
+    lock: EnvironmentLock, records: list[dict[str, Any]]
+) -> tuple[list[Change], list[str]]:
     """The changes ``lock``'s conda pins make to a prefix with these ``conda-meta``
-    records, in the lock's order, and how many pins are already there."""
-    installed = {
-        str(record["name"]).lower(): (str(record["version"]), str(record.get("build") or ""))
-        for record in records
-    }
+    records, in the lock's order, and the pins already there (as the spec writes them)."""
+    installed = conda_installed(records)
     changes: list[Change] = []
-    unchanged = 0
+    unchanged: list[str] = []
     seen: set[str] = set()
     for pin in lock.conda:
         if pin.key in seen:
@@ -366,7 +400,7 @@ def conda_changes(lock: EnvironmentLock, records: list[dict[str, Any]]) -> tuple
         current = installed.get(pin.key)
         action = compare_conda(current, pin)
         if action is None:
-            unchanged += 1
+            unchanged.append(pin.shown)
             continue
         changes.append(
             Change(
@@ -381,6 +415,14 @@ def conda_changes(lock: EnvironmentLock, records: list[dict[str, Any]]) -> tuple
     return changes, unchanged
 
 
+def conda_installed(records: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """``{lower-case name: (version, build)}`` of a prefix's ``conda-meta`` records."""
+    return {
+        str(record["name"]).lower(): (str(record["version"]), str(record.get("build") or ""))
+        for record in records
+    }
+
+
 def not_a_conda_prefix(lock: EnvironmentLock, prefix: str) -> str:
     count = len(lock.conda)
     return (
@@ -388,6 +430,57 @@ def not_a_conda_prefix(lock: EnvironmentLock, prefix: str) -> str:
         f"{'were' if count != 1 else 'was'} not compared: {prefix} is not a conda "
         "environment (it has no conda-meta folder), so only its pip packages are planned."
     )
+
+
+CONDA_NAME_RE = re.compile(r"^(?:[^:\s]+::)?(?P<name>[A-Za-z0-9_][A-Za-z0-9_.+-]*)")
+
+
+def _conda_name(line: str) -> str:
+    match = CONDA_NAME_RE.match(line.strip())
+    return match["name"].lower() if match else ""
+
+
+def _python_reason(captured: CapturedEnvironment | None) -> str:
+    version = captured.python_version if captured is not None else None
+    running = f"this kernel runs Python {version}; " if version else ""
+    return (
+        f"{running}installing into a kernel never changes its Python (create a new kernel "
+        "from the environment for another one)"
+    )
+
+
+def not_compared(
+    lock: EnvironmentLock,
+    where: str,
+    captured: CapturedEnvironment | None,
+    conda: list[dict[str, Any]] | None,
+) -> list[NotCompared]:
+    """Why each conda line of the spec that yields no change and is not unchanged was not
+    compared: every line of the spec is accounted for in the plan."""
+    result: list[NotCompared] = []
+    if conda is None:
+        not_conda = f"{where} is not a conda environment (it has no conda-meta folder)"
+        result.extend(NotCompared(pin.shown, "conda", not_conda) for pin in lock.conda)
+    installed = conda_installed(conda or [])
+    for line in lock.conda_unpinned:
+        name = _conda_name(line)
+        if line.endswith(CONDA_EXTENSIONS):
+            reason = "not a conda package file name (name-version-build.conda)"
+        elif name == "python":
+            reason = _python_reason(captured)
+        elif name == "pip":
+            reason = "the pip part is installed with the kernel's own pip"
+        elif conda is None:
+            reason = f"{where} is not a conda environment (it has no conda-meta folder)"
+        else:
+            has = installed.get(name)
+            there = f"{where} has {_conda_shown(*has)}" if has else f"not installed in {where}"
+            reason = (
+                f"no exact version and build ({there}); only exact conda pins are "
+                "installed into a kernel (publish an @EXPLICIT lock to plan them)"
+            )
+        result.append(NotCompared(line, "conda", reason))
+    return result
 
 
 def compute_plan(
@@ -403,7 +496,7 @@ def compute_plan(
     ``conda``: the target's ``conda-meta`` records (None: it is not a conda environment).
     """
     planned_conda: list[Change] = []
-    conda_unchanged = 0
+    conda_unchanged: list[str] = []
     note = None
     where = prefix or (captured.prefix if captured is not None else "")
     if lock.conda:
@@ -411,21 +504,40 @@ def compute_plan(
             note = not_a_conda_prefix(lock, where)
         else:
             planned_conda, conda_unchanged = conda_changes(lock, conda)
+    skipped = not_compared(lock, where, captured, conda)
     if captured is None:
-        return Plan(lock, where, planned_conda, conda_unchanged, conda_note=note)
+        return Plan(
+            lock,
+            where,
+            planned_conda,
+            len(conda_unchanged),
+            conda_note=note,
+            unchanged_lines=conda_unchanged,
+            not_compared=skipped,
+        )
     plan = _pip_plan(lock, captured)
     plan.prefix = where
     plan.changes = planned_conda + plan.changes
-    plan.unchanged += conda_unchanged
+    plan.unchanged += len(conda_unchanged)
+    plan.unchanged_lines = conda_unchanged + plan.unchanged_lines
     plan.conda_note = note
+    plan.not_compared = skipped + plan.not_compared
     return plan
+
+
+def _excluded(captured: CapturedEnvironment) -> str:
+    python = ".".join((captured.python_version or "").split(".")[:2])
+    here = ", ".join(
+        part for part in (f"Python {python}" if python else "", captured.platform) if part
+    )
+    return f"its environment marker excludes this interpreter ({here or 'unknown'})"
 
 
 def _pip_plan(lock: EnvironmentLock, captured: CapturedEnvironment) -> Plan:
     installed = installed_versions(captured)
     environment = _marker_environment(captured)
     changes: list[Change] = []
-    unchanged = 0
+    unchanged: list[str] = []
     skipped: list[str] = []
     locked: set[str] = set()
     applicable: list[Pin] = []
@@ -442,8 +554,19 @@ def _pip_plan(lock: EnvironmentLock, captured: CapturedEnvironment) -> Plan:
         current = installed.get(pin.key, (pin.name, None))[1]
         action = compare(current, pin.version)
         if action is None:
-            unchanged += 1
+            unchanged.append(f"{pin.name}=={pin.version}")
         else:
             changes.append(Change(pin.name, current, pin.version, action, pin.line))
     kept = len([key for key in installed if key not in locked and key not in NOT_LOCKED])
-    return Plan(lock, captured.prefix, changes, unchanged, kept, skipped, applicable)
+    excluded = _excluded(captured)
+    return Plan(
+        lock,
+        captured.prefix,
+        changes,
+        len(unchanged),
+        kept,
+        skipped,
+        applicable,
+        unchanged_lines=unchanged,
+        not_compared=[NotCompared(line, "pip", excluded) for line in skipped],
+    )

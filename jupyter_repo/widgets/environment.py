@@ -6,7 +6,9 @@ upgrade, downgrade or change in this kernel's own environment (or in ``target``)
 counts: its pip lock against the interpreter's packages and, when the prefix is a conda
 environment (``conda-meta/``), its exact conda pins (name, version, build) against the
 prefix's conda records; the table's "Via" column says which. When the prefix is not a conda
-environment, one line says the conda packages were not compared and why. The "Apply" button
+environment, one line says the conda packages were not compared and why. Every other line of
+the spec is listed under the table: unchanged, installed as written, or "not compared" with
+the reason (:attr:`~jupyter_repo.client.envdiff.Plan.not_compared`). The "Apply" button
 is enabled only while such a plan is shown and still matches the text box (pressing it is
 the confirmation); it installs exactly the changed pins, conda ones with py-rattler first,
 then pip ones through the owner's index, in the shared task panel (progress, live log,
@@ -21,6 +23,7 @@ DOM hooks (CSS classes): ``jupyter-repo-env-installer`` on the widget,
 ``jupyter-repo-env-spec`` on the text box, ``jupyter-repo-env-show`` on "Show changes",
 ``jupyter-repo-env-plan`` on the table (rows ``jupyter-repo-env-<action>`` and
 ``jupyter-repo-env-<pip|conda>``), ``jupyter-repo-env-note`` on the lines under it,
+``jupyter-repo-env-not-compared`` on each line not compared,
 ``jupyter-repo-env-apply`` on "Apply", plus the task panel's own classes.
 """
 
@@ -42,56 +45,79 @@ from jupyter_repo.client.states import EnvironmentState, JobState
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.running import Job, Outcome, TaskPanel
 
-ACTION_WORDS = {"add": "add", "upgrade": "upgrade", "downgrade": "downgrade", "change": "change"}
+#: Cells of the plan's table: separated, left-aligned, wrapping long names and versions.
+CELL_STYLE = (
+    "padding: 2px 12px 2px 0; text-align: left; vertical-align: top; "
+    "border-bottom: 1px solid var(--jp-border-color2, #ddd); overflow-wrap: anywhere"
+)
+COLUMNS = ("Change", "Package", "Installed", "Wanted", "Via")
+
+
+def _cells(tag: str, values: list[str]) -> str:
+    return "".join(f'<{tag} style="{CELL_STYLE}">{html.escape(value)}</{tag}>' for value in values)
 
 
 def render_plan(plan: Plan) -> str:
-    """The plan as an HTML table (every value escaped) with its counts above it."""
-    counts = plan.counts()
-    parts = [
-        f"{counts[action]} to {word}" for action, word in ACTION_WORDS.items() if counts[action]
-    ]
-    parts.append(f"{plan.unchanged} unchanged")
-    lines = [
-        f'<div class="jupyter-repo-env-counts"><b>{html.escape(str(plan.lock.ref))}'
-        f"</b>: {html.escape(', '.join(parts))}</div>"
-    ]
+    """The plan as HTML (every value escaped): its summary once, a table of the changes,
+    then every other line of the spec: unchanged, installed as written, or not compared
+    and why."""
+    ref = html.escape(str(plan.lock.ref))
+    summary = plan.summary()
+    counts = summary[len(str(plan.lock.ref)) + 2 :]  # the summary without its "ref: "
+    lines = [f'<div class="jupyter-repo-env-counts"><b>{ref}</b>: {html.escape(counts)}</div>']
     if plan.changes:
         rows = "".join(
             f'<tr class="jupyter-repo-env-{html.escape(change.action)} '
             f'jupyter-repo-env-{html.escape(change.kind)}">'
-            f"<td>{html.escape(change.action)}</td><td>{html.escape(change.name)}</td>"
-            f"<td>{html.escape(change.current or '—')}</td>"
-            f"<td>{html.escape(change.wanted)}</td><td>{html.escape(change.kind)}</td></tr>"
+            + _cells(
+                "td",
+                [
+                    change.action,
+                    change.name,
+                    change.current or "—",
+                    change.wanted,
+                    change.kind,
+                ],
+            )
+            + "</tr>"
             for change in plan.changes
         )
         lines.append(
-            '<table class="jupyter-repo-env-table" style="border-collapse: collapse">'
-            "<thead><tr><th>Change</th><th>Package</th><th>Installed</th><th>Wanted</th>"
-            f"<th>Via</th></tr></thead><tbody>{rows}</tbody></table>"
+            '<table class="jupyter-repo-env-table" style="border-collapse: collapse; '
+            'margin: 4px 0; max-width: 100%">'
+            f"<thead><tr>{_cells('th', list(COLUMNS))}</tr></thead><tbody>{rows}</tbody></table>"
         )
     notes = []
     if plan.conda_note:
         notes.append(plan.conda_note)
-    elif plan.lock.conda_unpinned:
-        notes.append(
-            f"{len(plan.lock.conda_unpinned)} conda requirements without an exact "
-            f"version and build are not planned: {', '.join(plan.lock.conda_unpinned)}"
-        )
     if plan.lock.unpinned:
         notes.append(
             f"{len(plan.lock.unpinned)} requirements without an exact pin are "
             f"installed as written: {', '.join(plan.lock.unpinned)}"
         )
-    if plan.not_for_here:
-        notes.append(f"{len(plan.not_for_here)} pins are for other platforms or Pythons")
+    if plan.unchanged_lines:
+        notes.append(f"Unchanged: {', '.join(plan.unchanged_lines)}")
     if plan.kept:
         notes.append(f"{plan.kept} installed packages the environment does not list are kept")
     if not plan.pending():
         what = " its pip packages" if plan.conda_note else ""
         notes.append(f"Nothing to change: {plan.prefix} already matches{what}.")
     lines.extend(f'<div class="jupyter-repo-env-note">{html.escape(note)}</div>' for note in notes)
+    if plan.not_compared:
+        items = "".join(
+            f'<li class="jupyter-repo-env-not-compared"><code>{html.escape(item.line)}</code> '
+            f"({html.escape(item.kind)}): not compared: {html.escape(item.reason)}</li>"
+            for item in plan.not_compared
+        )
+        lines.append(f'<ul class="jupyter-repo-env-skipped" style="margin: 4px 0">{items}</ul>')
     return "".join(lines)
+
+
+def _planned_line(plan: Plan) -> str:
+    """The status line once the plan is shown (the plan says its counts, once)."""
+    if plan.pending():
+        return f"Compared with {plan.prefix}: review the changes above, then Apply."
+    return f"Compared with {plan.prefix}."
 
 
 class EnvironmentInstaller(widgets.VBox):
@@ -124,7 +150,10 @@ class EnvironmentInstaller(widgets.VBox):
             placeholder="owner/name or owner/name/version",
             description="Environment",
             continuous_update=True,
-            layout=widgets.Layout(width="28em"),
+            # The label as wide as its word ("Environm…" at ipywidgets' fixed width); the
+            # box takes the room left and the row wraps at a narrow width.
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="auto", flex="1 1 22em", min_width="14em"),
         )
         self.plan_button = widgets.Button(
             description="Show changes",
@@ -138,8 +167,8 @@ class EnvironmentInstaller(widgets.VBox):
             disabled=True,
             tooltip="Show the changes first",
         )
-        self.plan_view = widgets.HTML("")
-        self.status = widgets.HTML("")
+        self.plan_view = widgets.HTML("", layout=widgets.Layout(width="auto"))
+        self.status = widgets.HTML("", layout=widgets.Layout(width="auto"))
         self.panel = TaskPanel(status=self.status)
         self.spec.add_class("jupyter-repo-env-spec")
         self.plan_button.add_class("jupyter-repo-env-show")
@@ -148,8 +177,12 @@ class EnvironmentInstaller(widgets.VBox):
         self.plan_button.on_click(lambda _button: self.plan())
         self.apply_button.on_click(lambda _button: self.apply())
         self.spec.observe(self._spec_changed, names="value")
-        controls = widgets.HBox([self.spec, self.plan_button, self.apply_button])
-        super().__init__([controls, self.plan_view, self.status, self.panel], **kwargs)
+        #: The row of controls (it wraps at a narrow width).
+        self.controls = widgets.HBox(
+            [self.spec, self.plan_button, self.apply_button],
+            layout=widgets.Layout(flex_flow="row wrap", width="auto"),
+        )
+        super().__init__([self.controls, self.plan_view, self.status, self.panel], **kwargs)
         self.add_class("jupyter-repo-env-installer")
 
     # -- public ----------------------------------------------------------------------------
@@ -190,7 +223,7 @@ class EnvironmentInstaller(widgets.VBox):
             work,
             title=f"Reading {ref}",
             secrets=self._secrets(),
-            success=lambda plan: plan.summary(),
+            success=_planned_line,
         )
         self._plan_future = future
         future.add_done_callback(lambda done: self._planned(done.result(), spec))
@@ -246,17 +279,21 @@ class EnvironmentInstaller(widgets.VBox):
     def _secrets(self) -> tuple[str, ...]:
         return self._connection.secrets
 
-    def _installer(self, client: RepoClient, job: Job) -> Installer:
+    def _resolved_target(self) -> Target:
+        """Where Show changes and Apply look: ``target``, else this kernel's environment.
+        (A choice of targets, such as a new kernel, would be decided here and offered as
+        one more control in :attr:`controls`.)"""
         target = self._target
         if target is None:
-            resolved = Target.current()
-        elif isinstance(target, Target):
-            resolved = target
-        else:
-            resolved = Target.of_interpreter(str(target))
+            return Target.current()
+        if isinstance(target, Target):
+            return target
+        return Target.of_interpreter(str(target))
+
+    def _installer(self, client: RepoClient, job: Job) -> Installer:
         return Installer(
             client,
-            resolved,
+            self._resolved_target(),
             log=job.log,
             progress=job.progress,
             stop=job.stop,
@@ -282,8 +319,18 @@ class EnvironmentInstaller(widgets.VBox):
         self.apply_button.tooltip = "Show the changes first"
 
     def _spec_changed(self, _change: dict[str, Any]) -> None:
-        if self.current_plan is not None and not self.panel.running:
-            self._forget_plan()  # Apply must only ever install the plan on screen
+        """Another environment: Apply must only ever install the plan on screen, and the
+        last plan's or install's bar, log and result line are about something else now
+        (while planning, :meth:`_planned` drops the answer instead)."""
+        if self.panel.running:
+            return
+        if (
+            self.current_plan is not None
+            or self.plan_view.value
+            or self.state is not EnvironmentState.IDLE
+        ):
+            self._forget_plan()
+            self.panel.reset()
             self._set_state(EnvironmentState.IDLE)
 
     def _planned(self, outcome: Outcome, spec: str) -> None:
@@ -298,6 +345,7 @@ class EnvironmentInstaller(widgets.VBox):
         self.current_plan = plan
         self._planned_spec = spec
         self.plan_view.value = render_plan(plan)
+        self.panel.layout.display = "none"  # its log only repeats the plan shown above
         count = plan.pending()
         if count:
             self.apply_button.disabled = False

@@ -52,6 +52,13 @@ BAR_STYLES = {
 }
 SYMBOLS = {PanelState.SUCCEEDED: "✔ ", PanelState.FAILED: "✖ ", PanelState.CANCELLED: "■ "}
 MAX_LOG_LINES = 2000
+
+
+def fill() -> widgets.Layout:
+    """A row or column that takes the width it is given, never more (see TaskPanel)."""
+    return widgets.Layout(width="auto", min_width="0")
+
+
 #: Terminal colour and cursor codes (pip colours its output in some environments).
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -111,13 +118,15 @@ class TaskPanel(widgets.VBox):
     ) -> None:
         """``status``: an HTML widget (shown elsewhere by the caller) for the status line,
         so a bigger widget keeps one status line; by default the panel shows its own."""
+        # Widths "auto" and flex, not "100%": 100% plus a widget's margins is wider than
+        # the output area, and every such box showed a horizontal scrollbar.
         self.progress = widgets.FloatProgress(
-            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="100%")
+            value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="auto", flex="1 1 auto")
         )
         own_status = status is None
         self.status = widgets.HTML("") if status is None else status
         self.log_area = widgets.Textarea(
-            value="", rows=log_rows, placeholder="Log", layout=widgets.Layout(width="100%")
+            value="", rows=log_rows, placeholder="Log", layout=widgets.Layout(width="auto")
         )
         self.cancel_button = widgets.Button(
             description="Cancel", icon="stop", disabled=True, tooltip="Stop the installation"
@@ -127,7 +136,7 @@ class TaskPanel(widgets.VBox):
         self.log_area.add_class("jupyter-repo-log")
         self.cancel_button.add_class("jupyter-repo-cancel")
         self.cancel_button.on_click(lambda _button: self.cancel())
-        header = widgets.HBox([self.progress, self.cancel_button])
+        header = widgets.HBox([self.progress, self.cancel_button], layout=fill())
         parts = [header, self.status, self.log_area] if own_status else [header, self.log_area]
         super().__init__(parts, **kwargs)
         self.add_class("jupyter-repo-task")
@@ -209,6 +218,20 @@ class TaskPanel(widgets.VBox):
         if self._future is None:
             raise RuntimeError("No job was started.")
         return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self._future)), timeout)
+
+    def reset(self) -> None:
+        """Forget the last job (bar, status, log) and hide the panel: once the user picks
+        something else, they are about another package. Nothing happens while a job runs."""
+        if self.running:
+            return
+        with self._pending_lock:
+            self._pending = []
+        self._lines = []
+        self.log_area.value = ""
+        self.progress.value = 0.0
+        self.cancel_button.disabled = True
+        self._set_state(PanelState.IDLE, "")
+        self.layout.display = "none"
 
     def show_error(self, message: str) -> None:
         """Show a failure that happened before any job started (e.g. nothing selected)."""

@@ -52,7 +52,7 @@ from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.install import Installer, InstallSpec, Target
 from jupyter_repo.client.refs import Ref
-from jupyter_repo.client.states import JobState, SearchState
+from jupyter_repo.client.states import JobState, PanelState, SearchState
 from jupyter_repo.widgets import rendering
 from jupyter_repo.widgets.connection import Connection, describe
 from jupyter_repo.widgets.installed import InstalledIndex
@@ -66,6 +66,11 @@ METHOD_LABELS = {
     "conda": "conda (py-rattler)",
     "env": "environment (pip lock)",
 }
+
+
+def _choice() -> widgets.Layout:
+    """A dropdown's box: as wide as its label and longest option, at most the row."""
+    return widgets.Layout(width="auto", max_width="100%")
 
 
 def _execution_count() -> int | None:
@@ -88,10 +93,11 @@ class _Row(widgets.HBox):
             layout=widgets.Layout(width="6.5em", flex="0 0 auto"),
         )
         self.button.add_class("jupyter-repo-select")
-        self.info = widgets.HTML("", layout=widgets.Layout(flex="1 1 auto"))
+        self.info = widgets.HTML("", layout=widgets.Layout(flex="1 1 auto", min_width="0"))
         self.button.on_click(lambda _button: on_select(self.index))
         super().__init__(
-            [self.button, self.info], layout=widgets.Layout(align_items="center", width="100%")
+            [self.button, self.info],
+            layout=widgets.Layout(align_items="center", width="auto", min_width="0"),
         )
         self.add_class("jupyter-repo-result")
 
@@ -151,26 +157,36 @@ class PackageSearch(widgets.VBox):
         self.total = 0
         #: The selected result, or None.
         self.selected: dict[str, Any] | None = None
+        #: The last search's state and status line (shown again once an install is cleared).
+        self._last_search: tuple[SearchState, str] = (SearchState.IDLE, "")
         self._shown_in: int | None = None
 
         self.query = widgets.Text(
             value=query,
             placeholder="Search packages (name, summary or OWNER/NAME)",
             continuous_update=True,
-            layout=widgets.Layout(width="100%"),
+            layout=widgets.Layout(width="auto"),
         )
-        self.status = widgets.HTML("")
-        self.results = widgets.VBox([], layout=widgets.Layout(width="100%"))
+        self.status = widgets.HTML("", layout=widgets.Layout(width="auto"))
+        self.results = widgets.VBox([], layout=widgets.Layout(width="auto"))
         self._rows: list[_Row] = []
-        self.selection = widgets.HTML("")
+        self.selection = widgets.HTML("", layout=widgets.Layout(width="auto"))
+        # Labels as wide as their words and dropdowns as wide as their longest option
+        # (fixed widths cut "pip (PyPI index)"); the row wraps at a narrow width.
         self.method = widgets.Dropdown(
-            description="With", options=[], layout=widgets.Layout(width="16em")
+            description="With", options=[], layout=_choice(), style={"description_width": "initial"}
         )
         self.version = widgets.Dropdown(
-            description="Version", options=[], layout=widgets.Layout(width="14em")
+            description="Version",
+            options=[],
+            layout=_choice(),
+            style={"description_width": "initial"},
         )
         self.label = widgets.Dropdown(
-            description="Label", options=[], layout=widgets.Layout(width="14em")
+            description="Label",
+            options=[],
+            layout=_choice(),
+            style={"description_width": "initial"},
         )
         self.install_button = widgets.Button(
             description="Install",
@@ -193,7 +209,7 @@ class PackageSearch(widgets.VBox):
             part.add_class(f"jupyter-repo-{name}")
         choices = widgets.HBox(
             [self.method, self.version, self.label, self.install_button],
-            layout=widgets.Layout(flex_flow="row wrap"),
+            layout=widgets.Layout(flex_flow="row wrap", width="auto"),
         )
         super().__init__(
             [self.query, self.status, self.results, self.selection, choices, self.task], **kwargs
@@ -227,6 +243,8 @@ class PackageSearch(widgets.VBox):
         if not 0 <= index < len(self.results_data):
             raise IndexError(f"There is no result {index} (there are {len(self.results_data)}).")
         item = self.results_data[index]
+        if item is not self.selected:
+            self._forget_last_install()
         self.selected = item
         for position, row in enumerate(self._rows[: len(self.results_data)]):
             row.mark(position == index)
@@ -306,7 +324,18 @@ class PackageSearch(widgets.VBox):
         return True
 
     def _on_query(self, change: dict[str, Any]) -> None:
+        self._forget_last_install()
         self._submit(change["new"])
+
+    def _forget_last_install(self) -> None:
+        """A new query or another package: the last install's bar, log and result line
+        are about something else now (a running install keeps its panel)."""
+        if self.task.running or self.task.state is PanelState.IDLE:
+            return
+        self.task.reset()
+        if self.state in (SearchState.SUCCEEDED, SearchState.FAILED, SearchState.CANCELLED):
+            state, text = self._last_search
+            self._set_status(state, text, html_text=rendering.escape(text))
 
     def _submit(self, query: str, *, immediate: bool = False) -> None:
         if not query.strip():
@@ -340,8 +369,9 @@ class PackageSearch(widgets.VBox):
     def _on_answer(self, _generation: int, query: str, answer: Any) -> None:
         items, total, installed = answer
         self._show(items, total, installed)
+        text = rendering.count_text(query, len(items), total)
+        self._last_search = (SearchState.READY, text)
         if not self.task.running:
-            text = rendering.count_text(query, len(items), total)
             self._set_status(SearchState.READY, text, html_text=rendering.escape(text))
 
     def _on_error(self, _generation: int, query: str, error: BaseException) -> None:

@@ -20,9 +20,16 @@ from jupyter_repo.client.envdiff import (
 )
 from jupyter_repo.client.environment import CapturedEnvironment
 from jupyter_repo.client.install import Installer, Target
+from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.client.refs import EnvironmentRef, InstallSpec, Ref
 from jupyter_repo.repository.inspect.envspec import parse_spec
-from tests.support.environments import isolate_pip, shared_environment, versions_in
+from tests.support import publish
+from tests.support.environments import (
+    isolate_pip,
+    make_venv,
+    shared_environment,
+    versions_in,
+)
 from tests.support.server import RepoServer
 
 
@@ -117,8 +124,73 @@ def test_plan_uses_canonical_names_markers_and_counts() -> None:
     assert plan.summary() == (
         "alice/env/1: 1 to add, 1 to upgrade, 1 to downgrade, "
         "1 to change, 1 unchanged; 1 unpinned requirements installed "
-        "as written"
+        "as written; 1 pip pin not compared"
     )
+    assert [str(item) for item in plan.not_compared] == [
+        "old-only==1.0; python_version < '3.0' (pip): not compared: its environment "
+        "marker excludes this interpreter (Python 3.12, linux)"
+    ]
+    assert plan.unchanged_lines == ["same==3"]
+
+
+YML_WITHOUT_PINS = (
+    "name: analysis\nchannels: [conda-forge]\ndependencies:\n  - python=3.11\n"
+    "  - numpy>=1.26\n  - pandas\n  - pip\n  - pip: [requests==2.0]\n"
+)
+
+
+def yml_lock(content: str) -> EnvironmentLock:
+    """The lock :func:`~jupyter_repo.client.install.environments.read_lock` makes of an
+    environment.yml published alone."""
+    spec = parse_spec(content, "environment.yml")
+    conda, conda_unpinned, _channels = parse_conda_pins(spec)
+    pins, unpinned = parse_pins(spec["pip"])
+    return EnvironmentLock(
+        "alice", "env", "1", "environment.yml", pins, unpinned, conda, [], conda_unpinned
+    )
+
+
+@pytest.mark.parametrize("conda_prefix", [False, True], ids=["venv", "conda-prefix"])
+def test_defect_3_every_conda_line_is_in_the_plan_with_its_reason(conda_prefix: bool) -> None:
+    """Issue 17, defect 3: ``python=3.11``, ``numpy>=1.26`` and ``pandas`` were dropped
+    without a word; each line of the spec is now planned, unchanged or not compared with
+    its reason, in the plan the widget, the CLI and the extension read."""
+    captured = CapturedEnvironment(
+        python_version="3.12.1",
+        executable="python",
+        prefix="/env",
+        platform="linux",
+        pip=[{"name": "requests", "version": "2.0"}],
+    )
+    records = [{"name": "numpy", "version": "1.26.4", "build": "py312_0"}]
+    plan = compute_plan(
+        yml_lock(YML_WITHOUT_PINS), captured, records if conda_prefix else None, prefix="/env"
+    )
+    assert plan.changes == [] and plan.unchanged_lines == ["requests==2.0"]
+    kernel_python = (
+        "this kernel runs Python 3.12.1; installing into a kernel never changes its "
+        "Python (create a new kernel from the environment for another one)"
+    )
+    if conda_prefix:
+        numpy = (
+            "no exact version and build (/env has 1.26.4 (build py312_0)); only exact "
+            "conda pins are installed into a kernel (publish an @EXPLICIT lock to plan them)"
+        )
+        pandas = numpy.replace("/env has 1.26.4 (build py312_0)", "not installed in /env")
+    else:
+        numpy = pandas = "/env is not a conda environment (it has no conda-meta folder)"
+    assert [item.to_json() for item in plan.not_compared] == [
+        {"line": "python=3.11", "kind": "conda", "reason": kernel_python},
+        {"line": "numpy>=1.26", "kind": "conda", "reason": numpy},
+        {"line": "pandas", "kind": "conda", "reason": pandas},
+        {
+            "line": "pip",
+            "kind": "conda",
+            "reason": "the pip part is installed with the kernel's own pip",
+        },
+    ]
+    assert plan.summary() == "alice/env/1: 1 unchanged; 4 conda packages not compared"
+    assert plan.to_json()["not_compared"][1]["line"] == "numpy>=1.26"
 
 
 def test_conda_pins_from_an_explicit_lock_and_an_environment_yml() -> None:
@@ -221,6 +293,11 @@ def test_plan_conda_part_against_conda_meta_or_say_why_not() -> None:
         "environment (it has no conda-meta folder), so only its pip packages are planned."
     )
     assert elsewhere.summary() == "alice/env/1: 1 unchanged; 4 conda packages not compared"
+    assert [str(item) for item in elsewhere.not_compared][:1] == [
+        "new=1.0=0 (conda): not compared: /venv is not a conda environment (it has no "
+        "conda-meta folder)"
+    ]
+    assert len(elsewhere.not_compared) == 4
 
 
 def test_conda_channels_owner_first_with_this_token() -> None:
@@ -305,3 +382,36 @@ def test_plan_and_apply_a_private_environment(
         other.plan_environment(user, shared.name)
     with pytest.raises(errors.NotFound, match="has no version 7"):
         installer.plan_environment(user, shared.name, "7")
+
+
+def test_defect_3_installing_the_pip_lock_says_which_conda_lines_it_leaves_out(
+    server: RepoServer, user: str, unique: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17, defect 3, on the path ``jupyter repo install OWNER/ENV`` and the install
+    task take: the pip part is installed and the conda lines are named, not dropped."""
+    isolate_pip(monkeypatch)
+    token = server.token(user, ["api:write"])
+    wheel = f"jr3-{unique}"
+    publish.wheel(server, token, user, tmp_path / "wheels", wheel, "1.0", private=True)
+    client = RepoClient(server.url, token)
+    yml = YML_WITHOUT_PINS.replace("requests==2.0", f"{wheel}==1.0")
+    Publisher(client).publish_spec_files(
+        {"environment.yml": yml},
+        Destination(user, "analysis", "1", public=False),
+        default_name="analysis",
+    )
+    venv = make_venv(tmp_path / "venv", [])
+    lines: list[str] = []
+    installer = Installer(
+        client,
+        Target.of_interpreter(str(venv / "bin" / "python")),
+        log=lines.append,
+        pypi_fallback=False,
+    )
+    installer.install(InstallSpec(user, "analysis"))
+    assert versions_in(str(venv / "bin" / "python"), [wheel]) == {wheel: "1.0"}
+    assert (
+        f"Not installed: the 4 conda requirements of {user}/analysis 1 (python=3.11, "
+        "numpy>=1.26, pandas, pip); pip installs only its pip part. Show what they would "
+        "change with EnvironmentInstaller, or create a conda environment from it."
+    ) in lines

@@ -66,7 +66,14 @@ def isolated_jupyter_env(root: Path) -> dict[str, str]:
     return env
 
 
-def lab_arguments(port: int, token: str, root_dir: Path, settings_dir: Path) -> list[str]:
+def lab_arguments(
+    port: int, token: str, root_dir: Path, settings_dir: Path, *, app: str = "LabApp"
+) -> list[str]:
+    """The command line of JupyterLab (``app="LabApp"``) or Notebook 7
+    (``app="JupyterNotebookApp"``, which has no extension manager or news settings)."""
+    lab_only = (
+        ["--LabApp.extension_manager=readonly", "--LabApp.news_url=None"] if app == "LabApp" else []
+    )
     args = [
         "--no-browser",
         "--ip=127.0.0.1",
@@ -74,9 +81,8 @@ def lab_arguments(port: int, token: str, root_dir: Path, settings_dir: Path) -> 
         "--ServerApp.port_retries=0",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root_dir}",
-        "--LabApp.extension_manager=readonly",
-        "--LabApp.news_url=None",
-        f"--LabApp.user_settings_dir={settings_dir}",
+        *lab_only,
+        f"--{app}.user_settings_dir={settings_dir}",
     ]
     if os.geteuid() == 0:
         args.append("--allow-root")
@@ -115,9 +121,18 @@ def assert_serves_labextension(lab_url: str, token: str) -> None:
 
 
 class LabServer:
-    """``python -m jupyterlab`` on a free 127.0.0.1 port, with its own Jupyter folders."""
+    """``python -m jupyterlab`` (or, with ``notebook=True``, Notebook 7's ``python -m
+    notebook``) on a free 127.0.0.1 port, with its own Jupyter folders."""
 
-    def __init__(self, root: Path, workspace: Path, *, env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        root: Path,
+        workspace: Path,
+        *,
+        env: dict[str, str] | None = None,
+        notebook: bool = False,
+    ):
+        self.notebook = notebook
         self.root = root
         self.workspace = workspace
         self.port = free_port()
@@ -133,11 +148,14 @@ class LabServer:
         settings = self.root / "settings"
         write_quiet_settings(settings)
         env = {**isolated_jupyter_env(self.root), **self.extra_env}
+        module, app = (
+            ("notebook", "JupyterNotebookApp") if self.notebook else ("jupyterlab", "LabApp")
+        )
         command = [
             sys.executable,
             "-m",
-            "jupyterlab",
-            *lab_arguments(self.port, self.token, self.workspace, settings),
+            module,
+            *lab_arguments(self.port, self.token, self.workspace, settings, app=app),
         ]
         log = open(self.log_path, "ab")  # noqa: SIM115 - kept for the process's lifetime
         self.process = processes.popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -182,6 +182,71 @@ def test_pip_install_of_a_private_package_into_the_kernel(
     assert_token_hidden(widget, token)
 
 
+def assert_no_install_shown(widget: PackageSearch) -> None:
+    """Nothing of the last install is left: no bar, no log, no result line."""
+    task = widget.task
+    assert task.layout.display == "none" and task.state == "idle"
+    assert task.progress.value == 0.0 and task.progress.bar_style == ""
+    assert widget.log_text == "" and "Installed" not in widget.status_text
+    assert "✔" not in widget.status.value
+
+
+def test_defect_6_another_package_or_query_clears_the_last_install(
+    server: RepoServer, user: str, token: str, client: RepoClient, unique: str, tmp_path: Path
+) -> None:
+    """Issue 17, defect 6: after an install, the green bar, the log and "✔ Installed …"
+    stayed while another package was selected or a new query typed. They are cleared then,
+    but not while an install runs (its panel is what the user watches)."""
+    names = [f"jr6-{unique}-a", f"jr6-{unique}-b"]
+    for name in names:
+        publish.wheel(server, token, user, tmp_path, name, "1.0", private=True)
+
+    async def scenario() -> None:
+        widget = PackageSearch(client, debounce=0.05)
+        driver = SearchDriver(widget)
+        widget.query.value = f"jr6-{unique}"
+        rows = await driver.results()
+        order = [row["name"] for row in rows]
+        assert sorted(order) == names
+        first, second = order.index(names[0]), order.index(names[1])
+        widget.select(first)
+        outcome = await widget.install()
+        assert outcome.state == "succeeded", outcome.message
+        assert widget.task.progress.bar_style == "success" and widget.log_text
+        assert widget.status_text.startswith(f"Installed {user}/{names[0]} 1.0")
+
+        widget.select(first)  # the same package again: its result stays
+        assert widget.status_text.startswith(f"Installed {user}/{names[0]} 1.0")
+        widget.select(second)
+        assert_no_install_shown(widget)
+        assert widget.state == "ready" and widget.status_text == (
+            f"2 packages match “jr6-{unique}”."
+        )
+
+        # While an install runs, another selection leaves its panel alone.
+        widget.select(first)
+        pending = widget.install()
+        widget.select(second)
+        assert widget.task.running and widget.task.layout.display is None
+        outcome = await pending
+        assert outcome.state == "succeeded", outcome.message
+        assert widget.task.progress.bar_style == "success"
+
+        widget.query.value = f"jr6-{unique}-b"  # a new query
+        assert_no_install_shown(widget)
+        assert [row["name"] for row in await driver.results()] == [names[1]]
+        assert widget.status_text == f"1 package matches “jr6-{unique}-b”."
+
+    try:
+        run(scenario())
+    finally:
+        processes.run(
+            [sys.executable, "-m", "pip", "uninstall", "-y", "-q", names[0]],
+            check=True,
+            capture_output=True,
+        )
+
+
 def conda_prefix(root: Path) -> Path:
     prefix = root / "conda-env"
     (prefix / "conda-meta").mkdir(parents=True)

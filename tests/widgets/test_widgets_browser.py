@@ -15,6 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.support import processes, publish
+from tests.support.environments import shared_environment
 from tests.support.lab import LabServer, open_lab, run_cell
 from tests.support.server import RepoServer
 
@@ -137,3 +138,152 @@ def test_search_pick_a_version_and_install_from_the_widget(  # type: ignore[no-u
     assert lab_token not in page.content()
 
     assert installed_version(name) == "1.0"
+
+
+# -- layout at the default notebook width (issue 17, defect 7) ---------------------------------
+
+NOTEBOOK_WIDTH = 800
+
+#: Every element of the widget that is wider inside than its box (a horizontal scrollbar, or
+#: content cut off), every label or button whose text is cut ("Environm…"), and every
+#: dropdown whose chosen option does not fit ("pip (PyPI index)" cut off).
+MEASURE = """(root) => {
+  const name = (el) => el.tagName.toLowerCase() + [...el.classList].map((c) => '.' + c).join('');
+  const shown = (el) => el.getClientRects().length > 0;
+  const overflowing = [];
+  for (const el of [root, ...root.querySelectorAll('*')]) {
+    if (!shown(el) || el.clientWidth === 0) continue;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      overflowing.push(`${name(el)}: ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+  }
+  const cut = [];
+  for (const el of root.querySelectorAll('.widget-label, label, button, .widget-html-content')) {
+    if (shown(el) && el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1) {
+      cut.push(`${name(el)} "${el.innerText.trim()}"`);
+    }
+  }
+  const canvas = document.createElement('canvas').getContext('2d');
+  for (const select of root.querySelectorAll('select')) {
+    const option = select.options[select.selectedIndex];
+    if (!shown(select) || !option) continue;
+    const style = getComputedStyle(select);
+    canvas.font = `${style.fontSize} ${style.fontFamily}`;
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const room = select.clientWidth - padding;
+    if (canvas.measureText(option.text).width > room) cut.push(`select "${option.text}"`);
+  }
+  const box = root.getBoundingClientRect();
+  const area = root.closest('.jp-OutputArea-output').getBoundingClientRect();
+  return {overflowing, cut, right: box.right, areaRight: area.right, width: box.width};
+}"""
+
+
+def fit_notebook_to(page, width: int) -> None:  # type: ignore[no-untyped-def]
+    """Resize the window so the notebook (the panel around its cells) is ``width`` px."""
+    notebook = page.locator(".jp-NotebookPanel-notebook").first
+    for _ in range(3):
+        box = notebook.bounding_box()
+        assert box is not None
+        if abs(box["width"] - width) < 2:
+            return
+        size = page.viewport_size
+        page.set_viewport_size(
+            {"width": int(size["width"] - (box["width"] - width)), "height": size["height"]}
+        )
+        page.wait_for_timeout(300)  # Lab lays its panels out on resize
+    box = notebook.bounding_box()
+    assert box is not None and abs(box["width"] - width) < 2, box
+
+
+def assert_fits(widget, what: str) -> dict:  # type: ignore[no-untyped-def]
+    found = widget.evaluate(MEASURE)
+    assert (found["overflowing"], found["cut"]) == ([], []), f"{what}: {found}"
+    assert found["right"] <= found["areaRight"] + 1, f"{what} runs past the output area: {found}"
+    return found
+
+
+def visible_text(widget) -> str:  # type: ignore[no-untyped-def]
+    """What the user reads: the widget's rendered text and its shown text boxes."""
+    return widget.evaluate(
+        """(root) => root.innerText + '\\n' + [...root.querySelectorAll('textarea')]
+            .filter((el) => el.getClientRects().length > 0).map((el) => el.value).join('\\n')"""
+    )
+
+
+def test_defect_7_search_widget_fits_800px_after_an_install(  # type: ignore[no-untyped-def]
+    page, lab: LabServer, lab_user: str, wheel_package: str, artifacts_dir: Path
+) -> None:
+    """Issue 17, defect 7: at the default notebook width every widget showed a horizontal
+    scrollbar (two under the log), and "pip (PyPI index)" was cut off."""
+    name = wheel_package
+    open_lab(page, lab, NOTEBOOK)
+    fit_notebook_to(page, NOTEBOOK_WIDTH)
+    output = run_cell(page, f"from jupyter_repo.widgets import search; search({name!r})")
+    widget = output.locator(".jupyter-repo-search")
+    row = widget.locator(".jupyter-repo-result:visible").filter(has_text=name)
+    row.locator(".jupyter-repo-select").click()
+    widget.locator(".jupyter-repo-result-selected").wait_for()
+    method = widget.locator(".jupyter-repo-method select option").first
+    assert method.inner_text().replace("\xa0", " ") == "pip (PyPI index)"
+    assert_fits(widget, "search, a package selected")
+    widget.locator(".jupyter-repo-install").click()
+    page.locator(".jupyter-repo-search.jupyter-repo-state-succeeded").wait_for(timeout=120_000)
+    widget.locator(".jupyter-repo-log textarea").scroll_into_view_if_needed()
+    page.screenshot(path=str(artifacts_dir / "widgets-layout-search-800.png"))
+    assert_fits(widget, "search, after the install")
+
+
+def test_defect_7_environment_installer_fits_800px_with_a_table_and_one_summary(  # type: ignore[no-untyped-def]
+    page,
+    lab: LabServer,
+    server: RepoServer,
+    lab_user: str,
+    unique: str,
+    tmp_path: Path,
+    artifacts_dir: Path,
+) -> None:
+    """Issue 17, defect 7: "Environment" was cut to "Environm…", the change table's columns
+    ran together and *Show changes* repeated the summary three times."""
+    shared = shared_environment(server, lab_user, unique, tmp_path)
+    open_lab(page, lab, NOTEBOOK)
+    fit_notebook_to(page, NOTEBOOK_WIDTH)
+    output = run_cell(
+        page,
+        "from jupyter_repo.widgets import EnvironmentInstaller; "
+        f"EnvironmentInstaller({shared.spec!r}, target={shared.python!r})",
+    )
+    widget = output.locator(".jupyter-repo-env-installer")
+    widget.wait_for()
+    label = widget.locator(".jupyter-repo-env-spec .widget-label")
+    assert label.inner_text() == "Environment"
+    assert_fits(widget, "installer")
+
+    widget.locator(".jupyter-repo-env-show").click()
+    page.locator(".jupyter-repo-env-installer.jupyter-repo-env-planned").wait_for()
+    table = widget.locator(".jupyter-repo-env-plan table")
+    table.wait_for()
+    page.screenshot(path=str(artifacts_dir / "widgets-layout-environment-800.png"))
+    assert_fits(widget, "installer, changes shown")
+
+    # A table: one header and one row per change, columns apart from each other.
+    assert table.locator("th").all_inner_texts() == [
+        "Change",
+        "Package",
+        "Installed",
+        "Wanted",
+        "Via",
+    ]
+    assert table.locator("tbody tr").count() == 3
+    gaps = table.evaluate(
+        """(table) => [...table.rows].flatMap((row) => [...row.cells].slice(1).map((cell, i) => {
+            const text = (el) => { const r = document.createRange(); r.selectNodeContents(el);
+                                   return r.getBoundingClientRect(); };
+            return text(cell).left - text(row.cells[i]).right;
+        }))"""
+    )
+    assert min(gaps) >= 8, gaps
+
+    # The summary once: not again in the status line or a shown log.
+    summary = "1 to add, 1 to upgrade, 1 to downgrade, 1 unchanged"
+    assert visible_text(widget).count(summary) == 1, visible_text(widget)

@@ -7,7 +7,9 @@ errors."""
 from __future__ import annotations
 
 import asyncio
+import html
 import json
+import re
 import uuid
 from collections.abc import Coroutine, Iterator
 from html.parser import HTMLParser
@@ -294,6 +296,38 @@ def test_editing_the_spec_withdraws_the_plan(server: RepoServer, shared: SharedE
     assert installer.state == "idle"
 
 
+def test_defect_6_another_environment_clears_the_last_install(
+    server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17, defect 6: after Apply, the green bar, the log, "✔ Installed …" and the
+    applied plan stayed while another environment was typed in."""
+    isolate_pip(monkeypatch)
+    empty = make_venv(tmp_path / "empty", [])
+    installer = EnvironmentInstaller(
+        shared.spec,
+        client=RepoClient(server.url, shared.token),
+        target=str(empty / "bin" / "python"),
+        pypi_fallback=False,
+    )
+
+    async def scenario() -> str:
+        installer.plan()
+        assert await installer.wait_for_plan(60) is not None, installer.status_text
+        installer.apply()
+        return await installer.wait_for_apply(120)
+
+    assert run(scenario()) == "succeeded", installer.status_text
+    panel = installer.panel
+    assert panel.progress.bar_style == "success" and installer.log_text
+    assert installer.status_text.startswith("Installed ")
+    installer.spec.value = f"{shared.owner}/another-env"
+    assert installer.state == "idle" and installer.plan_view.value == ""
+    assert panel.layout.display == "none" and panel.state == "idle"
+    assert panel.progress.value == 0.0 and panel.progress.bar_style == ""
+    assert installer.log_text == "" and installer.status_text == ""
+    assert "✔" not in installer.status.value
+
+
 def test_cancel_during_apply(
     server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -381,3 +415,55 @@ def test_readable_errors(
     assert error_for(shared.spec, None).startswith(
         "No repository is configured: run 'jupyter repo login --url URL'"
     )
+
+
+def note_items(markup: str) -> list[str]:
+    """The plan's "not compared" lines as the user reads them."""
+    items = re.findall(r'<li class="jupyter-repo-env-not-compared">(.*?)</li>', markup, re.S)
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in items]
+
+
+def test_defect_3_conda_requirements_without_pins_are_shown_with_the_reason(
+    server: RepoServer, shared: SharedEnvironment, tmp_path: Path
+) -> None:
+    """Issue 17, defect 3: an environment.yml's ``python=3.11``, ``numpy>=1.26`` and
+    ``pandas`` were dropped without a word. Each line of the spec is in the plan: the pip
+    pin planned, the conda lines each "not compared" with the reason."""
+    client = RepoClient(server.url, shared.token)
+    name = f"{shared.name}-yml"
+    wanted = shared.packages["a"]
+    yml = (
+        "name: analysis\nchannels: [conda-forge]\ndependencies:\n  - python=3.11\n"
+        f"  - numpy>=1.26\n  - pandas\n  - pip\n  - pip:\n    - {wanted}==1.0\n"
+    )
+    Publisher(client).publish_spec_files(
+        {"environment.yml": yml},
+        Destination(shared.owner, name, "1", public=False),
+        default_name=name,
+    )
+    empty = make_venv(tmp_path / "empty", [])
+    installer = EnvironmentInstaller(
+        f"{shared.owner}/{name}", client=client, target=str(empty / "bin" / "python")
+    )
+
+    async def scenario() -> None:
+        installer.plan()
+        assert await installer.wait_for_plan(60) is not None, installer.status_text
+
+    run(scenario())
+    assert table_rows(installer.plan_view.value) == [
+        ["Change", "Package", "Installed", "Wanted", "Via"],
+        ["add", wanted, "—", "1.0", "pip"],
+    ]
+    python = installer.current_plan.not_compared[0].reason  # type: ignore[union-attr]
+    assert python.startswith("this kernel runs Python 3.") and "never changes its Python" in python
+    not_conda = f"{empty} is not a conda environment (it has no conda-meta folder)"
+    assert note_items(installer.plan_view.value) == [
+        f"python=3.11 (conda): not compared: {python}",
+        f"numpy>=1.26 (conda): not compared: {not_conda}",
+        f"pandas (conda): not compared: {not_conda}",
+        "pip (conda): not compared: the pip part is installed with the kernel's own pip",
+    ]
+    assert "1 to add, 0 unchanged; 4 conda packages not compared" in installer.plan_view.value
+    assert f"numpy>=1.26 (conda): not compared: {not_conda}" in installer.log_text
+    assert installer.apply_button.description == "Apply 1 change"

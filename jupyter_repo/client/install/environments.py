@@ -72,8 +72,8 @@ def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
     conda, conda_unpinned, channels = parse_conda_pins((explicit or ymls or [{}])[0])
     for yml in ymls:  # the channels environment.yml names come after the lock's
         channels += [channel for channel in parse_conda_pins(yml)[2] if channel not in channels]
-    if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: no conda part
-        conda_unpinned, channels = [], []
+    if not conda:  # e.g. "python=3.12" and "pip" of a pip environment: nothing to solve
+        channels = []  # (the plan still says why each conda line is not compared)
     if requirements is None and not conda:
         raise _no_pip_part(ref, version, basename)
     pins, unpinned = parse_pins(requirements or [])
@@ -92,6 +92,13 @@ def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
     requirements = _pip_of(spec)
     if requirements is None:
         raise _no_pip_part(ref, version, basename)
+    conda = _conda_lines(specs)
+    if conda:  # said, not dropped: pip installs only the pip part
+        context.log(
+            f"Not installed: the {len(conda)} conda requirements of {ref.owner}/{ref.name} "
+            f"{version} ({', '.join(conda)}); pip installs only its pip part. Show what they "
+            "would change with EnvironmentInstaller, or create a conda environment from it."
+        )
     context.log(f"pip install {len(requirements)} packages from {ref.owner}/{ref.name} {version}")
     context.progress(None, f"Installing {len(requirements)} packages with pip")
     if requirements:
@@ -133,6 +140,8 @@ def plan(context: Context, ref: EnvironmentRef) -> Plan:
     context.log(found.summary())
     if found.conda_note:
         context.log(found.conda_note)
+    for item in found.not_compared:
+        context.log(str(item))
     return found
 
 
@@ -224,6 +233,15 @@ def _apply_pip(context: Context, plan: Plan, wanted: list[str]) -> None:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _conda_lines(specs: Specs) -> list[str]:
+    """The conda lines of an environment's spec files (its ``@EXPLICIT`` lock first)."""
+    for kind in ("explicit", "environment.yml"):
+        for _basename, spec in specs:
+            if spec["format"] == kind and spec["conda"]:
+                return [str(line) for line in spec["conda"]]
+    return []
 
 
 def _no_pip_part(ref: EnvironmentRef, version: str, basename: str) -> errors.ClientError:
