@@ -401,3 +401,35 @@ def test_a_notebook_page_shows_env_create_for_its_environment(
         f"jupyter repo env create {user}/{published.name}-env",
     ]
     assert "jupyter repo install" not in page
+
+
+_GET_IT = re.compile(r'<h3>([^<]+)</h3>\s*<pre class="command"><code>(.*?)</code>', re.S)
+
+
+@pytest.mark.parametrize("title", ["jupyter repo", "anaconda CLI"])
+def test_a_project_file_page_snippets_run_as_shown(
+    server: RepoServer, user: str, samples: Path, tmp_path: Path, title: str
+) -> None:
+    """The project's own page (``/files/<version>/<archive>``, *Get it*) too: ``jupyter
+    repo open`` unpacks it; ``anaconda download`` then ``tar -xzf`` gives the same files."""
+    published = _project(server, server.token(user), user, samples)
+    page = requests.get(
+        f"{server.url}/{user}/{published.name}/files/1/{published.name}.tar.gz", timeout=30
+    )
+    assert page.status_code == 200
+    section = page.text[page.text.index('id="get-heading"') :]
+    blocks = {
+        html.unescape(name): html.unescape(code).split("\n")
+        for name, code in _GET_IT.findall(section[: section.index("</section>")])
+    }
+    assert sorted(blocks) == ["anaconda CLI", "jupyter repo"]
+    machine = UserMachine(tmp_path / "user")
+    for line in blocks[title]:
+        completed = machine.run(line)
+        assert completed.returncode == 0, (line, completed.stdout, completed.stderr)
+        assert "Traceback" not in completed.stderr, completed.stderr
+    if title == "jupyter repo":
+        published.checks["jupyter-repo"](machine)
+    else:  # the archive's own top folder, as tar unpacks it
+        (machine.work / f"{published.name}.tar.gz").unlink()
+        published.checks["jupyter-repo"](machine)

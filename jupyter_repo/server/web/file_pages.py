@@ -13,7 +13,7 @@ from jupyter_repo.repository.services import downloads, listings
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
-from jupyter_repo.server.web.install import jupyter_repo_commands
+from jupyter_repo.server.web.install import anaconda_commands, jupyter_repo_commands
 from jupyter_repo.server.web.previews import NotebookPreviews
 from jupyter_repo.server.web.templating import path_quote
 
@@ -94,16 +94,15 @@ class FilePageHandler(WebHandler):
         result: list[tuple[str, list[str]]] = [
             (
                 "jupyter repo",
-                jupyter_repo_commands(self.base_url(), owner, package, [view.distribution_type]),
+                jupyter_repo_commands(
+                    self.base_url(), owner, package, [view.distribution_type], public=view.public
+                ),
             ),
         ]
         if view.distribution_type == "project":
-            result.append(
-                (
-                    "anaconda CLI",
-                    [f"anaconda download {owner}/{package}", f"tar -xzf {view.filename}"],
-                )
-            )
+            anaconda = anaconda_commands(self.base_url(), owner, package, public=view.public)
+            unpack = "unzip" if view.filename.lower().endswith(".zip") else "tar -xf"
+            result.append(("anaconda CLI", [*anaconda, f"{unpack} {view.filename}"]))
             return result
         if spec_format == "environment.yml":
             result.append(

@@ -54,12 +54,17 @@ def jupyter_repo_commands(
     package: str,
     types: list[str],
     environment: tuple[str, str] | None = None,
+    *,
+    public: bool = True,
 ) -> list[str]:
     """The ``jupyter repo`` lines for a package with files of ``types``: ``install`` for
     what goes into a Python environment, ``open`` for notebooks, projects and data files,
-    and ``env create`` for the environment a notebook names."""
+    and ``env create`` for the environment a notebook names; a private package's start
+    with ``login`` (it asks for the password)."""
     url = f" --url {base_url.rstrip('/')}"
-    lines: list[str] = []
+    lines = [] if public else [f"jupyter repo login{url}"]
+    if not any(kind in INSTALLABLE + OPENABLE for kind in types) and environment is None:
+        return []
     if any(kind in INSTALLABLE for kind in types):
         lines.append(f"jupyter repo install {owner}/{package}{url}")
     if any(kind in OPENABLE for kind in types):
@@ -67,6 +72,17 @@ def jupyter_repo_commands(
     if environment is not None:
         lines.append(env_create_command(*environment))
     return lines
+
+
+def anaconda_commands(base_url: str, owner: str, package: str, *, public: bool) -> list[str]:
+    """The anaconda CLI pointed at this server, then ``download``. A private package takes
+    a token (``--token``) rather than ``anaconda login``: without ``--username`` that
+    starts anaconda.com's browser sign-in, which knows nothing of this server."""
+    token_option = "" if public else f" --token {TOKEN_PLACEHOLDER}"
+    return [
+        f"anaconda config --set url {base_url.rstrip('/')}/api",
+        f"anaconda{token_option} download {owner}/{package}",
+    ]
 
 
 def env_create_command(owner: str, name: str) -> str:
@@ -132,19 +148,12 @@ def instructions(
                 token_note,
             )
         )
-    api = f"{base_url.rstrip('/')}/api"
-    # A token rather than `anaconda login`: without --username that starts anaconda.com's
-    # browser sign-in, which knows nothing of this server.
-    token_option = "" if public else f" --token {TOKEN_PLACEHOLDER}"
-    anaconda = [
-        f"anaconda config --set url {api}",
-        f"anaconda{token_option} download {owner}/{package}",
-    ]
+    anaconda = anaconda_commands(base_url, owner, package, public=public)
     result.append(Instruction("anaconda", "anaconda CLI", anaconda, token_note))
-    commands = jupyter_repo_commands(base_url, owner, package, list(type_labels), environment)
+    commands = jupyter_repo_commands(
+        base_url, owner, package, list(type_labels), environment, public=public
+    )
     if commands:
-        if not public:  # as for the anaconda CLI: log in first (asks for the password)
-            commands.insert(0, f"jupyter repo login --url {base_url.rstrip('/')}")
         notes: list[str] = []
         if environment is not None:
             notes.append(
