@@ -38,6 +38,7 @@ EXTRA_OF_MODULE = {
     "boto3": "s3",
     "psycopg": "postgresql",
     "rattler": "conda",
+    "uv": "env",
 }
 
 
@@ -82,6 +83,10 @@ class JupyterRepoApp(JupyterApp):
         "open": (
             "jupyter_repo.commands.open.OpenApp",
             "Download a notebook or data files, or unpack a project, into this folder.",
+        ),
+        "env": (
+            "jupyter_repo.commands.env.EnvApp",
+            "Create, list and remove environments (each a Jupyter kernel) made from shared ones.",
         ),
     }
 

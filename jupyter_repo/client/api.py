@@ -294,6 +294,14 @@ class RepoClient:
         except errors.NotFound:
             return None
 
+    def set_visibility(self, owner: str, name: str, public: bool) -> JSON:
+        """Make a package public or private (the repository requires admin on it)."""
+        return self.request(
+            "PATCH",
+            f"/package/{_segment(owner)}/{_segment(name)}",
+            json_body={"public_attrs": {}, "public": public},
+        ).json()
+
     def packages(self, owner: str, *, package_type: str | None = None) -> list[JSON]:
         return self.get_json(f"/packages/{_segment(owner)}", type=package_type)
 

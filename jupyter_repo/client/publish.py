@@ -38,6 +38,10 @@ class Destination:
     summary: str | None = None
     label: str | None = None
     public: bool = True
+    #: Whether ``public`` is also applied to a package that exists (the Lab dialog shows
+    #: the package's visibility and sends what the user chose); otherwise it is only
+    #: how a new package is created (``jupyter repo publish --private``).
+    apply_visibility: bool = False
 
 
 @dataclass
@@ -49,6 +53,9 @@ class Published:
     files: list[JSON] = field(default_factory=list)
     environment: Published | None = None
     excluded: list[JSON] = field(default_factory=list)
+    #: Who may read the package now, and the label the version got.
+    public: bool = True
+    label: str | None = None
 
     def link(self) -> dict[str, str]:
         return {
@@ -59,7 +66,15 @@ class Published:
         }
 
     def to_json(self) -> JSON:
-        data: JSON = {**self.link(), "html_url": self.html_url, "files": self.files}
+        data: JSON = {
+            **self.link(),
+            "html_url": self.html_url,
+            "files": self.files,
+            "public": self.public,
+            "label": self.label,
+            # What the repository says the files got (the asked label, or its default).
+            "labels": sorted({name for item in self.files for name in item.get("labels") or []}),
+        }
         if self.environment is not None:
             data["environment"] = self.environment.to_json()
         if self.excluded:
@@ -114,6 +129,37 @@ class Publisher:
             return version
         return str(max(int(self.client.next_version(owner, name)) for name in names_))
 
+    def _visibility(self, destination: Destination, names_: list[str]) -> dict[str, bool]:
+        """Who will see each package after the publish; an explicit choice
+        (``apply_visibility``) is applied to existing packages before any file goes up.
+
+        An upload only sets the visibility of a package it creates; without this a
+        republish marked public stayed private (or the reverse) without a word. Changing
+        it needs admin on the package: when the repository refuses, nothing is uploaded
+        and the message says why.
+        """
+        owner, public = destination.owner, destination.public
+        visible: dict[str, bool] = {}
+        for name in names_:
+            package = self.client.find_package(owner, name)
+            current = public if package is None else bool(package.get("public", True))
+            visible[name] = current
+            if not destination.apply_visibility or current == public:
+                continue
+            wanted, now = ("public", "private") if public else ("private", "public")
+            try:
+                self.client.set_visibility(owner, name, public)
+            except errors.Forbidden as refused:
+                raise errors.Forbidden(
+                    f"{owner}/{name} is {now}; making it {wanted} needs admin rights on "
+                    f"the package, and the repository refused: {refused.message} Nothing was "
+                    f"published. Publish it as {now}, or change who sees it on its page "
+                    f"({self.html_url(owner, name)}) as an administrator."
+                ) from None
+            visible[name] = public
+            self.log(f"{owner}/{name} is now {wanted}")
+        return visible
+
     def _upload(
         self,
         destination: Destination,
@@ -149,6 +195,7 @@ class Publisher:
         name = destination.name or default_name
         check_names(destination.owner, name, destination.version)
         version = self._version(destination.owner, [name], destination.version)
+        visible = self._visibility(destination, [name])
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-env-") as work:
             files = []
             for basename, text in specs.items():
@@ -157,7 +204,13 @@ class Publisher:
                 files.append((basename, path))
             uploaded = self._upload(destination, name, version, files, "env")
         return Published(
-            destination.owner, name, version, self.html_url(destination.owner, name), uploaded
+            destination.owner,
+            name,
+            version,
+            self.html_url(destination.owner, name),
+            uploaded,
+            public=visible[name],
+            label=destination.label,
         )
 
     def publish_environment(
@@ -216,6 +269,7 @@ class Publisher:
         check_names(destination.owner, name, destination.version)
         wanted = [name, env_name] if environment is not None else [name]
         version = self._version(destination.owner, wanted, destination.version)
+        visible = self._visibility(destination, wanted)
         env_published = None
         if environment is not None:
             env_published = self.publish_environment(
@@ -227,6 +281,7 @@ class Publisher:
                     f"Environment of the notebook {destination.owner}/{name}",
                     destination.label,
                     destination.public,
+                    destination.apply_visibility,
                 ),
                 default_name=env_name,
             )
@@ -250,6 +305,8 @@ class Publisher:
             self.html_url(destination.owner, name),
             uploaded,
             env_published,
+            public=visible[name],
+            label=destination.label,
         )
         return published, record
 
@@ -282,6 +339,7 @@ class Publisher:
             extra["environment.yml"] = environment.environment_yml(name).encode()
             self.log("added environment.yml, captured from the kernel")
         version = self._version(destination.owner, [name], destination.version)
+        visible = self._visibility(destination, [name])
         with tempfile.TemporaryDirectory(prefix="jupyter-repo-project-") as work:
             archive = Path(work) / f"{name}.tar.gz"
             self.log(f"packing {len(selection.files)} files ({selection.total_size} bytes)")
@@ -297,6 +355,8 @@ class Publisher:
             self.html_url(destination.owner, name),
             uploaded,
             excluded=excluded,
+            public=visible[name],
+            label=destination.label,
         )
 
 

@@ -56,6 +56,9 @@ def destination(body: dict[str, Any], *, name_required: bool = False) -> Destina
         summary=text(body, "summary", limit=1000),
         label=text(body, "label", limit=128),
         public=flag(body, "public", True),
+        # Sent by the Lab dialog, which shows an existing package's visibility: a choice
+        # to apply, not only how a new package is created.
+        apply_visibility=body.get("public") is not None,
     )
 
 

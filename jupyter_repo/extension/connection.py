@@ -34,6 +34,35 @@ IN_LAB = Advice(
 )
 
 
+def no_api_here(url: str) -> errors.BadRequest:
+    return errors.BadRequest(
+        f"There is no jupyter-repo API at {url}: check the URL (it is the address of the "
+        "repository's web pages, e.g. https://repo.example.org)."
+    )
+
+
+def _check_login(client: RepoClient, url: str) -> str:
+    """The login of the token's user, with what went wrong said in words: a server that
+    is not a repository (a 404, or an answer that is not the API's JSON), or a refused
+    token (a new token that is refused is wrong, expired or revoked: logging in again
+    with it would not help)."""
+    try:
+        user = client.whoami()
+    except errors.NotFound:
+        raise no_api_here(url) from None
+    except errors.Unauthorized:
+        raise errors.Unauthorized(
+            f"The repository at {url} refused this token: it is mistyped, expired or "
+            "revoked. Create a new one on the repository's account page."
+        ) from None
+    except ValueError:  # 200 with HTML or other non-JSON: some other web server
+        raise no_api_here(url) from None
+    login = user.get("login") if isinstance(user, dict) else None
+    if not isinstance(login, str) or not login:
+        raise no_api_here(url)
+    return login
+
+
 class Connection:
     def __init__(
         self,
@@ -93,6 +122,9 @@ class Connection:
         try:
             user = client.whoami()
             namespaces = client.namespaces()
+        except (errors.NotFound, ValueError):  # a 404, or an answer that is not the API's
+            answer["error"] = no_api_here(credentials.url).message
+            return answer
         except errors.ClientError as error:
             answer["error"] = error.message
             return answer
@@ -125,12 +157,15 @@ class Connection:
             if not username or not password:
                 raise errors.BadRequest("Log in with a token, or a username and a password.")
             with RepoClient(chosen, timeout=self.timeout) as anonymous:
-                created = anonymous.login(
-                    username, password, token_name=f"jupyter-repo:{socket.gethostname()}"
-                )
+                try:
+                    created = anonymous.login(
+                        username, password, token_name=f"jupyter-repo:{socket.gethostname()}"
+                    )
+                except (errors.NotFound, ValueError):
+                    raise no_api_here(chosen) from None
             token, issued_here = created["token"], True
         with RepoClient(chosen, token, timeout=self.timeout) as client:
-            login = client.whoami()["login"]
+            login = _check_login(client, chosen)
         self.store.save_token(chosen, token, login=login, issued_here=issued_here)
         self.store.set_default_url(chosen)
         with self._lock:

@@ -8,7 +8,13 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import { errorFromAnswer, networkError, type ErrorReason } from './errors';
+import {
+  errorFromAnswer,
+  networkError,
+  RepoError,
+  type ErrorReason
+} from './errors';
+import type { IPackageInfo } from './published';
 
 export interface INamespace {
   login: string;
@@ -69,6 +75,11 @@ export interface IPublishResult {
   environment?: { owner: string; name: string; html_url: string } | null;
   /** What the server recorded in the notebook's metadata (`jupyter_repo`). */
   notebook_metadata?: IPublishedMetadata | null;
+  /** Who may read the package now (after the publish applied the choice). */
+  public?: boolean;
+  /** The label asked for, and the labels the repository gave the files. */
+  label?: string | null;
+  labels?: string[];
 }
 
 /** What an earlier publish wrote into a notebook's metadata (key `jupyter_repo`). */
@@ -219,6 +230,18 @@ export class RepoClient {
 
   listPackages(owner?: string): Promise<IListing> {
     return this.get<IListing>('packages' + query({ owner }));
+  }
+
+  /** A package as the repository shows it to this user, or null if there is none. */
+  async packageInfo(owner: string, name: string): Promise<IPackageInfo | null> {
+    try {
+      return await this.get<IPackageInfo>('package' + query({ owner, name }));
+    } catch (error) {
+      if (error instanceof RepoError && error.reason === 'not_found') {
+        return null;
+      }
+      throw error;
+    }
   }
 
   openNotebook(request: {

@@ -3,13 +3,14 @@
  * username and password. The Jupyter server extension stores the credentials server-side
  * (a password is exchanged for a token there); the browser never keeps them.
  */
-import { Dialog } from '@jupyterlab/apputils';
+import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import { Widget } from '@lumino/widgets';
 
 import type { IStatus, LoginRequest } from './api';
 import { field, h } from './dom';
 import { messageOf } from './errors';
+import { normaliseRepositoryUrl } from './settings';
 import { RepositoryState } from './state';
 
 /** One sentence on the connection, for the dialog and the sidebar. */
@@ -39,8 +40,12 @@ class LoginForm extends Widget {
     this.addClass('jp-JupyterRepo-form');
     this.addClass('jp-JupyterRepo-loginForm');
     const status = state.status;
+    // Text, not type="url": the browser's check would disable "Log in" without a word
+    // for "repo.example.org"; the URL is normalised (or explained) on submit instead.
     this.url = h('input', {
-      type: 'url',
+      type: 'text',
+      inputmode: 'url',
+      spellcheck: 'false',
       name: 'url',
       class: 'jp-mod-styled',
       // eslint-disable-next-line jupyter/no-untranslated-string -- an example URL
@@ -52,9 +57,8 @@ class LoginForm extends Widget {
       name: 'token',
       class: 'jp-mod-styled',
       autocomplete: 'off',
-      placeholder: trans.__(
-        'a token from “jupyter repo admin issue-token” or the web page'
-      )
+      'aria-describedby': 'jp-JupyterRepo-tokenHint',
+      placeholder: trans.__('Paste your token')
     });
     this.username = h('input', {
       type: 'text',
@@ -77,7 +81,15 @@ class LoginForm extends Widget {
     const tokenFields = h(
       'div',
       { class: 'jp-JupyterRepo-tokenFields' },
-      field(trans.__('Token'), this.token)
+      field(trans.__('Token'), this.token),
+      // Outside the label, so the field's name stays "Token"; read out as its description.
+      h(
+        'small',
+        { class: 'jp-JupyterRepo-hint', id: 'jp-JupyterRepo-tokenHint' },
+        trans.__(
+          'Create one on the repository’s account page, or with “jupyter repo admin issue-token”.'
+        )
+      )
     );
     const passwordFields = h(
       'div',
@@ -94,15 +106,19 @@ class LoginForm extends Widget {
       role: 'alert',
       hidden: true
     });
+    this.connection = h(
+      'p',
+      { class: 'jp-JupyterRepo-connection' },
+      describeConnection(status, trans)
+    );
+    // What an earlier attempt said no longer holds once the user changes something.
+    this.node.addEventListener('input', () => this.clearError());
+    this.node.addEventListener('change', () => this.clearError());
     this.node.append(
       reason && reason !== status.error
         ? h('p', { class: 'jp-JupyterRepo-reason' }, reason)
         : '',
-      h(
-        'p',
-        { class: 'jp-JupyterRepo-connection' },
-        describeConnection(status, trans)
-      ),
+      this.connection,
       field(trans.__('Repository URL'), this.url),
       field(trans.__('Log in with'), this.method),
       tokenFields,
@@ -114,7 +130,15 @@ class LoginForm extends Widget {
   /** Log in; answers whether the repository accepted the credentials. */
   async submit(): Promise<boolean> {
     const trans = this.trans;
-    const url = this.url.value.trim() || undefined;
+    this.clearError();
+    const typed = normaliseRepositoryUrl(this.url.value, trans);
+    if (typed.error !== null) {
+      return this.fail(typed.error);
+    }
+    if (typed.url) {
+      this.url.value = typed.url; // what is used is what the user sees
+    }
+    const url = typed.url || undefined;
     let request: LoginRequest;
     if (this.method.value === 'token') {
       const token = this.token.value.trim();
@@ -129,10 +153,10 @@ class LoginForm extends Widget {
       }
       request = { url, username, password: this.password.value };
     }
-    this.error.hidden = true;
     try {
       const status = await this.state.client.login(request);
       this.state.update(status);
+      this.connection.textContent = describeConnection(status, trans);
       if (!status.connected) {
         return this.fail(
           status.error ??
@@ -145,13 +169,9 @@ class LoginForm extends Widget {
     }
   }
 
-  async logout(): Promise<boolean> {
-    try {
-      this.state.update(await this.state.client.logout());
-      return true;
-    } catch (error) {
-      return this.fail(messageOf(error));
-    }
+  private clearError(): void {
+    this.error.textContent = '';
+    this.error.hidden = true;
   }
 
   private fail(message: string): false {
@@ -161,6 +181,7 @@ class LoginForm extends Widget {
   }
 
   private readonly trans: TranslationBundle;
+  private readonly connection: HTMLElement;
   private readonly url: HTMLInputElement;
   private readonly token: HTMLInputElement;
   private readonly username: HTMLInputElement;
@@ -189,10 +210,6 @@ class LoginDialog extends Dialog<void> {
     const button = this.buttonList[index ?? this.buttonList.length - 1];
     if (button?.actions.includes(LOGIN)) {
       void this.form.submit().then(ok => ok && super.resolve(index));
-      return;
-    }
-    if (button?.actions.includes(LOGOUT)) {
-      void this.form.logout().then(ok => ok && super.resolve(index));
       return;
     }
     super.resolve(index);
@@ -232,6 +249,55 @@ export async function openLoginDialog(
     buttons,
     trans.__('Repository settings')
   );
-  await dialog.launch();
+  const answer = await dialog.launch();
+  if (answer.button.actions.includes(LOGOUT)) {
+    await confirmLogout(state);
+  }
   return state.status.connected;
+}
+
+/**
+ * Log out after the user saw what it does (Lab shows one dialog at a time, so this one
+ * follows the settings dialog rather than opening over it).
+ */
+async function confirmLogout(state: RepositoryState): Promise<void> {
+  const trans = state.trans;
+  const status = state.status;
+  const confirmed = await showDialog({
+    title: trans.__('Log out of the repository?'),
+    body: new Widget({
+      node: h(
+        'div',
+        { class: 'jp-JupyterRepo-confirm' },
+        h(
+          'p',
+          {},
+          trans.__(
+            'You are logged in to %1 as %2.',
+            status.url ?? '',
+            status.user?.login ?? ''
+          )
+        ),
+        h(
+          'p',
+          {},
+          trans.__(
+            'Logging out forgets the token saved on this Jupyter server (and revokes it if it was created here by logging in with a password). Publishing, and opening or installing private packages, will need logging in again.'
+          )
+        )
+      )
+    }),
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Cancel') }),
+      Dialog.warnButton({ label: trans.__('Log out') })
+    ]
+  });
+  if (!confirmed.button.accept) {
+    return;
+  }
+  try {
+    state.update(await state.client.logout());
+  } catch (error) {
+    await showErrorMessage(trans.__('Logging out failed'), messageOf(error));
+  }
 }

@@ -21,7 +21,13 @@ import type {
 import { field, formatSize, h } from './dom';
 import { messageOf, RepoError, taskError } from './errors';
 import { openLoginDialog } from './login';
-import { publishDefaults } from './settings';
+import {
+  describePublished,
+  IPackageInfo,
+  packageSettings,
+  pageLink
+} from './published';
+import { IPublishDefaults, publishDefaults } from './settings';
 import { RepositoryState } from './state';
 import type { IPublishTarget } from './targets';
 
@@ -52,6 +58,9 @@ function previousPublish(target: IPublishTarget): IPublishedMetadata | null {
     : null;
 }
 
+/** How long typing in the name waits before the package is looked up. */
+const PACKAGE_DELAY_MS = 300;
+
 /** The server's wording for a hidden file left out (projects/preview). */
 const HIDDEN_REASON = 'hidden (include hidden files to publish it)';
 
@@ -74,7 +83,11 @@ class PublishForm extends Widget {
     this.addClass('jp-JupyterRepo-form');
     this.addClass('jp-JupyterRepo-publishForm');
     const previous = previousPublish(target);
-    const defaults = publishDefaults(state.settings, status, previous);
+    const defaults = (this.defaults = publishDefaults(
+      state.settings,
+      status,
+      previous
+    ));
 
     this.namespace = h('select', { name: 'namespace', class: 'jp-mod-styled' });
     for (const namespace of status.namespaces) {
@@ -127,6 +140,20 @@ class PublishForm extends Widget {
       )
     );
     this.visibility.value = defaults.visibility;
+    // What the user chose stays; until then the fields follow the package's settings.
+    this.visibility.addEventListener('change', () => {
+      this.visibilityChosen = true;
+    });
+    this.label.addEventListener('input', () => {
+      this.labelChosen = true;
+    });
+    this.current = h('p', {
+      class: 'jp-JupyterRepo-current',
+      role: 'status',
+      hidden: true
+    });
+    this.namespace.addEventListener('change', () => this.schedulePackage());
+    this.name.addEventListener('input', () => this.schedulePackage());
     this.attachEnvironment = h('input', {
       type: 'checkbox',
       name: 'attach_environment',
@@ -172,20 +199,27 @@ class PublishForm extends Widget {
       hidden: true
     });
 
-    const earlier =
+    this.previous = previous;
+    this.earlierLink =
       previous?.version && previous.url
         ? h(
-            'p',
-            { class: 'jp-JupyterRepo-previous' },
-            trans.__('Version %1 was published earlier: ', previous.version),
-            h(
-              'a',
-              { href: previous.url, target: '_blank', rel: 'noopener' },
-              previous.url
-            ),
-            trans.__('. Publishing again creates the next version.')
+            'a',
+            { href: previous.url, target: '_blank', rel: 'noopener' },
+            previous.url
           )
         : null;
+    const earlier = this.earlierLink
+      ? h(
+          'p',
+          { class: 'jp-JupyterRepo-previous' },
+          trans.__(
+            'Version %1 was published earlier: ',
+            previous?.version ?? ''
+          ),
+          this.earlierLink,
+          trans.__('. Publishing again creates the next version.')
+        )
+      : null;
 
     this.fields = h(
       'div',
@@ -198,6 +232,7 @@ class PublishForm extends Widget {
         trans.__('Leave empty for the next number.')
       ),
       field(trans.__('Summary'), this.summary),
+      this.current,
       field(trans.__('Label'), this.label),
       field(trans.__('Visibility'), this.visibility),
       target.kind === 'notebook'
@@ -241,6 +276,111 @@ class PublishForm extends Widget {
     if (target.kind === 'project') {
       void this.loadPreview();
     }
+    void this.loadPackage();
+  }
+
+  private schedulePackage(): void {
+    window.clearTimeout(this.packageTimer);
+    this.packageTimer = window.setTimeout(
+      () => void this.loadPackage(),
+      PACKAGE_DELAY_MS
+    );
+  }
+
+  /**
+   * Read the package the publish would add a version to: a republish starts from its
+   * visibility and the label of its latest version (not from the defaults), and the
+   * dialog says what exists. Publishing waits for it, so what is sent is what was shown.
+   */
+  async loadPackage(): Promise<void> {
+    const generation = ++this.packageGeneration;
+    const owner = this.namespace.value;
+    const name = this.name.value.trim();
+    if (!owner || !name) {
+      this.current.hidden = true;
+      return;
+    }
+    this.packageLoading = true;
+    this.onBusy(this.busy || this.loading || this.packageLoading);
+    let info: IPackageInfo | null = null;
+    let problem = '';
+    try {
+      info = await this.state.client.packageInfo(owner, name);
+    } catch (error) {
+      problem = messageOf(error);
+    }
+    if (generation !== this.packageGeneration) {
+      return;
+    }
+    this.packageLoading = false;
+    this.packageKey = `${owner}/${name}`;
+    // The earlier version's page: through the login when the package is private.
+    const previous = this.previous;
+    if (
+      info &&
+      this.earlierLink &&
+      previous?.url &&
+      previous.name === name &&
+      previous.owner?.toLowerCase() === owner.toLowerCase()
+    ) {
+      this.earlierLink.href = pageLink(
+        previous.url,
+        info.public !== false,
+        this.state.status.url
+      );
+    }
+    this.onBusy(this.busy || this.loading);
+    const trans = this.trans;
+    if (problem) {
+      this.current.textContent = trans.__(
+        'Could not read %1/%2: %3',
+        owner,
+        name,
+        problem
+      );
+    } else if (!info) {
+      // A new package starts from the user's settings, whatever was read before.
+      if (!this.visibilityChosen) {
+        this.visibility.value = this.defaults.visibility;
+      }
+      if (!this.labelChosen) {
+        this.label.value = this.defaults.label;
+      }
+      this.current.textContent = trans.__(
+        '%1/%2 is new: publishing creates it.',
+        owner,
+        name
+      );
+    } else {
+      const settings = packageSettings(info);
+      if (!this.visibilityChosen) {
+        this.visibility.value = settings.visibility;
+      }
+      if (!this.labelChosen && settings.label) {
+        this.label.value = settings.label;
+      }
+      const visibility =
+        settings.visibility === 'private'
+          ? trans.__('private')
+          : trans.__('public');
+      this.current.textContent = settings.label
+        ? trans.__(
+            '%1/%2 exists (%3, latest version %4 has label “%5”); publishing adds a version.',
+            owner,
+            name,
+            visibility,
+            settings.latestVersion ?? '—',
+            settings.label
+          )
+        : trans.__(
+            '%1/%2 exists (%3, latest version %4); publishing adds a version.',
+            owner,
+            name,
+            visibility,
+            settings.latestVersion ?? '—'
+          );
+    }
+    this.current.hidden = false;
   }
 
   /**
@@ -384,6 +524,26 @@ class PublishForm extends Widget {
       );
       return;
     }
+    if (this.packageLoading) {
+      this.showError(trans.__('Wait until the package’s settings are read.'));
+      return;
+    }
+    // Publish only what the user saw: when the name was typed (or changed) faster than
+    // the package was read, read it now; if that changes the visibility or the label,
+    // show them and wait for another press (never make a private package public unseen).
+    if (this.packageKey !== `${this.namespace.value}/${name}`) {
+      const before = [this.visibility.value, this.label.value].join('\n');
+      window.clearTimeout(this.packageTimer);
+      await this.loadPackage();
+      if ([this.visibility.value, this.label.value].join('\n') !== before) {
+        this.showError(
+          trans.__(
+            'This package exists: its visibility and label are now shown. Check them, then press Publish again.'
+          )
+        );
+        return;
+      }
+    }
     if (!this.namespace.value) {
       this.showError(
         trans.__(
@@ -458,28 +618,37 @@ class PublishForm extends Widget {
     }
     const result = task.result;
     const environment = result.environment;
+    const summary = describePublished(result, trans);
+    const link = result.html_url
+      ? pageLink(
+          result.html_url,
+          result.public !== false,
+          this.state.status.url
+        )
+      : '';
     this.progressRow.hidden = true;
     this.fields.hidden = true;
     this.result.replaceChildren(
-      h(
-        'p',
-        {},
-        trans.__(
-          'Published %1/%2, version %3.',
-          result.owner,
-          result.name,
-          result.version
-        )
-      ),
-      result.html_url
+      h('p', {}, summary),
+      link
         ? h(
             'p',
             {},
             h(
               'a',
-              { href: result.html_url, target: '_blank', rel: 'noopener' },
+              { href: link, target: '_blank', rel: 'noopener' },
               trans.__('Open the published page')
-            )
+            ),
+            result.public === false
+              ? h(
+                  'small',
+                  { class: 'jp-JupyterRepo-hint' },
+                  ' ',
+                  trans.__(
+                    '(private: the repository asks you to log in first, then shows it)'
+                  )
+                )
+              : ''
           )
         : '',
       environment?.html_url
@@ -503,16 +672,19 @@ class PublishForm extends Widget {
       this.state.notifyPublished(result.owner, result.name);
     }
     this.syncNotebook(result.notebook_metadata);
-    if (!this.isAttached) {
-      Notification.success(
-        trans.__(
-          'Published %1/%2 %3.',
-          result.owner,
-          result.name,
-          result.version
-        )
-      );
-    }
+    Notification.success(summary, {
+      autoClose: 8000,
+      actions: link
+        ? [
+            {
+              label: trans.__('Open the page'),
+              callback: () => {
+                window.open(link, '_blank', 'noopener');
+              }
+            }
+          ]
+        : []
+    });
   }
 
   /**
@@ -542,9 +714,9 @@ class PublishForm extends Widget {
       : '';
     this.showError(error.message + hint);
     this.setBusy(false);
-    if (!this.isAttached) {
-      Notification.error(trans.__('Publishing failed: %1', error.message));
-    }
+    Notification.error(trans.__('Publishing failed: %1', error.message), {
+      autoClose: false
+    });
   }
 
   private showError(message: string): void {
@@ -588,6 +760,17 @@ class PublishForm extends Widget {
   private readonly visibility: HTMLSelectElement;
   private readonly attachEnvironment: HTMLInputElement;
   private readonly includeHidden: HTMLInputElement;
+  private readonly current: HTMLElement;
+  private readonly previous: IPublishedMetadata | null;
+  private readonly earlierLink: HTMLAnchorElement | null;
+  private readonly defaults: IPublishDefaults;
+  private packageLoading = false;
+  private packageGeneration = 0;
+  private packageTimer = 0;
+  /** The owner/name whose settings the fields show. */
+  private packageKey = '';
+  private visibilityChosen = false;
+  private labelChosen = false;
   private readonly previewSummary: HTMLElement;
   private readonly previewList: HTMLElement;
   private readonly previewNotes: HTMLElement;

@@ -2,6 +2,8 @@
  * The user's settings of the extension (schema/plugin.json, shown in Lab's Settings
  * Editor) and how they become the publish dialog's defaults.
  */
+import type { TranslationBundle } from '@jupyterlab/translation';
+
 import type { INamespace, IPublishedMetadata, IStatus } from './api';
 
 export type Visibility = 'public' | 'private';
@@ -108,4 +110,67 @@ export function publishDefaults(
     visibility: settings.defaultVisibility,
     attachEnvironment: settings.attachEnvironment
   };
+}
+
+/** Hosts a repository on this machine is reached at, over plain http. */
+const LOCAL_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The repository URL the user typed, made usable: without a scheme it is taken as
+ * `https://` (`http://` for this machine: localhost, 127.x, [::1]); anything else that is
+ * not an http(s) URL is explained. `url` is '' when nothing was typed.
+ */
+export function normaliseRepositoryUrl(
+  typed: string,
+  trans: TranslationBundle
+): { url: string; error: null } | { url: null; error: string } {
+  const text = typed.trim();
+  if (!text) {
+    return { url: '', error: null };
+  }
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text);
+  let candidate = text;
+  if (!scheme || !text.includes('//')) {
+    const rest = text.replace(/^\/+/, '');
+    const host = rest.split(/[/?#]/)[0].replace(/:\d*$/, '');
+    if (scheme && !/^\d+$/.test(text.slice(scheme[0].length).split('/')[0])) {
+      // "ftp:x" or "mailto:x": a scheme that is not a host with a port
+      return {
+        url: null,
+        error: trans.__(
+          'The repository URL must start with http:// or https://, not “%1”.',
+          scheme[0]
+        )
+      };
+    }
+    candidate = (LOCAL_HOST.test(host) ? 'http://' : 'https://') + rest;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(candidate);
+  } catch {
+    return {
+      url: null,
+      error: trans.__(
+        '“%1” is not a URL; write it like https://repo.example.org.',
+        text
+      )
+    };
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return {
+      url: null,
+      error: trans.__(
+        'The repository URL must start with http:// or https://, not “%1”.',
+        parsed.protocol + '//'
+      )
+    };
+  }
+  if (!parsed.hostname) {
+    return {
+      url: null,
+      error: trans.__('“%1” names no host.', text)
+    };
+  }
+  return { url: candidate.replace(/\/+$/, ''), error: null };
 }

@@ -5,7 +5,7 @@
  * buttons with icons, as in Lab's own side panels.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import {
   downloadIcon,
@@ -24,6 +24,12 @@ import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 import type { IPackageItem, IStatus } from './api';
 import { h } from './dom';
 import { messageOf } from './errors';
+import {
+  attachedEnvironment,
+  environmentPlan,
+  IEnvironmentPlan,
+  pageLink
+} from './published';
 import { RepositoryState } from './state';
 
 const SEARCH_DELAY_MS = 300;
@@ -374,7 +380,15 @@ export class RepositoryPanel extends SidePanel {
           trans.__('View'),
           trans.__('Open the page of %1 in a new browser tab', name),
           async () => {
-            window.open(item.html_url, '_blank', 'noopener');
+            window.open(
+              pageLink(
+                item.html_url,
+                item.public !== false,
+                this.state.status.url
+              ),
+              '_blank',
+              'noopener'
+            );
           }
         )
       );
@@ -427,8 +441,112 @@ export class RepositoryPanel extends SidePanel {
     }
   }
 
+  /**
+   * What installing would do, read from the repository: which environment (a notebook's
+   * attached one), its version and requirements. Null when it cannot be read; the
+   * confirmation then says so.
+   */
+  private async installPlan(
+    item: IPackageItem
+  ): Promise<{ source: string; plan: IEnvironmentPlan } | null> {
+    const client = this.state.client;
+    try {
+      let info = await client.packageInfo(item.owner, item.name);
+      let source = `${item.owner}/${item.name}`;
+      let version: string | null = null;
+      if (info && !(item.package_types ?? []).includes('env')) {
+        const attached = attachedEnvironment(info);
+        if (!attached) {
+          return null;
+        }
+        source = `${attached.owner}/${attached.name}`;
+        version = attached.version;
+        info = await client.packageInfo(attached.owner, attached.name);
+      }
+      return info ? { source, plan: environmentPlan(info, version) } : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Installing changes the kernel's environment: the user confirms what will happen. */
+  private async confirmInstall(item: IPackageItem): Promise<boolean> {
+    const trans = this.trans;
+    const specs = this.app.serviceManager.kernelspecs.specs;
+    const kernel = specs?.default
+      ? (specs.kernelspecs[specs.default]?.display_name ?? specs.default)
+      : trans.__('the default kernel');
+    const found = await this.installPlan(item);
+    const lines: (HTMLElement | string)[] = [];
+    if (found) {
+      const { plan, source } = found;
+      const count = plan.conda.length + plan.pip.length;
+      lines.push(
+        h(
+          'p',
+          {},
+          trans._n(
+            'This installs %1 package from %2 version %3 into the environment of the kernel “%4”:',
+            'This installs %1 packages from %2 version %3 into the environment of the kernel “%4”:',
+            count,
+            source,
+            plan.version ?? '—',
+            kernel
+          )
+        ),
+        h(
+          'ul',
+          { class: 'jp-JupyterRepo-planList' },
+          ...[
+            ...plan.conda.map(spec => trans.__('conda: %1', spec)),
+            ...plan.pip.map(spec => trans.__('pip: %1', spec))
+          ]
+            .slice(0, 12)
+            .map(text => h('li', {}, text)),
+          count > 12 ? h('li', {}, trans.__('… and %1 more', count - 12)) : ''
+        )
+      );
+    } else {
+      lines.push(
+        h(
+          'p',
+          {},
+          trans.__(
+            'This installs the environment of %1/%2 into the environment of the kernel “%3”. Its list of packages could not be read beforehand.',
+            item.owner,
+            item.name,
+            kernel
+          )
+        )
+      );
+    }
+    lines.push(
+      h(
+        'p',
+        {},
+        trans.__(
+          'Packages already installed there may be upgraded or downgraded; a running kernel needs a restart to use them.'
+        )
+      )
+    );
+    const answer = await showDialog({
+      title: trans.__('Install into the kernel’s environment?'),
+      body: new Widget({
+        node: h('div', { class: 'jp-JupyterRepo-confirm' }, ...lines)
+      }),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Install') })
+      ]
+    });
+    return answer.button.accept;
+  }
+
   private async installEnvironment(item: IPackageItem): Promise<void> {
     const trans = this.trans;
+    if (!(await this.confirmInstall(item))) {
+      return;
+    }
     this.showNotice(
       trans.__('Installing the environment of %1/%2…', item.owner, item.name)
     );

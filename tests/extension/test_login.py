@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from tests.extension.conftest import Fetch, call
+from tests.support.net import not_a_repository
 from tests.support.server import PASSWORD, RepoServer
 
 
@@ -80,3 +81,36 @@ async def test_login_with_a_token(jp_fetch: Fetch, server: RepoServer, user: str
         jp_fetch, "login", method="POST", body={"url": "http://user:pw@example.org", "token": token}
     )
     assert status == 400 and "credentials" in answer["message"]
+
+
+@pytest.mark.parametrize("answer", [404, 200], ids=["404-everywhere", "html-everywhere"])
+@pytest.mark.parametrize("method", ["token", "password"])
+async def test_defect_8_a_server_that_is_not_a_repository_is_named_so(
+    jp_fetch: Fetch, tmp_path: Path, answer: int, method: str
+) -> None:
+    """Issue 17, defect 8: "404 Not Found" alone did not say the URL is wrong."""
+    credentials = (
+        {"token": "jr-some-token"} if method == "token" else {"username": "u", "password": "p"}
+    )
+    with not_a_repository(answer) as url:
+        status, reply = await call(
+            jp_fetch, "login", method="POST", body={"url": url, **credentials}
+        )
+    assert status == 400, reply
+    assert reply["reason"] == "bad_request"
+    assert reply["message"].startswith(f"There is no jupyter-repo API at {url}: check the URL")
+    assert not (tmp_path / "credentials" / "tokens.json").exists()  # nothing saved
+
+
+async def test_defect_8_a_refused_token_is_called_refused(
+    jp_fetch: Fetch, server: RepoServer, user: str, tmp_path: Path
+) -> None:
+    """Issue 17, defect 8: a token typed into the dialog and refused is not fixed by
+    "log in again"; the answer says the token was refused."""
+    status, reply = await call(
+        jp_fetch, "login", method="POST", body={"url": server.url, "token": "jr-not-a-token"}
+    )
+    assert status == 401 and reply["reason"] == "unauthorized"
+    assert reply["message"].startswith(f"The repository at {server.url} refused this token")
+    assert "again" not in reply["message"]
+    assert not (tmp_path / "credentials" / "tokens.json").exists()

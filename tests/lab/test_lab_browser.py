@@ -302,34 +302,78 @@ def test_share_environment_of_the_running_kernel(
     assert package["files"] and {f["type"] for f in package["files"]} == {"env"}
 
 
-def test_settings_dialog_logs_in_with_a_token(
+def test_settings_dialog_logs_out_after_confirming_and_logs_in_with_a_token(
     page,
     lab: LabServer,
     server: RepoServer,  # type: ignore[no-untyped-def]
     lab_user: str,
     artifacts_dir: Path,
 ) -> None:
+    """Log out asks first and says what it does (issue 17, defect 10); the dialog says
+    what is wrong with a URL or a token, and takes a URL without its scheme (defect 8)."""
     token = server.token(lab_user)
     open_lab(page, lab)
     panel = show_sidebar(page)
-    panel.get_by_role("button", name="Repository settings and login…").click()
+    settings_button = panel.get_by_role("button", name="Repository settings and login…")
+    settings_button.click()
     dialog = page.get_by_role("dialog")
     expect(dialog.get_by_text(f"Connected to {server.url} as {lab_user}.")).to_be_visible()
     assert dialog.get_by_label("Repository URL").input_value() == server.url
 
-    # A refused token is explained in the dialog, which stays open.
-    dialog.get_by_label("Token", exact=True).fill("jr-not-a-real-token")
-    dialog.get_by_role("button", name="Log in").click()
-    error = dialog.get_by_role("alert")
-    error.wait_for()
-    page.screenshot(path=str(artifacts_dir / "lab-login-refused.png"))
-    assert "token" in error.inner_text().lower()
+    # Log out: a confirmation says what will happen; Cancel keeps the login.
+    confirm = page.get_by_role("dialog").filter(has_text="Log out of the repository?")
+    for answer in ("Cancel", "Log out"):
+        dialog.get_by_role("button", name="Log out").click()
+        expect(
+            confirm.get_by_text(f"You are logged in to {server.url} as {lab_user}.")
+        ).to_be_visible()
+        expect(confirm.get_by_text("Logging out forgets the token saved")).to_be_visible()
+        if answer == "Cancel":
+            page.screenshot(path=str(artifacts_dir / "lab-logout-confirm.png"))
+        confirm.get_by_role("button", name=answer).click()
+        confirm.wait_for(state="detached")
+        connected = lab.api("GET", "jupyter-repo/status").json()["connected"]
+        assert connected is (answer == "Cancel")
+        if answer == "Cancel":
+            settings_button.click()
+    expect(panel.get_by_text("Not logged in.", exact=False)).to_be_visible()
 
-    dialog.get_by_label("Token", exact=True).fill(token)
-    dialog.get_by_role("button", name="Log in").click()
+    settings_button.click()
+    url_field = dialog.get_by_label("Repository URL")
+    token_field = dialog.get_by_label("Token", exact=True)
+    log_in = dialog.get_by_role("button", name="Log in")
+    # The token's placeholder is shown whole, and the hint under it says where tokens come from.
+    placeholder_fits = token_field.evaluate(
+        """field => {
+            const style = getComputedStyle(field);
+            const context = document.createElement('canvas').getContext('2d');
+            context.font = style.font;
+            const room = field.clientWidth - parseFloat(style.paddingLeft)
+                - parseFloat(style.paddingRight);
+            return context.measureText(field.placeholder).width <= room;
+        }"""
+    )
+    assert placeholder_fits, token_field.get_attribute("placeholder")
+    expect(dialog.get_by_text("Create one on the repository\u2019s account page")).to_be_visible()
+
+    # A refused token is called refused (not "log in again"); the dialog stays open.
+    token_field.fill("jr-not-a-real-token")
+    log_in.click()
+    error = dialog.get_by_role("alert")
+    expect(error).to_contain_text(f"The repository at {server.url} refused this token")
+    page.screenshot(path=str(artifacts_dir / "lab-login-refused.png"))
+    assert "again" not in error.inner_text()
+
+    # A URL without http:// keeps "Log in" usable; editing clears the old error.
+    url_field.fill(server.url.removeprefix("http://"))
+    expect(error).to_be_hidden()
+    expect(log_in).to_be_enabled()
+    token_field.fill(token)
+    log_in.click()
     dialog.wait_for(state="detached")
     status = lab.api("GET", "jupyter-repo/status").json()
     assert status["connected"] and status["user"]["login"] == lab_user
+    assert status["url"] == server.url
     expect(panel.get_by_text(f"{lab_user} at {server.url}")).to_be_visible()
 
 
@@ -393,11 +437,14 @@ def test_settings_editor_shows_the_settings_and_the_dialog_follows_them(  # type
         main.get_by_role("tab", name="analysis.ipynb").click()
         click_notebook_publish(page)
         dialog = publish_dialog(page)
+        # A new package (the notebook's earlier one would start from its own settings).
+        name = f"private-{unique}"
+        dialog.get_by_label("Name", exact=True).fill(name)
+        expect(dialog.get_by_text(f"{lab_user}/{name} is new")).to_be_visible()
         assert dialog.get_by_label("Visibility").input_value() == "private"
         assert dialog.get_by_label("Label").input_value() == "dev"
         assert not dialog.get_by_label(ATTACH_ENVIRONMENT).is_checked()
         page.screenshot(path=str(artifacts_dir / "lab-publish-dialog-from-settings.png"))
-        name = f"private-{unique}"
         fill_and_publish(page, name, "Private by default")
 
         package = repository_package(server, lab_token, lab_user, name)
@@ -408,3 +455,158 @@ def test_settings_editor_shows_the_settings_and_the_dialog_follows_them(  # type
     finally:
         restored = lab.api("PUT", "lab/api/settings/jupyter-repo:plugin", json={"raw": "{}"})
         assert restored.status_code == 204, restored.text
+
+
+def test_republish_starts_from_the_package_and_a_private_page_opens_after_login(  # type: ignore[no-untyped-def]
+    page,
+    browser,
+    lab: LabServer,
+    server: RepoServer,
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    tmp_path: Path,
+    artifacts_dir: Path,
+) -> None:
+    """Issue 17, defect 4: the dialog starts from the package's visibility and label,
+    applies a change, and says (also as a Lab notification) what the version got.
+    Defect 9: the link to a private package's page goes through the repository's login,
+    which returns to the page."""
+    from tests.support.server import PASSWORD
+
+    name = f"tides-{unique}"
+    earlier = builders.notebook(tmp_path, f"{name}.ipynb", title="Tides")
+    upload = requests.put(
+        f"{server.api}/upload/{lab_user}/{name}/1/{earlier.name}",
+        params={"type": "ipynb", "private": "1", "label": "tidal"},
+        data=earlier.read_bytes(),
+        timeout=30,
+        headers={"Authorization": f"token {lab_token}"},
+    )
+    assert upload.status_code in (200, 201), upload.text
+
+    open_lab(page, lab, "analysis.ipynb")
+    click_notebook_publish(page)
+    dialog = publish_dialog(page)
+    dialog.get_by_label(ATTACH_ENVIRONMENT).uncheck()
+    # Typed and published at once (in one tick, so the test does not depend on timing):
+    # the dialog first shows the package's settings (never publishing over them unseen),
+    # then publishes on the next press.
+    dialog.get_by_label("Name", exact=True).evaluate(
+        """(field, name) => {
+            field.value = name;
+            field.dispatchEvent(new Event('input', { bubbles: true }));
+            field.closest('.jp-Dialog').querySelector('.jp-mod-accept').click();
+        }""",
+        name,
+    )
+    expect(dialog.get_by_role("alert")).to_have_text(
+        "This package exists: its visibility and label are now shown. Check them, then "
+        "press Publish again."
+    )
+    expect(
+        dialog.get_by_text(
+            f"{lab_user}/{name} exists (private, latest version 1 has label “tidal”)"
+        )
+    ).to_be_visible()
+    assert dialog.get_by_label("Visibility").input_value() == "private"
+    assert dialog.get_by_label("Label").input_value() == "tidal"
+    page.screenshot(path=str(artifacts_dir / "lab-republish-dialog.png"))
+    dialog.get_by_role("button", name="Publish").click()
+    said = (
+        f"Published {lab_user}/{name}, version 2: private (only you and those you share it "
+        "with), label “tidal”."
+    )
+    expect(dialog.get_by_text(said)).to_be_visible(timeout=120_000)
+    expect(page.locator(".jp-toastContainer").get_by_text(said)).to_be_visible()
+    link = dialog.get_by_role("link", name="Open the published page")
+    href = link.get_attribute("href")
+    assert href == f"{server.url}/login?next=%2F{lab_user}%2F{name}"
+    page.screenshot(path=str(artifacts_dir / "lab-republish-private-done.png"))
+    dialog.get_by_role("button", name="Close").click()
+
+    # A browser not signed in to the repository follows the link: login, then the page.
+    context = browser.new_context()
+    try:
+        web = context.new_page()
+        web.goto(href)
+        web.get_by_label("Username").fill(lab_user)
+        web.get_by_label("Password").fill(PASSWORD)
+        web.get_by_role("button", name="Log in").click()
+        web.wait_for_url(f"{server.url}/{lab_user}/{name}")
+        expect(web.get_by_role("heading", name=name, exact=False).first).to_be_visible()
+        web.screenshot(path=str(artifacts_dir / "web-private-page-after-login.png"))
+    finally:
+        context.close()
+
+    # The notebook now names the package: the dialog starts from it; Public is applied.
+    click_notebook_publish(page)
+    dialog = publish_dialog(page)
+    expect(dialog.get_by_text(f"{lab_user}/{name} exists (private")).to_be_visible()
+    assert dialog.get_by_label("Name", exact=True).input_value() == name
+    earlier_link = dialog.get_by_role("link", name=f"{server.url}/{lab_user}/{name}")
+    assert earlier_link.get_attribute("href") == href  # private: through the login
+    dialog.get_by_label("Visibility").select_option("public")
+    dialog.get_by_label(ATTACH_ENVIRONMENT).uncheck()
+    dialog.get_by_role("button", name="Publish").click()
+    expect(
+        dialog.get_by_text(
+            f"Published {lab_user}/{name}, version 3: public (anyone can find and open it), "
+            "label “tidal”."
+        )
+    ).to_be_visible(timeout=120_000)
+    assert dialog.get_by_role("link", name="Open the published page").get_attribute("href") == (
+        f"{server.url}/{lab_user}/{name}"
+    )
+    anonymous = requests.get(f"{server.api}/package/{lab_user}/{name}", timeout=30)
+    assert anonymous.status_code == 200 and anonymous.json()["versions"] == ["1", "2", "3"]
+
+
+def test_install_from_the_sidebar_asks_first_and_shows_what_it_installs(  # type: ignore[no-untyped-def]
+    page,
+    lab: LabServer,
+    server: RepoServer,
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    artifacts_dir: Path,
+) -> None:
+    """Issue 17, defect 10: installing into the kernel's environment is confirmed first,
+    with the packages it would install; Cancel starts nothing."""
+    name = f"reef-env-{unique}"
+    spec = (
+        "name: reef\ndependencies:\n  - python=3.11\n  - numpy>=1.26\n"
+        "  - pip:\n    - jr-probe==1.2.3\n"
+    )
+    upload = requests.put(
+        f"{server.api}/upload/{lab_user}/{name}/1/environment.yml",
+        params={"type": "env"},
+        data=spec.encode(),
+        timeout=30,
+        headers={"Authorization": f"token {lab_token}"},
+    )
+    assert upload.status_code in (200, 201), upload.text
+
+    def install_tasks() -> int:
+        tasks = lab.api("GET", "jupyter-repo/tasks").json()["items"]
+        return sum(task["kind"] == "install-environment" for task in tasks)
+
+    before = install_tasks()
+    open_lab(page, lab)
+    panel = show_sidebar(page)
+    row = panel.locator(f"[data-package='{lab_user}/{name}']")
+    row.get_by_role("button", name="Install environment").click()
+    confirm = page.get_by_role("dialog").filter(
+        has_text="Install into the kernel\u2019s environment?"
+    )
+    expect(
+        confirm.get_by_text(f"This installs 3 packages from {lab_user}/{name} version 1")
+    ).to_be_visible()
+    expect(confirm.get_by_role("listitem")).to_have_text(
+        ["conda: python=3.11", "conda: numpy>=1.26", "pip: jr-probe==1.2.3"]
+    )
+    page.screenshot(path=str(artifacts_dir / "lab-install-confirm.png"))
+    confirm.get_by_role("button", name="Cancel").click()
+    confirm.wait_for(state="detached")
+    assert install_tasks() == before
+    expect(panel.get_by_role("status")).to_be_hidden()

@@ -1,9 +1,14 @@
-"""Ports and waiting for services."""
+"""Ports, waiting for services, and a web site that is not a repository."""
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import requests
 
@@ -28,3 +33,36 @@ def wait_for_http(url: str, timeout: float = 60.0, process=None) -> None:  # typ
             last = error
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not come up in {timeout}s: {last}")
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """A web server that is not a repository: every path gets the same answer."""
+
+    status = 404
+    body = b"<html><body>Not Found</body></html>"
+
+    def do_GET(self) -> None:
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    do_POST = do_GET
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@contextmanager
+def not_a_repository(status: int) -> Iterator[str]:
+    """A plain web server on a free 127.0.0.1 port answering ``status`` with HTML."""
+    handler = type("Answers", (_Answers,), {"status": status})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -35,20 +35,54 @@ Specs = list[tuple[str, dict[str, Any]]]
 # -- reading a published environment ---------------------------------------------------------
 
 
-def read_specs(context: Context, ref: EnvironmentRef) -> tuple[str, Specs]:
-    """``(version, [(basename, parsed spec)])`` of a published environment (the latest
-    version when none is given), its spec files in :func:`_spec_preference` order."""
+def resolve(
+    context: Context, ref: EnvironmentRef, *, follow: bool = True
+) -> tuple[EnvironmentRef, JSON]:
+    """The environment ``ref`` names, at a definite version, and its package: ``ref``
+    itself, or the environment a notebook (the same version of it) names as attached."""
     package = context.package(ref)
     version = ref.version or package.get("latest_version")
     if not version:
         raise errors.NotFound(f"{ref.owner}/{ref.name} has no versions.")
+    of_version = [item for item in package.get("files", []) if item.get("version") == version]
+    if any(item.get("type") == "env" for item in of_version):
+        return EnvironmentRef(ref.owner, ref.name, str(version)), package
+    attached = _attached(of_version) if follow else None
+    if attached is None:
+        raise errors.InstallError(f"{ref.owner}/{ref.name} {version} is not an environment.")
+    context.log(
+        f"{ref.owner}/{ref.name} {version} is a notebook; using its attached environment "
+        f"{attached.owner}/{attached.name}" + (f" {attached.version}" if attached.version else "")
+    )
+    return resolve(context, attached, follow=False)  # an environment, not another notebook
+
+
+def _attached(files: list[JSON]) -> EnvironmentRef | None:
+    """The environment a notebook file records (``attrs.environment``), if well formed:
+    checked with the one parser of names, as it is text the notebook's author wrote."""
+    for item in files:
+        recorded = (item.get("attrs") or {}).get("environment")
+        if item.get("type") != "ipynb" or not isinstance(recorded, dict):
+            continue
+        owner, name = str(recorded.get("owner") or ""), str(recorded.get("name") or "")
+        version = str(recorded.get("version") or "")
+        found = EnvironmentRef.match(f"{owner}/{name}" + (f"/{version}" if version else ""))
+        if found is not None:
+            return found
+    return None
+
+
+def read_specs(context: Context, ref: EnvironmentRef) -> tuple[EnvironmentRef, Specs]:
+    """``(the environment at its version, [(basename, parsed spec)])`` of a published
+    environment (the latest version when none is given; a notebook's attached environment
+    when ``ref`` names a notebook), its spec files in :func:`_spec_preference` order."""
+    ref, package = resolve(context, ref)
+    version = str(ref.version)
     files = [
         item
         for item in package.get("files", [])
         if item.get("version") == version and item.get("type") == "env"
     ]
-    if not files:
-        raise errors.InstallError(f"{ref.owner}/{ref.name} {version} is not an environment.")
     files.sort(key=lambda item: _spec_preference(item["basename"]))
     specs: Specs = []
     with tempfile.TemporaryDirectory(prefix="jupyter-repo-install-") as work:
@@ -58,13 +92,14 @@ def read_specs(context: Context, ref: EnvironmentRef) -> tuple[str, Specs]:
                 ref.owner, ref.name, version, item["basename"], path, max_bytes=MAX_SPEC_BYTES
             )
             specs.append((str(item["basename"]), _read_spec(path, item["basename"])))
-    return str(version), specs
+    return ref, specs
 
 
 def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
     """The exact pip pins of a published environment (the latest version by default),
     and its exact conda pins: from its ``@EXPLICIT`` lock, else its environment.yml."""
-    version, specs = read_specs(context, ref)
+    ref, specs = read_specs(context, ref)
+    version = str(ref.version)
     basename, first = specs[0]
     requirements = _pip_of(first)
     explicit = [spec for _basename, spec in specs if spec["format"] == "explicit"]
@@ -85,9 +120,11 @@ def read_lock(context: Context, ref: EnvironmentRef) -> EnvironmentLock:
 # -- installing its pip lock as it is ---------------------------------------------------------
 
 
-def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
-    """Install the pip lock of a published environment; the version installed."""
-    version, specs = read_specs(context, ref)
+def install_pip_lock(context: Context, ref: EnvironmentRef) -> EnvironmentRef:
+    """Install the pip lock of a published environment (a notebook's: its attached one);
+    the environment and version installed."""
+    ref, specs = read_specs(context, ref)
+    version = str(ref.version)
     basename, spec = specs[0]  # the exact lock first
     requirements = _pip_of(spec)
     if requirements is None:
@@ -106,7 +143,7 @@ def install_pip_lock(context: Context, ref: EnvironmentRef) -> str:
             listing = Path(work) / "requirements.txt"
             write_requirements(listing, requirements, f"{ref.owner}/{ref.name} {version}")
             context.pip(["-r", str(listing)], **context.environment_indexes(ref.owner))
-    return version
+    return ref
 
 
 # -- what would change, then exactly that ----------------------------------------------------

@@ -35,6 +35,8 @@ class Installer(Context):
         types = list(package.get("package_types") or [])
         if method is not None:
             wanted = PACKAGE_TYPES.get(method, method)
+            if wanted == "env" and "ipynb" in types:  # its attached environment, if any
+                return self.install_environment(spec.owner, spec.name, spec.version)
             if wanted not in types:
                 raise errors.InstallError(
                     f"{spec.owner}/{spec.name} has no {method} files "
@@ -86,9 +88,10 @@ class Installer(Context):
         )
 
     def install_environment(self, owner: str, name: str, version: str | None = None) -> JSON:
-        """Install the pip lock of a published environment into the target."""
-        ref = EnvironmentRef(owner, name, version)
-        return self._installed(ref, environments.install_pip_lock(self, ref), "pip")
+        """Install the pip lock of a published environment (or of the environment a
+        notebook has attached) into the target."""
+        ref = environments.install_pip_lock(self, EnvironmentRef(owner, name, version))
+        return self._installed(ref, ref.version, "pip")
 
     # -- environments: what would change, then exactly that ----------------------------------
 

@@ -1,8 +1,11 @@
+import { nullTranslator } from '@jupyterlab/translation';
+
 import schema from '../../schema/plugin.json';
 import type { INamespace } from '../api';
 import {
   DEFAULT_SETTINGS,
   IRepositorySettings,
+  normaliseRepositoryUrl,
   publishDefaults,
   readSettings
 } from '../settings';
@@ -103,5 +106,34 @@ describe('publishDefaults', () => {
     expect(
       publishDefaults(chosen, { user: null, namespaces: [] }, null).namespace
     ).toBe('');
+  });
+});
+
+describe('normaliseRepositoryUrl (defect 8)', () => {
+  const trans = nullTranslator.load('jupyter_repo');
+
+  it.each([
+    ['https://repo.example.org/', 'https://repo.example.org'],
+    ['  http://127.0.0.1:8080 ', 'http://127.0.0.1:8080'],
+    ['repo.example.org', 'https://repo.example.org'],
+    ['repo.example.org/prefix/', 'https://repo.example.org/prefix'],
+    ['repo.example.org:8443', 'https://repo.example.org:8443'],
+    ['localhost:8080', 'http://localhost:8080'],
+    ['127.0.0.1:5000', 'http://127.0.0.1:5000'],
+    ['//repo.example.org', 'https://repo.example.org'],
+    ['', '']
+  ])('%j is used as %j', (typed, url) => {
+    expect(normaliseRepositoryUrl(typed, trans)).toEqual({ url, error: null });
+  });
+
+  it.each([
+    ['ftp://repo.example.org', 'must start with http:// or https://'],
+    ['mailto:someone', 'must start with http:// or https://'],
+    ['http://', 'is not a URL'],
+    ['https://exa mple.org', 'is not a URL']
+  ])('%j is explained', (typed, words) => {
+    const answer = normaliseRepositoryUrl(typed, trans);
+    expect(answer.url).toBeNull();
+    expect(answer.error).toContain(words);
   });
 });
