@@ -11,8 +11,9 @@ the notebook, data file or unpacked project in the folder.
 ``conda`` is not installed on this machine (and reaches no public channel), so a ``conda
 install -c CHANNEL SPEC`` line is run by py-rattler with exactly that channel and spec
 (tests/support/rattler_client.py); any other conda line fails the test.
-``jupyter repo env create`` is another helper's command: its line's form is checked here,
-its run is to be added once it is merged.
+``jupyter repo env create`` builds on a local interpreter here (no channel offers python)
+and takes ipykernel from this machine's configured indexes (given to uv as the user's
+``UV_*`` settings), as tests/client/test_env_create.py does.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import pytest
 import requests
 
 from jupyter_repo.demo import builders
+from tests.client.test_env_create import runner_indexes
 from tests.support import processes
 from tests.support.server import PASSWORD, RepoServer
 from tests.support.web import WebClient, upload
@@ -107,6 +109,14 @@ class UserMachine:
                 "JUPYTER_DATA_DIR": str(self.home / ".local" / "share" / "jupyter"),
                 "BINSTAR_CONFIG_DIR": str(self.home / ".binstar"),
                 "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                # Where this machine's packages come from (it reaches no PyPI): the
+                # runner's pip indexes, for uv too (env create takes ipykernel there).
+                "UV_EXTRA_INDEX_URL": " ".join(
+                    item for item in runner_indexes() if item.startswith(("http", "file:"))
+                ),
+                "UV_FIND_LINKS": ",".join(
+                    item for item in runner_indexes() if not item.startswith(("http", "file:"))
+                ),
                 "OTEL_SDK_DISABLED": "true",
                 "NO_COLOR": "1",
             }
@@ -187,7 +197,6 @@ class Published:
 
     name: str
     checks: dict[str, Callable[[UserMachine], None]]
-    skip_lines: dict[str, str] = field(default_factory=dict)
     #: A private package: the token the page's note says to put in place of <TOKEN>, and
     #: what the user types when a line asks (username, password).
     token: str | None = None
@@ -267,6 +276,8 @@ def _env(server: RepoServer, token: str, owner: str, samples: Path) -> Published
 
 def _notebook(server: RepoServer, token: str, owner: str, samples: Path) -> Published:
     name = "snip-notebook"
+    dependency = builders.wheel(samples, "snip-dep", "2.0")
+    upload(server, token, owner, "snip-dep", "2.0", dependency)
     spec = builders.environment_file(samples, "requirements.txt", "snip-dep==2.0\n")
     upload(server, token, owner, f"{name}-env", "1", spec, type="env")
     notebook = builders.notebook_json("Snippets")
@@ -283,12 +294,19 @@ def _notebook(server: RepoServer, token: str, owner: str, samples: Path) -> Publ
     def opened(machine: UserMachine) -> None:
         assert (machine.work / path.name).read_bytes() == path.read_bytes()
 
-    return Published(
-        name,
-        {"jupyter-repo": opened, "anaconda": opened},
-        # Another helper builds it (branch envcreate); its run is added after the merge.
-        skip_lines={f"jupyter repo env create {owner}/{name}-env": "env create is not merged yet"},
-    )
+    def opened_with_its_environment(machine: UserMachine) -> None:
+        opened(machine)
+        kernel = machine.home / ".local/share/jupyter/kernels" / f"repo-{owner}-{name}-env-v1"
+        python = json.loads((kernel / "kernel.json").read_text())["argv"][0]
+        done = processes.run(
+            [python, "-c", "import snip_dep, ipykernel; print(snip_dep.__version__)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.stdout.strip() == "2.0", done.stderr
+
+    return Published(name, {"jupyter-repo": opened_with_its_environment, "anaconda": opened})
 
 
 def _project(server: RepoServer, token: str, owner: str, samples: Path) -> Published:
@@ -377,8 +395,6 @@ def test_every_install_snippet_runs_as_shown(
     if published.token is not None:  # the page's note: where the token goes
         assert "replace &lt;TOKEN&gt; with a token" in page.text
     for shown in snippets[client]:
-        if shown in published.skip_lines:
-            continue
         line = shown.replace("<TOKEN>", published.token or "<TOKEN>")
         completed = machine.run(line, published.typed.get(line))
         if line.startswith("conda "):
@@ -392,13 +408,13 @@ def test_every_install_snippet_runs_as_shown(
 def test_a_notebook_page_shows_env_create_for_its_environment(
     server: RepoServer, user: str, samples: Path
 ) -> None:
-    """The exact form ``jupyter repo env create`` (branch envcreate) is agreed on."""
+    """A notebook published with its environment: open it, and make its environment."""
     published = _notebook(server, server.token(user), user, samples)
     page = requests.get(f"{server.url}/{user}/{published.name}", timeout=30).text
     lines = page_snippets(page)["jupyter-repo"]
     assert lines == [
         f"jupyter repo open {user}/{published.name} --url {server.url}",
-        f"jupyter repo env create {user}/{published.name}-env",
+        f"jupyter repo env create {user}/{published.name}-env --url {server.url}",
     ]
     assert "jupyter repo install" not in page
 

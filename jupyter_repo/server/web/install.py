@@ -70,7 +70,7 @@ def jupyter_repo_commands(
     if any(kind in OPENABLE for kind in types):
         lines.append(f"jupyter repo open {owner}/{package}{url}")
     if environment is not None:
-        lines.append(env_create_command(*environment))
+        lines.append(env_create_command(*environment) + url)
     return lines
 
 
