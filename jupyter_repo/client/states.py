@@ -74,12 +74,14 @@ class SearchState(StrEnum):
 
 class EnvironmentState(StrEnum):
     """``EnvironmentInstaller``: idle → planning → planned | failed; planned → applying →
-    succeeded | failed | cancelled."""
+    succeeded | failed | cancelled; as a new kernel: idle → creating → succeeded | failed |
+    cancelled."""
 
     IDLE = "idle"
     PLANNING = "planning"
     PLANNED = "planned"
     APPLYING = "applying"
+    CREATING = "creating"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"

@@ -15,6 +15,14 @@ then pip ones through the owner's index, in the shared task panel (progress, liv
 Cancel, status). Cancel is disabled when conda packages are linked (that cannot stop
 half-way).
 
+Next to the text box, the target choice offers the two places an environment can go, side
+by side: *Into this kernel* (the above) or *As a new kernel*: then "Show changes" and
+"Apply" give way to "Create kernel", which builds (or reuses) a new environment from the
+shared one and registers it as a kernel named ``owner/name vN``
+(:func:`~jupyter_repo.client.install.newenv.create_environment`), in the same task panel
+(progress, live log, Cancel; a cancelled build leaves nothing behind), and ends with the
+kernel's name, whether it was reused and how to switch to it. This kernel is not changed.
+
 The repository and token come from the user's configuration (or ``client``); the token is
 only used by the client, by pip's environment and in rattler's channel URL: it is in no
 widget's state and is masked in every line shown.
@@ -24,13 +32,18 @@ DOM hooks (CSS classes): ``jupyter-repo-env-installer`` on the widget,
 ``jupyter-repo-env-plan`` on the table (rows ``jupyter-repo-env-<action>`` and
 ``jupyter-repo-env-<pip|conda>``), ``jupyter-repo-env-note`` on the lines under it,
 ``jupyter-repo-env-not-compared`` on each line not compared,
-``jupyter-repo-env-apply`` on "Apply", plus the task panel's own classes.
+``jupyter-repo-env-apply`` on "Apply", ``jupyter-repo-env-target`` on the target choice,
+``jupyter-repo-env-create`` on "Create kernel", ``jupyter-repo-env-new-kernel-note`` on the
+line saying where a new kernel goes, plus the task panel's own classes.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import html
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -40,6 +53,11 @@ from jupyter_repo.client import errors
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.envdiff import Plan
 from jupyter_repo.client.install import Installer, Target
+from jupyter_repo.client.install.newenv import (
+    CreatedEnvironment,
+    create_environment,
+    default_envs_dir,
+)
 from jupyter_repo.client.refs import EnvironmentRef
 from jupyter_repo.client.states import EnvironmentState, JobState
 from jupyter_repo.widgets.connection import Connection, describe
@@ -51,6 +69,10 @@ CELL_STYLE = (
     "border-bottom: 1px solid var(--jp-border-color2, #ddd); overflow-wrap: anywhere"
 )
 COLUMNS = ("Change", "Package", "Installed", "Wanted", "Via")
+#: The target choice's values: into this kernel's environment, or a new one and its kernel.
+INTO_THIS_KERNEL = "this-kernel"
+AS_NEW_KERNEL = "new-kernel"
+TARGETS = (("Into this kernel", INTO_THIS_KERNEL), ("As a new kernel", AS_NEW_KERNEL))
 
 
 def _cells(tag: str, values: list[str]) -> str:
@@ -113,6 +135,16 @@ def render_plan(plan: Plan) -> str:
     return "".join(lines)
 
 
+def created_line(created: CreatedEnvironment) -> str:
+    """The status line once a new kernel is there: its name, reused or built, how to use it."""
+    how = "Reused the environment already built for" if created.reused else "Created"
+    return (
+        f"{how} the kernel {created.display_name!r} ({created.prefix}). To use it: "
+        f"Kernel → Change Kernel… → {created.display_name} (Jupyter lists a new kernel "
+        "within about a minute)."
+    )
+
+
 def _planned_line(plan: Plan) -> str:
     """The status line once the plan is shown (the plan says its counts, once)."""
     if plan.pending():
@@ -133,17 +165,31 @@ class EnvironmentInstaller(widgets.VBox):
         target: Target | str | None = None,
         *,
         pypi_fallback: bool = True,
+        new_kernel: bool = False,
+        envs_dir: str | Path | None = None,
+        kernel_prefix: str | Path | None = None,
+        extra_index_urls: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
         """``target``: a :class:`Target` or an interpreter path (default: this kernel's);
-        ``pypi_fallback=False`` installs from the owner's index alone."""
+        ``pypi_fallback=False`` installs from the owner's index alone; ``new_kernel=True``
+        starts with *As a new kernel* chosen, built under ``envs_dir`` (default:
+        ``$JUPYTER_REPO_ENVS_DIR``, else the Jupyter data dir's ``repo-envs``) with its
+        kernelspec under ``kernel_prefix`` (default: the user's Jupyter data dir);
+        ``extra_index_urls`` are searched after the owner's index (pip and uv)."""
         self._connection = Connection(client)
         self._target = target
         self._pypi_fallback = pypi_fallback
+        self._envs_dir = envs_dir
+        self._kernel_prefix = kernel_prefix
+        self._extra_index_urls = tuple(extra_index_urls)
         self.current_plan: Plan | None = None
+        #: The new environment and kernel the last *Create kernel* made or reused.
+        self.created: CreatedEnvironment | None = None
         self._planned_spec: str | None = None
         self._plan_future: concurrent.futures.Future[Outcome] | None = None
         self._apply_future: concurrent.futures.Future[Outcome] | None = None
+        self._create_future: concurrent.futures.Future[Outcome] | None = None
 
         self.spec = widgets.Text(
             value=spec,
@@ -151,9 +197,10 @@ class EnvironmentInstaller(widgets.VBox):
             description="Environment",
             continuous_update=True,
             # The label as wide as its word ("Environm…" at ipywidgets' fixed width); the
-            # box takes the room left and the row wraps at a narrow width.
+            # box takes a line of its own (a long OWNER/NAME/VERSION fits), the target
+            # choice and the buttons wrap onto the next.
             style={"description_width": "initial"},
-            layout=widgets.Layout(width="auto", flex="1 1 22em", min_width="14em"),
+            layout=widgets.Layout(width="auto", flex="1 1 100%", min_width="14em"),
         )
         self.plan_button = widgets.Button(
             description="Show changes",
@@ -167,6 +214,24 @@ class EnvironmentInstaller(widgets.VBox):
             disabled=True,
             tooltip="Show the changes first",
         )
+        self.target_choice = widgets.ToggleButtons(
+            options=TARGETS,
+            value=AS_NEW_KERNEL if new_kernel else INTO_THIS_KERNEL,
+            tooltips=[
+                "Show the changes to this kernel's environment, then apply them",
+                "Build a new environment from it and register it as a kernel",
+            ],
+            # Each button as wide as its words (ipywidgets' fixed width cut them off).
+            style={"button_width": "auto"},
+            layout=widgets.Layout(width="auto"),
+        )
+        self.create_button = widgets.Button(
+            description="Create kernel",
+            icon="plus",
+            button_style="primary",
+            tooltip="Build (or reuse) a new environment and register its kernel",
+            layout=widgets.Layout(width="auto"),
+        )
         self.plan_view = widgets.HTML("", layout=widgets.Layout(width="auto"))
         self.status = widgets.HTML("", layout=widgets.Layout(width="auto"))
         self.panel = TaskPanel(status=self.status)
@@ -174,16 +239,27 @@ class EnvironmentInstaller(widgets.VBox):
         self.plan_button.add_class("jupyter-repo-env-show")
         self.apply_button.add_class("jupyter-repo-env-apply")
         self.plan_view.add_class("jupyter-repo-env-plan")
+        self.target_choice.add_class("jupyter-repo-env-target")
+        self.create_button.add_class("jupyter-repo-env-create")
         self.plan_button.on_click(lambda _button: self.plan())
         self.apply_button.on_click(lambda _button: self.apply())
+        self.create_button.on_click(lambda _button: self.create())
         self.spec.observe(self._spec_changed, names="value")
+        self.target_choice.observe(self._target_changed, names="value")
         #: The row of controls (it wraps at a narrow width).
         self.controls = widgets.HBox(
-            [self.spec, self.plan_button, self.apply_button],
+            [
+                self.spec,
+                self.target_choice,
+                self.plan_button,
+                self.apply_button,
+                self.create_button,
+            ],
             layout=widgets.Layout(flex_flow="row wrap", width="auto"),
         )
         super().__init__([self.controls, self.plan_view, self.status, self.panel], **kwargs)
         self.add_class("jupyter-repo-env-installer")
+        self._show_target()
 
     # -- public ----------------------------------------------------------------------------
 
@@ -192,12 +268,17 @@ class EnvironmentInstaller(widgets.VBox):
         return self.panel.status_text
 
     @property
+    def new_kernel(self) -> bool:
+        """Whether *As a new kernel* is chosen."""
+        return bool(self.target_choice.value == AS_NEW_KERNEL)
+
+    @property
     def log_text(self) -> str:
         return self.panel.log_text
 
     def plan(self) -> None:
         """Compare the environment in the text box with the target (on a worker thread)."""
-        if self.panel.running:
+        if self.panel.running or self.new_kernel:
             return
         self._forget_plan()
         try:
@@ -210,15 +291,12 @@ class EnvironmentInstaller(widgets.VBox):
 
         def work(job: Job) -> Plan:
             installer = self._installer(client, job)
-            try:
+            with _readable_not_found(ref):
                 return installer.plan_environment(ref.owner, ref.name, ref.version)
-            except errors.NotFound as error:
-                if error.message.startswith(f"{ref.owner}/{ref.name} has no version"):
-                    raise  # the environment is there; the version is not
-                raise errors.NotFound(describe(error, what=f"{ref.owner}/{ref.name}")) from None
 
         self._set_state(EnvironmentState.PLANNING)
         self.plan_button.disabled = True
+        self.target_choice.disabled = True
         future = self.panel.start(
             work,
             title=f"Reading {ref}",
@@ -231,7 +309,9 @@ class EnvironmentInstaller(widgets.VBox):
     def apply(self) -> None:
         """Install the changes shown (only when a plan is shown for the current text)."""
         plan = self.current_plan
-        if self.panel.running or plan is None or self._planned_spec != self.spec.value:
+        if self.panel.running or self.new_kernel:
+            return
+        if plan is None or self._planned_spec != self.spec.value:
             return
         if not plan.pending():
             return
@@ -244,6 +324,7 @@ class EnvironmentInstaller(widgets.VBox):
         self.apply_button.disabled = True
         self.plan_button.disabled = True
         self.spec.disabled = True
+        self.target_choice.disabled = True
         future = self.panel.start(
             work,
             title=f"Installing {plan.lock.ref}",
@@ -253,6 +334,55 @@ class EnvironmentInstaller(widgets.VBox):
         )
         self._apply_future = future
         future.add_done_callback(lambda done: self._applied(done.result()))
+
+    def create(self) -> None:
+        """Build (or reuse) a new environment from the one in the text box and register it
+        as a kernel (on a worker thread; only while *As a new kernel* is chosen)."""
+        if self.panel.running or not self.new_kernel:
+            return
+        self.created = None
+        try:
+            ref = EnvironmentRef.parse(self.spec.value)
+            client = self._connection.get()
+        except errors.ClientError as error:
+            self._fail_early(describe(error, self._connection.secrets))
+            return
+
+        def work(job: Job) -> CreatedEnvironment:
+            with _readable_not_found(ref):
+                return create_environment(
+                    client,
+                    ref,
+                    kernel_prefix=self._kernel_prefix,
+                    envs_dir=self._envs_dir,
+                    log=job.log,
+                    progress=job.progress,
+                    extra_index_urls=self._extra_index_urls,
+                    stop=job.stop,
+                    pypi_fallback=self._pypi_fallback,
+                )
+
+        self._set_state(EnvironmentState.CREATING)
+        self.create_button.disabled = True
+        self.spec.disabled = True
+        self.target_choice.disabled = True
+        future = self.panel.start(
+            work,
+            title=f"Creating a kernel from {ref}",
+            secrets=self._secrets(),
+            success=created_line,
+            cancelled="Cancelled: no kernel was created, and the unfinished environment "
+            "was removed.",
+        )
+        self._create_future = future
+        future.add_done_callback(lambda done: self._created(done.result()))
+
+    async def wait_for_create(self, timeout: float | None = 600) -> str:
+        """The final state of the last *Create kernel*: succeeded, failed or cancelled."""
+        if self._create_future is None:
+            raise RuntimeError("Create kernel was not started: choose As a new kernel first.")
+        await self.panel.wait(timeout)
+        return self.state
 
     async def wait_for_plan(self, timeout: float | None = 60) -> Plan | None:
         """The plan shown once planning ends (None when it failed: see ``status_text``)."""
@@ -280,9 +410,8 @@ class EnvironmentInstaller(widgets.VBox):
         return self._connection.secrets
 
     def _resolved_target(self) -> Target:
-        """Where Show changes and Apply look: ``target``, else this kernel's environment.
-        (A choice of targets, such as a new kernel, would be decided here and offered as
-        one more control in :attr:`controls`.)"""
+        """Where Show changes and Apply look: ``target``, else this kernel's environment
+        (*As a new kernel* does not look at it: :meth:`create`)."""
         target = self._target
         if target is None:
             return Target.current()
@@ -298,7 +427,36 @@ class EnvironmentInstaller(widgets.VBox):
             progress=job.progress,
             stop=job.stop,
             pypi_fallback=self._pypi_fallback,
+            extra_index_urls=self._extra_index_urls,
         )
+
+    def _show_target(self) -> None:
+        """One target's buttons at a time: Show changes and Apply compare with and change
+        this kernel, so a new kernel has Create kernel instead, and a line saying where
+        it goes."""
+        new = self.new_kernel
+        for button in (self.plan_button, self.apply_button):
+            button.layout.display = "none" if new else None
+        self.create_button.layout.display = None if new else "none"
+        self.plan_view.value = self._new_kernel_note() if new else ""
+
+    def _new_kernel_note(self) -> str:
+        where = self._envs_dir or default_envs_dir()
+        return (
+            '<div class="jupyter-repo-env-new-kernel-note">A new environment is built from '
+            f"it in {html.escape(str(where))} and registered as a kernel named "
+            "<i>owner/name vN</i>; this kernel is not changed. An environment already built "
+            "from the same version is reused.</div>"
+        )
+
+    def _target_changed(self, _change: dict[str, Any]) -> None:
+        """The other target: the plan on screen and the last job are about the old one."""
+        if self.panel.running:
+            return
+        self._forget_plan()
+        self.panel.reset()
+        self._set_state(EnvironmentState.IDLE)
+        self._show_target()
 
     def _set_state(self, state: EnvironmentState) -> None:
         for old in EnvironmentState:
@@ -326,15 +484,17 @@ class EnvironmentInstaller(widgets.VBox):
             return
         if (
             self.current_plan is not None
-            or self.plan_view.value
+            or (self.plan_view.value and not self.new_kernel)
             or self.state is not EnvironmentState.IDLE
         ):
             self._forget_plan()
             self.panel.reset()
             self._set_state(EnvironmentState.IDLE)
+            self._show_target()
 
     def _planned(self, outcome: Outcome, spec: str) -> None:
         self.plan_button.disabled = False
+        self.target_choice.disabled = False
         if outcome.state is not JobState.SUCCEEDED:
             self._set_state(EnvironmentState(outcome.state))
             return
@@ -360,4 +520,23 @@ class EnvironmentInstaller(widgets.VBox):
         self.apply_button.description = "Apply"
         self.plan_button.disabled = False
         self.spec.disabled = False
+        self.target_choice.disabled = False
         self._set_state(EnvironmentState(outcome.state))
+
+    def _created(self, outcome: Outcome) -> None:
+        self.created = outcome.result if outcome.state is JobState.SUCCEEDED else None
+        self.create_button.disabled = False
+        self.spec.disabled = False
+        self.target_choice.disabled = False
+        self._set_state(EnvironmentState(outcome.state))
+
+
+@contextlib.contextmanager
+def _readable_not_found(ref: EnvironmentRef) -> Iterator[None]:
+    """A missing environment (or one hidden from this user) said in one line naming it."""
+    try:
+        yield
+    except errors.NotFound as error:
+        if error.message.startswith(f"{ref.owner}/{ref.name} has no version"):
+            raise  # the environment is there; the version is not
+        raise errors.NotFound(describe(error, what=f"{ref.owner}/{ref.name}")) from None

@@ -175,12 +175,14 @@ class TaskPanel(widgets.VBox):
         secrets: tuple[str, ...] = (),
         success: Callable[[Any], str] | None = None,
         cancellable: bool = True,
+        cancelled: str = "Cancelled: nothing more was installed.",
     ) -> concurrent.futures.Future[Outcome]:
         """Run ``work(job)`` on a worker thread; returns a future of its :class:`Outcome`.
 
         ``success(result)`` makes the status line of a job that succeeded (default: the
         result itself when it is text, else "Done."). ``cancellable=False`` keeps Cancel
-        disabled, for a job that cannot stop half-way (py-rattler's linking). Await the
+        disabled, for a job that cannot stop half-way (py-rattler's linking); ``cancelled``
+        is the status line of a job that was cancelled. Await the
         outcome with :meth:`wait`. A job that completes despite a cancel request succeeded.
         """
         if self.running:
@@ -199,7 +201,7 @@ class TaskPanel(widgets.VBox):
         job = Job(self, self._stop, self._secrets)
         threading.Thread(
             target=self._run,
-            args=(work, job, success, future),
+            args=(work, job, success, cancelled, future),
             daemon=True,
             name="jupyter-repo-task",
         ).start()
@@ -245,12 +247,13 @@ class TaskPanel(widgets.VBox):
         work: Work,
         job: Job,
         success: Callable[[Any], str] | None,
+        cancelled: str,
         future: concurrent.futures.Future[Outcome],
     ) -> None:
         try:
             result = work(job)
         except errors.Cancelled:
-            outcome = Outcome(JobState.CANCELLED, "Cancelled: nothing more was installed.")
+            outcome = Outcome(JobState.CANCELLED, cancelled)
         except BaseException as error:  # every failure ends as one readable line
             outcome = Outcome(JobState.FAILED, describe(error, self._secrets))
         else:

@@ -35,28 +35,11 @@ from jupyter_repo.client.publish import Destination, Publisher
 from jupyter_repo.demo import builders
 from jupyter_repo.widgets import EnvironmentInstaller
 from tests.support import processes, publish
-from tests.support.environments import isolate_pip
+from tests.support.environments import isolate_pip, runner_indexes
 from tests.support.net import free_port
 from tests.support.server import RepoServer
 
 PYTHON = "{}.{}".format(*sys.version_info[:2])
-
-
-def runner_indexes() -> list[str]:
-    """The indexes and wheel folders the runner's pip is configured with (where ipykernel
-    comes from on a machine without PyPI); none: PyPI."""
-    found: list[str] = []
-    for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
-        found += os.environ.get(key, "").split()
-    listed = processes.run(
-        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
-    ).stdout
-    for line in listed.splitlines():
-        key, _, value = line.partition("=")
-        if key.split(".")[-1] in {"index-url", "extra-index-url", "find-links"}:
-            found += value.strip().strip("'\"").split()
-    usable = [item for item in found if not item.startswith("file:") or Path(item[7:]).is_dir()]
-    return [item for index, item in enumerate(usable) if item not in usable[:index]]
 
 
 @dataclass

@@ -217,3 +217,20 @@ def conda_environment(server: RepoServer, owner: str, unique: str, root: Path) -
     return CondaEnvironment(
         owner, token, name, published.version, names, make_venv(root / "venv", []), prefix
     )
+
+
+def runner_indexes() -> list[str]:
+    """The indexes and wheel folders the runner's pip is configured with (where ipykernel
+    comes from on a machine without PyPI); none: PyPI."""
+    found: list[str] = []
+    for key in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS"):
+        found += os.environ.get(key, "").split()
+    listed = processes.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True
+    ).stdout
+    for line in listed.splitlines():
+        key, _, value = line.partition("=")
+        if key.split(".")[-1] in {"index-url", "extra-index-url", "find-links"}:
+            found += value.strip().strip("'\"").split()
+    usable = [item for item in found if not item.startswith("file:") or Path(item[7:]).is_dir()]
+    return [item for index, item in enumerate(usable) if item not in usable[:index]]

@@ -14,8 +14,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from jupyter_repo.client.api import RepoClient
+from jupyter_repo.client.publish import Destination, Publisher
 from tests.support import processes, publish
-from tests.support.environments import shared_environment
+from tests.support.environments import runner_indexes, shared_environment
 from tests.support.lab import LabServer, open_lab, run_cell
 from tests.support.server import RepoServer
 
@@ -287,3 +289,92 @@ def test_defect_7_environment_installer_fits_800px_with_a_table_and_one_summary(
     # The summary once: not again in the status line or a shown log.
     summary = "1 to add, 1 to upgrade, 1 to downgrade, 1 unchanged"
     assert visible_text(widget).count(summary) == 1, visible_text(widget)
+
+    # Issue 17: the other target, side by side with this one; its button and note fit too.
+    choice = widget.locator(".jupyter-repo-env-target button")
+    assert choice.all_inner_texts() == ["Into this kernel", "As a new kernel"]
+    choice.filter(has_text="As a new kernel").click()
+    widget.locator(".jupyter-repo-env-create").wait_for()
+    widget.locator(".jupyter-repo-env-new-kernel-note").wait_for()
+    assert widget.locator(".jupyter-repo-env-show").is_hidden()
+    assert widget.locator(".jupyter-repo-env-apply").is_hidden()
+    assert widget.locator(".jupyter-repo-env-plan table").count() == 0  # the plan was withdrawn
+    page.screenshot(path=str(artifacts_dir / "widgets-layout-environment-new-kernel-800.png"))
+    assert_fits(widget, "installer, as a new kernel")
+
+
+# -- as a new kernel (issue 17), last: it changes the notebook's kernel -----------------------
+
+
+def test_issue_17_environment_installer_creates_a_kernel_lab_switches_to(  # type: ignore[no-untyped-def]
+    page,
+    lab: LabServer,
+    server: RepoServer,
+    lab_user: str,
+    lab_token: str,
+    unique: str,
+    tmp_path: Path,
+    artifacts_dir: Path,
+) -> None:
+    """*As a new kernel* from a cell: the widget builds the environment (a conda package
+    from the owner's channel, a wheel from the owner's index) in Lab's kernel, says how to
+    switch to it, and doing what it says runs the notebook on the new kernel."""
+    python = "{}.{}".format(*sys.version_info[:2])
+    x, p = f"jrx-nk-{unique}", f"jre-nk-{unique}"
+    publish.conda(server, lab_token, lab_user, tmp_path / "conda", x, "1.0", private=True)
+    publish.wheel(server, lab_token, lab_user, tmp_path / "wheels", p, "1.0", private=True)
+    client = RepoClient(server.url, lab_token)
+    channel = client.conda_channel(lab_user)
+    name = f"nk-env-{unique}"
+    Publisher(client).publish_spec_files(
+        {
+            "environment.yml": f"name: team\ndependencies:\n  - python={python}\n"
+            f"  - {x}=1.0=0\n  - pip\n  - pip:\n    - {p}==1.0\n",
+            "requirements.txt": f"{p}==1.0\n",
+            "conda-explicit.txt": f"@EXPLICIT\n{channel}/noarch/{x}-1.0-0.conda\n",
+        },
+        Destination(lab_user, name, "1", public=False),
+        default_name=name,
+    )
+    display = f"{lab_user}/{name} v1"
+
+    open_lab(page, lab, NOTEBOOK)
+    fit_notebook_to(page, NOTEBOOK_WIDTH)
+    indexes = tuple(runner_indexes())  # where ipykernel comes from on a machine without PyPI
+    output = run_cell(
+        page,
+        "from jupyter_repo.widgets import EnvironmentInstaller; "
+        f"EnvironmentInstaller({lab_user + '/' + name!r}, new_kernel=True, "
+        f"extra_index_urls={indexes!r})",
+    )
+    widget = output.locator(".jupyter-repo-env-installer")
+    widget.locator(".jupyter-repo-env-create").click()
+    done = page.locator(".jupyter-repo-env-installer.jupyter-repo-env-succeeded")
+    done.wait_for(timeout=300_000)
+    page.screenshot(path=str(artifacts_dir / "widgets-new-kernel-created.png"))
+    assert_fits(widget, "installer, a new kernel created")
+    status = " ".join(done.locator(".jupyter-repo-status").inner_text().split())
+    assert status.startswith(f"✔ Created the kernel '{display}' ("), status
+    assert f"To use it: Kernel → Change Kernel… → {display} " in status, status
+    assert "uv pip install" in done.locator(".jupyter-repo-log textarea").input_value()
+    assert lab_token not in page.content()
+
+    # Do what it says (after a reload: Lab asks for the kernels once a minute).
+    open_lab(page, lab, NOTEBOOK)
+    page.get_by_role("menuitem", name="Kernel", exact=True).click()
+    page.get_by_role("menuitem", name="Change Kernel…").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("select").select_option(label=display)
+    dialog.get_by_role("button", name="Select").click()
+    # The status bar names the kernel (the toolbar's name went into its overflow menu).
+    page.locator("#jp-main-statusbar", has_text=f"{display} | Idle").wait_for()
+    printed = run_cell(
+        page,
+        "import sys, pathlib, importlib; print(sys.prefix, "
+        f"importlib.import_module({p.replace('-', '_')!r}).__version__, "
+        f"pathlib.Path(sys.prefix, 'share', {x!r}, 'VERSION').read_text().strip())",
+    )
+    text = printed.locator("[data-mime-type='application/vnd.jupyter.stdout']").inner_text()
+    page.screenshot(path=str(artifacts_dir / "widgets-new-kernel-switched.png"))
+    prefix = lab.root / "data" / "repo-envs" / lab_user / f"{name}-v1"
+    assert text.split() == [str(prefix), "1.0", "1.0"], text
