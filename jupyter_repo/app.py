@@ -80,6 +80,10 @@ class JupyterRepoApp(JupyterApp):
             "jupyter_repo.commands.install.InstallApp",
             "Install a package or an environment into this Python environment.",
         ),
+        "open": (
+            "jupyter_repo.commands.open.OpenApp",
+            "Download a notebook or data files, or unpack a project, into this folder.",
+        ),
         "env": (
             "jupyter_repo.commands.env.EnvApp",
             "Create, list and remove environments (each a Jupyter kernel) made from shared ones.",

@@ -26,6 +26,28 @@ def slug(text: str, fallback: str = "notebook") -> str:
     return value or fallback
 
 
+#: A notebook's environment is shared as ``<notebook's package name>-env``.
+ENVIRONMENT_SUFFIX = "-env"
+
+
+def environment_name(notebook_name: str) -> str:
+    """The one naming rule for a notebook's environment: publishing the notebook with its
+    environment, sharing its kernel's environment and Lab's suggestion all use it, so one
+    environment is not stored under two names."""
+    return f"{notebook_name}{ENVIRONMENT_SUFFIX}"
+
+
+def notebook_environment_name(notebook: dict[str, Any], filename: str) -> str:
+    """The environment name sharing this notebook's environment suggests: the one its last
+    publish attached, else :func:`environment_name` of the name its publish takes (the
+    recorded one, else the file's slug)."""
+    record = previous_record(notebook)
+    attached = record.get("environment") if record else None
+    if isinstance(attached, dict) and isinstance(attached.get("name"), str) and attached["name"]:
+        return str(attached["name"])
+    return environment_name(str(record["name"]) if record else slug(Path(filename).stem))
+
+
 def previous_record(notebook: dict[str, Any]) -> dict[str, Any] | None:
     """The publication record a notebook carries, if it is well formed."""
     record = (notebook.get("metadata") or {}).get(METADATA_KEY)

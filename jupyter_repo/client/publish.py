@@ -265,7 +265,7 @@ class Publisher:
         """Publish ``notebook`` (and its environment); returns the result and the record
         to store in the notebook's metadata."""
         name = self.notebook_name(notebook, filename, destination)
-        env_name = f"{name}-env"
+        env_name = notebooks.environment_name(name)
         check_names(destination.owner, name, destination.version)
         wanted = [name, env_name] if environment is not None else [name]
         version = self._version(destination.owner, wanted, destination.version)

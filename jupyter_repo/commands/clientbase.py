@@ -3,6 +3,7 @@ credentials, progress bars and one-line errors instead of tracebacks."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -24,6 +25,16 @@ client_flags = {
         "Show progress bars even when the output is not a terminal.",
     ),
 }
+
+
+def leave_if_rattler_ran(code: int) -> None:
+    """Exit now, output flushed, once py-rattler has run: its runtime's threads can crash
+    the interpreter while it shuts down (SIGSEGV, SIGABRT), turning a finished install
+    into a failed exit status."""
+    if "rattler" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 class ClientCommand(JupyterApp):
@@ -132,9 +143,11 @@ class ClientCommand(JupyterApp):
             self.fail(error.message)
         except KeyboardInterrupt:
             self.fail("Cancelled.", code=130)
+        leave_if_rattler_ran(0)
 
     def fail(self, message: str, code: int = 1) -> NoReturn:
         """One line on stderr, no traceback, a non-zero exit status."""
         print(f"Error: {message}", file=sys.stderr, flush=True)
+        leave_if_rattler_ran(code)
         self.exit(code)
         raise SystemExit(code)  # not reached: exit() raises it, but is typed "-> None"

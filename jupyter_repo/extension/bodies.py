@@ -82,6 +82,8 @@ class EnvironmentBody:
     kernel_name: str | None
     kernel_id: str | None
     destination: Destination
+    #: The notebook whose kernel it is; without a name, the environment is named after it.
+    path: str | None = None
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> EnvironmentBody:
@@ -89,7 +91,15 @@ class EnvironmentBody:
         kernel_id = text(body, "kernel_id", limit=256)
         if bool(kernel_name) == bool(kernel_id):
             raise BadRequest("Give either 'kernel_name' or 'kernel_id'.")
-        return cls(kernel_name, kernel_id, destination(body, name_required=True))
+        return cls(kernel_name, kernel_id, destination(body), notebook_path(body))
+
+
+def notebook_path(body: dict[str, Any], *, required: bool = False) -> str | None:
+    """A notebook's contents path (``path``): it must name a ``.ipynb``."""
+    path = text(body, "path", required=required, limit=4096)
+    if path is not None and not path.endswith(".ipynb"):
+        raise BadRequest(f"{path} is not a notebook (.ipynb).")
+    return path
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,18 @@ class PublishEnvironmentHandler(RepoHandler):
         )
 
 
+class EnvironmentNameHandler(RepoHandler):
+    """``?path=<notebook>``: the name *Share environment* suggests for its kernel's
+    environment (the rule publishing the notebook with its environment follows)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        path = bodies.notebook_path({"path": self.get_query_argument("path", "")}, required=True)
+        assert path is not None
+        self.reply({"name": await operations.environment_name(self.ext, path)})
+
+
 class PublishProjectHandler(RepoHandler):
     @web.authenticated
     @authorized
@@ -311,6 +323,7 @@ ROUTES: list[tuple[str, type[RepoHandler]]] = [
     (f"{PREFIX}/logout", LogoutHandler),
     (f"{PREFIX}/publish/notebook", PublishNotebookHandler),
     (f"{PREFIX}/publish/environment", PublishEnvironmentHandler),
+    (f"{PREFIX}/publish/environment/name", EnvironmentNameHandler),
     (f"{PREFIX}/publish/project", PublishProjectHandler),
     (f"{PREFIX}/publish/project/preview", PreviewProjectHandler),
     (f"{PREFIX}/search", SearchHandler),

@@ -131,25 +131,47 @@ async def publish_notebook(ext: RepoExtension, task: Task, body: NotebookBody) -
     return {**published.to_json(), "notebook_metadata": record}
 
 
+async def environment_name(ext: RepoExtension, path: str) -> str:
+    """The name sharing the environment of the notebook at ``path`` suggests
+    (:func:`notebooks.notebook_environment_name`: the rule its publish follows)."""
+    model = await ensure_async(ext.server.contents_manager.get(path, content=True, type="notebook"))
+    notebook = await ext.blocking(lambda: json.loads(json.dumps(model["content"])))
+    return notebooks.notebook_environment_name(notebook, posixpath.basename(path))
+
+
+async def _session_notebook(ext: RepoExtension, kernel_id: str) -> str | None:
+    """The notebook a running kernel serves, if a session says so."""
+    for session in await ensure_async(ext.server.session_manager.list_sessions()):
+        kernel = session.get("kernel") or {}
+        path = str(session.get("path") or "")
+        if kernel.get("id") == kernel_id and path.endswith(".ipynb"):
+            return path
+    return None
+
+
 async def publish_environment(ext: RepoExtension, task: Task, body: EnvironmentBody) -> JSON:
+    notebook = body.path
     if body.kernel_id:
         try:
             kernel = ext.server.kernel_manager.get_kernel(body.kernel_id)
         except KeyError:
             raise errors.NotFound(f"There is no running kernel {body.kernel_id}.") from None
+        notebook = notebook or await _session_notebook(ext, body.kernel_id)
         environment = await _capture(ext, task, kernel.kernel_name, kernel.kernel_spec)
-        default = kernel.kernel_name
+        default = notebooks.slug(kernel.kernel_name, "environment")
     else:
         assert body.kernel_name is not None
         environment = await _capture(ext, task, body.kernel_name)
-        default = body.kernel_name
+        default = notebooks.slug(body.kernel_name, "environment")
+    if notebook and not body.destination.name:
+        default = await environment_name(ext, notebook)
     publisher, client = _publisher(ext, task)
     with client:
         published = await ext.blocking(
             publisher.publish_environment,
             environment,
             body.destination,
-            default_name=notebooks.slug(default),
+            default_name=default,
         )
     task.log(f"published {published.owner}/{published.name} {published.version}")
     return published.to_json()

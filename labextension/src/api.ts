@@ -201,6 +201,13 @@ export class RepoClient {
     return this.post<ITaskRef>(`publish/${kind}`, request);
   }
 
+  /** The name *Share environment* suggests for a notebook's kernel environment. */
+  environmentName(path: string): Promise<{ name: string }> {
+    return this.get<{ name: string }>(
+      'publish/environment/name' + query({ path })
+    );
+  }
+
   previewProject(
     path: string,
     includeHidden: boolean

@@ -250,8 +250,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       ),
       describedBy: { args: { type: 'object', properties: {} } },
       execute: async () => {
+        const target = kernelTarget(currentDocument(app), trans);
+        if (target?.notebookPath) {
+          try {
+            // The server names it by the rule its notebook publish follows.
+            const suggested = await client.environmentName(target.notebookPath);
+            target.defaultName = suggested.name;
+          } catch {
+            // Not reachable now: the local suggestion (same rule) stays.
+          }
+        }
         await publishTarget(
-          kernelTarget(currentDocument(app), trans),
+          target,
           trans.__(
             'Open a notebook whose kernel is running, then share its environment.'
           )

@@ -592,6 +592,8 @@ class PublishForm extends Widget {
     }
     if (this.target.path !== undefined) {
       request.path = this.target.path;
+    } else if (this.target.notebookPath !== undefined) {
+      request.path = this.target.notebookPath;
     }
     // A running kernel is named by its id (its environment is what runs), else by name.
     if (this.target.kernelId) {

@@ -17,6 +17,8 @@ export interface IPublishTarget {
   /** For a kernel's environment. */
   kernelName?: string;
   kernelId?: string;
+  /** For a kernel's environment: the notebook it serves (its name is derived from it). */
+  notebookPath?: string;
   /** The open document, when there is one (saved before publishing, reloaded after). */
   context?: DocumentRegistry.Context;
   /** What the dialog proposes as the package name. */
@@ -87,6 +89,14 @@ export function targetForPath(
   };
 }
 
+/** The suffix of a notebook's environment (`ENVIRONMENT_SUFFIX` on the server). */
+export const ENVIRONMENT_SUFFIX = '-env';
+
+/** A notebook's environment name, by the server's rule (`environment_name`). */
+export function environmentName(notebookName: string): string {
+  return `${notebookName}${ENVIRONMENT_SUFFIX}`;
+}
+
 /** The environment of the kernel behind an open document, if one is running. */
 export function kernelTarget(
   document: IKernelDocument | null,
@@ -97,11 +107,15 @@ export function kernelTarget(
     return null;
   }
   const path = document.context.path;
+  const notebook = path.endsWith('.ipynb');
   return {
     kind: 'environment',
     kernelName: kernel.name,
     kernelId: kernel.id,
-    defaultName: slugify(`${stem(path)}-environment`),
+    ...(notebook ? { notebookPath: path } : {}),
+    // Shown until the server's suggestion arrives (`environmentName`), which follows the
+    // one naming rule (jupyter_repo.client.notebooks.environment_name).
+    defaultName: environmentName(slugify(stem(path)) || 'notebook'),
     description: trans.__(
       'Publishes the environment of the kernel “%1” used by “%2”.',
       kernel.name,

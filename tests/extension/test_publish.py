@@ -210,6 +210,79 @@ async def test_publish_environment_of_a_running_kernel(
     assert {"ipykernel", "jupyter-client"} <= pinned
 
 
+async def test_defect_5_share_environment_names_it_as_the_notebook_publish_did(
+    jp_fetch: Fetch,
+    jp_root_dir: Path,
+    server: RepoServer,
+    user: str,
+    repo_api: Any,
+    probe_kernel: str,
+) -> None:
+    """Issue 17, defect 5: *Share environment* suggested ``welcome-environment`` for a
+    notebook whose publish created ``welcome-env``. One rule now: the suggestion (what the
+    Lab dialog shows) and the extension's default both name the environment the publish
+    attached, so sharing it again makes version 2 of the same package."""
+    write_notebook(jp_root_dir, "Welcome.ipynb", kernel=probe_kernel)
+    write_notebook(jp_root_dir, "Sea Levels.ipynb", kernel=probe_kernel)
+
+    # Before any publish: what publishing with its environment would create.
+    status, answer = await call(
+        jp_fetch, "publish", "environment", "name", params={"path": "Welcome.ipynb"}
+    )
+    assert (status, answer) == (200, {"name": "welcome-env"})
+    task = await run_task(
+        jp_fetch, "publish/notebook", {"path": "Welcome.ipynb", "namespace": user}
+    )
+    assert task["state"] == "succeeded", task["error"]
+    assert task["result"]["environment"]["name"] == "welcome-env"
+    status, answer = await call(
+        jp_fetch, "publish", "environment", "name", params={"path": "Welcome.ipynb"}
+    )
+    assert (status, answer) == (200, {"name": "welcome-env"})
+
+    # Published under another name: its environment follows that name, not the file's.
+    body = {"path": "Sea Levels.ipynb", "namespace": user, "name": "tides"}
+    task = await run_task(jp_fetch, "publish/notebook", body)
+    assert task["result"]["environment"]["name"] == "tides-env"
+    status, answer = await call(
+        jp_fetch, "publish", "environment", "name", params={"path": "Sea Levels.ipynb"}
+    )
+    assert (status, answer) == (200, {"name": "tides-env"})
+
+    # Sharing the running kernel's environment without a name: the same package, v2.
+    response = await jp_fetch(
+        "api",
+        "sessions",
+        method="POST",
+        body=json.dumps(
+            {"path": "Welcome.ipynb", "type": "notebook", "name": "", "kernel": {"name": "python3"}}
+        ),
+    )
+    session = json.loads(response.body)
+    try:
+        task = await run_task(
+            jp_fetch,
+            "publish/environment",
+            {"kernel_id": session["kernel"]["id"], "namespace": user},
+        )
+    finally:
+        await jp_fetch("api", "sessions", session["id"], method="DELETE")
+    assert task["state"] == "succeeded", task["error"]
+    assert (task["result"]["name"], task["result"]["version"]) == ("welcome-env", "2")
+    names = {item["name"] for item in repo_api.get(f"{server.api}/packages/{user}").json()}
+    assert names == {"welcome", "welcome-env", "tides", "tides-env"}
+
+    # Not a notebook, or none there: a clear 4xx.
+    status, answer = await call(
+        jp_fetch, "publish", "environment", "name", params={"path": "environment.yml"}
+    )
+    assert status == 400 and "is not a notebook" in answer["message"]
+    status, answer = await call(
+        jp_fetch, "publish", "environment", "name", params={"path": "missing.ipynb"}
+    )
+    assert status == 404, answer
+
+
 def make_project(root: Path) -> Path:
     project = root / "Rain Project"
     (project / "data").mkdir(parents=True)

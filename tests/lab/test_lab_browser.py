@@ -288,6 +288,13 @@ def test_share_environment_of_the_running_kernel(
     dialog = publish_dialog(page)
     expect(dialog.get_by_text("Share environment", exact=True)).to_be_visible()
     expect(dialog.get_by_text("Publishes the environment of the kernel “python3”")).to_be_visible()
+    # Defect 5 (issue 17): the name proposed is the one the notebook's publish gave (or
+    # would give) its environment, ``<notebook>-env``, never ``analysis-environment``.
+    record = json.loads((lab.workspace / "analysis.ipynb").read_text())["metadata"].get(
+        "jupyter_repo", {}
+    )
+    attached = (record.get("environment") or {}).get("name")
+    expect(dialog.get_by_label("Name", exact=True)).to_have_value(attached or "analysis-env")
 
     fill_and_publish(page, name, "The kernel's environment")
     page.screenshot(path=str(artifacts_dir / "lab-share-environment.png"))

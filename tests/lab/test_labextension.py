@@ -66,6 +66,23 @@ def test_error_reasons_are_the_same_in_python_and_typescript() -> None:
     assert {kind.reason for kind in kinds} <= set(errors.REASONS)
 
 
+def test_environment_name_rule_is_the_same_in_python_and_typescript() -> None:
+    """Defect 5 (issue 17): *Share environment* asks the server for its suggestion
+    (``publish/environment/name``, the rule a notebook publish follows); the fallback it
+    shows until then must be the same rule: ``<notebook>-env``, never ``-environment``."""
+    from jupyter_repo.client import notebooks
+
+    source = (ROOT / "labextension" / "src" / "targets.ts").read_text()
+    match = re.search(r"export const ENVIRONMENT_SUFFIX = '([^']*)';", source)
+    assert match, "targets.ts no longer declares `export const ENVIRONMENT_SUFFIX = '...';`"
+    assert match.group(1) == notebooks.ENVIRONMENT_SUFFIX
+    assert "-environment`" not in source
+    index = (ROOT / "labextension" / "src" / "index.ts").read_text()
+    assert "client.environmentName(target.notebookPath)" in index
+    api = (ROOT / "labextension" / "src" / "api.ts").read_text()
+    assert "'publish/environment/name'" in api
+
+
 def test_jupyter_lists_the_labextension_enabled() -> None:
     listing = jupyter("labextension", "list")
     assert re.search(rf"^\s*{LABEXTENSION} v[\d.]+ enabled\s+OK", listing, re.M), listing

@@ -109,7 +109,7 @@ def test_anonymous_search_to_package_to_install(
     assert f"anaconda download {user}/{name}" in page.locator("#install-anaconda").inner_text()
     assert (
         page.locator("#install-jupyter-repo pre").inner_text()
-        == f"jupyter repo install {user}/{name}"
+        == f"jupyter repo install {user}/{name} --url {server.url}"
     )
     row = page.locator("table.files tbody tr", has_text=f"linux-64/{conda.name}")
     assert "linux-64" in row.inner_text() and "main" in row.inner_text()

@@ -99,7 +99,7 @@ def test_search_and_package_page_show_files_and_install_commands(
     assert f"conda install -c {base}/conda/{user}/label/beta webpkg" in page
     assert f"pip install --index-url {base}/pypi/{user}/simple webpkg" in page
     assert f"anaconda download {user}/webpkg" in page
-    assert f"jupyter repo install {user}/webpkg" in page
+    assert f"jupyter repo install {user}/webpkg --url {base}" in page
     # Files with platform, size, sha256 and labels; filters by label and platform.
     assert f"linux-64/{stable.name}" in page and f"noarch/{beta.name}" in page
     assert hashlib.sha256(stable.read_bytes()).hexdigest() in page

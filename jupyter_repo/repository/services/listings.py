@@ -241,6 +241,8 @@ class FileRow:
     upload_time: datetime
     labels: list[str]
     title: str
+    #: The environment a notebook names in its publish record (as recorded; unchecked).
+    environment: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,11 @@ class PackageDetail:
     #: distribution type -> the labels holding files of that type ("main" first).
     type_labels: dict[str, list[str]]
     files: Page[FileRow]
+
+
+def _recorded_environment(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
+    recorded = (attrs or {}).get("environment")
+    return recorded if isinstance(recorded, dict) else None
 
 
 def label_order(name: str) -> tuple[int, str]:
@@ -388,6 +395,7 @@ def package_detail(
             upload_time=row.upload_time,
             labels=labels_by_file.get(row.id, []),
             title=str((row.attrs or {}).get("title") or ""),
+            environment=_recorded_environment(row.attrs),
         )
         for row in rows
     ]

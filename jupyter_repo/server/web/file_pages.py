@@ -13,6 +13,7 @@ from jupyter_repo.repository.services import downloads, listings
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
+from jupyter_repo.server.web.install import anaconda_commands, jupyter_repo_commands
 from jupyter_repo.server.web.previews import NotebookPreviews
 from jupyter_repo.server.web.templating import path_quote
 
@@ -91,15 +92,17 @@ class FilePageHandler(WebHandler):
         owner, package = view.owner.login, view.package.name
         spec_format = view.attrs.get("format") or (view.attrs.get("spec") or {}).get("format")
         result: list[tuple[str, list[str]]] = [
-            ("jupyter repo", [f"jupyter repo install {owner}/{package}"]),
+            (
+                "jupyter repo",
+                jupyter_repo_commands(
+                    self.base_url(), owner, package, [view.distribution_type], public=view.public
+                ),
+            ),
         ]
         if view.distribution_type == "project":
-            result.append(
-                (
-                    "anaconda CLI",
-                    [f"anaconda download {owner}/{package}", f"tar -xzf {view.filename}"],
-                )
-            )
+            anaconda = anaconda_commands(self.base_url(), owner, package, public=view.public)
+            unpack = "unzip" if view.filename.lower().endswith(".zip") else "tar -xf"
+            result.append(("anaconda CLI", [*anaconda, f"{unpack} {view.filename}"]))
             return result
         if spec_format == "environment.yml":
             result.append(

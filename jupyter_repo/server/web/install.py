@@ -43,13 +43,67 @@ def _per_label(labels: list[str], commands: list[str]) -> list[str]:
     return lines
 
 
+#: Package types ``jupyter repo install`` installs, and those ``jupyter repo open`` brings.
+INSTALLABLE = ("conda", "pypi", "env")
+OPENABLE = ("ipynb", "project", "file")
+
+
+def jupyter_repo_commands(
+    base_url: str,
+    owner: str,
+    package: str,
+    types: list[str],
+    environment: tuple[str, str] | None = None,
+    *,
+    public: bool = True,
+) -> list[str]:
+    """The ``jupyter repo`` lines for a package with files of ``types``: ``install`` for
+    what goes into a Python environment, ``open`` for notebooks, projects and data files,
+    and ``env create`` for the environment a notebook names; a private package's start
+    with ``login`` (it asks for the password)."""
+    url = f" --url {base_url.rstrip('/')}"
+    lines = [] if public else [f"jupyter repo login{url}"]
+    if not any(kind in INSTALLABLE + OPENABLE for kind in types) and environment is None:
+        return []
+    if any(kind in INSTALLABLE for kind in types):
+        lines.append(f"jupyter repo install {owner}/{package}{url}")
+    if any(kind in OPENABLE for kind in types):
+        lines.append(f"jupyter repo open {owner}/{package}{url}")
+    if environment is not None:
+        lines.append(env_create_command(*environment) + url)
+    return lines
+
+
+def anaconda_commands(base_url: str, owner: str, package: str, *, public: bool) -> list[str]:
+    """The anaconda CLI pointed at this server, then ``download``. A private package takes
+    a token (``--token``) rather than ``anaconda login``: without ``--username`` that
+    starts anaconda.com's browser sign-in, which knows nothing of this server."""
+    token_option = "" if public else f" --token {TOKEN_PLACEHOLDER}"
+    return [
+        f"anaconda config --set url {base_url.rstrip('/')}/api",
+        f"anaconda{token_option} download {owner}/{package}",
+    ]
+
+
+def env_create_command(owner: str, name: str) -> str:
+    """A new environment (and kernel) from a shared one; this exact form is shown."""
+    return f"jupyter repo env create {owner}/{name}"
+
+
 def instructions(
-    base_url: str, owner: str, package: str, *, public: bool, type_labels: dict[str, list[str]]
+    base_url: str,
+    owner: str,
+    package: str,
+    *,
+    public: bool,
+    type_labels: dict[str, list[str]],
+    environment: tuple[str, str] | None = None,
 ) -> list[Instruction]:
-    """What to type to install ``owner/package``, for every client that can.
+    """What to type to install (or open) ``owner/package``, for every client that can.
 
     ``type_labels`` maps each distribution type the package has to the labels holding
     files of that type ("main" first); a label other than main gets its own channel/index.
+    ``environment`` is the ``(owner, name)`` of the environment its notebook names.
     """
     token_note = (
         [
@@ -94,13 +148,17 @@ def instructions(
                 token_note,
             )
         )
-    api = f"{base_url.rstrip('/')}/api"
-    anaconda = [f"anaconda config --set url {api}"]
-    if not public:
-        anaconda.append("anaconda login")
-    anaconda.append(f"anaconda download {owner}/{package}")
-    result.append(Instruction("anaconda", "anaconda CLI", anaconda))
-    result.append(
-        Instruction("jupyter-repo", "jupyter repo", [f"jupyter repo install {owner}/{package}"])
+    anaconda = anaconda_commands(base_url, owner, package, public=public)
+    result.append(Instruction("anaconda", "anaconda CLI", anaconda, token_note))
+    commands = jupyter_repo_commands(
+        base_url, owner, package, list(type_labels), environment, public=public
     )
+    if commands:
+        notes: list[str] = []
+        if environment is not None:
+            notes.append(
+                "env create makes a new environment (and kernel) from the environment "
+                "the notebook was published with."
+            )
+        result.append(Instruction("jupyter-repo", "jupyter repo", commands, notes))
     return result

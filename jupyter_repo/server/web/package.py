@@ -10,6 +10,7 @@ from jupyter_repo.repository.permissions import Level
 from jupyter_repo.repository.services import labels, listings, packages
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
+from jupyter_repo.server.web.file_pages import attached_environment
 from jupyter_repo.server.web.install import instructions
 
 FILES_PER_PAGE = 50
@@ -45,10 +46,18 @@ class PackageHandler(WebHandler):
             detail.package.name,
             public=detail.package.public,
             type_labels=detail.type_labels,
+            environment=notebook_environment(detail),
         )
         self.render_page(
             "package.html", d=detail, install=install, filters=filters, type_labels=TYPE_LABELS
         )
+
+
+def notebook_environment(detail: listings.PackageDetail) -> tuple[str, str] | None:
+    """The environment the newest notebook shown names, if its names are valid."""
+    notebook = next((row for row in detail.files.items if row.distribution_type == "ipynb"), None)
+    found = attached_environment(notebook.environment) if notebook else None
+    return (found["owner"], found["name"]) if found else None
 
 
 class PackageSettingsHandler(WebHandler):

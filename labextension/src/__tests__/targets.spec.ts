@@ -65,7 +65,8 @@ describe('kernelTarget', () => {
       kind: 'environment',
       kernelName: 'python3',
       kernelId: 'k-1',
-      defaultName: 'analysis-environment',
+      notebookPath: 'analysis.ipynb',
+      defaultName: 'analysis-env',
       description:
         'Publishes the environment of the kernel “python3” used by “analysis.ipynb”.'
     });
