@@ -85,7 +85,7 @@ async def test_every_route_refuses_strangers_and_forged_writes(
     assert {handler for _pattern, handler in routes} == {
         handler for _pattern, handler in handlers.ROUTES
     }
-    assert len(routes) == len(handlers.ROUTES) == 17
+    assert len(routes) == len(handlers.ROUTES) == 18
 
     cookies = await login_cookies(jp_fetch, jp_serverapp)
     xsrf = "2|deadbeef|0123456789abcdef0123456789abcdef|1700000000"
@@ -132,7 +132,7 @@ async def test_every_route_refuses_strangers_and_forged_writes(
                 )
                 assert response.code != 403, (method, path, response.body)
             checked += 1
-    assert checked == 18  # 17 routes; tasks/<id> answers GET and DELETE
+    assert checked == 19  # 18 routes; tasks/<id> answers GET and DELETE
 
 
 def test_no_route_escapes_jupyters_authentication(
