@@ -600,6 +600,8 @@ EXTENSION_ROUTES: tuple[ExtensionRoute, ...] = (
     ),
     # Lists the folder's files on the Jupyter server; no repository is asked.
     ExtensionRoute("POST", "publish/project/preview", body={"path": "{project_path}"}, **LOCAL),
+    # The name Share environment suggests, read from the notebook on the Jupyter server.
+    ExtensionRoute("GET", "publish/environment/name?path={notebook_path}", **LOCAL),
     ExtensionRoute("GET", "search?q={search}", lists=True),
     ExtensionRoute("GET", "packages?owner={org}", lists=True),
     ExtensionRoute("GET", "package?owner={org}&name={pkg}", PKG_READ),
