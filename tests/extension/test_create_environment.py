@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from jupyter_repo.client import errors
+from jupyter_repo.extension.operations import _kernel_prefix
 from tests.extension.conftest import Fetch, call, run_task
 from tests.support.environments import runner_indexes
 from tests.support.newenvs import AttachedNotebook, attached_notebook, what_it_runs
@@ -148,3 +150,19 @@ async def test_create_environment_of_a_missing_package_fails_readably(
     task = await run_task(jp_fetch, "create-environment", {"owner": user, "name": "no-such-nb"})
     assert (task["state"], task["reason"]) == ("failed", "not_found"), task
     assert "Traceback" not in task["error"]
+
+
+def test_the_kernelspec_goes_where_the_server_reads_kernels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user's data dir when the server reads it; else a ``<prefix>/share/jupyter/kernels``
+    it reads and that can be written; else a readable refusal."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(data))
+    prefix = tmp_path / "prefix"
+    (prefix / "share" / "jupyter" / "kernels").mkdir(parents=True)
+    system = str(prefix / "share" / "jupyter" / "kernels")
+    assert _kernel_prefix([str(data / "kernels"), system]) is None
+    assert _kernel_prefix(["/nonexistent/kernels", system]) == str(prefix.resolve())
+    with pytest.raises(errors.InstallError, match="reads kernels from no folder a new kernel"):
+        _kernel_prefix([str(tmp_path / "elsewhere")])
