@@ -36,6 +36,21 @@ from tests.support.net import free_port
 from tests.support.server import RepoServer
 
 
+def installer_into_empty_venv(
+    server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> EnvironmentInstaller:
+    """The shared environment's installer, aimed at a fresh venv with nothing in it (pip
+    kept off the user's configuration)."""
+    isolate_pip(monkeypatch)
+    empty = make_venv(tmp_path / "empty", [])
+    return EnvironmentInstaller(
+        shared.spec,
+        client=RepoClient(server.url, shared.token),
+        target=str(empty / "bin" / "python"),
+        pypi_fallback=False,
+    )
+
+
 def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run on an asyncio loop, as in a kernel (the task panel applies updates on it)."""
     return asyncio.run(coroutine)
@@ -301,14 +316,7 @@ def test_defect_6_another_environment_clears_the_last_install(
 ) -> None:
     """Issue 17, defect 6: after Apply, the green bar, the log, "✔ Installed …" and the
     applied plan stayed while another environment was typed in."""
-    isolate_pip(monkeypatch)
-    empty = make_venv(tmp_path / "empty", [])
-    installer = EnvironmentInstaller(
-        shared.spec,
-        client=RepoClient(server.url, shared.token),
-        target=str(empty / "bin" / "python"),
-        pypi_fallback=False,
-    )
+    installer = installer_into_empty_venv(server, shared, tmp_path, monkeypatch)
 
     async def scenario() -> str:
         installer.plan()
@@ -332,14 +340,7 @@ def test_cancel_during_apply(
     server: RepoServer, shared: SharedEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cancel stops pip; the plan is withdrawn, since the environment may have changed."""
-    isolate_pip(monkeypatch)
-    empty = make_venv(tmp_path / "empty", [])
-    installer = EnvironmentInstaller(
-        shared.spec,
-        client=RepoClient(server.url, shared.token),
-        target=str(empty / "bin" / "python"),
-        pypi_fallback=False,
-    )
+    installer = installer_into_empty_venv(server, shared, tmp_path, monkeypatch)
 
     async def scenario() -> str:
         installer.plan()
@@ -353,7 +354,9 @@ def test_cancel_during_apply(
     assert installer.status_text == "Cancelled: nothing more was installed."
     assert installer.apply_button.disabled and installer.current_plan is None
     assert set(
-        versions_in(str(empty / "bin" / "python"), list(shared.packages.values())).values()
+        versions_in(
+            str(tmp_path / "empty" / "bin" / "python"), list(shared.packages.values())
+        ).values()
     ) == {None}
 
 
