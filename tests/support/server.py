@@ -7,6 +7,7 @@ through HTTP and real clients.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from typing import Any
 import psutil
 import requests
 
+from jupyter_repo.repository import security
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import accounts, orgs, tokens
@@ -26,6 +28,16 @@ from tests.support import processes
 from tests.support.net import free_port, wait_for_http
 
 PASSWORD = "correct-horse-battery"
+
+
+@functools.cache
+def password_hash(password: str) -> str:
+    """One real Argon2id hash per password for the whole run.
+
+    A hash costs ~0.2 s of CPU by design, and the suite creates well over a thousand users
+    as set-up; sharing the (salted, valid) hash keeps every login through the server real.
+    """
+    return security.hash_password(password)
 
 
 class RepoServer:
@@ -136,7 +148,13 @@ class RepoServer:
         return self.repo.call(function, *args, write=write, **kwargs)
 
     def create_user(self, login: str, password: str = PASSWORD) -> str:
-        self.call(accounts.create_user, login, password, name=login.title())
+        hashed = password_hash(password)
+
+        def create(session: Any) -> None:
+            account = accounts.create_user(session, login, None, name=login.title())
+            account.password_hash = hashed
+
+        self.call(create)
         return login
 
     def create_org(self, login: str, owner: str) -> str:
