@@ -8,13 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
+from tests.support import fuzzing
 from tests.support.anaconda import AnacondaCLI
 from tests.support.lab import chromium, lab_page
 from tests.support.server import RepoServer
 from tests.support.services import PostgreSQL
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+# `--hypothesis-profile=quick` (the quick lane): each fuzz test a tenth of its budget.
+settings.register_profile(fuzzing.QUICK)
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jupyter_repo.repository.services import uploads
+from tests.support.fuzzing import budget
 from tests.support.http import auth, upload
 from tests.support.server import RepoServer
 
 EXAMPLES = 200
 FUZZ = settings(
-    max_examples=EXAMPLES,
+    max_examples=budget(EXAMPLES),
     deadline=None,
     derandomize=True,
     database=None,

@@ -30,6 +30,7 @@ from jupyter_repo.repository.errors import InvalidInput, RepositoryError
 from jupyter_repo.repository.inspect import Inspection, Limits, inspect_file
 from jupyter_repo.repository.inspect.envspec import parse_spec
 from tests.support.archives import escaping_members
+from tests.support.fuzzing import budget
 from tests.support.paths import FUZZ_CORPUS
 
 CORPUS = FUZZ_CORPUS
@@ -134,7 +135,7 @@ def test_inspectors_never_crash(
     inspect_file(CORPUS / seed_name, kind, seed_name, LIMITS)
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=budget(EXAMPLES),
         deadline=None,
         derandomize=True,
         database=None,
@@ -184,7 +185,7 @@ def test_mutated_bad_seeds_never_slip_through(
     work = tmp_path_factory.mktemp("fuzz-bad")
 
     @settings(
-        max_examples=BAD_EXAMPLES,
+        max_examples=budget(BAD_EXAMPLES),
         deadline=None,
         derandomize=True,
         database=None,
@@ -212,7 +213,7 @@ def test_mutated_bad_seeds_never_slip_through(
     ],
     ids=lambda check: check.__name__,
 )
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=budget(300), deadline=None, derandomize=True, database=None)
 @given(value=st.text(max_size=300))
 def test_names_accept_or_refuse_cleanly(check: Callable[[str], object], value: str) -> None:
     try:
@@ -224,7 +225,7 @@ def test_names_accept_or_refuse_cleanly(check: Callable[[str], object], value: s
     assert not text.startswith("/")
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@settings(max_examples=budget(300), deadline=None, derandomize=True, database=None)
 @given(
     st.text(max_size=2000),
     st.sampled_from(["environment.yml", "requirements.txt", "spec.yaml", "explicit.txt", "x.lock"]),
