@@ -231,6 +231,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterable[World]:
         yield authz_world.build(server, uuid.uuid4().hex[:6], root / "files")
 
 
+@pytest.mark.slow  # ~4,000 requests; the quick lane keeps the route-coverage check below
 def test_authorization_matrix(
     world: World, capsys: pytest.CaptureFixture[str], artifacts_dir: Path
 ) -> None:

@@ -191,6 +191,7 @@ def render_workers(server: RepoServer) -> list[psutil.Process]:
 # -- the session's server, default limits ------------------------------------------------------
 
 
+@pytest.mark.slow  # a load test with time bounds: CI runs it, the quick lane keeps the limits
 def test_finding_3_concurrent_views_of_an_expensive_notebook_leave_the_server_responsive(
     server: RepoServer, user: str
 ) -> None:
@@ -342,6 +343,7 @@ def test_finding_3_a_rendering_over_its_time_is_stopped(strict: RepoServer, uniq
     slow.assert_unchanged()
 
 
+@pytest.mark.slow  # a server of its own (180 MiB render limit); the time limit stays quick
 def test_finding_3_a_rendering_over_its_memory_is_stopped(lean: RepoServer, unique: str) -> None:
     # 400 KB of empty JSON objects: every one becomes Python objects, several times over.
     notebook = publish(

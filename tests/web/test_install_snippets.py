@@ -368,12 +368,19 @@ CLIENTS = {
     "project": ["anaconda", "jupyter-repo"],
     "data-file": ["anaconda", "jupyter-repo"],
 }
+#: The one anaconda CLI case of the quick lane (a private package: login, token, download);
+#: the CLI takes seconds of CPU to start, so its other cases are ``slow`` (CI runs them all).
+QUICK_ANACONDA = "pypi-private"
+
+
+def _slow_unless_quick(kind: str, client: str) -> tuple[pytest.MarkDecorator, ...]:
+    return (pytest.mark.slow,) if client == "anaconda" and kind != QUICK_ANACONDA else ()
 
 
 @pytest.mark.parametrize(
     ("kind", "client"),
     [
-        pytest.param(kind, client, id=f"{kind}-{client}")
+        pytest.param(kind, client, id=f"{kind}-{client}", marks=_slow_unless_quick(kind, client))
         for kind, clients in CLIENTS.items()
         for client in clients
     ],
@@ -422,7 +429,9 @@ def test_a_notebook_page_shows_env_create_for_its_environment(
 _GET_IT = re.compile(r'<h3>([^<]+)</h3>\s*<pre class="command"><code>(.*?)</code>', re.S)
 
 
-@pytest.mark.parametrize("title", ["jupyter repo", "anaconda CLI"])
+@pytest.mark.parametrize(
+    "title", ["jupyter repo", pytest.param("anaconda CLI", marks=pytest.mark.slow)]
+)
 def test_a_project_file_page_snippets_run_as_shown(
     server: RepoServer, user: str, samples: Path, tmp_path: Path, title: str
 ) -> None:
