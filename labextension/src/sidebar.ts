@@ -134,7 +134,14 @@ class PackageList extends Panel {
   }
 
   setItems(items: IPackageItem[], empty: string, showOwner: boolean): void {
+    // The same listing again (a refresh): the rows stay, so nothing flickers or moves
+    // under the pointer or an open menu.
+    const shown = JSON.stringify([items, empty, showOwner]);
+    if (shown === this.shown) {
+      return;
+    }
     this.clear();
+    this.shown = shown;
     if (!items.length) {
       this.setText(empty, 'jp-JupyterRepo-empty');
       return;
@@ -152,10 +159,13 @@ class PackageList extends Panel {
   }
 
   private clear(): void {
+    this.shown = '';
     for (const widget of [...this.widgets]) {
       widget.dispose();
     }
   }
+
+  private shown = '';
 }
 
 export class RepositoryPanel extends SidePanel {
@@ -489,13 +499,17 @@ export class RepositoryPanel extends SidePanel {
    */
   private addContextMenu(): void {
     const { commands, contextMenu } = this.app;
-    const rowUnderMenu = (): IPackageItem | null => {
-      const node = this.app.contextMenuHitTest(element =>
-        element.classList.contains(ROW_CLASS)
-      );
-      const key = node?.dataset.package;
-      return key ? (this.rows.get(key) ?? null) : null;
-    };
+    // The row is taken when the menu opens: a reload of the listing may replace the row's
+    // node before an entry is chosen (Lab's hit test walks the node's current parents).
+    this.node.addEventListener('contextmenu', event => {
+      const row =
+        event.target instanceof Element
+          ? event.target.closest<HTMLElement>(`.${ROW_CLASS}`)
+          : null;
+      const key = row?.dataset.package;
+      this.menuItem = key ? (this.rows.get(key) ?? null) : null;
+    });
+    const rowUnderMenu = (): IPackageItem | null => this.menuItem;
     ROW_ACTIONS.forEach((action, rank) => {
       const id = `${ROW_COMMAND_PREFIX}${action}`;
       commands.addCommand(id, {
@@ -932,6 +946,8 @@ export class RepositoryPanel extends SidePanel {
     Promise<IEnvironmentRef | null>
   >();
   private readonly attachedKnown = new Map<string, boolean>();
+  /** The row the context menu was opened on. */
+  private menuItem: IPackageItem | null = null;
   private sectionsKey = '';
   private searchTimer = 0;
   private generation = 0;
