@@ -58,7 +58,7 @@ export const OPEN_WITH_ENVIRONMENT = 'jupyter-repo:open-with-environment';
 const ROW_CLASS = 'jp-JupyterRepo-item';
 
 /** The rows' context-menu commands: this prefix and the action. */
-export const ROW_COMMAND_PREFIX = 'jupyter-repo:row-';
+const ROW_COMMAND_PREFIX = 'jupyter-repo:row-';
 
 /** Where the rows' entries go among the context menu's (Lab's own entries come after). */
 const CONTEXT_MENU_RANK = 1;
@@ -465,7 +465,10 @@ export class RepositoryPanel extends SidePanel {
   }
 
   /** Run one action on a row's package. */
-  async runAction(action: RowAction, item: IPackageItem): Promise<void> {
+  private async runAction(
+    action: RowAction,
+    item: IPackageItem
+  ): Promise<void> {
     switch (action) {
       case 'open':
         return this.open(item);
@@ -509,14 +512,13 @@ export class RepositoryPanel extends SidePanel {
       const key = row?.dataset.package;
       this.menuItem = key ? (this.rows.get(key) ?? null) : null;
     });
-    const rowUnderMenu = (): IPackageItem | null => this.menuItem;
     ROW_ACTIONS.forEach((action, rank) => {
       const id = `${ROW_COMMAND_PREFIX}${action}`;
       commands.addCommand(id, {
         label: () => this.actionText(action, '').label,
         icon: () => this.actionText(action, '').icon,
         caption: () => {
-          const item = rowUnderMenu();
+          const item = this.menuItem;
           return this.actionText(
             action,
             item ? `${item.owner}/${item.name}` : ''
@@ -524,11 +526,11 @@ export class RepositoryPanel extends SidePanel {
         },
         describedBy: { args: { type: 'object', properties: {} } },
         isVisible: () => {
-          const item = rowUnderMenu();
+          const item = this.menuItem;
           return item !== null && this.actionsOf(item).includes(action);
         },
         execute: async () => {
-          const item = rowUnderMenu();
+          const item = this.menuItem;
           if (item) {
             await this.runAction(action, item);
           }
@@ -632,11 +634,11 @@ export class RepositoryPanel extends SidePanel {
     const environment = types.includes('ipynb')
       ? await this.environmentOf(item)
       : null;
-    const command = installCommand(
-      item,
-      this.state.status.url ?? window.location.origin,
-      environment
-    );
+    const repositoryUrl = this.state.status.url;
+    if (!repositoryUrl) {
+      return; // not connected: there are no rows to copy from
+    }
+    const command = installCommand(item, repositoryUrl, environment);
     try {
       await navigator.clipboard.writeText(command);
     } catch {
