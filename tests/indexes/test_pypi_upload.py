@@ -384,3 +384,17 @@ def test_uv_lock_records_no_credentials_with_basic_auth_from_the_environment(
         world.server.call(
             packages.set_visibility, world.server.actor(world.owner), world.owner, "pub-app", True
         )
+
+
+def test_the_same_file_onto_another_label_gets_that_label(
+    world: World, published: Published
+) -> None:
+    """Publishing a release again onto a label (the same bytes) puts it on that label."""
+    assert published.twine_output.startswith("ok")
+    label_url = f"{world.server.url}/pypi/{world.owner}/label/rc/"
+    before = world.files("pub-dep")
+    uploaded = world.twine(str(published.dep[0]), url=label_url)
+    assert uploaded.startswith("ok"), uploaded
+    wheel = published.dep[0]
+    assert world.files("pub-dep", index=label_url + "simple") == {wheel.name: _sha256(wheel)}
+    assert world.files("pub-dep") == before
