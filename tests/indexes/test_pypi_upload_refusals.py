@@ -353,3 +353,18 @@ def test_a_label_token_uploads_onto_its_own_label(namespace: Namespace) -> None:
 def test_the_upload_url_answers_other_methods_with_405(namespace: Namespace) -> None:
     response = requests.get(namespace.upload_url, timeout=30)
     assert response.status_code == 405 and "simple/" in response.json()["message"]
+
+
+def test_fields_sent_after_the_file_count_too(namespace: Namespace, tmp_path: Path) -> None:
+    """The early check (when the file part starts) refuses only what the whole form would:
+    a client that sends ':action' and a digest after the file is served, and the digest is
+    checked."""
+    wheel = builders.wheel(tmp_path, "late-fields", "1.0")
+    form = form_for(wheel)
+    late = [(key, value) for key, value in form if key in (":action", "sha256_digest")]
+    reordered = [(key, value) for key, value in form if (key, value) not in late] + late
+    response = post(namespace.upload_url, reordered, ("__token__", namespace.token))
+    assert response.status_code == 200, response.text
+    wrong = _replace(reordered, "sha256_digest", "0" * 64)  # checked although sent last
+    response = post(namespace.upload_url, wrong, ("__token__", namespace.token))
+    assert response.status_code == 400 and "sha256_digest" in response.json()["message"]

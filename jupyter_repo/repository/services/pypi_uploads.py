@@ -123,6 +123,11 @@ def check_form(owner: str, form: UploadForm) -> uploads.Target:
         )
     if form.protocol_version not in (None, "1"):
         raise InvalidInput(f"Unsupported protocol_version {form.protocol_version!r}; use 1.")
+    return _check_file(owner, form)
+
+
+def _check_file(owner: str, form: UploadForm) -> uploads.Target:
+    """The project, the version and the file name agree."""
     if not form.name or not form.version:
         raise InvalidInput("The form must give the project's 'name' and 'version'.")
     if not form.filename:
@@ -151,9 +156,10 @@ def check_form(owner: str, form: UploadForm) -> uploads.Target:
 
 
 def check_project(session: Session, actor: Actor, owner: str, form: UploadForm) -> None:
-    """When the file part starts (before its bytes are stored): the form is consistent and
-    the caller may add files to the project (or create it in the namespace)."""
-    target = check_form(owner, form)
+    """When the file part starts (before its bytes are stored): the project, version and
+    file name agree, and the caller may add files to the project (or create it in the
+    namespace). Fields a client might send after the file are checked at the end."""
+    target = _check_file(owner, form)
     packages.package_for_upload(session, actor, owner, target.package)
 
 
