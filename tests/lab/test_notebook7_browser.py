@@ -6,6 +6,7 @@ widgets (jupyter_repo.widgets) render in its pages and install into the kernel."
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -53,13 +54,21 @@ def lab(
         yield instance
 
 
+def wait_for_idle_kernel(notebook: LabServer, timeout: float = 90) -> None:
+    """The notebook's kernel answers (so its environment is what gets attached)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kernels = notebook.api("GET", "api/kernels").json()
+        if kernels and all(k["execution_state"] == "idle" for k in kernels):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no idle kernel after {timeout} s: {kernels}")
+
+
 def open_notebook(page: Page, notebook: LabServer, path: str) -> None:
     page.goto(f"{notebook.url}/notebooks/{path}?token={notebook.token}")
     page.get_by_title(PUBLISH_BUTTON).wait_for()
-    wait_for_connected_kernel(notebook, path)
-    # As in Lab (tests/support/lab.py open_lab): the page moves focus into the notebook up
-    # to a second after it is up; a click before that loses the focus to it.
-    page.locator(".jp-Notebook :focus, .jp-Notebook:focus").first.wait_for()
+    wait_for_idle_kernel(notebook)
 
 
 def test_publish_from_the_notebook_toolbar(
@@ -133,12 +142,15 @@ def test_the_search_widget_searches_and_installs_in_notebook_7(
     in the page, and *Install* puts the chosen version into the kernel's environment."""
     name = wheel_package
     open_notebook(page, lab, WIDGETS_NOTEBOOK)
+    wait_for_connected_kernel(lab, WIDGETS_NOTEBOOK)  # else the cell may not run
     output = run_cell(page, "from jupyter_repo.widgets import PackageSearch; PackageSearch()")
     widget = output.locator(".jupyter-repo-search")
     widget.wait_for()
 
     widget.locator(".jupyter-repo-query input").click()
     page.keyboard.type(name)
+    # Results of the first letters may show first (rows are reused): wait for the last.
+    expect(widget).to_contain_text(f"1 package matches \u201c{name}\u201d", timeout=30_000)
     row = widget.locator(".jupyter-repo-result:visible").filter(
         has=page.locator(".jupyter-repo-name", has_text=name)
     )
@@ -148,7 +160,7 @@ def test_the_search_widget_searches_and_installs_in_notebook_7(
     row.locator(".jupyter-repo-select").click()
     widget.locator(".jupyter-repo-result-selected").filter(has_text=name).wait_for()
     version = widget.locator(".jupyter-repo-version select")
-    assert version.locator("option").all_inner_texts() == ["1.1", "1.0"]
+    expect(version.locator("option")).to_have_text(["1.1", "1.0"])  # the latest first
     version.select_option(label="1.0")
     widget.locator(".jupyter-repo-selection", has_text=f"{lab_user}/{name} 1.0").wait_for()
     widget.locator(".jupyter-repo-install").click()
