@@ -128,3 +128,8 @@ def page(browser, lab, artifacts_dir: Path, request: pytest.FixtureRequest):  # 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("OTEL_SDK_DISABLED", "true")
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        # pytest-xdist's workers (the quick lane) get COLUMNS=80 and LINES=24, and the CLIs
+        # the tests run (uv, rich) would wrap their messages as they never do in a serial run.
+        for name in ("COLUMNS", "LINES"):
+            os.environ.pop(name, None)
