@@ -1,11 +1,12 @@
 """Conda channels over HTTP: ``/conda/<owner>[/label/<label>]/...``.
 
 Per subdir: ``repodata.json``, ``repodata.json.zst``, ``repodata_shards.msgpack.zst``,
-``shards/<sha256>.msgpack.zst`` and the package files; ``channeldata.json`` at the channel
-root. Tokens come as ``/t/<token>/`` (at the root or after ``/conda``, stripped by
-``RepoApplication``) or as headers; a bad token is 401, a token without private rights gets
-the public view. Everything else under ``/conda`` (``.bz2``, ``current_repodata.json``,
-``notices.json``) is a real JSON 404, which conda and rattler read as "not offered".
+``shards/<sha256>.msgpack.zst``, ``run_exports.json`` (CEP 12) and the package files;
+``channeldata.json`` at the channel root. Tokens come as ``/t/<token>/`` (at the root or
+after ``/conda``, stripped by ``RepoApplication``) or as headers; a bad token is 401, a token
+without private rights gets the public view. Everything else under ``/conda`` (``.bz2``,
+``current_repodata.json``, ``notices.json``) is a real JSON 404, which conda and rattler read
+as "not offered".
 
 Handlers stay thin: one small look-up to learn the index's revision (inline on SQLite,
 see ``InlineLocator``; with the caller's private rights on a worker thread for signed-in
@@ -168,10 +169,11 @@ DOCUMENT_SUFFIXES = {
     "repodata.json": "",
     "repodata.json.zst": ".zst",
     "repodata_shards.msgpack.zst": ".shards",
+    "run_exports.json": ".run_exports",
 }
 _DOCUMENT = re.compile(
     r"^/conda/(?P<owner>[^/?]+)(?:/label/(?P<label>[^/?]+))?/(?P<subdir>[^/?]+)/"
-    r"(?P<document>repodata\.json(?:\.zst)?|repodata_shards\.msgpack\.zst)$"
+    r"(?P<document>repodata\.json(?:\.zst)?|repodata_shards\.msgpack\.zst|run_exports\.json)$"
 )
 
 
@@ -276,6 +278,25 @@ class ShardIndexHandler(_ChannelHandler):
         )
 
 
+class RunExportsHandler(_ChannelHandler):
+    """``<subdir>/run_exports.json`` (CEP 12): every file's ``run_exports``, from the same
+    snapshot (made on first request, then served as bytes)."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        etag = view.etag + ".run_exports"
+        data = view.run_exports.ready
+        if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
+            data = await self.in_index_pool(view.run_exports.get)
+        self.send_bytes(
+            data or b"",
+            etag,
+            changed_at_ms=view.changed_at_ms,
+            content_type=JSON_TYPE,
+            cache_control=self.cache_control(),
+        )
+
+
 class ShardHandler(_ChannelHandler):
     """``<subdir>/shards/<sha256>.msgpack.zst``: immutable, kept a while after replacement.
 
@@ -349,6 +370,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (SUBDIR + r"/repodata\.json", RepodataHandler),
     (SUBDIR + r"/repodata\.json\.zst", RepodataZstHandler),
     (SUBDIR + r"/repodata_shards\.msgpack\.zst", ShardIndexHandler),
+    (SUBDIR + r"/run_exports\.json", RunExportsHandler),
     (SUBDIR + r"/shards/(?P<digest>[0-9a-f]{64})\.msgpack\.zst", ShardHandler),
     (SUBDIR + r"/(?P<filename>[^/]+(?:\.conda|\.tar\.bz2))", PackageFileHandler),
 ]

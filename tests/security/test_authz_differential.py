@@ -218,6 +218,7 @@ LABEL_ROUTES = (
     policy.Route(
         "GET", "/conda/{org}/label/{label}/noarch/repodata_shards.msgpack.zst", family="conda"
     ),
+    policy.Route("GET", "/conda/{org}/label/{label}/noarch/run_exports.json", family="conda"),
     policy.Route("GET", "/conda/{org}/label/{label}/channeldata.json", family="conda"),
     policy.Route("GET", "/conda/{org}/label/{label}/noarch/{conda_file}", family="conda"),
     policy.Route("GET", "/pypi/{org}/label/{label}/simple/", family="pypi"),

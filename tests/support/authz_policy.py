@@ -416,6 +416,13 @@ ROUTES: tuple[Route, ...] = (
         family="conda",
     ),
     _r("GET", "/conda/{org}/noarch/shards/{digest}.msgpack.zst", FILE_READ, family="conda"),
+    _r(
+        "GET",
+        "/conda/{org}/noarch/run_exports.json",
+        lists="text",
+        lists_files=True,
+        family="conda",
+    ),
     _r("GET", "/conda/{org}/noarch/{conda_file}", FILE_READ, family="conda"),
     _r(
         "GET",

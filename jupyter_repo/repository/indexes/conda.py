@@ -25,10 +25,27 @@ from jupyter_repo.repository.indexes import shards
 
 #: Bumped whenever the serialisation changes, so that ETags of old documents never match
 #: and stored records (``CondaRecord.format``) are made again.
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 FORMAT_VERSION = b"jr-repodata-%d" % RECORD_FORMAT
-#: Keys of ``File.attrs`` that are ours, not ``info/index.json``'s: never part of a record.
-NOT_RECORD_KEYS = frozenset({"run_exports"})
+#: Keys of ``File.attrs`` never part of a record: ``run_exports`` is ours (from
+#: ``info/run_exports.json``; it has a document of its own), the others are the
+#: ``info/index.json`` keys conda-index leaves out of repodata.
+NOT_RECORD_KEYS = frozenset(
+    {
+        "run_exports",
+        "arch",
+        "binstar",
+        "has_prefix",
+        "machine",
+        "mtime",
+        "operatingsystem",
+        "platform",
+        "requires_features",
+        "target-triplet",
+        "ucs",
+    }
+)
+RUN_EXPORTS_VERSION = 1
 TAR_BZ2 = ".tar.bz2"
 
 
@@ -73,6 +90,9 @@ class Segment:
     #: Comma-joined ``"<file>":{record}`` members of ``packages`` / ``packages.conda``.
     packages: bytes
     packages_conda: bytes
+    #: The same for ``run_exports.json``: ``"<file>":{"run_exports":{...}}``.
+    run_exports: bytes
+    run_exports_conda: bytes
     shard: bytes
     shard_sha256: str
     #: This segment's pre-encoded entry of the shard index (msgpack name and raw hash).
@@ -84,7 +104,13 @@ class Segment:
 
     @property
     def nbytes(self) -> int:
-        return len(self.packages) + len(self.packages_conda) + len(self.shard)
+        return (
+            len(self.packages)
+            + len(self.packages_conda)
+            + len(self.shard)
+            + len(self.run_exports)
+            + len(self.run_exports_conda)
+        )
 
 
 def repodata_record(row: FileRow, subdir: str) -> dict[str, Any]:
@@ -103,6 +129,20 @@ def repodata_record(row: FileRow, subdir: str) -> dict[str, Any]:
 
 def _member(filename: str, record: dict[str, Any]) -> str:
     return json.dumps(filename) + ":" + json.dumps(record, sort_keys=True, separators=(",", ":"))
+
+
+def run_exports_member(row: FileRow) -> bytes:
+    """The file's ``"<file>":{"run_exports":{...}}`` member of ``run_exports.json`` (``{}``
+    when the package ships none). Stored attributes are decoded only when they hold any."""
+    attrs = row.attrs
+    exports: Any = None
+    if isinstance(attrs, dict):
+        exports = attrs.get("run_exports")
+    elif '"run_exports"' in attrs:
+        exports = json.loads(attrs).get("run_exports")
+    if not exports or not isinstance(exports, dict):
+        return (json.dumps(row.filename) + ':{"run_exports":{}}').encode()
+    return _member(row.filename, {"run_exports": exports}).encode()
 
 
 def serialize(row: FileRow, subdir: str) -> SerializedRecord:
@@ -126,12 +166,16 @@ def make_segment(
     made: list[tuple[int, SerializedRecord]] = []
     tar_bz2: list[SerializedRecord] = []
     conda: list[SerializedRecord] = []
+    exports: list[bytes] = []
+    exports_conda: list[bytes] = []
     for row in sorted(rows, key=lambda item: item.filename):
         record = row.stored
         if record is None:
             record = serialize(row, subdir)
             made.append((row.file_id, record))
-        (tar_bz2 if row.filename.endswith(TAR_BZ2) else conda).append(record)
+        legacy = row.filename.endswith(TAR_BZ2)
+        (tar_bz2 if legacy else conda).append(record)
+        (exports if legacy else exports_conda).append(run_exports_member(row))
     packages = b",".join(record.member for record in tar_bz2)
     packages_conda = b",".join(record.member for record in conda)
     shard = shards.encode_shard(
@@ -150,6 +194,8 @@ def make_segment(
         public=first.public,
         packages=packages,
         packages_conda=packages_conda,
+        run_exports=b",".join(exports),
+        run_exports_conda=b",".join(exports_conda),
         shard=shard,
         shard_sha256=digest.hex(),
         shard_entry=shards.index_entry(name, digest),
@@ -236,6 +282,24 @@ def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
                 first = False
         result.append(middle)
     return result
+
+
+def run_exports_document(subdir: str, segments: Iterable[Segment]) -> bytes:
+    """``run_exports.json`` (CEP 12) of a view: every file's ``run_exports``, ``{}`` when it
+    has none, in the layout conda-index writes."""
+    segments = list(segments)
+    info = json.dumps({"subdir": subdir, "version": RUN_EXPORTS_VERSION}, separators=(",", ":"))
+    return b"".join(
+        (
+            b'{"info":',
+            info.encode(),
+            b',"packages":{',
+            b",".join(item.run_exports for item in segments if item.run_exports),
+            b'},"packages.conda":{',
+            b",".join(item.run_exports_conda for item in segments if item.run_exports_conda),
+            b"}}",
+        )
+    )
 
 
 def assemble(subdir: str, segments: Sequence[Segment]) -> bytes:

@@ -92,6 +92,7 @@ class ChannelView:
         entries = [segment.shard_entry for segment in segments]
         self.shard_index = Once(lambda: shards.encode_index(subdir, entries))
         self.zst = Once(lambda: compress(self.pieces, compression))
+        self.run_exports = Once(lambda: conda.run_exports_document(subdir, segments))
 
     @property
     def document(self) -> bytes:
@@ -100,7 +101,12 @@ class ChannelView:
 
     @property
     def nbytes(self) -> int:
-        return self.size + len(self.shard_index.ready or b"") + len(self.zst.ready or b"")
+        return (
+            self.size
+            + len(self.shard_index.ready or b"")
+            + len(self.zst.ready or b"")
+            + len(self.run_exports.ready or b"")
+        )
 
 
 @dataclass
