@@ -278,7 +278,9 @@ class File(Base):
     core_metadata: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     #: A conda file's ``channeldata.json`` keys, read from the package at upload
     #: (``inspect/condachannel.py``); ``None`` for files stored before they were kept.
-    conda_channel: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    conda_channel: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
     blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), index=True)
     uploader_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), default=None

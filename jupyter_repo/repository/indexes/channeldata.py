@@ -130,15 +130,25 @@ def document(rows: Iterable[ChanneldataRow]) -> bytes:
     return json.dumps(result, sort_keys=True, separators=(",", ":")).encode()
 
 
+def _decoded(value: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
+    """A JSON column read as text: text from SQLite, already decoded from PostgreSQL."""
+    if value is None:
+        return {}
+    return json.loads(value) if isinstance(value, (str, bytes)) else dict(value)
+
+
 def _stored_fields(
-    channel: str | None, attrs: str | None, indexed_at_ms: int, package: dict[str, Any]
+    channel: str | dict[str, Any] | None,
+    attrs: str | dict[str, Any] | None,
+    indexed_at_ms: int,
+    package: dict[str, Any],
 ) -> dict[str, Any]:
     """A file's channeldata fields; for a file stored before they were kept (``channel`` is
     ``None``), what its ``info/index.json`` and its package's columns give."""
     if channel is not None:
-        fields: dict[str, Any] = json.loads(channel)
+        fields = _decoded(channel)
     else:
-        index = json.loads(attrs or "{}")
+        index = _decoded(attrs)
         fields = {key: value for key, value in package.items() if value}
         fields.update({key: index[key] for key in NEWEST_FIELDS if index.get(key) is not None})
         fields.update(dict.fromkeys(FLAGS, False))
