@@ -468,7 +468,8 @@ class CondaRecord(Base):
     """A conda file's repodata record, serialised once (it never changes for a file).
 
     ``member`` is the ``"<file>":{record}`` JSON member of ``repodata.json``, ``shard_member``
-    the msgpack ``file: record`` pair of a CEP-16 shard, ``name`` the record's name. Index
+    the msgpack ``file: record`` pair of a CEP-16 shard, ``run_exports`` the file's member of
+    ``run_exports.json`` (``NULL`` in rows of format 1), ``name`` the record's name. Index
     builds write rows as they serialise records, so that a process that builds an index
     from scratch (a restart, a new process) joins stored bytes instead of decoding and
     re-encoding every record. ``format`` tells rows of an older serialisation apart.
@@ -483,3 +484,4 @@ class CondaRecord(Base):
     name: Mapped[str] = mapped_column(String(256))
     member: Mapped[bytes] = mapped_column(LargeBinary)
     shard_member: Mapped[bytes] = mapped_column(LargeBinary)
+    run_exports: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

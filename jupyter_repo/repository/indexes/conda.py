@@ -19,6 +19,7 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from jupyter_repo.repository.indexes import shards
@@ -57,6 +58,8 @@ class SerializedRecord:
     name: str
     member: bytes
     shard_member: bytes
+    #: The ``"<file>":{"run_exports":{...}}`` member of ``run_exports.json``.
+    run_exports: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +116,15 @@ class Segment:
         )
 
 
-def repodata_record(row: FileRow, subdir: str) -> dict[str, Any]:
+def _attrs(row: FileRow) -> dict[str, Any]:
+    return json.loads(row.attrs) if isinstance(row.attrs, (str, bytes)) else row.attrs
+
+
+def repodata_record(
+    row: FileRow, subdir: str, attrs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The repodata record of a file: its ``info/index.json`` plus size and hashes."""
-    attrs = json.loads(row.attrs) if isinstance(row.attrs, (str, bytes)) else row.attrs
+    attrs = _attrs(row) if attrs is None else attrs
     record = {key: value for key, value in attrs.items() if key not in NOT_RECORD_KEYS}
     record["subdir"] = subdir
     record["md5"] = row.md5
@@ -131,26 +140,24 @@ def _member(filename: str, record: dict[str, Any]) -> str:
     return json.dumps(filename) + ":" + json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
-def run_exports_member(row: FileRow) -> bytes:
+def run_exports_member(filename: str, attrs: dict[str, Any]) -> bytes:
     """The file's ``"<file>":{"run_exports":{...}}`` member of ``run_exports.json`` (``{}``
-    when the package ships none). Stored attributes are decoded only when they hold any."""
-    attrs = row.attrs
-    exports: Any = None
-    if isinstance(attrs, dict):
-        exports = attrs.get("run_exports")
-    elif '"run_exports"' in attrs:
-        exports = json.loads(attrs).get("run_exports")
+    when the package ships none)."""
+    exports = attrs.get("run_exports")
     if not exports or not isinstance(exports, dict):
-        return (json.dumps(row.filename) + ':{"run_exports":{}}').encode()
-    return _member(row.filename, {"run_exports": exports}).encode()
+        # What json.dumps does for a str, without building an encoder per file.
+        return (encode_basestring_ascii(filename) + ':{"run_exports":{}}').encode()
+    return _member(filename, {"run_exports": exports}).encode()
 
 
 def serialize(row: FileRow, subdir: str) -> SerializedRecord:
-    record = repodata_record(row, subdir)
+    attrs = _attrs(row)
+    record = repodata_record(row, subdir, attrs)
     return SerializedRecord(
         str(record["name"]),
         _member(row.filename, record).encode(),
         shards.shard_pair(row.filename, record),
+        run_exports_member(row.filename, attrs),
     )
 
 
@@ -175,7 +182,7 @@ def make_segment(
             made.append((row.file_id, record))
         legacy = row.filename.endswith(TAR_BZ2)
         (tar_bz2 if legacy else conda).append(record)
-        (exports if legacy else exports_conda).append(run_exports_member(row))
+        (exports if legacy else exports_conda).append(record.run_exports)
     packages = b",".join(record.member for record in tar_bz2)
     packages_conda = b",".join(record.member for record in conda)
     shard = shards.encode_shard(
