@@ -333,3 +333,38 @@ def test_rattler_installs_from_the_channel(rules_channel: RulesChannel, tmp_path
     assert result["ok"], result
     assert result["installed"] == {"rules-lib": "2.0", "rules-tool": "0.1"}
     assert any(url.endswith("rules-lib-2.0-h1_1.tar.bz2") for url in result["urls"])
+
+
+def test_recipe_aliases_and_oversized_about_fields_stay_bounded(
+    server: RepoServer, tmp_path: Path
+) -> None:
+    """A recipe whose ``source`` is a YAML alias bomb (nine levels of nine-fold references:
+    tiny as YAML, 9**10 items as JSON) and an about.json with a 1 MB summary: the upload is
+    accepted and channeldata keeps only bounded text (the recipe's non-text values are left
+    out, long texts cut)."""
+    levels = "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{','.join([f'*{chr(97 + i)}'] * 9)}]\n" for i in range(9)
+    )
+    bomb = (
+        f"a: &a [x,x,x,x,x,x,x,x,x]\n{levels}source:\n  url: *j\n  git_url: https://g.example/x\n"
+    )
+    owner = server.create_user(f"cb{uuid.uuid4().hex[:8]}")
+    publish.conda(
+        server,
+        server.token(owner),
+        owner,
+        tmp_path,
+        "bomb-lib",
+        "1.0",
+        extra_info={
+            "info/recipe/meta.yaml": bomb.encode(),
+            "info/about.json": _about(summary="s" * 1_000_000, keywords=["k"] * 10_000),
+        },
+    )
+    response = _get(f"{server.url}/conda/{owner}/channeldata.json")
+    entry = response.json()["packages"]["bomb-lib"]
+    assert "source_url" not in entry
+    assert entry["source_git_url"] == "https://g.example/x"
+    assert entry["summary"] == "s" * 2_000
+    assert entry["keywords"] == ["k"] * 100
+    assert len(response.content) < 20_000

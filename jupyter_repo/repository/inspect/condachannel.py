@@ -47,6 +47,10 @@ FLAGS = (
 #: The recipe files conda-index reads, the first one in the archive winning.
 RECIPE_MEMBERS = ("info/recipe/meta.yaml", "info/recipe/meta.yaml.rendered", "info/meta.yaml")
 _LINK_SCRIPTS = ("pre-link", "post-link", "pre-unlink")
+#: Bounds of what a file may put in channeldata: every build of a channel reads these.
+MAX_DESCRIPTION = 20_000
+MAX_TEXT = 2_000
+MAX_ITEMS = 100
 
 
 def flags(paths: list[dict[str, Any]] | None) -> dict[str, bool]:
@@ -71,15 +75,30 @@ def flags(paths: list[dict[str, Any]] | None) -> dict[str, bool]:
 
 
 def recipe(data: bytes | None) -> dict[str, Any]:
-    """The recipe's top-level mapping, or ``{}`` when it is absent or not plain YAML (an
-    unrendered recipe's Jinja, say)."""
+    """What channeldata takes from the recipe: its ``source`` section's text values, as
+    ``{"source": {...}}``; ``{}`` when the recipe is absent or not plain YAML (an unrendered
+    recipe's Jinja, say). Nothing else is kept: YAML aliases can make a small document
+    expand into an enormous one once it is written out as JSON."""
     if not data:
         return {}
     try:
         loaded = yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (yaml.YAMLError, ValueError, RecursionError):
         return {}
-    return loaded if isinstance(loaded, dict) else {}
+    source = loaded.get("source") if isinstance(loaded, dict) else None
+    if not isinstance(source, dict):
+        return {}
+    return {"source": {str(key): value for key, value in source.items() if isinstance(value, str)}}
+
+
+def _bounded(key: str, value: Any) -> Any:
+    """A text or a list of texts, cut to size; ``None`` (left out) for any other shape."""
+    limit = MAX_DESCRIPTION if key == "description" else MAX_TEXT
+    if isinstance(value, str):
+        return value[:limit]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [item[:limit] for item in value[:MAX_ITEMS]]
+    return None
 
 
 def _flattened(value: Any) -> Any:
@@ -111,7 +130,9 @@ def fields(
     for key in ("description", "summary"):
         if key in merged:
             merged[key] = _flattened(merged[key])
-    kept = {key: merged[key] for key in NEWEST_FIELDS if merged.get(key) is not None}
+    kept = {
+        key: value for key in NEWEST_FIELDS if (value := _bounded(key, merged.get(key))) is not None
+    }
     kept.update({key: bool(merged.get(key)) for key in FLAGS})
     kept["name"] = index["name"]
     if isinstance(index.get("timestamp"), int):
