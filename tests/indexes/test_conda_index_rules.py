@@ -29,6 +29,7 @@ import pytest
 import requests
 
 from jupyter_repo.demo import builders
+from jupyter_repo.repository.indexes.channeldata import ChanneldataRow, document
 from tests.support import processes, publish
 from tests.support.paths import ROOT
 from tests.support.server import RepoServer
@@ -368,3 +369,35 @@ def test_recipe_aliases_and_oversized_about_fields_stay_bounded(
     assert entry["summary"] == "s" * 2_000
     assert entry["keywords"] == ["k"] * 100
     assert len(response.content) < 20_000
+
+
+@pytest.mark.parametrize("newer_first", [True, False], ids=["newer-first", "older-first"])
+@pytest.mark.parametrize(
+    ("older", "newer"),
+    [
+        ("1.9", "1.10"),
+        ("1.0rc1", "1.0"),
+        ("1.0.dev1", "1.0"),
+        ("1.0", "1.0.post1"),
+        ("9.9", "1!0.1"),
+        ("1.0+local", "1.0"),
+        ("not a version", "0.1"),
+    ],
+)
+def test_channeldata_newest_version_is_conda_version_order(
+    older: str, newer: str, newer_first: bool
+) -> None:
+    """Not upload order, not string order, not the order the subdirs are visited in; the
+    older version keeps the later timestamp. A version conda cannot parse counts as oldest."""
+    subdirs = ("linux-64", "noarch") if newer_first else ("noarch", "linux-64")
+    rows = [
+        ChanneldataRow(
+            subdir,
+            f"p-{version}-0.conda",
+            {"name": "p", "version": version, "timestamp": stamp, "summary": f"about {version}"},
+        )
+        for subdir, version, stamp in ((subdirs[0], newer, 100), (subdirs[1], older, 200))
+    ]
+    entry = json.loads(document(rows))["packages"]["p"]
+    assert (entry["version"], entry["summary"]) == (newer, f"about {newer}")
+    assert entry["timestamp"] == 200
