@@ -6,6 +6,7 @@ is not found), files and PEP 658 ``.metadata`` next to
 the project page. Private projects need a token: in the path (``/pypi/t/<token>/...`` or
 ``/t/<token>/pypi/...``), as ``Authorization: token|Bearer``, or as the password of HTTP
 Basic (``https://__token__:<token>@host/pypi/<owner>/simple``), which pip and uv send.
+Pages and the JSON API are gzipped for clients that accept it (``encoding.py``).
 Redirects are relative, so the token and any proxy prefix survive them. Pages are rendered
 (and their ETags hashed) on a worker thread, never on the event loop.
 """
@@ -90,10 +91,10 @@ class _SimpleHandler(IndexHandler):
             )
         return chosen
 
-    def send_page(self, page: tuple[bytes, str], media_type: str) -> None:
+    async def send_page(self, page: tuple[bytes, str], media_type: str) -> None:
         body, etag = page
         content_type = media_type + ("; charset=utf-8" if "html" in media_type else "")
-        self.send_bytes(
+        await self.send_document(
             body,
             etag,
             changed_at_ms=0,
@@ -136,7 +137,7 @@ class SimpleRootHandler(_SimpleHandler):
                 else pypi.root_html(projects)
             )
 
-        self.send_page(await self.run(render), media_type)
+        await self.send_page(await self.run(render), media_type)
 
 
 class ProjectHandler(_SimpleHandler):
@@ -162,7 +163,7 @@ class ProjectHandler(_SimpleHandler):
                 else pypi.project_html(normalized, found)
             )
 
-        self.send_page(await self.run(render), media_type)
+        await self.send_page(await self.run(render), media_type)
 
 
 class DistFileHandler(IndexHandler):
@@ -231,7 +232,7 @@ class ProjectJsonHandler(IndexHandler):
             )
 
         body, etag = await self.run(render)
-        self.send_bytes(
+        await self.send_document(
             body,
             etag,
             changed_at_ms=0,
