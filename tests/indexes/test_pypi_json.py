@@ -340,3 +340,36 @@ def test_json_api_reads_an_sdists_static_metadata(project: Project) -> None:
     # Without served metadata the inspection's record still answers the essentials.
     older = _get(f"{project.base}/pypi/static-src/1.2/json").json()["info"]
     assert older["requires_dist"] == ["pure-dep>=1.0"] and older["requires_python"] == ">=3.9"
+
+
+def test_pip_compile_takes_hashes_from_the_json_api(project: Project, tmp_path: Path) -> None:
+    """pip-tools (``pip-compile --generate-hashes``) reads every file's sha256 from
+    ``<index>/../pypi/<project>/json`` and the dependencies from the PEP 658 metadata, so
+    it downloads no distribution to hash it."""
+    from tests.indexes.test_pypi_index import BIN, _run
+
+    requirements = tmp_path / "requirements.in"
+    requirements.write_text("static-src==1.0\n")
+    output = tmp_path / "requirements.txt"
+    before = len(project.server.log_text())
+    options = ["--generate-hashes", "--no-header", "--no-annotate"]
+    options += ["--cache-dir", str(tmp_path / "cache"), "--index-url", f"{project.base}/simple"]
+    result = _run(
+        [str(BIN / "pip-compile"), *options, "--output-file", str(output), str(requirements)],
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    pins = output.read_text()
+    # pure-dep 2.0 needs extra-thing, which no index has: 1.0 it is.
+    assert "pure-dep==1.0" in pins and "static-src==1.0" in pins
+    for key in ("static", "dep1"):
+        digest = hashlib.sha256(project.files[key].read_bytes()).hexdigest()
+        assert f"--hash=sha256:{digest}" in pins, pins
+    # Where pip-tools looks (the server logs only failures, so ask pip the same way).
+    from pip._internal.models.index import PackageIndex
+
+    json_api = PackageIndex(f"{project.base}/simple", file_storage_domain="").pypi_url
+    assert json_api == f"{project.base}/pypi"
+    for name in ("static-src", "pure-dep"):
+        assert _get(f"{json_api}/{name}/json").status_code == 200
+    assert f"/pypi/{project.owner}/pypi/" not in project.server.log_text()[before:]
