@@ -84,7 +84,7 @@ class IndexHandler(BaseHandler):
 
     def cache_control(self) -> str:
         """Short-lived caching; ``private`` whenever the caller identified itself."""
-        scope = "public" if self.actor.anonymous else "private"
+        scope = "public" if self.actor.anonymous and self.refused_token is None else "private"
         return f"{scope}, max-age={self.settings.get('channel_max_age', 30)}"
 
     def is_fresh(self, etag: str, changed_at_ms: int) -> bool:

@@ -204,7 +204,10 @@ def test_repodata_records_caching_and_status_codes(server: RepoServer, channel: 
     assert private.headers["ETag"] != etag
     bearer = _get(url, Authorization=f"Bearer {channel.read_token}")
     assert bearer.content == private.content
-    assert _get(url.replace("/conda/", "/t/not-a-real-token-42/conda/")).status_code == 401
+    # A refused token gets the public view (with a warning), never the private one.
+    refused = _get(url.replace("/conda/", "/t/not-a-real-token-42/conda/"))
+    assert refused.status_code == 200 and refused.content == first.content
+    assert "invalid, expired or revoked" in refused.headers["Warning"]
     # A valid token without rights over the owner's private packages: the public view.
     stranger = server.create_user(f"x{uuid.uuid4().hex[:8]}")
     assert _get(url, Authorization=f"token {server.token(stranger)}").content == first.content
