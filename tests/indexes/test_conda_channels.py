@@ -330,7 +330,14 @@ def test_error_answers_keep_the_connection_alive(server: RepoServer, channel: Ch
     for method, path, headers, status in (
         ("HEAD", f"{base}/repodata.json.bz2", {}, 404),
         ("GET", f"{base}/repodata.json", {}, 200),
-        ("GET", f"{base}/repodata.json", {"Authorization": "token jr-bad-token-000000"}, 401),
+        # A refused token: the public answer, or 401 for what anonymous callers cannot see.
+        ("GET", f"{base}/repodata.json", {"Authorization": "token jr-bad-token-000000"}, 200),
+        (
+            "GET",
+            "/conda/nobody-here/noarch/repodata.json",
+            {"Authorization": "token jr-bad-token-000000"},
+            401,
+        ),
         ("HEAD", f"{base}/repodata.json.zst", {}, 200),
         ("GET", "/conda/nobody-here/noarch/repodata.json", {}, 404),
         ("GET", f"{base}/repodata_shards.msgpack.zst", {}, 200),
