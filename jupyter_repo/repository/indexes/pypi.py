@@ -44,6 +44,17 @@ class DistFile:
     upload_time: datetime
     requires_python: str | None
     metadata_sha256: str | None
+    #: PEP 592: installers skip a yanked file unless a requirement pins its version exactly.
+    yanked: bool = False
+    #: Why it was yanked ("" when no reason was given).
+    yanked_reason: str = ""
+
+    @property
+    def yanked_value(self) -> bool | str:
+        """PEP 691's ``yanked``: ``False``, or the reason (``True`` when none was given)."""
+        if not self.yanked:
+            return False
+        return self.yanked_reason or True
 
 
 def _visibility(actor: Actor, label: str) -> Any:
@@ -108,6 +119,8 @@ def project_files(session: Session, actor: Actor, located: Located, project: str
                 upload_time=file.upload_time,
                 requires_python=(file.attrs or {}).get("requires_python") or None,
                 metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata else None,
+                yanked=file.yanked_at is not None,
+                yanked_reason=file.yanked_reason or "",
             )
         )
     return sorted(files, key=lambda item: item.filename)
@@ -179,7 +192,7 @@ def project_json(project: str, files: Sequence[DistFile]) -> bytes:
                 "dist-info-metadata": metadata,
                 "size": item.size,
                 "upload-time": _iso(item.upload_time),
-                "yanked": False,
+                "yanked": item.yanked_value,
             }
         )
     versions = sorted({item.version for item in files})
@@ -205,6 +218,8 @@ def project_html(project: str, files: Sequence[DistFile]) -> bytes:
                 f' data-core-metadata="sha256={item.metadata_sha256}"'
                 f' data-dist-info-metadata="sha256={item.metadata_sha256}"'
             )
+        if item.yanked:  # PEP 592: the attribute's value is the reason, possibly empty
+            attributes += f' data-yanked="{html.escape(item.yanked_reason)}"'
         href = html.escape(item.filename)
         links.append(f'    <a href="{href}#sha256={item.sha256}"{attributes}>{href}</a><br>')
     body = "\n".join(links)

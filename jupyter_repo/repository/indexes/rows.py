@@ -69,6 +69,7 @@ def _statements() -> dict[str, Any]:
             CondaRecord.name,
             CondaRecord.member,
             CondaRecord.shard_member,
+            File.yanked_at,
         )
         .join(Package, Package.id == File.package_id)
         .join(FileLabel, FileLabel.file_id == File.id)
@@ -153,6 +154,7 @@ def _file_row(row: Any) -> conda.FileRow:
         name,
         member,
         shard_member,
+        yanked_at,
     ) = row
     stored = conda.SerializedRecord(name, member, shard_member) if member is not None else None
     return conda.FileRow(
@@ -167,4 +169,5 @@ def _file_row(row: Any) -> conda.FileRow:
         package_key,
         public,
         stored,
+        yanked_at is not None,
     )
