@@ -255,6 +255,15 @@ export class RepoClient {
     return this.post<{ path: string }>('open', request);
   }
 
+  /** Install a package (conda or pip) into a kernel's environment (a task). */
+  install(request: {
+    spec: string;
+    kernel_name?: string;
+    label?: string;
+  }): Promise<ITaskRef> {
+    return this.post<ITaskRef>('install', request);
+  }
+
   installEnvironment(request: {
     owner: string;
     name: string;

@@ -1,13 +1,22 @@
 /**
  * The left-sidebar "Repository" panel: who I am on which repository, my namespaces and
- * their packages, a search, and for each notebook "Open" (download it into the workspace)
- * and "Install environment" (the environment attached to it). Actions are Lab toolbar
- * buttons with icons, as in Lab's own side panels.
+ * their packages, a search, and for each package the actions its type allows (rows.ts):
+ * Open, Open with its environment, Install into this kernel, Create as a new kernel,
+ * Copy install command, View on the web. They are Lab toolbar buttons with icons on the
+ * row, and entries of Lab's context menu on it, as in Lab's own side panels.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
-import { Dialog, Notification, showDialog } from '@jupyterlab/apputils';
+import {
+  Clipboard,
+  Dialog,
+  Notification,
+  showDialog
+} from '@jupyterlab/apputils';
+import { DocumentWidget } from '@jupyterlab/docregistry';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import {
+  addIcon,
+  copyIcon,
   downloadIcon,
   kernelIcon,
   LabIcon,
@@ -22,21 +31,52 @@ import {
 import { Signal } from '@lumino/signaling';
 import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 
-import type { IPackageItem, IStatus } from './api';
+import type { IPackageItem, IStatus, ITaskRef } from './api';
 import { h } from './dom';
 import { messageOf } from './errors';
+import { createEnvironment, IEnvironmentRef } from './openenv';
 import {
   attachedEnvironment,
   environmentPlan,
   IEnvironmentPlan,
   pageLink
 } from './published';
+import {
+  installCommand,
+  installsEnvironment,
+  RowAction,
+  rowActions
+} from './rows';
 import { RepositoryState } from './state';
 
 const SEARCH_DELAY_MS = 300;
 
 /** The command the rows' "Open with its environment" runs (defined in index.ts). */
 export const OPEN_WITH_ENVIRONMENT = 'jupyter-repo:open-with-environment';
+
+/** The class of a package row (the context menu's selector). */
+const ROW_CLASS = 'jp-JupyterRepo-item';
+
+/** The rows' context-menu commands: this prefix and the action. */
+const ROW_COMMAND_PREFIX = 'jupyter-repo:row-';
+
+/** Where the rows' entries go among the context menu's (Lab's own entries come after). */
+const CONTEXT_MENU_RANK = 1;
+
+/** Every row action, in the order the menu and the toolbar show them. */
+const ROW_ACTIONS: RowAction[] = [
+  'open',
+  'open-with-environment',
+  'install',
+  'create-kernel',
+  'copy-install',
+  'view'
+];
+
+/** The key under which a notebook's attached environment is remembered. */
+function attachedKey(item: IPackageItem): string {
+  return `${item.owner}/${item.name}/${item.latest_version}`;
+}
 
 /** A widget over a plain DOM node. */
 function nodeWidget(node: HTMLElement): Widget {
@@ -52,7 +92,7 @@ class PackageRow extends Panel {
     trans: TranslationBundle
   ) {
     super();
-    this.addClass('jp-JupyterRepo-item');
+    this.addClass(ROW_CLASS);
     this.node.dataset.package = `${item.owner}/${item.name}`;
     const types = item.package_types ?? [];
     this.addWidget(
@@ -94,7 +134,14 @@ class PackageList extends Panel {
   }
 
   setItems(items: IPackageItem[], empty: string, showOwner: boolean): void {
+    // The same listing again (a refresh): the rows stay, so nothing flickers or moves
+    // under the pointer or an open menu.
+    const shown = JSON.stringify([items, empty, showOwner]);
+    if (shown === this.shown) {
+      return;
+    }
     this.clear();
+    this.shown = shown;
     if (!items.length) {
       this.setText(empty, 'jp-JupyterRepo-empty');
       return;
@@ -112,10 +159,13 @@ class PackageList extends Panel {
   }
 
   private clear(): void {
+    this.shown = '';
     for (const widget of [...this.widgets]) {
       widget.dispose();
     }
   }
+
+  private shown = '';
 }
 
 export class RepositoryPanel extends SidePanel {
@@ -189,6 +239,7 @@ export class RepositoryPanel extends SidePanel {
     this.addWidget(this.searchResults);
     this.addWidget(this.namespaces);
 
+    this.addContextMenu();
     state.statusChanged.connect(this.onStatusChanged, this);
     state.published.connect(this.onPublished, this);
   }
@@ -348,95 +399,203 @@ export class RepositoryPanel extends SidePanel {
     this.searchResults.show();
   }
 
-  /** The actions a package offers, as a toolbar of icon buttons. */
-  private actionsFor(item: IPackageItem): Toolbar {
+  /** Label, tooltip and icon of a row action (shared by the toolbar and the menu). */
+  private actionText(
+    action: RowAction,
+    name: string
+  ): { label: string; caption: string; icon: LabIcon } {
     const trans = this.trans;
-    const toolbar = new Toolbar();
-    const types = item.package_types ?? [];
-    const name = `${item.owner}/${item.name}`;
-    if (types.includes('ipynb')) {
-      toolbar.addItem(
-        'open',
-        this.actionButton(
-          notebookIcon,
-          trans.__('Open'),
-          trans.__('Download %1 into the workspace and open it', name),
-          () => this.open(item)
-        )
-      );
+    switch (action) {
+      case 'open':
+        return {
+          label: trans.__('Open'),
+          caption: trans.__('Download %1 into the workspace and open it', name),
+          icon: notebookIcon
+        };
+      case 'open-with-environment':
+        return {
+          label: trans.__('Open with its environment'),
+          caption: trans.__(
+            'Build the environment attached to %1 as a new kernel, then open the notebook with it',
+            name
+          ),
+          icon: kernelIcon
+        };
+      case 'install':
+        return {
+          label: trans.__('Install into this kernel'),
+          caption: trans.__(
+            'Install %1 into the environment of the current kernel (asks first)',
+            name
+          ),
+          icon: downloadIcon
+        };
+      case 'create-kernel':
+        return {
+          label: trans.__('Create as a new kernel'),
+          caption: trans.__(
+            'Build a new environment from %1 and register it as a kernel',
+            name
+          ),
+          icon: addIcon
+        };
+      case 'copy-install':
+        return {
+          label: trans.__('Copy install command'),
+          caption: trans.__(
+            'Copy the command that installs %1 (as its web page shows it)',
+            name
+          ),
+          icon: copyIcon
+        };
+      case 'view':
+        return {
+          label: trans.__('View on the web'),
+          caption: trans.__('Open the page of %1 in a new browser tab', name),
+          icon: launchIcon
+        };
     }
-    if (types.includes('ipynb')) {
-      const button = this.actionButton(
-        kernelIcon,
-        trans.__('Open with its environment'),
-        trans.__(
-          'Build the environment attached to %1 as a new kernel, then open the notebook with it',
-          name
-        ),
-        async () => {
-          await this.app.commands.execute(OPEN_WITH_ENVIRONMENT, {
-            owner: item.owner,
-            name: item.name
-          });
-        }
-      );
-      button.addClass('jp-JupyterRepo-openWithEnvironment');
-      button.hide(); // shown once the notebook is known to have an environment attached
-      toolbar.addItem('open-with-environment', button);
-      void this.hasEnvironment(item).then(attached => {
-        if (attached && !button.isDisposed) {
-          button.show();
+  }
+
+  /** The actions a row offers now (a notebook's environment ones once it is known to carry one). */
+  private actionsOf(item: IPackageItem): RowAction[] {
+    return rowActions(item, {
+      attached: this.attachedKnown.get(attachedKey(item)) ?? false
+    });
+  }
+
+  /** Run one action on a row's package. */
+  private async runAction(
+    action: RowAction,
+    item: IPackageItem
+  ): Promise<void> {
+    switch (action) {
+      case 'open':
+        return this.open(item);
+      case 'open-with-environment':
+        await this.app.commands.execute(OPEN_WITH_ENVIRONMENT, {
+          owner: item.owner,
+          name: item.name
+        });
+        return;
+      case 'install':
+        return installsEnvironment(item)
+          ? this.installEnvironment(item)
+          : this.installPackage(item);
+      case 'create-kernel':
+        return this.createKernel(item);
+      case 'copy-install':
+        return this.copyInstall(item);
+      case 'view':
+        window.open(
+          pageLink(item.html_url, item.public !== false, this.state.status.url),
+          '_blank',
+          'noopener'
+        );
+        return;
+    }
+  }
+
+  /**
+   * The rows' context menu: one command per action, shown on a row when it applies to
+   * that row's package (Lab's context menu, so it looks and behaves like Lab's own).
+   */
+  private addContextMenu(): void {
+    const { commands, contextMenu } = this.app;
+    // The row is taken when the menu opens: a reload of the listing may replace the row's
+    // node before an entry is chosen (Lab's hit test walks the node's current parents).
+    this.node.addEventListener('contextmenu', event => {
+      const row =
+        event.target instanceof Element
+          ? event.target.closest<HTMLElement>(`.${ROW_CLASS}`)
+          : null;
+      const key = row?.dataset.package;
+      this.menuItem = key ? (this.rows.get(key) ?? null) : null;
+    });
+    ROW_ACTIONS.forEach((action, rank) => {
+      const id = `${ROW_COMMAND_PREFIX}${action}`;
+      commands.addCommand(id, {
+        label: () => this.actionText(action, '').label,
+        icon: () => this.actionText(action, '').icon,
+        caption: () => {
+          const item = this.menuItem;
+          return this.actionText(
+            action,
+            item ? `${item.owner}/${item.name}` : ''
+          ).caption;
+        },
+        describedBy: { args: { type: 'object', properties: {} } },
+        isVisible: () => {
+          const item = this.menuItem;
+          return item !== null && this.actionsOf(item).includes(action);
+        },
+        execute: async () => {
+          const item = this.menuItem;
+          if (item) {
+            await this.runAction(action, item);
+          }
         }
       });
-    }
-    if (types.includes('ipynb') || types.includes('env')) {
-      toolbar.addItem(
-        'install-environment',
-        this.actionButton(
-          downloadIcon,
-          trans.__('Install environment'),
-          trans.__('Install the environment of %1 as a kernel', name),
-          () => this.installEnvironment(item)
-        )
+      contextMenu.addItem({
+        command: id,
+        selector: `.${ROW_CLASS}`,
+        rank: CONTEXT_MENU_RANK + rank
+      });
+    });
+  }
+
+  /** The actions a package offers, as a toolbar of icon buttons (all but the copy, which
+   * is in the row's context menu). */
+  private actionsFor(item: IPackageItem): Toolbar {
+    const toolbar = new Toolbar();
+    const name = `${item.owner}/${item.name}`;
+    this.rows.set(name, item);
+    const now = rowActions(item, { attached: false });
+    const once = rowActions(item, { attached: true });
+    const later: ToolbarButton[] = [];
+    for (const action of once) {
+      if (action === 'copy-install') {
+        continue;
+      }
+      const { label, caption, icon } = this.actionText(action, name);
+      const button = this.actionButton(icon, label, caption, () =>
+        this.runAction(action, item)
       );
+      button.addClass(`jp-JupyterRepo-action-${action}`);
+      if (!now.includes(action)) {
+        button.hide(); // shown once the notebook is known to have an environment attached
+        later.push(button);
+      }
+      toolbar.addItem(action, button);
     }
-    if (item.html_url) {
-      toolbar.addItem(
-        'view',
-        this.actionButton(
-          launchIcon,
-          trans.__('View'),
-          trans.__('Open the page of %1 in a new browser tab', name),
-          async () => {
-            window.open(
-              pageLink(
-                item.html_url,
-                item.public !== false,
-                this.state.status.url
-              ),
-              '_blank',
-              'noopener'
-            );
-          }
-        )
-      );
+    if ((item.package_types ?? []).includes('ipynb')) {
+      void this.environmentOf(item).then(attached => {
+        if (attached) {
+          later.filter(button => !button.isDisposed).forEach(b => b.show());
+        }
+      });
     }
     return toolbar;
   }
 
-  /** Whether the latest version of a published notebook has an environment attached
-   * (asked once per package and version). */
-  private hasEnvironment(item: IPackageItem): Promise<boolean> {
-    const key = `${item.owner}/${item.name}/${item.latest_version}`;
+  /** The environment the latest version of a published notebook carries, if any (asked
+   * once per package and version). */
+  private environmentOf(item: IPackageItem): Promise<IEnvironmentRef | null> {
+    const key = attachedKey(item);
     let known = this.attached.get(key);
     if (!known) {
       known = this.state.client
         .packageInfo(item.owner, item.name)
-        .then(info => info !== null && attachedEnvironment(info) !== null)
-        .catch(() => false);
+        .then(info => (info ? attachedEnvironment(info) : null))
+        .catch(() => null);
+      void known.then(found => this.attachedKnown.set(key, found !== null));
       this.attached.set(key, known);
     }
     return known;
+  }
+
+  private async hasEnvironment(item: IPackageItem): Promise<boolean> {
+    return (await this.environmentOf(item)) !== null;
   }
 
   /** A toolbar button that stays disabled while its action runs. */
@@ -468,6 +627,80 @@ export class RepositoryPanel extends SidePanel {
     return button;
   }
 
+  /** "Copy install command": the command the package's page shows, to the clipboard. */
+  private async copyInstall(item: IPackageItem): Promise<void> {
+    const trans = this.trans;
+    const types = item.package_types ?? [];
+    const environment = types.includes('ipynb')
+      ? await this.environmentOf(item)
+      : null;
+    const repositoryUrl = this.state.status.url;
+    if (!repositoryUrl) {
+      return; // not connected: there are no rows to copy from
+    }
+    const command = installCommand(item, repositoryUrl, environment);
+    try {
+      await navigator.clipboard.writeText(command);
+    } catch {
+      Clipboard.copyToSystem(command); // no async clipboard (a plain-http origin)
+    }
+    Notification.success(
+      trans.__(
+        'Copied the install command of %1/%2: %3',
+        item.owner,
+        item.name,
+        command
+      ),
+      { autoClose: 5000 }
+    );
+  }
+
+  /** "Create as a new kernel": build a new environment from the package (a notebook:
+   * from its attached environment) and register it as a kernel. */
+  private async createKernel(item: IPackageItem): Promise<void> {
+    const trans = this.trans;
+    const created = await createEnvironment(
+      this.state.client,
+      { owner: item.owner, name: item.name, version: null },
+      trans
+    );
+    if (!created) {
+      return;
+    }
+    await this.app.serviceManager.kernelspecs.refreshSpecs();
+    const done = created.reused
+      ? trans.__(
+          'The kernel “%1” already holds the environment of %2/%3.',
+          created.display_name,
+          item.owner,
+          item.name
+        )
+      : trans.__(
+          'Created the kernel “%1” from %2/%3.',
+          created.display_name,
+          item.owner,
+          item.name
+        );
+    this.showNotice(done);
+    Notification.success(done, { autoClose: 5000 });
+  }
+
+  /** The kernel "this kernel" means: the one of the document in focus, else the default. */
+  private thisKernel(): { name: string | undefined; display: string } {
+    const widget = this.app.shell.currentWidget;
+    const running =
+      widget instanceof DocumentWidget
+        ? widget.context.sessionContext.session?.kernel?.name
+        : undefined;
+    const specs = this.app.serviceManager.kernelspecs.specs;
+    const name = running ?? specs?.default;
+    return {
+      name,
+      display: name
+        ? (specs?.kernelspecs[name]?.display_name ?? name)
+        : this.trans.__('the default kernel')
+    };
+  }
   /** Download the notebook into the workspace and open it. */
   private async open(item: IPackageItem): Promise<void> {
     const trans = this.trans;
@@ -530,45 +763,16 @@ export class RepositoryPanel extends SidePanel {
     }
   }
 
-  /** Installing changes the kernel's environment: the user confirms what will happen. */
-  private async confirmInstall(item: IPackageItem): Promise<boolean> {
+  /** What installing a notebook's or an environment's environment installs, for the
+   * confirmation. */
+  private async environmentLines(
+    item: IPackageItem,
+    kernel: string
+  ): Promise<HTMLElement[]> {
     const trans = this.trans;
-    const specs = this.app.serviceManager.kernelspecs.specs;
-    const kernel = specs?.default
-      ? (specs.kernelspecs[specs.default]?.display_name ?? specs.default)
-      : trans.__('the default kernel');
     const found = await this.installPlan(item);
-    const lines: (HTMLElement | string)[] = [];
-    if (found) {
-      const { plan, source } = found;
-      const count = plan.conda.length + plan.pip.length;
-      lines.push(
-        h(
-          'p',
-          {},
-          trans._n(
-            'This installs %1 package from %2 version %3 into the environment of the kernel “%4”:',
-            'This installs %1 packages from %2 version %3 into the environment of the kernel “%4”:',
-            count,
-            source,
-            plan.version ?? '—',
-            kernel
-          )
-        ),
-        h(
-          'ul',
-          { class: 'jp-JupyterRepo-planList' },
-          ...[
-            ...plan.conda.map(spec => trans.__('conda: %1', spec)),
-            ...plan.pip.map(spec => trans.__('pip: %1', spec))
-          ]
-            .slice(0, 12)
-            .map(text => h('li', {}, text)),
-          count > 12 ? h('li', {}, trans.__('… and %1 more', count - 12)) : ''
-        )
-      );
-    } else {
-      lines.push(
+    if (!found) {
+      return [
         h(
           'p',
           {},
@@ -579,21 +783,55 @@ export class RepositoryPanel extends SidePanel {
             kernel
           )
         )
-      );
+      ];
     }
-    lines.push(
+    const { plan, source } = found;
+    const count = plan.conda.length + plan.pip.length;
+    return [
       h(
         'p',
         {},
-        trans.__(
-          'Packages already installed there may be upgraded or downgraded; a running kernel needs a restart to use them.'
+        trans._n(
+          'This installs %1 package from %2 version %3 into the environment of the kernel “%4”:',
+          'This installs %1 packages from %2 version %3 into the environment of the kernel “%4”:',
+          count,
+          source,
+          plan.version ?? '—',
+          kernel
         )
+      ),
+      h(
+        'ul',
+        { class: 'jp-JupyterRepo-planList' },
+        ...[
+          ...plan.conda.map(spec => trans.__('conda: %1', spec)),
+          ...plan.pip.map(spec => trans.__('pip: %1', spec))
+        ]
+          .slice(0, 12)
+          .map(text => h('li', {}, text)),
+        count > 12 ? h('li', {}, trans.__('… and %1 more', count - 12)) : ''
       )
-    );
+    ];
+  }
+
+  /** Installing changes the kernel's environment: the user confirms what will happen. */
+  private async confirmInstall(lines: HTMLElement[]): Promise<boolean> {
+    const trans = this.trans;
     const answer = await showDialog({
       title: trans.__('Install into the kernel’s environment?'),
       body: new Widget({
-        node: h('div', { class: 'jp-JupyterRepo-confirm' }, ...lines)
+        node: h(
+          'div',
+          { class: 'jp-JupyterRepo-confirm' },
+          ...lines,
+          h(
+            'p',
+            {},
+            trans.__(
+              'Packages already installed there may be upgraded or downgraded; a running kernel needs a restart to use them.'
+            )
+          )
+        )
       }),
       buttons: [
         Dialog.cancelButton({ label: trans.__('Cancel') }),
@@ -603,33 +841,78 @@ export class RepositoryPanel extends SidePanel {
     return answer.button.accept;
   }
 
+  /** "Install into this kernel" for an environment, or a notebook's attached one. */
   private async installEnvironment(item: IPackageItem): Promise<void> {
     const trans = this.trans;
-    if (!(await this.confirmInstall(item))) {
+    const kernel = this.thisKernel();
+    if (
+      !(await this.confirmInstall(
+        await this.environmentLines(item, kernel.display)
+      ))
+    ) {
       return;
     }
-    this.showNotice(
-      trans.__('Installing the environment of %1/%2…', item.owner, item.name)
+    await this.runInstall(
+      trans.__('Installing the environment of %1/%2…', item.owner, item.name),
+      trans.__('Installed the environment of %1/%2.', item.owner, item.name),
+      () =>
+        this.state.client.installEnvironment({
+          owner: item.owner,
+          name: item.name,
+          kernel_name: kernel.name
+        })
     );
+  }
+
+  /** "Install into this kernel" for a conda or pip package. */
+  private async installPackage(item: IPackageItem): Promise<void> {
+    const trans = this.trans;
+    const kernel = this.thisKernel();
+    const lines = [
+      h(
+        'p',
+        {},
+        trans.__(
+          'This installs %1/%2 version %3 into the environment of the kernel “%4”.',
+          item.owner,
+          item.name,
+          item.latest_version ?? '—',
+          kernel.display
+        )
+      )
+    ];
+    if (!(await this.confirmInstall(lines))) {
+      return;
+    }
+    await this.runInstall(
+      trans.__('Installing %1/%2…', item.owner, item.name),
+      trans.__('Installed %1/%2.', item.owner, item.name),
+      () =>
+        this.state.client.install({
+          spec: `${item.owner}/${item.name}`,
+          kernel_name: kernel.name
+        })
+    );
+  }
+
+  /** Start an install task and follow it in the panel's notice until it ends. */
+  private async runInstall(
+    starting: string,
+    installed: string,
+    start: () => Promise<ITaskRef>
+  ): Promise<void> {
+    const trans = this.trans;
+    this.showNotice(starting);
     try {
       const client = this.state.client;
-      const ref = await client.installEnvironment({
-        owner: item.owner,
-        name: item.name
-      });
+      const ref = await start();
       const task = await client.waitForTask(ref.task_id, update =>
         this.showNotice(
           update.message || trans.__('Installing… (%1)', update.state)
         )
       );
       if (task.state === 'succeeded') {
-        const done =
-          task.message ||
-          trans.__(
-            'Installed the environment of %1/%2.',
-            item.owner,
-            item.name
-          );
+        const done = task.message || installed;
         this.showNotice(done);
         Notification.success(done);
       } else {
@@ -658,7 +941,15 @@ export class RepositoryPanel extends SidePanel {
   private readonly searchList: PackageList;
   private readonly namespaces: Panel;
   private readonly lists = new Map<string, PackageList>();
-  private readonly attached = new Map<string, Promise<boolean>>();
+  /** The rows shown, by `owner/name` (what the context menu acts on). */
+  private readonly rows = new Map<string, IPackageItem>();
+  private readonly attached = new Map<
+    string,
+    Promise<IEnvironmentRef | null>
+  >();
+  private readonly attachedKnown = new Map<string, boolean>();
+  /** The row the context menu was opened on. */
+  private menuItem: IPackageItem | null = null;
   private sectionsKey = '';
   private searchTimer = 0;
   private generation = 0;

@@ -595,7 +595,7 @@ def test_install_from_the_sidebar_asks_first_and_shows_what_it_installs(  # type
     open_lab(page, lab)
     panel = show_sidebar(page)
     row = panel.locator(f"[data-package='{lab_user}/{name}']")
-    row.get_by_role("button", name="Install environment").click()
+    row.get_by_role("button", name="Install into this kernel").click()
     confirm = page.get_by_role("dialog").filter(
         has_text="Install into the kernel\u2019s environment?"
     )
