@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from packaging.utils import canonicalize_name
@@ -30,9 +32,35 @@ from jupyter_repo.client.errors import CaptureError
 CAPTURE_TIMEOUT = 120.0
 #: Installer tools that are not part of what the code needs.
 NOT_LOCKED = frozenset({"pip"})
+#: A token in a channel URL's path, as conda and rattler carry it (``.../t/<token>/...``).
+PATH_TOKEN_RE = re.compile(r"/t/[^/]+(?=/|$)")
+#: Fields of a conda record (and of a pip entry) that hold URLs.
+URL_FIELDS = ("url", "channel", "direct_url")
 ENVIRONMENT_YML = "environment.yml"
 REQUIREMENTS_TXT = "requirements.txt"
 EXPLICIT_TXT = "conda-explicit.txt"
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without the credentials a package manager wrote into it: ``user:pass@``,
+    ``/t/<token>/`` path segments and the query (signed URLs) (py-rattler and conda record
+    the channel URL they were given, token and all, in ``conda-meta/``). What is captured
+    gets published."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""  # not a URL any tool could use: nothing worth keeping
+    if not parts.scheme or not parts.netloc:
+        return PATH_TOKEN_RE.sub("", url.partition("?")[0])
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, PATH_TOKEN_RE.sub("", parts.path), "", ""))
+
+
+def _scrubbed(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: without_credentials(value) if key in URL_FIELDS and isinstance(value, str) else value
+        for key, value in record.items()
+    }
 
 
 def pin(name: str, version: str) -> str:
@@ -54,6 +82,12 @@ class CapturedEnvironment:
     platform: str
     pip: list[dict[str, Any]] = field(default_factory=list)
     conda: list[dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        # What a capture holds is published: never the credentials of a channel or index.
+        self.pip = [_scrubbed(item) for item in self.pip]
+        if self.conda is not None:
+            self.conda = [_scrubbed(record) for record in self.conda]
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CapturedEnvironment:
@@ -120,8 +154,13 @@ class CapturedEnvironment:
                 channel = _channel_name(record)
                 if channel and _one_word(channel) and channel not in channels:
                     channels.append(channel)
-        elif self.python_version:
-            dependencies.append(f"python={self.python_version}")
+        if self.python_version and not any(
+            str(item).split("=")[0] == "python" for item in dependencies
+        ):
+            # A venv with conda packages linked in (conda-meta/ without python, as
+            # ``jupyter repo env create`` builds on a local interpreter) runs this python
+            # all the same: its pip lock holds wheels for it, so recreating needs it.
+            dependencies.insert(0, f"python={self.python_version}")
         requirements = self.requirement_lines()
         if requirements:
             if not any(str(item).split("=")[0] == "pip" for item in dependencies):

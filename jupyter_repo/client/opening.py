@@ -150,7 +150,11 @@ class Opener:
         self.client = client
         self.log = log or (lambda _line: None)
 
-    def open(self, ref: Ref, folder: Path, *, force: bool = False) -> Opened:
+    def open(
+        self, ref: Ref, folder: Path, *, force: bool = False, project_folder: str | None = None
+    ) -> Opened:
+        """Bring ``ref`` into ``folder``; a project unpacks into the subfolder
+        ``project_folder`` (the package's name when not given)."""
         package = self.client.package(ref.owner, ref.name)
         versions = [str(version) for version in package.get("versions") or []]
         version = ref.version or package.get("latest_version")
@@ -172,7 +176,9 @@ class Opener:
         chosen = [item for item in files if item.get("type") == kind]
         opened = Opened(ref.owner, ref.name, str(version), kind)
         if kind == "project":
-            opened.paths.append(self._project(ref, str(version), chosen[0], folder, force))
+            opened.paths.append(
+                self._project(ref, str(version), chosen[0], folder, force, project_folder)
+            )
         else:
             opened.paths.extend(self._files(ref, str(version), chosen, folder, force))
         return opened
@@ -203,8 +209,16 @@ class Opener:
 
     # -- projects ------------------------------------------------------------------------
 
-    def _project(self, ref: Ref, version: str, item: JSON, folder: Path, force: bool) -> Path:
-        relative = safe_relative(ref.name, "the project's name")
+    def _project(
+        self,
+        ref: Ref,
+        version: str,
+        item: JSON,
+        folder: Path,
+        force: bool,
+        project_folder: str | None = None,
+    ) -> Path:
+        relative = safe_relative(project_folder or ref.name, "the project's folder name")
         target = folder / relative
         if os.path.lexists(target):
             if not force:

@@ -245,7 +245,7 @@ class OpenHandler(RepoHandler):
     @authorized
     async def post(self) -> None:
         request = bodies.OpenBody.parse(self.body())
-        self.reply(await operations.open_notebook(self.ext, request))
+        self.reply(await operations.open_package(self.ext, request))
 
 
 class InstallHandler(RepoHandler):

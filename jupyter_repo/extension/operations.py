@@ -21,8 +21,10 @@ from jupyter_repo.client.environment import (
     kernel_interpreter,
 )
 from jupyter_repo.client.install import Installer, InstallSpec, Target
+from jupyter_repo.client.opening import Opener, safe_relative
 from jupyter_repo.client.project import select_files
 from jupyter_repo.client.publish import Publisher
+from jupyter_repo.client.refs import Ref
 from jupyter_repo.client.states import JobState
 from jupyter_repo.extension.bodies import (
     CreateEnvironmentBody,
@@ -332,8 +334,21 @@ async def create_environment(ext: RepoExtension, task: Task, body: CreateEnviron
 # -- opening a published notebook ------------------------------------------------------------
 
 
-def _fetch_notebook(client: RepoClient, body: OpenBody, limit: int) -> tuple[str, JSON]:
+def _kind_to_open(client: RepoClient, body: OpenBody) -> tuple[str, JSON]:
+    """What ``body`` asks to open (``"ipynb"`` or ``"project"``) and its package."""
     package = client.package(body.owner, body.name)
+    version = body.version or package.get("latest_version")
+    types = {
+        str(item.get("type")) for item in package.get("files", []) if item.get("version") == version
+    }
+    if body.basename or "ipynb" in types or "project" not in types:
+        return "ipynb", package
+    return "project", package
+
+
+def _fetch_notebook(
+    client: RepoClient, body: OpenBody, package: JSON, limit: int
+) -> tuple[str, JSON]:
     version = body.version or package.get("latest_version")
     files = [item for item in package.get("files", []) if item.get("version") == version]
     if body.basename:
@@ -341,7 +356,9 @@ def _fetch_notebook(client: RepoClient, body: OpenBody, limit: int) -> tuple[str
     else:
         files = [item for item in files if item.get("type") == "ipynb"]
     if not files:
-        raise errors.NotFound(f"{body.owner}/{body.name} {version or ''} has no such notebook.")
+        raise errors.NotFound(
+            f"{body.owner}/{body.name} {version or ''} has no notebook or project to open."
+        )
     basename = files[0]["basename"]
     buffer = io.BytesIO()
     client.download(body.owner, body.name, str(version), basename, buffer, max_bytes=limit)
@@ -357,21 +374,26 @@ async def _free_path(contents: Any, directory: str, filename: str) -> str:
     stem, suffix = (stem, dot + suffix) if dot else (filename, "")
     candidate = posixpath.join(directory, filename) if directory else filename
     counter = 1
-    while await ensure_async(contents.file_exists(candidate)):
+    while await ensure_async(contents.exists(candidate)):
         name = f"{stem} ({counter}){suffix}"
         candidate = posixpath.join(directory, name) if directory else name
         counter += 1
     return candidate
 
 
-async def open_notebook(ext: RepoExtension, body: OpenBody) -> JSON:
+async def open_package(ext: RepoExtension, body: OpenBody) -> JSON:
+    """Bring a notebook (saved through the contents manager, under a free name) or a
+    project (unpacked into a new folder) into the workspace: ``{"path", "type"}``."""
     contents = ext.server.contents_manager
     if body.directory:
         await ensure_async(contents.get(body.directory, content=False, type="directory"))
     client = ext.connection.client(need_token=False)
     with client:
+        kind, package = await ext.blocking(_kind_to_open, client, body)
+        if kind == "project":
+            return await _open_project(ext, client, body)
         filename, notebook = await ext.blocking(
-            _fetch_notebook, client, body, ext.max_notebook_size
+            _fetch_notebook, client, body, package, ext.max_notebook_size
         )
     if body.kernel_name:  # "Open with its environment": the kernel it was just given
         try:
@@ -387,4 +409,29 @@ async def open_notebook(ext: RepoExtension, body: OpenBody) -> JSON:
     await ensure_async(
         contents.save({"type": "notebook", "format": "json", "content": notebook}, path)
     )
-    return {"path": path}
+    return {"path": path, "type": "notebook"}
+
+
+async def _open_project(ext: RepoExtension, client: RepoClient, body: OpenBody) -> JSON:
+    """Unpack a project into a new folder of the workspace (``name``, else ``name (1)``…),
+    with the checks of ``jupyter repo open`` (names, links, sizes). The archive is written
+    to disk, not through the contents manager, so the workspace must be a folder here."""
+    contents = ext.server.contents_manager
+    os_path = getattr(contents, "_get_os_path", None)
+    if os_path is None:
+        raise errors.BadRequest(
+            "Projects can only be opened where the workspace is a folder on the Jupyter "
+            "server's disk; use `jupyter repo open` in a terminal instead."
+        )
+    directory = body.directory.strip("/")
+    folder = Path(os_path(directory))  # inside the root; the contents manager checks it
+    name = safe_relative(body.name, "the project's folder name").name
+    free = await _free_path(contents, directory, name)
+    opener = Opener(client, log=ext.log.info)
+    opened = await ext.blocking(
+        opener.open,
+        Ref(body.owner, body.name, body.version),
+        folder,
+        project_folder=posixpath.basename(free),
+    )
+    return {"path": posixpath.join(directory, str(opened.paths[0])), "type": "directory"}

@@ -56,13 +56,19 @@ class RepoApplication(web.Application):
 
 
 def default_routes() -> list[tuple[Any, ...]]:
-    from jupyter_repo.server import channels, pypi
+    from jupyter_repo.server import channels, pypi, pypi_upload
     from jupyter_repo.server.api import routes as api_routes
     from jupyter_repo.server.web import routes as web_routes
 
     # Channels first: they take the most requests, and Tornado tries routes in order.
     # The web pages' catch-all namespace routes (/<owner>/...) must stay last.
-    return [*channels.ROUTES, *pypi.ROUTES, *api_routes.ROUTES, *web_routes.ROUTES]
+    return [
+        *channels.ROUTES,
+        *pypi.ROUTES,
+        *pypi_upload.ROUTES,
+        *api_routes.ROUTES,
+        *web_routes.ROUTES,
+    ]
 
 
 def make_app(

@@ -179,6 +179,12 @@ function query(params: { [key: string]: string | number | undefined }): string {
 const FINISHED: TaskState[] = ['succeeded', 'failed', 'cancelled'];
 
 /** The endpoints of the server extension, on one Jupyter server. */
+/** Where `open` put a package: a notebook's path, or a project's new folder. */
+export interface IOpened {
+  path: string;
+  type: 'notebook' | 'directory';
+}
+
 export class RepoClient {
   constructor(
     readonly serverSettings: ServerConnection.ISettings,
@@ -244,6 +250,7 @@ export class RepoClient {
     }
   }
 
+  /** Bring a notebook (or a project, unpacked into a new folder) into the workspace. */
   openNotebook(request: {
     owner: string;
     name: string;
@@ -251,8 +258,8 @@ export class RepoClient {
     directory?: string;
     /** Open it with this kernel (the notebook's kernelspec metadata names it). */
     kernel_name?: string;
-  }): Promise<{ path: string }> {
-    return this.post<{ path: string }>('open', request);
+  }): Promise<IOpened> {
+    return this.post<IOpened>('open', request);
   }
 
   /** Install a package (conda or pip) into a kernel's environment (a task). */

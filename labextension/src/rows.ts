@@ -46,7 +46,7 @@ export function rowActions(item: IPackageItem, facts: IRowFacts): RowAction[] {
   const notebook = types.includes('ipynb');
   const environment = types.includes('env') || (notebook && facts.attached);
   const actions: RowAction[] = [];
-  if (notebook) {
+  if (notebook || types.includes('project')) {
     actions.push('open');
   }
   if (notebook && facts.attached) {

@@ -409,7 +409,10 @@ export class RepositoryPanel extends SidePanel {
       case 'open':
         return {
           label: trans.__('Open'),
-          caption: trans.__('Download %1 into the workspace and open it', name),
+          caption: trans.__(
+            'Download %1 into the workspace and open it (a project unpacks into a new folder)',
+            name
+          ),
           icon: notebookIcon
         };
       case 'open-with-environment':
@@ -701,15 +704,26 @@ export class RepositoryPanel extends SidePanel {
         : this.trans.__('the default kernel')
     };
   }
-  /** Download the notebook into the workspace and open it. */
+  /** Download the notebook into the workspace and open it; unpack a project and show its folder. */
   private async open(item: IPackageItem): Promise<void> {
     const trans = this.trans;
     this.showNotice(trans.__('Opening %1/%2…', item.owner, item.name));
     try {
-      const { path } = await this.state.client.openNotebook({
+      const { path, type } = await this.state.client.openNotebook({
         owner: item.owner,
         name: item.name
       });
+      if (type === 'directory') {
+        await this.app.commands.execute('filebrowser:go-to-path', {
+          path: `/${path}`,
+          showBrowser: true
+        });
+        // The file browser now covers this panel: the result is a notification.
+        const message = trans.__('Unpacked the project into %1/.', path);
+        this.showNotice(message);
+        Notification.success(message, { autoClose: 10000 });
+        return;
+      }
       await this.app.commands.execute('docmanager:open', { path });
       this.showNotice(trans.__('Opened %1.', path));
       if (await this.hasEnvironment(item)) {

@@ -431,11 +431,11 @@ async def test_search_packages_and_open(
     status, opened = await call(
         jp_fetch, "open", method="POST", body={"owner": user, "name": "tides"}
     )
-    assert status == 200 and opened == {"path": "tides.ipynb"}
+    assert status == 200 and opened == {"path": "tides.ipynb", "type": "notebook"}
     status, again = await call(
         jp_fetch, "open", method="POST", body={"owner": user, "name": "tides"}
     )
-    assert again == {"path": "tides (1).ipynb"}
+    assert again == {"path": "tides (1).ipynb", "type": "notebook"}
     copy = json.loads((Path(jp_root_dir) / "tides (1).ipynb").read_text())
     assert copy["metadata"]["jupyter_repo"]["name"] == "tides"
 

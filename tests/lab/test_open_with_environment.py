@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.environments import runner_indexes
-from tests.support.lab import LabServer, open_lab
+from tests.support.lab import LabServer, open_lab, wait_for_connected_kernel
 from tests.support.newenvs import AttachedNotebook, attached_notebook
 from tests.support.server import RepoServer
 
@@ -102,7 +102,7 @@ def test_acceptance_1_open_with_its_environment_from_the_sidebar(  # type: ignor
     assert (lab.workspace / path).exists()
     toolbar_kernel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-KernelName")
     expect(toolbar_kernel).to_have_text(f"{owner}/{env} v1", timeout=BUILD_TIMEOUT_MS)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+    wait_for_connected_kernel(lab, path)
     sessions = lab.api("GET", "api/sessions").json()
     assert [s["kernel"]["name"] for s in sessions if s["path"] == path] == [kernel_name]
 

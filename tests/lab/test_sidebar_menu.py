@@ -23,6 +23,7 @@ import pytest
 import requests
 from playwright.sync_api import Locator, Page, expect
 
+from jupyter_repo.demo import builders
 from tests.support import publish
 from tests.support.environments import runner_indexes
 from tests.support.lab import LabServer, open_lab
@@ -50,14 +51,15 @@ class Published:
     wheel: str
     environment: str
     notebook: str
+    project: str
 
 
 @pytest.fixture(scope="module")
 def published(
     server: RepoServer, lab_user: str, lab_token: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Published:
-    """In the Lab user's namespace: a wheel, an environment whose pip lock is empty, and a
-    notebook that names that environment."""
+    """In the Lab user's namespace: a wheel, an environment whose pip lock is empty, a
+    notebook that names that environment, and a project."""
     root = tmp_path_factory.mktemp("menu-packages")
     unique = uuid.uuid4().hex[:8]
     wheel, environment, notebook = f"jrm-{unique}", f"menu-env-{unique}", f"menu-nb-{unique}"
@@ -80,7 +82,12 @@ def published(
     path = root / f"{notebook}.ipynb"
     path.write_text(nbformat.writes(document))
     publish.upload(server, lab_token, lab_user, path, package=notebook, version="1")
-    return Published(lab_user, wheel, environment, notebook)
+    project = f"menu-project-{unique}"
+    archive = builders.project_archive(root, project)
+    publish.upload(
+        server, lab_token, lab_user, archive, package=project, version="1", file_type="project"
+    )
+    return Published(lab_user, wheel, environment, notebook, project)
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +190,7 @@ def tasks_of(lab: LabServer, kind: str) -> list[dict]:
             ],
         ),
         ("wheel", ["Install into this kernel", "Copy install command", "View on the web"]),
+        ("project", ["Open", "Copy install command", "View on the web"]),
     ],
 )
 def test_right_click_on_a_row_shows_the_entries_of_its_package_type(
@@ -223,6 +231,22 @@ def test_copy_install_command_copies_the_snippet_of_the_web_page(
     assert copied.split("\n") == page_snippets(web_page.text)[client]
     if kind == "notebook":  # its environment's line comes along
         assert f"jupyter repo env create {published.owner}/{published.environment}" in copied
+
+
+def test_open_a_project_row_unpacks_it_and_shows_its_folder(
+    page: Page, lab: LabServer, published: Published, artifacts_dir: Path
+) -> None:
+    """Open on a project: a new folder in the workspace, shown in the file browser."""
+    row = row_of(page, lab, published.project)
+    choose(menu_of(page, row), "Open")
+    expect(page.locator(".Toastify")).to_contain_text(
+        f"Unpacked the project into {published.project}/"
+    )
+    listing = page.locator(".jp-FileBrowser .jp-DirListing-content")
+    expect(page.locator(".jp-FileBrowser .jp-BreadCrumbs")).to_contain_text(published.project)
+    expect(listing).to_contain_text("README.md")
+    page.screenshot(path=str(artifacts_dir / "lab-row-menu-open-project.png"))
+    assert (lab.workspace / published.project / "README.md").is_file()
 
 
 def test_install_into_this_kernel_on_an_environment_row(

@@ -1,5 +1,5 @@
 """Fuzzing what the live server parses from a request: URL paths, search queries and the
-multipart body of the S3-style upload POST.
+multipart bodies of the S3-style upload POST and of PyPI's upload API.
 
 Fixed budget (examples per test, derandomized), real HTTP against the session server. No
 answer may be a 5xx, an API error must be JSON with an ``error`` message, nothing may hang,
@@ -8,8 +8,11 @@ and a refused multipart body must leave nothing behind in the upload spool.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -17,6 +20,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jupyter_repo.demo import builders
 from jupyter_repo.repository.services import uploads
 from tests.support.http import auth, upload
 from tests.support.server import RepoServer
@@ -200,35 +204,58 @@ def _seed_multipart(boundary: bytes) -> bytes:
     )
 
 
+MUTATIONS = ("flip", "cut", "insert", "repeat", "big-header")
+
+
 @st.composite
-def multipart_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
-    boundary = draw(st.sampled_from([b"xYzZy", b"a" * 70, b"-", b"b\xc3\xa9"]))
-    data = bytearray(_seed_multipart(boundary))
+def mutation_plans(draw: st.DrawFn) -> list[tuple[float, str, Any]]:
+    """Up to four edits of a body: where (a fraction of its length), what, with what."""
+    plan = []
     for _ in range(draw(st.integers(0, 4))):
-        position = draw(st.integers(0, len(data)))
-        action = draw(st.sampled_from(["flip", "cut", "insert", "repeat", "big-header"]))
+        action = draw(st.sampled_from(MUTATIONS))
+        argument: Any = None
+        if action == "flip":
+            argument = draw(st.integers(0, 7))
+        elif action == "insert":
+            argument = draw(st.binary(min_size=1, max_size=40))
+        elif action == "repeat":
+            argument = draw(st.integers(2, 50))
+        plan.append((draw(st.floats(0, 1)), action, argument))
+    return plan
+
+
+def mutate(seed: bytes, plan: list[tuple[float, str, Any]]) -> bytes:
+    data = bytearray(seed)
+    for where, action, argument in plan:
+        position = int(where * len(data))
         if action == "flip" and position < len(data):
-            data[position] ^= 1 << draw(st.integers(0, 7))
+            data[position] ^= 1 << argument
         elif action == "cut":
             del data[position:]
         elif action == "insert":
-            data[position:position] = draw(st.binary(min_size=1, max_size=40))
+            data[position:position] = argument
         elif action == "repeat":
-            data[position:position] = data[position : position + 200] * draw(st.integers(2, 50))
-        else:  # a part header far longer than any form field may be
+            data[position:position] = data[position : position + 200] * argument
+        elif action == "big-header":  # a part header far longer than any form field may be
             data[position:position] = b"X-Long: " + b"h" * (200 << 10) + b"\r\n"
-    header = draw(
-        st.sampled_from(
-            [
-                "multipart/form-data; boundary={b}",
-                'multipart/form-data; boundary="{b}"',
-                "multipart/form-data",
-                "text/plain; boundary={b}",
-                "multipart/form-data; boundary=",
-            ]
-        )
-    )
-    return header.format(b=boundary.decode("utf-8", "replace")), bytes(data)
+    return bytes(data)
+
+
+@st.composite
+def multipart_bodies(draw: st.DrawFn) -> tuple[str, bytes]:
+    boundary = draw(st.sampled_from([b"xYzZy", b"a" * 70, b"-", b"b\xc3\xa9"]))
+    data = mutate(_seed_multipart(boundary), draw(mutation_plans()))
+    header = draw(st.sampled_from(CONTENT_TYPES))
+    return header.format(b=boundary.decode("utf-8", "replace")), data
+
+
+CONTENT_TYPES = [
+    "multipart/form-data; boundary={b}",
+    'multipart/form-data; boundary="{b}"',
+    "multipart/form-data",
+    "text/plain; boundary={b}",
+    "multipart/form-data; boundary=",
+]
 
 
 @FUZZ
@@ -305,3 +332,69 @@ def test_malformed_multipart_is_a_clear_400(
     )
     assert response.status_code == 400, response.text
     assert message in response.text and "<Error>" in response.text
+
+
+def _seed_pypi_upload(wheel: Path, boundary: str) -> bytes:
+    """PyPI's upload form for ``wheel``, as twine sends it."""
+    data = wheel.read_bytes()
+    fields = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": "fuzz-wheel",
+        "version": "1.0",
+        "filetype": "bdist_wheel",
+        "classifiers": "Programming Language :: Python",
+        "sha256_digest": hashlib.sha256(data).hexdigest(),
+    }
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
+        f'filename="{wheel.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return b"".join(parts)
+
+
+@pytest.fixture(scope="module")
+def fuzz_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return builders.wheel(tmp_path_factory.mktemp("fuzz-wheel"), "fuzz-wheel", "1.0")
+
+
+@FUZZ
+@given(
+    plan=mutation_plans(),
+    header=st.sampled_from(CONTENT_TYPES),
+    boundary=st.sampled_from(["xYzZy", "a" * 70, "-"]),
+)
+def test_pypi_upload_bodies_never_answer_5xx(
+    server: RepoServer,
+    fuzzer: tuple[str, str],
+    fuzz_wheel: Path,
+    plan: list[tuple[float, str, Any]],
+    header: str,
+    boundary: str,
+) -> None:
+    """The PyPI upload API's form, mutated: a clear 4xx (or the upload, when the edits left
+    it valid), never a 5xx, and no partial upload left behind."""
+    login, token = fuzzer
+    data = mutate(_seed_pypi_upload(fuzz_wheel, boundary), plan)
+    started = time.monotonic()
+    response = requests.post(
+        f"{server.url}/pypi/{login}/",
+        data=data,
+        headers={"Content-Type": header.format(b=boundary)},
+        auth=("__token__", token),
+        timeout=SLOW * 3,
+    )
+    _check(response, started)
+    assert response.status_code in (200, 400, 409, 413), response.text[:300]
+    if response.status_code != 200:
+        assert response.json()["message"], response.text[:300]
+    deadline = time.monotonic() + 5  # the spool is discarded just after the answer is sent
+    while server.spool_count() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert server.spool_count() == 0, "a refused body left a partial upload behind"

@@ -6,12 +6,15 @@ import hashlib
 import os
 import threading
 import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 import requests
 
+from jupyter_repo.demo import builders
 from tests.support.http import auth
 from tests.support.server import running_server
 
@@ -91,3 +94,97 @@ def test_200mb_upload_keeps_memory_flat(tmp_path: Path) -> None:
                 digest.update(chunk)
         assert digest.hexdigest() == sha256
         assert meter.peak - baseline < 50 * 1024 * 1024
+
+
+def _write_big_wheel(path: Path) -> str:
+    """A 200 MB wheel (its payload stored, not deflated): the upload API inspects it all."""
+    metadata = builders.metadata_text("big-wheel", "1.0", "big").encode()
+    block = os.urandom(1 << 20)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("big_wheel/__init__.py", b"")
+        with archive.open("big_wheel/data.bin", "w", force_zip64=True) as member:
+            for index in range(SIZE >> 20):
+                member.write(block[:-8] + index.to_bytes(8, "big"))
+        archive.writestr("big_wheel-1.0.dist-info/METADATA", metadata)
+        archive.writestr(
+            "big_wheel-1.0.dist-info/WHEEL", b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\n"
+        )
+        archive.writestr("big_wheel-1.0.dist-info/RECORD", b"")
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _pypi_form(path: Path, sha256: str, boundary: str) -> Iterator[bytes]:
+    """PyPI's upload form, streamed (the client side holds no more than a MiB either)."""
+    for name, value in (
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("name", "big-wheel"),
+        ("version", "1.0"),
+        ("filetype", "bdist_wheel"),
+        ("sha256_digest", sha256),
+    ):
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="content"; '
+        f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+    ).encode()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+@pytest.mark.slow
+def test_200mb_pypi_upload_keeps_memory_flat(tmp_path: Path) -> None:
+    """The PyPI upload API (multipart, parsed as it streams) stays as flat as the others."""
+    big = tmp_path / "big_wheel-1.0-py3-none-any.whl"
+    sha256 = _write_big_wheel(big)
+    with running_server(tmp_path / "srv") as server:
+        server.create_user("pymem")
+        token = server.token("pymem", ["upload"])
+        upload_url = f"{server.url}/pypi/pymem/"
+        warm = tmp_path / "warm"
+        small = builders.wheel(warm, "warm-wheel", "1.0")
+        with open(small, "rb") as handle:
+            response = requests.post(
+                upload_url,
+                files={
+                    ":action": (None, "file_upload"),
+                    "name": (None, "warm-wheel"),
+                    "version": (None, "1.0"),
+                    "content": (small.name, handle),
+                },
+                auth=("__token__", token),
+            )
+        assert response.status_code == 200, response.text
+        baseline = server.rss()
+        boundary = "jupyter-repo-test-boundary"
+        with PeakRSS(server.process.pid) as meter:
+            started = time.monotonic()
+            response = requests.post(
+                upload_url,
+                data=_pypi_form(big, sha256, boundary),
+                headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+                auth=("__token__", token),
+            )
+            elapsed = time.monotonic() - started
+        assert response.status_code == 200, response.text
+        assert response.json()["created"] is True
+        growth = meter.peak - baseline
+        print(
+            f"\n200 MB PyPI upload: {SIZE / elapsed / 1e6:.0f} MB/s, "
+            f"server RSS {baseline / 2**20:.0f} MiB → peak {meter.peak / 2**20:.0f} MiB "
+            f"(+{growth / 2**20:.1f} MiB)"
+        )
+        assert growth < 50 * 1024 * 1024
+        listed = requests.get(
+            f"{server.url}/pypi/pymem/simple/big-wheel/",
+            headers={"Accept": "application/vnd.pypi.simple.v1+json"},
+        ).json()
+        assert listed["files"][0]["hashes"]["sha256"] == sha256

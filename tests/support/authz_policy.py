@@ -117,7 +117,7 @@ class Route:
     ok: int | dict[str, int] = 200
     lists: str | None = None  # "text", "zst", "shards"
     body: Any = None
-    body_kind: str = "json"  # json, form, raw, multipart, none
+    body_kind: str = "json"  # json, form, raw, multipart, pypi-upload, none
     setup: str | None = None
     fresh_credential: bool = False  # the request ends the credential it uses
     reads_credentials: bool = True
@@ -442,6 +442,17 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/pypi/{org}/simple/", lists="text", lists_files=True, family="pypi"),
     _r("GET", "/pypi/{org}/simple/{pkg}/", FILE_READ, family="pypi"),
     _r("GET", "/pypi/{org}/simple/{pkg}/{wheel}", FILE_READ, family="pypi"),
+    _r("GET", "/pypi/{org}/+simple/{pkg}/", FILE_READ, family="pypi", note="for hatch"),
+    _r(
+        "POST",
+        "/pypi/{org}/",
+        (*PKG_WRITE, ("labels", WRITE)),
+        body={"name": "{pkg}"},
+        body_kind="pypi-upload",
+        creates=True,
+        family="pypi",
+        note="the upload API: a new version of the package, onto main",
+    ),
     # -- web pages (users by session cookie, tokens by header; forms carry XSRF) -----------
     _r("GET", "/static/style.css", reads_credentials=False, family="web"),
     _r("GET", "/", lists="text", family="web"),

@@ -432,6 +432,8 @@ def send(
     elif route.body_kind == "multipart":
         kwargs["files"] = {"file": ("upload.csv", policy.CSV)}
         kwargs["data"] = {"key": "upload.csv"}
+    elif route.body_kind == "pypi-upload":
+        kwargs["files"] = pypi_upload_form(world, body["name"])
     if cookies:
         headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
     response = http.request(
@@ -444,6 +446,17 @@ def send(
         + ("?" + urlsplit(location).query if urlsplit(location).query else ""),
         response.content,
     )
+
+
+def pypi_upload_form(world: World, project: str) -> list[tuple[str, Any]]:
+    """PyPI's upload form (as twine sends it) with a wheel of a new version of ``project``."""
+    version = f"1.{world.fresh('').split('x')[0]}"
+    folder = world.server.root / "pypi-uploads" / world.fresh("w")
+    wheel = builders.wheel(folder, project, version)
+    fields = {":action": "file_upload", "protocol_version": "1", "name": project}
+    fields.update(version=version, filetype="bdist_wheel", pyversion="py3")
+    parts: list[tuple[str, Any]] = [(key, (None, value)) for key, value in fields.items()]
+    return [*parts, ("content", (wheel.name, wheel.read_bytes(), "application/octet-stream"))]
 
 
 def listing_text(kind: str | None, body: bytes) -> str:

@@ -13,6 +13,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -234,11 +235,30 @@ def open_lab(page: Page, lab: LabServer, path: str = "") -> None:
         page.get_by_title("Publish this notebook to the repository").wait_for()
         # Wait for the kernel, so its environment is what gets attached.
         page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        wait_for_connected_kernel(lab, path)
     # Lab focuses the main area's widget (the launcher, or the notebook and its active cell)
     # up to a second after the page is up. A click before that loses focus to it: a Lab
     # dialog then moves focus back to its first field (a token typed into the dialog lands
     # in the URL field), a notebook goes to command mode (typed code runs as shortcuts).
     page.locator("#jp-main-dock-panel :focus").wait_for()
+
+
+def wait_for_connected_kernel(lab: LabServer, path: str, timeout: float = 90) -> None:
+    """The notebook's kernel has started and the page is connected to it. The toolbar's
+    indicator reads "idle" before that (its initial state), and a cell run while the
+    session has no kernel yet is silently not run: a kernel of a new environment can take
+    seconds to start on a busy machine."""
+    deadline = time.monotonic() + timeout
+    sessions: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        sessions = lab.api("GET", "api/sessions").json()
+        kernels = [s["kernel"] for s in sessions if s["path"] == path and s.get("kernel")]
+        if kernels and all(
+            k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels
+        ):
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"the kernel of {path} is not up after {timeout} s: {sessions}")
 
 
 def run_cell(page: Page, source: str) -> Locator:

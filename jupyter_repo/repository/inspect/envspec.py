@@ -6,8 +6,10 @@ refused, naming it, so that installing a shared environment never sends pip else
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -19,6 +21,42 @@ from jupyter_repo.repository.inspect.requirements import (
     requirements_file,
     unsafe_characters,
 )
+from jupyter_repo.repository.security import TOKEN_PREFIX
+
+#: A token in a channel's path, as conda and rattler carry it (``.../t/<token>/...``): this
+#: server's tokens, and anything as long and random-looking as anaconda.org's.
+PATH_TOKEN_RE = re.compile(r"/t/([^/]+)(?=/|$)")
+TOKEN_LIKE_RE = re.compile(r"[A-Za-z0-9_-]{20,}")
+
+
+def _credentials(url: str) -> str | None:
+    """What secret ``url`` carries (a channel or a lock's package URL), or None.
+
+    Shared specs are read by everyone who can read the package; a token, a password or a
+    signed query there hands the publisher's access to them."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return "a user name or password"
+    if parts.query:
+        return "a query string (a signed or token URL)"
+    for segment in PATH_TOKEN_RE.findall(parts.path):
+        if segment.startswith(TOKEN_PREFIX) or TOKEN_LIKE_RE.fullmatch(segment):
+            return "a token (/t/<token>/)"
+    return None
+
+
+def check_no_credentials(url: str, where: str) -> str:
+    """``url`` unless it carries credentials; the message never repeats them."""
+    secret = _credentials(url)
+    if secret is not None:
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://{parts.hostname or ''}/…" if parts.scheme else "a URL"
+        raise InvalidInput(
+            f"{where}: {shown} carries {secret}; anyone who can read this spec could use "
+            "it. Publish the spec without credentials (the client strips them when it "
+            "captures an environment)."
+        )
+    return url
 
 
 def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
@@ -77,6 +115,7 @@ def _explicit(lines: list[str], filename: str) -> dict[str, Any]:
                 f"{filename}: an explicit lock file lists one URL a line; "
                 f"{url[:80]!r} has spaces or control characters."
             )
+        check_no_credentials(url, f"{filename}: a package URL")
     packages = [url.rsplit("/", 1)[-1].split("#", 1)[0] for url in urls]
     return {
         "format": "explicit",
@@ -134,7 +173,12 @@ def channel_list(channels: Any, filename: str) -> list[str]:
     channels = channels or []
     if not isinstance(channels, list):
         raise InvalidInput(f"{filename}: 'channels' must be a list.")
-    return [check_conda_text(str(channel), f"{filename} channel") for channel in channels]
+    return [
+        check_no_credentials(
+            check_conda_text(str(channel), f"{filename} channel"), f"{filename} channel"
+        )
+        for channel in channels
+    ]
 
 
 def _requirements(content: str, filename: str) -> dict[str, Any]:

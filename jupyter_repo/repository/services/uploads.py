@@ -449,14 +449,14 @@ def ingest_direct(
         spool.discard()
     try:
         return repo.write(
-            _register_direct, repo, actor, target, blob_id, key, spool, inspection, options
+            register_direct, repo, actor, target, blob_id, key, spool, inspection, options
         )
     except BaseException:
         repo.store.delete(key)
         raise
 
 
-def _register_direct(
+def register_direct(
     session: Session,
     repo: Repository,
     actor: Actor,
@@ -467,6 +467,7 @@ def _register_direct(
     inspection: Inspection,
     options: DirectOptions,
 ) -> dict[str, Any]:
+    """Create the file row (and the package when missing) for a blob already stored."""
     _account, package = packages.package_for_upload(session, actor, target.owner, target.package)
     if package is None:
         try:

@@ -11,8 +11,6 @@ from collections import deque
 from typing import Any
 from xml.sax.saxutils import escape
 
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy.orm import Session
 from tornado.ioloop import IOLoop
 
@@ -23,12 +21,12 @@ from jupyter_repo.repository.storage import Spool
 from jupyter_repo.server.api import bodies
 from jupyter_repo.server.api import representations as rep
 from jupyter_repo.server.base import BaseHandler
+from jupyter_repo.server.multipart import StreamingForm, boundary_of
 
 HAND_OFF_BYTES = 1 << 20  # bytes buffered before a worker thread writes them out
 MAX_IN_FLIGHT = 8 << 20  # bytes read ahead of the writer before reading pauses
 MAX_FORM_FIELD = 64 << 10
 MAX_FORM_FIELDS = 100  # an S3-style POST carries about ten
-MAX_PART_HEADER = 8 << 10  # recent python-multipart stops at 4 KiB itself; older ones do not
 MULTIPART_OVERHEAD = 1 << 20
 
 S3_CODES = {
@@ -87,7 +85,7 @@ class CommitHandler(BaseHandler):
         self.write_json(await self.run_write(commit))
 
 
-class _SpoolingHandler(BaseHandler):
+class SpoolingHandler(BaseHandler):
     """Shared streaming machinery: batch chunks, hand them to a worker thread, in order.
 
     Reading the socket (event loop) and hashing/writing (a worker thread) overlap: batches
@@ -178,7 +176,7 @@ class _SpoolingHandler(BaseHandler):
             spool.discard()
 
 
-class StageUploadHandler(_SpoolingHandler):
+class StageUploadHandler(SpoolingHandler):
     """``POST /stage-upload/<dist_id>``: the S3-style multipart POST of anaconda-client.
 
     No Authorization header is sent here; the unguessable upload id, handed out to an
@@ -187,97 +185,26 @@ class StageUploadHandler(_SpoolingHandler):
     """
 
     async def prepare(self) -> None:
-        self._fields: dict[str, str] = {}
-        self._got_file = False
         self._check_declared_length()
-        content_type, params = parse_options_header(self.request.headers.get("Content-Type"))
-        if content_type != b"multipart/form-data" or b"boundary" not in params:
-            raise errors.InvalidInput("Expected a multipart/form-data body.")
+        boundary = boundary_of(self.request.headers.get("Content-Type"))
         dist_id = self.path_args[0]
         await self.run(uploads.open_stage, dist_id)  # 404 before any byte is read
         self._spool = await self.run_blocking(self.repo.store.new_spool, self.repo.max_upload_size)
-        self._parser = self._make_parser(params[b"boundary"])
-
-    def _make_parser(self, boundary: bytes) -> MultipartParser:
-        state: dict[str, Any] = {
-            "headers": {},
-            "field": b"",
-            "value": b"",
-            "name": None,
-            "is_file": False,
-            "buffer": [],
-        }
-
-        def on_part_begin() -> None:
-            state.update(headers={}, name=None, is_file=False, buffer=[], size=0)
-
-        def on_header_field(data: bytes, start: int, end: int) -> None:
-            state["field"] += data[start:end]
-            if len(state["field"]) > MAX_PART_HEADER:
-                raise errors.InvalidInput("A multipart header is too long.")
-
-        def on_header_value(data: bytes, start: int, end: int) -> None:
-            state["value"] += data[start:end]
-            if len(state["value"]) > MAX_PART_HEADER:
-                raise errors.InvalidInput("A multipart header is too long.")
-
-        def on_header_end() -> None:
-            state["headers"][state["field"].decode("latin-1").lower()] = state["value"]
-            state["field"], state["value"] = b"", b""
-
-        def on_headers_finished() -> None:
-            _, disposition = parse_options_header(state["headers"].get("content-disposition"))
-            name = disposition.get(b"name", b"").decode("utf-8", "replace")
-            state["name"] = name
-            state["is_file"] = name == "file" or b"filename" in disposition
-
-        def on_part_data(data: bytes, start: int, end: int) -> None:
-            if state["is_file"]:
-                assert self._spool is not None
-                self._spool.write(memoryview(data)[start:end])
-                return
-            state["size"] += end - start
-            if state["size"] > MAX_FORM_FIELD:
-                raise errors.InvalidInput(f"The form field {state['name']!r} is too long.")
-            state["buffer"].append(data[start:end])
-
-        def on_part_end() -> None:
-            if state["is_file"]:
-                self._got_file = True
-            elif state["name"]:
-                if len(self._fields) >= MAX_FORM_FIELDS:
-                    raise errors.InvalidInput("The multipart body has too many form fields.")
-                self._fields[state["name"]] = b"".join(state["buffer"]).decode("utf-8", "replace")
-
-        return MultipartParser(
+        self._form = StreamingForm(
             boundary,
-            {
-                "on_part_begin": on_part_begin,
-                "on_header_field": on_header_field,
-                "on_header_value": on_header_value,
-                "on_header_end": on_header_end,
-                "on_headers_finished": on_headers_finished,
-                "on_part_data": on_part_data,
-                "on_part_end": on_part_end,
-            },
+            self._spool,
+            is_file=lambda name, has_filename: name == "file" or has_filename,
+            max_fields=MAX_FORM_FIELDS,
+            max_field_bytes=MAX_FORM_FIELD,
         )
 
     def consume(self, data: bytes) -> None:
-        try:
-            self._parser.write(data)
-        except MultipartParseError as error:
-            raise errors.InvalidInput(f"The multipart body is malformed: {error}") from None
-
-    def _finalize(self) -> None:
-        try:
-            self._parser.finalize()
-        except MultipartParseError as error:
-            raise errors.InvalidInput(f"The multipart body is malformed: {error}") from None
+        self._form.write(data)
 
     async def post(self, dist_id: str) -> None:
         await self.finish_stream()
-        await self.run_blocking(self._finalize)
-        if not self._got_file or self._spool is None:
+        await self.run_blocking(self._form.finalize)
+        if not self._form.got_file or self._spool is None:
             raise errors.InvalidInput("The multipart body has no 'file' part.")
         spool, self._spool = self._spool, None
         await self.run_blocking(spool.finish)
@@ -286,14 +213,14 @@ class StageUploadHandler(_SpoolingHandler):
             self.repo,
             dist_id,
             spool,
-            content_md5=self._fields.get("Content-MD5"),
-            content_length=self._fields.get("Content-Length"),
+            content_md5=self._form.field("Content-MD5"),
+            content_length=self._form.field("Content-Length"),
         )
         self.set_status(201)
         self.set_header("Content-Type", "application/xml")
         self.finish(
             '<?xml version="1.0" encoding="UTF-8"?>\n<PostResponse>'
-            f"<Key>{escape(self._fields.get('key', ''))}</Key></PostResponse>"
+            f"<Key>{escape(self._form.field('key') or '')}</Key></PostResponse>"
         )
 
     def render_error(self, status_code: int, message: str) -> None:
@@ -315,7 +242,7 @@ class StageUploadHandler(_SpoolingHandler):
         return getattr(self, "_last_error", None)
 
 
-class DirectUploadHandler(_SpoolingHandler):
+class DirectUploadHandler(SpoolingHandler):
     """``PUT /upload/<owner>/<package>/<version>/<basename>``: the whole file as the body.
 
     Query arguments: ``type``, ``label`` (repeatable), ``summary``, ``description``,

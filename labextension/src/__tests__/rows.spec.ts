@@ -55,7 +55,7 @@ describe('rowActions (issue 17: which entries a row offers)', () => {
     ],
     ['a pip package', ['pypi'], false, ['install', 'copy-install', 'view']],
     ['a conda package', ['conda'], false, ['install', 'copy-install', 'view']],
-    ['a project', ['project'], false, ['copy-install', 'view']],
+    ['a project', ['project'], false, ['open', 'copy-install', 'view']],
     ['a data file', ['file'], false, ['copy-install', 'view']],
     ['a package of no known type', ['other'], false, ['view']]
   ])('%s', (_, types, attached, expected) => {
