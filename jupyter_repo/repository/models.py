@@ -276,6 +276,11 @@ class File(Base):
     dependencies: Mapped[dict[str, Any]] = mapped_column(default=dict)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     core_metadata: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    #: A conda file's ``channeldata.json`` keys, read from the package at upload
+    #: (``inspect/condachannel.py``); ``None`` for files stored before they were kept.
+    conda_channel: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
     blob_id: Mapped[str] = mapped_column(ForeignKey("blobs.id"), index=True)
     uploader_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id", ondelete="SET NULL"), default=None
@@ -473,7 +478,8 @@ class CondaRecord(Base):
     """A conda file's repodata record, serialised once (it never changes for a file).
 
     ``member`` is the ``"<file>":{record}`` JSON member of ``repodata.json``, ``shard_member``
-    the msgpack ``file: record`` pair of a CEP-16 shard, ``name`` the record's name. Index
+    the msgpack ``file: record`` pair of a CEP-16 shard, ``run_exports`` the file's member of
+    ``run_exports.json`` (``NULL`` in rows of format 1), ``name`` the record's name. Index
     builds write rows as they serialise records, so that a process that builds an index
     from scratch (a restart, a new process) joins stored bytes instead of decoding and
     re-encoding every record. ``format`` tells rows of an older serialisation apart.
@@ -488,3 +494,4 @@ class CondaRecord(Base):
     name: Mapped[str] = mapped_column(String(256))
     member: Mapped[bytes] = mapped_column(LargeBinary)
     shard_member: Mapped[bytes] = mapped_column(LargeBinary)
+    run_exports: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

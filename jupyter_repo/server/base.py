@@ -43,6 +43,15 @@ STATUS_OF_ERROR: dict[type[errors.RepositoryError], int] = {
     errors.Busy: 503,
 }
 MAX_JSON_BODY = 1 << 20
+#: A refused token (unknown, expired, revoked) does not stop a public read: the caller gets
+#: what anyone without a token gets, with this warning; anything more is a 401 saying why.
+#: pip, uv, conda/rattler and anaconda-client keep working on public packages, and
+#: `anaconda login` (which sends the stale token along) can replace it.
+STALE_TOKEN_WARNING = (
+    '299 jupyter-repo "The token sent is invalid, expired or revoked; '
+    'this is the answer for anonymous callers."'
+)
+STALE_TOKEN_ADVICE = "Log in again or remove the token from the client's configuration."
 
 
 #: Characters a redirect target keeps as they are; anything else is percent-encoded.
@@ -107,6 +116,9 @@ class BaseHandler(web.RequestHandler):
     max_body_size = MAX_JSON_BODY
 
     actor: Actor = ANONYMOUS
+    #: Why the request's token was refused (unknown, expired, revoked); the request then
+    #: goes on as an anonymous one (see :meth:`prepare`).
+    refused_token: errors.Unauthenticated | None = None
 
     def initialize(self) -> None:
         self._body_chunks: list[bytes] = []
@@ -180,7 +192,11 @@ class BaseHandler(web.RequestHandler):
         self._check_declared_length()
         credential = self.credentials()
         if isinstance(credential, Token):
-            self.actor = await self.run(tokens.resolve, credential.secret)
+            try:
+                self.actor = await self.run(tokens.resolve, credential.secret)
+            except errors.Unauthenticated as refused:
+                self.refused_token = refused
+                self.set_header("Warning", STALE_TOKEN_WARNING)
         elif isinstance(credential, Password):
             if not self.allow_password_auth:
                 raise errors.Unauthenticated(
@@ -265,6 +281,8 @@ class BaseHandler(web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
         self.set_header("Referrer-Policy", "same-origin")
         self.clear_header("Server")
+        if self.refused_token is not None:  # also on error answers (which clear headers)
+            self.set_header("Warning", STALE_TOKEN_WARNING)
 
     def write_json(self, value: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -305,6 +323,13 @@ class BaseHandler(web.RequestHandler):
             message = error.log_message or self._reason
         else:
             message = "Internal server error; the administrator can find details in the log."
+        if self.refused_token is not None and status_code in (401, 404):
+            # Anything an anonymous caller may not have (private and missing alike) is the
+            # token's fault: say so, rather than "not found" or "log in". (Web pages, whose
+            # callers are browsers with sessions, answer exactly as to anonymous callers.)
+            status_code = 401
+            self.set_status(401)
+            message = f"{self.refused_token.message} {STALE_TOKEN_ADVICE}"
         if status_code == 401:
             self.set_header("WWW-Authenticate", 'Basic realm="jupyter-repo"')
         self.render_error(status_code, message)

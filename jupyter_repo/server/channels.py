@@ -1,11 +1,13 @@
 """Conda channels over HTTP: ``/conda/<owner>[/label/<label>]/...``.
 
 Per subdir: ``repodata.json``, ``repodata.json.zst``, ``repodata_shards.msgpack.zst``,
-``shards/<sha256>.msgpack.zst`` and the package files; ``channeldata.json`` at the channel
-root. Tokens come as ``/t/<token>/`` (at the root or after ``/conda``, stripped by
-``RepoApplication``) or as headers; a bad token is 401, a token without private rights gets
-the public view. Everything else under ``/conda`` (``.bz2``, ``current_repodata.json``,
-``notices.json``) is a real JSON 404, which conda and rattler read as "not offered".
+``shards/<sha256>.msgpack.zst``, ``run_exports.json`` (CEP 12) and the package files;
+``channeldata.json`` at the channel root; ``repodata.json`` and ``channeldata.json`` gzipped
+for clients that accept it (``encoding.py``). Tokens come as ``/t/<token>/`` (at the root or
+after ``/conda``, stripped by ``RepoApplication``) or as headers; a bad token is 401, a token
+without private rights gets the public view. Everything else under ``/conda`` (``.bz2``,
+``current_repodata.json``, ``notices.json``) is a real JSON 404, which conda and rattler read
+as "not offered".
 
 Handlers stay thin: one small look-up to learn the index's revision (inline on SQLite,
 see ``InlineLocator``; with the caller's private rights on a worker thread for signed-in
@@ -33,6 +35,7 @@ from jupyter_repo.repository.errors import RepositoryError
 from jupyter_repo.repository.indexes import lookup
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.repository.indexes.snapshots import ChannelView
+from jupyter_repo.server import encoding
 from jupyter_repo.server.base import BaseHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, not_modified, send_blob
 
@@ -82,7 +85,7 @@ class IndexHandler(BaseHandler):
 
     def cache_control(self) -> str:
         """Short-lived caching; ``private`` whenever the caller identified itself."""
-        scope = "public" if self.actor.anonymous else "private"
+        scope = "public" if self.actor.anonymous and self.refused_token is None else "private"
         return f"{scope}, max-age={self.settings.get('channel_max_age', 30)}"
 
     def is_fresh(self, etag: str, changed_at_ms: int) -> bool:
@@ -104,6 +107,7 @@ class IndexHandler(BaseHandler):
         content_type: str,
         cache_control: str,
         vary: str | None = None,
+        content_encoding: str | None = None,
     ) -> None:
         """Answer with ``body`` (or 304, or headers only for HEAD).
 
@@ -115,6 +119,8 @@ class IndexHandler(BaseHandler):
         self.set_header("Cache-Control", cache_control)
         if vary:
             self.set_header("Vary", vary)
+        if content_encoding:
+            self.set_header("Content-Encoding", content_encoding)
         if changed_at_ms:
             self.set_header("Last-Modified", http_date(changed_at_ms))
         if self.is_fresh(quoted, changed_at_ms):
@@ -129,6 +135,50 @@ class IndexHandler(BaseHandler):
                 self.write(piece)
                 self.flush()
         self.finish()
+
+    def wants_gzip(self) -> bool:
+        return encoding.accepts_gzip(self.request.headers.get("Accept-Encoding"))
+
+    async def send_document(
+        self,
+        body: bytes,
+        etag: str,
+        *,
+        changed_at_ms: int,
+        content_type: str,
+        cache_control: str,
+        vary: str | None = None,
+    ) -> None:
+        """:meth:`send_bytes` for a small generated document, gzipped when the client
+        accepts it: compressed once per content (:class:`encoding.GzipCache`), on a worker
+        thread, and never when the answer will be a 304."""
+        vary = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+        content_encoding = None
+        if self.wants_gzip():
+            content_encoding = "gzip"
+            cache = self.gzip_cache()
+            plain_etag, etag = etag, etag + encoding.GZIP_SUFFIX
+            if not encoding.matches(self.request.headers.get("If-None-Match"), etag):
+                found = cache.get(plain_etag)
+                if found is None:
+                    found = await self.run_blocking(cache.compress, plain_etag, body)
+                body = found
+        self.send_bytes(
+            body,
+            etag,
+            changed_at_ms=changed_at_ms,
+            content_type=content_type,
+            cache_control=cache_control,
+            vary=vary,
+            content_encoding=content_encoding,
+        )
+
+    def gzip_cache(self) -> encoding.GzipCache:
+        """The application's gzip of small documents."""
+        cache = self.settings.get("gzip_cache")
+        if cache is None:
+            cache = self.settings["gzip_cache"] = encoding.GzipCache()
+        return cache
 
 
 class _ChannelHandler(IndexHandler):
@@ -168,10 +218,11 @@ DOCUMENT_SUFFIXES = {
     "repodata.json": "",
     "repodata.json.zst": ".zst",
     "repodata_shards.msgpack.zst": ".shards",
+    "run_exports.json": ".run_exports",
 }
 _DOCUMENT = re.compile(
     r"^/conda/(?P<owner>[^/?]+)(?:/label/(?P<label>[^/?]+))?/(?P<subdir>[^/?]+)/"
-    r"(?P<document>repodata\.json(?:\.zst)?|repodata_shards\.msgpack\.zst)$"
+    r"(?P<document>repodata\.json(?:\.zst)?|repodata_shards\.msgpack\.zst|run_exports\.json)$"
 )
 
 
@@ -212,7 +263,9 @@ def revalidation_answer(
     if snapshot is None:
         return None
     view = snapshot.public
-    etag = f'"{view.etag}{DOCUMENT_SUFFIXES[match["document"]]}"'
+    suffix = DOCUMENT_SUFFIXES[match["document"]]
+    gzipped = not suffix and encoding.accepts_gzip(headers.get("Accept-Encoding"))
+    etag = f'"{view.etag}{encoding.GZIP_SUFFIX if gzipped else suffix}"'
     if etag not in (item.strip() for item in candidate.split(",")):
         return None
     answer = httputil.HTTPHeaders(
@@ -224,20 +277,41 @@ def revalidation_answer(
     )
     if view.changed_at_ms:
         answer["Last-Modified"] = http_date(view.changed_at_ms)
+    if not suffix:
+        answer["Vary"] = "Accept-Encoding"
     return httputil.ResponseStartLine("HTTP/1.1", 304, "Not Modified"), answer
 
 
 class RepodataHandler(_ChannelHandler):
-    """``<subdir>/repodata.json``: always a valid document, ``{...}`` even when empty."""
+    """``<subdir>/repodata.json``: always a valid document, ``{...}`` even when empty;
+    gzipped (compressed once per view) for clients that accept it."""
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
+        if self.wants_gzip():
+            etag = view.etag + encoding.GZIP_SUFFIX
+            data = view.gzip.ready
+            if data is None and not encoding.matches(
+                self.request.headers.get("If-None-Match"), etag
+            ):
+                data = await self.in_index_pool(view.gzip.get)
+            self.send_bytes(
+                data or b"",
+                etag,
+                changed_at_ms=view.changed_at_ms,
+                content_type=JSON_TYPE,
+                cache_control=self.cache_control(),
+                vary="Accept-Encoding",
+                content_encoding="gzip",
+            )
+            return
         self.send_bytes(
             view.pieces,
             view.etag,
             changed_at_ms=view.changed_at_ms,
             content_type=JSON_TYPE,
             cache_control=self.cache_control(),
+            vary="Accept-Encoding",
         )
 
 
@@ -272,6 +346,25 @@ class ShardIndexHandler(_ChannelHandler):
             view.etag + ".shards",
             changed_at_ms=view.changed_at_ms,
             content_type=BINARY_TYPE,
+            cache_control=self.cache_control(),
+        )
+
+
+class RunExportsHandler(_ChannelHandler):
+    """``<subdir>/run_exports.json`` (CEP 12): every file's ``run_exports``, from the same
+    snapshot (made on first request, then served as bytes)."""
+
+    async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        view = await self.view(owner, label, subdir)
+        etag = view.etag + ".run_exports"
+        data = view.run_exports.ready
+        if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
+            data = await self.in_index_pool(view.run_exports.get)
+        self.send_bytes(
+            data or b"",
+            etag,
+            changed_at_ms=view.changed_at_ms,
+            content_type=JSON_TYPE,
             cache_control=self.cache_control(),
         )
 
@@ -318,7 +411,7 @@ class ChanneldataHandler(_ChannelHandler):
             )
 
         body, etag, changed_at = await self.run(build)
-        self.send_bytes(
+        await self.send_document(
             body,
             etag,
             changed_at_ms=changed_at,
@@ -349,6 +442,7 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (SUBDIR + r"/repodata\.json", RepodataHandler),
     (SUBDIR + r"/repodata\.json\.zst", RepodataZstHandler),
     (SUBDIR + r"/repodata_shards\.msgpack\.zst", ShardIndexHandler),
+    (SUBDIR + r"/run_exports\.json", RunExportsHandler),
     (SUBDIR + r"/shards/(?P<digest>[0-9a-f]{64})\.msgpack\.zst", ShardHandler),
     (SUBDIR + r"/(?P<filename>[^/]+(?:\.conda|\.tar\.bz2))", PackageFileHandler),
 ]

@@ -6,6 +6,7 @@ is not found), files and PEP 658 ``.metadata`` next to
 the project page. Private projects need a token: in the path (``/pypi/t/<token>/...`` or
 ``/t/<token>/pypi/...``), as ``Authorization: token|Bearer``, or as the password of HTTP
 Basic (``https://__token__:<token>@host/pypi/<owner>/simple``), which pip and uv send.
+Pages and the JSON API are gzipped for clients that accept it (``encoding.py``).
 Redirects are relative, so the token and any proxy prefix survive them. Pages are rendered
 (and their ETags hashed) on a worker thread, never on the event loop.
 """
@@ -13,35 +14,41 @@ Redirects are relative, so the token and any proxy prefix survive them. Pages ar
 from __future__ import annotations
 
 import hashlib
+import re
 
 from sqlalchemy.orm import Session
 from tornado.web import RequestHandler
 
 from jupyter_repo.repository import errors, names
-from jupyter_repo.repository.indexes import lookup, pypi
+from jupyter_repo.repository.indexes import lookup, pypi, pypi_json
 from jupyter_repo.server.base import local_location
 from jupyter_repo.server.channels import IndexHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 
-INDEX = r"/pypi/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?/simple"
+NAMESPACE = r"/pypi/(?P<owner>[^/]+)(?:/label/(?P<label>[^/]+))?"
+INDEX = NAMESPACE + r"/simple"
+JSON_API = NAMESPACE + r"/pypi/(?P<project>[^/]+)(?:/(?P<version>[^/]+))?/json/?"
+JSON_TYPE = "application/json"
 PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
+#: Media types a client may ask for → the one sent (``latest`` is an alias of v1).
+OFFERED: dict[str, str] = {
+    pypi.JSON_TYPE: pypi.JSON_TYPE,
+    pypi.HTML_TYPE: pypi.HTML_TYPE,
+    "application/vnd.pypi.simple.latest+json": pypi.JSON_TYPE,
+    "application/vnd.pypi.simple.latest+html": pypi.HTML_TYPE,
+    "text/html": "text/html",
+}
 
 
 def negotiate(accept: str | None, query_format: str | None = None) -> str | None:
     """PEP 691 content negotiation (an HTTP matter, so here and not in the domain): the
     media type to send, or ``None`` (406).
 
-    No ``Accept`` (or ``*/*``) gets HTML, as PEP 691 recommends for compatibility.
+    No ``Accept`` (or ``*/*``) gets HTML, as PEP 691 recommends for compatibility. The
+    ``latest`` aliases answer with the version they stand for (v1), as PEP 691 asks.
     """
-    offered = {
-        pypi.JSON_TYPE: pypi.JSON_TYPE,
-        pypi.HTML_TYPE: pypi.HTML_TYPE,
-        "text/html": "text/html",
-        "application/json": None,
-    }
     if query_format:
-        known = (pypi.JSON_TYPE, pypi.HTML_TYPE, "text/html")
-        return query_format if query_format in known else None
+        return OFFERED.get(query_format)
     if not accept:
         return "text/html"
     best: tuple[float, int, str] | None = None
@@ -60,7 +67,7 @@ def negotiate(accept: str | None, query_format: str | None = None) -> str | None
         if media in ("*/*", "application/*", "text/*"):
             candidate = "text/html" if media != "application/*" else pypi.JSON_TYPE
         else:
-            candidate = offered.get(media)  # type: ignore[assignment]
+            candidate = OFFERED.get(media)  # type: ignore[assignment]
         if candidate is None:
             continue
         rank = (quality, -position, candidate)
@@ -84,10 +91,10 @@ class _SimpleHandler(IndexHandler):
             )
         return chosen
 
-    def send_page(self, page: tuple[bytes, str], media_type: str) -> None:
+    async def send_page(self, page: tuple[bytes, str], media_type: str) -> None:
         body, etag = page
         content_type = media_type + ("; charset=utf-8" if "html" in media_type else "")
-        self.send_bytes(
+        await self.send_document(
             body,
             etag,
             changed_at_ms=0,
@@ -130,7 +137,7 @@ class SimpleRootHandler(_SimpleHandler):
                 else pypi.root_html(projects)
             )
 
-        self.send_page(await self.run(render), media_type)
+        await self.send_page(await self.run(render), media_type)
 
 
 class ProjectHandler(_SimpleHandler):
@@ -156,7 +163,7 @@ class ProjectHandler(_SimpleHandler):
                 else pypi.project_html(normalized, found)
             )
 
-        self.send_page(await self.run(render), media_type)
+        await self.send_page(await self.run(render), media_type)
 
 
 class DistFileHandler(IndexHandler):
@@ -194,6 +201,52 @@ class DistFileHandler(IndexHandler):
         )
 
 
+class ProjectJsonHandler(IndexHandler):
+    """Warehouse's JSON API: ``/pypi/<project>/json`` and ``/pypi/<project>/<version>/json``
+    below the namespace (and label), next to ``simple/``."""
+
+    async def get(self, owner: str, label: str | None, project: str, version: str | None) -> None:
+        normalized = project_name(project)
+        if version is not None and not _VERSION.fullmatch(version):
+            raise errors.NotFound("No such release of this project in this index.")
+        if normalized != project:
+            await self.run(lookup.locate_in, owner, label, "pypi", None, actor=self.actor)
+            up = "../../" if version is not None else "../"
+            tail = f"{version}/json" if version is not None else "json"
+            self.set_status(301)
+            self.set_header("Location", local_location(f"{up}{normalized}/{tail}"))
+            self.set_header("Cache-Control", "no-store")
+            self.finish()
+            return
+        base = self.base_url()
+        path_token = getattr(self.request, "path_token", None)
+
+        def render(session: Session) -> tuple[bytes, str]:
+            located = lookup.locate_in(session, owner, label, "pypi", None, actor=self.actor)
+            namespace = f"{base}{f'/t/{path_token}' if path_token else ''}/pypi/{located.login}"
+            if label is not None:
+                namespace += f"/label/{located.key.label}"
+            urls = pypi_json.Urls(simple=f"{namespace}/simple/", json=f"{namespace}/pypi/")
+            return _with_etag(
+                pypi_json.project_document(session, self.actor, located, normalized, version, urls)
+            )
+
+        body, etag = await self.run(render)
+        await self.send_document(
+            body,
+            etag,
+            changed_at_ms=0,
+            content_type=JSON_TYPE,
+            cache_control=self.cache_control(),
+            vary="Authorization",
+        )
+
+
+#: What a version in a URL may hold (PEP 440 and legacy spellings; nothing else reaches a
+#: query or a redirect).
+_VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+!-]{0,63}")
+
+
 def project_name(project: str) -> str:
     """The PEP 503 form of a project name from the URL; one no package can have is not found.
 
@@ -216,4 +269,5 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (INDEX + r"/", SimpleRootHandler),
     (INDEX + r"/(?P<project>[^/]+)(?P<slash>/?)", ProjectHandler),
     (INDEX + r"/(?P<project>[^/]+)/(?P<filename>[^/]+)", DistFileHandler),
+    (JSON_API, ProjectJsonHandler),
 ]

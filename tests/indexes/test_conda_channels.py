@@ -204,7 +204,10 @@ def test_repodata_records_caching_and_status_codes(server: RepoServer, channel: 
     assert private.headers["ETag"] != etag
     bearer = _get(url, Authorization=f"Bearer {channel.read_token}")
     assert bearer.content == private.content
-    assert _get(url.replace("/conda/", "/t/not-a-real-token-42/conda/")).status_code == 401
+    # A refused token gets the public view (with a warning), never the private one.
+    refused = _get(url.replace("/conda/", "/t/not-a-real-token-42/conda/"))
+    assert refused.status_code == 200 and refused.content == first.content
+    assert "invalid, expired or revoked" in refused.headers["Warning"]
     # A valid token without rights over the owner's private packages: the public view.
     stranger = server.create_user(f"x{uuid.uuid4().hex[:8]}")
     assert _get(url, Authorization=f"token {server.token(stranger)}").content == first.content
@@ -249,8 +252,9 @@ def test_repodata_records_caching_and_status_codes(server: RepoServer, channel: 
     assert _get(url, **{"If-None-Match": '"stale"'}).status_code == 200
     head = requests.head(url, timeout=30)
     assert head.status_code == 200 and head.content == b""
-    assert head.headers["Content-Length"] == str(len(first.content))
-    assert head.headers["ETag"] == etag
+    # (requests asks for gzip: HEAD describes the same gzip answer as GET.)
+    assert head.headers["Content-Length"] == first.headers["Content-Length"]
+    assert head.headers["ETag"] == etag and head.headers["Content-Encoding"] == "gzip"
 
     # The .zst is the same document, compressed once; noarch always exists.
     compressed = _get(url + ".zst")
@@ -326,7 +330,14 @@ def test_error_answers_keep_the_connection_alive(server: RepoServer, channel: Ch
     for method, path, headers, status in (
         ("HEAD", f"{base}/repodata.json.bz2", {}, 404),
         ("GET", f"{base}/repodata.json", {}, 200),
-        ("GET", f"{base}/repodata.json", {"Authorization": "token jr-bad-token-000000"}, 401),
+        # A refused token: the public answer, or 401 for what anonymous callers cannot see.
+        ("GET", f"{base}/repodata.json", {"Authorization": "token jr-bad-token-000000"}, 200),
+        (
+            "GET",
+            "/conda/nobody-here/noarch/repodata.json",
+            {"Authorization": "token jr-bad-token-000000"},
+            401,
+        ),
         ("HEAD", f"{base}/repodata.json.zst", {}, 200),
         ("GET", "/conda/nobody-here/noarch/repodata.json", {}, 404),
         ("GET", f"{base}/repodata_shards.msgpack.zst", {}, 200),

@@ -161,6 +161,15 @@ def test_simple_pages_mark_yanked_files_with_their_reason(
     }
     assert files[wheel]["yanked"] == reason
     assert files[project.wheels["1.0"].name]["yanked"] is False
+    # Warehouse's JSON API: the file is yanked, so is its release (its only file), and
+    # "latest" is the newest release that is not.
+    json_api = f"{server.url}/pypi/{project.owner}/pypi/yk-lib"
+    document = requests.get(f"{json_api}/json", timeout=30).json()
+    assert document["info"]["version"] == "1.0" and document["info"]["yanked"] is False
+    assert [item["yanked"] for item in document["releases"]["2.0"]] == [True]
+    assert document["releases"]["2.0"][0]["yanked_reason"] == reason
+    release = requests.get(f"{json_api}/2.0/json", timeout=30).json()
+    assert release["info"]["yanked"] is True and release["info"]["yanked_reason"] == reason
     detail = requests.get(f"{server.api}/dist/{project.owner}/yk-lib/2.0/{wheel}", timeout=30)
     assert detail.json()["yanked"] is True and detail.json()["yanked_reason"] == reason
 

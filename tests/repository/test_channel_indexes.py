@@ -15,13 +15,14 @@ import json
 
 import msgpack
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.errors import NotFound
 from jupyter_repo.repository.indexes import rows, shards
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.repository.indexes.snapshots import ChannelView
-from jupyter_repo.repository.models import CondaRecord, CondaShard
+from jupyter_repo.repository.models import CondaRecord, CondaShard, File
 from jupyter_repo.repository.services import labels, packages
 from tests.repository.conftest import World
 
@@ -278,3 +279,39 @@ def test_channeldata_lists_what_the_caller_may_read(world: World) -> None:
     assert document(frozenset()) == public  # cached per view: the private one did not leak
     world.conda(alice, "late-lib", "1.0")
     assert set(document(frozenset())["packages"]) == {"open-lib", "late-lib"}
+
+
+def test_channeldata_of_files_stored_before_their_fields_were_kept(world: World) -> None:
+    """A conda file uploaded before migration 0006 has no ``conda_channel``: its entry comes
+    from its ``info/index.json`` and its package's columns, flags false, until re-uploaded."""
+    alice = world.user("alice")
+    world.conda(alice, "old-lib", "1.0")
+    world.conda(alice, "old-lib", "1.1", "linux-64")
+    owner_id = world.owner_id("alice")
+
+    def forget_fields(session: Session) -> None:
+        session.execute(update(File).values(conda_channel=None))
+
+    world.repo.call(forget_fields, write=True)
+    cold = ChannelIndexes(repository=world.repo, build_threads=1)
+    try:
+        data, _etag, _changed = world.repo.call(cold.channeldata, owner_id, "main", frozenset())
+    finally:
+        cold.close()
+    entry = json.loads(data)["packages"]["old-lib"]
+    assert entry == {
+        "activate.d": False,
+        "binary_prefix": False,
+        "deactivate.d": False,
+        "home": "https://example.org/old-lib",
+        "license": "BSD-3-Clause",
+        "post_link": False,
+        "pre_link": False,
+        "pre_unlink": False,
+        "run_exports": {},
+        "subdirs": ["linux-64", "noarch"],
+        "summary": "The old-lib sample package",
+        "text_prefix": False,
+        "timestamp": 1_700_000_000,
+        "version": "1.1",
+    }

@@ -382,6 +382,7 @@ LABEL_ROUTES = [
     pytest.param("/conda/{bob}/label/{label}/noarch/repodata.json", id="repodata"),
     pytest.param("/conda/{bob}/label/{label}/noarch/repodata.json.zst", id="repodata-zst"),
     pytest.param("/conda/{bob}/label/{label}/noarch/repodata_shards.msgpack.zst", id="shard-index"),
+    pytest.param("/conda/{bob}/label/{label}/noarch/run_exports.json", id="run-exports"),
     pytest.param("/conda/{bob}/label/{label}/channeldata.json", id="channeldata"),
     pytest.param("/pypi/{bob}/label/{label}/simple/", id="pypi-index"),
     pytest.param("/pypi/{bob}/label/{label}/simple/secretwheel/", id="pypi-project"),

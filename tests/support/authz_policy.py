@@ -14,8 +14,11 @@ answer from the two tables below and nothing else:
    (404; e.g. a private package to anyone who cannot read it, an organization's groups to
    outsiders);
 2. a need not met is 401 for anonymous callers and 403 for everyone else;
-3. invalid credentials (an expired or revoked token) are 401 on every route that reads
-   credentials, before anything else.
+3. invalid credentials (an expired or revoked token) read like none: what an anonymous
+   caller gets, except that anything an anonymous caller could not have (401, or 404 for
+   hidden and missing alike) is a 401 naming the refused token (issue 18: a stale token
+   must not lock pip, uv, conda or ``anaconda login`` out of public reads); web pages
+   answer it exactly as an anonymous caller.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ _TABLE: dict[str, tuple[int, ...]] = {
     "org-upload-token":    (WRITE, WRITE, WRITE,  WRITE,   ADMIN, WRITE,    WRITE),
 }  # fmt: skip
 LEVELS = {actor: dict(zip(COLUMNS, row, strict=True)) for actor, row in _TABLE.items()}
+LEVELS.update({actor: LEVELS["anonymous"] for actor in INVALID})  # a refused token reads like none
 #: The actors of the Jupyter extension's matrix (each cell there runs a task; the token
 #: limits are the server's business and are covered by the server's matrix).
 EXTENSION_ACTORS = ACTORS[:4] + ACTORS[5:11]
@@ -429,6 +433,13 @@ ROUTES: tuple[Route, ...] = (
         family="conda",
     ),
     _r("GET", "/conda/{org}/noarch/shards/{digest}.msgpack.zst", FILE_READ, family="conda"),
+    _r(
+        "GET",
+        "/conda/{org}/noarch/run_exports.json",
+        lists="text",
+        lists_files=True,
+        family="conda",
+    ),
     _r("GET", "/conda/{org}/noarch/{conda_file}", FILE_READ, family="conda"),
     _r(
         "GET",
@@ -442,6 +453,8 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/pypi/{org}/simple/", lists="text", lists_files=True, family="pypi"),
     _r("GET", "/pypi/{org}/simple/{pkg}/", FILE_READ, family="pypi"),
     _r("GET", "/pypi/{org}/simple/{pkg}/{wheel}", FILE_READ, family="pypi"),
+    _r("GET", "/pypi/{org}/pypi/{pkg}/json", FILE_READ, family="pypi"),
+    _r("GET", "/pypi/{org}/pypi/{pkg}/{version}/json", FILE_READ, family="pypi"),
     _r("GET", "/pypi/{org}/+simple/{pkg}/", FILE_READ, family="pypi", note="for hatch"),
     _r(
         "POST",
@@ -665,6 +678,7 @@ def expected(
     *,
     reads_credentials: bool = True,
     creates: bool = False,
+    family: str = "api",
 ) -> str:
     """OK, UNAUTH, HIDDEN or DENIED for one cell, from the tables above only.
 
@@ -672,7 +686,14 @@ def expected(
     before anything is looked up (so that a private object and a missing one answer alike).
     """
     if actor in INVALID:
-        return UNAUTH if reads_credentials else OK
+        # A refused token reads like no token; whatever an anonymous caller could not have
+        # (asked to log in, or "not found") is a 401 that blames the token.
+        if not reads_credentials:
+            return OK
+        outcome = expected(needs, "anonymous", visibility, creates=creates)
+        if family == "web":  # pages answer a refused token exactly as no token
+            return outcome
+        return UNAUTH if outcome in (HIDDEN, UNAUTH, DENIED) else outcome
     if actor == "anonymous" and any(needed > READ for _name, needed in needs):
         return UNAUTH
     for name, needed in needs:

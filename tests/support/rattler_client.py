@@ -3,7 +3,8 @@
 py-rattler can crash at interpreter exit after finishing its work, so tests run it here in
 a subprocess and judge by the JSON line it prints (and by the files it installed), not by the
 exit code. Input: one JSON object on the command line with a list of ``cases``; each case
-has ``channels``, ``specs``, ``prefix`` and optionally ``sharded`` (default true).
+has ``channels``, ``specs``, ``prefix`` and optionally ``sharded`` and ``zstd`` (default
+true; without both, rattler reads ``repodata.json`` itself).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ PLATFORMS = ["linux-64", "noarch"]
 
 
 async def run_case(case: dict[str, Any], cache: str) -> dict[str, Any]:
-    config = SourceConfig(sharded_enabled=case.get("sharded", True))
+    config = SourceConfig(
+        sharded_enabled=case.get("sharded", True), zstd_enabled=case.get("zstd", True)
+    )
     gateway = Gateway(
         cache_dir=f"{cache}/repodata-{case['prefix'].split('/')[-1]}", default_config=config
     )

@@ -3,6 +3,15 @@
 Neither conda nor rattler reads it, so it is never built eagerly: :class:`ChanneldataCache`
 builds it on request from one query and keeps it per view, keyed by the sum of the label's
 conda index revisions (which grows with any change to any of them).
+
+The document follows conda-index's rules, applied to the fields each file had at upload
+(``inspect/condachannel.py``): subdirs in name order; in each, the newest build (by
+``timestamp``) of every name and version; a package takes each field of its newest version
+(conda version order; equal versions: the later timestamp) that has it, else the field of
+an older one; the prefix, activation and link-script flags are true when any version's are;
+``run_exports`` is kept per version; ``timestamp`` is the newest in seconds. conda-index
+means that last one too, but reads the previous value from the wrong mapping, so its
+``timestamp`` is in effect the last version it happened to visit.
 """
 
 from __future__ import annotations
@@ -15,59 +24,140 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from rattler import Version
+from sqlalchemy import Text, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from jupyter_repo.repository.models import File, FileLabel, IndexState, Label, Package, Release
+from jupyter_repo.repository.inspect.condachannel import FLAGS, NEWEST_FIELDS
+from jupyter_repo.repository.models import File, FileLabel, IndexState, Label, Package
+
+CHANNELDATA_VERSION = 1
+#: Later than 9999-12-31 in seconds: a timestamp in milliseconds (as conda-index reads it).
+_LAST_SECOND = 253402300799
 
 
 @dataclass(frozen=True)
 class ChanneldataRow:
-    package_id: int
-    name: str
-    public: bool
-    summary: str
-    license: str
-    home: str
-    dev_url: str
-    doc_url: str
-    source_url: str
+    """One conda file of the channel and its channeldata fields."""
+
     subdir: str
-    version: str
-    indexed_at_ms: int
+    filename: str
+    #: ``name``, ``version``, ``timestamp``, flags, ``run_exports`` and the about fields.
+    fields: dict[str, Any]
+
+
+def seconds(timestamp: Any) -> int:
+    value = int(timestamp) if isinstance(timestamp, (int, float)) else 0
+    return value // 1000 if value > _LAST_SECOND else value
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except Exception:  # not a conda version: ordered before every valid one
+        return None
+
+
+def _is_newer(data: dict[str, Any], known: dict[str, Any]) -> bool:
+    new, old = str(data.get("version", "0")), str(known.get("version", "0"))
+    if new == old:
+        return seconds(data.get("timestamp")) > seconds(known.get("timestamp"))
+    parsed_new, parsed_old = _version(new), _version(old)
+    if parsed_new is None or parsed_old is None:
+        return parsed_old is None and (parsed_new is not None or new > old)
+    return parsed_new > parsed_old
+
+
+def _newest_per_version(rows: list[ChanneldataRow]) -> list[dict[str, Any]]:
+    """The newest build of each name and version in one subdir: ``.conda`` files first
+    (a ``.tar.bz2`` of the same build is the same package), ties to the first seen."""
+    conda_stems = {
+        row.filename[: -len(".conda")] for row in rows if row.filename.endswith(".conda")
+    }
+    ordered = sorted(
+        (
+            row
+            for row in rows
+            if row.filename.endswith(".conda")
+            or row.filename[: -len(".tar.bz2")] not in conda_stems
+        ),
+        key=lambda row: (not row.filename.endswith(".conda"), row.filename),
+    )
+    newest: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in ordered:
+        key = (str(row.fields.get("name")), str(row.fields.get("version")))
+        known = newest.get(key)
+        if known is None or known.get("timestamp", 0) < row.fields.get("timestamp", 0):
+            newest[key] = row.fields
+    return list(newest.values())
+
+
+def _merge(entry: dict[str, Any], data: dict[str, Any], subdir: str) -> None:
+    """Fold one version's newest build into its package's entry."""
+    newer = _is_newer(data, entry)
+    version = str(data.get("version", "0"))
+    for key in NEWEST_FIELDS:
+        if data.get(key) and (newer or not entry.get(key)):
+            entry[key] = data[key]
+        else:
+            entry[key] = entry.get(key)
+    for key in FLAGS:
+        entry[key] = bool(data.get(key) or entry.get(key))
+    entry["subdirs"] = sorted({*entry.get("subdirs", ()), subdir})
+    run_exports = entry.setdefault("run_exports", {})
+    if data.get("run_exports"):
+        run_exports[version] = data["run_exports"]
+    entry["timestamp"] = max(seconds(data.get("timestamp")), entry.get("timestamp", 0))
 
 
 def document(rows: Iterable[ChanneldataRow]) -> bytes:
-    """``channeldata.json`` for the files of a channel.
-
-    ``version`` and ``timestamp`` are those of the most recently published file of each
-    package (CEP 38 asks for the newest version; neither conda nor rattler reads the file, and
-    ordering by publication keeps the server free of a conda version parser).
-    """
-    packages: dict[str, dict[str, Any]] = {}
-    newest: dict[str, int] = {}
-    subdirs: set[str] = set()
+    """``channeldata.json`` for the files of a channel (see the module's docstring)."""
+    by_subdir: dict[str, list[ChanneldataRow]] = {}
     for row in rows:
-        subdirs.add(row.subdir)
-        entry = packages.setdefault(row.name, {"subdirs": set()})
-        entry["subdirs"].add(row.subdir)
-        if row.indexed_at_ms >= newest.get(row.name, -1):
-            newest[row.name] = row.indexed_at_ms
-            entry.update(version=row.version, timestamp=row.indexed_at_ms // 1000)
-            for field, value in (
-                ("summary", row.summary),
-                ("license", row.license),
-                ("home", row.home),
-                ("dev_url", row.dev_url),
-                ("doc_url", row.doc_url),
-                ("source_url", row.source_url),
-            ):
-                if value:
-                    entry[field] = value
-    for entry in packages.values():
-        entry["subdirs"] = sorted(entry["subdirs"])
-    result = {"channeldata_version": 1, "packages": packages, "subdirs": sorted(subdirs)}
+        by_subdir.setdefault(row.subdir, []).append(row)
+    packages: dict[str, dict[str, Any]] = {}
+    for subdir in sorted(by_subdir):
+        for data in _newest_per_version(by_subdir[subdir]):
+            _merge(packages.setdefault(str(data["name"]), {}), data, subdir)
+    result = {
+        "channeldata_version": CHANNELDATA_VERSION,
+        "packages": {
+            name: {key: value for key, value in entry.items() if value is not None}
+            for name, entry in packages.items()
+        },
+        "subdirs": sorted({*by_subdir, "noarch"}),
+    }
     return json.dumps(result, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _decoded(value: str | bytes | dict[str, Any] | None) -> dict[str, Any]:
+    """A JSON column read as text: text from SQLite, already decoded from PostgreSQL."""
+    if value is None:
+        return {}
+    return json.loads(value) if isinstance(value, (str, bytes)) else dict(value)
+
+
+def _stored_fields(
+    channel: str | dict[str, Any] | None,
+    attrs: str | dict[str, Any] | None,
+    indexed_at_ms: int,
+    package: dict[str, Any],
+) -> dict[str, Any]:
+    """A file's channeldata fields; for a file stored before they were kept (``channel`` is
+    ``None``), what its ``info/index.json`` and its package's columns give."""
+    if channel is not None:
+        fields = _decoded(channel)
+    else:
+        index = _decoded(attrs)
+        fields = {key: value for key, value in package.items() if value}
+        fields.update({key: index[key] for key in NEWEST_FIELDS if index.get(key) is not None})
+        fields.update(dict.fromkeys(FLAGS, False))
+        fields.update(name=index.get("name"), run_exports=index.get("run_exports") or {})
+        if isinstance(index.get("timestamp"), int):
+            fields["timestamp"] = index["timestamp"]
+    if not isinstance(fields.get("timestamp"), int):
+        fields["timestamp"] = indexed_at_ms  # as in the file's repodata record
+    return fields
 
 
 def rows(
@@ -78,7 +168,6 @@ def rows(
     query = (
         select(
             Package.id,
-            Package.name,
             Package.public,
             Package.summary,
             Package.license,
@@ -87,11 +176,12 @@ def rows(
             Package.doc_url,
             Package.source_git_url,
             File.subdir,
-            Release.version,
+            File.filename,
+            type_coerce(File.conda_channel, Text),
+            case((File.conda_channel.is_(None), type_coerce(File.attrs, Text)), else_=None),
             File.indexed_at_ms,
         )
         .join(File, File.package_id == Package.id)
-        .join(Release, Release.id == File.release_id)
         .join(FileLabel, FileLabel.file_id == File.id)
         .join(Label, Label.id == FileLabel.label_id)
         .where(
@@ -105,35 +195,30 @@ def rows(
     found = []
     for (
         package_id,
-        name,
         public,
         summary,
         license,
         home,
         dev_url,
         doc_url,
-        source_url,
+        source_git_url,
         subdir,
-        version,
+        filename,
+        channel,
+        attrs,
         indexed_at_ms,
     ) in session.execute(query):
         if (public or package_id in readable) and subdir is not None:  # conda files have one
-            found.append(
-                ChanneldataRow(
-                    package_id,
-                    name,
-                    public,
-                    summary,
-                    license,
-                    home,
-                    dev_url,
-                    doc_url,
-                    source_url,
-                    subdir,
-                    version,
-                    indexed_at_ms,
-                )
-            )
+            package = {
+                "summary": summary,
+                "license": license,
+                "home": home,
+                "dev_url": dev_url,
+                "doc_url": doc_url,
+                "source_git_url": source_git_url,
+            }
+            fields = _stored_fields(channel, attrs, indexed_at_ms, package)
+            found.append(ChanneldataRow(subdir, filename, fields))
     return found
 
 

@@ -29,9 +29,10 @@ snapshot), then looks in the database.
 Views: anonymous callers and callers without private rights share the snapshot's public
 view. A caller who may read some of the owner's private packages gets a view of the public
 segments plus those packages' segments, assembled on first use and kept in a small LRU.
-Each view's ``repodata.json.zst`` and shard index are made once, when first needed, never per
-request; for the public view the shard index right after a change, the ``.zst`` shortly after
-(``zst_delay``) unless a client asks for it first.
+Each view's ``repodata.json.zst``, gzip (``Content-Encoding``) and shard index are made once,
+when first needed, never per request; for the public view the shard index right after a
+change, the ``.zst`` shortly after (``zst_delay``) unless a client asks for it first, the
+gzip when a client first asks for it.
 """
 
 from __future__ import annotations

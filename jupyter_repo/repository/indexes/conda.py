@@ -19,16 +19,34 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from jupyter_repo.repository.indexes import shards
 
 #: Bumped whenever the serialisation changes, so that ETags of old documents never match
 #: and stored records (``CondaRecord.format``) are made again.
-RECORD_FORMAT = 1
+RECORD_FORMAT = 2
 FORMAT_VERSION = b"jr-repodata-%d" % RECORD_FORMAT
-#: Keys of ``File.attrs`` that are ours, not ``info/index.json``'s: never part of a record.
-NOT_RECORD_KEYS = frozenset({"run_exports"})
+#: Keys of ``File.attrs`` never part of a record: ``run_exports`` is ours (from
+#: ``info/run_exports.json``; it has a document of its own), the others are the
+#: ``info/index.json`` keys conda-index leaves out of repodata.
+NOT_RECORD_KEYS = frozenset(
+    {
+        "run_exports",
+        "arch",
+        "binstar",
+        "has_prefix",
+        "machine",
+        "mtime",
+        "operatingsystem",
+        "platform",
+        "requires_features",
+        "target-triplet",
+        "ucs",
+    }
+)
+RUN_EXPORTS_VERSION = 1
 TAR_BZ2 = ".tar.bz2"
 
 
@@ -40,6 +58,8 @@ class SerializedRecord:
     name: str
     member: bytes
     shard_member: bytes
+    #: The ``"<file>":{"run_exports":{...}}`` member of ``run_exports.json``.
+    run_exports: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +98,9 @@ class Segment:
     packages_conda: bytes
     #: Comma-joined JSON strings: the names of the yanked files (``removed``).
     removed: bytes
+    #: The same for ``run_exports.json``: ``"<file>":{"run_exports":{...}}``.
+    run_exports: bytes
+    run_exports_conda: bytes
     shard: bytes
     shard_sha256: str
     #: This segment's pre-encoded entry of the shard index (msgpack name and raw hash).
@@ -89,12 +112,25 @@ class Segment:
 
     @property
     def nbytes(self) -> int:
-        return len(self.packages) + len(self.packages_conda) + len(self.removed) + len(self.shard)
+        return (
+            len(self.packages)
+            + len(self.packages_conda)
+            + len(self.removed)
+            + len(self.shard)
+            + len(self.run_exports)
+            + len(self.run_exports_conda)
+        )
 
 
-def repodata_record(row: FileRow, subdir: str) -> dict[str, Any]:
+def _attrs(row: FileRow) -> dict[str, Any]:
+    return json.loads(row.attrs) if isinstance(row.attrs, (str, bytes)) else row.attrs
+
+
+def repodata_record(
+    row: FileRow, subdir: str, attrs: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The repodata record of a file: its ``info/index.json`` plus size and hashes."""
-    attrs = json.loads(row.attrs) if isinstance(row.attrs, (str, bytes)) else row.attrs
+    attrs = _attrs(row) if attrs is None else attrs
     record = {key: value for key, value in attrs.items() if key not in NOT_RECORD_KEYS}
     record["subdir"] = subdir
     record["md5"] = row.md5
@@ -110,12 +146,24 @@ def _member(filename: str, record: dict[str, Any]) -> str:
     return json.dumps(filename) + ":" + json.dumps(record, sort_keys=True, separators=(",", ":"))
 
 
+def run_exports_member(filename: str, attrs: dict[str, Any]) -> bytes:
+    """The file's ``"<file>":{"run_exports":{...}}`` member of ``run_exports.json`` (``{}``
+    when the package ships none)."""
+    exports = attrs.get("run_exports")
+    if not exports or not isinstance(exports, dict):
+        # What json.dumps does for a str, without building an encoder per file.
+        return (encode_basestring_ascii(filename) + ':{"run_exports":{}}').encode()
+    return _member(filename, {"run_exports": exports}).encode()
+
+
 def serialize(row: FileRow, subdir: str) -> SerializedRecord:
-    record = repodata_record(row, subdir)
+    attrs = _attrs(row)
+    record = repodata_record(row, subdir, attrs)
     return SerializedRecord(
         str(record["name"]),
         _member(row.filename, record).encode(),
         shards.shard_pair(row.filename, record),
+        run_exports_member(row.filename, attrs),
     )
 
 
@@ -133,16 +181,20 @@ def make_segment(
     conda: list[SerializedRecord] = []
     yanked: list[SerializedRecord] = []
     removed: list[str] = []
+    exports: list[bytes] = []
+    exports_conda: list[bytes] = []
     for row in sorted(rows, key=lambda item: item.filename):
         record = row.stored
         if record is None:
             record = serialize(row, subdir)
             made.append((row.file_id, record))
-        if row.yanked:
+        if row.yanked:  # in no document but under ``removed`` (run_exports.json: neither)
             yanked.append(record)
             removed.append(row.filename)
-        else:
-            (tar_bz2 if row.filename.endswith(TAR_BZ2) else conda).append(record)
+            continue
+        legacy = row.filename.endswith(TAR_BZ2)
+        (tar_bz2 if legacy else conda).append(record)
+        (exports if legacy else exports_conda).append(record.run_exports)
     packages = b",".join(record.member for record in tar_bz2)
     packages_conda = b",".join(record.member for record in conda)
     removed_json = b",".join(json.dumps(filename).encode() for filename in removed)
@@ -168,6 +220,8 @@ def make_segment(
         packages=packages,
         packages_conda=packages_conda,
         removed=removed_json,
+        run_exports=b",".join(exports),
+        run_exports_conda=b",".join(exports_conda),
         shard=shard,
         shard_sha256=digest.hex(),
         shard_entry=shards.index_entry(name, digest),
@@ -257,6 +311,24 @@ def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
                 first = False
         result.append(middle)
     return result
+
+
+def run_exports_document(subdir: str, segments: Iterable[Segment]) -> bytes:
+    """``run_exports.json`` (CEP 12) of a view: every file's ``run_exports``, ``{}`` when it
+    has none, in the layout conda-index writes."""
+    segments = list(segments)
+    info = json.dumps({"subdir": subdir, "version": RUN_EXPORTS_VERSION}, separators=(",", ":"))
+    return b"".join(
+        (
+            b'{"info":',
+            info.encode(),
+            b',"packages":{',
+            b",".join(item.run_exports for item in segments if item.run_exports),
+            b'},"packages.conda":{',
+            b",".join(item.run_exports_conda for item in segments if item.run_exports_conda),
+            b"}}",
+        )
+    )
 
 
 def assemble(subdir: str, segments: Sequence[Segment]) -> bytes:

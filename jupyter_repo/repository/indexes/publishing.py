@@ -113,6 +113,7 @@ def store_records(session: Session, records: Sequence[tuple[int, conda.Serialize
             "name": record.name,
             "member": record.member,
             "shard_member": record.shard_member,
+            "run_exports": record.run_exports,
         }
         for file_id, record in records
         if file_id in existing
@@ -129,6 +130,7 @@ def store_records(session: Session, records: Sequence[tuple[int, conda.Serialize
                 "name": statement.excluded.name,
                 "member": statement.excluded.member,
                 "shard_member": statement.excluded.shard_member,
+                "run_exports": statement.excluded.run_exports,
             },
         )
     )

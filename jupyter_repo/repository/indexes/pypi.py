@@ -5,7 +5,9 @@ distributions carries the label and the caller may read its package. Names are P
 normalised; files link to themselves *relatively* (``<file>#sha256=...`` next to the project
 page), so a token in the URL path (``/pypi/t/<token>/...``) and any reverse-proxy prefix stay
 in every link pip and uv follow. Wheels offer their ``METADATA`` at ``<file>.metadata``
-(PEP 658, announced under both PEP 714 names).
+(PEP 658, announced under both PEP 714 names), and so do sdists whose ``PKG-INFO`` is static
+(PEP 643; see ``inspect/pypi.py``). ``pypi_json.py`` builds Warehouse's JSON API from the
+same rows.
 
 The pages are small and built per request from one indexed query; the handlers answer
 conditional requests with a content-derived ETag.
@@ -44,6 +46,10 @@ class DistFile:
     upload_time: datetime
     requires_python: str | None
     metadata_sha256: str | None
+    md5: str = ""
+    #: Warehouse's names: ``bdist_wheel`` or ``sdist``; ``py3``, ``cp312`` ... or ``source``.
+    packagetype: str = ""
+    python_version: str = ""
     #: PEP 592: installers skip a yanked file unless a requirement pins its version exactly.
     yanked: bool = False
     #: Why it was yanked ("" when no reason was given).
@@ -64,7 +70,7 @@ def _visibility(actor: Actor, label: str) -> Any:
     return visible_packages(actor)
 
 
-def _files_query(located: Located, actor: Actor) -> Any:
+def files_query(located: Located, actor: Actor) -> Any:
     key = located.key
     return (
         select(File, Package, Release.version)
@@ -104,12 +110,13 @@ def projects(session: Session, actor: Actor, located: Located) -> list[str]:
 
 def project_files(session: Session, actor: Actor, located: Located, project: str) -> list[DistFile]:
     """The files of a project (by normalised name); 404 when the actor sees none."""
-    rows = session.execute(_files_query(located, actor).where(Package.pypi_key == project)).all()
+    rows = session.execute(files_query(located, actor).where(Package.pypi_key == project)).all()
     if not rows:
         raise NotFound(f"No project named {project!r} in this index.")
     files = []
     for file, _package, version in rows:
         metadata = file.core_metadata
+        attrs = file.attrs or {}
         files.append(
             DistFile(
                 filename=file.filename,
@@ -117,8 +124,11 @@ def project_files(session: Session, actor: Actor, located: Located, project: str
                 sha256=file.sha256,
                 size=file.size,
                 upload_time=file.upload_time,
-                requires_python=(file.attrs or {}).get("requires_python") or None,
+                requires_python=attrs.get("requires_python") or None,
                 metadata_sha256=hashlib.sha256(metadata).hexdigest() if metadata else None,
+                md5=file.md5,
+                packagetype=attrs.get("packagetype") or "",
+                python_version=attrs.get("python_version") or "",
                 yanked=file.yanked_at is not None,
                 yanked_reason=file.yanked_reason or "",
             )
@@ -135,7 +145,7 @@ def project_file(
     except InvalidInput:
         raise NotFound("No such file in this index.") from None
     row = session.execute(
-        _files_query(located, actor)
+        files_query(located, actor)
         .add_columns(Blob.key)
         .join(Blob, Blob.id == File.blob_id)
         .where(Package.pypi_key == project, File.filename == filename)

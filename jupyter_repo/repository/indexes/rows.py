@@ -69,6 +69,7 @@ def _statements() -> dict[str, Any]:
             CondaRecord.name,
             CondaRecord.member,
             CondaRecord.shard_member,
+            CondaRecord.run_exports,
             File.yanked_at,
         )
         .join(Package, Package.id == File.package_id)
@@ -154,9 +155,14 @@ def _file_row(row: Any) -> conda.FileRow:
         name,
         member,
         shard_member,
+        run_exports,
         yanked_at,
     ) = row
-    stored = conda.SerializedRecord(name, member, shard_member) if member is not None else None
+    stored = (
+        conda.SerializedRecord(name, member, shard_member, run_exports)
+        if member is not None and run_exports is not None
+        else None
+    )
     return conda.FileRow(
         file_id,
         filename,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import zlib
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,20 @@ def compress(pieces: Sequence[bytes], options: Compression) -> bytes:
     return b"".join(parts)
 
 
+#: zlib level of ``repodata.json``'s gzip (for clients without zstd). Level 1 compresses a
+#: 24 MB document in ~0.75 s on one core here, to 6.3 MB; level 6 takes 1.8 s for 5.6 MB.
+GZIP_LEVEL = 1
+
+
+def gzip_compress(pieces: Sequence[bytes], level: int) -> bytes:
+    """A gzip member of the pieces joined; no name and no time in its header, so equal
+    documents give equal bytes (and ETags) in every process."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 31)
+    parts = [compressor.compress(piece) for piece in pieces]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
 class ChannelView:
     """The documents one kind of caller gets for a snapshot, made once.
 
@@ -92,6 +107,8 @@ class ChannelView:
         entries = [segment.shard_entry for segment in segments]
         self.shard_index = Once(lambda: shards.encode_index(subdir, entries))
         self.zst = Once(lambda: compress(self.pieces, compression))
+        self.gzip = Once(lambda: gzip_compress(self.pieces, GZIP_LEVEL))
+        self.run_exports = Once(lambda: conda.run_exports_document(subdir, segments))
 
     @property
     def document(self) -> bytes:
@@ -100,7 +117,8 @@ class ChannelView:
 
     @property
     def nbytes(self) -> int:
-        return self.size + len(self.shard_index.ready or b"") + len(self.zst.ready or b"")
+        made = (self.shard_index.ready, self.zst.ready, self.gzip.ready, self.run_exports.ready)
+        return self.size + sum(len(item or b"") for item in made)
 
 
 @dataclass

@@ -35,6 +35,8 @@ class Inspection:
     license: str = ""
     home: str = ""
     core_metadata: bytes | None = None
+    #: A conda file's ``channeldata.json`` keys (``inspect/condachannel.py``).
+    conda_channel: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

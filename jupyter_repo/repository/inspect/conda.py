@@ -19,6 +19,7 @@ from conda_package_streaming.package_streaming import stream_conda_component, ta
 
 from jupyter_repo.repository import names
 from jupyter_repo.repository.errors import InvalidInput, RepositoryError
+from jupyter_repo.repository.inspect import condachannel
 from jupyter_repo.repository.inspect.base import (
     InflateBudget,
     Inspection,
@@ -40,6 +41,7 @@ WANTED = {
     "info/about.json",
     "info/files",
     "info/run_exports.json",
+    *condachannel.RECIPE_MEMBERS,
 }
 EXTENSIONS = (".conda", ".tar.bz2")
 
@@ -145,6 +147,7 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         raise InvalidInput(f"{filename} has no info/index.json; it is not a conda package.")
     index = load_json_object(members["info/index.json"], "info/index.json")
     _check_index(index, filename, name, version, build)
+    entries = None
     if "info/paths.json" in members:
         paths = load_json_object(members["info/paths.json"], "info/paths.json")
         entries = paths.get("paths")
@@ -173,6 +176,7 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     attrs = dict(index)
     if run_exports:
         attrs["run_exports"] = run_exports
+    recipe = next((members[name] for name in members if name in condachannel.RECIPE_MEMBERS), None)
     license_name = text(index.get("license") or about.get("license"), 200)
     return Inspection(
         distribution_type="conda",
@@ -185,6 +189,9 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         description=text(about.get("description"), 20_000),
         license=license_name,
         home=text(about.get("home"), 500),
+        conda_channel=condachannel.fields(
+            index, about, condachannel.recipe(recipe), entries, run_exports
+        ),
     )
 
 

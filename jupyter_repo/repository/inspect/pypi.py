@@ -1,8 +1,9 @@
 """Python distributions: wheels and sdists, read through ``packaging``'s metadata parser.
 
 The wheel's ``METADATA`` is kept byte for byte, so the PyPI index can serve it as the
-PEP 658 ``.metadata`` file without opening the wheel again. Every member of a wheel or an
-sdist passes :class:`~.members.MemberCheck` (pip and uv unpack them).
+PEP 658 ``.metadata`` file without opening the wheel again; so is an sdist's ``PKG-INFO``
+when it is static (PEP 643: Metadata 2.2+, no resolution field ``Dynamic``). Every member
+of a wheel or an sdist passes :class:`~.members.MemberCheck` (pip and uv unpack them).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+from packaging.version import InvalidVersion, Version
 
 from jupyter_repo.repository.errors import InvalidInput, RepositoryError, TooLarge
 from jupyter_repo.repository.inspect.base import (
@@ -99,7 +101,27 @@ def _inspect_sdist(path: Path, filename: str, limits: Limits) -> Inspection:
     raw = _sdist_pkg_info(path, filename, limits)
     inspection = _from_metadata(raw, filename, name, str(version), "sdist")
     inspection.attrs["python_version"] = "source"
+    if static_dependencies(raw):
+        inspection.core_metadata = raw
     return inspection
+
+
+#: Fields an installer resolves with; an sdist's ``PKG-INFO`` is served as its PEP 658
+#: metadata only when none of them is ``Dynamic`` (computed at build time).
+RESOLUTION_FIELDS = frozenset({"requires-dist", "requires-python", "provides-extra"})
+
+
+def static_dependencies(pkg_info: bytes) -> bool:
+    """Does this ``PKG-INFO`` say what building the sdist will? (PEP 643: Metadata 2.2+
+    fields not listed as ``Dynamic`` are the built wheel's, so an installer may resolve
+    with them without building.)"""
+    fields, _unparsed = parse_email(pkg_info)
+    try:
+        declared = Version(fields.get("metadata_version") or "0")
+    except InvalidVersion:
+        return False
+    dynamic = {item.strip().lower() for item in fields.get("dynamic", [])}
+    return declared >= Version("2.2") and not dynamic & RESOLUTION_FIELDS
 
 
 def _sdist_pkg_info(path: Path, filename: str, limits: Limits) -> bytes:

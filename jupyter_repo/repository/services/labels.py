@@ -360,6 +360,7 @@ def copy_files(
             dependencies=dict(file.dependencies),
             description=file.description,
             core_metadata=file.core_metadata,
+            conda_channel=file.conda_channel,
             blob_id=file.blob_id,
             uploader_id=actor.user_id,
             indexed_at_ms=now_ms(),

@@ -386,6 +386,7 @@ def _create_file(
         dependencies=inspection.dependencies,
         description=description,
         core_metadata=inspection.core_metadata,
+        conda_channel=inspection.conda_channel,
         blob_id=blob.id,
         uploader_id=actor.user_id,
         indexed_at_ms=now_ms(),

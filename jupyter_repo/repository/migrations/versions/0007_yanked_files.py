@@ -1,7 +1,7 @@
 """yank: a file can be yanked (PEP 592), with an optional reason
 
-Revision ID: 0006_yank
-Revises: 0005_trust
+Revision ID: 0007_yank
+Revises: 0006_conda_channel
 Create Date: 2026-12-04 19:00:00
 
 A yanked file stays stored and downloadable; PyPI indexes mark it ``yanked`` (installers
@@ -16,8 +16,8 @@ from alembic import op
 
 from jupyter_repo.repository.models import UTCDateTime
 
-revision = '0006_yank'
-down_revision = '0005_trust'
+revision = '0007_yank'
+down_revision = '0006_conda_channel'
 branch_labels = None
 depends_on = None
 
