@@ -247,6 +247,8 @@ def test_a_yanked_conda_file_leaves_repodata_and_shards_until_unyanked(
         shard = _shard(base, "yk-tool")
         assert shard is not None
         assert set(shard["packages.conda"]) == {old.name} and shard["removed"] == [new.name]
+        exports = requests.get(f"{base}/noarch/run_exports.json", timeout=30).json()
+        assert set(exports["packages.conda"]) == {old.name}
     channeldata = requests.get(f"{main}/channeldata.json", timeout=30).json()
     assert channeldata["packages"]["yk-tool"]["version"] == "1.0"
 
