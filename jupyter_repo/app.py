@@ -76,6 +76,10 @@ class JupyterRepoApp(JupyterApp):
             "Publish a notebook, an environment or a project folder.",
         ),
         "search": ("jupyter_repo.commands.search.SearchApp", "Search packages."),
+        "yank": (
+            "jupyter_repo.commands.yank.YankApp",
+            "Yank a release or a file (installers pass it by), or un-yank it.",
+        ),
         "install": (
             "jupyter_repo.commands.install.InstallApp",
             "Install a package or an environment into this Python environment.",

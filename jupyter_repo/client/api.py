@@ -308,6 +308,26 @@ class RepoClient:
     def release(self, owner: str, name: str, version: str) -> JSON:
         return self.get_json(f"/release/{_segment(owner)}/{_segment(name)}/{_segment(version)}")
 
+    def yank(
+        self,
+        owner: str,
+        name: str,
+        version: str,
+        *,
+        basename: str | None = None,
+        reason: str | None = None,
+        undo: bool = False,
+    ) -> JSON:
+        """Yank (PEP 592) every file of a release, or one file; ``undo`` un-yanks. Returns
+        what the repository did: ``yanked``, ``reason`` and the ``files`` it names."""
+        path = "/yank/" + "/".join(_segment(part) for part in (owner, name, version))
+        if basename:
+            path += "/" + "/".join(_segment(part) for part in basename.split("/"))
+        if undo:
+            return self.request("DELETE", path).json()
+        body = {"reason": reason} if reason else {}
+        return self.request("PUT", path, json_body=body).json()
+
     def labels(self, owner: str) -> JSON:
         return self.get_json(f"/channels/{_segment(owner)}")
 

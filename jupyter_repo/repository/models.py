@@ -288,12 +288,22 @@ class File(Base):
     upload_time: Mapped[datetime] = mapped_column(default=utcnow)
     indexed_at_ms: Mapped[int] = mapped_column(BigInteger, default=0)
     ndownloads: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the file was yanked (PEP 592), ``None`` when it is not: it stays stored and
+    #: downloadable, but installers skip it (PyPI: unless pinned exactly; conda: always,
+    #: the index lists it under ``removed``).
+    yanked_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: Why, as the owner wrote it ("" or ``None``: no reason given).
+    yanked_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     release: Mapped[Release] = relationship(back_populates="files")
     package: Mapped[Package] = relationship(foreign_keys=[package_id], viewonly=True)
     blob: Mapped[Blob] = relationship()
     uploader: Mapped[Account | None] = relationship(foreign_keys=[uploader_id])
     labels: Mapped[list[Label]] = relationship(secondary="file_labels", viewonly=True)
+
+    @property
+    def yanked(self) -> bool:
+        return self.yanked_at is not None
 
 
 class Label(Base):

@@ -277,6 +277,19 @@ ROUTES: tuple[Route, ...] = (
         setup="fresh_file",
         body_kind="none",
     ),
+    *(
+        _r(
+            method,
+            "/api/yank/{org}/{pkg}/{fresh_version}" + suffix,
+            LABEL_CHANGE,
+            setup="fresh_file",
+            body={"reason": "matrix"} if method == "PUT" else None,
+            body_kind="json" if method == "PUT" else "none",
+            note="yanking changes what the file's labels show, like relabelling",
+        )
+        for method in ("PUT", "DELETE")
+        for suffix in ("", "/{fresh_file}")
+    ),
     _r("GET", "/api/download/{org}/{pkg}/{version}/{conda}", FILE_READ),
     _r("GET", "/api/packages/{org}/{pkg}/collaborators", PKG_READ),
     _r(
@@ -546,6 +559,17 @@ ROUTES: tuple[Route, ...] = (
         303,
         files_in_form=True,
         body={"action": "add-label", "label": "web-added"},
+        body_kind="form",
+        family="web",
+    ),
+    _r(
+        "POST",
+        "/{org}/{pkg}/settings",
+        LABEL_CHANGE,
+        303,
+        files_in_form=True,
+        setup="fresh_file",
+        body={"action": "yank", "version": "{fresh_version}", "reason": "matrix"},
         body_kind="form",
         family="web",
     ),

@@ -189,6 +189,7 @@ def rows(
             Label.owner_id == owner_id,
             Label.name == label,
             File.distribution_type == "conda",
+            File.yanked_at.is_(None),  # a yanked file is in no index's ``packages``
         )
     )
     found = []

@@ -79,6 +79,9 @@ class FileRow:
     public: bool
     #: The stored serialisation, when there is one of the current format.
     stored: SerializedRecord | None = None
+    #: A yanked file leaves ``packages``/``packages.conda`` for ``removed`` (as conda's own
+    #: tools list removed files), so no solver picks it; its bytes stay downloadable.
+    yanked: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,8 @@ class Segment:
     #: Comma-joined ``"<file>":{record}`` members of ``packages`` / ``packages.conda``.
     packages: bytes
     packages_conda: bytes
+    #: Comma-joined JSON strings: the names of the yanked files (``removed``).
+    removed: bytes
     #: The same for ``run_exports.json``: ``"<file>":{"run_exports":{...}}``.
     run_exports: bytes
     run_exports_conda: bytes
@@ -110,6 +115,7 @@ class Segment:
         return (
             len(self.packages)
             + len(self.packages_conda)
+            + len(self.removed)
             + len(self.shard)
             + len(self.run_exports)
             + len(self.run_exports_conda)
@@ -167,12 +173,14 @@ def make_segment(
     """Serialise one package name's records (rows of a single package) for a subdir.
 
     Rows with a stored serialisation are joined as they are; the others are serialised
-    and returned, to be stored.
+    and returned, to be stored. Yanked files are named under ``removed`` only.
     """
     assert rows, "a segment needs at least one file"
     made: list[tuple[int, SerializedRecord]] = []
     tar_bz2: list[SerializedRecord] = []
     conda: list[SerializedRecord] = []
+    yanked: list[SerializedRecord] = []
+    removed: list[str] = []
     exports: list[bytes] = []
     exports_conda: list[bytes] = []
     for row in sorted(rows, key=lambda item: item.filename):
@@ -180,20 +188,30 @@ def make_segment(
         if record is None:
             record = serialize(row, subdir)
             made.append((row.file_id, record))
+        if row.yanked:  # in no document but under ``removed`` (run_exports.json: neither)
+            yanked.append(record)
+            removed.append(row.filename)
+            continue
         legacy = row.filename.endswith(TAR_BZ2)
         (tar_bz2 if legacy else conda).append(record)
         (exports if legacy else exports_conda).append(record.run_exports)
     packages = b",".join(record.member for record in tar_bz2)
     packages_conda = b",".join(record.member for record in conda)
+    removed_json = b",".join(json.dumps(filename).encode() for filename in removed)
     shard = shards.encode_shard(
-        [record.shard_member for record in tar_bz2], [record.shard_member for record in conda]
+        [record.shard_member for record in tar_bz2],
+        [record.shard_member for record in conda],
+        removed,
     )
     first = rows[0]
+    # Without yanked files the fingerprint (and so every ETag) is what it always was.
     fingerprint = hashlib.blake2b(
-        packages + b"\0" + packages_conda, digest_size=16, person=b"jr-segment"
+        packages + b"\0" + packages_conda + (b"\0" + removed_json if removed else b""),
+        digest_size=16,
+        person=b"jr-segment",
     ).digest()
     digest = hashlib.sha256(shard).digest()
-    name = (conda or tar_bz2)[0].name
+    name = (conda or tar_bz2 or yanked)[0].name
     segment = Segment(
         package_key=package_key,
         name=name,
@@ -201,6 +219,7 @@ def make_segment(
         public=first.public,
         packages=packages,
         packages_conda=packages_conda,
+        removed=removed_json,
         run_exports=b",".join(exports),
         run_exports_conda=b",".join(exports_conda),
         shard=shard,
@@ -237,6 +256,7 @@ class Block:
     keys: tuple[str, ...]
     packages: bytes
     packages_conda: bytes
+    removed: bytes
 
 
 def ends_block(package_key: str) -> bool:
@@ -261,6 +281,7 @@ def blocks(
                     keys,
                     b",".join(item.packages for item in current if item.packages),
                     b",".join(item.packages_conda for item in current if item.packages_conda),
+                    b",".join(item.removed for item in current if item.removed),
                 )
             result.append(previous)
             current = []
@@ -277,7 +298,8 @@ def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
     result = [b'{"info":' + header + b',"packages":{']
     for attribute, middle in (
         ("packages", b'},"packages.conda":{'),
-        ("packages_conda", b'},"removed":[],"repodata_version":1}'),
+        ("packages_conda", b'},"removed":['),
+        ("removed", b'],"repodata_version":1}'),
     ):
         first = True
         for block in parts:

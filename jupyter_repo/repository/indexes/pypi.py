@@ -50,6 +50,17 @@ class DistFile:
     #: Warehouse's names: ``bdist_wheel`` or ``sdist``; ``py3``, ``cp312`` ... or ``source``.
     packagetype: str = ""
     python_version: str = ""
+    #: PEP 592: installers skip a yanked file unless a requirement pins its version exactly.
+    yanked: bool = False
+    #: Why it was yanked ("" when no reason was given).
+    yanked_reason: str = ""
+
+    @property
+    def yanked_value(self) -> bool | str:
+        """PEP 691's ``yanked``: ``False``, or the reason (``True`` when none was given)."""
+        if not self.yanked:
+            return False
+        return self.yanked_reason or True
 
 
 def _visibility(actor: Actor, label: str) -> Any:
@@ -118,6 +129,8 @@ def project_files(session: Session, actor: Actor, located: Located, project: str
                 md5=file.md5,
                 packagetype=attrs.get("packagetype") or "",
                 python_version=attrs.get("python_version") or "",
+                yanked=file.yanked_at is not None,
+                yanked_reason=file.yanked_reason or "",
             )
         )
     return sorted(files, key=lambda item: item.filename)
@@ -189,7 +202,7 @@ def project_json(project: str, files: Sequence[DistFile]) -> bytes:
                 "dist-info-metadata": metadata,
                 "size": item.size,
                 "upload-time": _iso(item.upload_time),
-                "yanked": False,
+                "yanked": item.yanked_value,
             }
         )
     versions = sorted({item.version for item in files})
@@ -215,6 +228,8 @@ def project_html(project: str, files: Sequence[DistFile]) -> bytes:
                 f' data-core-metadata="sha256={item.metadata_sha256}"'
                 f' data-dist-info-metadata="sha256={item.metadata_sha256}"'
             )
+        if item.yanked:  # PEP 592: the attribute's value is the reason, possibly empty
+            attributes += f' data-yanked="{html.escape(item.yanked_reason)}"'
         href = html.escape(item.filename)
         links.append(f'    <a href="{href}#sha256={item.sha256}"{attributes}>{href}</a><br>')
     body = "\n".join(links)

@@ -19,7 +19,7 @@ request from the same visibility-checked rows as the simple index, so a private 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,10 +63,16 @@ def project_document(
     sees no such project or release."""
     files = pypi.project_files(session, actor, located, project)
     versions = _ordered_versions({item.version for item in files})
-    chosen = _latest(versions) if version is None else _matching(versions, version)
+    yanked = _yanked_versions(files)
+    chosen = _latest(versions, yanked) if version is None else _matching(versions, version)
     release_files = [item for item in files if item.version == chosen]
     package, metadata = _release_metadata(session, actor, located, project, chosen)
     info = _info(package, metadata, chosen, project, urls)
+    if chosen in yanked:  # Warehouse's release-level yank: every file of it is yanked
+        info["yanked"] = True
+        info["yanked_reason"] = next(
+            (item.yanked_reason for item in release_files if item.yanked_reason), None
+        )
     document: dict[str, Any] = {
         "info": info,
         "last_serial": located.revision,
@@ -92,12 +98,19 @@ def _ordered_versions(versions: set[str]) -> list[str]:
     return sorted(versions, key=_sort_key)
 
 
-def _latest(versions: Sequence[str]) -> str:
-    """Warehouse's choice: the highest final release, else the highest of all."""
+def _yanked_versions(files: Sequence[pypi.DistFile]) -> set[str]:
+    """The versions all of whose files are yanked (PEP 592)."""
+    return {item.version for item in files} - {item.version for item in files if not item.yanked}
+
+
+def _latest(versions: Sequence[str], yanked: Set[str] = frozenset()) -> str:
+    """Warehouse's choice: the highest final release not yanked, else the highest release
+    not yanked, else the highest of all."""
+    kept = [number for number in versions if number not in yanked]
     finals = [
-        number for number in versions if _sort_key(number)[0] and not Version(number).is_prerelease
+        number for number in kept if _sort_key(number)[0] and not Version(number).is_prerelease
     ]
-    return (finals or list(versions))[-1]
+    return (finals or kept or list(versions))[-1]
 
 
 def _matching(versions: Sequence[str], asked: str) -> str:
@@ -201,6 +214,6 @@ def _file(item: pypi.DistFile, project: str, urls: Urls) -> dict[str, Any]:
         "upload_time": uploaded.strftime("%Y-%m-%dT%H:%M:%S"),
         "upload_time_iso_8601": uploaded.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "url": urls.file(project, item.filename),
-        "yanked": False,
-        "yanked_reason": None,
+        "yanked": item.yanked,
+        "yanked_reason": item.yanked_reason or None,
     }

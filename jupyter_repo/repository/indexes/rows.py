@@ -70,6 +70,7 @@ def _statements() -> dict[str, Any]:
             CondaRecord.member,
             CondaRecord.shard_member,
             CondaRecord.run_exports,
+            File.yanked_at,
         )
         .join(Package, Package.id == File.package_id)
         .join(FileLabel, FileLabel.file_id == File.id)
@@ -155,6 +156,7 @@ def _file_row(row: Any) -> conda.FileRow:
         member,
         shard_member,
         run_exports,
+        yanked_at,
     ) = row
     stored = (
         conda.SerializedRecord(name, member, shard_member, run_exports)
@@ -173,4 +175,5 @@ def _file_row(row: Any) -> conda.FileRow:
         package_key,
         public,
         stored,
+        yanked_at is not None,
     )

@@ -48,11 +48,14 @@ def shard_pair(filename: str, record: Mapping[str, Any]) -> bytes:
     )
 
 
-def encode_shard(packages: Sequence[bytes], packages_conda: Sequence[bytes]) -> bytes:
-    """The shard file of one package name, from its files' pairs (in file-name order).
+def encode_shard(
+    packages: Sequence[bytes], packages_conda: Sequence[bytes], removed: Sequence[str] = ()
+) -> bytes:
+    """The shard file of one package name, from its files' pairs (in file-name order) and
+    the names of its yanked files.
 
     The bytes ``msgpack.packb`` gives for ``{"packages": {...}, "packages.conda": {...},
-    "removed": []}``, compressed.
+    "removed": [...]}``, compressed.
     """
     payload = b"".join(
         (
@@ -64,7 +67,7 @@ def encode_shard(packages: Sequence[bytes], packages_conda: Sequence[bytes]) -> 
             _map_header(len(packages_conda)),
             *packages_conda,
             msgpack.packb("removed"),
-            msgpack.packb([]),
+            msgpack.packb(list(removed), use_bin_type=True),
         )
     )
     return zstd.compress(payload, SHARD_LEVEL)

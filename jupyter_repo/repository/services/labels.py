@@ -364,6 +364,9 @@ def copy_files(
             blob_id=file.blob_id,
             uploader_id=actor.user_id,
             indexed_at_ms=now_ms(),
+            # A copy is the same file: installers pass it by too (its writers may un-yank).
+            yanked_at=file.yanked_at,
+            yanked_reason=file.yanked_reason,
         )
         session.add(copy)
         session.flush()

@@ -243,6 +243,8 @@ class FileRow:
     title: str
     #: The environment a notebook names in its publish record (as recorded; unchecked).
     environment: dict[str, Any] | None = None
+    yanked: bool = False
+    yanked_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,8 @@ def package_detail(
             File.sha256,
             File.upload_time,
             File.attrs,
+            File.yanked_at,
+            File.yanked_reason,
         )
         .join(Release, Release.id == File.release_id)
         .where(File.package_id == package.id)
@@ -396,6 +400,8 @@ def package_detail(
             labels=labels_by_file.get(row.id, []),
             title=str((row.attrs or {}).get("title") or ""),
             environment=_recorded_environment(row.attrs),
+            yanked=row.yanked_at is not None,
+            yanked_reason=row.yanked_reason or "",
         )
         for row in rows
     ]

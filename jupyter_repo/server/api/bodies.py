@@ -131,3 +131,14 @@ def dist_id(body: JsonObject) -> str:
     if not isinstance(value, str):
         raise InvalidInput("The commit request needs the dist_id returned by the stage call.")
     return value
+
+
+def yank_reason(body: JsonObject) -> str | None:
+    """``{"reason": "..."}`` of a yank (optional; ``null`` or missing: no reason)."""
+    unknown = sorted(set(body) - {"reason"})
+    if unknown:
+        raise InvalidInput(f"Unknown field {unknown[0]!r}: a yank takes only 'reason'.")
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput("reason must be a string.")
+    return reason

@@ -94,6 +94,9 @@ def file(
         "labels": sorted(label_names),
         "ndownloads": row.ndownloads,
         "platform": row.subdir,
+        "yanked": row.yanked_at is not None,
+        "yanked_reason": row.yanked_reason or "",
+        "yanked_at": iso(row.yanked_at) if row.yanked_at is not None else None,
     }
 
 

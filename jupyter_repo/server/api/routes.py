@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from tornado.web import RequestHandler
 
-from jupyter_repo.server.api import auth, downloads, groups, labels, openapi, packages, uploads
+from jupyter_repo.server.api import (
+    auth,
+    downloads,
+    groups,
+    labels,
+    openapi,
+    packages,
+    uploads,
+    yanking,
+)
 
 SEG = r"([^/]+)"  # one path segment
 REST = r"(.+)"  # the rest of the path (conda basenames contain a slash)
@@ -31,6 +40,8 @@ ROUTES: list[tuple[str, type[RequestHandler]]] = [
     (rf"/api/package/{SEG}/{SEG}", packages.PackageHandler),
     (rf"/api/release/{SEG}/{SEG}/{SEG}", packages.ReleaseHandler),
     (rf"/api/dist/{SEG}/{SEG}/{SEG}/{REST}", packages.DistHandler),
+    (rf"/api/yank/{SEG}/{SEG}/{SEG}", yanking.YankHandler),
+    (rf"/api/yank/{SEG}/{SEG}/{SEG}/{REST}", yanking.YankHandler),
     (rf"/api/stage/{SEG}/{SEG}/{SEG}/{REST}", uploads.StageHandler),
     (rf"/api/stage-upload/{SEG}", uploads.StageUploadHandler),
     (rf"/api/commit/{SEG}/{SEG}/{SEG}/{REST}", uploads.CommitHandler),

@@ -1,5 +1,5 @@
 """The package page (versions, files per label and platform, install instructions) and the
-forms its writers use (visibility, labels of files)."""
+forms its writers use (visibility, labels of files, yanking)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.permissions import Level
-from jupyter_repo.repository.services import labels, listings, packages
+from jupyter_repo.repository.services import labels, listings, packages, yanking
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
 from jupyter_repo.server.web.file_pages import attached_environment
@@ -61,7 +61,7 @@ def notebook_environment(detail: listings.PackageDetail) -> tuple[str, str] | No
 
 
 class PackageSettingsHandler(WebHandler):
-    """``POST /<owner>/<package>/settings``: visibility and the labels of files."""
+    """``POST /<owner>/<package>/settings``: visibility, the labels of files, yanking."""
 
     async def submit(self, form: dict[str, list[str]], owner: str, name: str) -> None:
         login = path_name(names.login, owner)
@@ -86,6 +86,20 @@ class PackageSettingsHandler(WebHandler):
                 await self.act(labels.add_files, self.actor, login, label, target)
             else:
                 await self.act(labels.remove_files, self.actor, login, label, target)
+        elif action in ("yank", "unyank"):
+            version = self.field(form, "version")
+            if not version:
+                raise errors.InvalidInput("Name the version to yank or un-yank.")
+            await self.act(
+                yanking.set_yanked,
+                self.actor,
+                login,
+                package.name,
+                version,
+                basename=self.field(form, "basename") or None,
+                yanked=action == "yank",
+                reason=self.field(form, "reason"),
+            )
         else:
             raise errors.InvalidInput(f"Unknown action {action!r}.")
         self.see_other(package_url(login, package.name))
