@@ -32,6 +32,8 @@ JSON = dict[str, Any]
 Progress = Callable[[int, int], None]
 
 CHUNK_SIZE = 1 << 20
+#: The ``Warning`` the server adds when it ignored a refused token (``server/base.py``).
+STALE_TOKEN_WARNING = "299 jupyter-repo "
 TOKEN_REFUSED = "Log in to the repository again: your token was refused."
 
 
@@ -183,6 +185,11 @@ class RepoClient:
             ) from None
         if response.status_code >= 400:
             raise self._error(response, password=auth is not None)
+        if self.token and response.headers.get("Warning", "").startswith(STALE_TOKEN_WARNING):
+            # The server answered as to an anonymous caller (a courtesy to pip and conda);
+            # this client's user must know that their token no longer works.
+            response.close()
+            raise errors.Unauthorized(TOKEN_REFUSED)
         return response
 
     def _error(self, response: requests.Response, *, password: bool = False) -> errors.ClientError:

@@ -201,6 +201,7 @@ async def run_cell(
         visibility,
         reads_credentials=route.reads_credentials,
         creates=route.creates,
+        family="extension",
     )
     if route.task:
         if status != 202:

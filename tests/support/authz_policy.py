@@ -125,7 +125,7 @@ class Route:
     setup: str | None = None
     fresh_credential: bool = False  # the request ends the credential it uses
     reads_credentials: bool = True
-    family: str = "api"  # api, conda, pypi, web
+    family: str = "api"  # api, conda, pypi, web (and "extension" for the extension matrix)
     unauthenticated: int = 0  # the status of UNAUTH, when not the family's usual one
     note: str = ""
     #: The listing shows files (conda, PyPI, a label), not packages: judged by "files".
@@ -690,6 +690,10 @@ def expected(
         # (asked to log in, or "not found") is a 401 that blames the token.
         if not reads_credentials:
             return OK
+        if family == "extension":
+            # The repository answers as to no token (with a Warning), but the project's
+            # own client tells its user that the token was refused (client/api.py).
+            return UNAUTH
         outcome = expected(needs, "anonymous", visibility, creates=creates)
         if family == "web":  # pages answer a refused token exactly as no token
             return outcome
