@@ -34,7 +34,7 @@ from tornado.web import RequestHandler
 from jupyter_repo.repository.errors import RepositoryError
 from jupyter_repo.repository.indexes import lookup
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
-from jupyter_repo.repository.indexes.snapshots import ChannelView
+from jupyter_repo.repository.indexes.snapshots import ChannelView, Once
 from jupyter_repo.server import encoding
 from jupyter_repo.server.base import BaseHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, not_modified, send_blob
@@ -212,6 +212,23 @@ class _ChannelHandler(IndexHandler):
             return await self.in_index_pool(self.indexes.view, snapshot, readable)
         return snapshot.public
 
+    async def send_made_once(
+        self, view: ChannelView, document: Once, suffix: str, content_type: str
+    ) -> None:
+        """One of the view's documents, made once (on the index threads, on first request)
+        and then served as bytes; a matching ``If-None-Match`` needs no bytes at all."""
+        etag = view.etag + suffix
+        data = document.ready
+        if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
+            data = await self.in_index_pool(document.get)
+        self.send_bytes(
+            data or b"",
+            etag,
+            changed_at_ms=view.changed_at_ms,
+            content_type=content_type,
+            cache_control=self.cache_control(),
+        )
+
 
 #: The documents :func:`revalidation_answer` may answer for, with the suffix their ETag carries.
 DOCUMENT_SUFFIXES = {
@@ -320,17 +337,7 @@ class RepodataZstHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
-        etag = view.etag + ".zst"
-        data = view.zst.ready
-        if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
-            data = await self.in_index_pool(view.zst.get)
-        self.send_bytes(
-            data or b"",
-            etag,
-            changed_at_ms=view.changed_at_ms,
-            content_type=BINARY_TYPE,
-            cache_control=self.cache_control(),
-        )
+        await self.send_made_once(view, view.zst, ".zst", BINARY_TYPE)
 
 
 class ShardIndexHandler(_ChannelHandler):
@@ -338,16 +345,7 @@ class ShardIndexHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
-        data = view.shard_index.ready
-        if data is None:
-            data = await self.in_index_pool(view.shard_index.get)
-        self.send_bytes(
-            data,
-            view.etag + ".shards",
-            changed_at_ms=view.changed_at_ms,
-            content_type=BINARY_TYPE,
-            cache_control=self.cache_control(),
-        )
+        await self.send_made_once(view, view.shard_index, ".shards", BINARY_TYPE)
 
 
 class RunExportsHandler(_ChannelHandler):
@@ -356,17 +354,7 @@ class RunExportsHandler(_ChannelHandler):
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
         view = await self.view(owner, label, subdir)
-        etag = view.etag + ".run_exports"
-        data = view.run_exports.ready
-        if data is None and self.request.headers.get("If-None-Match") != f'"{etag}"':
-            data = await self.in_index_pool(view.run_exports.get)
-        self.send_bytes(
-            data or b"",
-            etag,
-            changed_at_ms=view.changed_at_ms,
-            content_type=JSON_TYPE,
-            cache_control=self.cache_control(),
-        )
+        await self.send_made_once(view, view.run_exports, ".run_exports", JSON_TYPE)
 
 
 class ShardHandler(_ChannelHandler):
