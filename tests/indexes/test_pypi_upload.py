@@ -1,4 +1,4 @@
-"""PyPI's upload API with the real clients: twine, uv, poetry and hatch publish to a live
+"""PyPI's upload API with the real clients: twine, uv, poetry, pdm and hatch publish to a live
 server at the URL a user configures (``/pypi/<owner>/``), then pip and uv install the result.
 
 The clients run from their own environment (``tests/support/publish_tools.py``) with a
@@ -302,6 +302,43 @@ def test_poetry_publish_and_its_skip_existing(world: World, tmp_path: Path) -> N
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
     assert "File exists. Skipping" in skipped.stdout + skipped.stderr
     assert world.files("poetry-thing") == expected
+
+
+def test_pdm_publish_and_its_skip_existing(world: World, tmp_path: Path) -> None:
+    """The README's pdm line, as shown: ``pdm publish --no-build -r URL -u __token__ -P``."""
+    project = tmp_path / "pdm-thing"
+    dist = project / "dist"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "pdm-thing"\nversion = "1.0"\n'
+        '[build-system]\nrequires = ["pdm-backend"]\nbuild-backend = "pdm.backend"\n'
+    )
+    files = [builders.wheel(dist, "pdm-thing", "1.0"), builders.sdist(dist, "pdm-thing", "1.0")]
+    publish = [
+        str(world.tools / "pdm"),
+        "publish",
+        "--no-build",
+        "-r",
+        world.upload_url,
+        "-u",
+        "__token__",
+        "-P",
+        world.token,
+    ]
+    env = world.env("pdm", PDM_CHECK_UPDATE="false")
+    first = publish_tools.run(publish, env, cwd=project)
+    assert first.returncode == 0, first.stdout + first.stderr
+    expected = {path.name: _sha256(path) for path in files}
+    assert world.files("pdm-thing") == expected
+
+    # Rebuilt with other bytes: refused; with --skip-existing, skipped and nothing changes.
+    builders.wheel(dist, "pdm-thing", "1.0", summary="rebuilt")
+    refused = publish_tools.run(publish, env, cwd=project)
+    assert refused.returncode != 0
+    assert "File already exists" in refused.stdout + refused.stderr
+    skipped = publish_tools.run([*publish, "--skip-existing"], env, cwd=project)
+    assert skipped.returncode == 0, skipped.stdout + skipped.stderr
+    assert world.files("pdm-thing") == expected
 
 
 def test_hatch_publish_finds_files_already_there(world: World) -> None:

@@ -1,4 +1,4 @@
-"""The publishing clients (twine, poetry, hatch) in a virtual environment of their own.
+"""The publishing clients (twine, poetry, hatch, pdm) in a virtual environment of their own.
 
 They are not in the ``test`` extra: poetry pins libraries the server uses too (``pkginfo``),
 and the tests only run them as programs. The environment is made once with uv (a few seconds
@@ -17,13 +17,14 @@ from pathlib import Path
 
 from tests.support import processes
 
-REQUIREMENTS = ("twine>=6", "poetry>=2", "hatch>=1.13")
+# pdm 2.29 breaks on hishel 2.0 (no SyncSqliteStorage), which it does not exclude.
+REQUIREMENTS = ("twine>=6", "poetry>=2", "hatch>=1.13", "pdm>=2.20", "hishel<2")
 ROOT = Path(__file__).resolve().parents[2] / ".venv-publish-tools"
-TOOLS = ("twine", "poetry", "hatch")
+TOOLS = ("twine", "poetry", "hatch", "pdm")
 
 
 def tools_bin() -> Path:
-    """The ``bin`` folder holding ``twine``, ``poetry`` and ``hatch`` (made when missing)."""
+    """The ``bin`` folder holding the publishing clients of :data:`TOOLS` (made when missing)."""
     wanted = "\n".join(REQUIREMENTS) + "\n"
     stamp = ROOT / "requirements.txt"
     ROOT.parent.mkdir(parents=True, exist_ok=True)
