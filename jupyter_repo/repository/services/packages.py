@@ -503,6 +503,22 @@ def file_changes(file: File, package: Package, labels: list[str]) -> list[change
     ]
 
 
+def require_changeable(actor: Actor, file: File, locked_says: str) -> list[str]:
+    """The file's label names, once it may change: no label holding it is locked (what a
+    locked label shows stays as it is) and ``actor`` reaches every one of them (a token
+    limited to a label changes nothing another label shows). ``locked_says`` ends the
+    refusal's message."""
+    label_names = [label.name for label in file.labels]
+    locked = sorted(label.name for label in file.labels if label.is_locked)
+    if locked:
+        raise Forbidden(
+            f"The file {file.basename} is on the locked label '{locked[0]}'; "
+            f"{locked_says} until it is unlocked."
+        )
+    require_label_reach(actor, label_names)
+    return label_names
+
+
 def remove_file_row(session: Session, store: BlobStore, actor: Actor, file: File) -> None:
     """Delete a file row, announce the index changes and release its blob if unused.
 
@@ -512,14 +528,9 @@ def remove_file_row(session: Session, store: BlobStore, actor: Actor, file: File
     """
     package = session.get(Package, file.package_id)
     assert package is not None
-    label_names = [label.name for label in file.labels]
-    locked = sorted(label.name for label in file.labels if label.is_locked)
-    if locked:
-        raise Forbidden(
-            f"The file {file.basename} is on the locked label '{locked[0]}'; nothing on a "
-            "locked label can be removed or replaced until it is unlocked."
-        )
-    require_label_reach(actor, label_names)
+    label_names = require_changeable(
+        actor, file, "nothing on a locked label can be removed or replaced"
+    )
     changes.record(session, file_changes(file, package, label_names))
     blob_id = file.blob_id
     session.delete(file)

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import changes
-from jupyter_repo.repository.errors import Forbidden, InvalidInput, NotFound
-from jupyter_repo.repository.models import File, utcnow
+from jupyter_repo.repository.errors import InvalidInput, NotFound
+from jupyter_repo.repository.models import utcnow
 from jupyter_repo.repository.permissions import (
     Actor,
     Level,
     reads_file,
-    require_label_reach,
 )
 from jupyter_repo.repository.services import packages
 
@@ -52,18 +51,6 @@ def clean_reason(reason: str | None) -> str:
     if len(text) > MAX_REASON:
         raise InvalidInput(f"The reason is longer than {MAX_REASON} characters.")
     return text
-
-
-def _check_changeable(actor: Actor, file: File) -> list[str]:
-    label_names = [label.name for label in file.labels]
-    locked = sorted(label.name for label in file.labels if label.is_locked)
-    if locked:
-        raise Forbidden(
-            f"The file {file.basename} is on the locked label '{locked[0]}'; what a locked "
-            "label shows cannot change (yanking included) until it is unlocked."
-        )
-    require_label_reach(actor, label_names)
-    return label_names
 
 
 def set_yanked(
@@ -97,7 +84,12 @@ def set_yanked(
         if not files:
             raise NotFound(f"The release {owner}/{name}/{version} has no files to yank.")
     package = release.package
-    labels_of = {file.id: _check_changeable(actor, file) for file in files}
+    labels_of = {
+        file.id: packages.require_changeable(
+            actor, file, "what a locked label shows cannot change (yanking included)"
+        )
+        for file in files
+    }
     now = utcnow()
     for file in files:
         before = (file.yanked_at is not None, file.yanked_reason or "")
