@@ -11,6 +11,7 @@ from tornado import httputil, web
 
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
+from jupyter_repo.repository.services.token_usage import UsageThrottle
 from jupyter_repo.server.base import NotFoundHandler
 from jupyter_repo.server.channels import revalidation_answer
 from jupyter_repo.server.connection import RequestStart
@@ -96,6 +97,7 @@ def make_app(
         settings["notebook_previews"] = NotebookPreviews(
             parent=repository, repository=repository, executor=settings["executor"]
         )
+    settings.setdefault("token_usage", UsageThrottle())
     settings.setdefault("default_handler_class", NotFoundHandler)
     # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)

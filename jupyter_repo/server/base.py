@@ -24,7 +24,7 @@ from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.permissions import ANONYMOUS, Actor
 from jupyter_repo.repository.security import looks_like_token
-from jupyter_repo.repository.services import accounts, tokens
+from jupyter_repo.repository.services import accounts, token_usage, tokens
 from jupyter_repo.server.ratelimit import LoginLimiter, PasswordChecks
 
 T = TypeVar("T")
@@ -194,6 +194,7 @@ class BaseHandler(web.RequestHandler):
         if isinstance(credential, Token):
             try:
                 self.actor = await self.run(tokens.resolve, credential.secret)
+                self.note_token_use()
             except errors.Unauthenticated as refused:
                 self.refused_token = refused
                 self.set_header("Warning", STALE_TOKEN_WARNING)
@@ -204,6 +205,20 @@ class BaseHandler(web.RequestHandler):
                 )
             account = await self.authenticate_password(credential.login, credential.password)
             self.actor = accounts.password_actor(account)
+
+    def note_token_use(self) -> None:
+        """Record the token's use for "Last used", at most once a minute per token and
+        never in the request's way (the write runs after, on a worker thread)."""
+        throttle: token_usage.UsageThrottle | None = self.settings.get("token_usage")
+        token_id = self.actor.token_id
+        if token_id and throttle is not None and throttle.due(token_id):
+            IOLoop.current().spawn_callback(self._record_token_use, token_id)
+
+    async def _record_token_use(self, token_id: str) -> None:
+        try:
+            await self.run_blocking(self.repo.write, token_usage.record_use, token_id)
+        except Exception:  # a busy database: the next use records it
+            log.warning("Could not record the use of token %s", token_id, exc_info=True)
 
     async def authenticate_password(self, login: str, password: str) -> Account:
         """The account whose password this is, within the limits on password attempts.
