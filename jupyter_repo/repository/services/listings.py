@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, func, select
+from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import names
@@ -171,13 +171,20 @@ def owner_packages(
     package_type: str | None = None,
     page: int = 1,
     per_page: int = 50,
+    sort: str = "name",
 ) -> OwnerView:
-    """A namespace and one page of the packages the actor may see in it, by name."""
+    """A namespace and one page of the packages the actor may see in it, by name (or most
+    recently changed first)."""
     account = accounts.get_account(session, owner)
+    order = (
+        (Package.modified_at.desc(), Package.id.desc())
+        if sort == "updated"
+        else (Package.name_key, Package.id)
+    )
     statement = (
         select(*_ROW_COLUMNS)
         .where(Package.owner_id == account.id, visible_packages(actor))
-        .order_by(Package.name_key)
+        .order_by(*order)
     )
     statement = packages.filter_packages(statement, package_type, None)
     rows, total = _paged(session, statement, page, per_page)
@@ -213,6 +220,7 @@ def search_packages(
     label: str | None = None,
     page: int = 1,
     per_page: int = 50,
+    sort: str = "relevance",
 ) -> Page[PackageRow]:
     found = search.search(
         session,
@@ -223,8 +231,58 @@ def search_packages(
         label=label,
         page=page,
         per_page=per_page,
+        sort=sort,
     )
     return Page(_rows(session, found.packages), found.total, page, per_page)
+
+
+#: The most choices offered for one filter (the most common first).
+MAX_FACET_CHOICES = 40
+
+
+@dataclass(frozen=True)
+class Facets:
+    """What the search's filters can choose from, each with how many packages match it."""
+
+    types: list[tuple[str, int]]
+    platforms: list[tuple[str, int]]
+    labels: list[tuple[str, int]]
+
+
+def search_facets(session: Session, actor: Actor, query: str) -> Facets:
+    """For the packages matching ``query`` (before filtering): how many have files of
+    each type, of each platform, and on each label, in three grouped queries."""
+    matched = search.matching(session, actor, query)
+    counted = func.count(File.package_id.distinct())
+
+    def grouped(column: Any, *joins: Any, where: Any = None) -> list[tuple[str, int]]:
+        statement = select(column, counted).select_from(File)
+        for join in joins:
+            statement = statement.join(*join)
+        statement = statement.where(File.package_id.in_(matched), column.is_not(None))
+        if where is not None:
+            statement = statement.where(where)
+        rows = session.execute(
+            statement.group_by(column).order_by(counted.desc(), column).limit(MAX_FACET_CHOICES)
+        ).all()
+        return [(str(value), int(count)) for value, count in rows]
+
+    label_limit = None
+    if actor.token_label is not None:  # as search: a label-limited token sees no others
+        label_limit = or_(
+            Label.name == actor.token_label,
+            File.package_id.in_(select(Package.id).where(Package.public.is_(True))),
+        )
+    return Facets(
+        types=grouped(File.distribution_type),
+        platforms=grouped(File.subdir),
+        labels=grouped(
+            Label.name,
+            (FileLabel, FileLabel.file_id == File.id),
+            (Label, Label.id == FileLabel.label_id),
+            where=label_limit,
+        ),
+    )
 
 
 # -- one package -----------------------------------------------------------------------------
@@ -252,7 +310,10 @@ class PackageDetail:
     owner: Account
     package: Package
     can_write: bool
+    #: The newest version with a file on the main label (what installs get by default).
     latest_version: str | None
+    #: A newer version found only on other labels (e.g. dev), and those labels.
+    newer_elsewhere: tuple[str, list[str]] | None
     #: Newest first (by upload), at most MAX_LISTED_VERSIONS of them.
     versions: list[str]
     version_count: int
@@ -388,6 +449,30 @@ def package_detail(
         statement = statement.where(Release.version == names.version(version))
     rows, total = _paged(session, statement, page, per_page)
     labels_by_file = _labels_of(session, [row.id for row in rows])
+    latest_on_main = session.execute(
+        restricted(
+            select(Release.id, Release.version)
+            .join(File, File.release_id == Release.id)
+            .join(FileLabel, FileLabel.file_id == File.id)
+            .join(Label, Label.id == FileLabel.label_id)
+            .where(Release.package_id == package.id, Label.name == names.DEFAULT_LABEL)
+            .order_by(Release.created_at.desc(), Release.id.desc())
+            .limit(1)
+        )
+    ).first()
+    newer_elsewhere = None
+    if version_rows and (latest_on_main is None or version_rows[0] != latest_on_main.version):
+        newest_labels = session.scalars(
+            restricted(
+                select(Label.name)
+                .distinct()
+                .join(FileLabel, FileLabel.label_id == Label.id)
+                .join(File, File.id == FileLabel.file_id)
+                .join(Release, Release.id == File.release_id)
+                .where(Release.package_id == package.id, Release.version == version_rows[0])
+            )
+        ).all()
+        newer_elsewhere = (version_rows[0], sorted(newest_labels, key=label_order))
     files = [
         FileRow(
             basename=row.basename,
@@ -409,7 +494,8 @@ def package_detail(
         owner=account,
         package=package,
         can_write=level >= Level.WRITE,
-        latest_version=version_rows[0] if version_rows else None,
+        latest_version=latest_on_main.version if latest_on_main else None,
+        newer_elsewhere=newer_elsewhere,
         versions=list(version_rows),
         version_count=version_count,
         label_counts=sorted(label_totals.items(), key=lambda item: label_order(item[0])),
@@ -449,6 +535,16 @@ class FileView:
     other_versions: list[tuple[str, str]]
     #: (basename, distribution type) of the other files of the same release.
     release_files: list[tuple[str, str]]
+
+
+def _one_per_version(rows: Sequence[Any], basename: str) -> list[tuple[str, str]]:
+    """One file per version (newest first): the one named like this file if there is one
+    (an environment's environment.yml and requirements.txt are one version, not two)."""
+    chosen: dict[str, str] = {}
+    for version, name in rows:
+        if version not in chosen or name == basename:
+            chosen[version] = name
+    return list(chosen.items())
 
 
 def file_view(
@@ -492,7 +588,7 @@ def file_view(
         dependencies=dict(file.dependencies or {}),
         labels=sorted((label.name for label in file.labels), key=label_order),
         blob_key=file.blob.key,
-        other_versions=[(version, basename) for version, basename in other_versions],
+        other_versions=_one_per_version(other_versions, file.basename),
         release_files=sorted(release_files),
     )
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, or_, select, true
+from sqlalchemy import Select, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import db, names
@@ -28,6 +29,36 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: How results can be sorted: best match first, by name, or most recently changed first.
+SORTS = ("relevance", "name", "updated")
+
+
+def _order(sort: str, rank: Any) -> tuple[Any, ...]:
+    if sort == "name":
+        return (Package.name_key, Package.id)
+    if sort == "updated":
+        return (Package.modified_at.desc(), Package.id.desc())
+    if sort == "relevance":
+        return (rank, Package.name_key, Package.id)
+    raise InvalidInput(f"Sort by one of: {', '.join(SORTS)}.")
+
+
+def matching(session: Session, actor: Actor, query: str) -> Select[int]:
+    """The ids of the visible packages whose name or summary contains ``query``."""
+    lowered = query.strip().lower()
+    pattern = f"%{_escape_like(lowered)}%"
+    # SQLite's LIKE ignores ASCII case and its lower() folds ASCII only, so lower() there
+    # changes no match; it only keeps the scan off the covering index ix_packages_search.
+    # PostgreSQL's LIKE is case-sensitive and needs it.
+    summary = Package.summary if db.on_dialect(session, "sqlite") else func.lower(Package.summary)
+    statement = select(Package.id)
+    if lowered:
+        statement = statement.where(
+            or_(Package.name_key.like(pattern, escape="\\"), summary.like(pattern, escape="\\"))
+        )
+    return statement.where(visible_packages(actor))
+
+
 def search(
     session: Session,
     actor: Actor,
@@ -39,6 +70,7 @@ def search(
     owner: str | None = None,
     page: int = 1,
     per_page: int = 50,
+    sort: str = "relevance",
 ) -> SearchPage:
     """Visible packages whose name (or summary) contains ``query``; best matches first."""
     if not isinstance(query, str):
@@ -50,19 +82,9 @@ def search(
         raise InvalidInput("page must be ≥ 1 and per_page between 1 and 500.")
     lowered = query.lower()
     pattern = f"%{_escape_like(lowered)}%"
-    condition = visible_packages(actor)
-    # SQLite's LIKE ignores ASCII case and its lower() folds ASCII only, so lower() there
-    # changes no match; it only keeps the scan off the covering index ix_packages_search.
-    # PostgreSQL's LIKE is case-sensitive and needs it.
-    summary = Package.summary if db.on_dialect(session, "sqlite") else func.lower(Package.summary)
     # Ids first, rows for the page only: sorting every match's full row (descriptions are
     # READMEs) costs more than a second query for at most ``per_page`` rows.
-    statement = select(Package.id)
-    if lowered:
-        statement = statement.where(
-            or_(Package.name_key.like(pattern, escape="\\"), summary.like(pattern, escape="\\"))
-        )
-    statement = statement.where(condition)
+    statement = matching(session, actor, query)
     statement = filter_packages(statement, package_type, platform)
     if owner:
         statement = statement.join(Account, Account.id == Package.owner_id).where(
@@ -87,9 +109,7 @@ def search(
     )
     offset = (page - 1) * per_page
     ids = list(
-        session.scalars(
-            statement.order_by(rank, Package.name_key, Package.id).limit(per_page).offset(offset)
-        )
+        session.scalars(statement.order_by(*_order(sort, rank)).limit(per_page).offset(offset))
     )
     if len(ids) < per_page and (ids or page == 1):
         # A short page is the last one: the total is known without counting (typing a

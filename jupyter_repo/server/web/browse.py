@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from jupyter_repo.repository import names
+from collections.abc import Callable
+
+from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.services import listings
 from jupyter_repo.server.web.base import WebHandler, path_name
 
@@ -30,15 +32,52 @@ class HomeHandler(WebHandler):
         )
 
 
+SORT_CHOICES = {"relevance": "best match", "name": "name", "updated": "last update"}
+OWNER_SORT_CHOICES = {"name": "name", "updated": "last update"}
+
+
+def checked_filter(check: Callable[[str], str], value: str | None) -> tuple[str | None, bool]:
+    """A filter typed into the address or a form: (the value, True) if it is well formed,
+    else (None, False): the page then shows every package and says the filter was left out,
+    rather than answering with an error page."""
+    if value is None:
+        return None, True
+    try:
+        return check(value), True
+    except errors.InvalidInput:
+        return None, False
+
+
+def _known_type(value: str) -> str:
+    if value not in TYPE_LABELS:
+        raise errors.InvalidInput(f"No package type {value!r}.")
+    return value
+
+
 class SearchHandler(WebHandler):
     async def get(self) -> None:
         query = (self.get_query_argument("q", "") or "").strip()
-        filters = {
-            "q": query,
+        typed = {
             "type": self.text_argument("type"),
             "platform": self.text_argument("platform"),
             "label": self.text_argument("label"),
         }
+        checks: dict[str, Callable[[str], str]] = {
+            "type": _known_type,
+            "platform": names.subdir,
+            "label": names.label,
+        }
+        filters: dict[str, str | None] = {"q": query}
+        ignored: list[tuple[str, str]] = []
+        for key, value in typed.items():
+            filters[key], ok = checked_filter(checks[key], value)
+            if not ok and value is not None:
+                ignored.append((key, value))
+        sort = self.text_argument("sort") or "relevance"
+        if sort not in SORT_CHOICES:
+            ignored.append(("sort", sort))
+            sort = "relevance"
+        per_page = self.per_page(PER_PAGE)
         results = await self.run(
             listings.search_packages,
             self.actor,
@@ -47,12 +86,23 @@ class SearchHandler(WebHandler):
             platform=filters["platform"],
             label=filters["label"],
             page=self.int_argument("page", 1),
-            per_page=PER_PAGE,
+            per_page=per_page,
+            sort=sort,
         )
+        facets = await self.run(listings.search_facets, self.actor, query)
         self.render_page(
             "search.html",
             results=results,
+            facets=facets,
             filters=filters,
+            ignored=ignored,
+            sort=sort,
+            sort_choices=SORT_CHOICES,
+            params={
+                **filters,
+                "sort": None if sort == "relevance" else sort,
+                "per_page": None if per_page == PER_PAGE else per_page,
+            },
             type_labels=TYPE_LABELS,
             platforms=COMMON_PLATFORMS,
         )
@@ -63,15 +113,34 @@ class OwnerHandler(WebHandler):
 
     async def get(self, owner: str) -> None:
         login = path_name(names.login, owner)
-        package_type = self.text_argument("type")
+        typed = self.text_argument("type")
+        package_type, ok = checked_filter(_known_type, typed)
+        sort = self.text_argument("sort") or "name"
+        ignored = [] if ok else [("type", typed or "")]
+        if sort not in OWNER_SORT_CHOICES:
+            ignored.append(("sort", sort))
+            sort = "name"
+        per_page = self.per_page(PER_PAGE)
         view = await self.run(
             listings.owner_packages,
             self.actor,
             login,
             package_type=package_type,
             page=self.int_argument("page", 1),
-            per_page=PER_PAGE,
+            per_page=per_page,
+            sort=sort,
         )
         self.render_page(
-            "owner.html", view=view, package_type=package_type, type_labels=TYPE_LABELS
+            "owner.html",
+            view=view,
+            package_type=package_type,
+            type_labels=TYPE_LABELS,
+            ignored=ignored,
+            sort=sort,
+            sort_choices=OWNER_SORT_CHOICES,
+            params={
+                "type": package_type,
+                "sort": None if sort == "name" else sort,
+                "per_page": None if per_page == PER_PAGE else per_page,
+            },
         )
