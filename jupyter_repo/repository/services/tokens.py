@@ -293,11 +293,17 @@ def revoke_by_name(session: Session, actor: Actor, name: str, org: str | None = 
     return len(rows)
 
 
-def revoke_by_id(session: Session, actor: Actor, token_id: str) -> None:
+def revocable(session: Session, actor: Actor, token_id: str) -> Token:
+    """One of the actor's tokens that the actor may revoke (asked before revoking it)."""
     user_id = actor.require_user()
     if actor.cap < Level.ADMIN:
         raise Forbidden("Removing tokens needs your password or a token with the 'all' scope.")
     row = session.get(Token, token_id)
     if row is None or row.user_id != user_id or not within_reach(actor, row):
         raise NotFound("No such token.")
+    return row
+
+
+def revoke_by_id(session: Session, actor: Actor, token_id: str) -> None:
+    row = revocable(session, actor, token_id)
     row.revoked_at = utcnow()

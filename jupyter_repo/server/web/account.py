@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,11 +11,48 @@ from jupyter_repo.repository import errors
 from jupyter_repo.repository.models import Account, Token
 from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import accounts, tokens, web_sessions
-from jupyter_repo.server.web.base import SESSION_COOKIE, WebHandler, local_path
+from jupyter_repo.server.base import status_of
+from jupyter_repo.server.web.base import SESSION_COOKIE, Confirmation, WebHandler, local_path
 
 #: Choices offered for a new token's lifetime, in days.
 EXPIRY_CHOICES = (1, 7, 30, 90, 365)
 DEFAULT_EXPIRY_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Access:
+    """One of the few kinds of token the form offers, for the many overlapping scopes."""
+
+    key: str
+    title: str
+    explanation: str
+    scopes: tuple[str, ...]
+
+
+ACCESS_CHOICES = (
+    Access(
+        "read",
+        "Download",
+        "Read and download your private packages: conda, pip, files and the API. "
+        "For installing, CI jobs that only install, and sharing read access with a tool.",
+        ("read",),
+    ),
+    Access(
+        "write",
+        "Publish",
+        "Everything Download allows, and upload, change and remove packages, files and labels. "
+        "For publishing from a laptop or a release job.",
+        ("api:write",),
+    ),
+    Access(
+        "all",
+        "Everything",
+        "All your account can do, also creating and revoking tokens and managing "
+        "organizations. Rarely needed.",
+        ("all",),
+    ),
+)
+ACCESS = {choice.key: choice for choice in ACCESS_CHOICES}
 
 
 class LoginHandler(WebHandler):
@@ -76,12 +114,8 @@ def _account_page(session: Session, actor: Actor) -> dict[str, Any]:
     }
 
 
-class AccountHandler(WebHandler):
-    """``/account``: who you are, your organizations and your tokens."""
-
-    async def get(self) -> None:
-        self.require_login()
-        await self.show()
+class AccountPage(WebHandler):
+    """The account page, shown by its own route and again by its forms with their errors."""
 
     async def show(self, status: int = 200, **extra: Any) -> None:
         context = await self.run(_account_page, self.actor)
@@ -89,10 +123,10 @@ class AccountHandler(WebHandler):
             "account.html",
             status=status,
             scopes=tokens.SCOPES,
+            access_choices=ACCESS_CHOICES,
             expiry_choices=EXPIRY_CHOICES,
             default_expiry=DEFAULT_EXPIRY_DAYS,
-            **context,
-            **extra,
+            **{"form_errors": {}, "values": {}, **context, **extra},
         )
 
 
@@ -124,57 +158,115 @@ def _create_token(
     )
 
 
-class TokensHandler(AccountHandler):
-    """``POST /account/tokens``: create a token; its secret is shown once."""
+class AccountHandler(AccountPage):
+    """``/account``: who you are, your organizations and your tokens."""
+
+    async def get(self) -> None:
+        self.require_login()
+        await self.show()
+
+
+class TokensHandler(AccountPage):
+    """``POST /account/tokens``: create a token; its secret is shown once. A mistake in the
+    form is shown on the form, with what was typed kept."""
 
     async def get(self) -> None:
         self.see_other("/account")
 
     async def submit(self, form: dict[str, list[str]]) -> None:
         self.require_login()
-        name = self.field(form, "name")
-        scopes = form.get("scopes") or []
-        days_text = self.field(form, "expires_days", str(DEFAULT_EXPIRY_DAYS))
+        values = {
+            "name": self.field(form, "name"),
+            "access": self.field(form, "access"),
+            "scopes": form.get("scopes") or [],
+            "expires_days": self.field(form, "expires_days", str(DEFAULT_EXPIRY_DAYS)),
+        }
         try:
-            days = int(days_text)
+            name, scopes, days = self.token_request(values)
+            _row, secret = await self.act(
+                _create_token,
+                self.actor,
+                name=name,
+                scopes=scopes,
+                max_age=days * 86400,
+                remote_addr=self.request.remote_ip or "",
+                policy=self.repo.token_policy,
+            )
+        except (errors.InvalidInput, errors.Conflict) as error:
+            await self.show(
+                status=status_of(error), form_errors={"token": error.message}, values=values
+            )
+            return
+        await self.show(new_token=secret, new_token_name=name)
+
+    @staticmethod
+    def token_request(values: dict[str, Any]) -> tuple[str, list[str], int]:
+        """The name, scopes and lifetime asked for, or the first mistake in them."""
+        name = values["name"]
+        if not name:
+            raise errors.InvalidInput("Give the token a name, so you can recognise it later.")
+        access = values["access"]
+        if access and access not in ACCESS:
+            raise errors.InvalidInput("Choose what the token may do.")
+        scopes = [*(ACCESS[access].scopes if access else ()), *values["scopes"]]
+        if not scopes:
+            raise errors.InvalidInput(
+                "Choose what the token may do: Download, Publish or Everything."
+            )
+        try:
+            days = int(values["expires_days"])
         except ValueError:
             raise errors.InvalidInput("The lifetime must be a whole number of days.") from None
         if days < 1:
             raise errors.InvalidInput("A token must live at least one day.")
-        if not name:
-            raise errors.InvalidInput("Give the token a name, so you can recognise it later.")
-        if not scopes:
-            raise errors.InvalidInput("Choose at least one scope.")
-        _row, secret = await self.act(
-            _create_token,
-            self.actor,
-            name=name,
-            scopes=scopes,
-            max_age=days * 86400,
-            remote_addr=self.request.remote_ip or "",
-            policy=self.repo.token_policy,
-        )
-        await self.show(new_token=secret, new_token_name=name)
+        return name, tokens.normalise_scopes(scopes), days
 
 
 class TokenRevokeHandler(WebHandler):
-    """``POST /account/tokens/<id>/revoke``."""
+    """``POST /account/tokens/<id>/revoke``: first what revoking means, then revoking."""
 
     async def submit(self, form: dict[str, list[str]], token_id: str) -> None:
         self.require_login()
+        token = await self.run(tokens.revocable, self.actor, token_id)
+        if not self.confirmed(form):
+            self.ask_to_confirm(
+                form,
+                Confirmation(
+                    title=f"Revoke the token “{token.name}”?",
+                    consequences=[
+                        "Everything still using it is refused from then on: command lines, "
+                        "pip and conda configurations, CI jobs, the JupyterLab extension.",
+                        "This cannot be undone; you can create a new token at any time.",
+                    ],
+                    action=self.request.path,
+                    button=f"Revoke {token.name}",
+                    cancel="/account",
+                ),
+            )
+            return
         await self.run_write(tokens.revoke_by_id, self.actor, token_id)
+        self.flash(f"The token “{token.name}” is revoked: anything still using it is refused.")
         self.see_other("/account")
 
 
-class OrgCreateHandler(WebHandler):
+class OrgCreateHandler(AccountPage):
     """``POST /orgs``: create an organization; its creator becomes an owner."""
 
     async def submit(self, form: dict[str, list[str]]) -> None:
         self.require_login()
-        org = await self.act(
-            accounts.create_org_as,
-            self.actor,
-            self.field(form, "login"),
-            name=self.field(form, "name"),
-        )
+        values = {"login": self.field(form, "login"), "org_name": self.field(form, "name")}
+        try:
+            if not values["login"]:
+                raise errors.InvalidInput("Give the organization a name (its login).")
+            org = await self.act(
+                accounts.create_org_as, self.actor, values["login"], name=values["org_name"]
+            )
+        except (errors.InvalidInput, errors.Conflict) as error:
+            await self.show(
+                status=status_of(error),
+                form_errors={"org": error.message},
+                values=values,
+            )
+            return
+        self.flash(f"The organization {org.login} is created; you are one of its owners.")
         self.see_other(f"/orgs/{org.login}")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from http.client import responses
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlencode
 
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -21,12 +22,16 @@ from tornado import httputil, web
 from jupyter_repo.repository import errors
 from jupyter_repo.repository.permissions import ANONYMOUS
 from jupyter_repo.repository.services import web_sessions
+from jupyter_repo.repository.services.listings import MAX_PER_PAGE
 from jupyter_repo.server.base import BaseHandler, local_location, status_of
-from jupyter_repo.server.web.templating import environment
+from jupyter_repo.server.web.templating import environment, static_url
 
 T = TypeVar("T")
 P = ParamSpec("P")
 SESSION_COOKIE = "jupyter_repo_session"
+#: Carries "what happened" from a form's action to the page it redirects to, once.
+FLASH_COOKIE = "jupyter_repo_flash"
+FLASH_LIMIT = 300
 #: Where :meth:`WebHandler.render_page_around` puts its body (escaped text cannot hold it).
 _EMBEDDED = f"<!--embedded-{secrets.token_hex(8)}-->"
 DEFAULT_SESSION_AGE = 14 * 86400
@@ -53,6 +58,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "base-uri 'none'",
     ]
 )
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A page asking to confirm a destructive action: what it does, and the same form again
+    (with ``confirmed=yes``) to go ahead."""
+
+    title: str
+    consequences: list[str]
+    action: str
+    button: str
+    cancel: str
+    fields: list[tuple[str, str]] = field(default_factory=list)
 
 
 def path_name(check: Callable[[str], str], value: str) -> str:
@@ -141,6 +159,40 @@ class WebHandler(BaseHandler):
             raise errors.InvalidInput(error.message) from None
 
     @staticmethod
+    def confirmed(form: dict[str, list[str]]) -> bool:
+        return WebHandler.field(form, "confirmed") == "yes"
+
+    def ask_to_confirm(self, form: dict[str, list[str]], confirmation: Confirmation) -> None:
+        """Show what the form would do; its button posts the same fields, confirmed."""
+        fields = [
+            (name, value)
+            for name, values in form.items()
+            if name not in ("_xsrf", "confirmed")
+            for value in values
+        ]
+        self.render_page(
+            "confirm.html",
+            confirm=replace(confirmation, fields=fields),
+        )
+
+    def flash(self, message: str) -> None:
+        """Say ``message`` on the next page this browser shows (after a redirect)."""
+        self.set_cookie(
+            FLASH_COOKIE,
+            quote(message[:FLASH_LIMIT]),
+            httponly=True,
+            samesite="Lax",
+            secure=self.request.protocol == "https",
+        )
+
+    def take_flash(self) -> str | None:
+        value = self.get_cookie(FLASH_COOKIE)
+        if value is None:
+            return None
+        self.clear_cookie(FLASH_COOKIE, samesite="Lax")
+        return unquote(value)[:FLASH_LIMIT] or None
+
+    @staticmethod
     def field(form: dict[str, list[str]], name: str, default: str = "") -> str:
         values = form.get(name)
         return values[-1].strip() if values else default
@@ -155,6 +207,10 @@ class WebHandler(BaseHandler):
             return int(value)
         except ValueError:
             raise errors.InvalidInput(f"{name} must be a whole number.") from None
+
+    def per_page(self, default: int) -> int:
+        """``per_page`` from the query, within what one page may show."""
+        return min(max(self.int_argument("per_page", default), 1), MAX_PER_PAGE)
 
     def text_argument(self, name: str) -> str | None:
         value = (self.get_query_argument(name, "") or "").strip()
@@ -205,6 +261,8 @@ class WebHandler(BaseHandler):
         }
 
     def render_page(self, template: str, status: int = 200, **context: Any) -> None:
+        if status < 300 and "flash" not in context:
+            context["flash"] = self.take_flash()
         html = environment().get_template(template).render({**self.page_context(), **context})
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
@@ -304,3 +362,16 @@ class StaticHandler(web.StaticFileHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
         self.finish(f"{status_code} {self._reason}\n")
+
+
+class FaviconHandler(web.RequestHandler):
+    """``/favicon.ico``, which browsers ask for on their own: the site's SVG icon."""
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.clear_header("Server")
+
+    def get(self) -> None:
+        self.redirect(static_url("favicon.svg"), permanent=True)
+
+    head = get
