@@ -83,9 +83,15 @@ def _requested_range(
 
 
 async def send_blob(
-    handler: BaseHandler, blob: BlobInfo, *, cache_control: str = IMMUTABLE, attachment: bool = True
+    handler: BaseHandler,
+    blob: BlobInfo,
+    *,
+    cache_control: str = IMMUTABLE,
+    attachment: bool = True,
+    presign: bool = True,
 ) -> None:
-    """Answer a GET or HEAD for ``blob``, streaming the bytes from storage in chunks."""
+    """Answer a GET or HEAD for ``blob``, streaming the bytes from storage in chunks
+    (``presign=False``: never redirected to the store, e.g. to show text in the browser)."""
     etag = f'"{blob.sha256}"'
     handler.set_header("ETag", etag)
     handler.set_header("Last-Modified", _http_date(blob.last_modified))
@@ -95,7 +101,7 @@ async def send_blob(
         handler.set_status(304)
         handler.finish()
         return
-    presigned = handler.repo.store.presigned_url(blob.key, blob.filename)
+    presigned = handler.repo.store.presigned_url(blob.key, blob.filename) if presign else None
     if presigned and handler.request.method == "GET":
         # The one redirect off this server: to the store's own short-lived URL.
         web.RequestHandler.redirect(handler, presigned, status=302)

@@ -468,6 +468,8 @@ ROUTES: tuple[Route, ...] = (
     ),
     # -- web pages (users by session cookie, tokens by header; forms carry XSRF) -----------
     _r("GET", "/static/style.css", reads_credentials=False, family="web"),
+    _r("GET", "/static/favicon.svg", reads_credentials=False, family="web"),
+    _r("GET", "/favicon.ico", (), 301, reads_credentials=False, family="web"),
     _r("GET", "/", lists="text", family="web"),
     _r("GET", "/search?q={search}", lists="text", family="web"),
     _r(
@@ -575,6 +577,7 @@ ROUTES: tuple[Route, ...] = (
     ),
     _r("GET", "/{org}/{pkg}/files/{version}/{notebook}", FILE_READ, family="web"),
     _r("GET", "/{org}/{pkg}/download/{version}/{wheel}", FILE_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/raw/{version}/{notebook}", FILE_READ, family="web"),
     _r("GET", "/{org}/{pkg}/no/such/page", (), 404, family="web"),
     _r("POST", "/{org}/{pkg}/no/such/page", (), 404, body={}, body_kind="form", family="web"),
 )

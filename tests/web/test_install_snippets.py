@@ -42,7 +42,8 @@ from tests.support.web import WebClient, upload
 
 RATTLER = Path(__file__).parent.parent / "support" / "rattler_client.py"
 _BLOCK = re.compile(
-    r'<div class="install-item" id="install-([\w-]+)">.*?<pre class="command"><code>(.*?)</code>',
+    r'<div class="install-item" id="install-([\w-]+)">.*?'
+    r'<pre class="command"[^>]*><code>(.*?)</code>',
     re.S,
 )
 
@@ -426,7 +427,7 @@ def test_a_notebook_page_shows_env_create_for_its_environment(
     assert "jupyter repo install" not in page
 
 
-_GET_IT = re.compile(r'<h3>([^<]+)</h3>\s*<pre class="command"><code>(.*?)</code>', re.S)
+_GET_IT = re.compile(r'<h3>([^<]+)</h3>\s*<pre class="command"[^>]*><code>(.*?)</code>', re.S)
 
 
 @pytest.mark.parametrize(

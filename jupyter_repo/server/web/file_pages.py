@@ -13,7 +13,11 @@ from jupyter_repo.repository.services import downloads, listings
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
-from jupyter_repo.server.web.install import anaconda_commands, jupyter_repo_commands
+from jupyter_repo.server.web.install import (
+    TOKEN_PLACEHOLDER,
+    anaconda_commands,
+    jupyter_repo_commands,
+)
 from jupyter_repo.server.web.previews import NotebookPreviews
 from jupyter_repo.server.web.templating import path_quote
 
@@ -39,7 +43,11 @@ class FilePageHandler(WebHandler):
         view = await self.run(
             listings.file_view, self.actor, *_path_names(owner, name, version, basename)
         )
-        context: dict[str, Any] = {"f": view, "type_labels": TYPE_LABELS}
+        context: dict[str, Any] = {
+            "f": view,
+            "type_labels": TYPE_LABELS,
+            "raw_url": raw_path(view),
+        }
         if view.distribution_type == "ipynb":
             await self.notebook(view, context)
             return
@@ -88,7 +96,10 @@ class FilePageHandler(WebHandler):
 
     def environment_commands(self, view: listings.FileView) -> list[tuple[str, list[str]]]:
         """How to create the environment, by the format of its spec."""
-        download = self.base_url() + download_path(view)
+        # pip and curl cannot send a token header from a requirements line or a copied
+        # command, so a private file's URL carries the token in its path (/t/<token>/).
+        root = self.base_url().rstrip("/") + ("" if view.public else f"/t/{TOKEN_PLACEHOLDER}")
+        download = root + download_path(view)
         owner, package = view.owner.login, view.package.name
         spec_format = view.attrs.get("format") or (view.attrs.get("spec") or {}).get("format")
         result: list[tuple[str, list[str]]] = [
@@ -164,6 +175,49 @@ class FileDownloadHandler(WebHandler):
 
         blob, public = await self.run(locate)
         await send_blob(self, blob, cache_control=IMMUTABLE if public else "private, max-age=0")
+
+
+#: File types whose bytes are text worth reading in the browser ("View raw").
+RAW_TYPES = ("ipynb", "env")
+
+
+class FileRawHandler(WebHandler):
+    """``/<owner>/<package>/raw/<version>/<basename>``: a notebook's or an environment's
+    text as plain text in the browser (never rendered: text/plain, nosniff, the pages' CSP)."""
+
+    async def get(self, owner: str, name: str, version: str, basename: str) -> None:
+        owner, name, version, basename = _path_names(owner, name, version, basename)
+
+        def locate(session: Session) -> tuple[BlobInfo, bool]:
+            file, public = downloads.locate(session, self.actor, owner, name, version, basename)
+            if file.distribution_type not in RAW_TYPES:
+                raise errors.NotFound("No raw view of this file.")
+            return BlobInfo(
+                file.blob.key,
+                file.size,
+                file.sha256,
+                file.filename,
+                file.upload_time,
+                content_type="text/plain; charset=utf-8",
+            ), public
+
+        blob, public = await self.run(locate)
+        await send_blob(
+            self,
+            blob,
+            cache_control=IMMUTABLE if public else "private, max-age=0",
+            attachment=False,
+            presign=False,
+        )
+
+
+def raw_path(view: listings.FileView) -> str | None:
+    if view.distribution_type not in RAW_TYPES:
+        return None
+    return (
+        f"/{view.owner.login}/{path_quote(view.package.name)}/raw/"
+        f"{path_quote(view.version)}/{path_quote(view.basename)}"
+    )
 
 
 def read_blob(repo: Repository, key: str, limit: int) -> bytes:

@@ -9,6 +9,7 @@ rendered.
 
 from __future__ import annotations
 
+import re
 import threading
 import warnings
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # nbconvert is imported on first use (it takes a while)
     from nbconvert import HTMLExporter
 
 #: Bump when the rendering or the sanitising rules change: cached pages are then redone.
-RENDERING_REVISION = 2
+RENDERING_REVISION = 3
 
 
 @cache
@@ -165,4 +166,13 @@ def render_notebook(
             raise
         except Exception as error:  # e.g. a markdown cell naming a missing attachment
             raise InvalidInput(f"{filename} could not be rendered: {error}") from None
-    return sanitize(body)
+    return with_image_alt(sanitize(body))
+
+
+#: An ``<img`` with no ``alt`` attribute in sanitised (nh3-serialised) HTML.
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)")
+
+
+def with_image_alt(html: str) -> str:
+    """Output images (nbconvert writes them without ``alt``) named for screen readers."""
+    return _IMG_WITHOUT_ALT.sub('<img alt="Output of a code cell"', html)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_repo.server.web import account, browse, file_pages, manage, package
-from jupyter_repo.server.web.base import StaticHandler, WebNotFoundHandler
+from jupyter_repo.server.web.base import FaviconHandler, StaticHandler, WebNotFoundHandler
 from jupyter_repo.server.web.templating import STATIC_DIR
 
 #: First path segments that belong to other parts of the server, never to a namespace.
@@ -21,6 +21,7 @@ REST = r"(.+)"
 
 ROUTES: list[tuple[Any, ...]] = [
     (r"/static/(.*)", StaticHandler, {"path": str(STATIC_DIR)}),
+    (r"/favicon\.ico", FaviconHandler),
     (r"/", browse.HomeHandler),
     (r"/search", browse.SearchHandler),
     (r"/login", account.LoginHandler),
@@ -38,5 +39,6 @@ ROUTES: list[tuple[Any, ...]] = [
     (rf"{OWNER}/{SEG}/settings", package.PackageSettingsHandler),
     (rf"{OWNER}/{SEG}/files/{SEG}/{REST}", file_pages.FilePageHandler),
     (rf"{OWNER}/{SEG}/download/{SEG}/{REST}", file_pages.FileDownloadHandler),
+    (rf"{OWNER}/{SEG}/raw/{SEG}/{REST}", file_pages.FileRawHandler),
     ("/" + _NOT_OTHER + r".*", WebNotFoundHandler),
 ]
