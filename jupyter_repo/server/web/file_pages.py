@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.core import Repository
-from jupyter_repo.repository.services import downloads, listings
+from jupyter_repo.repository.services import downloads, listings, project_members
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
@@ -56,6 +56,16 @@ class FilePageHandler(WebHandler):
             context["commands"] = self.environment_commands(view)
             if view.distribution_type == "project":
                 files = list(view.attrs.get("files") or [])
+                member_path = self.get_query_argument("path", None)
+                if member_path is not None:
+                    context["member"] = await self.run_blocking(
+                        project_members.read_member,
+                        self.repo,
+                        view.blob_key,
+                        view.filename,
+                        files,
+                        member_path,
+                    )
                 page = self.int_argument("page", 1)
                 listings.check_page(page, PROJECT_FILES_PER_PAGE)
                 start = (page - 1) * PROJECT_FILES_PER_PAGE
