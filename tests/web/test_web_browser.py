@@ -123,7 +123,7 @@ def test_login_create_token_use_it_revoke_it(
     page = new_context().new_page()
     log_in(page, server, user)
     page.get_by_label("Name", exact=True).fill("browser-token")
-    page.locator("input[name=scopes][value='api:read']").check()
+    page.get_by_role("radio", name="Download").check()
     page.get_by_label("Expires after").select_option("7")
     submit(page, "Create token")
     secret = page.locator("#new-token-value").inner_text().strip()
@@ -137,8 +137,13 @@ def test_login_create_token_use_it_revoke_it(
 
     assert whoami().status_code == 200 and whoami().json()["login"] == user
 
+    submit(page, "Revoke browser-token")  # first: what revoking means
+    assert page.locator("h1").inner_text() == "Revoke the token “browser-token”?"
+    assert whoami().status_code == 200
+    page.screenshot(path=shots / "token-revoke-confirm.png", full_page=True)
     submit(page, "Revoke browser-token")
     assert page.url == f"{server.url}/account"
+    assert "“browser-token” is revoked" in page.get_by_role("status").first.inner_text()
     assert page.get_by_role("button", name="Revoke browser-token").count() == 0
     assert whoami().status_code == 401
     page.screenshot(path=shots / "token-revoked.png", full_page=True)
