@@ -83,6 +83,13 @@ def populate(repo: Repository, count: int, work: Path) -> dict[str, str]:
         "package": f"/{OWNER}/measured",
         "notebook": f"/{OWNER}/notebook/files/1/analysis.ipynb",
         "search": "/search?q=pkg-0999",
+        # The navigation of issue 21: filters with counts over every package, sorting,
+        # long pages.
+        "search, every package (filter counts)": "/search?q=",
+        "search by last update, platform filter": "/search?q=pkg&sort=updated&platform=noarch",
+        "owner by last update": f"/{OWNER}?sort=updated",
+        "owner, per_page 200": f"/{OWNER}?per_page=200",
+        "package, per_page 200": f"/{OWNER}/measured?per_page=200",
     }
 
 
@@ -184,7 +191,8 @@ def main() -> None:
             }
             owner = requests.Session()
             log_in(owner, base)
-            for name in ("home", "owner", "package"):
+            pages["account"] = "/account"
+            for name in ("home", "owner", "package", "account"):
                 results[f"{name} (logged in as the owner)"] = measure(
                     owner, base + pages[name], options.requests
                 )
