@@ -307,5 +307,5 @@ def test_hostile_notebook_executes_nothing(
     network = [url for url in requested if not url.startswith("data:")]
     server_paths = {urlsplit(url).path for url in network}
     assert all(url.startswith(server.url + "/") for url in network), network
-    assert server_paths <= {notebook_path, "/static/style.css"}, network
+    assert server_paths <= {notebook_path, "/static/style.css", "/static/favicon.svg"}, network
     assert page.url.split("#")[0] == server.url + notebook_path  # nothing navigated away

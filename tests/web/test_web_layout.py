@@ -85,31 +85,53 @@ def world(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> World
     return World(server, user, org, package, secret)
 
 
-#: Page type -> (path, signed in). Each kind of template the site has, at least once.
-PAGES: dict[str, tuple[str, bool]] = {
-    "home": ("/", False),
-    "search": ("/search?q=package", False),
-    "search-nothing": ("/search?q=nothing-matches-this", False),
-    "owner": ("/{user}", False),
-    "package": ("/{user}/{package}", False),
-    "package-as-owner": ("/{user}/{package}", True),
+def press(button: str, **fields: str) -> Callable[[Page], None]:
+    """Fill in ``fields`` (by label) and press ``button``: the page the server answers."""
+
+    def act(page: Page) -> None:
+        for label, value in fields.items():
+            page.get_by_label(label, exact=True).fill(value)
+        with page.expect_navigation():
+            page.get_by_role("button", name=button, exact=True).click()
+
+    return act
+
+
+#: Page type -> (path, signed in, what to do there). Each kind of page the site has.
+PAGES: dict[str, tuple[str, bool, Callable[[Page], None] | None]] = {
+    "home": ("/", False, None),
+    "search": ("/search?q=package", False, None),
+    "search-typo": ("/search?q=package&platform=..%2Fetc&type=notebok", False, None),
+    "owner": ("/{user}?sort=updated", False, None),
+    "package": ("/{user}/{package}", False, None),
+    "package-as-owner": ("/{user}/{package}", True, None),
     "conda-file": (
-        "/{user}/{package}/files/1.1/linux-64/{package}-1.1-py312h0123456_0_with_a_long_build_string.conda",
+        "/{user}/{package}/files/1.1/linux-64/"
+        "{package}-1.1-py312h0123456_0_with_a_long_build_string.conda",
         False,
+        None,
     ),
-    "notebook": ("/{user}/report/files/1/report.ipynb", False),
-    "environment": ("/{user}/analysis-env/files/1/environment.yml", False),
-    "project": ("/{user}/demo-project/files/1/demo-project.tar.gz", False),
-    "data-file": ("/{user}/measurements/files/1/measurements.csv", False),
-    "login": ("/login", False),
-    "logout": ("/logout", True),
-    "account": ("/account", True),
-    "org": ("/orgs/{org}", True),
-    "group": ("/orgs/{org}/groups/readers-with-a-rather-long-group-name", True),
-    "labels": ("/labels/{user}", True),
-    "private-package": ("/{org}/private-tool", True),
-    "not-found": ("/{user}/no-such-package", False),
-    "bad-request": ("/search?page=0", False),
+    "notebook": ("/{user}/report/files/1/report.ipynb", False, None),
+    "environment": ("/{user}/analysis-env/files/1/environment.yml", False, None),
+    "project": ("/{user}/demo-project/files/1/demo-project.tar.gz", False, None),
+    "data-file": ("/{user}/measurements/files/1/measurements.csv", False, None),
+    "project-member": (
+        "/{user}/demo-project/files/1/demo-project.tar.gz?path=README.md",
+        False,
+        None,
+    ),
+    "login": ("/login", False, None),
+    "logout": ("/logout", True, None),
+    "account": ("/account", True, None),
+    "org": ("/orgs/{org}", True, None),
+    "group": ("/orgs/{org}/groups/readers-with-a-rather-long-group-name", True, None),
+    "labels": ("/labels/{user}", True, None),
+    "private-package": ("/{org}/private-tool", True, None),
+    "not-found": ("/{user}/no-such-package", False, None),
+    "bad-request": ("/search?page=0", False, None),
+    "confirm-revoke": ("/account", True, press("Revoke laptop")),
+    "confirm-private": ("/{user}/{package}", True, press("Make it private")),
+    "form-error": ("/{user}/{package}", True, press("Add the label", Label="not a label!")),
 }
 
 
@@ -126,7 +148,7 @@ def open_page(browser: Browser, world: World) -> Iterator[Callable[..., Page]]:
     contexts = []
 
     def open_(kind: str, width: int, scheme: Any) -> Page:
-        path, signed_in = PAGES[kind]
+        path, signed_in, act = PAGES[kind]
         context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
         context.set_default_timeout(15_000)
         contexts.append(context)
@@ -143,6 +165,8 @@ def open_page(browser: Browser, world: World) -> Iterator[Callable[..., Page]]:
         page = context.new_page()
         response = page.goto(world.url(path))
         assert response is not None and response.status < 500
+        if act is not None:
+            act(page)
         return page
 
     yield open_
