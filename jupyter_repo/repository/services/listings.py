@@ -249,13 +249,25 @@ class Facets:
     labels: list[tuple[str, int]]
 
 
+#: Up to this many matching packages, their ids are sent along (an index lookup per id);
+#: beyond it the counts read the match as a subquery.
+FACETS_BY_ID = 2_000
+
+
 def search_facets(session: Session, actor: Actor, query: str) -> Facets:
     """For the packages matching ``query`` (before filtering): how many have files of
     each type, of each platform, and on each label, in three grouped queries."""
-    matched = search.matching(session, actor, query)
+    matched_ids = list(
+        session.scalars(search.matching(session, actor, query).limit(FACETS_BY_ID + 1))
+    )
+    matched: Any = (
+        matched_ids if len(matched_ids) <= FACETS_BY_ID else search.matching(session, actor, query)
+    )
     counted = func.count(File.package_id.distinct())
 
     def grouped(column: Any, *joins: Any, where: Any = None) -> list[tuple[str, int]]:
+        if not matched_ids:
+            return []
         statement = select(column, counted).select_from(File)
         for join in joins:
             statement = statement.join(*join)

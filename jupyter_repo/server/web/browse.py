@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from jupyter_repo.repository import errors, names
+from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import listings
 from jupyter_repo.server.web.base import WebHandler, path_name
 
@@ -30,6 +34,42 @@ class HomeHandler(WebHandler):
             type_labels=TYPE_LABELS,
             platforms=COMMON_PLATFORMS,
         )
+
+
+class FacetCache:
+    """The search filters' counts per (who is asking, query), kept ``seconds`` (30): counting
+    every file of a large catalogue for each page of results would cost more than the
+    results; counts a few seconds old are good enough to choose a filter."""
+
+    def __init__(self, seconds: float = 30.0, size: int = 512) -> None:
+        self.seconds = seconds
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], tuple[float, listings.Facets]] = OrderedDict()
+
+    @staticmethod
+    def key(actor: Actor, query: str) -> tuple[Any, ...]:
+        """Everything that decides which packages the actor sees, and the query."""
+        return (
+            actor.user_id,
+            actor.is_site_admin,
+            actor.token_account_id,
+            actor.token_package_id,
+            actor.token_label,
+            query.strip().lower(),
+        )
+
+    def get(self, key: tuple[Any, ...]) -> listings.Facets | None:
+        found = self._entries.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        self._entries.move_to_end(key)
+        return found[1]
+
+    def put(self, key: tuple[Any, ...], facets: listings.Facets) -> None:
+        self._entries[key] = (time.monotonic() + self.seconds, facets)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
 
 
 SORT_CHOICES = {"relevance": "best match", "name": "name", "updated": "last update"}
@@ -89,7 +129,12 @@ class SearchHandler(WebHandler):
             per_page=per_page,
             sort=sort,
         )
-        facets = await self.run(listings.search_facets, self.actor, query)
+        cache: FacetCache = self.application.settings.setdefault("facet_cache", FacetCache())
+        facets_key = cache.key(self.actor, query)
+        facets = cache.get(facets_key)
+        if facets is None:
+            facets = await self.run(listings.search_facets, self.actor, query)
+            cache.put(facets_key, facets)
         self.render_page(
             "search.html",
             results=results,
