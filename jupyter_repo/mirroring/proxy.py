@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import unquote, urldefrag, urljoin, urlsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -69,6 +69,8 @@ PYPI_ACCEPT = (
 )
 #: The stored form of a PyPI page: the upstream's page checked and reduced to what we serve.
 CHECKED_PYPI_TYPE = "application/x-jupyter-repo-proxy+json"
+#: Keys of repodata.json a proxy passes on as they are (after checking the records).
+KNOWN_REPODATA_KEYS = ("info", "packages", "packages.conda", "removed", "repodata_version")
 #: Parsed documents kept per process (by content hash): a big repodata is parsed once.
 PARSED_CACHE_SIZE = 8
 
@@ -131,6 +133,10 @@ def check_repodata(body: bytes, subdir: str) -> tuple[bytes, dict[str, ListedFil
     if isinstance(info, dict) and "base_url" in info:
         del info["base_url"]
         changed = True
+    for section, value in document.items():
+        if section not in KNOWN_REPODATA_KEYS and isinstance(value, dict) and value:
+            document[section] = {}  # records of other layouts (v3): a proxy serves none
+            changed = True
     for section in ("packages", "packages.conda"):
         records = document.get(section)
         if records is None:
@@ -172,13 +178,16 @@ def _conda_record(filename: str, record: object, subdir: str) -> ListedFile | No
     return ListedFile(filename, f"{subdir}/{filename}", sha256.lower(), size, package, version)
 
 
-def _pypi_version(filename: str) -> str | None:
+def _pypi_name_version(filename: str) -> tuple[str, str] | None:
+    """The (PEP 503 name, version) a distribution's file name gives, or ``None``."""
     try:
         if filename.endswith(".whl"):
-            return str(parse_wheel_filename(filename)[1])
-        return str(parse_sdist_filename(filename)[1])
+            name, version, _build, _tags = parse_wheel_filename(filename)
+        else:
+            name, version = parse_sdist_filename(filename)
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
+    return str(name), str(version)
 
 
 def _pypi_file(
@@ -199,12 +208,14 @@ def _pypi_file(
         names.filename(filename)
     except errors.InvalidInput:
         return None
-    version = _pypi_version(filename)
-    if version is None or not _is_sha256(sha256):
-        return None
+    parsed = _pypi_name_version(filename)
+    if parsed is None or parsed[0] != project or not _is_sha256(sha256):
+        return None  # not a distribution of this project, or no hash to verify it by
+    version = parsed[1]
     absolute = urldefrag(urljoin(base, url)).url
-    if urlsplit(absolute).scheme not in ("http", "https"):
-        return None
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or unquote(parts.path).rsplit("/", 1)[-1] != filename:
+        return None  # a file is fetched only from an http(s) URL ending in its own name
     assert isinstance(sha256, str)
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         size = None

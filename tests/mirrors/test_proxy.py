@@ -10,7 +10,6 @@ proxy stored, also after the index TTL has passed.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import os
@@ -157,8 +156,6 @@ def cached_documents(server: RepoServer) -> int:
 
 def build_channel(directory: Path) -> dict[str, Path]:
     """A channel of three packages (both archive formats), indexed by py-rattler."""
-    from rattler.index import index_fs
-
     files = {
         "pxa": builders.conda_package(
             directory / "noarch", "pxa", "1.0", depends=["pxb >=2"], summary="proxy A"
@@ -166,7 +163,13 @@ def build_channel(directory: Path) -> dict[str, Path]:
         "pxb-1": builders.conda_package(directory / "noarch", "pxb", "1.0", fmt=".tar.bz2"),
         "pxb-2": builders.conda_package(directory / "noarch", "pxb", "2.0"),
     }
-    asyncio.run(index_fs(directory, write_zst=False, write_shards=False))
+    # In its own process: py-rattler may crash at interpreter exit, after its work is done.
+    script = (
+        "import asyncio, sys\n"
+        "from rattler.index import index_fs\n"
+        "asyncio.run(index_fs(sys.argv[1], write_zst=False, write_shards=False))\n"
+    )
+    processes.run([sys.executable, "-c", script, str(directory)], timeout=120)
     assert (directory / "noarch" / "repodata.json").is_file()
     return files
 
@@ -374,7 +377,8 @@ HOSTILE_CONDA_NAMES = [
     "../../evil-1.0-0.conda",
     "..%2F..%2Fevil-1.0-0.conda",
     "noarch/evil-1.0-0.conda",
-    "evil-1.0-0.conda\x00.txt",
+    "evil-1.0-0.conda\n.txt",
+    "evil-1.0-0.conda/",
     ".evil-1.0-0.conda",
 ]
 
@@ -412,6 +416,8 @@ def test_hostile_upstream_names_are_refused(
             f'<a href="../../files/x.whl#sha256={digest}">../../pxhostile-2.0-py3-none-any.whl</a>'
             f'<a href="file:///etc/passwd#sha256={digest}">pxhostile-3.0-py3-none-any.whl</a>'
             f'<a href="../../files/{wheel.name}">pxhostile-4.0-py3-none-any.whl</a>'
+            f'<a href="../../files/{wheel.name}#sha256={digest}">pxhostile-5.0-py3-none-any.whl</a>'
+            f'<a href="../../files/o-1.0-py3-none-any.whl#sha256={digest}">o-1.0-py3-none-any.whl</a>'
             "</body>",
         )
     )
@@ -421,7 +427,12 @@ def test_hostile_upstream_names_are_refused(
         index, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, timeout=30
     ).json()
     assert [item["filename"] for item in listed["files"]] == [wheel.name]
-    for name in ["pxhostile-3.0-py3-none-any.whl", "pxhostile-4.0-py3-none-any.whl"]:
+    for name in [
+        "pxhostile-3.0-py3-none-any.whl",  # a file: URL
+        "pxhostile-4.0-py3-none-any.whl",  # no sha256
+        "pxhostile-5.0-py3-none-any.whl",  # the URL names another file
+        "o-1.0-py3-none-any.whl",  # another project's file
+    ]:
         assert requests.get(index + name, timeout=30).status_code == 404
     assert stored_files(server, "hostileconda") == []
     assert stored_files(server, "hostilepypi") == []
