@@ -111,7 +111,9 @@ def mirror_cli(server: RepoServer, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-def add_proxy(server: RepoServer, owner: str, kind: str, upstream_url: str, *extra: str) -> None:
+def add_proxy(
+    server: RepoServer, owner: str, kind: str, upstream_url: str, *extra: str, ttl: int = 0
+) -> None:
     server.create_user(owner)
     added = mirror_cli(
         server,
@@ -121,7 +123,7 @@ def add_proxy(server: RepoServer, owner: str, kind: str, upstream_url: str, *ext
         f"--kind={kind}",
         "--proxy",
         f"--upstream={upstream_url}",
-        "--index-ttl=0",
+        f"--index-ttl={ttl}",
         *extra,
     )
     assert added.returncode == 0, added.stderr
@@ -143,12 +145,6 @@ def stored_files(server: RepoServer, owner: str) -> list[tuple[str, int | None, 
         return [tuple(row) for row in rows]
 
     return server.call(query, write=False)
-
-
-def cached_documents(server: RepoServer) -> int:
-    return server.call(
-        lambda s: s.scalar(select(func.count()).select_from(UpstreamDocument)), write=False
-    )
 
 
 # -- conda ------------------------------------------------------------------------------------
@@ -257,6 +253,70 @@ def test_concurrent_first_requests_fetch_a_file_once(
     assert [row[0] for row in stored_files(server, "concurrent")] == ["noarch/pxb-1.0-0.tar.bz2"]
 
 
+def test_index_documents_are_reused_for_the_ttl_then_revalidated(
+    server: RepoServer, upstream: StaticUpstream, upstream_dir: Path
+) -> None:
+    build_channel(upstream_dir)
+    add_proxy(server, "ttlproxy", "conda", upstream.url, ttl=2)
+    url = f"{server.url}/conda/ttlproxy/noarch/repodata.json"
+    first = requests.get(url, timeout=30)
+    assert requests.get(url, timeout=30).content == first.content
+    assert upstream.requests_for("/noarch/repodata.json") == 1  # within the TTL: no request
+    time.sleep(2.5)
+    assert requests.get(url, timeout=30).content == first.content
+    log = upstream.log.read_text()
+    assert log.count('"GET /noarch/repodata.json HTTP/1.1" 304') == 1  # revalidated
+    assert cached_documents_of(server, "ttlproxy") == 1
+
+    builders.conda_package(upstream_dir / "noarch", "pxc", "1.0")
+    time.sleep(1.1)  # a later modification time than the copy's
+    build_channel(upstream_dir)
+    time.sleep(2.5)
+    changed = requests.get(url, timeout=30).json()
+    assert "pxc-1.0-0.conda" in changed["packages.conda"]
+    assert cached_documents_of(server, "ttlproxy") == 1  # replaced, not added
+
+
+def test_every_server_process_shares_the_proxy_cache(
+    server: RepoServer, upstream: StaticUpstream, upstream_dir: Path, tmp_path: Path
+) -> None:
+    """Behind a load balancer: what one process fetched, another serves with the upstream
+    down (the cache is the database and the blob store, not a process's memory)."""
+    files = build_channel(upstream_dir)
+    add_proxy(server, "sharedcache", "conda", upstream.url)
+    channel = "/conda/sharedcache/noarch/"
+    assert requests.get(server.url + channel + "repodata.json", timeout=30).status_code == 200
+    fetched = requests.get(server.url + channel + files["pxb-2"].name, timeout=30)
+    assert fetched.status_code == 200
+    upstream.stop()
+    other = RepoServer(
+        tmp_path / "other", data_dir=server.data_dir, config={"Proxies.refresh_seconds": REFRESH}
+    )
+    other.start()
+    try:
+        repodata = requests.get(other.url + channel + "repodata.json", timeout=30)
+        assert repodata.status_code == 200 and "Stale" in repodata.headers["Warning"]
+        again = requests.get(other.url + channel + files["pxb-2"].name, timeout=30)
+        assert again.status_code == 200 and again.content == fetched.content
+    finally:
+        other.close()
+
+
+def cached_documents_of(server: RepoServer, owner: str) -> int:
+    from jupyter_repo.repository.models import Account, Mirror
+
+    return server.call(
+        lambda s: s.scalar(
+            select(func.count())
+            .select_from(UpstreamDocument)
+            .join(Mirror, Mirror.id == UpstreamDocument.mirror_id)
+            .join(Account, Account.id == Mirror.owner_id)
+            .where(Account.login == owner)
+        ),
+        write=False,
+    )
+
+
 # -- PyPI -------------------------------------------------------------------------------------
 
 
@@ -345,6 +405,31 @@ def test_pypi_proxy_pulls_through_then_pip_and_uv_install_with_the_upstream_stop
     assert len(stored_files(server, "pypiproxy")) == 1
 
 
+def test_a_proxy_of_another_jupyter_repo_reads_its_private_pep691_index_with_a_token(
+    server: RepoServer, tmp_path: Path
+) -> None:
+    """The upstream speaks PEP 691 JSON (this project's own index, another namespace, a
+    private project reached with a token in the upstream URL, which never shows)."""
+    from tests.support import publish
+
+    server.create_user("origin")
+    write_token = server.token("origin", ["api:write"])
+    wheel = publish.wheel(
+        server, write_token, "origin", tmp_path / "w", "pxprivate", "1.0", private=True
+    )
+    read_token = server.token("origin", ["pypi:download"])
+    add_proxy(server, "viajson", "pypi", f"{server.url}/t/{read_token}/pypi/origin/simple/")
+    index = f"{server.url}/pypi/viajson/simple/"
+    installed = pip_install(index, tmp_path / "pip", "pxprivate==1.0")
+    assert installed.returncode == 0, installed.stderr
+    assert (tmp_path / "pip" / "pxprivate" / "__init__.py").is_file()
+    [(basename, _mirror, origin)] = stored_files(server, "viajson")
+    assert basename == wheel.name
+    assert read_token not in origin and origin.endswith(f"/pypi/origin/simple/pxprivate/{basename}")
+    listing = mirror_cli(server, "list", "viajson", "--json")
+    assert read_token not in listing.stdout and "/t/***/" in listing.stdout
+
+
 # -- failures ---------------------------------------------------------------------------------
 
 
@@ -416,8 +501,10 @@ def test_hostile_upstream_names_are_refused(
             f'<a href="../../files/x.whl#sha256={digest}">../../pxhostile-2.0-py3-none-any.whl</a>'
             f'<a href="file:///etc/passwd#sha256={digest}">pxhostile-3.0-py3-none-any.whl</a>'
             f'<a href="../../files/{wheel.name}">pxhostile-4.0-py3-none-any.whl</a>'
-            f'<a href="../../files/{wheel.name}#sha256={digest}">pxhostile-5.0-py3-none-any.whl</a>'
-            f'<a href="../../files/o-1.0-py3-none-any.whl#sha256={digest}">o-1.0-py3-none-any.whl</a>'
+            f'<a href="../../files/{wheel.name}#sha256={digest}">'
+            "pxhostile-5.0-py3-none-any.whl</a>"
+            f'<a href="../../files/o-1.0-py3-none-any.whl#sha256={digest}">'
+            "o-1.0-py3-none-any.whl</a>"
             "</body>",
         )
     )
