@@ -44,7 +44,7 @@ from packaging.utils import (
 )
 from sqlalchemy.exc import IntegrityError
 from tornado.ioloop import IOLoop
-from traitlets import Float, Integer
+from traitlets import Float, Integer, List, Unicode
 from traitlets.config import LoggingConfigurable
 
 from jupyter_repo import bounded_json
@@ -384,21 +384,43 @@ class Proxies(LoggingConfigurable):
     refresh_seconds = Float(
         5.0, help="How often the list of proxied namespaces is re-read from the database."
     ).tag(config=True)
+    document_threads = Integer(
+        4,
+        help="Threads asking proxies' upstreams for index documents (and reading them from "
+        "the cache); the request threads stay free while an upstream is slow.",
+    ).tag(config=True)
     fetch_threads = Integer(
         4,
-        help="Threads fetching from proxies' upstreams (documents and first downloads); "
-        "requests beyond them wait, the request threads stay free.",
+        help="Threads downloading files from proxies' upstreams on first request; more "
+        "first requests at once wait for one.",
     ).tag(config=True)
     timeout = Float(30.0, help="Seconds to wait for a proxy's upstream to answer.").tag(config=True)
+    retry_seconds = Float(
+        30.0,
+        help="After an upstream failed to answer for a document, serve the cached copy "
+        "without asking it again for this long (a down upstream costs one timeout, not one "
+        "per request).",
+    ).tag(config=True)
+    file_hosts = List(
+        Unicode(),
+        ["files.pythonhosted.org"],
+        help="Hosts, besides the upstream's own, that a PyPI upstream's pages may send the "
+        "proxy to for files (PyPI keeps its files there). Links to any other host are "
+        "dropped: a hostile index cannot make this server fetch from inside its network.",
+    ).tag(config=True)
 
     def __init__(self, repository: Repository, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.repo = repository
-        self.executor = ThreadPoolExecutor(self.fetch_threads, thread_name_prefix="repo-proxy")
+        self.executor = ThreadPoolExecutor(self.document_threads, thread_name_prefix="proxy-doc")
+        self.fetch_executor = ThreadPoolExecutor(self.fetch_threads, thread_name_prefix="proxy-get")
+        self._table_executor = ThreadPoolExecutor(1, thread_name_prefix="proxy-table")
         self._table: dict[tuple[str, str], ProxyInfo] = {}
-        self._table_read_at = 0.0
+        self._table_read_at = -1e9
+        self._table_reading: asyncio.Future[dict[tuple[str, str], ProxyInfo]] | None = None
         self._upstreams: dict[tuple[int, str], Upstream] = {}
         self._locks: dict[tuple[int, str], threading.Lock] = {}
+        self._failed_at: dict[tuple[int, str], float] = {}
         self._guard = threading.Lock()
         self._parsed: OrderedDict[str, Any] = OrderedDict()
         self._inflight: dict[tuple[int, str], asyncio.Future[None]] = {}
@@ -410,14 +432,38 @@ class Proxies(LoggingConfigurable):
 
     async def find(self, owner: str, kind: str, label: str | None) -> ProxyInfo | None:
         """The proxy answering ``/<kind>/<owner>[/label/<label>]``, if any (a dictionary
-        look-up; the table is re-read at most every ``refresh_seconds``)."""
+        look-up; the table is re-read at most every ``refresh_seconds``, by one request
+        while the others wait for it, on a thread of its own)."""
         if time.monotonic() - self._table_read_at > self.refresh_seconds:
-            self._table = await self._run(self.repo.read, proxies.all_proxies)
-            self._table_read_at = time.monotonic()
+            if self._table_reading is None:
+                self._table_reading = asyncio.ensure_future(
+                    IOLoop.current().run_in_executor(
+                        self._table_executor, self.repo.read, proxies.all_proxies
+                    )
+                )
+            reading = self._table_reading
+            try:
+                table = await asyncio.shield(reading)
+            finally:
+                if self._table_reading is reading and reading.done():
+                    self._table_reading = None
+            if reading.done() and not reading.exception():
+                self._table, self._table_read_at = table, time.monotonic()
         proxy = self._table.get((owner.lower(), kind))
         if proxy is None or (label or names.DEFAULT_LABEL).lower() != proxy.label:
             return None
         return proxy
+
+    def allowed_file_url(self, proxy: ProxyInfo, url: str) -> bool:
+        """May a file of ``proxy`` be fetched from ``url``? The upstream's own host (and
+        port), or one of :attr:`file_hosts`."""
+        target = urlsplit(url)
+        own = urlsplit(proxy.upstream_url)
+        if (target.hostname, target.port) == (own.hostname, own.port):
+            return True
+        return target.hostname is not None and target.hostname.lower() in {
+            host.lower() for host in self.file_hosts
+        }
 
     def upstream(self, proxy: ProxyInfo) -> Upstream:
         with self._guard:
@@ -459,6 +505,12 @@ class Proxies(LoggingConfigurable):
             if self._fresh(proxy, cached):
                 assert cached is not None
                 return self._from_cache(cached)
+            failed_at = self._failed_at.get((proxy.mirror_id, path))
+            recently_failed = (
+                failed_at is not None and time.monotonic() - failed_at < self.retry_seconds
+            )
+            if recently_failed and cached is not None and cached.key is not None:
+                return self._from_cache(cached, stale=True)
             return self._refresh(proxy, path, cached, check, accept, absent)
 
     def _fresh(self, proxy: ProxyInfo, cached: CachedDocument | None) -> bool:
@@ -499,6 +551,7 @@ class Proxies(LoggingConfigurable):
                 assert cached is not None
                 now = utcnow()
                 self.repo.write(proxies.touch_document, proxy.mirror_id, path, now)
+                self._failed_at.pop((proxy.mirror_id, path), None)
                 return Document(
                     cached.key or "", cached.size, cached.sha256, cached.content_type, now
                 )
@@ -507,6 +560,8 @@ class Proxies(LoggingConfigurable):
             except ValueError as problem:
                 raise UpstreamError(fetched.url, str(problem)) from None
         except UpstreamError as error:
+            if error.status not in (404, 410):
+                self._failed_at[(proxy.mirror_id, path)] = time.monotonic()
             if error.status in (404, 410) and absent is not None:
                 return self._store(proxy, path, absent, "application/json", Validators())
             if error.status in (404, 410):
@@ -526,6 +581,7 @@ class Proxies(LoggingConfigurable):
             raise errors.UpstreamUnavailable(
                 f"This proxy's upstream could not answer and nothing is cached yet: {error}"
             ) from None
+        self._failed_at.pop((proxy.mirror_id, path), None)
         return self._store(proxy, path, body, content_type, fetched.validators)
 
     def _store(
@@ -624,7 +680,9 @@ class Proxies(LoggingConfigurable):
         """The upstream's page of ``project`` (PEP 503 name), checked into our stored form."""
 
         def check(body: bytes, content_type: str, url: str) -> tuple[bytes, str]:
-            files, dropped = check_project_page(body, content_type, project, url)
+            checked, dropped = check_project_page(body, content_type, project, url)
+            files = [item for item in checked if self.allowed_file_url(proxy, item.url)]
+            dropped += len(checked) - len(files)
             if dropped:
                 log.warning(
                     "proxy %s: dropped %d file(s) of %s (unsafe names, no sha256, bad URLs)",
@@ -717,7 +775,9 @@ class Proxies(LoggingConfigurable):
         future = self._inflight.get(key)
         if future is None:
             future = asyncio.ensure_future(
-                self._run(self._ingest, proxy, listed, distribution_type, basename)
+                IOLoop.current().run_in_executor(
+                    self.fetch_executor, self._ingest, proxy, listed, distribution_type, basename
+                )
             )
             self._inflight[key] = future
             future.add_done_callback(lambda done: self._inflight.pop(key, None))
@@ -728,7 +788,8 @@ class Proxies(LoggingConfigurable):
         return await self._run(function, *args)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for executor in (self.executor, self.fetch_executor, self._table_executor):
+            executor.shutdown(wait=False, cancel_futures=True)
         for upstream in self._upstreams.values():
             upstream.close()
 

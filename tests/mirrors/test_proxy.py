@@ -505,6 +505,8 @@ def test_hostile_upstream_names_are_refused(
             "pxhostile-5.0-py3-none-any.whl</a>"
             f'<a href="../../files/o-1.0-py3-none-any.whl#sha256={digest}">'
             "o-1.0-py3-none-any.whl</a>"
+            f'<a href="http://169.254.169.254/pxhostile-6.0-py3-none-any.whl#sha256={digest}">'
+            "pxhostile-6.0-py3-none-any.whl</a>"
             "</body>",
         )
     )
@@ -519,6 +521,7 @@ def test_hostile_upstream_names_are_refused(
         "pxhostile-4.0-py3-none-any.whl",  # no sha256
         "pxhostile-5.0-py3-none-any.whl",  # the URL names another file
         "o-1.0-py3-none-any.whl",  # another project's file
+        "pxhostile-6.0-py3-none-any.whl",  # another host (not the upstream's)
     ]:
         assert requests.get(index + name, timeout=30).status_code == 404
     assert stored_files(server, "hostileconda") == []
