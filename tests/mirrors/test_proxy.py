@@ -17,9 +17,12 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -526,6 +529,48 @@ def test_hostile_upstream_names_are_refused(
         assert requests.get(index + name, timeout=30).status_code == 404
     assert stored_files(server, "hostileconda") == []
     assert stored_files(server, "hostilepypi") == []
+
+
+@contextmanager
+def redirecting_upstream(location: str) -> Iterator[str]:
+    """An upstream answering every GET with a redirect to ``location``."""
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.mark.parametrize(
+    "location", ["file:///etc/passwd", "ftp://127.0.0.1/x", "gopher://127.0.0.1:70/x"]
+)
+@pytest.mark.parametrize("kind", ["conda", "pypi"])
+def test_upstream_redirects_to_other_schemes_are_not_followed(
+    server: RepoServer, kind: str, location: str
+) -> None:
+    owner = f"redirect{kind}{location.split(':')[0]}"
+    with redirecting_upstream(location) as upstream_url:
+        add_proxy(server, owner, kind, upstream_url)
+        path = "noarch/repodata.json" if kind == "conda" else "simple/anything/"
+        answer = requests.get(f"{server.url}/{kind}/{owner}/{path}", timeout=60)
+    assert answer.status_code == 502
+    assert f"redirected to a {location.split(':')[0]}: URL, refused" in answer.json()["error"]
+    assert stored_files(server, owner) == []
+    assert cached_documents_of(server, owner) == 0
 
 
 @pytest.mark.parametrize("kind", ["conda", "pypi"])
