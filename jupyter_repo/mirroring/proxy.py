@@ -625,9 +625,10 @@ class Proxies(LoggingConfigurable):
             while len(self._parsed) > PARSED_CACHE_SIZE:
                 self._parsed.popitem(last=False)
 
-    def parsed(self, document: Document, parse: Callable[[bytes], T]) -> T:
-        """``parse`` of a stored document's bytes, kept per content (blocking)."""
-        key = f"{document.sha256}:{getattr(parse, '__name__', '')}"
+    def parsed(self, document: Document, parse: Callable[[bytes], T], kind: str) -> T:
+        """``parse`` of a stored document's bytes, kept per content and ``kind`` of parse
+        (blocking)."""
+        key = f"{document.sha256}:{kind}"
         with self._guard:
             if key in self._parsed:
                 self._parsed.move_to_end(key)
@@ -668,8 +669,7 @@ class Proxies(LoggingConfigurable):
         def parse(body: bytes) -> dict[str, ListedFile]:
             return check_repodata(body, subdir)[1]
 
-        parse.__name__ = f"conda-{subdir}"
-        listed = self.parsed(document, parse).get(filename)
+        listed = self.parsed(document, parse, f"conda-{subdir}").get(filename)
         if listed is None:
             raise errors.NotFound("No such file in this channel.")
         return listed
@@ -695,7 +695,7 @@ class Proxies(LoggingConfigurable):
         return self.document(proxy, f"{project}/", check, accept=PYPI_ACCEPT)
 
     def project_files(self, proxy: ProxyInfo, project: str) -> list[ListedFile]:
-        return self.parsed(self.project_page(proxy, project), decode_files)
+        return self.parsed(self.project_page(proxy, project), decode_files, "files")
 
     def root_names(self, proxy: ProxyInfo) -> list[str]:
         def check(body: bytes, content_type: str, url: str) -> tuple[bytes, str]:
@@ -703,7 +703,7 @@ class Proxies(LoggingConfigurable):
             return json.dumps(found).encode(), CHECKED_PYPI_TYPE
 
         document = self.document(proxy, "", check, accept=PYPI_ACCEPT)
-        return self.parsed(document, json.loads)
+        return self.parsed(document, json.loads, "names")
 
     def pypi_file(self, proxy: ProxyInfo, project: str, filename: str) -> ListedFile:
         for item in self.project_files(proxy, project):
