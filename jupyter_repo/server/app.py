@@ -98,6 +98,10 @@ def make_app(
             parent=repository, repository=repository, executor=settings["executor"]
         )
     settings.setdefault("token_usage", UsageThrottle())
+    if "proxies" not in settings:
+        from jupyter_repo.mirroring.proxy import Proxies
+
+        settings["proxies"] = Proxies(parent=repository, repository=repository)
     settings.setdefault("default_handler_class", NotFoundHandler)
     # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)
