@@ -67,13 +67,11 @@ class FilePageHandler(WebHandler):
                         member_path,
                     )
                 page = self.int_argument("page", 1)
-                listings.check_page(page, PROJECT_FILES_PER_PAGE)
-                start = (page - 1) * PROJECT_FILES_PER_PAGE
+                per_page = self.per_page(PROJECT_FILES_PER_PAGE)
+                listings.check_page(page, per_page)
+                start = (page - 1) * per_page
                 context["project_files"] = listings.Page(
-                    files[start : start + PROJECT_FILES_PER_PAGE],
-                    len(files),
-                    page,
-                    PROJECT_FILES_PER_PAGE,
+                    files[start : start + per_page], len(files), page, per_page
                 )
         self.render_page(
             f"file_{view.distribution_type}.html"

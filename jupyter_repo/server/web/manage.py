@@ -33,7 +33,7 @@ class OrgHandler(WebHandler):
             self.actor,
             path_name(names.login, org),
             page=self.int_argument("page", 1),
-            per_page=PER_PAGE,
+            per_page=self.per_page(PER_PAGE),
         )
         self.render_page(
             "org.html",
