@@ -46,6 +46,7 @@ from jupyter_repo.mirroring.upstream import UpstreamError, Validators
 from jupyter_repo.repository.errors import InvalidInput, RepositoryError
 from jupyter_repo.repository.inspect import inspect_file
 from jupyter_repo.repository.models import Account, File, Package, Release
+from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import packages, yanking
 from jupyter_repo.repository.services.mirrors import mask_url
 
@@ -164,6 +165,20 @@ def _set_core_metadata(session: Session, file_id: int, metadata: bytes) -> None:
     file = session.get(File, file_id)
     if file is not None and file.core_metadata is None:
         file.core_metadata = metadata
+
+
+def _yank_file(session: Session, actor: Actor, file_id: int, reason: str) -> None:
+    file = session.get(File, file_id)
+    if file is not None:
+        yanking.set_yanked(
+            session,
+            actor,
+            file.package.owner.login,
+            file.package.name,
+            file.release.version,
+            basename=file.basename,
+            reason=_reason(reason),
+        )
 
 
 def _reason(text: str) -> str:
@@ -372,15 +387,23 @@ class PypiSync:
     # -- copying -------------------------------------------------------------------------------
 
     def fetch(self, project: _Project, candidate: Candidate) -> None:
-        """Download, verify and store one file (a worker thread may call it)."""
+        """Download, verify and store one file (a worker thread may call it); a file the
+        upstream has yanked is yanked here at once, with the upstream's reason."""
         context = self.context
         item = candidate.file
         with self._lock:
             if item.filename in self.ingested:
                 return
             self.ingested.add(item.filename)
+        received = 0
+
+        def on_bytes(count: int) -> None:
+            nonlocal received
+            received += count
+            context.progress.advanced(count)
+
         try:
-            fetch_and_ingest(
+            stored = fetch_and_ingest(
                 context.repo,
                 context.actor,
                 context.upstream,
@@ -397,15 +420,19 @@ class PypiSync:
                 ),
                 labels=(context.label,),
                 public=context.config.public,
-                on_bytes=context.progress.advanced,
+                on_bytes=on_bytes,
             )
+            if item.yanked:
+                context.repo.write(
+                    _yank_file, context.actor, int(str(stored["file_id"])), item.yanked_reason
+                )
         except (UpstreamError, RepositoryError) as error:
             with self._lock:
                 context.report.failed.append(f"{item.filename}: {_message(error)}")
             return
         with self._lock:
             context.report.fetched.append(item.filename)
-            context.report.fetched_bytes += item.size or 0
+            context.report.fetched_bytes += received
         context.progress.file_done(item.filename)
 
     def copy(self) -> None:

@@ -274,6 +274,9 @@ def test_a_private_jupyter_repo_upstream_through_a_token_and_its_yanks(
     first = sync(site, owner, "team")
     assert (first["fetched"], first["failed"]) == (2, [])
     mirror_index = f"{site.url}/pypi/{owner}/simple"
+    # Unchanged upstream: one conditional request, answered 304 with no body.
+    unchanged = sync(site, owner, "team")
+    assert (unchanged["requests"], unchanged["bytes_received"], unchanged["skipped"]) == (1, 0, 2)
 
     _yank(server, write_token, f"{upstream_owner}/yk-mirror/2.0")
     yanked = sync(site, owner, "team")
@@ -395,46 +398,74 @@ def test_with_dependencies_mirrors_the_closure_for_the_targets(
         assert page["versions"] == versions
 
 
-# -- a lying upstream ----------------------------------------------------------------------------
+# -- a static index: a lying one, removals, yanks in HTML ------------------------------------------
 
 
-def test_a_corrupted_upstream_file_is_refused_and_nothing_is_visible(
-    site: RepoServer, tmp_path: Path
-) -> None:
-    """A static index whose page promises another sha256 than the file has."""
-    root = tmp_path / "static"
-    wheel = builders.wheel(root / "files", "bad-pkg", "1.0")
-    good = builders.wheel(root / "files", "good-pkg", "1.0")
-    for name, path, digest in (
-        ("bad-pkg", wheel, "0" * 64),
-        ("good-pkg", good, hashlib.sha256(good.read_bytes()).hexdigest()),
-    ):
-        page = root / "simple" / name / "index.html"
-        page.parent.mkdir(parents=True)
-        page.write_text(f'<a href="../../files/{path.name}#sha256={digest}">{path.name}</a>')
-    port = free_port()
-    static = processes.popen(
-        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
-         "--directory", str(root)],
+@dataclass
+class StaticIndex:
+    """A hand-written PEP 503 index served by ``python -m http.server``."""
+
+    root: Path
+    port: int
+
+    @property
+    def index(self) -> str:
+        return f"http://127.0.0.1:{self.port}/simple/"
+
+    def wheel(self, name: str, version: str) -> Path:
+        return builders.wheel(self.root / "files", name, version)
+
+    def page(self, project: str, links: list[tuple[Path, str, str]]) -> None:
+        """The project's page: (file, sha256 it claims, extra attributes) per link."""
+        page = self.root / "simple" / project / "index.html"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(
+            "".join(
+                f'<a href="../../files/{path.name}#sha256={digest}"{attrs}>{path.name}</a><br>\n'
+                for path, digest, attrs in links
+            )
+        )
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def static_index(tmp_path: Path) -> Iterator[StaticIndex]:
+    served = StaticIndex(tmp_path / "static", free_port())
+    (served.root / "simple").mkdir(parents=True)
+    process = processes.popen(
+        [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(served.port),
+         "--directory", str(served.root)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/simple/", process=static)
-        owner = site.create_user(f"pm{uuid.uuid4().hex[:8]}")
-        added = mirror_cli(site, "add", owner, "liar", "--kind=pypi",
-                           f"--upstream=http://127.0.0.1:{port}/simple/",
-                           "--include=bad-pkg", "--include=good-pkg")  # fmt: skip
-        assert added.returncode == 0, added.stderr
-        spools_before = site.spool_count()
-        result = mirror_cli(site, "sync", owner, "liar")
+        wait_for_http(served.index, process=process)
+        yield served
     finally:
-        static.terminate()
-        static.wait(15)
+        process.terminate()
+        process.wait(15)
+
+
+def test_a_corrupted_upstream_file_is_refused_and_nothing_is_visible(
+    site: RepoServer, static_index: StaticIndex
+) -> None:
+    wheel = static_index.wheel("bad-pkg", "1.0")
+    good = static_index.wheel("good-pkg", "1.0")
+    static_index.page("bad-pkg", [(wheel, "0" * 64, "")])
+    static_index.page("good-pkg", [(good, sha256_of(good), "")])
+    owner = site.create_user(f"pm{uuid.uuid4().hex[:8]}")
+    added = mirror_cli(site, "add", owner, "liar", "--kind=pypi",
+                       f"--upstream={static_index.index}",
+                       "--include=bad-pkg", "--include=good-pkg")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    spools_before = site.spool_count()
+    result = mirror_cli(site, "sync", owner, "liar")
     assert result.returncode == 1
-    url = f"http://127.0.0.1:{port}/files/{wheel.name}"
-    assert (
-        f"{wheel.name}: upstream {url}: sent bytes whose sha256 differs from its index"
-        in result.stderr
+    url = f"http://127.0.0.1:{static_index.port}/files/{wheel.name}"
+    assert f"{wheel.name}: upstream {url}: sent bytes whose sha256 differs from its index" in (
+        result.stderr
     )
     assert "Traceback" not in result.stderr
     index = f"{site.url}/pypi/{owner}/simple"
@@ -442,3 +473,38 @@ def test_a_corrupted_upstream_file_is_refused_and_nothing_is_visible(
     assert requests.get(f"{index}/bad-pkg/{wheel.name}", timeout=30).status_code == 404
     assert [name for name, _url, _mirror in _files(site, owner)] == [good.name]
     assert site.spool_count() == spools_before
+
+
+@pytest.mark.parametrize("prune", [False, True], ids=["keep-removed", "prune"])
+def test_upstream_removals_and_html_yanks_are_followed(
+    site: RepoServer, static_index: StaticIndex, prune: bool
+) -> None:
+    old, new = static_index.wheel("pr-lib", "1.0"), static_index.wheel("pr-lib", "2.0")
+    static_index.page(
+        "pr-lib",
+        [
+            (old, sha256_of(old), ' data-yanked="old &amp; &lt;broken&gt;"'),
+            (new, sha256_of(new), ""),
+        ],
+    )
+    owner = site.create_user(f"pm{uuid.uuid4().hex[:8]}")
+    added = mirror_cli(site, "add", owner, "static", "--kind=pypi",
+                       f"--upstream={static_index.index}", "--include=pr-lib",
+                       *(["--prune"] if prune else []))  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    page_url = f"{site.url}/pypi/{owner}/simple/pr-lib/"
+
+    def shown() -> dict[str, object]:
+        page = requests.get(page_url, headers={"Accept": JSON}, timeout=30).json()
+        return {entry["filename"]: entry["yanked"] for entry in page["files"]}
+
+    assert sync(site, owner, "static")["fetched"] == 2
+    assert shown() == {old.name: "old & <broken>", new.name: False}  # yanked from the start
+
+    static_index.page("pr-lib", [(old, sha256_of(old), "")])  # 2.0 gone, 1.0 un-yanked
+    planned = sync(site, owner, "static", "--dry-run")
+    assert planned["removed"] == (1 if prune else 0)
+    assert shown() == {old.name: "old & <broken>", new.name: False}  # a dry run changes nothing
+    report = sync(site, owner, "static")
+    assert (report["removed"], report["failed"]) == ((1 if prune else 0), [])
+    assert shown() == ({old.name: False} if prune else {old.name: False, new.name: False})
