@@ -118,7 +118,8 @@ def _requirements(specs: Iterable[str], what: str) -> list[Requirement]:
         try:
             parsed.append(Requirement(spec))
         except InvalidRequirement as error:
-            raise InvalidInput(f"The {what} {spec!r} is not a requirement spec: {error}") from None
+            reason = str(error).splitlines()[0]
+            raise InvalidInput(f"The {what} {spec!r} is not a requirement spec: {reason}") from None
     return parsed
 
 

@@ -163,6 +163,8 @@ def run_sync(
     error: str | None = None
     try:
         state = syncer_for(mirror.kind)(context)
+        if report.failed:  # what did not fail is kept; ``mirror list`` shows what did
+            error = f"{len(report.failed)} failed, the first: {report.failed[0]}"
     except (UpstreamError, RepositoryError) as failure:
         error = str(failure)
         raise

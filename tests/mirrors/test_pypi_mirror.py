@@ -473,6 +473,8 @@ def test_a_corrupted_upstream_file_is_refused_and_nothing_is_visible(
     assert requests.get(f"{index}/bad-pkg/{wheel.name}", timeout=30).status_code == 404
     assert [name for name, _url, _mirror in _files(site, owner)] == [good.name]
     assert site.spool_count() == spools_before
+    listed = json.loads(mirror_cli(site, "list", owner, "--json").stdout)
+    assert "1 failed, the first: " + wheel.name in listed[0]["last_error"]
 
 
 @pytest.mark.parametrize("prune", [False, True], ids=["keep-removed", "prune"])
@@ -508,3 +510,24 @@ def test_upstream_removals_and_html_yanks_are_followed(
     report = sync(site, owner, "static")
     assert (report["removed"], report["failed"]) == ((1 if prune else 0), [])
     assert shown() == ({old.name: False} if prune else {old.name: False, new.name: False})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "needs at least one requirement"),
+        (["--include=numpy>=>1"], "The include 'numpy>=>1' is not a requirement spec"),
+        (["--include=numpy", "--exclude=num py"], "The exclude 'num py' is not a requirement"),
+    ],
+    ids=["no-include", "bad-include", "bad-exclude"],
+)
+def test_a_pypi_mirror_needs_readable_requirements(
+    site: RepoServer, args: list[str], message: str
+) -> None:
+    owner = site.create_user(f"pm{uuid.uuid4().hex[:8]}")
+    result = mirror_cli(
+        site, "add", owner, "bad", "--kind=pypi", "--upstream=https://pypi.example/simple", *args
+    )
+    assert result.returncode == 1
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert json.loads(mirror_cli(site, "list", owner, "--json").stdout) == []
