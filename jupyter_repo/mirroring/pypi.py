@@ -309,8 +309,11 @@ class PypiSync:
 
     @staticmethod
     def _newest(admitted: list[Candidate]) -> Version:
-        unyanked = [candidate.version for candidate in admitted if not candidate.file.yanked]
-        return max(unyanked or [candidate.version for candidate in admitted])
+        """The version an installer would take: not yanked, and a final release when
+        there is one (as pip and uv choose without ``--pre``)."""
+        every = [candidate.version for candidate in admitted]
+        unyanked = [c.version for c in admitted if not c.file.yanked] or every
+        return max([version for version in unyanked if not version.is_prerelease] or unyanked)
 
     def dependencies(
         self,
@@ -353,15 +356,19 @@ class PypiSync:
         context = self.context
         item = candidate.file
         if item.has_metadata:
-            fetched = context.upstream.get_document(
-                item.url + ".metadata", max_size=MAX_METADATA_BYTES
-            )
-            digest = hashlib.sha256(fetched.body).hexdigest()
-            if item.metadata_sha256 is None or digest == item.metadata_sha256:
-                return fetched.body
-            context.progress.note(
-                f"{item.filename}: the upstream's metadata differs from its hash."
-            )
+            try:
+                fetched = context.upstream.get_document(
+                    item.url + ".metadata", max_size=MAX_METADATA_BYTES
+                )
+            except UpstreamError as error:
+                if error.status is None:
+                    raise
+                context.progress.note(f"{item.filename}: {error}")
+            else:
+                digest = hashlib.sha256(fetched.body).hexdigest()
+                if item.metadata_sha256 is None or digest == item.metadata_sha256:
+                    return fetched.body
+                context.progress.note(f"{item.filename}: the upstream's metadata fails its hash.")
         stored = project.stored.get(item.filename)
         if stored is None and not context.dry_run:
             self.fetch(project, candidate)
