@@ -345,7 +345,7 @@ def test_a_private_jupyter_repo_upstream_through_a_token_and_its_yanks(
 @pytest.fixture(scope="module")
 def closure_upstream(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A public jupyter-repo namespace: cl-app needs cl-lib (<2, on Python 3.10+), cl-win on
-    Windows, cl-more only with its extra ``more``."""
+    Windows, cl-more only with its extra ``more``; cl-lib 1.1 needs cl-app back (a cycle)."""
     owner = server.create_user(f"cl{uuid.uuid4().hex[:8]}")
     token = server.token(owner)
     work = tmp_path_factory.mktemp("closure")
@@ -356,7 +356,8 @@ def closure_upstream(server: RepoServer, tmp_path_factory: pytest.TempPathFactor
     ]
     publish.wheel(server, token, owner, work, "cl-app", "1.0", requires=requires)
     for version in ("1.0", "1.1", "2.0"):
-        publish.wheel(server, token, owner, work, "cl-lib", version)
+        cycle = ["cl-app>=1"] if version == "1.1" else []
+        publish.wheel(server, token, owner, work, "cl-lib", version, requires=cycle)
     publish.wheel(server, token, owner, work, "cl-win", "1.0")
     publish.wheel(server, token, owner, work, "cl-more", "1.0")
     return f"{server.url}/pypi/{owner}/simple/"
@@ -531,3 +532,26 @@ def test_a_pypi_mirror_needs_readable_requirements(
     assert result.returncode == 1
     assert message in result.stderr and "Traceback" not in result.stderr
     assert json.loads(mirror_cli(site, "list", owner, "--json").stdout) == []
+
+
+def test_the_closure_stops_at_its_limit_and_says_so(
+    site: RepoServer, closure_upstream: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``MAX_CLOSURE_PROJECTS`` bounds the walk (here lowered to 2, run in-process)."""
+    from jupyter_repo.mirroring import pypi
+    from jupyter_repo.mirroring.sync import run_sync
+    from jupyter_repo.repository.services import mirrors
+
+    monkeypatch.setattr(pypi, "MAX_CLOSURE_PROJECTS", 2)
+    owner = site.create_user(f"pm{uuid.uuid4().hex[:8]}")
+    spec = mirrors.MirrorSpec(
+        owner, "bounded", "pypi", closure_upstream,
+        config=mirrors.MirrorConfig(include=("cl-app",), with_dependencies=True,
+                                    platforms=("win_amd64",)),
+    )  # fmt: skip
+    site.call(mirrors.add_mirror, mirrors.OPERATOR, spec)
+    report = run_sync(site.repo, owner, "bounded")
+    assert len(report.failed) == 1
+    assert "reached 2 projects (MAX_CLOSURE_PROJECTS)" in report.failed[0]
+    assert "cl-win" in report.failed[0]
+    assert sorted(report.fetched) == ["cl_app-1.0-py3-none-any.whl", "cl_lib-1.1-py3-none-any.whl"]
