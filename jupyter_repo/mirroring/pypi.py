@@ -551,6 +551,8 @@ class PypiSync:
             return
         if hashlib.sha256(fetched.body).hexdigest() == item.metadata_sha256:
             self.context.repo.write(_set_core_metadata, stored.file_id, fetched.body)
+        else:
+            self.context.progress.note(f"{item.filename}: the upstream's metadata fails its hash.")
 
     def state(self) -> dict[str, Any]:
         return {"version": STATE_VERSION, "projects": self.new_pages}

@@ -555,3 +555,32 @@ def test_the_closure_stops_at_its_limit_and_says_so(
     assert "reached 2 projects (MAX_CLOSURE_PROJECTS)" in report.failed[0]
     assert "cl-win" in report.failed[0]
     assert sorted(report.fetched) == ["cl_app-1.0-py3-none-any.whl", "cl_lib-1.1-py3-none-any.whl"]
+
+
+@pytest.mark.parametrize("honest", [True, False], ids=["vouched", "wrong-hash"])
+def test_an_sdist_without_static_metadata_gets_the_upstreams_pep_658_file(
+    site: RepoServer, static_index: StaticIndex, honest: bool
+) -> None:
+    """Metadata 2.1 is not static (PEP 643): this server serves none for such an sdist, but
+    an upstream that built it may offer its PEP 658 file; it is kept when its hash holds."""
+    sdist = builders.sdist(static_index.root / "files", "dyn-src", "1.0")
+    metadata = b"Metadata-Version: 2.1\nName: dyn-src\nVersion: 1.0\nRequires-Dist: six\n\n"
+    (static_index.root / "files" / f"{sdist.name}.metadata").write_bytes(metadata)
+    claimed = hashlib.sha256(metadata).hexdigest() if honest else "1" * 64
+    static_index.page(
+        "dyn-src", [(sdist, sha256_of(sdist), f' data-core-metadata="sha256={claimed}"')]
+    )
+    owner = site.create_user(f"pm{uuid.uuid4().hex[:8]}")
+    added = mirror_cli(site, "add", owner, "dyn", "--kind=pypi",
+                       f"--upstream={static_index.index}", "--include=dyn-src")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert sync(site, owner, "dyn")["fetched"] == 1
+    page_url = f"{site.url}/pypi/{owner}/simple/dyn-src/"
+    entry = requests.get(page_url, headers={"Accept": JSON}, timeout=30).json()["files"][0]
+    served = requests.get(f"{page_url}{sdist.name}.metadata", timeout=30)
+    if honest:
+        assert entry["core-metadata"] == {"sha256": claimed}
+        assert served.status_code == 200 and served.content == metadata
+    else:
+        assert entry["core-metadata"] is False
+        assert served.status_code == 404
