@@ -387,6 +387,11 @@ class PypiSync:
             self.context.upstream.download(item.url, spool.write)
             spool.finish()
             return inspect_file(spool.path, "pypi", item.filename, repo.limits).core_metadata
+        except UpstreamError as error:
+            if error.status is None:
+                raise
+            self.context.progress.note(f"{item.filename}: {error}")
+            return None
         except RepositoryError:
             return None
         finally:
