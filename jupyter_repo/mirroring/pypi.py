@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
@@ -52,6 +53,9 @@ from jupyter_repo.repository.services.mirrors import mask_url
 
 #: The most projects a dependency closure reaches; past it the sync says so and stops adding.
 MAX_CLOSURE_PROJECTS = 500
+#: Hosts besides the upstream's own that its pages may link files on (PyPI keeps its files
+#: there); the same default as the proxies' ``Proxies.file_hosts``.
+FILE_HOSTS = frozenset({"files.pythonhosted.org"})
 #: Files downloaded at once.
 DOWNLOAD_WORKERS = 4
 #: The largest project page and PEP 658 metadata document read from an upstream.
@@ -242,12 +246,29 @@ class PypiSync:
                 "files": [item.to_json() for item in page.files],
             }
         candidates = [
-            candidate for item in page.files if (candidate := _candidate(item, key)) is not None
+            candidate
+            for item in page.files
+            if (candidate := _candidate(item, key)) is not None and self._allowed(item)
         ]
         project = _Project(key, page.name or key, fetched.url, page, candidates)
         project.stored = context.repo.read(_stored_files, context.owner, key)
         self.projects[key] = project
         return project
+
+    def _allowed(self, item: IndexFile) -> bool:
+        """Files only from the upstream's own host and port, or from ``FILE_HOSTS``: a
+        hostile page cannot send the sync to fetch from inside the site's network."""
+        target = urlsplit(item.url)
+        own = urlsplit(self.context.upstream.base_url)
+        if (target.hostname, target.port) == (own.hostname, own.port) or (
+            target.hostname or ""
+        ).lower() in FILE_HOSTS:
+            return True
+        self.context.report.failed.append(
+            f"{item.filename}: the upstream links it on another host ({target.hostname}); "
+            "only its own host and FILE_HOSTS are followed."
+        )
+        return False
 
     # -- choosing files ------------------------------------------------------------------------
 

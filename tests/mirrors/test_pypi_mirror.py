@@ -456,10 +456,16 @@ def test_a_corrupted_upstream_file_is_refused_and_nothing_is_visible(
     good = static_index.wheel("good-pkg", "1.0")
     static_index.page("bad-pkg", [(wheel, "0" * 64, "")])
     static_index.page("good-pkg", [(good, sha256_of(good), "")])
+    far = static_index.wheel("far-pkg", "1.0")  # the same server under another host name
+    (static_index.root / "simple" / "far-pkg").mkdir()
+    (static_index.root / "simple" / "far-pkg" / "index.html").write_text(
+        f'<a href="http://localhost:{static_index.port}/files/{far.name}">{far.name}</a>'
+    )
     owner = site.create_user(f"pm{uuid.uuid4().hex[:8]}")
     added = mirror_cli(site, "add", owner, "liar", "--kind=pypi",
                        f"--upstream={static_index.index}",
-                       "--include=bad-pkg", "--include=good-pkg")  # fmt: skip
+                       "--include=bad-pkg", "--include=good-pkg",
+                       "--include=far-pkg")  # fmt: skip
     assert added.returncode == 0, added.stderr
     spools_before = site.spool_count()
     result = mirror_cli(site, "sync", owner, "liar")
@@ -468,6 +474,7 @@ def test_a_corrupted_upstream_file_is_refused_and_nothing_is_visible(
     assert f"{wheel.name}: upstream {url}: sent bytes whose sha256 differs from its index" in (
         result.stderr
     )
+    assert f"{far.name}: the upstream links it on another host (localhost)" in result.stderr
     assert "Traceback" not in result.stderr
     index = f"{site.url}/pypi/{owner}/simple"
     assert requests.get(f"{index}/bad-pkg/", timeout=30).status_code == 404
@@ -475,7 +482,7 @@ def test_a_corrupted_upstream_file_is_refused_and_nothing_is_visible(
     assert [name for name, _url, _mirror in _files(site, owner)] == [good.name]
     assert site.spool_count() == spools_before
     listed = json.loads(mirror_cli(site, "list", owner, "--json").stdout)
-    assert "1 failed, the first: " + wheel.name in listed[0]["last_error"]
+    assert "2 failed, the first: " in listed[0]["last_error"]
 
 
 @pytest.mark.parametrize("prune", [False, True], ids=["keep-removed", "prune"])
