@@ -395,3 +395,87 @@ def _query(url: str, name: str) -> str:
     from urllib.parse import parse_qs, urlsplit
 
     return parse_qs(urlsplit(url).query)[name][0]
+
+
+# -- zero configuration in a single-user server ----------------------------------------------
+
+
+def test_single_user_server_finds_the_repository_and_a_token_by_itself(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """What the extension, the widgets and the CLI resolve in a hub's single-user server
+    with nothing configured: the hub's repository service and a token for the hub user."""
+    from jupyter_repo.client import hub as client_hub
+    from jupyter_repo.client.config import CredentialStore, resolve
+
+    hub.add_user("zeroconf")
+    environ = {
+        "JUPYTERHUB_API_URL": hub.api,
+        "JUPYTERHUB_API_TOKEN": hub.server_token("zeroconf", SERVER_SCOPES),
+    }
+    client_hub.forget()
+    try:
+        credentials = resolve(environ=environ, store=CredentialStore(tmp_path / "jupyter"))
+        assert credentials.url == hub.repo_url
+        assert credentials.token and credentials.token.startswith("jr-")
+        assert whoami(hub, credentials.token).json()["login"] == "zeroconf"
+        # Nothing written anywhere: the token lives in this process only.
+        assert not list((tmp_path / "jupyter").rglob("*"))
+        # The same token until it nears its end, not one per request.
+        assert resolve(environ=environ, store=CredentialStore(tmp_path / "jupyter")).token == (
+            credentials.token
+        )
+    finally:
+        client_hub.forget()
+
+
+# -- acceptance 1: in Chromium, from the hub's login to the repository's pages -----------------
+
+
+@pytest.mark.browser
+def test_publish_from_a_hub_without_settings_then_see_it_signed_in(
+    hub: Hub, artifacts_dir: Path, unique: str
+) -> None:
+    from playwright.sync_api import expect
+
+    from jupyter_repo.demo import builders
+    from tests.support.lab import chromium, lab_page
+
+    alice, bob = f"ann{unique[:5]}", f"ben{unique[:5]}"
+    builders.notebook(hub.root / "homes" / alice, "analysis.ipynb", title="Hub analysis")
+    name = f"hubnb-{unique}"
+    with chromium() as browser:
+        with lab_page(browser, artifacts_dir / "hub-publish-last.png") as page:
+            page.set_default_timeout(180_000)
+            page.goto(f"{hub.url}/hub/login")
+            page.get_by_label("Username").fill(alice)
+            page.get_by_label("Password").fill("any password")
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url(f"**/user/{alice}/lab**")
+            page.goto(f"{hub.url}/user/{alice}/lab/tree/analysis.ipynb?reset")
+            page.wait_for_selector("#jupyterlab-splash", state="detached")
+            page.get_by_title("Publish this notebook to the repository").click()
+            dialog = page.get_by_role("dialog")
+            dialog.get_by_label("Name", exact=True).fill(name)
+            dialog.get_by_label("Visibility").select_option("private")
+            page.screenshot(path=str(artifacts_dir / "hub-publish-dialog.png"))
+            dialog.get_by_role("button", name="Publish").click()
+            dialog.get_by_role("link", name="Open the published page").wait_for()
+            # The repository's pages: signed in through the hub, the notebook is A's.
+            page.goto(f"{hub.repo_url}/oauth/jupyterhub/login?next=/{alice}")
+            page.wait_for_url(f"{hub.repo_url}/{alice}")
+            expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
+            expect(page.get_by_text(alice).first).to_be_visible()
+            page.screenshot(path=str(artifacts_dir / "hub-repository-signed-in.png"))
+        with lab_page(browser, artifacts_dir / "hub-other-user-last.png") as page:
+            page.goto(f"{hub.url}/hub/login?next=/hub/home")
+            page.get_by_label("Username").fill(bob)
+            page.get_by_label("Password").fill("any password")
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/hub/home")
+            page.goto(f"{hub.repo_url}/oauth/jupyterhub/login?next=/{alice}")
+            page.wait_for_url(f"{hub.repo_url}/{alice}")
+            expect(page.get_by_text(bob).first).to_be_visible()
+            assert page.get_by_role("link", name=name, exact=True).count() == 0
+            answer = page.goto(f"{hub.repo_url}/{alice}/{name}")
+            assert answer is not None and answer.status == 404
