@@ -117,8 +117,11 @@ class JupyterHubService(LoggingConfigurable):
 
     # -- the hub's API ---------------------------------------------------------------------
 
-    async def _get(self, path: str, token: str) -> dict[str, Any] | None:
-        """``GET <api>/<path>`` with ``token``; None when the hub refuses it (403, 404)."""
+    async def _get(
+        self, path: str, token: str, missing: tuple[int, ...] = (401, 403, 404)
+    ) -> dict[str, Any] | None:
+        """``GET <api>/<path>`` with ``token``; None when the hub answers one of
+        ``missing``; any other failure is a 503 (the hub is down or misconfigured)."""
         request = HTTPRequest(
             self.api_url.rstrip("/") + path,
             headers={"Authorization": f"token {token}", "Accept": "application/json"},
@@ -128,7 +131,7 @@ class JupyterHubService(LoggingConfigurable):
         try:
             response = await AsyncHTTPClient().fetch(request)
         except HTTPClientError as error:
-            if error.code in (401, 403, 404):
+            if error.code in missing:
                 return None
             self.log.warning("JupyterHub answered %s to GET %s", error.code, path)
             raise errors.Busy("JupyterHub cannot be reached; try again shortly.", 10) from None
@@ -161,7 +164,9 @@ class JupyterHubService(LoggingConfigurable):
 
     async def user(self, name: str) -> dict[str, Any] | None:
         """The hub's model of user ``name`` (with its groups), None if the hub has none."""
-        model = await self._get(f"/users/{quote(name, safe='')}", self.api_token)
+        # Only a 404 means "no such user": a refused service token (a role missing on the
+        # hub) must not read as every user gone, which would revoke all their tokens.
+        model = await self._get(f"/users/{quote(name, safe='')}", self.api_token, missing=(404,))
         if model is not None:
             self._confirmed[name.lower()] = time.monotonic()
         return model

@@ -1,7 +1,7 @@
 """hub: accounts signed in from outside (JupyterHub, OAuth 2), tokens that say where they came from
 
 Revision ID: 0009_hub
-Revises: 0007_yank
+Revises: 0008_mirrors
 Create Date: 2026-12-04 22:10:00
 
 ``accounts.auth_source`` is ``NULL`` for local accounts (a password, set by an
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0009_hub'
-down_revision = '0007_yank'
+down_revision = '0008_mirrors'
 branch_labels = None
 depends_on = None
 
