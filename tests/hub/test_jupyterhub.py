@@ -187,11 +187,16 @@ def test_hub_token_stops_working_when_revoked(hub: Hub) -> None:
 def test_hub_token_stops_working_when_the_user_is_removed_from_the_hub(hub: Hub) -> None:
     issued = repo_token(hub, "leaver")
     assert whoami(hub, issued["token"]).status_code == 200
+    browser = requests.Session()
+    assert web_sign_in(browser, hub, "leaver").url == f"{hub.repo_url}/account"
     hub.remove_user("leaver")
     time.sleep(1.5)  # membership_check_interval
     refused = whoami(hub, issued["token"])
     assert refused.status_code == 401
     assert "no longer exists" in refused.json()["error"]
+    # The web session ended too: the account page sends the browser to log in.
+    page = browser.get(f"{hub.repo_url}/account", allow_redirects=False, timeout=60)
+    assert page.status_code == 303 and page.headers["Location"].startswith("/login")
     # Revoked for good: the same name back on the hub does not revive the old token.
     hub.add_user("leaver")
     assert whoami(hub, issued["token"]).status_code == 401
