@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -165,12 +166,22 @@ def test_hub_token_has_the_documented_scopes_and_expiry(hub: Hub) -> None:
     assert minted.status_code == 403, minted.text
 
 
-def test_hub_token_is_listed_on_the_tokens_page_with_its_origin(hub: Hub) -> None:
-    repo_token(hub, "tokenpage")
+def test_hub_token_is_listed_on_the_tokens_page_and_revoked_there(hub: Hub) -> None:
+    issued = repo_token(hub, "tokenpage")
     http = requests.Session()
     page = web_sign_in(http, hub, "tokenpage")
     assert page.status_code == 200 and page.url == f"{hub.repo_url}/account", page.text[:300]
     assert "JupyterHub server" in page.text and "JupyterHub</td>" in page.text
+    # The user revokes it with the page's own form: the server's token stops working.
+    xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+    assert xsrf
+    revoked = http.post(
+        f"{hub.repo_url}/account/tokens/{issued['id']}/revoke",
+        data={"_xsrf": xsrf.group(1)},
+        timeout=60,
+    )
+    assert revoked.status_code == 200 and "JupyterHub server" not in revoked.text
+    assert whoami(hub, issued["token"]).status_code == 401
 
 
 def test_hub_token_stops_working_when_revoked(hub: Hub) -> None:
