@@ -477,6 +477,10 @@ def test_publish_from_a_hub_without_settings_then_see_it_signed_in(
             page.screenshot(path=str(artifacts_dir / "hub-publish-dialog.png"))
             dialog.get_by_role("button", name="Publish").click()
             dialog.get_by_role("link", name="Open the published page").wait_for()
+            # What the browser learns of the connection: who, where; never the token.
+            status = page.request.get(f"{hub.url}/user/{alice}/jupyter-repo/status")
+            assert status.ok and status.json()["user"]["login"] == alice
+            assert status.json()["url"] == hub.repo_url and "jr-" not in status.text()
             # The repository's pages: signed in through the hub, the notebook is A's.
             page.goto(f"{hub.repo_url}/oauth/jupyterhub/login?next=/{alice}")
             page.wait_for_url(f"{hub.repo_url}/{alice}")
