@@ -204,19 +204,21 @@ def import_bundle(
         for member in _members(archive):
             digest = _check_member(member, expected, seen)
             seen.add(digest)
+            if digest not in plan.new_digests:  # here already: verified, never stored
+                _verify_only(archive, member, digest, by_digest[digest][0][2], progress)
+                verified += member.size
+                progress.file_done(by_digest[digest][0][2].basename)
+                continue
             spool = repo.store.new_spool(max(expected[digest], 1))
             _copy_member(archive, member, spool, progress)
             _verify(spool, digest, expected[digest], by_digest[digest][0][2])
             verified += spool.size
-            if digest in plan.new_digests:
-                for name, version, entry in by_digest[digest]:
-                    key = (bundles.package_key(name), version, entry.basename)
-                    inspections[key] = _inspect(
-                        repo, spool, manifest.namespace, name, version, entry
-                    )
-                blob_id, blob_key = blobs.store_spool(repo.store, spool.path)
-                stored[digest] = StoredBlob(blob_id, blob_key, spool.size, spool.md5, digest)
-                stored_bytes += spool.size
+            for name, version, entry in by_digest[digest]:
+                key = (bundles.package_key(name), version, entry.basename)
+                inspections[key] = _inspect(repo, spool, manifest.namespace, name, version, entry)
+            blob_id, blob_key = blobs.store_spool(repo.store, spool.path)
+            stored[digest] = StoredBlob(blob_id, blob_key, spool.size, spool.md5, digest)
+            stored_bytes += spool.size
             spool.discard()
             spool = None
             progress.file_done(by_digest[digest][0][2].basename)
@@ -315,12 +317,36 @@ def _copy_member(
     spool.finish()
 
 
+def _verify_only(
+    archive: tarfile.TarFile,
+    member: tarfile.TarInfo,
+    digest: str,
+    entry: bundles.FileEntry,
+    progress: Progress,
+) -> None:
+    """Check a member this server already holds: hashed as it streams, written nowhere."""
+    reader = archive.extractfile(member)
+    assert reader is not None
+    sha256, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+    while chunk := reader.read(CHUNK):
+        sha256.update(chunk)
+        md5.update(chunk)
+        size += len(chunk)
+        progress.advanced(len(chunk))
+    if size != member.size or sha256.hexdigest() != digest or md5.hexdigest() != entry.md5:
+        raise _damaged(entry)
+
+
+def _damaged(entry: bundles.FileEntry) -> BundleRefused:
+    return BundleRefused(
+        f"The bundle's copy of {entry.basename} is damaged: its bytes do not match the "
+        "sha256 (or size, md5) its manifest gives. Nothing was imported."
+    )
+
+
 def _verify(spool: Spool, digest: str, size: int, entry: bundles.FileEntry) -> None:
     if spool.size != size or spool.sha256 != digest or spool.md5 != entry.md5:
-        raise BundleRefused(
-            f"The bundle's copy of {entry.basename} is damaged: its bytes do not match the "
-            "sha256 (or size, md5) its manifest gives. Nothing was imported."
-        )
+        raise _damaged(entry)
 
 
 def _inspect(

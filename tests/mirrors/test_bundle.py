@@ -351,11 +351,17 @@ def _member_offsets(bundle: Path) -> dict[str, tuple[int, int]]:
         return {m.name: (m.offset_data, m.size) for m in archive.getmembers()}
 
 
+@pytest.mark.parametrize("into", ["a-new-namespace", "a-namespace-holding-the-files"])
 def test_a_corrupted_bundle_is_refused_without_a_trace(
-    source: Source, server: RepoServer, tmp_path: Path
+    into: str, source: Source, server: RepoServer, tmp_path: Path
 ) -> None:
+    """Damaged bytes are refused whether they would be stored or are here already."""
     bundle = tmp_path / "site.bundle"
     export(source.server, source.owner, bundle)
+    namespace = f"bad{uuid.uuid4().hex[:8]}"
+    if into == "a-namespace-holding-the-files":
+        code, _stdout, stderr = import_into(server, bundle, tmp_path, f"--namespace={namespace}")
+        assert code == 0, stderr
     # Damage one byte of the LAST file member: every file before it has been verified and
     # stored by then, so a clean refusal must also take those bytes back out of the store.
     last = list(_member_offsets(bundle).items())[-1]
@@ -366,7 +372,6 @@ def test_a_corrupted_bundle_is_refused_without_a_trace(
         handle.seek(offset + size // 2)
         handle.write(bytes([byte[0] ^ 0xFF]))
     before = holdings(server)
-    namespace = f"bad{uuid.uuid4().hex[:8]}"
 
     code, _stdout, stderr = import_into(server, bundle, tmp_path, f"--namespace={namespace}")
 
@@ -374,7 +379,8 @@ def test_a_corrupted_bundle_is_refused_without_a_trace(
     assert "is damaged" in stderr and "Nothing was imported" in stderr, stderr
     assert "Traceback" not in stderr
     assert holdings(server) == before
-    assert requests.get(f"{server.api}/user/{namespace}").status_code == 404
+    if into == "a-new-namespace":
+        assert requests.get(f"{server.api}/user/{namespace}").status_code == 404
     spools = list((tmp_path / "cli-data").rglob("*.part")) + list(
         (server.data_dir / "tmp").glob("*.part")
     )
