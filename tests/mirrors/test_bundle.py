@@ -14,6 +14,7 @@ import io
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import tarfile
 import time
@@ -555,3 +556,123 @@ def test_a_hostile_bundle_is_refused_and_writes_nothing(case: str, tmp_path: Pat
     with sqlite3.connect(site / "repo.db") as database:  # no namespace, nothing in it
         for table in ("accounts", "packages", "files", "blobs", "labels"):
             assert database.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,), table
+
+
+# -- namespaces and interruptions ------------------------------------------------------------
+
+
+def test_an_organization_is_created_only_with_an_owner_named(
+    source: Source, server: RepoServer, tmp_path: Path
+) -> None:
+    """A bundle of an organization the target lacks needs --org-owner; that user owns it."""
+    org = source.server.create_org(f"org{uuid.uuid4().hex[:8]}", source.owner)
+    wheel = builders.wheel(tmp_path / "w", "org-tool", "1.0")
+    upload(source.server, source.token, org, "org-tool", "1.0", wheel, wheel.name, private=True)
+    bundle = tmp_path / "org.bundle"
+    export(source.server, org, bundle)
+    before = holdings(server)
+
+    code, _stdout, stderr = import_into(server, bundle, tmp_path)
+    assert code != 0
+    assert f"The organization {org} does not exist here" in stderr, stderr
+    assert "--org-owner USER" in stderr
+    assert holdings(server) == before
+
+    admin = server.create_user(f"adm{uuid.uuid4().hex[:8]}")
+    code, stdout, stderr = import_into(server, bundle, tmp_path, f"--org-owner={admin}")
+    assert code == 0, stderr
+    assert json.loads(stdout)["created_namespace"] is True
+    assert requests.get(f"{server.api}/user/{org}").json()["user_type"] == "org"
+    url = f"{server.api}/download/{org}/org-tool/1.0/{wheel.name}"
+    assert requests.get(url, timeout=30).status_code == 404  # private stays private
+    download = requests.get(url, headers=auth(server.token(admin)), timeout=30)
+    assert download.status_code == 200
+    assert sha256(download.content) == sha256(wheel.read_bytes())
+
+
+def test_an_interrupted_import_leaves_nothing_visible(tmp_path: Path) -> None:
+    """Killed after it stored some bytes: no row exists, and the start-up check removes
+    the orphaned bytes (as ``serve`` does on every start)."""
+    from traitlets.config import Config
+
+    from jupyter_repo.repository import consistency
+    from jupyter_repo.repository.core import Repository
+
+    parts = []
+    for index in range(12):
+        data = os.urandom(8 << 20)
+        parts.append(
+            {
+                "basename": f"part{index}.bin",
+                "distribution_type": "file",
+                "size": len(data),
+                "md5": hashlib.md5(data).hexdigest(),
+                "sha256": sha256(data),
+                "labels": ["main"],
+                "_data": data,
+            }
+        )
+    manifest = {
+        "format": "jupyter-repo-bundle",
+        "version": 1,
+        "created": "2026-01-01T00:00:00+00:00",
+        "source": {"namespace": "bulky", "kind": "user"},
+        "packages": [
+            {
+                "name": "bulk",
+                "public": True,
+                "releases": [
+                    {
+                        "version": "1",
+                        "files": [{k: v for k, v in p.items() if k != "_data"} for p in parts],
+                    }
+                ],
+            }
+        ],
+    }
+    bundle = tmp_path / "bulk.bundle"
+    with tarfile.open(bundle, "w", format=tarfile.PAX_FORMAT) as archive:
+        body = json.dumps(manifest).encode()
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(body)
+        archive.addfile(info, io.BytesIO(body))
+        for part in parts:
+            info = tarfile.TarInfo(f"files/{part['sha256']}")
+            info.size = part["size"]
+            archive.addfile(info, io.BytesIO(part["_data"]))
+    site = tmp_path / "site"
+    blobs = site / "blobs"
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config")}
+    process = processes.popen(
+        [sys.executable, "-m", "jupyter_repo", "import", str(bundle), f"--data-dir={site}"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (blobs.is_dir() and any(p.is_file() for p in blobs.rglob("*"))):
+            assert process.poll() is None, "the import ended before it stored anything"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        process.kill()
+    finally:
+        process.wait(30)
+    assert any(p.is_file() for p in blobs.rglob("*"))  # bytes were stored, then the kill
+
+    repo = Repository(config=Config({"Repository": {"data_dir": str(site)}}))
+    try:
+        rows = repo.read(
+            lambda s: [
+                s.scalar(select(func.count()).select_from(model))
+                for model in (models.Account, models.Package, models.File, models.Blob)
+            ]
+        )
+        assert rows == [0, 0, 0, 0]
+        report = consistency.check(repo)
+        assert report.removed_orphan_blobs >= 1
+        assert not any(p.is_file() for p in blobs.rglob("*"))
+        assert list(site.glob("tmp/*.part")) == []
+    finally:
+        repo.close()
