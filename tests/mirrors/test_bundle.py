@@ -183,6 +183,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
         work = root / "build"
         work.mkdir()
         plan = [
+            ("carried", "0.9", ("main",), False, "conda"),  # yanked below
             ("carried", "1.0", ("main",), False, "conda"),
             ("carried", "2.0", ("dev",), False, "conda"),
             ("carried", "3.0", ("main", "dev"), False, "conda"),
@@ -201,6 +202,10 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
                 basename = path.name
             upload(server, token, owner, package, version, path, basename, labels, private)
             files[basename] = (package, version, sha256(path.read_bytes()), labels, not private)
+        yanked = requests.put(
+            f"{server.api}/yank/{owner}/carried/0.9", json={"reason": "broken"}, headers=auth(token)
+        )
+        assert yanked.status_code == 200, yanked.text
         yield Source(server, owner, token, files)
     finally:
         server.close()
@@ -246,6 +251,8 @@ def test_round_trip_preserves_files_labels_visibility_and_owners(
             if record["name"] == "carried"
         }
         assert found == wanted, label
+        if label == "main":  # the yank came along: conda lists the file as removed
+            assert [name for name in repodata["removed"] if "carried-0.9" in name], repodata
         assert not any(r["name"] == "kept-secret" for r in repodata["packages.conda"].values())
 
     after_first = holdings(server)
@@ -504,6 +511,12 @@ def _hostile(case: str, wheel: Path, escape: Path) -> tuple[bytes, list[str]]:
             for info, body in (manifest, _member(member, data)):
                 archive.addfile(info, io.BytesIO(body or b""))
         return out.getvalue(), []
+    if case == "script-origin-url":
+        bad = json.dumps(_manifest(wheel, origin_url="javascript:alert(1)")).encode()
+        return _tar([_member("manifest.json", bad), _member(member, data)]), []
+    if case == "control-characters-in-yank-reason":
+        bad = json.dumps(_manifest(wheel, yanked_reason="a\u001b[31mred")).encode()
+        return _tar([_member("manifest.json", bad), _member(member, data)]), []
     if case == "not-json":
         return _tar([_member("manifest.json", b"\xff\xfe not json"), _member(member, data)]), []
     raise AssertionError(case)
@@ -527,6 +540,8 @@ HOSTILE = {
     "size-differs-from-manifest": "its manifest says",
     "gzip-compressed": "is not a bundle",
     "not-json": "manifest is not valid JSON",
+    "script-origin-url": "origin_url must be an http:// or https:// URL",
+    "control-characters-in-yank-reason": "yanked_reason: The reason may not contain control",
 }
 
 

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,7 +43,14 @@ from jupyter_repo.repository.models import (
     utcnow,
 )
 from jupyter_repo.repository.permissions import Actor, Level, require_account
-from jupyter_repo.repository.services import accounts, labels, packages, uploads
+from jupyter_repo.repository.services import (
+    accounts,
+    labels,
+    mirrors,
+    packages,
+    uploads,
+    yanking,
+)
 
 FORMAT = "jupyter-repo-bundle"
 VERSION = 1
@@ -343,6 +351,27 @@ def _labels(item: _Reader, values: list[Any]) -> tuple[str, ...]:
         ) from None
 
 
+def _reason(item: _Reader) -> str | None:
+    text = item.maybe_text("yanked_reason", limit=yanking.MAX_REASON)
+    try:
+        return None if text is None else yanking.clean_reason(text)
+    except InvalidInput as error:
+        raise BundleRefused(
+            f"The bundle's manifest is refused: {item.where}.yanked_reason: {error.message}"
+        ) from None
+
+
+def _origin(item: _Reader) -> str | None:
+    """An http(s) URL without credentials (pages link to it), or none."""
+    url = item.maybe_text("origin_url", limit=1000)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise item.fail("origin_url", "must be an http:// or https:// URL")
+    return mirrors.clean_url(url)
+
+
 def _file_entry(item: _Reader) -> FileEntry:
     dtype = item.name("distribution_type", names.package_type)
     basename = item.text("basename", limit=300)
@@ -363,8 +392,8 @@ def _file_entry(item: _Reader) -> FileEntry:
         description=item.maybe_text("description"),
         upload_time=item.time("upload_time"),
         yanked_at=item.time("yanked_at"),
-        yanked_reason=item.maybe_text("yanked_reason", limit=500),
-        origin_url=item.maybe_text("origin_url", limit=1000),
+        yanked_reason=_reason(item),
+        origin_url=_origin(item),
         attrs=item.mapping("attrs"),
     )
 
