@@ -3,6 +3,12 @@
 Both act on the repository's database and store directly (like ``admin`` and ``mirror``),
 as the site's operator, on the server machine: export on the connected side, carry the
 one bundle file over, import on the air-gapped side. See ``mirroring/bundle.py``.
+
+The import goes into the bundle's own namespace (or ``--namespace``). When it is missing
+there, a user namespace is created without a password (``admin set-password`` gives it
+one); an organization is created only when ``--org-owner USER`` names its owner. Packages
+the import creates keep the bundle's visibility; an existing package is made private when
+the bundle says private and is never made public by an import. Labels are only added.
 """
 
 from __future__ import annotations

@@ -471,27 +471,32 @@ def collect_export(
             )
         )
         blobs.setdefault(file.sha256, ExportedBlob(file.sha256, key, file.size, file.basename))
-    package_entries: list[PackageEntry] = []
-    release_ids = list(by_release)
-    releases = {
-        release.id: release
-        for release in session.scalars(select(Release).where(Release.id.in_(release_ids)))
-    }
-    package_ids = sorted({release.package_id for release in releases.values()})
-    for package in session.scalars(
-        select(Package).where(Package.id.in_(package_ids)).order_by(Package.name_key)
+    # The namespace's releases and packages, kept when they hold an exported file (one
+    # query each, no list of ids: SQLite bounds the parameters of one statement).
+    by_package: dict[int, list[ReleaseEntry]] = {}
+    for release in session.scalars(
+        select(Release)
+        .join(Package, Package.id == Release.package_id)
+        .where(Package.owner_id == account.id)
+        .order_by(Release.id)
     ):
-        package_releases = [
-            ReleaseEntry(
-                version=release.version,
-                summary=release.summary or "",
-                description=release.description or "",
-                attrs=release.attrs or {},
-                files=tuple(by_release[release.id]),
+        if release.id in by_release:
+            by_package.setdefault(release.package_id, []).append(
+                ReleaseEntry(
+                    version=release.version,
+                    summary=release.summary or "",
+                    description=release.description or "",
+                    attrs=release.attrs or {},
+                    files=tuple(by_release[release.id]),
+                )
             )
-            for _id, release in sorted(releases.items())
-            if release.package_id == package.id
-        ]
+    package_entries: list[PackageEntry] = []
+    for package in session.scalars(
+        select(Package).where(Package.owner_id == account.id).order_by(Package.name_key)
+    ):
+        package_releases = by_package.get(package.id)
+        if not package_releases:
+            continue
         package_entries.append(
             PackageEntry(
                 name=package.name,
