@@ -96,6 +96,10 @@ def make_app(
         settings["notebook_previews"] = NotebookPreviews(
             parent=repository, repository=repository, executor=settings["executor"]
         )
+    if "proxies" not in settings:
+        from jupyter_repo.mirroring.proxy import Proxies
+
+        settings["proxies"] = Proxies(parent=repository, repository=repository)
     settings.setdefault("default_handler_class", NotFoundHandler)
     # Sign-in from outside: JupyterHub (a JupyterHubService), OAuth 2 providers by name.
     settings.setdefault("jupyterhub", None)
