@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -245,6 +245,7 @@ class FileRow:
     environment: dict[str, Any] | None = None
     yanked: bool = False
     yanked_reason: str = ""
+    ndownloads: int = 0
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,9 @@ class PackageDetail:
     #: distribution type -> the labels holding files of that type ("main" first).
     type_labels: dict[str, list[str]]
     files: Page[FileRow]
+    #: Downloads of every file the viewer sees, and per listed version.
+    ndownloads: int = 0
+    version_downloads: dict[str, int] = field(default_factory=dict)
 
 
 def _recorded_environment(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -347,6 +351,17 @@ def package_detail(
     for label_name, distribution_type, count in session.execute(labelled):
         label_totals[label_name] += count
         type_labels[distribution_type].append(label_name)
+    downloads_by_version = {
+        version: int(count or 0)
+        for version, count in session.execute(
+            restricted(
+                select(Release.version, func.sum(File.ndownloads))
+                .join(Release, Release.id == File.release_id)
+                .where(File.package_id == package.id)
+                .group_by(Release.version)
+            )
+        )
+    }
     platform_counts = session.execute(
         restricted(
             select(File.subdir, func.count())
@@ -369,6 +384,7 @@ def package_detail(
             File.attrs,
             File.yanked_at,
             File.yanked_reason,
+            File.ndownloads,
         )
         .join(Release, Release.id == File.release_id)
         .where(File.package_id == package.id)
@@ -402,6 +418,7 @@ def package_detail(
             environment=_recorded_environment(row.attrs),
             yanked=row.yanked_at is not None,
             yanked_reason=row.yanked_reason or "",
+            ndownloads=row.ndownloads,
         )
         for row in rows
     ]
@@ -420,6 +437,8 @@ def package_detail(
             key: sorted(set(value), key=label_order) for key, value in type_labels.items()
         },
         files=Page(files, total, page, per_page),
+        ndownloads=sum(downloads_by_version.values()),
+        version_downloads={key: downloads_by_version.get(key, 0) for key in version_rows},
     )
 
 
