@@ -127,6 +127,10 @@ def test_concurrent_downloads_are_counted_exactly(published: Published, route: s
     assert read() == file_before + CONCURRENT
     assert published.api_totals() == (package_before + CONCURRENT, release_before + CONCURRENT)
     assert published.page_counts(basename) == tuple(n + CONCURRENT for n in page_before)
+    badge = requests.get(
+        f"{published.server.url}/{published.owner}/counted/badges/downloads.svg", timeout=30
+    )
+    assert f">{package_before + CONCURRENT:,}</text>" in badge.text
 
 
 @pytest.mark.parametrize(

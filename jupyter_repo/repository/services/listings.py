@@ -671,3 +671,59 @@ def manageable_account(session: Session, actor: Actor, owner: str, needed: Level
     if account_level(session, actor, account) < needed:
         raise NotFound(f"{owner} does not exist or you may not manage it.")
     return account
+
+
+# -- badges ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadgeFacts:
+    """What a package's badges say, from the files the viewer may read."""
+
+    public: bool
+    latest_version: str | None
+    ndownloads: int
+    platforms: list[str]
+    package_types: list[str]
+
+
+def badge_facts(session: Session, actor: Actor, owner: str, name: str) -> BadgeFacts:
+    """The latest version (newest release holding a file on ``main``, else the newest
+    release), total downloads and platforms of a package; 'not found' as for its page."""
+    package = packages.get_package(session, actor, owner, name)
+    restriction = _token_label_condition(actor, package)
+
+    def restricted(statement: Select[Unpack[Columns]]) -> Select[Unpack[Columns]]:
+        return statement.where(restriction) if restriction is not None else statement
+
+    newest = (Release.created_at.desc(), Release.id.desc())
+    on_main = File.id.in_(
+        select(FileLabel.file_id)
+        .join(Label, Label.id == FileLabel.label_id)
+        .where(Label.owner_id == package.owner_id, Label.name == names.DEFAULT_LABEL)
+    )
+    versions = restricted(
+        select(Release.version)
+        .join(File, File.release_id == Release.id)
+        .where(Release.package_id == package.id)
+    )
+    latest = session.scalar(versions.where(on_main).order_by(*newest).limit(1))
+    if latest is None:
+        latest = session.scalar(versions.order_by(*newest).limit(1))
+    total = session.scalar(
+        restricted(select(func.sum(File.ndownloads)).where(File.package_id == package.id))
+    )
+    subdirs = session.scalars(
+        restricted(
+            select(File.subdir)
+            .where(File.package_id == package.id, File.subdir.is_not(None))
+            .distinct()
+        )
+    ).all()
+    return BadgeFacts(
+        public=package.public,
+        latest_version=latest,
+        ndownloads=int(total or 0),
+        platforms=sorted(subdir for subdir in subdirs if subdir),
+        package_types=[str(kind) for kind in package.package_types or []],
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_repo.server.web import account, browse, file_pages, manage, package
+from jupyter_repo.server.web import account, badges, browse, file_pages, manage, package
 from jupyter_repo.server.web.base import StaticHandler, WebNotFoundHandler
 from jupyter_repo.server.web.templating import STATIC_DIR
 
@@ -36,6 +36,7 @@ ROUTES: list[tuple[Any, ...]] = [
     (rf"{OWNER}/?", browse.OwnerHandler),
     (rf"{OWNER}/{SEG}/?", package.PackageHandler),
     (rf"{OWNER}/{SEG}/settings", package.PackageSettingsHandler),
+    (rf"{OWNER}/{SEG}/badges/({'|'.join(badges.KINDS)})\.svg", badges.BadgeHandler),
     (rf"{OWNER}/{SEG}/files/{SEG}/{REST}", file_pages.FilePageHandler),
     (rf"{OWNER}/{SEG}/download/{SEG}/{REST}", file_pages.FileDownloadHandler),
     ("/" + _NOT_OTHER + r".*", WebNotFoundHandler),
