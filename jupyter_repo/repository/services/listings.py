@@ -8,6 +8,7 @@ everywhere: private packages are simply absent for those who may not read them.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -265,6 +266,9 @@ class PackageDetail:
     #: Downloads of every file the viewer sees, and per listed version.
     ndownloads: int = 0
     version_downloads: dict[str, int] = field(default_factory=dict)
+    #: Listed version holding a notebook → the next older listed one that holds one too
+    #: (what the versions list links to as "changes").
+    notebook_predecessors: dict[str, str] = field(default_factory=dict)
 
 
 def _recorded_environment(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -362,6 +366,21 @@ def package_detail(
             )
         )
     }
+    with_notebooks = set(
+        session.scalars(
+            restricted(
+                select(Release.version)
+                .join(File, File.release_id == Release.id)
+                .where(
+                    File.package_id == package.id,
+                    File.distribution_type == "ipynb",
+                    Release.version.in_(version_rows),
+                )
+                .distinct()
+            )
+        )
+    )
+    notebook_versions = [item for item in version_rows if item in with_notebooks]
     platform_counts = session.execute(
         restricted(
             select(File.subdir, func.count())
@@ -439,6 +458,7 @@ def package_detail(
         files=Page(files, total, page, per_page),
         ndownloads=sum(downloads_by_version.values()),
         version_downloads={key: downloads_by_version.get(key, 0) for key in version_rows},
+        notebook_predecessors=dict(itertools.pairwise(notebook_versions)),
     )
 
 
@@ -726,4 +746,78 @@ def badge_facts(session: Session, actor: Actor, owner: str, name: str) -> BadgeF
         ndownloads=int(total or 0),
         platforms=sorted(subdir for subdir in subdirs if subdir),
         package_types=[str(kind) for kind in package.package_types or []],
+    )
+
+
+# -- two versions of a notebook --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotebookFile:
+    version: str
+    basename: str
+    filename: str
+    sha256: str
+    size: int
+    blob_key: str
+
+
+@dataclass(frozen=True)
+class NotebookPair:
+    """The notebooks of two versions of a package, to show what changed between them."""
+
+    owner: Account
+    package: Package
+    old: NotebookFile
+    new: NotebookFile
+
+
+def notebook_pair(
+    session: Session, actor: Actor, owner: str, name: str, old_version: str, new_version: str
+) -> NotebookPair:
+    """The notebook of each version (the same file name in both when there is one); 'not
+    found' for a package, version or notebook the actor cannot read."""
+    package = packages.get_package(session, actor, owner, name)
+    account = session.get(Account, package.owner_id)
+    assert account is not None
+    restriction = _token_label_condition(actor, package)
+
+    def basenames(version: str) -> list[str]:
+        statement = (
+            select(File.basename)
+            .join(Release, Release.id == File.release_id)
+            .where(
+                File.package_id == package.id,
+                Release.version == names.version(version),
+                File.distribution_type == "ipynb",
+            )
+            .order_by(File.basename)
+        )
+        if restriction is not None:
+            statement = statement.where(restriction)
+        found = list(session.scalars(statement))
+        if not found:
+            raise NotFound(f"Version {version} of {package.name} holds no notebook.")
+        return found
+
+    old_names, new_names = basenames(old_version), basenames(new_version)
+    shared = sorted(set(old_names) & set(new_names))
+    chosen = (shared[0], shared[0]) if shared else (old_names[0], new_names[0])
+
+    def notebook(version: str, basename: str) -> NotebookFile:
+        file, _public = downloads.locate(session, actor, owner, name, version, basename)
+        return NotebookFile(
+            version=file.release.version,
+            basename=file.basename,
+            filename=file.filename,
+            sha256=file.sha256,
+            size=file.size,
+            blob_key=file.blob.key,
+        )
+
+    return NotebookPair(
+        owner=account,
+        package=package,
+        old=notebook(old_version, chosen[0]),
+        new=notebook(new_version, chosen[1]),
     )
