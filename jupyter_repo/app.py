@@ -59,6 +59,10 @@ class JupyterRepoApp(JupyterApp):
             "jupyter_repo.commands.admin.AdminApp",
             "Administration commands for a repository server.",
         ),
+        "mirror": (
+            "jupyter_repo.commands.mirror.MirrorApp",
+            "Mirror or proxy upstream conda channels and PyPI indexes (on the server).",
+        ),
         "login": (
             "jupyter_repo.commands.account.LoginApp",
             "Log in to a repository and save a token.",

@@ -294,6 +294,12 @@ class File(Base):
     yanked_at: Mapped[datetime | None] = mapped_column(default=None)
     #: Why, as the owner wrote it ("" or ``None``: no reason given).
     yanked_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    #: The mirror this file was copied from (``None``: uploaded here), and the upstream
+    #: URL it was fetched from, credentials removed: pages and the API show the origin.
+    origin_mirror_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mirrors.id", ondelete="SET NULL"), default=None, index=True
+    )
+    origin_url: Mapped[str | None] = mapped_column(String(1000), default=None)
 
     release: Mapped[Release] = relationship(back_populates="files")
     package: Mapped[Package] = relationship(foreign_keys=[package_id], viewonly=True)
@@ -495,3 +501,73 @@ class CondaRecord(Base):
     member: Mapped[bytes] = mapped_column(LargeBinary)
     shard_member: Mapped[bytes] = mapped_column(LargeBinary)
     run_exports: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+class MirrorKind(StrEnum):
+    """Which protocol an upstream speaks."""
+
+    CONDA = "conda"
+    PYPI = "pypi"
+
+
+class MirrorMode(StrEnum):
+    """A mirror copies its upstream on sync; a proxy fetches a file on its first request."""
+
+    MIRROR = "mirror"
+    PROXY = "proxy"
+
+
+class Mirror(Base):
+    """An upstream conda channel or PyPI index that a namespace copies from or proxies.
+
+    ``config`` holds the filters and options (``services/mirrors.py: MirrorConfig``);
+    ``state`` what the last sync left for the next one (validators, cursors). The upstream
+    URL may carry a credential (``/t/<token>/``, ``user:password@``) to reach a private
+    upstream: it is stored as given, and shown only with the credential masked.
+    """
+
+    __tablename__ = "mirrors"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))  # MirrorKind
+    mode: Mapped[str] = mapped_column(String(8))  # MirrorMode
+    upstream_url: Mapped[str] = mapped_column(String(1000))
+    label: Mapped[str] = mapped_column(String(128), default="main")
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Sync every this many seconds inside the server (``None``: only when asked).
+    schedule_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When a sync last finished (or failed: ``last_error`` says why, ``None`` when it worked).
+    last_sync_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    #: A sync running now claims the mirror until then (one sync at a time, any process).
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+
+    owner: Mapped[Account] = relationship()
+
+
+class UpstreamDocument(Base):
+    """An upstream index document as last fetched: its validators and its bytes in storage.
+
+    Syncs revalidate with ``etag``/``last_modified`` (a 304 transfers nothing); proxies
+    answer from the stored bytes while ``fetched_at`` is recent, and keep answering from
+    them when the upstream is down.
+    """
+
+    __tablename__ = "upstream_documents"
+
+    mirror_id: Mapped[int] = mapped_column(
+        ForeignKey("mirrors.id", ondelete="CASCADE"), primary_key=True
+    )
+    path: Mapped[str] = mapped_column(String(500), primary_key=True)
+    etag: Mapped[str | None] = mapped_column(String(300), default=None)
+    last_modified: Mapped[str | None] = mapped_column(String(100), default=None)
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    blob_id: Mapped[str | None] = mapped_column(ForeignKey("blobs.id"), default=None)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -103,6 +103,18 @@ class _SimpleHandler(IndexHandler):
             vary="Accept, Authorization",
         )
 
+    async def post(self, *_args: str, **_kwargs: str | None) -> None:
+        """A publisher aimed at the simple index (``--repository-url …/simple/``, a common
+        slip): say where uploads go, in the reason phrase too (twine prints only that)."""
+        self.set_status(405, reason="Upload to the index root, not to simple/")
+        self.set_header("Allow", "GET, HEAD")
+        self.render_error(
+            405,
+            "This is the index's simple/ page, for installers. Upload (POST) to the index "
+            "root instead: this URL without simple/ and what follows it "
+            "(e.g. https://host/pypi/<owner>/).",
+        )
+
     def redirect_relative(self, location: str) -> None:
         self.set_status(301)
         self.set_header("Location", local_location(location))

@@ -410,6 +410,9 @@ class DirectOptions:
     description: str | None = None
     public: bool = True
     sha256: str | None = None
+    #: Set by mirror syncs: the mirror the file comes from and its upstream URL.
+    origin_mirror_id: int | None = None
+    origin_url: str | None = None
 
 
 def precheck_direct(
@@ -506,6 +509,8 @@ def register_direct(
     )
     if options.summary:
         file.release.summary = options.summary
+    file.origin_mirror_id = options.origin_mirror_id
+    file.origin_url = options.origin_url
     return {"file_id": file.id, "package_id": package.id}
 
 
