@@ -24,6 +24,14 @@ SPEC_FILES = (
     "requirements.txt",
 )
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip")
+#: A project's README (top level), most preferred first, with how it is written.
+READMES = {
+    "README.md": "text/markdown",
+    "README.rst": "text/x-rst",
+    "README.txt": "text/plain",
+    "README": "text/plain",
+}
+MAX_README_CHARS = 100_000
 MAX_LISTED_FILES = 5000
 
 
@@ -69,7 +77,19 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         },
         dependencies={"conda": spec.get("conda", []), "pip": spec.get("pip", [])},
         summary=text(spec.get("description"), 300) or f"Project with {len(entries)} files",
+        **_readme(specs),
     )
+
+
+def _readme(found: dict[str, str]) -> dict[str, str]:
+    """The description from the project's top-level README, if it has one."""
+    for name, content_type in READMES.items():
+        if name in found:
+            return {
+                "description": found[name][:MAX_README_CHARS],
+                "description_content_type": content_type,
+            }
+    return {}
 
 
 def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -79,6 +99,8 @@ def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any
     specs: dict[str, str] = {}
 
     def wanted(name: str) -> bool:
+        if name.rsplit("/", 1)[-1] in READMES and name.count("/") <= 1:
+            return True
         return any(name == spec or name.endswith("/" + spec) for spec in SPEC_FILES) and (
             name.count("/") <= 2
         )

@@ -269,6 +269,10 @@ class PackageDetail:
     #: Listed version holding a notebook → the next older listed one that holds one too
     #: (what the versions list links to as "changes").
     notebook_predecessors: dict[str, str] = field(default_factory=dict)
+    #: The long description shown (the package's own, else its newest version's) and how
+    #: it is written (text/markdown, text/x-rst, text/plain).
+    description: str = ""
+    description_content_type: str = ""
 
 
 def _recorded_environment(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -366,6 +370,19 @@ def package_detail(
             )
         )
     }
+    description, description_content_type = package.description, "text/markdown"
+    if not description:
+        described = session.execute(
+            select(Release.description, Release.attrs)
+            .where(Release.package_id == package.id, Release.description != "")
+            .order_by(Release.created_at.desc(), Release.id.desc())
+            .limit(1)
+        ).first()
+        if described is not None:
+            description = described.description
+            description_content_type = str(
+                (described.attrs or {}).get("description_content_type") or "text/plain"
+            )
     with_notebooks = set(
         session.scalars(
             restricted(
@@ -459,6 +476,8 @@ def package_detail(
         ndownloads=sum(downloads_by_version.values()),
         version_downloads={key: downloads_by_version.get(key, 0) for key in version_rows},
         notebook_predecessors=dict(itertools.pairwise(notebook_versions)),
+        description=description,
+        description_content_type=description_content_type,
     )
 
 
