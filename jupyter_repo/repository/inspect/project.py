@@ -62,6 +62,7 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     if spec_name is None:
         raise InvalidInput("A project needs a project spec: one of " + ", ".join(SPEC_FILES) + ".")
     spec = _parse_project_spec(spec_name, specs[spec_name])
+    description, description_content_type = _readme(specs)
     total = sum(entry["size"] for entry in entries)
     listed = sorted(entries, key=lambda entry: entry["path"])[:MAX_LISTED_FILES]
     return Inspection(
@@ -77,19 +78,17 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         },
         dependencies={"conda": spec.get("conda", []), "pip": spec.get("pip", [])},
         summary=text(spec.get("description"), 300) or f"Project with {len(entries)} files",
-        **_readme(specs),
+        description=description,
+        description_content_type=description_content_type,
     )
 
 
-def _readme(found: dict[str, str]) -> dict[str, str]:
-    """The description from the project's top-level README, if it has one."""
+def _readme(found: dict[str, str]) -> tuple[str, str]:
+    """The description from the project's top-level README, and how it is written."""
     for name, content_type in READMES.items():
         if name in found:
-            return {
-                "description": found[name][:MAX_README_CHARS],
-                "description_content_type": content_type,
-            }
-    return {}
+            return found[name][:MAX_README_CHARS], content_type
+    return "", ""
 
 
 def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any]], dict[str, str]]:
