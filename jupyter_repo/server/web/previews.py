@@ -269,6 +269,7 @@ class NotebookPreviews(LoggingConfigurable):
     async def _render_diff(self, old: StoredNotebook, new: StoredNotebook) -> renders.Rendering:
         request = {
             "kind": "diff",
+            "filename": new.filename,  # for the log, should the worker fail
             "filenames": [old.filename, new.filename],
             "split": old.size,
             "budget": asdict(self.budget),
