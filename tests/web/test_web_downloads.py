@@ -131,6 +131,10 @@ def test_concurrent_downloads_are_counted_exactly(published: Published, route: s
         f"{published.server.url}/{published.owner}/counted/badges/downloads.svg", timeout=30
     )
     assert f">{package_before + CONCURRENT:,}</text>" in badge.text
+    file_page = requests.get(
+        f"{published.server.url}/{published.owner}/counted/files/1.0/{basename}", timeout=30
+    ).text
+    assert f'<dd class="downloads">{file_before + CONCURRENT}</dd>' in file_page
 
 
 @pytest.mark.parametrize(

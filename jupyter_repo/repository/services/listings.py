@@ -507,6 +507,7 @@ class FileView:
     other_versions: list[tuple[str, str]]
     #: (basename, distribution type) of the other files of the same release.
     release_files: list[tuple[str, str]]
+    ndownloads: int = 0
 
 
 def file_view(
@@ -552,6 +553,7 @@ def file_view(
         blob_key=file.blob.key,
         other_versions=[(version, basename) for version, basename in other_versions],
         release_files=sorted(release_files),
+        ndownloads=file.ndownloads,
     )
 
 
