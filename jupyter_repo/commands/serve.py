@@ -201,6 +201,7 @@ class ServeApp(RepoCommand):
         try:
             loop.start()
         finally:
+            app.settings["proxies"].close()
             repo.close()
 
     async def _shutdown(
