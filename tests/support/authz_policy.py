@@ -609,6 +609,10 @@ ROUTES: tuple[Route, ...] = (
     ),
     _r("GET", "/{org}/{pkg}/files/{version}/{notebook}", FILE_READ, family="web"),
     _r("GET", "/{org}/{pkg}/download/{version}/{wheel}", FILE_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/badges/version.svg", PKG_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/badges/downloads.svg", PKG_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/badges/platforms.svg", PKG_READ, family="web"),
+    _r("GET", "/{org}/{pkg}/diff/{version}/{version}", FILE_READ, family="web"),
     _r("GET", "/{org}/{pkg}/no/such/page", (), 404, family="web"),
     _r("POST", "/{org}/{pkg}/no/such/page", (), 404, body={}, body_kind="form", family="web"),
 )

@@ -369,6 +369,14 @@ def _create_file(
         release.summary = inspection.summary
     if not package.summary and inspection.summary:
         package.summary = inspection.summary[:1000]
+    if not release.description and inspection.description:
+        # The version's long description, as its first file with one has it (a wheel's
+        # Description, a conda recipe's, a README, a notebook's first Markdown cell).
+        release.description = inspection.description
+        release.attrs = {
+            **(release.attrs or {}),
+            "description_content_type": inspection.description_content_type,
+        }
     for field in ("license", "home"):
         if not getattr(package, field) and getattr(inspection, field):
             setattr(package, field, getattr(inspection, field))

@@ -10,6 +10,7 @@ from jupyter_repo.repository.permissions import Level
 from jupyter_repo.repository.services import labels, listings, packages, yanking
 from jupyter_repo.server.web.base import WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
+from jupyter_repo.server.web.descriptions import render_description
 from jupyter_repo.server.web.file_pages import attached_environment
 from jupyter_repo.server.web.install import instructions
 
@@ -48,8 +49,18 @@ class PackageHandler(WebHandler):
             type_labels=detail.type_labels,
             environment=notebook_environment(detail),
         )
+        description = None
+        if detail.description:
+            description = await self.run_blocking(
+                render_description, detail.description, detail.description_content_type
+            )
         self.render_page(
-            "package.html", d=detail, install=install, filters=filters, type_labels=TYPE_LABELS
+            "package.html",
+            d=detail,
+            install=install,
+            filters=filters,
+            type_labels=TYPE_LABELS,
+            description=description,
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_repo.server import oauth
-from jupyter_repo.server.web import account, browse, file_pages, manage, package
+from jupyter_repo.server.web import account, badges, browse, diffs, file_pages, manage, package
 from jupyter_repo.server.web.base import StaticHandler, WebNotFoundHandler
 from jupyter_repo.server.web.templating import STATIC_DIR
 
@@ -39,7 +39,9 @@ ROUTES: list[tuple[Any, ...]] = [
     (rf"{OWNER}/?", browse.OwnerHandler),
     (rf"{OWNER}/{SEG}/?", package.PackageHandler),
     (rf"{OWNER}/{SEG}/settings", package.PackageSettingsHandler),
+    (rf"{OWNER}/{SEG}/badges/({'|'.join(badges.KINDS)})\.svg", badges.BadgeHandler),
     (rf"{OWNER}/{SEG}/files/{SEG}/{REST}", file_pages.FilePageHandler),
     (rf"{OWNER}/{SEG}/download/{SEG}/{REST}", file_pages.FileDownloadHandler),
+    (rf"{OWNER}/{SEG}/diff/{SEG}/{SEG}", diffs.NotebookDiffHandler),
     ("/" + _NOT_OTHER + r".*", WebNotFoundHandler),
 ]
