@@ -245,6 +245,8 @@ class FileRow:
     environment: dict[str, Any] | None = None
     yanked: bool = False
     yanked_reason: str = ""
+    #: Where a mirror copied the file from ("" when it was uploaded here).
+    origin_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -369,6 +371,7 @@ def package_detail(
             File.attrs,
             File.yanked_at,
             File.yanked_reason,
+            File.origin_url,
         )
         .join(Release, Release.id == File.release_id)
         .where(File.package_id == package.id)
@@ -402,6 +405,7 @@ def package_detail(
             environment=_recorded_environment(row.attrs),
             yanked=row.yanked_at is not None,
             yanked_reason=row.yanked_reason or "",
+            origin_url=row.origin_url or "",
         )
         for row in rows
     ]
@@ -449,6 +453,8 @@ class FileView:
     other_versions: list[tuple[str, str]]
     #: (basename, distribution type) of the other files of the same release.
     release_files: list[tuple[str, str]]
+    #: Where a mirror copied the file from ("" when it was uploaded here).
+    origin_url: str = ""
 
 
 def file_view(
@@ -494,6 +500,7 @@ def file_view(
         blob_key=file.blob.key,
         other_versions=[(version, basename) for version, basename in other_versions],
         release_files=sorted(release_files),
+        origin_url=file.origin_url or "",
     )
 
 
