@@ -54,6 +54,9 @@ class Plan:
 
     fetch: list[UpstreamFile]
     remove: list[Held]
+    #: Held with the upstream's bytes but not on the mirror's label (uploaded here, or
+    #: pruned and offered again): they get the label, nothing is fetched.
+    relabel: list[Held]
     skipped: int
     conflicts: list[str]
 
@@ -123,7 +126,7 @@ def plan_subdir(
     selection = conda_filters.select(conda_filters.records(subdir, repodata), context.config)
     context.report.filtered_out += selection.filtered_out
     base = _file_base(subdir, repodata)
-    fetch, conflicts = [], []
+    fetch, conflicts, relabel = [], [], []
     skipped = 0
     offered = set()
     for record in selection.kept:
@@ -134,6 +137,8 @@ def plan_subdir(
             fetch.append(item)
         elif item.sha256 is None or existing.sha256 == item.sha256.lower():
             skipped += 1
+            if not existing.on_label:
+                relabel.append(existing)
         else:
             conflicts.append(
                 f"{record.basename}: the namespace holds a file of this name with another "
@@ -148,7 +153,7 @@ def plan_subdir(
             and existing.origin_mirror_id == context.mirror_id
             and existing.on_label
         ]
-    return Plan(fetch, remove, skipped, conflicts)
+    return Plan(fetch, remove, relabel, skipped, conflicts)
 
 
 def _take_off_label(session: Session, context: SyncContext, held: Held) -> str:
@@ -159,6 +164,16 @@ def _take_off_label(session: Session, context: SyncContext, held: Held) -> str:
     if file is not None and package is not None and label is not None:
         labels.detach(session, file, package, label)
     return file.basename if file is not None else str(held.file_id)
+
+
+def _put_on_label(session: Session, context: SyncContext, held: Held) -> None:
+    file = session.get(File, held.file_id)
+    package = session.get(Package, held.package_id)
+    if file is not None and package is not None:
+        account = accounts.get_account(session, context.owner)
+        labels.attach(
+            session, file, package, labels.ensure_label(session, account.id, context.label)
+        )
 
 
 def _fetch_all(context: SyncContext, items: list[UpstreamFile], threads: int) -> None:
@@ -190,15 +205,21 @@ def _fetch_all(context: SyncContext, items: list[UpstreamFile], threads: int) ->
             report.fetched_bytes += item.size or 0
         progress.file_done(item.basename)
 
-    with ThreadPoolExecutor(max(1, threads), thread_name_prefix="jupyter-repo-mirror") as pool:
-        futures: list[Future[None]] = [pool.submit(one, item) for item in items]
+    pool = ThreadPoolExecutor(max(1, threads), thread_name_prefix="jupyter-repo-mirror")
+    futures: list[Future[None]] = [pool.submit(one, item) for item in items]
+    try:
         done, _pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in done:
-            if future.exception() is not None:
-                context.stop.set()
-                for other in futures:
-                    other.cancel()
-                raise future.exception()  # type: ignore[misc]
+            failure = future.exception()
+            if failure is not None:
+                raise failure
+    except BaseException:  # a file's unexpected error, Ctrl-C: stop between files
+        context.stop.set()
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def sync_conda(context: SyncContext) -> dict[str, Any]:
@@ -246,6 +267,11 @@ def sync_conda(context: SyncContext) -> dict[str, Any]:
     _fetch_all(context, to_fetch, context.parallel)
     failed_names = {line.split(":", 1)[0] for line in report.failed[failed_before:]}
     for subdir, plan, validators in plans:
+        for same in plan.relabel:
+            try:
+                context.repo.write(_put_on_label, context, same)
+            except RepositoryError as error:
+                report.failed.append(f"file {same.file_id}: {error.message}")
         for gone in plan.remove:
             try:
                 report.removed.append(context.repo.write(_take_off_label, context, gone))

@@ -264,8 +264,11 @@ def test_prune_takes_files_removed_upstream_off_the_label_and_keeps_others(
         assert _sync(server.data_dir, server.root)[0] == 0
         keeper = repo_cli(["mirror", "sync", "alice", "keeper", "--json"], server.data_dir,
                           server.root)  # fmt: skip
-        # The files are in the namespace already: the second mirror fetches nothing.
+        # The files are in the namespace already: the second mirror fetches nothing, and
+        # gives them its label.
         assert json.loads(keeper.stdout)["skipped"] == 2
+        assert json.loads(keeper.stdout)["fetched"] == 0
+        assert _listed(server.url, "alice", "noarch", "kept") == set(built)
         built["noarch/greet-app-0.1-0.conda"].unlink()
         time.sleep(1.1)  # http.server's Last-Modified has whole seconds
         reindex(channel_dir)
@@ -278,6 +281,7 @@ def test_prune_takes_files_removed_upstream_off_the_label_and_keeps_others(
     assert code == 0, stderr
     assert report["removed_files"] == ["noarch/greet-app-0.1-0.conda"]
     assert _listed(server.url, "alice", "noarch") == {"noarch/greet-app-0.2-0.tar.bz2"}
+    assert _listed(server.url, "alice", "noarch", "kept") == set(built)  # the other mirror's
     # The file stays stored, still downloadable by its URL.
     download = f"{server.url}/alice/greet-app/download/0.1/noarch/greet-app-0.1-0.conda"
     assert requests.get(download, timeout=30).status_code == 200
