@@ -18,7 +18,7 @@ import threading
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,10 +28,11 @@ from jupyter_repo.mirroring.conda_filters import Record
 from jupyter_repo.mirroring.ingest import UpstreamFile, fetch_and_ingest
 from jupyter_repo.mirroring.sync import SyncContext, SyncInterrupted
 from jupyter_repo.mirroring.upstream import UpstreamError, Validators
-from jupyter_repo.repository.errors import RepositoryError
+from jupyter_repo.repository import names
+from jupyter_repo.repository.errors import InvalidInput, RepositoryError
 from jupyter_repo.repository.models import File, FileLabel, Label, Package
 from jupyter_repo.repository.services import accounts, labels
-from jupyter_repo.repository.services.mirrors import MirrorConfig
+from jupyter_repo.repository.services.mirrors import MirrorConfig, mask_url
 
 #: The largest repodata.json a sync reads (conda-forge's linux-64 is ~300 MB uncompressed).
 MAX_REPODATA_BYTES = 2 << 30
@@ -119,6 +120,23 @@ def _file_base(subdir: str, repodata: dict[str, Any]) -> str:
     return f"{subdir}/"
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc.rsplit("@", 1)[-1].lower()
+
+
+def _refusal(record: Record, url: str, origin: tuple[str, str]) -> str:
+    """Why a record's file is not fetched at all ("" when it may be): a name that is no
+    plain file name, or a URL (``info.base_url``) on another server than the upstream."""
+    try:
+        names.filename(record.filename)
+    except InvalidInput as error:
+        return f"refused, {error.message}"
+    if _origin(url) != origin:
+        return f"refused, {mask_url(url)} is not on the upstream's server"
+    return ""
+
+
 def plan_subdir(
     context: SyncContext, subdir: str, repodata: dict[str, Any], held: dict[str, Held]
 ) -> Plan:
@@ -129,9 +147,14 @@ def plan_subdir(
     fetch, conflicts, relabel = [], [], []
     skipped = 0
     offered = set()
+    origin = _origin(context.upstream.base_url)
     for record in selection.kept:
         offered.add(record.filename)
         item = _upstream_file(record, base)
+        refusal = _refusal(record, context.upstream.url(item.url), origin)
+        if refusal:
+            conflicts.append(f"{record.basename}: {refusal}")
+            continue
         existing = held.get(record.filename)
         if existing is None:
             fetch.append(item)

@@ -318,3 +318,42 @@ def test_serve_syncs_a_scheduled_mirror_on_its_own(tmp_path: Path) -> None:
     finally:
         site.close()
         upstream.stop()
+
+
+def test_an_upstream_cannot_send_the_mirror_to_other_servers_or_paths(
+    server: RepoServer, tmp_path: Path
+) -> None:
+    """The upstream's repodata names the files: a name with a path in it, or an
+    ``info.base_url`` on another server, is refused before any request is made."""
+    elsewhere = StaticChannel(tmp_path / "elsewhere", tmp_path / "elsewhere.log")
+    build_channel(tmp_path / "elsewhere", [])
+    elsewhere.start()
+    channel_dir = tmp_path / "upstream"
+    build_channel(channel_dir, [PACKAGES[0], PACKAGES[2]])
+    noarch = repodata(channel_dir, "noarch")
+    [record] = noarch["packages.conda"].values()
+    noarch["packages.conda"]["../../greet-app-0.1-0.conda"] = record
+    (channel_dir / "noarch" / "repodata.json").write_text(json.dumps(noarch))
+    linux = repodata(channel_dir, "linux-64")
+    linux["info"]["base_url"] = elsewhere.url + "linux-64/"
+    (channel_dir / "linux-64" / "repodata.json").write_text(json.dumps(linux))
+    upstream = StaticChannel(channel_dir, tmp_path / "upstream.log").start()
+    try:
+        added = repo_cli(
+            ["mirror", "add", "alice", "forge", "--kind=conda", f"--upstream={upstream.url}",
+             "--subdir=noarch", "--subdir=linux-64"],
+            server.data_dir, server.root,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        code, report, _stderr = _sync(server.data_dir, server.root)
+    finally:
+        upstream.stop()
+        elsewhere.stop()
+    assert code == 1
+    assert report["files"] == ["noarch/greet-app-0.1-0.conda"]
+    failed = "\n".join(report["failed"])
+    assert "noarch/../../greet-app-0.1-0.conda: refused" in failed
+    assert f"{elsewhere.url}linux-64/greet-lib-1.0-h0_0.conda is not on the upstream" in failed
+    assert [r for r in elsewhere.requests() if r[0] == "GET"] == []
+    assert not [r for r in upstream.requests() if ".." in r[1]]
+    assert _listed(server.url, "alice", "linux-64") == set()
