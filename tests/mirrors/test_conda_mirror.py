@@ -50,10 +50,14 @@ FILTERS = [
 ]
 
 
-def _listed(server_url: str, owner: str, subdir: str, label: str = "main") -> set[str]:
+def _listed(
+    server_url: str, owner: str, subdir: str, label: str = "main", token: str = ""
+) -> set[str]:
     path = f"/conda/{owner}/{subdir}/repodata.json"
     if label != "main":
         path = f"/conda/{owner}/label/{label}/{subdir}/repodata.json"
+    if token:
+        path = f"/t/{token}{path}"
     response = requests.get(server_url + path, timeout=30)
     assert response.status_code == 200, response.text
     document = response.json()
@@ -125,6 +129,8 @@ def test_mirror_filters_installs_with_upstream_down_and_resyncs_for_free(
     assert requests.get(f"{server.api}/dist/{dist}", timeout=30).json()["origin_url"] == origin
     page = requests.get(f"{server.url}/alice/greet-app/files/0.2/noarch/greet-app-0.2-0.tar.bz2")
     assert page.status_code == 200 and f"Mirrored from <code>{origin}</code>" in page.text
+    package_page = requests.get(f"{server.url}/alice/greet-app", timeout=30)
+    assert f'title="{origin}">mirrored</span>' in package_page.text
 
     # A second sync of the unchanged upstream transfers no package file.
     upstream.start()
@@ -357,3 +363,45 @@ def test_an_upstream_cannot_send_the_mirror_to_other_servers_or_paths(
     assert [r for r in elsewhere.requests() if r[0] == "GET"] == []
     assert not [r for r in upstream.requests() if ".." in r[1]]
     assert _listed(server.url, "alice", "linux-64") == set()
+
+
+def test_a_private_mirror_and_a_file_changed_upstream_under_the_same_name(
+    server: RepoServer, tmp_path: Path
+) -> None:
+    channel_dir = tmp_path / "upstream"
+    built = build_channel(channel_dir, PACKAGES[2:4])
+    upstream = StaticChannel(channel_dir, tmp_path / "upstream.log").start()
+    try:
+        added = repo_cli(
+            ["mirror", "add", "alice", "forge", "--kind=conda", f"--upstream={upstream.url}",
+             "--subdir=noarch", "--private"],
+            server.data_dir, server.root,
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert _sync(server.data_dir, server.root)[0] == 0
+        # Private packages: missing for anyone else, there with the namespace's token.
+        token = server.token("alice", ["conda:download"])
+        assert _listed(server.url, "alice", "noarch", token=token) == set(built)
+        anonymous = requests.get(f"{server.url}/conda/alice/noarch/repodata.json", timeout=30)
+        assert anonymous.status_code == 404 or "greet-app" not in anonymous.text
+        assert requests.get(f"{server.api}/package/alice/greet-app").status_code == 404
+        stored = server.call(
+            lambda s: s.scalar(select(File.sha256).where(File.filename == "greet-app-0.1-0.conda")),
+            write=False,
+        )
+        # The upstream rebuilds a file under the same name: a conflict, never overwritten.
+        time.sleep(1.1)  # http.server's Last-Modified has whole seconds
+        build_channel(
+            channel_dir, [{**PACKAGES[2], "payload": {"share/greet-app/VERSION": b"changed"}}]
+        )
+        code, report, _stderr = _sync(server.data_dir, server.root)
+    finally:
+        upstream.stop()
+    assert code == 1 and report["fetched"] == 0
+    [conflict] = report["failed"]
+    assert conflict.startswith("noarch/greet-app-0.1-0.conda: the namespace holds a file")
+    assert f"{upstream.url}noarch/greet-app-0.1-0.conda" in conflict
+    assert stored == server.call(
+        lambda s: s.scalar(select(File.sha256).where(File.filename == "greet-app-0.1-0.conda")),
+        write=False,
+    )
