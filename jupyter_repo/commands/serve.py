@@ -233,7 +233,7 @@ class ServeApp(RepoCommand):
     ) -> None:
         server.stop()
         if scheduler is not None:
-            scheduler.close()
+            await scheduler.close()
         await asyncio.sleep(0)
         await previews.close()
         executor.shutdown(wait=False, cancel_futures=True)

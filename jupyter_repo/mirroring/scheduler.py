@@ -8,6 +8,8 @@ two server processes (or a cron job) from syncing one mirror at once. Shutting d
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -79,8 +81,13 @@ class MirrorScheduler:
                 summary["requests"],
             )
 
-    def close(self) -> None:
+    async def close(self, timeout: float = 10.0) -> None:
+        """Stop between two files and wait (a little) for the sync to record its end, so
+        that its claim is released before the repository closes."""
         self.stop.set()
+        if self.running is not None and not self.running.done():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.wrap_future(self.running), timeout)
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
