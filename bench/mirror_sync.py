@@ -50,6 +50,25 @@ def _build_one(args: tuple[Path, int]) -> None:
     )
 
 
+def _build_big(args: tuple[Path, int, int]) -> None:
+    root, index, size = args
+    builders.conda_package(
+        root / "noarch",
+        f"big-{index:03d}",
+        "1.0",
+        payload={f"share/big/{index}.bin": os.urandom(size)},
+    )
+
+
+def build_big_upstream(root: Path, files: int, megabytes: float) -> None:
+    """``files`` packages of ``megabytes`` of incompressible payload each, indexed."""
+    (root / "noarch").mkdir(parents=True, exist_ok=True)
+    size = int(megabytes * 1e6)
+    with ProcessPoolExecutor(os.cpu_count() or 2) as pool:
+        list(pool.map(_build_big, [(root, index, size) for index in range(files)]))
+    reindex(root)
+
+
 def build_upstream(root: Path, files: int) -> float:
     """N packages into ``root/<subdir>``, then py-rattler's index; returns seconds."""
     started = time.monotonic()
@@ -81,10 +100,10 @@ def cli(args: list[str], data_dir: Path, home: Path) -> subprocess.CompletedProc
     return result
 
 
-def sync(data_dir: Path, home: Path, parallel: int) -> dict[str, Any]:
+def sync(data_dir: Path, home: Path, parallel: int, name: str = "upstream") -> dict[str, Any]:
     started = time.monotonic()
     result = cli(
-        ["mirror", "sync", "bench", "upstream", "--json", f"--parallel={parallel}"],
+        ["mirror", "sync", "bench", name, "--json", f"--parallel={parallel}"],
         data_dir,
         home,
     )
@@ -105,6 +124,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=10_000, help="upstream files")
     parser.add_argument("--parallel", type=int, default=4, help="files fetched at once")
+    parser.add_argument("--big-files", type=int, default=50, help="files of the big upstream")
+    parser.add_argument("--big-mb", type=float, default=4.0, help="MB per big file")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument("--no-write", action="store_true", help="do not touch RESULTS.md")
     args = parser.parse_args()
@@ -142,13 +163,26 @@ def main() -> None:
             print(f"re-sync with one new file: {one_new}", flush=True)
         finally:
             upstream.stop()
+        big_channel = work / "big"
+        build_big_upstream(big_channel, args.big_files, args.big_mb)
+        big_upstream = StaticChannel(big_channel, work / "big.log").start()
+        try:
+            cli(
+                ["mirror", "add", "bench", "big", "--kind=conda",
+                 f"--upstream={big_upstream.url}", "--subdir=noarch", "--label=big"],
+                data_dir, home,
+            )  # fmt: skip
+            big = sync(data_dir, home, args.parallel, "big")
+            print(f"big files: {big}", flush=True)
+        finally:
+            big_upstream.stop()
     finally:
         if args.keep:
             print(f"kept {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
     load1 = os.getloadavg()[0]
-    text = table(args, description, upstream_bytes, first, unchanged, one_new, load1)
+    text = table(args, description, upstream_bytes, first, unchanged, one_new, big, load1)
     print(text)
     if not args.no_write:
         write_section("mirror-sync", text)
@@ -161,6 +195,7 @@ def table(
     first: dict[str, Any],
     unchanged: dict[str, Any],
     one_new: dict[str, Any],
+    big: dict[str, Any],
     load1: float,
 ) -> str:
     seconds = first["seconds"]
@@ -172,6 +207,12 @@ def table(
         f"| {first['fetched'] / seconds:.0f} files/s, "
         f"{first['fetched_bytes'] / 1e6 / seconds:.2f} MB/s |",
     ]
+    rows.append(
+        f"| first sync of {args.big_files} files of {args.big_mb:g} MB | {big['fetched']} "
+        f"| {big['requests']} | {big['bytes_received'] / 1e6:.1f} MB | {big['seconds']:.1f} "
+        f"| {big['fetched'] / big['seconds']:.1f} files/s, "
+        f"{big['fetched_bytes'] / 1e6 / big['seconds']:.1f} MB/s |"
+    )
     for name, report in (("unchanged upstream", unchanged), ("one file added", one_new)):
         rows.append(
             f"| re-sync, {name} | {report['fetched']} | {report['requests']} "
@@ -186,7 +227,8 @@ def table(
             else f"## Conda mirror sync: first sync and re-syncs of a {args.files:,}-file channel",
             "",
             f"Latest run of `./scripts/bench mirror --files {args.files} --parallel "
-            f"{args.parallel}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
+            f"{args.parallel} --big-files {args.big_files} --big-mb {args.big_mb:g}` "
+            f"({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}).",
             "",
             f"Machine: {description}; load average at the end {load1:.1f}.",
             "",
@@ -196,7 +238,9 @@ def table(
             "packages, half `.conda`, half `.tar.bz2`, `noarch` and `linux-64`) served by "
             "`python -m http.server` on 127.0.0.1; the mirror is SQLite + the local blob store. "
             "Every file is verified (sha256, size), inspected and indexed in its own "
-            "transaction. Seconds are the sync's own (from `mirror sync --json`).",
+            "transaction. Seconds are the sync's own (from `mirror sync --json`). The small "
+            "files measure the per-file cost (one upload transaction each), the big ones "
+            "(incompressible payload) the byte rate.",
         ]
     )
 
