@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from sqlalchemy.orm import Session
 
-from jupyter_repo.mirroring.sync import DEFAULT_PARALLEL, QuietProgress, run_sync
+from jupyter_repo.mirroring.sync import DEFAULT_PARALLEL, QuietProgress, SyncInterrupted, run_sync
 from jupyter_repo.mirroring.upstream import UpstreamError
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.errors import Conflict, RepositoryError
@@ -64,6 +64,9 @@ class MirrorScheduler:
                 )
             except Conflict:
                 continue  # another process syncs it now
+            except SyncInterrupted:
+                self.log.info("mirror %s/%s: sync stopped by the shutdown", owner, name)
+                return
             except (UpstreamError, RepositoryError) as error:
                 self.log.warning("mirror %s/%s: sync failed: %s", owner, name, error)
                 continue
