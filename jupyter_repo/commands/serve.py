@@ -220,6 +220,7 @@ class ServeApp(RepoCommand):
         try:
             loop.start()
         finally:
+            app.settings["proxies"].close()
             repo.close()
 
     async def _shutdown(

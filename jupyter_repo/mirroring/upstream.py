@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -52,13 +52,30 @@ class Fetched:
     body: bytes = b""
 
 
+class _SameSchemeRedirects(requests.Session):
+    """A session following an upstream's redirects only to http(s), never from https down
+    to http (where a credential or the bytes could be read or changed on the way)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        target = super().get_redirect_target(resp)
+        if target is None:
+            return None
+        scheme = urlsplit(urljoin(resp.url, target)).scheme.lower()
+        if scheme not in ("http", "https") or (
+            urlsplit(resp.url).scheme == "https" and scheme != "https"
+        ):
+            raise UpstreamError(resp.url, f"redirected to a {scheme or 'relative'}: URL, refused")
+        return target
+
+
 class Upstream:
     """One upstream base URL; thread-safe counters of requests and bytes received."""
 
     def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session: requests.Session = _SameSchemeRedirects()
+        self.session.max_redirects = 5
         self.session.headers["User-Agent"] = f"jupyter-repo-mirror/{__version__}"
         self.requests = 0
         self.bytes_received = 0

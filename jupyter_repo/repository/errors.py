@@ -49,3 +49,8 @@ class RateLimited(RepositoryError):
 
 class Busy(RateLimited):
     """The server has too much of this kind of work in progress; the caller may retry soon."""
+
+
+class UpstreamUnavailable(RepositoryError):
+    """A proxy needed its upstream, which could not answer (down, erring, or sending what
+    fails verification), and had no copy to answer with instead."""

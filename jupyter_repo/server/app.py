@@ -96,6 +96,10 @@ def make_app(
         settings["notebook_previews"] = NotebookPreviews(
             parent=repository, repository=repository, executor=settings["executor"]
         )
+    if "proxies" not in settings:
+        from jupyter_repo.mirroring.proxy import Proxies
+
+        settings["proxies"] = Proxies(parent=repository, repository=repository)
     settings.setdefault("default_handler_class", NotFoundHandler)
     # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)

@@ -41,6 +41,7 @@ STATUS_OF_ERROR: dict[type[errors.RepositoryError], int] = {
     errors.TooLarge: 413,
     errors.RateLimited: 429,
     errors.Busy: 503,
+    errors.UpstreamUnavailable: 502,
 }
 MAX_JSON_BODY = 1 << 20
 #: A refused token (unknown, expired, revoked) does not stop a public read: the caller gets

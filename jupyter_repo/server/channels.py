@@ -35,7 +35,7 @@ from jupyter_repo.repository.errors import RepositoryError
 from jupyter_repo.repository.indexes import lookup
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.repository.indexes.snapshots import ChannelView, Once
-from jupyter_repo.server import encoding
+from jupyter_repo.server import encoding, proxied
 from jupyter_repo.server.base import BaseHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, not_modified, send_blob
 
@@ -304,6 +304,10 @@ class RepodataHandler(_ChannelHandler):
     gzipped (compressed once per view) for clients that accept it."""
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        proxy = await proxied.proxy_for(self, owner, label, "conda")
+        if proxy is not None:
+            await proxied.send_repodata(self, proxy, subdir)
+            return
         view = await self.view(owner, label, subdir)
         if self.wants_gzip():
             etag = view.etag + encoding.GZIP_SUFFIX
@@ -336,6 +340,8 @@ class RepodataZstHandler(_ChannelHandler):
     """``<subdir>/repodata.json.zst``: compressed once per change, then served as bytes."""
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        if await proxied.proxy_for(self, owner, label, "conda"):
+            raise proxied.not_offered("repodata.json.zst")
         view = await self.view(owner, label, subdir)
         await self.send_made_once(view, view.zst, ".zst", BINARY_TYPE)
 
@@ -344,6 +350,8 @@ class ShardIndexHandler(_ChannelHandler):
     """``<subdir>/repodata_shards.msgpack.zst`` (CEP 16), from the same snapshot."""
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        if await proxied.proxy_for(self, owner, label, "conda"):
+            raise proxied.not_offered("sharded repodata")
         view = await self.view(owner, label, subdir)
         await self.send_made_once(view, view.shard_index, ".shards", BINARY_TYPE)
 
@@ -353,6 +361,8 @@ class RunExportsHandler(_ChannelHandler):
     snapshot (made on first request, then served as bytes)."""
 
     async def get(self, owner: str, label: str | None, subdir: str) -> None:
+        if await proxied.proxy_for(self, owner, label, "conda"):
+            raise proxied.not_offered("run_exports.json")
         view = await self.view(owner, label, subdir)
         await self.send_made_once(view, view.run_exports, ".run_exports", JSON_TYPE)
 
@@ -365,6 +375,8 @@ class ShardHandler(_ChannelHandler):
     """
 
     async def get(self, owner: str, label: str | None, subdir: str, digest: str) -> None:
+        if await proxied.proxy_for(self, owner, label, "conda"):
+            raise proxied.not_offered("shards")
         located, readable = await self.located(owner, label, subdir)
         snapshot = self.indexes.snapshot_if_current(located.key, located.revision)
         segment = snapshot.shard_if_ready(digest) if snapshot is not None else None
@@ -391,6 +403,8 @@ class ChanneldataHandler(_ChannelHandler):
     """``channeldata.json`` (CEP 38) at the channel root."""
 
     async def get(self, owner: str, label: str | None) -> None:
+        if await proxied.proxy_for(self, owner, label, "conda"):
+            raise proxied.not_offered("channeldata.json")
         located, readable = await self.located(owner, label, None)
 
         def build(session: Session) -> tuple[bytes, str, int]:
@@ -412,6 +426,11 @@ class PackageFileHandler(_ChannelHandler):
     """``<subdir>/<name>-<version>-<build>.conda|.tar.bz2``: ETag, 304, Range, HEAD."""
 
     async def get(self, owner: str, label: str | None, subdir: str, filename: str) -> None:
+        proxy = await proxied.proxy_for(self, owner, label, "conda")
+        if proxy is not None:
+            await proxied.send_conda_file(self, proxy, label, subdir, filename)
+            return
+
         def find(session: Session) -> lookup.StoredFile:
             located = lookup.locate_in(session, owner, label, "conda", subdir, actor=self.actor)
             return lookup.conda_file(session, self.actor, located, filename)

@@ -21,6 +21,7 @@ from tornado.web import RequestHandler
 
 from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.indexes import lookup, pypi, pypi_json
+from jupyter_repo.server import proxied
 from jupyter_repo.server.base import local_location
 from jupyter_repo.server.channels import IndexHandler
 from jupyter_repo.server.files import IMMUTABLE, BlobInfo, send_blob
@@ -103,6 +104,18 @@ class _SimpleHandler(IndexHandler):
             vary="Accept, Authorization",
         )
 
+    async def post(self, *_args: str, **_kwargs: str | None) -> None:
+        """A publisher aimed at the simple index (``--repository-url …/simple/``, a common
+        slip): say where uploads go, in the reason phrase too (twine prints only that)."""
+        self.set_status(405, reason="Upload to the index root, not to simple/")
+        self.set_header("Allow", "GET, HEAD")
+        self.render_error(
+            405,
+            "This is the index's simple/ page, for installers. Upload (POST) to the index "
+            "root instead: this URL without simple/ and what follows it "
+            "(e.g. https://host/pypi/<owner>/).",
+        )
+
     def redirect_relative(self, location: str) -> None:
         self.set_status(301)
         self.set_header("Location", local_location(location))
@@ -126,6 +139,11 @@ class SimpleRootHandler(_SimpleHandler):
     async def get(self, owner: str, label: str | None) -> None:
         media_type = self.media_type()
         if media_type is None:
+            return
+        proxy = await proxied.proxy_for(self, owner, label, "pypi")
+        if proxy is not None:
+            body = await proxied.root_page(self, proxy, media_type)
+            await self.send_page(await self.run_blocking(_with_etag, body), media_type)
             return
 
         def render(session: Session) -> tuple[bytes, str]:
@@ -153,6 +171,11 @@ class ProjectHandler(_SimpleHandler):
         media_type = self.media_type()
         if media_type is None:
             return
+        proxy = await proxied.proxy_for(self, owner, label, "pypi")
+        if proxy is not None:
+            body = await proxied.project_page(self, proxy, normalized, media_type)
+            await self.send_page(await self.run_blocking(_with_etag, body), media_type)
+            return
 
         def render(session: Session) -> tuple[bytes, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None, actor=self.actor)
@@ -173,6 +196,10 @@ class DistFileHandler(IndexHandler):
         wants_metadata = filename.endswith(".metadata")
         name = filename[: -len(".metadata")] if wants_metadata else filename
         normalized = project_name(project)
+        proxy = await proxied.proxy_for(self, owner, label, "pypi")
+        if proxy is not None and not wants_metadata:
+            await proxied.send_dist_file(self, proxy, label, normalized, filename)
+            return
 
         def find(session: Session) -> tuple[lookup.StoredFile, bytes | None, str]:
             located = lookup.locate_in(session, owner, label, "pypi", None, actor=self.actor)

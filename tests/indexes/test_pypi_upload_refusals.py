@@ -368,3 +368,25 @@ def test_fields_sent_after_the_file_count_too(namespace: Namespace, tmp_path: Pa
     wrong = _replace(reordered, "sha256_digest", "0" * 64)  # checked although sent last
     response = post(namespace.upload_url, wrong, ("__token__", namespace.token))
     assert response.status_code == 400 and "sha256_digest" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "page", ["simple/", "simple/kept-thing/", "label/beta/simple/", "simple/refused-thing/"]
+)
+def test_an_upload_aimed_at_the_simple_index_says_where_uploads_go(
+    namespace: Namespace, page: str
+) -> None:
+    """``--repository-url …/simple/`` is a common slip: a 405 whose status line (all twine
+    prints) names the index root, and nothing stored."""
+    before = namespace.snapshot()
+    response = post(
+        f"{namespace.server.url}/pypi/{namespace.owner}/{page}",
+        form_for(namespace.wheel),
+        ("__token__", namespace.token),
+    )
+    assert response.status_code == 405
+    assert response.reason == "Upload to the index root, not to simple/"
+    assert "Upload (POST) to the index root" in response.json()["error"]
+    assert response.headers["Allow"] == "GET, HEAD"
+    assert namespace.snapshot() == before
+    assert no_partial_upload_left(namespace.server)

@@ -456,6 +456,22 @@ ROUTES: tuple[Route, ...] = (
     _r("GET", "/pypi/{org}/pypi/{pkg}/json", FILE_READ, family="pypi"),
     _r("GET", "/pypi/{org}/pypi/{pkg}/{version}/json", FILE_READ, family="pypi"),
     _r("GET", "/pypi/{org}/+simple/{pkg}/", FILE_READ, family="pypi", note="for hatch"),
+    *(
+        _r(
+            "POST",
+            page,
+            (),
+            405,
+            family="pypi",
+            note="a publisher aimed at simple/: the 405 names the index root",
+        )
+        for page in (
+            "/pypi/{org}/simple",
+            "/pypi/{org}/simple/",
+            "/pypi/{org}/simple/{pkg}/",
+            "/pypi/{org}/+simple/{pkg}/",
+        )
+    ),
     _r(
         "POST",
         "/pypi/{org}/",
