@@ -4,7 +4,6 @@ indexer, served by Python's plain ``http.server`` (which answers If-Modified-Sin
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -13,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-from rattler.index import index_fs
 
 from jupyter_repo.demo import builders
 from tests.support import processes
@@ -39,11 +36,25 @@ def build_channel(root: Path, packages: list[dict[str, Any]]) -> dict[str, Path]
     return built
 
 
+INDEX_SCRIPT = (
+    "import asyncio, sys\n"
+    "from rattler.index import index_fs\n"
+    "asyncio.run(index_fs(sys.argv[1], write_zst=False, write_shards=False, force=True))\n"
+    "print('INDEXED', flush=True)\n"
+)
+
+
 def reindex(root: Path) -> None:
-    """Index with py-rattler (``repodata.json`` only, as a plain static channel has)."""
+    """Index with py-rattler (``repodata.json`` only, as a plain static channel has), in a
+    process of its own: py-rattler may crash at interpreter exit, after its work is done,
+    so the run is judged by what it printed and wrote."""
     for stale in root.glob("*/repodata*"):
         stale.unlink()
-    asyncio.run(index_fs(root, write_zst=False, write_shards=False, force=True))
+    result = processes.run(
+        [sys.executable, "-c", INDEX_SCRIPT, str(root)], capture_output=True, text=True
+    )
+    if "INDEXED" not in result.stdout or not (root / "noarch" / "repodata.json").exists():
+        raise AssertionError(f"py-rattler's index failed:\n{result.stdout}\n{result.stderr}")
 
 
 def repodata(root: Path, subdir: str) -> dict[str, Any]:
