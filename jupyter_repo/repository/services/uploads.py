@@ -399,6 +399,24 @@ def _create_file(
     return file
 
 
+def register_file(
+    session: Session,
+    repo: Repository,
+    actor: Actor,
+    package: Package,
+    target: Target,
+    blob: Blob,
+    inspection: Inspection,
+    label_names: list[str],
+    description: str | None,
+) -> File:
+    """Create a file row for bytes already stored, verified and inspected, inside the
+    caller's transaction: a bundle import registers all its files in one transaction."""
+    return _create_file(
+        session, repo, actor, package, target, blob, inspection, label_names, description
+    )
+
+
 # -- the one-request upload (jupyter-repo client, curl) --------------------------------------
 
 

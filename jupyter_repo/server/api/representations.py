@@ -356,6 +356,7 @@ def token(row: Token) -> dict[str, Any]:
         "package": row.package_id,
         "label": row.label,
         "org": row.account.login if row.account_id and row.account else None,
+        "origin": row.origin,
     }
 
 

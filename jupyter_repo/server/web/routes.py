@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from jupyter_repo.server import oauth
 from jupyter_repo.server.web import account, browse, file_pages, manage, package
 from jupyter_repo.server.web.base import StaticHandler, WebNotFoundHandler
 from jupyter_repo.server.web.templating import STATIC_DIR
@@ -25,6 +26,8 @@ ROUTES: list[tuple[Any, ...]] = [
     (r"/search", browse.SearchHandler),
     (r"/login", account.LoginHandler),
     (r"/logout", account.LogoutHandler),
+    (rf"/oauth/{SEG}/login", oauth.OAuthLoginHandler),
+    (rf"/oauth/{SEG}/callback", oauth.OAuthCallbackHandler),
     (r"/account", account.AccountHandler),
     (r"/account/tokens", account.TokensHandler),
     (rf"/account/tokens/{SEG}/revoke", account.TokenRevokeHandler),
