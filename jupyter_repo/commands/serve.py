@@ -109,6 +109,17 @@ class ServeApp(RepoCommand):
         help="Deprecated and ignored: it trusted X-Forwarded-* from anyone. List your "
         "proxies in trusted_proxies instead.",
     ).tag(config=True)
+    mirror_schedule = Bool(
+        True,
+        help="Run the syncs of mirrors added with --every inside this server, on a thread "
+        "of their own. Off: sync from cron with `jupyter repo mirror sync OWNER NAME`.",
+    ).tag(config=True)
+    mirror_schedule_interval = Float(
+        60.0, help="Seconds between checks for mirrors whose sync is due."
+    ).tag(config=True)
+    mirror_sync_threads = Integer(4, help="Files a scheduled mirror sync fetches at once.").tag(
+        config=True
+    )
     channel_max_age = Integer(
         30,
         help="Cache-Control max-age (s) of conda repodata and PyPI index pages: how long a "
@@ -241,6 +252,13 @@ class ServeApp(RepoCommand):
             loop.run_in_executor(executor, partial(repo.call, index_maintenance.prune, write=True))
 
         PeriodicCallback(housekeeping, self.housekeeping_interval * 1000).start()
+        scheduler = None
+        if self.mirror_schedule:
+            from jupyter_repo.mirroring.scheduler import MirrorScheduler
+
+            scheduler = MirrorScheduler(repo, self.log, parallel=max(1, self.mirror_sync_threads))
+            loop.add_callback(scheduler.tick)
+            PeriodicCallback(scheduler.tick, self.mirror_schedule_interval * 1000).start()
 
         def stop(*_args: Any) -> None:
             loop.add_callback_from_signal(
@@ -250,6 +268,7 @@ class ServeApp(RepoCommand):
                 executor,
                 app.settings["channel_indexes"],
                 app.settings["notebook_previews"],
+                scheduler,
             )
 
         signal.signal(signal.SIGTERM, stop)
@@ -267,8 +286,11 @@ class ServeApp(RepoCommand):
         executor: ThreadPoolExecutor,
         indexes: ChannelIndexes,
         previews: NotebookPreviews,
+        scheduler: Any = None,
     ) -> None:
         server.stop()
+        if scheduler is not None:
+            await scheduler.close()
         await asyncio.sleep(0)
         await previews.close()
         executor.shutdown(wait=False, cancel_futures=True)

@@ -247,6 +247,8 @@ class FileRow:
     yanked: bool = False
     yanked_reason: str = ""
     ndownloads: int = 0
+    #: Where a mirror copied the file from ("" when it was uploaded here).
+    origin_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -421,6 +423,7 @@ def package_detail(
             File.yanked_at,
             File.yanked_reason,
             File.ndownloads,
+            File.origin_url,
         )
         .join(Release, Release.id == File.release_id)
         .where(File.package_id == package.id)
@@ -455,6 +458,7 @@ def package_detail(
             yanked=row.yanked_at is not None,
             yanked_reason=row.yanked_reason or "",
             ndownloads=row.ndownloads,
+            origin_url=row.origin_url or "",
         )
         for row in rows
     ]
@@ -508,6 +512,8 @@ class FileView:
     #: (basename, distribution type) of the other files of the same release.
     release_files: list[tuple[str, str]]
     ndownloads: int = 0
+    #: Where a mirror copied the file from ("" when it was uploaded here).
+    origin_url: str = ""
 
 
 def file_view(
@@ -554,6 +560,7 @@ def file_view(
         other_versions=[(version, basename) for version, basename in other_versions],
         release_files=sorted(release_files),
         ndownloads=file.ndownloads,
+        origin_url=file.origin_url or "",
     )
 
 

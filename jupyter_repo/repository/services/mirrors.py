@@ -276,15 +276,16 @@ def config_of(mirror: Mirror) -> MirrorConfig:
     return MirrorConfig.from_json(mirror.config)
 
 
-def claim(session: Session, mirror_id: int, seconds: int) -> bool:
-    """Claim a mirror for a sync (one at a time across processes); False if another runs."""
+def claim(session: Session, mirror_id: int, seconds: int, *, force: bool = False) -> bool:
+    """Claim a mirror for a sync (one at a time across processes); False if another runs.
+
+    ``force`` takes the claim even from a running sync: for the operator who knows that the
+    sync holding it crashed."""
     now = utcnow()
+    free = or_(Mirror.claimed_until.is_(None), Mirror.claimed_until < now)
     result = session.execute(
         update(Mirror)
-        .where(
-            Mirror.id == mirror_id,
-            or_(Mirror.claimed_until.is_(None), Mirror.claimed_until < now),
-        )
+        .where(Mirror.id == mirror_id, *(() if force else (free,)))
         .values(claimed_until=now + timedelta(seconds=seconds))
     )
     return bool(getattr(result, "rowcount", 0))

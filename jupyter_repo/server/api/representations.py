@@ -97,6 +97,7 @@ def file(
         "yanked": row.yanked_at is not None,
         "yanked_reason": row.yanked_reason or "",
         "yanked_at": iso(row.yanked_at) if row.yanked_at is not None else None,
+        "origin_url": row.origin_url,
     }
 
 
