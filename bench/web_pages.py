@@ -13,6 +13,7 @@ bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -26,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import requests
+from nbformat.v4 import new_markdown_cell
 
 from bench.load import bulk_packages
 from bench.results import write_section
@@ -41,6 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 OWNER = "bench"
 PASSWORD = "bench-password"
 TARGET_MS = 100.0
+#: About 12 KB of reStructuredText, like a real project's README.
+LONG_README = "\n\n".join(
+    f"Section {number}\n{'=' * (8 + len(str(number)))}\n\n"
+    f"Some **bold** text, ``literal code``, a `link <https://example.org/{number}>`_ and\n"
+    "a list:\n\n* one item\n* another item\n\n.. code-block:: python\n\n"
+    f"    def f{number}(x):\n        return x * {number}\n"
+    for number in range(40)
+)
 
 
 def free_port() -> int:
@@ -75,6 +85,25 @@ def populate(repo: Repository, count: int, work: Path) -> dict[str, str]:
             )
     notebook = builders.notebook(work, "analysis.ipynb", title="Benchmark notebook")
     upload("notebook", "1", notebook.name, notebook, distribution_type="ipynb")
+    # Its second version (one cell changed, one added), for the page of what changed.
+    changed = json.loads(notebook.read_text())
+    changed["cells"][-1]["source"] = "# changed in version 2\n" + "".join(
+        changed["cells"][-1]["source"]
+    )
+    changed["cells"].append(new_markdown_cell("Added in version 2."))
+    (work / "v2").mkdir(exist_ok=True)
+    second = work / "v2" / "analysis.ipynb"
+    second.write_text(json.dumps(changed))
+    upload("notebook", "2", second.name, second, distribution_type="ipynb")
+    # A wheel whose reStructuredText description (a long README) the package page renders.
+    described = builders.wheel(
+        work,
+        "described",
+        "1.0",
+        description=LONG_README,
+        description_content_type="text/x-rst",
+    )
+    upload("described", "1.0", described.name, described)
     print(f"populated {count} packages in {time.perf_counter() - started:.1f} s", flush=True)
     return {
         "home": "/",
@@ -82,6 +111,9 @@ def populate(repo: Repository, count: int, work: Path) -> dict[str, str]:
         "owner, page 150": f"/{OWNER}?page=150",
         "package": f"/{OWNER}/measured",
         "notebook": f"/{OWNER}/notebook/files/1/analysis.ipynb",
+        "notebook diff (1 → 2)": f"/{OWNER}/notebook/diff/1/2",
+        "package with a long description (reST)": f"/{OWNER}/described",
+        "badge (version.svg)": f"/{OWNER}/measured/badges/version.svg",
         "search": "/search?q=pkg-0999",
         # The navigation of issue 21: filters with counts over every package, sorting,
         # long pages.
@@ -185,6 +217,13 @@ def main() -> None:
             cold = anonymous.get(base + pages["notebook"], timeout=120)
             cold.raise_for_status()
             cold_ms = server_ms(cold)
+            started = time.perf_counter()
+            while (
+                "Refresh" in (diff := anonymous.get(base + pages["notebook diff (1 → 2)"])).headers
+            ):
+                time.sleep(0.2)
+            diff.raise_for_status()
+            cold_diff_ms = (time.perf_counter() - started) * 1000
             results = {
                 name: measure(anonymous, base + path, options.requests)
                 for name, path in pages.items()
@@ -223,7 +262,8 @@ def main() -> None:
     lines += [
         "",
         f"First (uncached) rendering of the notebook page: {cold_ms:.0f} ms server "
-        "time; later requests are served from the render cache.",
+        "time; later requests are served from the render cache. First (uncached) diff of "
+        f"the two notebook versions, until shown: {cold_diff_ms:.0f} ms (in a render worker).",
     ]
     text = "\n".join(lines)
     print(text)

@@ -63,6 +63,14 @@ class JupyterRepoApp(JupyterApp):
             "jupyter_repo.commands.mirror.MirrorApp",
             "Mirror or proxy upstream conda channels and PyPI indexes (on the server).",
         ),
+        "export": (
+            "jupyter_repo.commands.bundle.ExportApp",
+            "Write a namespace to one bundle file for an air-gapped site (on the server).",
+        ),
+        "import": (
+            "jupyter_repo.commands.bundle.ImportApp",
+            "Verify and import a bundle written by 'export' (on the server).",
+        ),
         "login": (
             "jupyter_repo.commands.account.LoginApp",
             "Log in to a repository and save a token.",

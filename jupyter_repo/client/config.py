@@ -315,13 +315,23 @@ def resolve(
     configured token, else ``JUPYTER_REPO_TOKEN``, else the one saved for that URL; each only
     if it belongs to the URL in use (see :func:`bound_token`). ``saved_first``: the saved
     token comes before the configured ones (in Lab, the user's own login outranks the
-    administrator's token); ``signed_out``: no token at all (the user logged out).
+    administrator's token); ``signed_out``: no token at all (the user logged out). With no
+    URL anywhere, inside a JupyterHub single-user server: the hub's repository service and
+    a token it gives for the hub user (:mod:`jupyter_repo.client.hub`).
     """
     store = store or CredentialStore()
     environ = os.environ if environ is None else environ
     chosen_url = url or configured_url or environ.get(URL_VARIABLE) or store.default_url()
     if not chosen_url:
-        return Credentials(None, None)
+        if signed_out:
+            return Credentials(None, None)
+        # Nothing configured: in a JupyterHub single-user server, the hub's repository.
+        from jupyter_repo.client.hub import hub_token
+
+        found = hub_token(environ)
+        if found is None:
+            return Credentials(None, None)
+        return Credentials(normalise_url(found.url), found.token)
     chosen_url = normalise_url(chosen_url)
     if signed_out:
         return Credentials(chosen_url, None)

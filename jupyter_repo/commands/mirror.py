@@ -183,8 +183,12 @@ class MirrorListApp(_MirrorCommand):
 
 class MirrorSyncApp(_MirrorCommand):
     name = "jupyter-repo-mirror-sync"
-    description = "Sync a mirror now: jupyter repo mirror sync OWNER NAME [--dry-run] [--json]"
-    usage = "sync OWNER NAME [--dry-run] [--json]"
+    description = (
+        "Sync a mirror now: jupyter repo mirror sync OWNER NAME [--dry-run] [--json] "
+        "[--parallel N] [--force]"
+    )
+    usage = "sync OWNER NAME [--dry-run] [--json] [--parallel N] [--force]"
+    aliases = {**repository_aliases, "parallel": "MirrorSyncApp.parallel"}
     flags = {
         **RepoCommand.flags,
         "dry-run": (
@@ -192,9 +196,15 @@ class MirrorSyncApp(_MirrorCommand):
             "Say what would be fetched and removed; change nothing.",
         ),
         "json": ({"MirrorSyncApp": {"as_json": True}}, "Print the report as JSON."),
+        "force": (
+            {"MirrorSyncApp": {"force": True}},
+            "Take over the claim of a sync that crashed (only when none is running).",
+        ),
     }
     dry_run = Bool(False).tag(config=True)
     as_json = Bool(False).tag(config=True)
+    force = Bool(False).tag(config=True)
+    parallel = Int(4, help="Files fetched at once.").tag(config=True)
 
     def start(self) -> None:
         from jupyter_repo.mirroring.sync import run_sync
@@ -204,7 +214,15 @@ class MirrorSyncApp(_MirrorCommand):
         repo = self.make_repository()
         progress = BarProgress(enabled=not self.as_json)
         try:
-            report = run_sync(repo, owner, name, dry_run=self.dry_run, progress=progress)
+            report = run_sync(
+                repo,
+                owner,
+                name,
+                dry_run=self.dry_run,
+                progress=progress,
+                parallel=max(1, self.parallel),
+                force=self.force,
+            )
         except (errors.RepositoryError, UpstreamError) as error:
             progress.close()
             self.fail(getattr(error, "message", str(error)))
@@ -214,9 +232,17 @@ class MirrorSyncApp(_MirrorCommand):
         summary = report.as_dict()
         if self.as_json:
             summary["files"] = report.fetched
+            summary["removed_files"] = report.removed
             print(json.dumps(summary, indent=2))
+            if report.failed:
+                self.exit(1)
             return
         verb = "Would fetch" if report.dry_run else "Fetched"
+        if report.dry_run:
+            for basename in sorted(report.fetched):
+                print(f"fetch  {basename}")
+            for basename in sorted(report.removed):
+                print(f"remove {basename}")
         print(
             f"{verb} {summary['fetched']} files ({summary['fetched_bytes']} bytes); "
             f"{summary['skipped']} already here, {summary['filtered_out']} filtered out, "

@@ -13,7 +13,7 @@ from typing import Any
 from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.netutil import bind_sockets
-from traitlets import Bool, Float, Integer, List, TraitError, Unicode, validate
+from traitlets import Bool, Dict, Float, Integer, List, TraitError, Unicode, validate
 
 from jupyter_repo.commands.base import RepoCommand, repository_aliases
 from jupyter_repo.repository import consistency
@@ -23,6 +23,7 @@ from jupyter_repo.repository.services import uploads
 from jupyter_repo.repository.storage import LocalStore
 from jupyter_repo.server.app import make_app
 from jupyter_repo.server.forwarded import TrustedProxies, parse_networks
+from jupyter_repo.server.jupyterhub import JupyterHubService
 from jupyter_repo.server.ratelimit import LoginLimiter, PasswordChecks
 from jupyter_repo.server.web.previews import NotebookPreviews
 
@@ -45,7 +46,13 @@ class ServeApp(RepoCommand):
             "Bootstrap a demo user, organization and sample packages.",
         ),
     }
-    classes = [*RepoCommand.classes, LocalStore, ChannelIndexes, NotebookPreviews]
+    classes = [
+        *RepoCommand.classes,
+        LocalStore,
+        ChannelIndexes,
+        NotebookPreviews,
+        JupyterHubService,
+    ]
 
     ip = Unicode("127.0.0.1", help="Address to listen on.").tag(config=True)
     port = Integer(8600, help="Port to listen on (0 picks a free one).").tag(config=True)
@@ -102,11 +109,70 @@ class ServeApp(RepoCommand):
         help="Deprecated and ignored: it trusted X-Forwarded-* from anyone. List your "
         "proxies in trusted_proxies instead.",
     ).tag(config=True)
+    mirror_schedule = Bool(
+        True,
+        help="Run the syncs of mirrors added with --every inside this server, on a thread "
+        "of their own. Off: sync from cron with `jupyter repo mirror sync OWNER NAME`.",
+    ).tag(config=True)
+    mirror_schedule_interval = Float(
+        60.0, help="Seconds between checks for mirrors whose sync is due."
+    ).tag(config=True)
+    mirror_sync_threads = Integer(4, help="Files a scheduled mirror sync fetches at once.").tag(
+        config=True
+    )
     channel_max_age = Integer(
         30,
         help="Cache-Control max-age (s) of conda repodata and PyPI index pages: how long a "
         "client may use its copy without asking again (revalidation is a cheap 304).",
     ).tag(config=True)
+
+    oauth_providers = List(
+        Dict(),
+        help="OAuth 2 / OpenID Connect providers the web pages sign in with, each a dict: "
+        "name, client_id, client_secret, authorize_url, token_url, userinfo_url, "
+        "redirect_uri (<this server>/oauth/<name>/callback), and optionally display_name, "
+        "scope ('openid profile email'), login_claim ('preferred_username'), groups_claim "
+        "('groups'), group_mapping ({provider group: ['<org>/<group>:<permission>']}), "
+        "token_endpoint_auth_method ('client_secret_basic'). An account is created at a "
+        "person's first sign-in; a provider never signs in an account it did not create.",
+    ).tag(config=True)
+    local_passwords = Bool(
+        True,
+        help="Accept passwords (the login form, HTTP Basic, `jupyter repo login` with a "
+        "password). False: only single sign-on and tokens; a password is refused with 403.",
+    ).tag(config=True)
+
+    @validate("oauth_providers")
+    def _valid_providers(self, proposal: Any) -> list[dict[str, Any]]:
+        from jupyter_repo.server.oauth import OAuthProvider
+
+        for settings in proposal["value"]:
+            try:
+                OAuthProvider.from_config(settings)
+            except (ValueError, TypeError) as error:
+                raise TraitError(f"ServeApp.oauth_providers: {error}") from None
+        return proposal["value"]
+
+    def sign_in_settings(self) -> dict[str, Any]:
+        """The app settings for JupyterHub and OAuth 2 sign-in."""
+        from jupyter_repo.server.oauth import OAuthProvider
+
+        hub = JupyterHubService(parent=self)
+        if not hub.oauth_redirect_uri and self.public_url:
+            hub.oauth_redirect_uri = self.public_url.rstrip("/") + "/oauth/jupyterhub/callback"
+        providers = {}
+        for settings in self.oauth_providers:
+            provider = OAuthProvider.from_config(settings)
+            providers[provider.name] = provider
+        if hub.enabled:
+            self.log.info("a JupyterHub service of the hub at %s", hub.api_url)
+            if hub.oauth_redirect_uri:
+                providers["jupyterhub"] = OAuthProvider.from_config(hub.oauth_settings())
+        return {
+            "jupyterhub": hub if hub.enabled else None,
+            "oauth_providers": providers,
+            "local_passwords": self.local_passwords,
+        }
 
     @validate("trusted_proxies")
     def _valid_networks(self, proposal: Any) -> list[str]:
@@ -150,6 +216,7 @@ class ServeApp(RepoCommand):
             session_max_age=self.session_max_age,
             serve_traceback=False,
             channel_max_age=self.channel_max_age,
+            **self.sign_in_settings(),
         )
         server = HTTPServer(
             app,
@@ -185,6 +252,13 @@ class ServeApp(RepoCommand):
             loop.run_in_executor(executor, partial(repo.call, index_maintenance.prune, write=True))
 
         PeriodicCallback(housekeeping, self.housekeeping_interval * 1000).start()
+        scheduler = None
+        if self.mirror_schedule:
+            from jupyter_repo.mirroring.scheduler import MirrorScheduler
+
+            scheduler = MirrorScheduler(repo, self.log, parallel=max(1, self.mirror_sync_threads))
+            loop.add_callback(scheduler.tick)
+            PeriodicCallback(scheduler.tick, self.mirror_schedule_interval * 1000).start()
 
         def stop(*_args: Any) -> None:
             loop.add_callback_from_signal(
@@ -194,6 +268,7 @@ class ServeApp(RepoCommand):
                 executor,
                 app.settings["channel_indexes"],
                 app.settings["notebook_previews"],
+                scheduler,
             )
 
         signal.signal(signal.SIGTERM, stop)
@@ -211,8 +286,11 @@ class ServeApp(RepoCommand):
         executor: ThreadPoolExecutor,
         indexes: ChannelIndexes,
         previews: NotebookPreviews,
+        scheduler: Any = None,
     ) -> None:
         server.stop()
+        if scheduler is not None:
+            await scheduler.close()
         await asyncio.sleep(0)
         await previews.close()
         executor.shutdown(wait=False, cancel_futures=True)

@@ -127,6 +127,8 @@ def metadata_text(
     summary: str,
     requires: Iterable[str] = (),
     requires_python: str | None = ">=3.8",
+    description: str | None = None,
+    description_content_type: str | None = None,
 ) -> str:
     lines = [
         "Metadata-Version: 2.1",
@@ -138,7 +140,10 @@ def metadata_text(
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {item}" for item in requires]
-    return "\n".join(lines) + "\n\n" + f"# {name}\n\n{summary}\n"
+    if description_content_type:
+        lines.append(f"Description-Content-Type: {description_content_type}")
+    body = description if description is not None else f"# {name}\n\n{summary}\n"
+    return "\n".join(lines) + "\n\n" + body
 
 
 def wheel(
@@ -150,6 +155,8 @@ def wheel(
     requires: Iterable[str] = (),
     module_source: str | None = None,
     requires_python: str | None = ">=3.8",
+    description: str | None = None,
+    description_content_type: str | None = None,
 ) -> Path:
     """A pure-Python wheel whose module ``<name>`` has ``__version__`` (pip-installable)."""
     module = name.replace("-", "_").lower()
@@ -160,7 +167,13 @@ def wheel(
             module_source or f'"""{summary or name}"""\n__version__ = "{version}"\n'
         ).encode(),
         f"{dist_info}/METADATA": metadata_text(
-            name, version, summary or f"The {name} sample wheel", requires, requires_python
+            name,
+            version,
+            summary or f"The {name} sample wheel",
+            requires,
+            requires_python,
+            description,
+            description_content_type,
         ).encode(),
         f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: jupyter-repo-demo\n"
         b"Root-Is-Purelib: true\nTag: py3-none-any\n",
@@ -285,13 +298,13 @@ def environment_file(
     return target
 
 
-def project_archive(directory: Path, name: str = "demo-project") -> Path:
+def project_archive(directory: Path, name: str = "demo-project", readme: str | None = None) -> Path:
     """A project folder (notebook, data, environment.yml) as ``<name>.tar.gz``."""
     files = {
         f"{name}/environment.yml": ENVIRONMENT_YML.encode(),
         f"{name}/analysis.ipynb": json.dumps(notebook_json("Project analysis")).encode(),
         f"{name}/data/measurements.csv": b"time,value\n0,1.5\n1,2.5\n",
-        f"{name}/README.md": f"# {name}\n\nA sample project.\n".encode(),
+        f"{name}/README.md": (readme or f"# {name}\n\nA sample project.\n").encode(),
     }
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / f"{name}.tar.gz"

@@ -9,6 +9,7 @@ the next sync (which skips what is already stored) resumes where it stopped.
 from __future__ import annotations
 
 import importlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,12 @@ SYNCERS = {
 }
 #: How long a sync claims its mirror; a crashed sync's claim lapses after this.
 CLAIM_SECONDS = 3600
+#: Files a sync fetches at once (``mirror sync --parallel``, ``ServeApp.mirror_sync_threads``).
+DEFAULT_PARALLEL = 4
+
+
+class SyncInterrupted(Exception):
+    """A sync stopped before its end (the server is shutting down); what it stored stays."""
 
 
 class Progress(Protocol):
@@ -110,6 +117,10 @@ class SyncContext:
     dry_run: bool
     progress: Progress
     report: SyncReport
+    #: Files fetched at once.
+    parallel: int = DEFAULT_PARALLEL
+    #: Set to stop the sync between files (the server's shutdown).
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 Syncer = Callable[[SyncContext], dict[str, Any]]
@@ -133,15 +144,27 @@ def run_sync(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    parallel: int = DEFAULT_PARALLEL,
+    force: bool = False,
+    stop: threading.Event | None = None,
 ) -> SyncReport:
-    """Sync one mirror now (blocking). Raises ``Conflict`` when another sync holds it."""
+    """Sync one mirror now (blocking). Raises ``Conflict`` when another sync holds it.
+
+    ``force`` takes over the claim of a sync that crashed (its claim would lapse only
+    after ``CLAIM_SECONDS``); ``stop`` ends the sync between two files.
+    """
     progress = progress or QuietProgress()
     mirror, actor = repo.read(_load, owner, name)
     if mirror.mode != "mirror":
         raise Conflict(f"{owner}/{name} is a proxy: it fetches on request, there is no sync.")
     mirror_id = mirror.id
-    if not dry_run and not repo.write(lambda s: mirrors.claim(s, mirror_id, CLAIM_SECONDS)):
-        raise Conflict(f"A sync of {owner}/{name} is already running.")
+    if not dry_run and not repo.write(
+        lambda s: mirrors.claim(s, mirror_id, CLAIM_SECONDS, force=force)
+    ):
+        raise Conflict(
+            f"A sync of {owner}/{name} is already running. If it crashed, its claim lapses "
+            f"{CLAIM_SECONDS // 60} minutes after it started; --force takes it over now."
+        )
     report = SyncReport(dry_run=dry_run)
     upstream = Upstream(mirror.upstream_url)
     context = SyncContext(
@@ -157,13 +180,17 @@ def run_sync(
         dry_run=dry_run,
         progress=progress,
         report=report,
+        parallel=parallel,
+        stop=stop or threading.Event(),
     )
     started = time.monotonic()
     state: dict[str, Any] | None = None
     error: str | None = None
     try:
         state = syncer_for(mirror.kind)(context)
-    except (UpstreamError, RepositoryError) as failure:
+        if report.failed:  # what did not fail is kept; ``mirror list`` shows what did
+            error = f"{len(report.failed)} failed, the first: {report.failed[0]}"
+    except (UpstreamError, RepositoryError, SyncInterrupted) as failure:
         error = str(failure)
         raise
     finally:

@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from jupyter_core.paths import jupyter_data_dir
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from traitlets import Bool, Integer, Type, Unicode, default
+from traitlets import Bool, Float, Integer, Type, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from jupyter_repo.repository import changes, db, label_visibility
+from jupyter_repo.repository.download_counts import DownloadCounter
 from jupyter_repo.repository.errors import Conflict
 from jupyter_repo.repository.indexes import journal
 from jupyter_repo.repository.inspect import Limits
@@ -72,6 +73,12 @@ class Repository(LoggingConfigurable):
         config=True
     )
     db_pool_size = Integer(16, help="Database connections per process.").tag(config=True)
+    download_flush_interval = Float(
+        10.0,
+        help="Seconds between the writes of the download counts gathered in memory (one "
+        "batched write per interval and process instead of one per download; at most this "
+        "much counting is lost if the process is killed outright).",
+    ).tag(config=True)
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -86,6 +93,7 @@ class Repository(LoggingConfigurable):
         self._listeners: list[ChangeListener] = []
         self._database: db.Database | None = None
         self._store: BlobStore | None = None
+        self._download_counter: DownloadCounter | None = None
 
     # -- resources -------------------------------------------------------------------------
 
@@ -123,10 +131,18 @@ class Repository(LoggingConfigurable):
 
         return TokenPolicy(self.token_default_max_age, self.token_max_age_limit)
 
+    @property
+    def download_counter(self) -> DownloadCounter:
+        if self._download_counter is None:
+            self._download_counter = DownloadCounter(self.write, self.download_flush_interval)
+        return self._download_counter
+
     def migrate(self) -> None:
         db.upgrade(self.database)
 
     def close(self) -> None:
+        if self._download_counter is not None:
+            self._download_counter.close()  # the counts gathered since the last write
         if self._database is not None:
             self._database.dispose()
 

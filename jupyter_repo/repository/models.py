@@ -115,6 +115,9 @@ class Account(Base):
     company: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     is_site_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: None for a local account; the identity provider that created it otherwise
+    #: ("jupyterhub", "oauth:<name>"), which alone may sign it in.
+    auth_source: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -364,6 +367,8 @@ class Token(Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: None for a token a user made; "jupyterhub" for one a hub's single-user server got.
+    origin: Mapped[str | None] = mapped_column(String(32), default=None)
 
     user: Mapped[Account] = relationship(foreign_keys=[user_id])
     account: Mapped[Account | None] = relationship(foreign_keys=[account_id])

@@ -36,6 +36,7 @@ RESERVED_LOGINS = frozenset(
         "label",
         "labels",
         "login",
+        "oauth",
         "logout",
         "new",
         "notebooks",

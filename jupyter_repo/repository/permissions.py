@@ -53,6 +53,9 @@ class Actor:
     token_account_id: int | None = None
     token_package_id: int | None = None
     token_label: str | None = None
+    #: The identity provider the account belongs to (None: a local account); a hub's
+    #: accounts act only while the hub still has the user.
+    auth_source: str | None = None
 
     @property
     def anonymous(self) -> bool:

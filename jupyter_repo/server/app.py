@@ -103,6 +103,14 @@ def make_app(
 
         settings["proxies"] = Proxies(parent=repository, repository=repository)
     settings.setdefault("default_handler_class", NotFoundHandler)
+    # Sign-in from outside: JupyterHub (a JupyterHubService), OAuth 2 providers by name.
+    settings.setdefault("jupyterhub", None)
+    settings.setdefault("oauth_providers", {})
+    settings.setdefault("local_passwords", True)
+    if "oauth_used_states" not in settings:
+        from jupyter_repo.server.oauth import UsedStates
+
+        settings["oauth_used_states"] = UsedStates()
     # XSRF is checked by the web pages' forms only (the API takes no cookies).
     settings.setdefault("xsrf_cookies", False)
     settings.setdefault("xsrf_cookie_kwargs", {"httponly": True, "samesite": "Strict"})

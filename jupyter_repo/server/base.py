@@ -24,7 +24,9 @@ from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.models import Account
 from jupyter_repo.repository.permissions import ANONYMOUS, Actor
 from jupyter_repo.repository.security import looks_like_token
-from jupyter_repo.repository.services import accounts, token_usage, tokens
+from jupyter_repo.repository.services import accounts, external_accounts, token_usage, tokens
+from jupyter_repo.repository.services.external_accounts import JUPYTERHUB
+from jupyter_repo.server.jupyterhub import JupyterHubService
 from jupyter_repo.server.ratelimit import LoginLimiter, PasswordChecks
 
 T = TypeVar("T")
@@ -206,6 +208,28 @@ class BaseHandler(web.RequestHandler):
                 )
             account = await self.authenticate_password(credential.login, credential.password)
             self.actor = accounts.password_actor(account)
+        if not await self.vouched_for(self.actor):
+            if isinstance(credential, Token):
+                self.refused_token = errors.Unauthenticated(
+                    "The token's JupyterHub user no longer exists."
+                )
+                self.set_header("Warning", STALE_TOKEN_WARNING)
+                self.actor = ANONYMOUS
+            else:
+                raise errors.Unauthenticated("Your JupyterHub user no longer exists.")
+
+    async def vouched_for(self, actor: Actor) -> bool:
+        """False when the actor's account came from a JupyterHub that no longer has its
+        user: then every token and session of the account ends, here and now."""
+        if actor.auth_source != JUPYTERHUB or actor.login is None:
+            return True
+        hub: JupyterHubService | None = self.settings.get("jupyterhub")
+        if hub is None or not hub.enabled:
+            return False  # no hub to vouch for a hub's account
+        if await hub.still_has(actor.login):
+            return True
+        await self.run_write(external_accounts.cut_off, actor.login, JUPYTERHUB)
+        return False
 
     def note_token_use(self) -> None:
         """Record the token's use for "Last used", at most once a minute per token and
@@ -228,6 +252,11 @@ class BaseHandler(web.RequestHandler):
         waits for one of a bounded number of slots on the event loop (Argon2 is slow by
         design, so a flood of guesses must not occupy every worker thread).
         """
+        if not self.settings.get("local_passwords", True):
+            raise errors.Forbidden(
+                "Passwords are turned off on this server: sign in on its web pages (single "
+                "sign-on) and use a token (Authorization: token <token>)."
+            )
         limiter: LoginLimiter | None = self.settings.get("login_limiter")
         checks: PasswordChecks | None = self.settings.get("password_checks")
         address = self.request.remote_ip

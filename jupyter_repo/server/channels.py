@@ -438,7 +438,14 @@ class PackageFileHandler(_ChannelHandler):
         stored = await self.run(find)
         await send_blob(
             self,
-            BlobInfo(stored.key, stored.size, stored.sha256, stored.filename, stored.upload_time),
+            BlobInfo(
+                stored.key,
+                stored.size,
+                stored.sha256,
+                stored.filename,
+                stored.upload_time,
+                file_id=stored.file_id,
+            ),
             cache_control=IMMUTABLE if stored.public else PRIVATE_IMMUTABLE,
             attachment=False,
         )

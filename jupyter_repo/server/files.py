@@ -2,6 +2,11 @@
 
 Used for every download route (API downloads, conda package files, PyPI files), so that
 they all behave the same for caches and resuming clients.
+
+What counts as a download (:func:`counts_as_download`): a GET that starts sending the file
+from its first byte (a 200, a 206 whose range starts at 0, or the redirect to a presigned
+URL). A HEAD, a 304 revalidation, a 416 and a Range request that continues a download
+(starting past byte 0) do not count: a resumed or parallel-chunked download counts once.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ class BlobInfo:
     filename: str
     last_modified: datetime
     content_type: str = "application/octet-stream"
+    #: The stored file this is, whose download count a sent copy adds to.
+    file_id: int | None = None
 
 
 def _http_date(value: datetime) -> str:
@@ -103,6 +110,7 @@ async def send_blob(
         return
     presigned = handler.repo.store.presigned_url(blob.key, blob.filename) if presign else None
     if presigned and handler.request.method == "GET":
+        _count(handler, blob, 0)
         # The one redirect off this server: to the store's own short-lived URL.
         web.RequestHandler.redirect(handler, presigned, status=302)
         return
@@ -122,11 +130,22 @@ async def send_blob(
         handler.set_status(206)
         handler.set_header("Content-Range", f"bytes {start}-{end - 1}/{blob.size}")
     handler.set_header("Content-Length", str(end - start))
+    _count(handler, blob, start)
     if handler.request.method == "HEAD" or end == start:
         handler.finish()
         return
     await stream_range(handler, blob.key, start, end)
     handler.finish()
+
+
+def counts_as_download(method: str, start: int) -> bool:
+    """A GET that sends the file from its first byte (see the module's docstring)."""
+    return method == "GET" and start == 0
+
+
+def _count(handler: BaseHandler, blob: BlobInfo, start: int) -> None:
+    if blob.file_id is not None and counts_as_download(handler.request.method or "", start):
+        handler.repo.download_counter.count(blob.file_id)
 
 
 async def stream_range(handler: BaseHandler, key: str, start: int, end: int) -> None:

@@ -222,7 +222,14 @@ class DistFileHandler(IndexHandler):
             return
         await send_blob(
             self,
-            BlobInfo(stored.key, stored.size, stored.sha256, stored.filename, stored.upload_time),
+            BlobInfo(
+                stored.key,
+                stored.size,
+                stored.sha256,
+                stored.filename,
+                stored.upload_time,
+                file_id=stored.file_id,
+            ),
             cache_control=cache_control,
             attachment=False,
         )

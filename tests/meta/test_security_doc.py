@@ -3,14 +3,18 @@ default it states."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import pytest
 
+from jupyter_repo.commands.bundle import ImportApp
 from jupyter_repo.commands.serve import ServeApp
 from jupyter_repo.extension.app import RepoExtension
+from jupyter_repo.mirroring.proxy import Proxies
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.server.jupyterhub import JupyterHubService
 from jupyter_repo.server.web.previews import NotebookPreviews
 from tests.support.paths import ROOT
 
@@ -20,6 +24,9 @@ CLASSES: dict[str, Any] = {
     "ServeApp": ServeApp,
     "NotebookPreviews": NotebookPreviews,
     "RepoExtension": RepoExtension,
+    "Proxies": Proxies,
+    "ImportApp": ImportApp,
+    "JupyterHubService": JupyterHubService,
 }
 UNITS = {
     "GiB": 1 << 30,
@@ -61,8 +68,10 @@ def documented_limits() -> list[tuple[str, str, str]]:
 def value_of(text: str) -> Any:
     """The number a default like ``10 GiB``, ``3,600 s`` or ``14 days`` stands for."""
     text = text.strip("`")
-    if text.startswith("[]"):
-        return []
+    if text in ("True", "False"):
+        return text == "True"
+    if text.startswith("["):
+        return json.loads(text[: text.index("]") + 1])
     match = re.match(r"([\d,.]+)\s*([A-Za-z]+)?", text)
     assert match, f"cannot read the default {text!r}"
     number = float(match[1].replace(",", ""))

@@ -109,14 +109,15 @@ class _Inertness(HTMLParser):
         "wbr",
     }
 
-    def __init__(self) -> None:
+    def __init__(self, box: str = "notebook") -> None:
         super().__init__()
+        self.box = box
         self.problems: list[str] = []
         self.depth = 0  # > 0 inside the notebook's box
         self.seen_notebook = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if dict(attrs).get("class") == "notebook":
+        if self.box in (dict(attrs).get("class") or "").split() and not self.depth:
             self.depth = 1
             self.seen_notebook = True
             return
@@ -158,9 +159,10 @@ class _Inertness(HTMLParser):
             self.depth -= 1
 
 
-def active_content(html: str) -> list[str]:
-    """Everything inside the page's ``.notebook`` that could execute or fetch."""
-    parser = _Inertness()
+def active_content(html: str, box: str = "notebook") -> list[str]:
+    """Everything inside the page's ``.notebook`` (or other ``box`` class of uploaded
+    content) that could execute or fetch."""
+    parser = _Inertness(box)
     parser.feed(html)
-    assert parser.seen_notebook, "the page shows no rendered notebook"
+    assert parser.seen_notebook, f"the page shows no rendered {box}"
     return parser.problems

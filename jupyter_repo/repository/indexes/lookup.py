@@ -289,6 +289,7 @@ class StoredFile:
     filename: str
     upload_time: Any
     public: bool
+    file_id: int | None = None
 
 
 def conda_file(session: Session, actor: Actor, located: Located, filename: str) -> StoredFile:
@@ -316,7 +317,13 @@ def conda_file(session: Session, actor: Actor, located: Located, filename: str) 
     for file, package, blob_key in rows:
         if _package_readable(session, actor, package, key.label):
             return StoredFile(
-                blob_key, file.size, file.sha256, file.filename, file.upload_time, package.public
+                blob_key,
+                file.size,
+                file.sha256,
+                file.filename,
+                file.upload_time,
+                package.public,
+                file.id,
             )
     raise NotFound("No such file in this channel.")
 

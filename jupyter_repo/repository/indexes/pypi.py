@@ -154,7 +154,7 @@ def project_file(
         raise NotFound("No such file in this index.")
     file, package, _version, blob_key = row
     stored = StoredFile(
-        blob_key, file.size, file.sha256, file.filename, file.upload_time, package.public
+        blob_key, file.size, file.sha256, file.filename, file.upload_time, package.public, file.id
     )
     return stored, file.core_metadata
 

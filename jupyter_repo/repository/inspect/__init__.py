@@ -8,12 +8,16 @@ bomb is refused instead of filling memory or disk.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from pathlib import Path
 
 from jupyter_repo.repository.errors import InvalidInput
 from jupyter_repo.repository.inspect.base import Inspection, Limits
 
 __all__ = ["Inspection", "Limits", "detect_type", "inspect_file"]
+
+Inspector = Callable[[Path, str, Limits], Inspection]
 
 
 def detect_type(filename: str) -> str:
@@ -36,22 +40,25 @@ def detect_type(filename: str) -> str:
     return "file"
 
 
+#: The inspector module of each package type, imported when a file of its type comes: a
+#: process that only stores conda packages (a mirror sync) never imports nbformat and
+#: jsonschema, which take seconds to import.
+INSPECTORS = {
+    "conda": "conda",
+    "pypi": "pypi",
+    "ipynb": "notebook",
+    "env": "envspec",
+    "project": "project",
+    "file": "datafile",
+}
+
+
 def inspect_file(path: Path, distribution_type: str, filename: str, limits: Limits) -> Inspection:
     """Inspect the spooled file at ``path`` as ``distribution_type``."""
-    from jupyter_repo.repository.inspect import conda, datafile, envspec, notebook, project, pypi
-
-    inspectors = {
-        "conda": conda.inspect,
-        "pypi": pypi.inspect,
-        "ipynb": notebook.inspect,
-        "env": envspec.inspect,
-        "project": project.inspect,
-        "file": datafile.inspect,
-    }
-    try:
-        inspector = inspectors[distribution_type]
-    except KeyError:
-        raise InvalidInput(f"Unknown package type {distribution_type!r}.") from None
+    module = INSPECTORS.get(distribution_type)
+    if module is None:
+        raise InvalidInput(f"Unknown package type {distribution_type!r}.")
+    inspector: Inspector = importlib.import_module(f"{__name__}.{module}").inspect
     try:
         return inspector(path, filename, limits)
     except RecursionError:

@@ -32,6 +32,9 @@ class Inspection:
     dependencies: dict[str, Any] = field(default_factory=dict)
     summary: str = ""
     description: str = ""
+    #: How ``description`` is written: text/markdown, text/x-rst or text/plain (the
+    #: Description-Content-Type of core metadata); the page renders it accordingly.
+    description_content_type: str = ""
     license: str = ""
     home: str = ""
     core_metadata: bytes | None = None

@@ -187,6 +187,7 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         dependencies={"depends": list(index.get("depends") or [])},
         summary=text(about.get("summary"), 1000),
         description=text(about.get("description"), 20_000),
+        description_content_type="text/markdown",
         license=license_name,
         home=text(about.get("home"), 500),
         conda_channel=condachannel.fields(

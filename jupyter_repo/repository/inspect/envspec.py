@@ -74,6 +74,8 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     if spec.get("name"):
         summary = f"{spec['name']}: {summary}"
     return Inspection(
+        description=leading_comment(content),
+        description_content_type="text/plain",
         distribution_type="env",
         attrs={
             "format": spec["format"],
@@ -84,6 +86,23 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         dependencies={"conda": spec["conda"], "pip": spec["pip"]},
         summary=summary,
     )
+
+
+#: Characters of an environment spec's leading comment kept as its description.
+MAX_COMMENT_CHARS = 10_000
+
+
+def leading_comment(content: str) -> str:
+    """The comment lines a spec starts with (``# ...``): what its author says about it."""
+    lines: list[str] = []
+    for line in content.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("#"):
+            break
+        if stripped.startswith(("#!", "# -*-")):
+            continue
+        lines.append(stripped[1:].removeprefix(" "))
+    return "\n".join(lines).strip()[:MAX_COMMENT_CHARS]
 
 
 def parse_spec(content: str, filename: str) -> dict[str, Any]:

@@ -57,8 +57,22 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         distribution_type="ipynb",
         attrs=attrs,
         summary=summary,
-        description="",
+        description=first_markdown(notebook),
+        description_content_type="text/markdown",
     )
+
+
+#: Characters of a notebook's first Markdown cell kept as its description.
+MAX_DESCRIPTION_CHARS = 20_000
+
+
+def first_markdown(notebook: NotebookNode) -> str:
+    """The first Markdown cell's text: what the notebook says about itself."""
+    for cell in notebook.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            return text("".join(source) if isinstance(source, list) else source, 20_000)
+    return ""
 
 
 def read_notebook(data: bytes, filename: str) -> NotebookNode:

@@ -24,6 +24,14 @@ SPEC_FILES = (
     "requirements.txt",
 )
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tar", ".zip")
+#: A project's README (top level), most preferred first, with how it is written.
+READMES = {
+    "README.md": "text/markdown",
+    "README.rst": "text/x-rst",
+    "README.txt": "text/plain",
+    "README": "text/plain",
+}
+MAX_README_CHARS = 100_000
 MAX_LISTED_FILES = 5000
 
 
@@ -54,6 +62,7 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
     if spec_name is None:
         raise InvalidInput("A project needs a project spec: one of " + ", ".join(SPEC_FILES) + ".")
     spec = _parse_project_spec(spec_name, specs[spec_name])
+    description, description_content_type = _readme(specs)
     total = sum(entry["size"] for entry in entries)
     listed = sorted(entries, key=lambda entry: entry["path"])[:MAX_LISTED_FILES]
     return Inspection(
@@ -69,7 +78,17 @@ def inspect(path: Path, filename: str, limits: Limits) -> Inspection:
         },
         dependencies={"conda": spec.get("conda", []), "pip": spec.get("pip", [])},
         summary=text(spec.get("description"), 300) or f"Project with {len(entries)} files",
+        description=description,
+        description_content_type=description_content_type,
     )
+
+
+def _readme(found: dict[str, str]) -> tuple[str, str]:
+    """The description from the project's top-level README, and how it is written."""
+    for name, content_type in READMES.items():
+        if name in found:
+            return found[name][:MAX_README_CHARS], content_type
+    return "", ""
 
 
 def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -79,6 +98,8 @@ def _scan(path: Path, filename: str, limits: Limits) -> tuple[list[dict[str, Any
     specs: dict[str, str] = {}
 
     def wanted(name: str) -> bool:
+        if name.rsplit("/", 1)[-1] in READMES and name.count("/") <= 1:
+            return True
         return any(name == spec or name.endswith("/" + spec) for spec in SPEC_FILES) and (
             name.count("/") <= 2
         )

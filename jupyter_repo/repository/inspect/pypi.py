@@ -194,6 +194,8 @@ def _from_metadata(
         dependencies={"depends": requires_dist},
         summary=text(fields.get("summary"), 1000),
         description=text(fields.get("description"), 50_000),
+        # Core metadata without a Description-Content-Type is reStructuredText (PEP 566).
+        description_content_type=text(fields.get("description_content_type"), 200) or "text/x-rst",
         license=text(fields.get("license_expression") or fields.get("license"), 200),
         home=text(fields.get("home_page") or next(iter(project_urls.values()), ""), 500),
     )

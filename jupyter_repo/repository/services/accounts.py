@@ -144,6 +144,7 @@ def password_actor(account: Account) -> Actor:
         login=account.login,
         is_site_admin=account.is_site_admin,
         cap=Level.ADMIN,
+        auth_source=account.auth_source,
     )
 
 

@@ -8,10 +8,11 @@ everywhere: private packages are simply absent for those who may not read them.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -315,6 +316,9 @@ class FileRow:
     environment: dict[str, Any] | None = None
     yanked: bool = False
     yanked_reason: str = ""
+    ndownloads: int = 0
+    #: Where a mirror copied the file from ("" when it was uploaded here).
+    origin_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,6 +338,16 @@ class PackageDetail:
     #: distribution type -> the labels holding files of that type ("main" first).
     type_labels: dict[str, list[str]]
     files: Page[FileRow]
+    #: Downloads of every file the viewer sees, and per listed version.
+    ndownloads: int = 0
+    version_downloads: dict[str, int] = field(default_factory=dict)
+    #: Listed version holding a notebook → the next older listed one that holds one too
+    #: (what the versions list links to as "changes").
+    notebook_predecessors: dict[str, str] = field(default_factory=dict)
+    #: The long description shown (the package's own, else its newest version's) and how
+    #: it is written (text/markdown, text/x-rst, text/plain).
+    description: str = ""
+    description_content_type: str = ""
 
 
 def _recorded_environment(attrs: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -420,6 +434,45 @@ def package_detail(
     for label_name, distribution_type, count in session.execute(labelled):
         label_totals[label_name] += count
         type_labels[distribution_type].append(label_name)
+    downloads_by_version = {
+        version: int(count or 0)
+        for version, count in session.execute(
+            restricted(
+                select(Release.version, func.sum(File.ndownloads))
+                .join(Release, Release.id == File.release_id)
+                .where(File.package_id == package.id)
+                .group_by(Release.version)
+            )
+        )
+    }
+    description, description_content_type = package.description, "text/markdown"
+    if not description:
+        described = session.execute(
+            select(Release.description, Release.attrs)
+            .where(Release.package_id == package.id, Release.description != "")
+            .order_by(Release.created_at.desc(), Release.id.desc())
+            .limit(1)
+        ).first()
+        if described is not None:
+            description = described.description
+            description_content_type = str(
+                (described.attrs or {}).get("description_content_type") or "text/plain"
+            )
+    with_notebooks = set(
+        session.scalars(
+            restricted(
+                select(Release.version)
+                .join(File, File.release_id == Release.id)
+                .where(
+                    File.package_id == package.id,
+                    File.distribution_type == "ipynb",
+                    Release.version.in_(version_rows),
+                )
+                .distinct()
+            )
+        )
+    )
+    notebook_versions = [item for item in version_rows if item in with_notebooks]
     platform_counts = session.execute(
         restricted(
             select(File.subdir, func.count())
@@ -442,6 +495,8 @@ def package_detail(
             File.attrs,
             File.yanked_at,
             File.yanked_reason,
+            File.ndownloads,
+            File.origin_url,
         )
         .join(Release, Release.id == File.release_id)
         .where(File.package_id == package.id)
@@ -499,6 +554,8 @@ def package_detail(
             environment=_recorded_environment(row.attrs),
             yanked=row.yanked_at is not None,
             yanked_reason=row.yanked_reason or "",
+            ndownloads=row.ndownloads,
+            origin_url=row.origin_url or "",
         )
         for row in rows
     ]
@@ -518,6 +575,11 @@ def package_detail(
             key: sorted(set(value), key=label_order) for key, value in type_labels.items()
         },
         files=Page(files, total, page, per_page),
+        ndownloads=sum(downloads_by_version.values()),
+        version_downloads={key: downloads_by_version.get(key, 0) for key in version_rows},
+        notebook_predecessors=dict(itertools.pairwise(notebook_versions)),
+        description=description,
+        description_content_type=description_content_type,
     )
 
 
@@ -547,6 +609,9 @@ class FileView:
     other_versions: list[tuple[str, str]]
     #: (basename, distribution type) of the other files of the same release.
     release_files: list[tuple[str, str]]
+    ndownloads: int = 0
+    #: Where a mirror copied the file from ("" when it was uploaded here).
+    origin_url: str = ""
 
 
 def _one_per_version(rows: Sequence[Any], basename: str) -> list[tuple[str, str]]:
@@ -602,6 +667,8 @@ def file_view(
         blob_key=file.blob.key,
         other_versions=_one_per_version(other_versions, file.basename),
         release_files=sorted(release_files),
+        ndownloads=file.ndownloads,
+        origin_url=file.origin_url or "",
     )
 
 
@@ -760,3 +827,133 @@ def manageable_account(session: Session, actor: Actor, owner: str, needed: Level
     if account_level(session, actor, account) < needed:
         raise NotFound(f"{owner} does not exist or you may not manage it.")
     return account
+
+
+# -- badges ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadgeFacts:
+    """What a package's badges say, from the files the viewer may read."""
+
+    public: bool
+    latest_version: str | None
+    ndownloads: int
+    platforms: list[str]
+    package_types: list[str]
+
+
+def badge_facts(session: Session, actor: Actor, owner: str, name: str) -> BadgeFacts:
+    """The latest version (newest release holding a file on ``main``, else the newest
+    release), total downloads and platforms of a package; 'not found' as for its page."""
+    package = packages.get_package(session, actor, owner, name)
+    restriction = _token_label_condition(actor, package)
+
+    def restricted(statement: Select[Unpack[Columns]]) -> Select[Unpack[Columns]]:
+        return statement.where(restriction) if restriction is not None else statement
+
+    newest = (Release.created_at.desc(), Release.id.desc())
+    on_main = File.id.in_(
+        select(FileLabel.file_id)
+        .join(Label, Label.id == FileLabel.label_id)
+        .where(Label.owner_id == package.owner_id, Label.name == names.DEFAULT_LABEL)
+    )
+    versions = restricted(
+        select(Release.version)
+        .join(File, File.release_id == Release.id)
+        .where(Release.package_id == package.id)
+    )
+    latest = session.scalar(versions.where(on_main).order_by(*newest).limit(1))
+    if latest is None:
+        latest = session.scalar(versions.order_by(*newest).limit(1))
+    total = session.scalar(
+        restricted(select(func.sum(File.ndownloads)).where(File.package_id == package.id))
+    )
+    subdirs = session.scalars(
+        restricted(
+            select(File.subdir)
+            .where(File.package_id == package.id, File.subdir.is_not(None))
+            .distinct()
+        )
+    ).all()
+    return BadgeFacts(
+        public=package.public,
+        latest_version=latest,
+        ndownloads=int(total or 0),
+        platforms=sorted(subdir for subdir in subdirs if subdir),
+        package_types=[str(kind) for kind in package.package_types or []],
+    )
+
+
+# -- two versions of a notebook --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotebookFile:
+    version: str
+    basename: str
+    filename: str
+    sha256: str
+    size: int
+    blob_key: str
+
+
+@dataclass(frozen=True)
+class NotebookPair:
+    """The notebooks of two versions of a package, to show what changed between them."""
+
+    owner: Account
+    package: Package
+    old: NotebookFile
+    new: NotebookFile
+
+
+def notebook_pair(
+    session: Session, actor: Actor, owner: str, name: str, old_version: str, new_version: str
+) -> NotebookPair:
+    """The notebook of each version (the same file name in both when there is one); 'not
+    found' for a package, version or notebook the actor cannot read."""
+    package = packages.get_package(session, actor, owner, name)
+    account = session.get(Account, package.owner_id)
+    assert account is not None
+    restriction = _token_label_condition(actor, package)
+
+    def basenames(version: str) -> list[str]:
+        statement = (
+            select(File.basename)
+            .join(Release, Release.id == File.release_id)
+            .where(
+                File.package_id == package.id,
+                Release.version == names.version(version),
+                File.distribution_type == "ipynb",
+            )
+            .order_by(File.basename)
+        )
+        if restriction is not None:
+            statement = statement.where(restriction)
+        found = list(session.scalars(statement))
+        if not found:
+            raise NotFound(f"Version {version} of {package.name} holds no notebook.")
+        return found
+
+    old_names, new_names = basenames(old_version), basenames(new_version)
+    shared = sorted(set(old_names) & set(new_names))
+    chosen = (shared[0], shared[0]) if shared else (old_names[0], new_names[0])
+
+    def notebook(version: str, basename: str) -> NotebookFile:
+        file, _public = downloads.locate(session, actor, owner, name, version, basename)
+        return NotebookFile(
+            version=file.release.version,
+            basename=file.basename,
+            filename=file.filename,
+            sha256=file.sha256,
+            size=file.size,
+            blob_key=file.blob.key,
+        )
+
+    return NotebookPair(
+        owner=account,
+        package=package,
+        old=notebook(old_version, chosen[0]),
+        new=notebook(new_version, chosen[1]),
+    )

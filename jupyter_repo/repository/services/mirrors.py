@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from packaging.requirements import InvalidRequirement, Requirement
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
@@ -169,11 +170,27 @@ def _check_spec(spec: MirrorSpec) -> None:
         raise InvalidInput("A conda mirror needs at least one subdir (--subdir noarch ...).")
 
 
+def _check_requirements(config: MirrorConfig) -> None:
+    """A PyPI mirror copies what its requirement specs admit: at least one, all readable."""
+    if not config.include:
+        raise InvalidInput("A PyPI mirror needs at least one requirement (--include 'name>=1').")
+    for option, specs in (("include", config.include), ("exclude", config.exclude)):
+        for spec in specs:
+            try:
+                Requirement(spec)
+            except InvalidRequirement as error:
+                reason = str(error).splitlines()[0]
+                message = f"The {option} {spec!r} is not a requirement spec: {reason}"
+                raise InvalidInput(message) from None
+
+
 def add_mirror(session: Session, actor: Actor, spec: MirrorSpec) -> Mirror:
     """Record a new mirror or proxy of ``spec.owner`` (admins of the namespace only)."""
     _check_spec(spec)
     account = accounts.get_account(session, spec.owner)
     require_account(session, actor, account, Level.ADMIN)
+    if spec.kind == MirrorKind.PYPI and spec.mode == MirrorMode.MIRROR:
+        _check_requirements(spec.config)
     if session.scalar(
         select(Mirror).where(Mirror.owner_id == account.id, Mirror.name == spec.name)
     ):
@@ -259,15 +276,16 @@ def config_of(mirror: Mirror) -> MirrorConfig:
     return MirrorConfig.from_json(mirror.config)
 
 
-def claim(session: Session, mirror_id: int, seconds: int) -> bool:
-    """Claim a mirror for a sync (one at a time across processes); False if another runs."""
+def claim(session: Session, mirror_id: int, seconds: int, *, force: bool = False) -> bool:
+    """Claim a mirror for a sync (one at a time across processes); False if another runs.
+
+    ``force`` takes the claim even from a running sync: for the operator who knows that the
+    sync holding it crashed."""
     now = utcnow()
+    free = or_(Mirror.claimed_until.is_(None), Mirror.claimed_until < now)
     result = session.execute(
         update(Mirror)
-        .where(
-            Mirror.id == mirror_id,
-            or_(Mirror.claimed_until.is_(None), Mirror.claimed_until < now),
-        )
+        .where(Mirror.id == mirror_id, *(() if force else (free,)))
         .values(claimed_until=now + timedelta(seconds=seconds))
     )
     return bool(getattr(result, "rowcount", 0))

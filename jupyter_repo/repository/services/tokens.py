@@ -75,6 +75,7 @@ def create_token(
     hostname: str = "",
     fail_if_exists: bool = False,
     policy: TokenPolicy = TokenPolicy(),
+    origin: str | None = None,
 ) -> tuple[Token, str]:
     """Create a token for the actor's user; returns the row and the secret (shown once)."""
     user_id = actor.require_user()
@@ -107,6 +108,8 @@ def create_token(
             session, actor, account_id, package_id, label_name
         )
         lifetime = min(lifetime, _seconds_left(session, actor))
+        # A token made with a hub's token keeps its origin (and its short life above).
+        origin = origin or current_token(session, actor).origin
     active = _active_named(session, user_id, account_id, name)
     if active:
         if fail_if_exists:
@@ -129,6 +132,7 @@ def create_token(
         remote_addr=remote_addr[:64],
         hostname=(hostname or "")[:200],
         expires_at=utcnow() + timedelta(seconds=lifetime),
+        origin=origin,
     )
     session.add(token)
     session.flush()
@@ -239,6 +243,7 @@ def resolve(session: Session, secret: str) -> Actor:
         token_account_id=row.account_id,
         token_package_id=row.package_id,
         token_label=row.label,
+        auth_source=user.auth_source,
     )
 
 

@@ -369,6 +369,14 @@ def _create_file(
         release.summary = inspection.summary
     if not package.summary and inspection.summary:
         package.summary = inspection.summary[:1000]
+    if not release.description and inspection.description:
+        # The version's long description, as its first file with one has it (a wheel's
+        # Description, a conda recipe's, a README, a notebook's first Markdown cell).
+        release.description = inspection.description
+        release.attrs = {
+            **(release.attrs or {}),
+            "description_content_type": inspection.description_content_type,
+        }
     for field in ("license", "home"):
         if not getattr(package, field) and getattr(inspection, field):
             setattr(package, field, getattr(inspection, field))
@@ -397,6 +405,24 @@ def _create_file(
         labels.attach(session, file, package, labels.ensure_label(session, package.owner_id, name))
     packages.refresh_package_types(session, package)
     return file
+
+
+def register_file(
+    session: Session,
+    repo: Repository,
+    actor: Actor,
+    package: Package,
+    target: Target,
+    blob: Blob,
+    inspection: Inspection,
+    label_names: list[str],
+    description: str | None,
+) -> File:
+    """Create a file row for bytes already stored, verified and inspected, inside the
+    caller's transaction: a bundle import registers all its files in one transaction."""
+    return _create_file(
+        session, repo, actor, package, target, blob, inspection, label_names, description
+    )
 
 
 # -- the one-request upload (jupyter-repo client, curl) --------------------------------------

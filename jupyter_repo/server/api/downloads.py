@@ -13,9 +13,15 @@ class DownloadHandler(BaseHandler):
     async def get(self, owner: str, name: str, version: str, basename: str) -> None:
         def locate(session: Session) -> tuple[BlobInfo, bool]:
             file, public = downloads.locate(session, self.actor, owner, name, version, basename)
-            return BlobInfo(
-                file.blob.key, file.size, file.sha256, file.filename, file.upload_time
-            ), public
+            info = BlobInfo(
+                file.blob.key,
+                file.size,
+                file.sha256,
+                file.filename,
+                file.upload_time,
+                file_id=file.id,
+            )
+            return info, public
 
         blob, public = await self.run(locate)
         await send_blob(self, blob, cache_control=IMMUTABLE if public else "private, max-age=0")

@@ -97,6 +97,7 @@ def file(
         "yanked": row.yanked_at is not None,
         "yanked_reason": row.yanked_reason or "",
         "yanked_at": iso(row.yanked_at) if row.yanked_at is not None else None,
+        "origin_url": row.origin_url,
     }
 
 
@@ -167,6 +168,7 @@ def package(
                 item.subdir,
                 item.distribution_type,
                 item.attrs.get("build"),
+                item.ndownloads,
             )
             for item in files
         ],
@@ -187,7 +189,8 @@ def package(
     return data
 
 
-FileSketch = tuple[str, str | None, str, Any]  # version, subdir, distribution type, build
+#: version, subdir, distribution type, build, downloads
+FileSketch = tuple[str, str | None, str, Any, int]
 
 
 def _package_data(
@@ -202,7 +205,7 @@ def _package_data(
     versions = sorted_versions(release_versions)
     platforms: dict[str, str] = {}
     builds: set[str] = set()
-    for version, subdir, distribution_type, build in files:
+    for version, subdir, distribution_type, build, _downloads in files:
         if subdir:
             platforms[subdir] = version
         if distribution_type == "conda" and build:
@@ -234,6 +237,8 @@ def _package_data(
         "created_at": iso(row.created_at),
         "modified_at": iso(row.modified_at),
         "revision": len(files),
+        # Every download of the files shown (anaconda.org's per-package total).
+        "ndownloads": sum(sketch[4] for sketch in files),
     }
 
 
@@ -267,7 +272,7 @@ def package_summaries(
         releases[package_id][release_id] = version
     files: dict[int, list[FileSketch]] = defaultdict(list)
     shown_releases: dict[int, set[int]] = defaultdict(set)
-    for file_id, package_id, release_id, subdir, distribution_type, build in session.execute(
+    for file_id, package_id, release_id, subdir, distribution_type, build, count in session.execute(
         select(
             File.id,
             File.package_id,
@@ -275,6 +280,7 @@ def package_summaries(
             File.subdir,
             File.distribution_type,
             File.attrs["build"],
+            File.ndownloads,
         )
         .where(File.package_id.in_(ids))
         .order_by(File.upload_time, File.id)
@@ -283,7 +289,7 @@ def package_summaries(
             continue
         shown_releases[package_id].add(release_id)
         files[package_id].append(
-            (releases[package_id][release_id], subdir, distribution_type, build)
+            (releases[package_id][release_id], subdir, distribution_type, build, count)
         )
     if hidden_files:
         for package_id in ids:
@@ -335,6 +341,7 @@ def release(session: Session, row: Release, urls: Urls, reader: Actor) -> dict[s
         "public_attrs": {"description": row.description, "summary": row.summary, **row.attrs},
         "created_at": iso(row.created_at),
         "modified_at": iso(row.modified_at),
+        "ndownloads": sum(item.ndownloads for item in files),
         "distributions": [
             file(session, item, pkg, owner, urls, row.version, labels_by_file.get(item.id, []))
             for item in files
@@ -355,6 +362,7 @@ def token(row: Token) -> dict[str, Any]:
         "package": row.package_id,
         "label": row.label,
         "org": row.account.login if row.account_id and row.account else None,
+        "origin": row.origin,
     }
 
 

@@ -104,9 +104,14 @@ class WebHandler(BaseHandler):
             secret = self.get_cookie(SESSION_COOKIE)
             if secret:
                 try:
-                    self.actor = await self.run(web_sessions.resolve, secret)
+                    actor = await self.run(web_sessions.resolve, secret)
                 except errors.Unauthenticated:
                     self.clear_session_cookie()
+                else:
+                    if await self.vouched_for(actor):
+                        self.actor = actor
+                    else:
+                        self.clear_session_cookie()
 
     # -- forms -----------------------------------------------------------------------------
 
@@ -258,6 +263,11 @@ class WebHandler(BaseHandler):
             "csrf_field": lambda: Markup(self.xsrf_form_html()),
             "query": self.get_query_argument("q", "") or "",
             "login_next": self.request.uri,
+            "local_passwords": bool(self.settings.get("local_passwords", True)),
+            "sign_in_providers": [
+                {"name": provider.name, "display_name": provider.display_name or provider.name}
+                for provider in (self.settings.get("oauth_providers") or {}).values()
+            ],
         }
 
     def render_page(self, template: str, status: int = 200, **context: Any) -> None:

@@ -177,9 +177,15 @@ class FileDownloadHandler(WebHandler):
 
         def locate(session: Session) -> tuple[BlobInfo, bool]:
             file, public = downloads.locate(session, self.actor, owner, name, version, basename)
-            return BlobInfo(
-                file.blob.key, file.size, file.sha256, file.filename, file.upload_time
-            ), public
+            info = BlobInfo(
+                file.blob.key,
+                file.size,
+                file.sha256,
+                file.filename,
+                file.upload_time,
+                file_id=file.id,
+            )
+            return info, public
 
         blob, public = await self.run(locate)
         await send_blob(self, blob, cache_control=IMMUTABLE if public else "private, max-age=0")

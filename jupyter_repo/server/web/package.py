@@ -13,6 +13,7 @@ from jupyter_repo.repository.services import labels, listings, packages, yanking
 from jupyter_repo.server.base import status_of
 from jupyter_repo.server.web.base import Confirmation, WebHandler, path_name
 from jupyter_repo.server.web.browse import TYPE_LABELS
+from jupyter_repo.server.web.descriptions import render_description
 from jupyter_repo.server.web.file_pages import attached_environment
 from jupyter_repo.server.web.install import instructions
 
@@ -49,6 +50,11 @@ class PackagePage(WebHandler):
             type_labels=detail.type_labels,
             environment=notebook_environment(detail),
         )
+        description = None
+        if detail.description:
+            description = await self.run_blocking(
+                render_description, detail.description, detail.description_content_type
+            )
         self.render_page(
             "package.html",
             status=status,
@@ -57,6 +63,7 @@ class PackagePage(WebHandler):
             filters=filters,
             type_labels=TYPE_LABELS,
             **{"form_errors": {}, "values": {}, **extra},
+            description=description,
         )
 
 

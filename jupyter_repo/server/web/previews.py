@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -32,6 +33,7 @@ from traitlets.config import LoggingConfigurable
 
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.services import renders
+from jupyter_repo.server.web.notebook_diff import diff_renderer_id
 from jupyter_repo.server.web.notebooks import Budget, renderer_id
 from jupyter_repo.server.web.render_pool import (
     START_TIMEOUT,
@@ -57,6 +59,16 @@ class Preview:
     message: str = ""
     too_large: bool = False
     pending: bool = False
+
+
+@dataclass(frozen=True)
+class StoredNotebook:
+    """A stored notebook file: its content's digest, where its bytes are, how many."""
+
+    sha256: str
+    blob_key: str
+    size: int
+    filename: str
 
 
 class NotebookPreviews(LoggingConfigurable):
@@ -148,14 +160,49 @@ class NotebookPreviews(LoggingConfigurable):
                     "not previewed."
                 ),
             )
-        key = f"{sha256}/{renderer_id()}"
+        renderer = renderer_id()
+
+        def render() -> Awaitable[renders.Rendering]:
+            return self._render(sha256, blob_key, size, filename)
+
+        return await self._shown(sha256, renderer, render, filename)
+
+    async def diff(self, old: StoredNotebook, new: StoredNotebook) -> Preview:
+        """What changed from ``old`` to ``new`` (:mod:`notebook_diff`), made like a preview:
+        once per pair of contents, in a render worker, within the same budget (both
+        notebooks together within ``max_bytes``), kept in memory and in the database."""
+        if old.size + new.size > self.max_bytes:
+            return Preview(
+                too_large=True,
+                message=(
+                    f"The two notebooks have {old.size + new.size:,} bytes; notebooks larger "
+                    f"than {self.max_bytes:,} bytes together are not compared here."
+                ),
+            )
+        pair = hashlib.sha256(f"{old.sha256}:{new.sha256}".encode()).hexdigest()
+
+        def render() -> Awaitable[renders.Rendering]:
+            return self._render_diff(old, new)
+
+        return await self._shown(pair, diff_renderer_id(), render, new.filename)
+
+    async def _shown(
+        self,
+        digest: str,
+        renderer: str,
+        render: Callable[[], Awaitable[renders.Rendering]],
+        filename: str,
+    ) -> Preview:
+        """From memory, else shared with the look-up or rendering under way, else a new one;
+        "pending" after ``wait`` seconds."""
+        key = f"{digest}/{renderer}"
         html = self._pages.get(key)
         if html is not None:
             self._pages.move_to_end(key)
             return Preview(html=html)
         future = self._inflight.get(key)
         if future is None:
-            future = asyncio.ensure_future(self._produce(key, sha256, blob_key, size, filename))
+            future = asyncio.ensure_future(self._produce(key, digest, renderer, render, filename))
             self._inflight[key] = future
             future.add_done_callback(lambda _: self._inflight.pop(key, None))
         try:
@@ -164,14 +211,18 @@ class NotebookPreviews(LoggingConfigurable):
             return Preview(pending=True)
 
     async def _produce(
-        self, key: str, sha256: str, blob_key: str, size: int, filename: str
+        self,
+        key: str,
+        sha256: str,
+        renderer: str,
+        render: Callable[[], Awaitable[renders.Rendering]],
+        filename: str,
     ) -> Preview:
         """Look the rendering up, render it if need be, keep it. Never raises.
 
         Only the process that claims a rendering renders; the others look for its result
         every ``CLAIM_POLL`` seconds (one query per notebook and process, on a thread).
         """
-        renderer = renderer_id()
         claimed = False
         try:
             while True:
@@ -182,7 +233,7 @@ class NotebookPreviews(LoggingConfigurable):
                     renders.claim, sha256, renderer, self.claim_ttl, self.failure_ttl, write=True
                 )
                 if claimed:
-                    found = await self._render(sha256, blob_key, size, filename)
+                    found = await render()
                     await self._call(renders.store, sha256, renderer, found, write=True)
                     break
                 await asyncio.sleep(CLAIM_POLL)
@@ -213,6 +264,29 @@ class NotebookPreviews(LoggingConfigurable):
             "max_html_bytes": self.max_html_bytes,
         }
         outcome: Outcome = await self.pool.render(request, self._blob(blob_key, size), size)
+        return self._kept(outcome, filename, sha256)
+
+    async def _render_diff(self, old: StoredNotebook, new: StoredNotebook) -> renders.Rendering:
+        request = {
+            "kind": "diff",
+            "filename": new.filename,  # for the log, should the worker fail
+            "filenames": [old.filename, new.filename],
+            "split": old.size,
+            "budget": asdict(self.budget),
+            "max_html_bytes": self.max_html_bytes,
+        }
+
+        async def both() -> AsyncIterator[bytes]:
+            async for chunk in self._blob(old.blob_key, old.size):
+                yield chunk
+            async for chunk in self._blob(new.blob_key, new.size):
+                yield chunk
+
+        outcome = await self.pool.render(request, both(), old.size + new.size)
+        return self._kept(outcome, new.filename, f"{old.sha256} → {new.sha256}")
+
+    def _kept(self, outcome: Outcome, filename: str, sha256: str) -> renders.Rendering:
+        """What is kept of a worker's answer: the HTML, or why there is none."""
         if outcome.status == "ok":
             return renders.Rendering(outcome.html)
         if outcome.status == "error":

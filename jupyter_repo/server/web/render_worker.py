@@ -12,7 +12,9 @@ The conversation, on stdin and stdout, until stdin closes:
 
 - the worker starts with one line ``{"status": "ready"}``;
 - a request is one JSON line ``{"filename", "size", "budget": {...}, "max_html_bytes"}``,
-  then ``size`` bytes of notebook;
+  then ``size`` bytes of notebook; or, for what changed between two notebooks,
+  ``{"kind": "diff", "filenames": [old, new], "split", "size", ...}`` then ``size`` bytes:
+  the older notebook's ``split`` bytes followed by the newer one's;
 - the answer is one JSON line ``{"status", "message", "length", "retire"}``, then ``length``
   bytes of UTF-8 HTML. ``status`` is ``ok``, ``too_large`` (over the budget or the memory
   limit), ``invalid`` (not a notebook, or nbconvert could not render it) or ``error``;
@@ -57,8 +59,16 @@ def _render(request: dict[str, Any], data: bytes) -> tuple[str, str, bytes]:
     from jupyter_repo.server.web.notebooks import Budget, render_notebook
 
     filename = str(request.get("filename") or "notebook.ipynb")
+    budget = Budget(**request.get("budget", {}))
     try:
-        html = render_notebook(data, filename, Budget(**request.get("budget", {})))
+        if request.get("kind") == "diff":
+            from jupyter_repo.server.web.notebook_diff import render_diff
+
+            split = int(request["split"])
+            old_name, new_name = (str(name) for name in request.get("filenames", ("", "")))
+            html = render_diff(data[:split], data[split:], budget, (old_name, new_name))
+        else:
+            html = render_notebook(data, filename, budget)
     except TooLarge as error:
         return "too_large", error.message, b""
     except InvalidInput as error:

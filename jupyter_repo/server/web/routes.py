@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_repo.server.web import account, browse, file_pages, manage, package
+from jupyter_repo.server import oauth
+from jupyter_repo.server.web import account, badges, browse, diffs, file_pages, manage, package
 from jupyter_repo.server.web.base import FaviconHandler, StaticHandler, WebNotFoundHandler
 from jupyter_repo.server.web.templating import STATIC_DIR
 
@@ -26,6 +27,8 @@ ROUTES: list[tuple[Any, ...]] = [
     (r"/search", browse.SearchHandler),
     (r"/login", account.LoginHandler),
     (r"/logout", account.LogoutHandler),
+    (rf"/oauth/{SEG}/login", oauth.OAuthLoginHandler),
+    (rf"/oauth/{SEG}/callback", oauth.OAuthCallbackHandler),
     (r"/account", account.AccountHandler),
     (r"/account/tokens", account.TokensHandler),
     (rf"/account/tokens/{SEG}/revoke", account.TokenRevokeHandler),
@@ -37,8 +40,10 @@ ROUTES: list[tuple[Any, ...]] = [
     (rf"{OWNER}/?", browse.OwnerHandler),
     (rf"{OWNER}/{SEG}/?", package.PackageHandler),
     (rf"{OWNER}/{SEG}/settings", package.PackageSettingsHandler),
+    (rf"{OWNER}/{SEG}/badges/({'|'.join(badges.KINDS)})\.svg", badges.BadgeHandler),
     (rf"{OWNER}/{SEG}/files/{SEG}/{REST}", file_pages.FilePageHandler),
     (rf"{OWNER}/{SEG}/download/{SEG}/{REST}", file_pages.FileDownloadHandler),
     (rf"{OWNER}/{SEG}/raw/{SEG}/{REST}", file_pages.FileRawHandler),
+    (rf"{OWNER}/{SEG}/diff/{SEG}/{SEG}", diffs.NotebookDiffHandler),
     ("/" + _NOT_OTHER + r".*", WebNotFoundHandler),
 ]
