@@ -72,7 +72,7 @@ class Published:
             r">1\.0</a> <span class=\"count version-downloads\"[^>]*>(\d+) downloads", html
         )
         row = re.search(
-            re.escape(basename) + r"</a>.*?<td class=\"number file-downloads\">(\d+)</td>",
+            re.escape(basename) + r"</a>.*?<td[^>]*class=\"number file-downloads\">(\d+)</td>",
             html,
             re.S,
         )
