@@ -64,6 +64,8 @@ def world(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> World
     upload(
         server, token, user, "report", "1", builders.notebook(samples, "report.ipynb"), type="ipynb"
     )
+    second = builders.notebook(samples / "v2", "report.ipynb", title="Second version")
+    upload(server, token, user, "report", "2", second, type="ipynb")
     upload(server, token, user, "analysis-env", "1", builders.environment_file(samples), type="env")
     upload(
         server, token, user, "demo-project", "1", builders.project_archive(samples), type="project"
@@ -112,6 +114,7 @@ PAGES: dict[str, tuple[str, bool, Callable[[Page], None] | None]] = {
         None,
     ),
     "notebook": ("/{user}/report/files/1/report.ipynb", False, None),
+    "notebook-diff": ("/{user}/report/diff/1/2", False, None),
     "environment": ("/{user}/analysis-env/files/1/environment.yml", False, None),
     "project": ("/{user}/demo-project/files/1/demo-project.tar.gz", False, None),
     "data-file": ("/{user}/measurements/files/1/measurements.csv", False, None),
