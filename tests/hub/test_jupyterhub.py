@@ -175,12 +175,13 @@ def test_hub_token_is_listed_on_the_tokens_page_and_revoked_there(hub: Hub) -> N
     # The user revokes it with the page's own form: the server's token stops working.
     xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
     assert xsrf
-    revoked = http.post(
-        f"{hub.repo_url}/account/tokens/{issued['id']}/revoke",
-        data={"_xsrf": xsrf.group(1)},
-        timeout=60,
-    )
-    assert revoked.status_code == 200 and "JupyterHub server" not in revoked.text
+    revoke = f"{hub.repo_url}/account/tokens/{issued['id']}/revoke"
+    asked = http.post(revoke, data={"_xsrf": xsrf.group(1)}, timeout=60)
+    assert asked.status_code == 200 and 'name="confirmed" value="yes"' in asked.text
+    assert whoami(hub, issued["token"]).status_code == 200  # only asked, not yet revoked
+    revoked = http.post(revoke, data={"_xsrf": xsrf.group(1), "confirmed": "yes"}, timeout=60)
+    assert revoked.status_code == 200 and "JupyterHub</td>" not in revoked.text
+    assert "“JupyterHub server” is revoked" in revoked.text
     assert whoami(hub, issued["token"]).status_code == 401
 
 

@@ -93,7 +93,9 @@ def test_recent_and_search_leave_private_packages_out(shelf: World) -> None:
 def test_package_detail_counts_labels_platforms_and_filters_files(shelf: World) -> None:
     detail = shelf.repo.call(listings.package_detail, ANONYMOUS, "alice", "alpha")
     assert detail.versions == ["1.1", "1.0"] and detail.version_count == 2
-    assert detail.latest_version == "1.1" and not detail.can_write
+    # "latest" is the newest version on main; 1.1 is only on dev, and is named as such.
+    assert detail.latest_version == "1.0" and not detail.can_write
+    assert detail.newer_elsewhere == ("1.1", ["dev"])
     assert detail.label_counts == [("main", 1), ("dev", 2)]
     assert detail.platform_counts == [("linux-64", 1), ("noarch", 2)]
     assert detail.type_labels == {"conda": ["main", "dev"]}
