@@ -346,12 +346,12 @@ def commit(
     description = stage_row.description
     session.delete(stage_row)
     session.flush()
-    return _create_file(
+    return register_file(
         session, repo, actor, package, target, blob, inspection, stage_labels, description
     )
 
 
-def _create_file(
+def register_file(
     session: Session,
     repo: Repository,
     actor: Actor,
@@ -362,6 +362,9 @@ def _create_file(
     label_names: list[str],
     description: str | None,
 ) -> File:
+    """Create a file row for bytes already stored, verified and inspected, inside the
+    caller's transaction (an upload's commit, or a bundle import registering all its files
+    in one transaction)."""
     _check_new(session, package, target)
     _check_room(session, repo, package)
     release = packages.ensure_release(session, package, target.version)
@@ -405,24 +408,6 @@ def _create_file(
         labels.attach(session, file, package, labels.ensure_label(session, package.owner_id, name))
     packages.refresh_package_types(session, package)
     return file
-
-
-def register_file(
-    session: Session,
-    repo: Repository,
-    actor: Actor,
-    package: Package,
-    target: Target,
-    blob: Blob,
-    inspection: Inspection,
-    label_names: list[str],
-    description: str | None,
-) -> File:
-    """Create a file row for bytes already stored, verified and inspected, inside the
-    caller's transaction: a bundle import registers all its files in one transaction."""
-    return _create_file(
-        session, repo, actor, package, target, blob, inspection, label_names, description
-    )
 
 
 # -- the one-request upload (jupyter-repo client, curl) --------------------------------------
@@ -522,7 +507,7 @@ def register_direct(
     blob = Blob(id=blob_id, key=key, size=spool.size, md5=spool.md5, sha256=spool.sha256)
     session.add(blob)
     session.flush()
-    file = _create_file(
+    file = register_file(
         session,
         repo,
         actor,
