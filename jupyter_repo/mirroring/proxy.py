@@ -49,7 +49,7 @@ from traitlets.config import LoggingConfigurable
 
 from jupyter_repo import bounded_json
 from jupyter_repo.mirroring.ingest import UpstreamFile, fetch_and_ingest
-from jupyter_repo.mirroring.upstream import Upstream, UpstreamError, Validators
+from jupyter_repo.mirroring.upstream import PYPI_FILE_HOSTS, Upstream, UpstreamError, Validators
 from jupyter_repo.repository import errors, names
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.indexes import pypi
@@ -403,7 +403,7 @@ class Proxies(LoggingConfigurable):
     ).tag(config=True)
     file_hosts = List(
         Unicode(),
-        ["files.pythonhosted.org"],
+        sorted(PYPI_FILE_HOSTS),
         help="Hosts, besides the upstream's own, that a PyPI upstream's pages may send the "
         "proxy to for files (PyPI keeps its files there). Links to any other host are "
         "dropped: a hostile index cannot make this server fetch from inside its network.",

@@ -43,7 +43,7 @@ from jupyter_repo.mirroring.ingest import UpstreamFile, fetch_and_ingest
 from jupyter_repo.mirroring.pypi_pages import ACCEPT, IndexFile, ProjectPage, parse_page
 from jupyter_repo.mirroring.pypi_targets import Targets
 from jupyter_repo.mirroring.sync import SyncContext
-from jupyter_repo.mirroring.upstream import UpstreamError, Validators
+from jupyter_repo.mirroring.upstream import PYPI_FILE_HOSTS, UpstreamError, Validators
 from jupyter_repo.repository.errors import InvalidInput, RepositoryError
 from jupyter_repo.repository.inspect import inspect_file
 from jupyter_repo.repository.models import Account, File, Package, Release
@@ -53,9 +53,8 @@ from jupyter_repo.repository.services.mirrors import mask_url
 
 #: The most projects a dependency closure reaches; past it the sync says so and stops adding.
 MAX_CLOSURE_PROJECTS = 500
-#: Hosts besides the upstream's own that its pages may link files on (PyPI keeps its files
-#: there); the same default as the proxies' ``Proxies.file_hosts``.
-FILE_HOSTS = frozenset({"files.pythonhosted.org"})
+#: Hosts besides the upstream's own that its pages may link files on.
+FILE_HOSTS = PYPI_FILE_HOSTS
 #: Files downloaded at once.
 DOWNLOAD_WORKERS = 4
 #: The largest project page and PEP 658 metadata document read from an upstream.

@@ -21,6 +21,9 @@ from jupyter_repo.repository.services.mirrors import mask_url
 
 #: Bytes read per chunk of a streamed download.
 CHUNK_SIZE = 1 << 20
+#: Hosts besides a PyPI upstream's own that its pages may link files on (PyPI keeps its
+#: files there): the default of both the PyPI mirror and ``Proxies.file_hosts``.
+PYPI_FILE_HOSTS = frozenset({"files.pythonhosted.org"})
 
 
 class UpstreamError(Exception):

@@ -6,8 +6,6 @@ import contextlib
 import email.utils
 import hashlib
 import http.client
-import json
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +17,8 @@ import pytest
 import requests
 
 from jupyter_repo.demo import builders
-from tests.support import processes, publish
-from tests.support.paths import ROOT
+from tests.support import publish
+from tests.support.rattler_client import run_rattler
 from tests.support.server import RepoServer
 
 try:
@@ -88,21 +86,6 @@ def channel(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Cha
     }
     read_token = server.token(owner, ["conda:download"])
     return Channel(owner, token, read_token, f"{server.url}/conda/{owner}", files)
-
-
-def run_rattler(cases: list[dict], cache: Path) -> list[dict]:
-    job = json.dumps({"cases": cases, "cache": str(cache)})
-    process = processes.run(
-        [sys.executable, "-m", "tests.support.rattler_client", job],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    for line in process.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT ") :])
-    raise AssertionError(f"py-rattler printed no result:\n{process.stdout}\n{process.stderr}")
 
 
 def test_rattler_solves_and_installs_by_label_token_and_noarch(

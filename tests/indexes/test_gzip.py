@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.indexes.test_conda_channels import run_rattler
 from tests.indexes.test_pypi_index import BIN, _run
 from tests.support import publish
+from tests.support.rattler_client import run_rattler
 from tests.support.server import RepoServer
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"

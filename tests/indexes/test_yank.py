@@ -13,8 +13,8 @@ import msgpack
 import pytest
 import requests
 
-from tests.indexes.test_conda_channels import run_rattler
 from tests.support import processes, publish
+from tests.support.rattler_client import run_rattler
 from tests.support.server import RepoServer
 
 try:

@@ -15,6 +15,7 @@ import requests
 from sqlalchemy import func, select
 
 from jupyter_repo.repository.models import File
+from tests.support.rattler_client import run_rattler
 from tests.support.server import RepoServer
 from tests.support.static_channel import (
     StaticChannel,
@@ -23,7 +24,6 @@ from tests.support.static_channel import (
     reindex,
     repo_cli,
     repodata,
-    run_rattler,
 )
 
 #: The upstream: two subdirs, both archive formats, a dependency between them.

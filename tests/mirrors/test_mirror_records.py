@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support import processes
+from tests.support.static_channel import repo_cli
 
 
 def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-        "JUPYTER_DATA_DIR": str(tmp_path / "data"),
-    }
-    return processes.run(
-        [sys.executable, "-m", "jupyter_repo", *args, f"--data-dir={tmp_path / 'repo'}"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return repo_cli(args, tmp_path / "repo", tmp_path, timeout=120)
 
 
 @pytest.fixture

@@ -12,11 +12,32 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from rattler import Channel, Gateway, SourceConfig, install, solve
 
+from tests.support import processes
+from tests.support.paths import ROOT
+
 PLATFORMS = ["linux-64", "noarch"]
+
+
+def run_rattler(cases: list[dict[str, Any]], cache: Path) -> list[dict[str, Any]]:
+    """Run ``cases`` in a py-rattler process of their own; answer its JSON result."""
+    job = json.dumps({"cases": cases, "cache": str(cache)})
+    process = processes.run(
+        [sys.executable, "-m", "tests.support.rattler_client", job],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    for line in process.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: list[dict[str, Any]] = json.loads(line[len("RESULT ") :])
+            return result
+    raise AssertionError(f"py-rattler printed no result:\n{process.stdout}\n{process.stderr}")
 
 
 async def run_case(case: dict[str, Any], cache: str) -> dict[str, Any]:

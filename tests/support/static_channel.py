@@ -98,18 +98,22 @@ class StaticChannel:
         ]
 
 
-def repo_cli(
-    args: list[str], data_dir: Path, env_root: Path, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """``jupyter repo ARGS --data-dir=DATA`` as an operator types it."""
-    env = {
+def cli_env(env_root: Path) -> dict[str, str]:
+    """The environment of an operator's ``jupyter repo`` run: Jupyter's folders in the test's."""
+    return {
         **os.environ,
         "JUPYTER_CONFIG_DIR": str(env_root / "config"),
         "JUPYTER_DATA_DIR": str(env_root / "jupyter-data"),
     }
+
+
+def repo_cli(
+    args: list[str], data_dir: Path, env_root: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``jupyter repo ARGS --data-dir=DATA`` as an operator types it."""
     return processes.run(
         [sys.executable, "-m", "jupyter_repo", *args, f"--data-dir={data_dir}"],
-        env=env,
+        env=cli_env(env_root),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -118,32 +122,11 @@ def repo_cli(
 
 
 def cli_popen(args: list[str], data_dir: Path, env_root: Path) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(env_root / "config"),
-        "JUPYTER_DATA_DIR": str(env_root / "jupyter-data"),
-    }
     return processes.popen(
         [sys.executable, "-m", "jupyter_repo", *args, f"--data-dir={data_dir}"],
-        env=env,
+        env=cli_env(env_root),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
-
-
-def run_rattler(cases: list[dict[str, Any]], cache: Path) -> list[dict[str, Any]]:
-    job = json.dumps({"cases": cases, "cache": str(cache)})
-    process = processes.run(
-        [sys.executable, "-m", "tests.support.rattler_client", job],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-    )
-    for line in process.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: list[dict[str, Any]] = json.loads(line[len("RESULT ") :])
-            return result
-    raise AssertionError(f"py-rattler printed no result:\n{process.stdout}\n{process.stderr}")
