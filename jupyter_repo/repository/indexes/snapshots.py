@@ -221,25 +221,47 @@ def assemble(
             updates[package_key] = (segment.shard_sha256, segment.shard)
         else:
             updates[package_key] = None
+    snapshot = make_snapshot(
+        key,
+        read.index_id,
+        read.revision,
+        read.changed_at_ms,
+        segments,
+        segments_nbytes,
+        compression,
+        base=base,
+        changed=frozenset(updates),
+    )
+    return Assembled(snapshot, updates, made, complete=base is None)
+
+
+def make_snapshot(
+    key: IndexKey,
+    index_id: int | None,
+    revision: int,
+    changed_at_ms: int,
+    segments: dict[str, conda.Segment],
+    segments_nbytes: int,
+    compression: Compression,
+    *,
+    base: Snapshot | None = None,
+    changed: Set[str] = frozenset(),
+) -> Snapshot:
+    """A snapshot of ``segments``; the blocks of ``base`` whose names did not change are
+    reused (with their compressed parts)."""
     order = tuple(sorted(segments))
     public = [segments[name] for name in order if segments[name].public]
     reusable = {block.keys: block for block in base.public.blocks} if base is not None else None
-    snapshot = Snapshot(
+    return Snapshot(
         key=key,
-        index_id=read.index_id,
-        revision=read.revision,
-        changed_at_ms=read.changed_at_ms,
+        index_id=index_id,
+        revision=revision,
+        changed_at_ms=changed_at_ms,
         segments=segments,
         order=order,
         public=ChannelView(
-            key.subdir,
-            public,
-            read.changed_at_ms,
-            compression,
-            reusable=reusable,
-            changed=frozenset(updates),
+            key.subdir, public, changed_at_ms, compression, reusable=reusable, changed=changed
         ),
         private_ids=frozenset(s.package_id for s in segments.values() if not s.public),
         segments_nbytes=segments_nbytes,
     )
-    return Assembled(snapshot, updates, made, complete=base is None)
