@@ -30,7 +30,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.load import load
+from bench.load import load, reopen
 from bench.results import RESULTS, write_section
 from bench.run import ROOT, Client, Publisher, Server, machine, percentile, wait_idle
 
@@ -93,11 +93,15 @@ def _until_ok(url: str, path: str) -> None:
 def measure(files: int, work: Path, args: argparse.Namespace) -> ScaleRow:
     row = ScaleRow(files)
     data_dir = work / f"n{files}"
-    shutil.rmtree(data_dir, ignore_errors=True)
     started = time.perf_counter()
-    loaded = load(data_dir, files)
-    row.load_s = time.perf_counter() - started
-    print(f"  loaded {files:,} files in {row.load_s:.0f} s", flush=True)
+    if args.reuse and (data_dir / "repo.db").exists():
+        loaded = reopen(data_dir, files)
+        print(f"  reusing the {files:,} files loaded in {data_dir}", flush=True)
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        loaded = load(data_dir, files)
+        row.load_s = time.perf_counter() - started
+        print(f"  loaded {files:,} files in {row.load_s:.0f} s", flush=True)
     base = f"/conda/{loaded.owner}"
     server = Server(data_dir, work / f"server-{files}.log").start()
     assert server.process is not None
@@ -222,6 +226,12 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=10)
     parser.add_argument("--work", default="", help="scratch folder (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse data folders kept in --work by an earlier --keep run (no loading; "
+        "for development: the first build then finds the records stored)",
+    )
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
     description = machine()
