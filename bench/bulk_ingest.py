@@ -1,0 +1,268 @@
+"""The bulk-ingest benchmark: ``./scripts/bench ingest`` (or ``python -m bench.bulk_ingest``).
+
+Builds an air-gap bundle of K distinct, realistic small files (default 10,000: conda
+packages with a real ``info/index.json``, 2/3 ``linux-64`` and 1/3 ``noarch``, half
+``.conda`` and half ``.tar.bz2``, and one package in ten made of wheels; payloads of a few
+KB to 90 KB), then imports it with ``jupyter repo import``'s own code into a namespace
+that already holds N files (``bench/load.py``'s direct bulk loader), for each N of
+``--sizes`` (default 10,000 and 100,000). Every file is verified, inspected and hashed as
+in any import. It prints files/s and MB/s per N with the import's own phase times (read +
+hash, inspection, store writes, the disk sync, the database) and the cost of building the
+bundle; the table goes into ``bench/RESULTS.md`` (section ``bulk-ingest``).
+
+The pieces are plain functions (:func:`build_bundle`, :func:`measure_import`) so a larger
+benchmark can call them on a data folder it filled itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import random
+import shutil
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.results import write_section
+from jupyter_repo.demo import builders
+from jupyter_repo.mirroring.bundle import import_bundle
+from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.models import AccountKind
+from jupyter_repo.repository.services import bundles
+
+#: Files per package (versions 1.0 … 1.9 of one name).
+PER_PACKAGE = 10
+#: Payload sizes (bytes, incompressible) and how often each occurs: a few KB to 90 KB.
+PAYLOADS = ((2_000, 40), (8_000, 30), (30_000, 20), (90_000, 10))
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    files: int
+    seconds: float
+    files_per_s: float
+    mb_per_s: float
+    bytes: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def _payload(rng: random.Random) -> bytes:
+    sizes, weights = zip(*PAYLOADS, strict=True)
+    return rng.randbytes(rng.choices(sizes, weights)[0])
+
+
+def _build_file(
+    directory: Path, index: int, prefix: str, rng: random.Random
+) -> tuple[str, str | None, Path]:
+    """File ``index`` of the bundle: (distribution type, conda subdir, path)."""
+    package, number = divmod(index, PER_PACKAGE)
+    name = f"{prefix}-{package:06d}"
+    version = f"1.{number}"
+    if package % 10 == 9:
+        return (
+            "pypi",
+            None,
+            builders.wheel(
+                directory, name, version, module_source=f"DATA = {_payload(rng)[:2000].hex()!r}\n"
+            ),
+        )
+    subdir = "noarch" if package % 3 == 2 else "linux-64"
+    return (
+        "conda",
+        subdir,
+        builders.conda_package(
+            directory,
+            name,
+            version,
+            build="py_0" if subdir == "noarch" else f"h{package % 997:04x}_{number}",
+            build_number=number,
+            subdir=subdir,
+            depends=[f"{prefix}-{(package + step) % 1000:06d} >=1.{step}" for step in (1, 2, 3)],
+            fmt=".conda" if index % 2 == 0 else ".tar.bz2",
+            payload={
+                f"share/{name}/data-{number}.bin": _payload(rng),
+                f"bin/{name}": b"#!/bin/sh\n",
+            },
+        ),
+    )
+
+
+def build_bundle(path: Path, count: int, *, prefix: str = "bulk", seed: int = 1) -> Path:
+    """Write a bundle of ``count`` distinct files to ``path`` (an uncompressed tar).
+
+    The files are built into a scratch folder beside ``path`` (removed at the end), so
+    memory stays flat whatever ``count``; the manifest goes first, as the format wants.
+    """
+    rng = random.Random(seed)
+    scratch = Path(tempfile.mkdtemp(prefix=".bundle-parts-", dir=path.parent))
+    try:
+        releases: dict[tuple[str, str], list[bundles.ReleaseEntry]] = {}
+        members: list[tuple[str, Path]] = []
+        now = datetime.now(timezone.utc)
+        for index in range(count):
+            folder = scratch / f"{index // 1000:04d}"
+            dtype, subdir, built = _build_file(folder, index, prefix, rng)
+            data = built.read_bytes()
+            sha256 = hashlib.sha256(data).hexdigest()
+            stored = folder / sha256
+            built.rename(stored)
+            members.append((sha256, stored))
+            basename = f"{subdir}/{built.name}" if subdir else built.name
+            package, number = divmod(index, PER_PACKAGE)
+            entry = bundles.FileEntry(
+                basename=basename,
+                distribution_type=dtype,
+                size=len(data),
+                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                sha256=sha256,
+                labels=("main",),
+                upload_time=now,
+            )
+            releases.setdefault((f"{prefix}-{package:06d}", dtype), []).append(
+                bundles.ReleaseEntry(version=f"1.{number}", files=(entry,))
+            )
+        manifest = bundles.Manifest(
+            namespace=prefix,
+            kind=AccountKind.USER,
+            created=now,
+            packages=tuple(
+                bundles.PackageEntry(
+                    name=name, public=True, package_types=(dtype,), releases=tuple(entries)
+                )
+                for (name, dtype), entries in releases.items()
+            ),
+        )
+        _write_tar(path, manifest, members)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return path
+
+
+def _write_tar(path: Path, manifest: bundles.Manifest, members: list[tuple[str, Path]]) -> None:
+    import io
+    import json
+
+    document = json.dumps(bundles.manifest_to_json(manifest)).encode()
+    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as archive:
+        info = tarfile.TarInfo("manifest.json")
+        info.size = len(document)
+        archive.addfile(info, io.BytesIO(document))
+        for sha256, stored in members:
+            info = tarfile.TarInfo(f"files/{sha256}")
+            info.size = stored.stat().st_size
+            with open(stored, "rb") as handle:
+                archive.addfile(info, handle)
+            stored.unlink()
+
+
+def measure_import(
+    data_dir: Path, bundle: Path, namespace: str, *, inspect_processes: int | None = None
+) -> IngestResult:
+    """Import ``bundle`` into ``namespace`` of the repository at ``data_dir`` (SQLite + local
+    store, as ``jupyter repo import`` would) and time it end to end.
+
+    Inspection runs in a process pool (forkserver): call this from under an
+    ``if __name__ == "__main__":`` guard, as with any use of ``multiprocessing``.
+    """
+    repo = Repository(data_dir=str(data_dir))
+    try:
+        started = time.perf_counter()
+        result = import_bundle(
+            repo,
+            bundle,
+            bundles.ImportTarget(namespace=namespace),
+            inspect_processes=inspect_processes,
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        repo.close()
+    files = result.report.created_files
+    return IngestResult(
+        files=files,
+        seconds=seconds,
+        files_per_s=files / seconds,
+        mb_per_s=result.bytes_stored / seconds / 1e6,
+        bytes=result.bytes_stored,
+        phases=dict(result.phases),
+    )
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def main() -> None:
+    from bench.load import load
+    from bench.run import machine
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=10_000, help="files in the bundle")
+    parser.add_argument(
+        "--sizes",
+        default="10000,100000",
+        help="files already in the namespace (N), comma-separated",
+    )
+    parser.add_argument("--no-results", action="store_true", help="do not write RESULTS.md")
+    args = parser.parse_args()
+    sizes = [int(value) for value in args.sizes.split(",") if value]
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as scratch_name:
+        scratch = Path(scratch_name)
+        load_before = _load()
+        started = time.perf_counter()
+        bundle = build_bundle(scratch / "bulk.tar", args.files, prefix="bulk", seed=1)
+        built = time.perf_counter() - started
+        size = bundle.stat().st_size
+        print(
+            f"built a bundle of {args.files} files ({size / 1e6:.1f} MB) in {built:.1f} s "
+            f"({args.files / built:.0f} files/s; load {load_before})",
+            flush=True,
+        )
+        rows: list[str] = []
+        for existing in sizes:
+            data_dir = scratch / f"repo-{existing}"
+            started = time.perf_counter()
+            load(data_dir, existing, owner="bench")
+            filled = time.perf_counter() - started
+            load_at = _load()
+            result = measure_import(data_dir, bundle, "bench")
+            phases = ", ".join(
+                f"{name} {seconds * 1000 / max(result.files, 1):.3f}"
+                for name, seconds in result.phases.items()
+            )
+            row = (
+                f"| {existing:,} | {result.files:,} | {result.seconds:.1f} | "
+                f"{result.files_per_s:,.0f} | {result.mb_per_s:.1f} | {phases} | {load_at} |"
+            )
+            print(row + f"  (namespace filled in {filled:.1f} s)", flush=True)
+            rows.append(row)
+            shutil.rmtree(data_dir, ignore_errors=True)
+    lines = [
+        "## Bulk ingest (`./scripts/bench ingest`)",
+        "",
+        f"Machine: {machine()}",
+        "",
+        f"A bundle of {args.files:,} distinct files ({size / 1e6:.1f} MB: conda `.conda` and "
+        "`.tar.bz2`, 2/3 linux-64, 1/3 noarch, one package in ten wheels) imported with "
+        "`jupyter repo import`'s code into a namespace already holding N files; every file "
+        f"verified, inspected and hashed. Building the bundle took {built:.1f} s "
+        f"({args.files / built:.0f} files/s, not counted below).",
+        "",
+        "| N before | files | seconds | files/s | MB/s | ms per file by phase | load 1/5/15 |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_results:
+        write_section("bulk-ingest", text)
+
+
+if __name__ == "__main__":
+    main()
