@@ -17,28 +17,18 @@ benchmark can call them on a data folder it filled itself.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import random
 import shutil
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.results import write_section
-from jupyter_repo.demo import builders
+from jupyter_repo.demo.sample_bundle import sample_bundle
 from jupyter_repo.mirroring.bundle import import_bundle
 from jupyter_repo.repository.core import Repository
-from jupyter_repo.repository.models import AccountKind
 from jupyter_repo.repository.services import bundles
-
-#: Files per package (versions 1.0 … 1.9 of one name).
-PER_PACKAGE = 10
-#: Payload sizes (bytes, incompressible) and how often each occurs: a few KB to 90 KB.
-PAYLOADS = ((2_000, 40), (8_000, 30), (30_000, 20), (90_000, 10))
 
 
 @dataclass(frozen=True)
@@ -51,113 +41,10 @@ class IngestResult:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-def _payload(rng: random.Random) -> bytes:
-    sizes, weights = zip(*PAYLOADS, strict=True)
-    return rng.randbytes(rng.choices(sizes, weights)[0])
-
-
-def _build_file(
-    directory: Path, index: int, prefix: str, rng: random.Random
-) -> tuple[str, str | None, Path]:
-    """File ``index`` of the bundle: (distribution type, conda subdir, path)."""
-    package, number = divmod(index, PER_PACKAGE)
-    name = f"{prefix}-{package:06d}"
-    version = f"1.{number}"
-    if package % 10 == 9:
-        return (
-            "pypi",
-            None,
-            builders.wheel(
-                directory, name, version, module_source=f"DATA = {_payload(rng)[:2000].hex()!r}\n"
-            ),
-        )
-    subdir = "noarch" if package % 3 == 2 else "linux-64"
-    return (
-        "conda",
-        subdir,
-        builders.conda_package(
-            directory,
-            name,
-            version,
-            build="py_0" if subdir == "noarch" else f"h{package % 997:04x}_{number}",
-            build_number=number,
-            subdir=subdir,
-            depends=[f"{prefix}-{(package + step) % 1000:06d} >=1.{step}" for step in (1, 2, 3)],
-            fmt=".conda" if index % 2 == 0 else ".tar.bz2",
-            payload={
-                f"share/{name}/data-{number}.bin": _payload(rng),
-                f"bin/{name}": b"#!/bin/sh\n",
-            },
-        ),
-    )
-
-
 def build_bundle(path: Path, count: int, *, prefix: str = "bulk", seed: int = 1) -> Path:
-    """Write a bundle of ``count`` distinct files to ``path`` (an uncompressed tar).
-
-    The files are built into a scratch folder beside ``path`` (removed at the end), so
-    memory stays flat whatever ``count``; the manifest goes first, as the format wants.
-    """
-    rng = random.Random(seed)
-    scratch = Path(tempfile.mkdtemp(prefix=".bundle-parts-", dir=path.parent))
-    try:
-        releases: dict[tuple[str, str], list[bundles.ReleaseEntry]] = {}
-        members: list[tuple[str, Path]] = []
-        now = datetime.now(timezone.utc)
-        for index in range(count):
-            folder = scratch / f"{index // 1000:04d}"
-            dtype, subdir, built = _build_file(folder, index, prefix, rng)
-            data = built.read_bytes()
-            sha256 = hashlib.sha256(data).hexdigest()
-            stored = folder / sha256
-            built.rename(stored)
-            members.append((sha256, stored))
-            basename = f"{subdir}/{built.name}" if subdir else built.name
-            package, number = divmod(index, PER_PACKAGE)
-            entry = bundles.FileEntry(
-                basename=basename,
-                distribution_type=dtype,
-                size=len(data),
-                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-                sha256=sha256,
-                labels=("main",),
-                upload_time=now,
-            )
-            releases.setdefault((f"{prefix}-{package:06d}", dtype), []).append(
-                bundles.ReleaseEntry(version=f"1.{number}", files=(entry,))
-            )
-        manifest = bundles.Manifest(
-            namespace=prefix,
-            kind=AccountKind.USER,
-            created=now,
-            packages=tuple(
-                bundles.PackageEntry(
-                    name=name, public=True, package_types=(dtype,), releases=tuple(entries)
-                )
-                for (name, dtype), entries in releases.items()
-            ),
-        )
-        _write_tar(path, manifest, members)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return path
-
-
-def _write_tar(path: Path, manifest: bundles.Manifest, members: list[tuple[str, Path]]) -> None:
-    import io
-    import json
-
-    document = json.dumps(bundles.manifest_to_json(manifest)).encode()
-    with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as archive:
-        info = tarfile.TarInfo("manifest.json")
-        info.size = len(document)
-        archive.addfile(info, io.BytesIO(document))
-        for sha256, stored in members:
-            info = tarfile.TarInfo(f"files/{sha256}")
-            info.size = stored.stat().st_size
-            with open(stored, "rb") as handle:
-                archive.addfile(info, handle)
-            stored.unlink()
+    """Write a bundle of ``count`` distinct realistic files to ``path`` (see
+    ``jupyter_repo/demo/sample_bundle.py``); import it with :func:`measure_import`."""
+    return sample_bundle(path, count, prefix=prefix, seed=seed)
 
 
 def measure_import(
