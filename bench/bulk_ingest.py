@@ -41,10 +41,13 @@ class IngestResult:
     phases: dict[str, float] = field(default_factory=dict)
 
 
-def build_bundle(path: Path, count: int, *, prefix: str = "bulk", seed: int = 1) -> Path:
+def build_bundle(
+    path: Path, count: int, *, prefix: str = "bulk", seed: int = 1, workers: int = 2
+) -> Path:
     """Write a bundle of ``count`` distinct realistic files to ``path`` (see
-    ``jupyter_repo/demo/sample_bundle.py``); import it with :func:`measure_import`."""
-    return sample_bundle(path, count, prefix=prefix, seed=seed)
+    ``jupyter_repo/demo/sample_bundle.py``), built by ``workers`` processes; import it
+    with :func:`measure_import`. Call from under an ``if __name__ == "__main__":`` guard."""
+    return sample_bundle(path, count, prefix=prefix, seed=seed, workers=workers)
 
 
 def measure_import(

@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import multiprocessing
 import random
 import shutil
 import tarfile
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -106,6 +108,33 @@ def _build_file(
     return "conda", subdir, path
 
 
+def _build_range(
+    scratch: Path,
+    start: int,
+    stop: int,
+    prefix: str,
+    seed: int,
+    payloads: Sequence[tuple[int, int]],
+) -> list[tuple[int, str, str | None, str, int, str, str]]:
+    """Files ``start``…``stop - 1`` into ``scratch``, each renamed to its sha256:
+    (index, type, subdir, file name, size, md5, sha256) each."""
+    rng = random.Random(f"{seed}-{start}")
+    built: list[tuple[int, str, str | None, str, int, str, str]] = []
+    for index in range(start, stop):
+        folder = scratch / f"{index // 1000:04d}"
+        dtype, subdir, path = _build_file(folder, index, prefix, rng, payloads)
+        data = path.read_bytes()
+        sha256 = hashlib.sha256(data).hexdigest()
+        md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        path.rename(folder / sha256)
+        built.append((index, dtype, subdir, path.name, len(data), md5, sha256))
+    return built
+
+
+#: Files per build task.
+BUILD_CHUNK = 500
+
+
 def sample_bundle(
     path: Path,
     count: int,
@@ -113,32 +142,39 @@ def sample_bundle(
     prefix: str = "bulk",
     seed: int = 1,
     payloads: Sequence[tuple[int, int]] = PAYLOADS,
+    workers: int = 1,
 ) -> Path:
     """Write a bundle of ``count`` distinct files to ``path`` (an uncompressed tar) for the
-    namespace ``prefix`` (import it anywhere with ``--namespace``)."""
-    rng = random.Random(seed)
+    namespace ``prefix`` (import it anywhere with ``--namespace``). ``workers`` > 1 builds
+    the files in that many processes (call from under a ``__main__`` guard then)."""
     scratch = Path(tempfile.mkdtemp(prefix=".bundle-parts-", dir=path.parent))
     try:
+        ranges = [
+            (start, min(start + BUILD_CHUNK, count)) for start in range(0, count, BUILD_CHUNK)
+        ]
+        args = [(scratch, start, stop, prefix, seed, payloads) for start, stop in ranges]
+        if workers > 1:
+            context = multiprocessing.get_context("forkserver")
+            with ProcessPoolExecutor(workers, mp_context=context) as pool:
+                parts = list(pool.map(_build_range, *zip(*args, strict=True)))
+        else:
+            parts = [_build_range(*item) for item in args]
         releases: dict[tuple[str, str], list[bundles.ReleaseEntry]] = {}
         members: list[tuple[str, Path]] = []
         now = datetime.now(timezone.utc)
-        for index in range(count):
-            folder = scratch / f"{index // 1000:04d}"
-            dtype, subdir, built = _build_file(folder, index, prefix, rng, payloads)
-            data = built.read_bytes()
-            sha256 = hashlib.sha256(data).hexdigest()
-            stored = folder / sha256
+        for index, dtype, subdir, name, size, md5, sha256 in (
+            row for part in parts for row in part
+        ):
             entry = bundles.FileEntry(
-                basename=f"{subdir}/{built.name}" if subdir else built.name,
+                basename=f"{subdir}/{name}" if subdir else name,
                 distribution_type=dtype,
-                size=len(data),
-                md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                size=size,
+                md5=md5,
                 sha256=sha256,
                 labels=("main",),
                 upload_time=now,
             )
-            built.rename(stored)
-            members.append((sha256, stored))
+            members.append((sha256, scratch / f"{index // 1000:04d}" / sha256))
             package, number = divmod(index, PER_PACKAGE)
             releases.setdefault((f"{prefix}-{package:06d}", dtype), []).append(
                 bundles.ReleaseEntry(version=f"1.{number}", files=(entry,))
