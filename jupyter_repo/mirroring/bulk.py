@@ -93,6 +93,10 @@ class Inspectors:
             context = multiprocessing.get_context("forkserver")
             self._pool = ProcessPoolExecutor(processes, mp_context=context)
 
+    @property
+    def pooled(self) -> bool:
+        return self._pool is not None
+
     def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
         if self._pool is not None:
             return self._pool.submit(function, *args)
