@@ -288,15 +288,20 @@ def blocks(
             keys = tuple(item.package_key for item in current)
             previous = reusable.get(keys) if reusable is not None else None
             if previous is None or not changed.isdisjoint(keys):
-                previous = Block(
-                    keys,
-                    b",".join(item.packages for item in current if item.packages),
-                    b",".join(item.packages_conda for item in current if item.packages_conda),
-                    b",".join(item.removed for item in current if item.removed),
-                )
+                previous = make_block(current)
             result.append(previous)
             current = []
     return result
+
+
+def make_block(segments: Sequence[Segment]) -> Block:
+    """One block of consecutive segments: their bytes joined once."""
+    return Block(
+        tuple(item.package_key for item in segments),
+        b",".join(item.packages for item in segments if item.packages),
+        b",".join(item.packages_conda for item in segments if item.packages_conda),
+        b",".join(item.removed for item in segments if item.removed),
+    )
 
 
 @dataclass(frozen=True)
