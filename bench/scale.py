@@ -127,6 +127,8 @@ def measure(files: int, work: Path, args: argparse.Namespace, bundle: Path | Non
             server, loaded.owner, loaded.token, loaded.packages, work / f"pkgs-{files}"
         )
         publisher.client = Client(server.url, timeout=LONG)
+        if args.reuse:  # versions unlike any an earlier run on the same data published
+            publisher.count = int(time.time()) % 1_000_000 * 100
         publisher.prime()
         for kind in ("zst", "shards", "json"):
             for _ in range(args.publishes):
