@@ -23,9 +23,11 @@ S3_CLASS = "jupyter_repo.repository.storage.s3.S3Store"
 class ScaledRepo(RepoServer):
     """Looks like one server (through nginx); is two processes sharing a database and bucket."""
 
-    def __init__(self, root: Path, *, processes: int = 2) -> None:
+    def __init__(self, root: Path, *, processes: int = 2, static_indexes: bool = True) -> None:
         super().__init__(root)
         self.process_count = processes
+        #: The folder nginx serves public conda indexes from (docs/deploy.md), or ``None``.
+        self.static_indexes: Path | None = root / "static-indexes" if static_indexes else None
         self.postgres: PostgreSQL | None = None
         self.swift: Swift | None = None
         self.nginx: Nginx | None = None
@@ -35,12 +37,15 @@ class ScaledRepo(RepoServer):
 
     def service_config(self) -> dict[str, Any]:
         assert self.swift is not None
-        return {
+        config = {
             "Repository.db_url": self.db_url,
             "Repository.storage_class": S3_CLASS,
             "S3Store.endpoint_url": self.swift.endpoint,
             "S3Store.bucket": self.bucket,
         }
+        if self.static_indexes is not None:
+            config["Repository.static_index_dir"] = str(self.static_indexes)
+        return config
 
     def service_env(self) -> dict[str, str]:
         assert self.swift is not None
@@ -58,6 +63,8 @@ class ScaledRepo(RepoServer):
                 "storage_class": S3_CLASS,
                 "data_dir": str(self.root / "inprocess"),
                 "auto_migrate": False,
+                # Its commits withdraw the static files too, like an admin command's.
+                "static_index_dir": str(self.static_indexes or ""),
             },
             "S3Store": {
                 "endpoint_url": self.swift.endpoint,
@@ -87,7 +94,9 @@ class ScaledRepo(RepoServer):
             )
             process.start()
             self.processes.append(process)
-        self.nginx = Nginx([f"127.0.0.1:{p.port}" for p in self.processes]).start()
+        self.nginx = Nginx(
+            [f"127.0.0.1:{p.port}" for p in self.processes], static_indexes=self.static_indexes
+        ).start()
         self.port = self.nginx.port
         self.url = self.nginx.url
         self.api = self.url + "/api"
