@@ -422,7 +422,9 @@ class StaticIndexes:
 
         def still_valid() -> bool:
             now = self._check(key)
-            return now is not None and now.login == found.login and now.revision == snapshot.revision
+            return (
+                now is not None and now.login == found.login and now.revision == snapshot.revision
+            )
 
         return self.folder.publish(
             directory, snapshot.revision, view.changed_at_ms, documents, still_valid
@@ -441,21 +443,29 @@ class StaticIndexes:
                     .join(Account, Account.id == IndexState.owner_id)
                     .where(IndexState.kind == "conda")
                 ).all()
+                public_labels = {
+                    (owner_id, name)
+                    for owner_id, name, shown in session.execute(
+                        select(Label.owner_id, Label.name, Label.has_public_files)
+                    )
+                    if shown or name == names.DEFAULT_LABEL
+                }
                 wanted: dict[Path, IndexKey] = {}
                 for owner_id, label, subdir, login in rows:
-                    key = IndexKey(owner_id, "conda", label, subdir)
-                    if owner_id in proxies or not _label_public(session, owner_id, label):
+                    if owner_id in proxies or not (
+                        label == names.DEFAULT_LABEL or (owner_id, label) in public_labels
+                    ):
                         continue
                     directory = self.folder.index_dir(login, label, subdir)
                     if directory is not None:
-                        wanted[directory] = key
+                        wanted[directory] = IndexKey(owner_id, "conda", label, subdir)
             for directory in list(self.folder.index_dirs()):
                 self.folder.remove_old_temps(directory)
-                key = wanted.get(directory)
-                if key is None:
+                wanted_key = wanted.get(directory)
+                if wanted_key is None:
                     self.folder.withdraw(directory)
                     continue
-                found = self._check(key)
+                found = self._check(wanted_key)
                 state = self.folder.state(directory)
                 if found is None or state["revision"] != found.revision:
                     self.folder.withdraw(directory)
