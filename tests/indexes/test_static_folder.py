@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_repo.repository.errors import InvalidInput
-from jupyter_repo.repository.indexes.static import DOCUMENTS, StaticFolder
+from jupyter_repo.repository.indexes.static import DOCUMENTS, StaticFolder, always
 
 
 def _documents(text: bytes) -> dict[str, list[bytes]]:
@@ -62,15 +62,15 @@ def test_withdrawn_files_stay_away_while_the_commit_is_pending(tmp_path: Path) -
     folder = StaticFolder(tmp_path)
     directory = folder.index_dir("alice", "main", "noarch")
     assert directory is not None
-    assert folder.publish(directory, 1, 1_000_000, _documents(b"one"), lambda: True)
+    assert folder.publish(directory, 1, 1_000_000, _documents(b"one"), always(True))
     assert (directory / "repodata.json").read_bytes() == b"one"
     folder.withdraw(directory, "commit")
     assert not any((directory / name).exists() for name in DOCUMENTS)
     # A writer that read the database before the commit landed must not write.
-    assert not folder.publish(directory, 1, 1_000_000, _documents(b"one"), lambda: True)
+    assert not folder.publish(directory, 1, 1_000_000, _documents(b"one"), always(True))
     assert not (directory / "repodata.json").exists()
     folder.release(directory, "commit")
-    assert folder.publish(directory, 2, 1_000_000, _documents(b"two"), lambda: True)
+    assert folder.publish(directory, 2, 1_000_000, _documents(b"two"), always(True))
     assert (directory / "repodata.json").read_bytes() == b"two"
     assert not list(directory.glob(".tmp-*"))
 
@@ -79,7 +79,7 @@ def test_an_overtaken_writer_writes_nothing(tmp_path: Path) -> None:
     folder = StaticFolder(tmp_path)
     directory = folder.index_dir("alice", "main", "noarch")
     assert directory is not None
-    assert not folder.publish(directory, 3, 1_000_000, _documents(b"old"), lambda: False)
+    assert not folder.publish(directory, 3, 1_000_000, _documents(b"old"), always(False))
     assert not (directory / "repodata.json").exists()
     assert not list(directory.glob(".tmp-*"))
 
@@ -91,11 +91,11 @@ def test_every_revision_gets_a_new_etag_even_at_the_same_size(tmp_path: Path) ->
     seen = set()
     for revision, body in enumerate((b"aaa", b"bbb", b"ccc"), start=1):
         # Three revisions within one second, documents of one size.
-        assert folder.publish(directory, revision, 1_000_000, _documents(body), lambda: True)
+        assert folder.publish(directory, revision, 1_000_000, _documents(body), always(True))
         stat = (directory / "repodata.json").stat()
         seen.add((int(stat.st_mtime), stat.st_size))  # what nginx's ETag is made of
     assert len(seen) == 3
     # The same revision again (another process): the same ETag, nothing rewritten.
     before = (directory / "repodata.json").stat()
-    assert not folder.publish(directory, 3, 1_000_000, _documents(b"ccc"), lambda: True)
+    assert not folder.publish(directory, 3, 1_000_000, _documents(b"ccc"), always(True))
     assert (directory / "repodata.json").stat().st_mtime == before.st_mtime

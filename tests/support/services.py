@@ -303,6 +303,7 @@ class Nginx:
             "    gzip_static on;\n"
             "    gzip_vary on;\n"
             "    etag on;\n"
+            "    if_modified_since before;\n"
             "    types { application/json json; }\n"
             "    default_type application/octet-stream;\n"
             '    add_header Cache-Control "public, max-age=30";\n'

@@ -49,6 +49,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -208,10 +209,15 @@ class StaticFolder:
         revision: int,
         changed_at_ms: int,
         documents: dict[str, Sequence[bytes]],
-        still_valid: Callable[[], bool],
+        checker: Callable[[], AbstractContextManager[Callable[[], bool]]],
     ) -> bool:
         """Put ``documents`` of ``revision`` in place, atomically per file, unless a commit
-        is pending or ``still_valid()`` (asked under the lock) says the database moved on."""
+        is pending or the check says the database moved on.
+
+        ``checker()`` is entered before the lock is taken and gives the check, asked under
+        the lock: so its database connection is held before the lock (a withdrawal waiting
+        for the lock holds one of the pool's connections and a row lock; the check must
+        never wait for the pool while holding the folder's lock)."""
         directory.mkdir(parents=True, exist_ok=True)
         token = uuid.uuid4().hex
         temps: dict[str, Path] = {}
@@ -222,7 +228,7 @@ class StaticFolder:
                     for piece in documents[name]:
                         out.write(piece)
                 temps[name] = temp
-            with self.locked(directory):
+            with checker() as still_valid, self.locked(directory):
                 if self.pending(directory) or not still_valid():
                     return False
                 state = self.state(directory)
@@ -256,6 +262,11 @@ class StaticFolder:
         temp = directory / f"{TEMP_PREFIX}{uuid.uuid4().hex}-state"
         temp.write_text(json.dumps({"revision": revision, "mtime": mtime}))
         os.replace(temp, directory / STATE_NAME)
+
+
+def always(answer: bool) -> Callable[[], AbstractContextManager[Callable[[], bool]]]:
+    """A checker for :meth:`StaticFolder.publish` that needs no database (tests, tools)."""
+    return lambda: contextlib.nullcontext(lambda: answer)
 
 
 # -- what anonymous callers may see ---------------------------------------------------------
@@ -420,14 +431,24 @@ class StaticIndexes:
             "run_exports.json": [view.run_exports.get()],
         }
 
-        def still_valid() -> bool:
-            now = self._check(key)
-            return (
-                now is not None and now.login == found.login and now.revision == snapshot.revision
-            )
+        @contextlib.contextmanager
+        def checker() -> Iterator[Callable[[], bool]]:
+            with self.repository.transaction() as session:
+                # The connection now; the first query (a fresh snapshot) under the lock.
+                session.connection()
+
+                def still_valid() -> bool:
+                    now = public_index(session, key)
+                    return (
+                        now is not None
+                        and now.login == found.login
+                        and now.revision == snapshot.revision
+                    )
+
+                yield still_valid
 
         return self.folder.publish(
-            directory, snapshot.revision, view.changed_at_ms, documents, still_valid
+            directory, snapshot.revision, view.changed_at_ms, documents, checker
         )
 
     def sweep(self, *, build: bool = True) -> None:
