@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from tests.support import processes
 from tests.support.net import wait_for_http
@@ -18,6 +21,22 @@ from tests.support.server import RepoServer
 from tests.support.services import Nginx, PostgreSQL, Swift
 
 S3_CLASS = "jupyter_repo.repository.storage.s3.S3Store"
+
+
+def wait_for_static_indexes(server: RepoServer, *urls: str, timeout: float = 30) -> None:
+    """Until nginx serves ``urls`` from the static index folder (no-op on other tiers).
+
+    Right after a change the processes answer (the files are withdrawn) with their own
+    ETags; nginx's are ``mtime-size``. A test that compares ETags across requests waits
+    for the files first, as a client would get one 200 more when the source switches.
+    """
+    if getattr(server, "static_indexes", None) is None:
+        return
+    deadline = time.monotonic() + timeout
+    for url in urls:
+        while requests.get(url, timeout=30).headers.get("X-Served-By") != "static-index":
+            assert time.monotonic() < deadline, f"nginx never served {url} from the folder"
+            time.sleep(0.1)
 
 
 class ScaledRepo(RepoServer):
