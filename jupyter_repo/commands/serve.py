@@ -126,7 +126,7 @@ class ServeApp(RepoCommand):
         "client may use its copy without asking again (revalidation is a cheap 304).",
     ).tag(config=True)
     static_index_sweep_interval = Float(
-        30.0,
+        10.0,
         help="Seconds between checks of the static index folder (c.Repository."
         "static_index_dir): files withdrawn by commits of other programs (the admin "
         "commands) or crashed processes are written again, stale ones removed.",

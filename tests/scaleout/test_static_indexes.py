@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 
+from jupyter_repo.repository.services import packages
 from tests.support import publish
 from tests.support.server import RepoServer
 
@@ -309,3 +310,37 @@ def test_finding_static_index_names_cannot_leave_the_folder(scaled: RepoServer, 
     response = requests.get(scaled.url + path, timeout=30)
     assert b"canary" not in response.content
     assert response.status_code in (400, 404)
+
+
+def test_a_commit_by_another_program_withdraws_and_the_sweep_rewrites(
+    scaled: RepoServer, tmp_path: Path
+) -> None:
+    """A commit through the test's own Repository (like `jupyter repo admin ...`, with the
+    same configuration) has no writer: it withdraws the files before committing, and the
+    processes' sweep writes them again."""
+    owner = scaled.create_user(f"sw{uuid.uuid4().hex[:8]}")
+    token = scaled.token(owner)
+    one = publish.conda(scaled, token, owner, tmp_path, "swept", "1.0")
+    kept = publish.conda(scaled, token, owner, tmp_path, "kept", "1.0")
+    main = f"{scaled.url}/conda/{owner}/noarch/repodata.json"
+    _served_statically(main, lambda r: _files(r) == {one.name, kept.name})
+    scaled.call(packages.set_visibility, scaled.actor(owner), owner, "swept", False)
+    response = _get(main)
+    assert _files(response) == {kept.name} and STATIC not in response.headers
+    _served_statically(main, lambda r: _files(r) == {kept.name})
+
+
+def test_a_stale_file_is_removed_by_the_sweep(scaled: RepoServer, tmp_path: Path) -> None:
+    """A file the database does not back (left by a process that lacked the setting, or
+    planted) is withdrawn by the next sweep, then the real document written."""
+    owner = scaled.create_user(f"sf{uuid.uuid4().hex[:8]}")
+    token = scaled.token(owner)
+    one = publish.conda(scaled, token, owner, tmp_path, "real", "1.0")
+    main = f"{scaled.url}/conda/{owner}/noarch/repodata.json"
+    _served_statically(main, lambda r: _files(r) == {one.name})
+    folder = _static_dir(scaled) / "conda" / owner / "noarch"
+    (folder / ".state").write_text('{"revision": 999999, "mtime": 1}')
+    for name in ("repodata.json", "repodata.json.gz"):
+        (folder / name).unlink()
+    (folder / "repodata.json").write_text('{"packages.conda": {"planted": {}}}')
+    _served_statically(main, lambda r: _files(r) == {one.name}, timeout=30)

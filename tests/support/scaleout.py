@@ -107,7 +107,12 @@ class ScaledRepo(RepoServer):
         )
         for index in range(self.process_count):
             # nginx runs on this machine: its X-Forwarded-For names the client (docs/deploy.md).
-            config = {**self.service_config(), "ServeApp.trusted_proxies": "127.0.0.1"}
+            config = {
+                **self.service_config(),
+                "ServeApp.trusted_proxies": "127.0.0.1",
+                # The sweep rewrites files other programs' commits withdrew: soon, in tests.
+                "ServeApp.static_index_sweep_interval": 1,
+            }
             process = RepoServer(
                 self.root / f"process{index}", config=config, env=self.service_env()
             )

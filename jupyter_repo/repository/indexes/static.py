@@ -460,7 +460,13 @@ class StaticIndexes:
             with self.repository.transaction() as session:
                 proxies = _proxy_owner_ids(session)
                 rows = session.execute(
-                    select(IndexState.owner_id, IndexState.label, IndexState.subdir, Account.login)
+                    select(
+                        IndexState.owner_id,
+                        IndexState.label,
+                        IndexState.subdir,
+                        IndexState.revision,
+                        Account.login,
+                    )
                     .join(Account, Account.id == IndexState.owner_id)
                     .where(IndexState.kind == "conda")
                 ).all()
@@ -471,27 +477,23 @@ class StaticIndexes:
                     )
                     if shown or name == names.DEFAULT_LABEL
                 }
-                wanted: dict[Path, IndexKey] = {}
-                for owner_id, label, subdir, login in rows:
+                wanted: dict[Path, tuple[IndexKey, int]] = {}
+                for owner_id, label, subdir, revision, login in rows:
                     if owner_id in proxies or not (
                         label == names.DEFAULT_LABEL or (owner_id, label) in public_labels
                     ):
                         continue
                     directory = self.folder.index_dir(login, label, subdir)
                     if directory is not None:
-                        wanted[directory] = IndexKey(owner_id, "conda", label, subdir)
+                        wanted[directory] = (IndexKey(owner_id, "conda", label, subdir), revision)
             for directory in list(self.folder.index_dirs()):
                 self.folder.remove_old_temps(directory)
-                wanted_key = wanted.get(directory)
-                if wanted_key is None:
-                    self.folder.withdraw(directory)
-                    continue
-                found = self._check(wanted_key)
-                state = self.folder.state(directory)
-                if found is None or state["revision"] != found.revision:
-                    self.folder.withdraw(directory)
+                entry = wanted.get(directory)
+                if entry is None or self.folder.state(directory)["revision"] != entry[1]:
+                    self.folder.withdraw(directory)  # not public, or an older revision
             if build:
-                for key in wanted.values():
-                    self.publish(key)
+                for directory, (key, revision) in wanted.items():
+                    if not self.folder.is_current(directory, revision):
+                        self.publish(key)
         finally:
             self._sweeping.release()
