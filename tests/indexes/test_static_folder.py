@@ -7,13 +7,19 @@ revision gets a new ETag (nginx's ``mtime-size``) even at the same size.
 
 from __future__ import annotations
 
+import json
 import os
+import time
+import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from jupyter_repo.repository.errors import InvalidInput
 from jupyter_repo.repository.indexes.static import DOCUMENTS, StaticFolder, always
+from tests.support import publish
+from tests.support.server import running_server
 
 
 def _documents(text: bytes) -> dict[str, list[bytes]]:
@@ -99,3 +105,47 @@ def test_every_revision_gets_a_new_etag_even_at_the_same_size(tmp_path: Path) ->
     before = (directory / "repodata.json").stat()
     assert not folder.publish(directory, 3, 1_000_000, _documents(b"ccc"), always(True))
     assert (directory / "repodata.json").stat().st_mtime == before.st_mtime
+
+
+def _wait_for(predicate, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the static folder never caught up"
+        time.sleep(0.05)
+
+
+def _listed(path: Path) -> set[str] | None:
+    try:
+        return set(json.loads(path.read_bytes())["packages.conda"])
+    except (OSError, ValueError):
+        return None
+
+
+def test_an_embedded_server_keeps_the_folder(tmp_path: Path) -> None:
+    """SQLite and one process (no nginx): the folder holds exactly the anonymous view; a
+    change withdraws the file before its request returns; a private-only label has none."""
+    folder = tmp_path / "static"
+    config = {"Repository.static_index_dir": str(folder)}
+    with running_server(tmp_path / "server", config=config) as server:
+        owner = server.create_user(f"em{uuid.uuid4().hex[:8]}")
+        token = server.token(owner)
+        work = tmp_path / "pkgs"
+        public = publish.conda(server, token, owner, work, "em-open", "1.0")
+        publish.conda(server, token, owner, work, "em-secret", "1.0", private=True)
+        publish.conda(server, token, owner, work, "em-hidden", "1.0", labels=("hid",), private=True)
+        main = folder / "conda" / owner / "noarch" / "repodata.json"
+        _wait_for(lambda: _listed(main) == {public.name})
+        served = requests.get(f"{server.url}/conda/{owner}/noarch/repodata.json", timeout=30)
+        assert main.read_bytes() == served.content
+        assert not (
+            folder / "conda" / owner / "label" / "hid" / "noarch" / "repodata.json"
+        ).exists()
+        hidden = requests.patch(
+            f"{server.api}/package/{owner}/em-open",
+            json={"public": False},
+            headers={"Authorization": f"token {token}"},
+            timeout=30,
+        )
+        assert hidden.status_code == 200, hidden.text
+        assert _listed(main) in (None, set())  # withdrawn, or already the new document
+        _wait_for(lambda: _listed(main) == set())
