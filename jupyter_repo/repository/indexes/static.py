@@ -426,7 +426,7 @@ class StaticIndexes:
         documents: dict[str, Sequence[bytes]] = {
             "repodata.json": view.pieces,
             "repodata.json.gz": [view.gzip.get()],
-            "repodata.json.zst": [view.zst.get()],
+            "repodata.json.zst": view.zst.get(),
             "repodata_shards.msgpack.zst": [view.shard_index.get()],
             "run_exports.json": [view.run_exports.get()],
         }
