@@ -74,7 +74,7 @@ def compress_units(units: conda.Units, size: int, options: Compression) -> list[
     """``repodata.json.zst`` as pieces of one frame: each unit compressed alone, a block's
     units once for all the snapshots that keep the block (see :mod:`zstd_frames`)."""
     try:
-        log = zstd_frames.window_log(max(len(unit) for unit in units.data))
+        log = zstd_frames.window_log(units.largest())
     except ValueError:  # a unit larger than a decoder's default window: compress it whole
         return [compress(units.plain(), options)]
     level = options.get(zstd.CompressionParameter.compression_level, 3)
