@@ -5,7 +5,9 @@ machine (the test suite's ``ScaledRepo``), then measures:
 
 - publish→visible across processes: an upload through process A, polled until process B
   lists it in ``repodata.json`` (p50/p95);
-- 304 revalidation throughput through nginx (``wrk``);
+- 304 revalidation throughput through nginx (``wrk``): answered by nginx alone from the
+  static index folder (``c.Repository.static_index_dir``), and passed to the processes
+  (the same document under ``/label/main/``, which has no file), with the load average;
 - a 1 GB upload through nginx into the S3 bucket (multipart): MB/s and the growth of the
   server processes' memory;
 - the 1 GB download back through nginx (streamed from S3): MB/s and memory growth.
@@ -91,10 +93,18 @@ def publish_to_visible(repo: ScaledRepo, token: str, work: Path, count: int) -> 
     return timings
 
 
-def revalidations(url: str, seconds: int) -> float | None:
+def revalidations(
+    url: str, seconds: int, *, static: bool
+) -> tuple[float, tuple[float, float]] | None:
+    """req/s of 304s for ``url`` and the 1-minute load average before and after."""
     if not shutil.which("wrk"):
         return None
-    etag = requests.get(url, timeout=60).headers["ETag"]
+    first = requests.get(url, headers={"Accept-Encoding": "identity"}, timeout=60)
+    assert first.status_code == 200, first.text
+    # Prove where the answers come from: nginx's static location marks its own.
+    assert (first.headers.get("X-Served-By") == "static-index") == static, first.headers
+    etag = first.headers["ETag"]
+    before = os.getloadavg()[0]
     result = processes.run(
         ["wrk", "-t2", "-c32", f"-d{seconds}s", "-H", f"If-None-Match: {etag}", url],
         capture_output=True,
@@ -103,7 +113,15 @@ def revalidations(url: str, seconds: int) -> float | None:
     )
     if "Non-2xx or 3xx" in result.stdout:
         raise AssertionError("wrk saw errors:\n" + result.stdout)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+    return rate, (before, os.getloadavg()[0])
+
+
+def _served_statically(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while requests.get(url, timeout=60).headers.get("X-Served-By") != "static-index":
+        assert time.monotonic() < deadline, f"nginx never served {url} from the folder"
+        time.sleep(0.1)
 
 
 def big_file(path: Path, size_mb: int) -> str:
@@ -140,13 +158,23 @@ def main() -> None:
                 f"{sorted(timings)[int(len(timings) * 0.95) - 1]:.0f}",
             )
         )
-        rate = revalidations(f"{repo.url}/conda/bench/noarch/repodata.json", args.wrk_seconds)
-        rows.append(
+        static_url = f"{repo.url}/conda/bench/noarch/repodata.json"
+        _served_statically(static_url)
+        for label, url, static in (
+            ("answered by nginx from the static folder", static_url, True),
             (
-                "304 revalidation through nginx (wrk, 2 threads, 32 conn.), req/s",
-                f"{rate:,.0f}" if rate else "wrk not installed",
-            )
-        )
+                "passed to the processes (`/label/main/`, no file)",
+                f"{repo.url}/conda/bench/label/main/noarch/repodata.json",
+                False,
+            ),
+        ):
+            measured = revalidations(url, args.wrk_seconds, static=static)
+            value = "wrk not installed"
+            if measured:
+                rate, (before, after) = measured
+                value = f"{rate:,.0f} (load average {before:.1f} before, {after:.1f} after)"
+            measure = f"304 revalidation through nginx, {label} (wrk, 2 threads, 32 conn.)"
+            rows.append((f"{measure}, req/s", value))
         path = work / "big.bin"
         sha256 = big_file(path, args.upload_mb)
         pids = [p.process.pid for p in repo.processes if p.process]

@@ -125,6 +125,12 @@ class ServeApp(RepoCommand):
         help="Cache-Control max-age (s) of conda repodata and PyPI index pages: how long a "
         "client may use its copy without asking again (revalidation is a cheap 304).",
     ).tag(config=True)
+    static_index_sweep_interval = Float(
+        10.0,
+        help="Seconds between checks of the static index folder (c.Repository."
+        "static_index_dir): files withdrawn by commits of other programs (the admin "
+        "commands) or crashed processes are written again, stale ones removed.",
+    ).tag(config=True)
 
     oauth_providers = List(
         Dict(),
@@ -218,6 +224,10 @@ class ServeApp(RepoCommand):
             channel_max_age=self.channel_max_age,
             **self.sign_in_settings(),
         )
+        static_indexes = app.settings.get("static_indexes")
+        if static_indexes is not None:
+            # Nothing stale may be served while this process starts: check before listening.
+            static_indexes.sweep(build=False)
         server = HTTPServer(
             app,
             max_body_size=repo.max_upload_size + (1 << 20),
@@ -252,6 +262,13 @@ class ServeApp(RepoCommand):
             loop.run_in_executor(executor, partial(repo.call, index_maintenance.prune, write=True))
 
         PeriodicCallback(housekeeping, self.housekeeping_interval * 1000).start()
+        if static_indexes is not None:
+
+            def sweep_static() -> None:
+                loop.run_in_executor(static_indexes.indexes.executor, static_indexes.sweep)
+
+            loop.add_callback(sweep_static)
+            PeriodicCallback(sweep_static, self.static_index_sweep_interval * 1000).start()
         scheduler = None
         if self.mirror_schedule:
             from jupyter_repo.mirroring.scheduler import MirrorScheduler

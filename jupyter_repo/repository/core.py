@@ -23,7 +23,8 @@ from traitlets.config import LoggingConfigurable
 from jupyter_repo.repository import changes, db, label_visibility
 from jupyter_repo.repository.download_counts import DownloadCounter
 from jupyter_repo.repository.errors import Conflict
-from jupyter_repo.repository.indexes import journal
+from jupyter_repo.repository.indexes import journal, static
+from jupyter_repo.repository.indexes.static import StaticFolder
 from jupyter_repo.repository.inspect import Limits
 from jupyter_repo.repository.storage import BlobStore, LocalStore
 
@@ -79,6 +80,14 @@ class Repository(LoggingConfigurable):
         "batched write per interval and process instead of one per download; at most this "
         "much counting is lost if the process is killed outright).",
     ).tag(config=True)
+    static_index_dir = Unicode(
+        "",
+        help="Folder where the public (anonymous) view of every conda index is kept as "
+        "files for a front proxy to serve (docs/deploy.md; indexes/static.py). Empty (the "
+        "default): off. Every process and admin command sharing the database must have the "
+        "same setting: a commit withdraws the files of the indexes it touches before it "
+        "commits, so nginx never serves a view the database no longer allows.",
+    ).tag(config=True)
 
     @default("data_dir")
     def _default_data_dir(self) -> str:
@@ -94,6 +103,7 @@ class Repository(LoggingConfigurable):
         self._database: db.Database | None = None
         self._store: BlobStore | None = None
         self._download_counter: DownloadCounter | None = None
+        self._static_folder: StaticFolder | None = None
 
     # -- resources -------------------------------------------------------------------------
 
@@ -115,6 +125,13 @@ class Repository(LoggingConfigurable):
                 store.root = os.path.join(self.data_dir, "blobs")
             self._store = store
         return self._store
+
+    @property
+    def static_folder(self) -> StaticFolder | None:
+        """The folder of public index files (``static_index_dir``), or ``None`` (off)."""
+        if self._static_folder is None and self.static_index_dir:
+            self._static_folder = StaticFolder(self.static_index_dir)
+        return self._static_folder
 
     @property
     def limits(self) -> Limits:
@@ -158,6 +175,7 @@ class Repository(LoggingConfigurable):
         The revisions of the touched indexes are bumped inside the transaction (see
         ``indexes/journal.py``), so they commit atomically with the files they describe.
         """
+        withdrawal: static.Withdrawal | None = None
         try:
             with self.database.session(write=write) as session:
                 yield session
@@ -165,6 +183,9 @@ class Repository(LoggingConfigurable):
                 if found:
                     label_visibility.refresh(session, found)
                     journal.record(session, found)
+                    if self.static_folder is not None:
+                        # Before the commit: nginx must not serve these files once it lands.
+                        withdrawal = static.withdraw(self.static_folder, session, found)
                 actions = session.info.pop(_AFTER_COMMIT, []) if write else []
         except IntegrityError as error:
             # Two writers raced for the same unique row (e.g. the same file uploaded twice
@@ -172,6 +193,9 @@ class Repository(LoggingConfigurable):
             raise Conflict(
                 "A concurrent change to the same object won; reload and try again."
             ) from error
+        finally:
+            if withdrawal is not None:  # committed or rolled back: writers may write again
+                withdrawal.release()
         for action in actions:
             try:
                 action()

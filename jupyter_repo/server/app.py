@@ -87,6 +87,15 @@ def make_app(
         indexes = ChannelIndexes(parent=repository, repository=repository)
         repository.add_listener(indexes.on_changes)
         settings["channel_indexes"] = indexes
+    folder = repository.static_folder
+    if folder is not None and "static_indexes" not in settings:
+        from jupyter_repo.repository.indexes.static import StaticIndexes
+
+        static_indexes = StaticIndexes(
+            repository, settings["channel_indexes"], folder, repository.log
+        )
+        repository.add_listener(static_indexes.on_changes)
+        settings["static_indexes"] = static_indexes
     settings.setdefault(
         "executor",
         executor or ThreadPoolExecutor(max_workers=32, thread_name_prefix="jupyter-repo"),

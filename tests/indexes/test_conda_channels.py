@@ -19,6 +19,7 @@ import requests
 from jupyter_repo.demo import builders
 from tests.support import publish
 from tests.support.rattler_client import run_rattler
+from tests.support.scaleout import wait_for_static_indexes
 from tests.support.server import RepoServer
 
 try:
@@ -85,7 +86,9 @@ def channel(server: RepoServer, tmp_path_factory: pytest.TempPathFactory) -> Cha
         ),
     }
     read_token = server.token(owner, ["conda:download"])
-    return Channel(owner, token, read_token, f"{server.url}/conda/{owner}", files)
+    url = f"{server.url}/conda/{owner}"
+    wait_for_static_indexes(server, f"{url}/linux-64/repodata.json", f"{url}/noarch/repodata.json")
+    return Channel(owner, token, read_token, url, files)
 
 
 def test_rattler_solves_and_installs_by_label_token_and_noarch(

@@ -21,3 +21,5 @@ def test_nginx_blocks_match_the_test_configuration(tmp_path: Path) -> None:
     nginx = Nginx(["10.0.0.11:8600", "10.0.0.12:8600"], root=tmp_path)
     assert _block("nginx-upstream") == nginx.upstream_block()
     assert _block("nginx-location") == nginx.location_block()
+    assert _block("nginx-static-map") == nginx.static_map_block("/srv/jupyter-repo/static-indexes")
+    assert _block("nginx-static-location") == nginx.static_location_block()

@@ -244,6 +244,8 @@ class Nginx:
     backends: list[str]
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="nginxci.")))
     port: int = field(default_factory=free_port)
+    #: The servers' ``c.Repository.static_index_dir``: nginx serves public indexes from it.
+    static_indexes: Path | None = None
 
     @property
     def url(self) -> str:
@@ -277,6 +279,49 @@ class Nginx:
             "}\n"
         )
 
+    @staticmethod
+    def static_map_block(static_indexes: str | Path) -> str:
+        """Which folder index requests look in (http level; verbatim in docs/deploy.md):
+        the static folder only for requests without credentials, else a missing one."""
+        return (
+            'map "$http_authorization$http_x_api_key" $repo_index_root {\n'
+            f'    ""      {static_indexes};\n'
+            "    default /nonexistent;\n"
+            "}\n"
+        )
+
+    @staticmethod
+    def static_location_block() -> str:
+        """Public conda indexes from the folder, all else (and every miss) proxied
+        (server level; verbatim in docs/deploy.md)."""
+        return (
+            "location ~ ^/conda/[^/]+/(label/[^/]+/)?[^/]+/"
+            "(repodata\\.json|repodata\\.json\\.zst|repodata_shards\\.msgpack\\.zst"
+            "|run_exports\\.json)$ {\n"
+            "    root $repo_index_root;\n"
+            "    try_files $uri @repo;\n"
+            "    gzip_static on;\n"
+            "    gzip_vary on;\n"
+            "    etag on;\n"
+            "    if_modified_since before;\n"
+            "    types { application/json json; }\n"
+            "    default_type application/octet-stream;\n"
+            '    add_header Cache-Control "public, max-age=30";\n'
+            "    add_header X-Served-By static-index;\n"
+            "}\n"
+            "location @repo {\n"
+            "    proxy_pass http://repo;\n"
+            "    proxy_http_version 1.1;\n"
+            '    proxy_set_header Connection "";\n'
+            "    proxy_set_header Host $http_host;\n"
+            "    proxy_set_header X-Real-IP $remote_addr;\n"
+            "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+            "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+            "    proxy_next_upstream error timeout http_502;\n"
+            "    proxy_next_upstream_tries 3;\n"
+            "}\n"
+        )
+
     def config(self) -> str:
         user = "user root;\n" if os.geteuid() == 0 else ""
         indent = lambda text, n: "".join(" " * n + line + "\n" for line in text.splitlines())  # noqa: E731
@@ -290,8 +335,10 @@ class Nginx:
             f"  fastcgi_temp_path {self.root}/fcgi; uwsgi_temp_path {self.root}/uwsgi;\n"
             f"  scgi_temp_path {self.root}/scgi;\n"
             + indent(self.upstream_block(), 2)
+            + (indent(self.static_map_block(self.static_indexes), 2) if self.static_indexes else "")
             + f"  server {{\n    listen 127.0.0.1:{self.port};\n"
             + indent(self.location_block(), 4)
+            + (indent(self.static_location_block(), 4) if self.static_indexes else "")
             + "  }\n}\n"
         )
 
