@@ -81,10 +81,13 @@ def _record(
     return record
 
 
-def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> Loaded:
-    """Create the owner and ``files`` conda files on its ``main`` label (2/3 linux-64)."""
+def load(
+    data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1, db_url: str = ""
+) -> Loaded:
+    """Create the owner and ``files`` conda files on its ``main`` label (2/3 linux-64);
+    ``db_url``: another database than the data folder's SQLite (e.g. PostgreSQL)."""
     rng = random.Random(seed)
-    repo = Repository(data_dir=str(data_dir))
+    repo = Repository(data_dir=str(data_dir), **({"db_url": db_url} if db_url else {}))
     repo.migrate()
     try:
         user = repo.call(
