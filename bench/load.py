@@ -318,8 +318,12 @@ def bulk_packages(
                 for name, package_id in ids.items()
             ],
         )
-        files = (
-            session.execute(select(File.id).where(File.package_id.in_(list(ids.values()))))
+        files = (  # by a join: 100k ids are more parameters than PostgreSQL takes
+            session.execute(
+                select(File.id)
+                .join(Package, Package.id == File.package_id)
+                .where(Package.owner_id == owner_id, Package.name.like(f"{prefix}-%"))
+            )
             .scalars()
             .all()
         )

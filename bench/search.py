@@ -73,18 +73,30 @@ def fill(data: Path, db_url: str, count: int, description_bytes: int) -> str:
     return token
 
 
+#: (shape, who) → the client's milliseconds of each search
+Walls = dict[tuple[str, str], list[float]]
+#: (shape, who) → the server process's CPU milliseconds per search
+Cpus = dict[tuple[str, str], float]
+
+
 def measure(
-    url: str, token: str, count: int, rounds: int, rng: random.Random
-) -> dict[tuple[str, str], list[float]]:
-    """(shape, who) → milliseconds; shapes interleaved so load spikes spread over all."""
+    server: Server, token: str, count: int, rounds: int, rng: random.Random
+) -> tuple[Walls, Cpus]:
+    """Each shape and caller in turn, ``rounds`` searches after 3 of warm-up: the client's
+    times and the server's CPU time per search (on a busy machine the wall time measures
+    the machine as much as the search; the CPU time is what the search costs)."""
     clients = {
-        "anonymous": ({}, Client(url)),
-        "owner": ({"Authorization": f"token {token}"}, Client(url)),
+        "anonymous": ({}, Client(server.url)),
+        "owner": ({"Authorization": f"token {token}"}, Client(server.url)),
     }
-    timings: dict[tuple[str, str], list[float]] = {}
-    for round_ in range(rounds + 3):
-        for shape, (_text, make) in SHAPES.items():
-            for who, (headers, client) in clients.items():
+    walls: Walls = {}
+    cpus: Cpus = {}
+    for shape, (_text, make) in SHAPES.items():
+        for who, (headers, client) in clients.items():
+            cpu_start = 0.0
+            for round_ in range(rounds + 3):
+                if round_ == 3:
+                    cpu_start = server.cpu_seconds()
                 query = make(count, rng)
                 started = time.perf_counter()
                 status, _headers, body = client.request(
@@ -93,14 +105,19 @@ def measure(
                 elapsed = (time.perf_counter() - started) * 1000
                 if status != 200:
                     raise RuntimeError(f"search {query!r} -> {status} {body[:200]!r}")
-                if round_ >= 3:  # three rounds of warm-up
-                    timings.setdefault((shape, who), []).append(elapsed)
-    return timings
+                if round_ >= 3:
+                    walls.setdefault((shape, who), []).append(elapsed)
+            cpus[(shape, who)] = (server.cpu_seconds() - cpu_start) * 1000 / rounds
+    return walls, cpus
+
+
+#: (database, packages) → times, CPU times, load average after the run
+Results = dict[tuple[str, int], tuple[Walls, Cpus, float]]
 
 
 def run(
     database: str, count: int, rounds: int, description_bytes: int, work: Path
-) -> tuple[dict[tuple[str, str], list[float]], float]:
+) -> tuple[Walls, Cpus, float]:
     data = work / f"{database}-{count}"
     data.mkdir(parents=True)
     postgres = PostgreSQL().start() if database == "postgres" else None
@@ -114,22 +131,17 @@ def run(
         arguments = (f"--Repository.db_url={db_url}",) if db_url else ()
         server = Server(data, work / f"server-{database}-{count}.log", arguments).start()
         try:
-            timings = measure(server.url, token, count, rounds, random.Random(count))
+            walls, cpus = measure(server, token, count, rounds, random.Random(count))
         finally:
             server.stop()
-        return timings, os.getloadavg()[0]
+        return walls, cpus, os.getloadavg()[0]
     finally:
         if postgres is not None:
             postgres.stop()
         shutil.rmtree(data, ignore_errors=True)
 
 
-def report(
-    results: dict[tuple[str, int], tuple[dict[tuple[str, str], list[float]], float]],
-    rounds: int,
-    description_bytes: int,
-    started_load: float,
-) -> str:
+def report(results: Results, rounds: int, description_bytes: int, started_load: float) -> str:
     columns = list(results)
     names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
     lines = [
@@ -138,16 +150,18 @@ def report(
         f"`./scripts/bench search`, {time.strftime('%Y-%m-%d %H:%M %Z')}: one server process "
         f"per database and size, packages from `bulk_packages` (one namespace, every tenth "
         f"private, descriptions of {description_bytes} bytes), `GET /api/search?name=Q&"
-        f"per_page={PER_PAGE}` on a keep-alive connection, {rounds} rounds after 3 of warm-up, "
-        "each round a fresh value of every shape, anonymously and as the owner (who also "
-        "sees the private packages). PostgreSQL 15 in a throwaway cluster, with migration "
-        "0010's trigram indexes (pg_trgm, GIN) on `name_key` and `lower(summary)`; SQLite "
-        "with its covering index (0004). Times are the client's, in ms, p50 / p95.",
+        f"per_page={PER_PAGE}` on a keep-alive connection, for each shape and caller "
+        f"{rounds} searches after 3 of warm-up, a fresh value each time, anonymously and as "
+        "the owner (who also sees the private packages). PostgreSQL 15 in a throwaway "
+        "cluster, with migration 0010's trigram indexes (pg_trgm, GIN) on `name_key` and "
+        "`lower(summary)`; SQLite with its covering index (0004). Cells: the client's p50 / "
+        "p95 in ms, and in brackets the server process's CPU time per search in ms (on a "
+        "busy machine the client's times measure the machine as much as the search).",
         "",
         f"Machine: {machine()}; load average {started_load:.1f} at the start, "
         + ", ".join(
             f"{load:.1f} after {names[db]} {count // 1000}k"
-            for (db, count), (_t, load) in results.items()
+            for (db, count), (_w, _c, load) in results.items()
         )
         + " (the 2 cores are shared with other work).",
         "",
@@ -160,8 +174,12 @@ def report(
         for who in ("anonymous", "owner"):
             cells = []
             for column in columns:
-                values = results[column][0][(shape, who)]
-                cells.append(f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}")
+                walls, cpus, _load = results[column]
+                values = walls[(shape, who)]
+                cells.append(
+                    f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f} "
+                    f"({cpus[(shape, who)]:.1f})"
+                )
             lines.append(f"| {description} | {who} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -175,12 +193,21 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     args = parser.parse_args()
     started_load = os.getloadavg()[0]
-    results = {}
+    results: Results = {}
     with tempfile.TemporaryDirectory(prefix="search-bench-") as scratch:
         for database in args.databases.split(","):
             for count in (int(size) for size in args.sizes.split(",")):
                 results[(database, count)] = run(
                     database, count, args.rounds, args.description_bytes, Path(scratch)
+                )
+                print(
+                    report(
+                        {(database, count): results[(database, count)]},
+                        args.rounds,
+                        args.description_bytes,
+                        started_load,
+                    ),
+                    flush=True,
                 )
     text_ = report(results, args.rounds, args.description_bytes, started_load)
     print(text_)
