@@ -345,10 +345,14 @@ def _facts_per_file(
         releases[package_id][release_id] = version
     files: dict[int, list[FileSketch]] = defaultdict(list)
     shown_releases: dict[int, set[int]] = defaultdict(set)
+    # Each file with its own release's version: on PostgreSQL every statement reads the
+    # latest commits, so a release uploaded between the two queries has files here that the
+    # first query did not see (the soak on PostgreSQL answered such uploads with a 500).
     for (
         file_id,
         package_id,
         release_id,
+        version,
         subdir,
         distribution_type,
         build,
@@ -358,20 +362,21 @@ def _facts_per_file(
             File.id,
             File.package_id,
             File.release_id,
+            Release.version,
             File.subdir,
             File.distribution_type,
             File.attrs["build"].as_string(),  # text: no JSON decoding per row
             File.ndownloads,
         )
+        .join(Release, Release.id == File.release_id)
         .where(File.package_id.in_(ids))
         .order_by(File.upload_time, File.id)
     ):
         if file_id in hidden_files:
             continue
+        releases[package_id].setdefault(release_id, version)
         shown_releases[package_id].add(release_id)
-        files[package_id].append(
-            (releases[package_id][release_id], subdir, distribution_type, build, count)
-        )
+        files[package_id].append((version, subdir, distribution_type, build, count))
     versions = {
         package_id: [
             version
