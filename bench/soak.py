@@ -193,12 +193,18 @@ def sample_rss(server: Server, samples: list[tuple[float, int]], stop: threading
 
 
 def soak(
-    seconds: int, clients: int, files: int, work: Path, database: str, serve: tuple[str, ...]
+    seconds: int,
+    clients: int,
+    files: int,
+    work: Path,
+    database: str,
+    serve: tuple[str, ...],
+    log: Path | None = None,
 ) -> str:
     postgres = PostgreSQL().start() if database == "postgres" else None
     try:
         db_url = postgres.create_database("soak") if postgres else ""
-        return _soak(seconds, clients, files, work, database, db_url, serve)
+        return _soak(seconds, clients, files, work, database, db_url, serve, log)
     finally:
         if postgres is not None:
             postgres.stop()
@@ -212,11 +218,12 @@ def _soak(
     database: str,
     db_url: str,
     serve: tuple[str, ...],
+    log: Path | None = None,
 ) -> str:
     loaded = load(work / "data", files, owner="soak", db_url=db_url)
     payloads = Payloads(work / "payloads", 400)
     arguments = (*((f"--Repository.db_url={db_url}",) if db_url else ()), *serve)
-    server = Server(work / "data", work / "server.log", arguments).start()
+    server = Server(work / "data", log or work / "server.log", arguments).start()
     tally = Tally()
     load_start = os.getloadavg()
     try:
@@ -328,10 +335,17 @@ def main() -> None:
         help="one more option of `jupyter repo serve` (repeatable), e.g. --serve=--ServeApp.x=1",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--log", default="", help="keep the server's log in this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         text = soak(
-            args.seconds, args.clients, args.files, Path(scratch), args.database, tuple(args.serve)
+            args.seconds,
+            args.clients,
+            args.files,
+            Path(scratch),
+            args.database,
+            tuple(args.serve),
+            Path(args.log) if args.log else None,
         )
     print(text)
     if not args.no_write:
