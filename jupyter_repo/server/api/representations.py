@@ -308,11 +308,12 @@ def package_summaries(
         .join(Label, Label.id == FileLabel.label_id)
         .where(File.package_id.in_(ids))
     )
-    # One row per package and label, not per file (fewer rows to step through), unless
-    # some files stay hidden.
-    labelled = labelled.add_columns(File.id) if hidden_files else labelled.distinct()
-    for package_id, name, *file_id in connection.execute(labelled):
-        if not file_id or file_id[0] not in hidden_files:
+    if hidden_files:
+        for package_id, name, file_id in connection.execute(labelled.add_columns(File.id)):
+            if file_id not in hidden_files:
+                labels[package_id].add(name)
+    else:  # one row per package and label, not per file: fewer rows to step through
+        for package_id, name in connection.execute(labelled.distinct()):
             labels[package_id].add(name)
     owners = {
         account.id: account
