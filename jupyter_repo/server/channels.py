@@ -131,9 +131,13 @@ class IndexHandler(BaseHandler):
         self.set_header("Content-Type", content_type)
         self.set_header("Content-Length", str(sum(len(piece) for piece in pieces)))
         if self.request.method != "HEAD":
-            for piece in pieces:
+            pending = 0
+            for piece in pieces:  # a document's pieces can be one per package name
                 self.write(piece)
-                self.flush()
+                pending += len(piece)
+                if pending >= FLUSH_BYTES:
+                    self.flush()
+                    pending = 0
         self.finish()
 
     def wants_gzip(self) -> bool:
@@ -213,7 +217,11 @@ class _ChannelHandler(IndexHandler):
         return snapshot.public
 
     async def send_made_once(
-        self, view: ChannelView, document: Once, suffix: str, content_type: str
+        self,
+        view: ChannelView,
+        document: Once[bytes] | Once[list[bytes]],
+        suffix: str,
+        content_type: str,
     ) -> None:
         """One of the view's documents, made once (on the index threads, on first request)
         and then served as bytes; a matching ``If-None-Match`` needs no bytes at all."""
@@ -229,6 +237,9 @@ class _ChannelHandler(IndexHandler):
             cache_control=self.cache_control(),
         )
 
+
+#: Bytes of pieces handed to the connection at a time when sending a document in pieces.
+FLUSH_BYTES = 1 << 20
 
 #: The documents :func:`revalidation_answer` may answer for, with the suffix their ETag carries.
 DOCUMENT_SUFFIXES = {
