@@ -10,8 +10,11 @@ real server process and measures over HTTP:
   the CEP-16 shards and in ``repodata.json`` (p50 / p95);
 - GET ``repodata.json.zst`` (p50, full body) and the server's RSS (after the publishes, and its
   peak over the whole run, the first build included);
+- bulk ingest: an air-gap bundle of ``--ingest-files`` distinct realistic files (default
+  10,000; ``bench/bulk_ingest.py``) imported into the loaded namespace with ``jupyter repo
+  import``'s code (every file verified, inspected and hashed): files/s at each N;
 - restart to serving: from starting a new process to the first 200 of ``repodata.json`` and
-  of ``repodata.json.zst``, and that process's RSS.
+  of ``repodata.json.zst`` (its saved snapshot caught up with the import), and its RSS.
 
 It prints one table (with the issue's targets) and writes it to ``bench/RESULTS.md``.
 """
@@ -30,6 +33,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.bulk_ingest import build_bundle, cpu_bound, measure_import
 from bench.load import load, reopen
 from bench.results import RESULTS, write_section
 from bench.run import ROOT, Client, Publisher, Server, machine, percentile, wait_idle
@@ -51,6 +55,8 @@ class ScaleRow:
     restart_json_s: float = 0.0
     restart_zst_s: float = 0.0
     restart_rss_mib: float = 0.0
+    ingest_files_per_s: float = 0.0
+    ingest_cpu_bound: float = 0.0
     load_average: float = 0.0
 
 
@@ -90,7 +96,7 @@ def _until_ok(url: str, path: str) -> None:
         time.sleep(0.05)
 
 
-def measure(files: int, work: Path, args: argparse.Namespace) -> ScaleRow:
+def measure(files: int, work: Path, args: argparse.Namespace, bundle: Path | None) -> ScaleRow:
     row = ScaleRow(files)
     data_dir = work / f"n{files}"
     started = time.perf_counter()
@@ -135,6 +141,11 @@ def measure(files: int, work: Path, args: argparse.Namespace) -> ScaleRow:
     finally:
         row.peak_rss_mib = peak.stop()
         server.stop()  # saves the snapshot it holds
+    if bundle is not None:
+        ingested = measure_import(data_dir, bundle, loaded.owner)
+        row.ingest_files_per_s = ingested.files_per_s
+        row.ingest_cpu_bound = cpu_bound(ingested)
+        print(f"  bulk ingest: {ingested.files_per_s:.0f} files/s", flush=True)
     started = time.perf_counter()
     server.start(wait=False)
     _until_ok(server.url, f"{base}/linux-64/repodata.json")
@@ -204,6 +215,11 @@ def table(rows: list[ScaleRow]) -> str:
         "< 15 s",
     )
     add("server RSS after the restart (MiB)", [f"{row.restart_rss_mib:.0f}" for row in rows])
+    add(
+        "bulk ingest (import of a bundle), files/s (CPU bound on idle cores)",
+        [f"{row.ingest_files_per_s:.0f} ({row.ingest_cpu_bound:.0f})" for row in rows],
+        "≥ 1,000 files/s, flat",
+    )
     add("machine load average (1 min) at the end", [f"{row.load_average:.1f}" for row in rows])
     if len(rows) >= 2:
         small, large = rows[0], rows[-1]
@@ -224,6 +240,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--publishes", type=int, default=15, help="uploads per visibility kind")
     parser.add_argument("--gets", type=int, default=10)
+    parser.add_argument(
+        "--ingest-files", type=int, default=10_000, help="files of the bulk-ingest bundle (0: none)"
+    )
     parser.add_argument("--work", default="", help="scratch folder (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the data folders")
     parser.add_argument(
@@ -240,10 +259,21 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     rows = []
+    bundle = None
     try:
+        if args.ingest_files and args.reuse and (work / "ingest.tar").exists():
+            bundle = work / "ingest.tar"
+        elif args.ingest_files:
+            building = time.perf_counter()
+            bundle = build_bundle(work / "ingest.tar", args.ingest_files, prefix="ingest")
+            print(
+                f"built a bundle of {args.ingest_files:,} files in "
+                f"{time.perf_counter() - building:.0f} s",
+                flush=True,
+            )
         for size in (int(size) for size in args.sizes.split(",")):
             print(f"N = {size:,}", flush=True)
-            rows.append(measure(size, work, args))
+            rows.append(measure(size, work, args, bundle))
     finally:
         if not args.work and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
