@@ -81,10 +81,13 @@ def _record(
     return record
 
 
-def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> Loaded:
-    """Create the owner and ``files`` conda files on its ``main`` label (2/3 linux-64)."""
+def load(
+    data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1, db_url: str = ""
+) -> Loaded:
+    """Create the owner and ``files`` conda files on its ``main`` label (2/3 linux-64);
+    ``db_url``: another database than the data folder's SQLite (e.g. PostgreSQL)."""
     rng = random.Random(seed)
-    repo = Repository(data_dir=str(data_dir))
+    repo = Repository(data_dir=str(data_dir), **({"db_url": db_url} if db_url else {}))
     repo.migrate()
     try:
         user = repo.call(
@@ -333,8 +336,12 @@ def bulk_packages(
                 for name, package_id in ids.items()
             ],
         )
-        files = (
-            session.execute(select(File.id).where(File.package_id.in_(list(ids.values()))))
+        files = (  # by a join: 100k ids are more parameters than PostgreSQL takes
+            session.execute(
+                select(File.id)
+                .join(Package, Package.id == File.package_id)
+                .where(Package.owner_id == owner_id, Package.name.like(f"{prefix}-%"))
+            )
             .scalars()
             .all()
         )

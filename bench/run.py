@@ -83,7 +83,8 @@ class Client:
 
 
 class Server:
-    def __init__(self, data_dir: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, log: Path, arguments: tuple[str, ...] = ()) -> None:
+        """``arguments``: more command-line options of ``serve`` (e.g. ``--Repository.db_url``)."""
         import socket
 
         with socket.socket() as probe:
@@ -92,6 +93,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.log = log
+        self.arguments = arguments
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, wait: bool = True) -> Server:
@@ -110,6 +112,7 @@ class Server:
                     f"--port={self.port}",
                     "--ip=127.0.0.1",
                     f"--Repository.data_dir={self.data_dir}",
+                    *self.arguments,
                 ],
                 env=env,
                 stdout=log,
@@ -129,6 +132,12 @@ class Server:
     def rss(self) -> int:
         assert self.process is not None
         return psutil.Process(self.process.pid).memory_info().rss
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far."""
+        assert self.process is not None
+        times = psutil.Process(self.process.pid).cpu_times()
+        return times.user + times.system
 
     def stop(self) -> None:
         if self.process is not None:

@@ -26,6 +26,7 @@ from bench.load import load
 from bench.results import write_section
 from bench.run import Client, Server, machine, percentile
 from jupyter_repo.demo import builders
+from tests.support.services import PostgreSQL
 
 #: operation → weight. Reads dominate, as they do for a team's repository.
 MIX = {
@@ -191,16 +192,46 @@ def sample_rss(server: Server, samples: list[tuple[float, int]], stop: threading
             return
 
 
-def soak(seconds: int, clients: int, files: int, work: Path) -> str:
-    loaded = load(work / "data", files, owner="soak")
+def soak(
+    seconds: int,
+    clients: int,
+    files: int,
+    work: Path,
+    database: str,
+    serve: tuple[str, ...],
+    log: Path | None = None,
+) -> str:
+    postgres = PostgreSQL().start() if database == "postgres" else None
+    try:
+        db_url = postgres.create_database("soak") if postgres else ""
+        return _soak(seconds, clients, files, work, database, db_url, serve, log)
+    finally:
+        if postgres is not None:
+            postgres.stop()
+
+
+def _soak(
+    seconds: int,
+    clients: int,
+    files: int,
+    work: Path,
+    database: str,
+    db_url: str,
+    serve: tuple[str, ...],
+    log: Path | None = None,
+) -> str:
+    loaded = load(work / "data", files, owner="soak", db_url=db_url)
     payloads = Payloads(work / "payloads", 400)
-    server = Server(work / "data", work / "server.log").start()
+    arguments = (*((f"--Repository.db_url={db_url}",) if db_url else ()), *serve)
+    server = Server(work / "data", log or work / "server.log", arguments).start()
     tally = Tally()
+    load_start = os.getloadavg()
     try:
         # Warm-up (indexes built, pages compiled), then the measured run.
         warm = Worker(server.url, loaded.owner, loaded.token, loaded.packages, Tally(), payloads, 0)
         warm.run(time.monotonic() + 10)
         rss: list[tuple[float, int]] = [(time.monotonic(), server.rss())]
+        cpu_start = server.cpu_seconds()
         stop = threading.Event()
         sampler = threading.Thread(target=sample_rss, args=(server, rss, stop), daemon=True)
         sampler.start()
@@ -218,9 +249,13 @@ def soak(seconds: int, clients: int, files: int, work: Path) -> str:
         stop.set()
         sampler.join()
         rss.append((time.monotonic(), server.rss()))
+        cpu = server.cpu_seconds() - cpu_start
+        load_end = os.getloadavg()
     finally:
         server.stop()
-    return report(tally, rss, elapsed, seconds, clients, files)
+    return report(
+        tally, rss, elapsed, seconds, clients, files, database, serve, (load_start, load_end), cpu
+    )
 
 
 def report(
@@ -230,6 +265,10 @@ def report(
     seconds: int,
     clients: int,
     files: int,
+    database: str = "sqlite",
+    serve: tuple[str, ...] = (),
+    loads: tuple[tuple[float, ...], tuple[float, ...]] = ((), ()),
+    cpu: float = 0.0,
 ) -> str:
     total = sum(len(values) for values in tally.latencies.values())
     errors = sum(tally.errors.values())
@@ -237,19 +276,27 @@ def report(
     mib = [value / 2**20 for _, value in rss]
     # Memory growth over the second half of the run: caches fill early, a leak keeps growing.
     half = [value for moment, value in rss if moment >= rss[0][0] + elapsed / 2]
+    options = f" --database {database}" if database != "sqlite" else ""
+    options += "".join(f" --serve={argument}" for argument in serve)
+    store = "PostgreSQL 15 in a throwaway cluster" if database == "postgres" else "SQLite"
     lines = [
-        "## Soak: mixed traffic against one server process",
+        f"### {store}",
         "",
-        f"`./scripts/bench soak --seconds {seconds}`: {clients} client threads on keep-alive "
+        f"`./scripts/bench soak --seconds {seconds}{options}`: {clients} client threads on "
+        "keep-alive "
         f"connections, a channel of {files} conda files loaded first, a 10 s warm-up, then "
         f"{elapsed:.0f} s of traffic mixed by weight ("
         + ", ".join(f"{name} {weight}" for name, weight in MIX.items())
-        + "). One server process (SQLite, local blob store); clients on the same 2 cores.",
+        + f"). One server process ({store}, local blob store); clients on the same 2 cores.",
         "",
-        f"Machine: {machine()}",
+        f"Machine: {machine()}; load average (1 / 5 / 15 min) "
+        + " at the start, ".join(" / ".join(f"{v:.1f}" for v in load) for load in loads)
+        + " at the end (the cores are shared with other work)",
         "",
         f"- requests: {total}, **{total / elapsed:.1f} requests/s**",
         f"- latency p50 / p99: {percentile(every, 0.5):.1f} / {percentile(every, 0.99):.1f} ms",
+        f"- server CPU: {cpu:.0f} s over {elapsed:.0f} s ({cpu / elapsed:.2f} cores on average; "
+        "a process's Python code runs on one core at a time)",
         f"- **errors: {errors}**" + (f" ({'; '.join(tally.examples)})" if errors else ""),
         f"- server RSS: {mib[0]:.0f} MiB at start, {max(mib):.0f} MiB peak, "
         f"{mib[-1]:.0f} MiB at end; growth over the second half "
@@ -275,11 +322,34 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=600, help="length of the measured run")
     parser.add_argument("--clients", type=int, default=4, help="client threads")
     parser.add_argument("--files", type=int, default=2000, help="conda files loaded first")
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the server's database (postgres: a throwaway cluster, tests/support/services.py)",
+    )
+    parser.add_argument(
+        "--serve",
+        action="append",
+        default=[],
+        help="one more option of `jupyter repo serve` (repeatable), e.g. --serve=--ServeApp.x=1",
+    )
+    parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument("--log", default="", help="keep the server's log in this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
-        text = soak(args.seconds, args.clients, args.files, Path(scratch))
+        text = soak(
+            args.seconds,
+            args.clients,
+            args.files,
+            Path(scratch),
+            args.database,
+            tuple(args.serve),
+            Path(args.log) if args.log else None,
+        )
     print(text)
-    write_section("soak", text)
+    if not args.no_write:
+        write_section(f"soak-{args.database}", text)
 
 
 if __name__ == "__main__":

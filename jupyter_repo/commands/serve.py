@@ -21,6 +21,7 @@ from jupyter_repo.repository.indexes import maintenance as index_maintenance
 from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.repository.services import uploads
 from jupyter_repo.repository.storage import LocalStore
+from jupyter_repo.server import runtime
 from jupyter_repo.server.app import make_app
 from jupyter_repo.server.forwarded import TrustedProxies, parse_networks
 from jupyter_repo.server.jupyterhub import JupyterHubService
@@ -116,6 +117,21 @@ class ServeApp(RepoCommand):
     ).tag(config=True)
     mirror_schedule_interval = Float(
         60.0, help="Seconds between checks for mirrors whose sync is due."
+    ).tag(config=True)
+    switch_interval = Float(
+        0.005,
+        min=0.0,
+        max=1.0,
+        help="Seconds a Python thread may hold the interpreter while another waits "
+        "(sys.setswitchinterval; Python's default 0.005). Shorter: requests that read many "
+        "rows wait less behind busy threads, for a little more switching. 0 leaves it.",
+    ).tag(config=True)
+    malloc_trim_interval = Float(
+        0.0,
+        min=0.0,
+        help="Seconds between returns of free heap memory to the system (glibc's "
+        "malloc_trim, on a worker thread; 0: never). Keeps the resident size near what is "
+        "in use after bursts of work on many threads.",
     ).tag(config=True)
     mirror_sync_threads = Integer(4, help="Files a scheduled mirror sync fetches at once.").tag(
         config=True
@@ -269,6 +285,14 @@ class ServeApp(RepoCommand):
 
             loop.add_callback(sweep_static)
             PeriodicCallback(sweep_static, self.static_index_sweep_interval * 1000).start()
+        runtime.set_switch_interval(self.switch_interval)
+        if self.malloc_trim_interval > 0:
+
+            async def trim() -> None:
+                self.log.debug("%s", await loop.run_in_executor(executor, runtime.trim_heap))
+
+            PeriodicCallback(trim, self.malloc_trim_interval * 1000).start()
+        self.log.info(runtime.describe(self.switch_interval, self.malloc_trim_interval))
         scheduler = None
         if self.mirror_schedule:
             from jupyter_repo.mirroring.scheduler import MirrorScheduler

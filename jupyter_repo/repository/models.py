@@ -24,9 +24,11 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import Label as Labelled
 
 from jupyter_repo.enums import StrEnum
 
@@ -83,6 +85,18 @@ def dialect_index(dialect: str, name: str, *columns: str) -> Index:
     """An index created only on ``dialect`` (``ddl_if``); ``info["dialect"]`` tells schema
     comparisons (``db.include_object``) to expect it there only."""
     return Index(name, *columns, info={"dialect": dialect}).ddl_if(dialect=dialect)
+
+
+def trigram_index(name: str, column: str | Labelled[Any]) -> Index:
+    """A GIN index of ``column``'s trigrams (pg_trgm), on PostgreSQL only: it lets
+    ``LIKE '%substring%'`` seek instead of scanning every row (migration 0010)."""
+    return Index(
+        name,
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column if isinstance(column, str) else column.name: "gin_trgm_ops"},
+        info={"dialect": "postgresql"},
+    ).ddl_if(dialect="postgresql")
 
 
 NAMING_CONVENTION = {
@@ -178,6 +192,10 @@ class Package(Base):
         # entries instead of table rows carrying descriptions (READMEs, often kilobytes,
         # stored before ``public`` and ``owner_id``). PostgreSQL plans this differently.
         dialect_index("sqlite", "ix_packages_search", "name_key", "summary", "public", "owner_id"),
+        # On PostgreSQL, trigram GIN indexes (pg_trgm) serve exactly the two patterns search
+        # runs, ``name_key LIKE '%q%'`` and ``lower(summary) LIKE '%q%'``, as a bitmap OR
+        # (the second one, on an expression, is declared after the class).
+        trigram_index("ix_packages_name_key_trgm", "name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,6 +237,9 @@ class Collaborator(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
     )
+
+
+trigram_index("ix_packages_summary_trgm", func.lower(Package.summary).label("summary_lower"))
 
 
 class Release(Base):

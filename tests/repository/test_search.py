@@ -4,15 +4,18 @@ for who may read them, filters by label and owner."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
+from sqlalchemy.orm import Session
 
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.models import Account, Blob, File, FileLabel, Label, Package, Release
 from jupyter_repo.repository.permissions import ANONYMOUS, Actor
 from jupyter_repo.repository.services import accounts, search
+from tests.support.services import PostgreSQL
 
 
 @pytest.fixture
@@ -119,7 +122,32 @@ def every_page(
 
 
 def test_search_ranks_pages_and_hides_private_packages(repo: Repository) -> None:
-    actors = fill(repo)
+    check_search(repo, fill(repo))
+
+
+def test_search_through_the_trigram_indexes_finds_the_same(postgres: PostgreSQL) -> None:
+    """Migration 0010's pg_trgm indexes: with sequential scans priced out, the planner
+    answers search through them (a bitmap OR of both), and every result stays the same."""
+    url = postgres.create_database(f"trgm_{uuid.uuid4().hex[:8]}")
+    repo = Repository(db_url=f"{url}?options=-c%20enable_seqscan%3Doff")
+    repo.migrate()
+    try:
+        actors = fill(repo)
+
+        def plan(session: Session) -> str:
+            statement = search.matching(session, ANONYMOUS, "tool")
+            sql = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+            return "\n".join(session.execute(text(f"EXPLAIN {sql}")).scalars())
+
+        explained = repo.call(plan)
+        assert "ix_packages_name_key_trgm" in explained, explained
+        assert "ix_packages_summary_trgm" in explained, explained
+        check_search(repo, actors)
+    finally:
+        repo.close()
+
+
+def check_search(repo: Repository, actors: dict[str, Actor]) -> None:
     tools = [f"tool-{index:02d}" for index in range(25)]
     # Exact name, then prefix, then substring of the name, then the summary only (any case).
     expected = ["tool", *tools, "toolkit", "atool", "other"]

@@ -37,8 +37,6 @@ gzip when a client first asks for it.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import os
 import threading
 import time
@@ -52,6 +50,7 @@ from sqlalchemy.orm import Session
 from traitlets import Float, Instance, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
+from jupyter_repo.heap import trim_heap
 from jupyter_repo.repository import changes
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.indexes import (
@@ -68,13 +67,6 @@ from jupyter_repo.repository.indexes.snapshots import ChannelView, Snapshot
 
 #: A build from this many rows or more gives their memory back to the system afterwards.
 TRIM_AFTER_ROWS = 50_000
-
-
-def give_back_memory() -> None:
-    """Return freed heap memory to the system: glibc keeps what a large build's rows used
-    (hundreds of MiB for a million-file channel) in the process otherwise."""
-    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 @dataclass
@@ -252,7 +244,7 @@ class ChannelIndexes(LoggingConfigurable):
         built = snapshots.assemble(key, read, previous, self._compression())
         if read.touched is None and len(read.rows) >= TRIM_AFTER_ROWS:
             del read
-            give_back_memory()
+            trim_heap()
         self.log.debug(
             "built %s at revision %s (%s of %s names) in %.3f s",
             key,
@@ -274,7 +266,7 @@ class ChannelIndexes(LoggingConfigurable):
             self.log,
         )
         if snapshot is not None and snapshot.segments_nbytes >= self.snapshot_min_bytes:
-            give_back_memory()  # the stored records of a large build are freed now
+            trim_heap()  # the stored records of a large build are freed now
 
     def _evict(self, keep: IndexKey) -> None:
         with self._entries_lock:
