@@ -90,9 +90,6 @@ class StreamingForm:
         values = self.fields.get(name)
         return values[-1] if values else None
 
-    def write(self, data: bytes) -> None:
-        self.write_many([data])
-
     def write_many(self, chunks: Sequence[bytes]) -> None:
         """Parse ``chunks`` in order; the file's pieces among them reach the sink in one
         call (a spool hashes big writes on other threads, small ones inline)."""
