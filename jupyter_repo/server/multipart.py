@@ -8,7 +8,7 @@ classifiers and other metadata the repository reads from the file itself).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from python_multipart.exceptions import MultipartParseError
@@ -20,7 +20,7 @@ MAX_PART_HEADER = 8 << 10  # recent python-multipart stops at 4 KiB itself; olde
 
 
 class Sink(Protocol):
-    def write(self, data: bytes | memoryview) -> None: ...
+    def write_many(self, chunks: Sequence[bytes | memoryview]) -> None: ...
 
 
 def boundary_of(content_type: str | None) -> bytes:
@@ -71,6 +71,7 @@ class StreamingForm:
         self._header_field = b""
         self._header_value = b""
         self._headers: dict[str, bytes] = {}
+        self._file_pieces: list[memoryview] = []
         self._parser = MultipartParser(
             boundary,
             {
@@ -89,11 +90,20 @@ class StreamingForm:
         values = self.fields.get(name)
         return values[-1] if values else None
 
-    def write(self, data: bytes) -> None:
+    def write_many(self, chunks: Sequence[bytes]) -> None:
+        """Parse ``chunks`` in order; the file's pieces among them reach the sink in one
+        call (a spool hashes big writes on other threads, small ones inline)."""
         try:
-            self._parser.write(data)
+            for chunk in chunks:
+                self._parser.write(chunk)
         except MultipartParseError as error:
             raise errors.InvalidInput(f"The multipart body is malformed: {error}") from None
+        self._flush_file()
+
+    def _flush_file(self) -> None:
+        pieces, self._file_pieces = self._file_pieces, []
+        if pieces:
+            self._sink.write_many(pieces)
 
     def finalize(self) -> None:
         try:
@@ -143,7 +153,12 @@ class StreamingForm:
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         kind = self._part["kind"]
         if kind == "file":
-            self._sink.write(memoryview(data)[start:end])
+            # Kept until the end of the batch: only views of immutable bytes, never of a
+            # buffer the parser may reuse.
+            piece = data if isinstance(data, bytes) else bytes(data[start:end])
+            self._file_pieces.append(
+                memoryview(piece)[start:end] if piece is data else memoryview(piece)
+            )
             return
         size = end - start
         if kind == "drop":
@@ -165,6 +180,7 @@ class StreamingForm:
     def _part_end(self) -> None:
         kind = self._part.get("kind")
         if kind == "file":
+            self._flush_file()  # before a second file part's check may refuse the form
             self.got_file = True
         elif kind == "field":
             value = b"".join(self._part["buffer"]).decode("utf-8", "replace")

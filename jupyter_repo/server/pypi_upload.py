@@ -15,6 +15,7 @@ like ``simple/<project>/``, for hatch, which looks for existing files there (as 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 
 from tornado.web import HTTPError, RequestHandler
@@ -98,8 +99,8 @@ class UploadHandler(SpoolingHandler):
                 replace(form, filename=filename),
             )
 
-    def consume(self, data: bytes) -> None:
-        self._form.write(data)
+    def consume(self, chunks: Sequence[bytes]) -> None:
+        self._form.write_many(chunks)
 
     async def post(self, owner: str, label: str | None) -> None:
         await self.finish_stream()

@@ -1,13 +1,15 @@
 """Uploads: stage → file POST (S3-style, 201) → commit; and the one-request streaming upload.
 
-Bodies are never buffered whole: chunks are handed, about a MiB at a time, to a worker thread
-that parses the multipart stream and writes the file part to a hashing spool on disk.
+Bodies are never buffered whole: chunks are handed, about a MiB at a time (as Tornado read
+them, never joined: each copy of the body costs), to a worker thread that parses the
+multipart stream and writes the file part to a hashing spool on disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -100,7 +102,7 @@ class SpoolingHandler(BaseHandler):
         self._pending_size = 0
         self._spool: Spool | None = None
         self._stream_error: BaseException | None = None
-        self._batches: deque[bytes] = deque()
+        self._batches: deque[tuple[bytes, ...]] = deque()
         self._in_flight = 0
         self._writer: asyncio.Future[None] | None = None
         self._progress = asyncio.Event()
@@ -109,8 +111,8 @@ class SpoolingHandler(BaseHandler):
     def max_body_size(self) -> int:  # type: ignore[override]
         return self.repo.max_upload_size + MULTIPART_OVERHEAD
 
-    def consume(self, data: bytes) -> None:
-        """Process a batch of body bytes (called on a worker thread)."""
+    def consume(self, chunks: Sequence[bytes]) -> None:
+        """Process a batch of body chunks, in order (called on a worker thread)."""
         raise NotImplementedError
 
     async def data_received(self, chunk: bytes) -> None:  # type: ignore[override]
@@ -127,27 +129,27 @@ class SpoolingHandler(BaseHandler):
     def _queue_pending(self) -> None:
         if not self._pending or self._stream_error is not None:
             return
-        data = b"".join(self._pending)
+        batch = tuple(self._pending)
+        self._batches.append(batch)
+        self._in_flight += self._pending_size
         self._pending.clear()
         self._pending_size = 0
-        self._batches.append(data)
-        self._in_flight += len(data)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.ensure_future(self._write_batches())
 
     async def _write_batches(self) -> None:
         loop = IOLoop.current()
         while self._batches and self._stream_error is None:
-            data = self._batches[0]
+            batch = self._batches[0]
             try:
-                await loop.run_in_executor(self.settings["executor"], self.consume, data)
+                await loop.run_in_executor(self.settings["executor"], self.consume, batch)
             except BaseException as error:  # reported when the body is complete
                 self._stream_error = error
                 self._batches.clear()
                 self._in_flight = 0
             else:
                 self._batches.popleft()
-                self._in_flight -= len(data)
+                self._in_flight -= sum(len(chunk) for chunk in batch)
             self._progress.set()
 
     async def finish_stream(self) -> None:
@@ -198,8 +200,8 @@ class StageUploadHandler(SpoolingHandler):
             max_field_bytes=MAX_FORM_FIELD,
         )
 
-    def consume(self, data: bytes) -> None:
-        self._form.write(data)
+    def consume(self, chunks: Sequence[bytes]) -> None:
+        self._form.write_many(chunks)
 
     async def post(self, dist_id: str) -> None:
         await self.finish_stream()
@@ -277,9 +279,9 @@ class DirectUploadHandler(SpoolingHandler):
     def max_body_size(self) -> int:  # type: ignore[override]
         return self.repo.max_upload_size  # the body is the file itself
 
-    def consume(self, data: bytes) -> None:
+    def consume(self, chunks: Sequence[bytes]) -> None:
         assert self._spool is not None
-        self._spool.write(data)
+        self._spool.write_many(chunks)
 
     async def put(self, *_args: str) -> None:
         await self.finish_stream()
