@@ -213,7 +213,11 @@ class _ChannelHandler(IndexHandler):
         return snapshot.public
 
     async def send_made_once(
-        self, view: ChannelView, document: Once, suffix: str, content_type: str
+        self,
+        view: ChannelView,
+        document: Once[bytes] | Once[list[bytes]],
+        suffix: str,
+        content_type: str,
     ) -> None:
         """One of the view's documents, made once (on the index threads, on first request)
         and then served as bytes; a matching ``If-None-Match`` needs no bytes at all."""

@@ -37,20 +37,29 @@ gzip when a client first asks for it.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
-from traitlets import Float, Instance, Integer
+from traitlets import Float, Instance, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from jupyter_repo.repository import changes
 from jupyter_repo.repository.core import Repository
-from jupyter_repo.repository.indexes import conda, journal, publishing, rows, snapshots
+from jupyter_repo.repository.indexes import (
+    conda,
+    journal,
+    publishing,
+    rows,
+    snapshot_files,
+    snapshots,
+)
 from jupyter_repo.repository.indexes.channeldata import ChanneldataCache
 from jupyter_repo.repository.indexes.journal import IndexKey
 from jupyter_repo.repository.indexes.snapshots import ChannelView, Snapshot
@@ -60,6 +69,11 @@ from jupyter_repo.repository.indexes.snapshots import ChannelView, Snapshot
 class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     snapshot: Snapshot | None = None
+    #: Whether a saved snapshot was looked for (once per process and index).
+    looked_for_saved: bool = False
+    #: The revision last saved to (or loaded from) disk, and when it was saved.
+    saved_revision: int | None = None
+    saved_at: float = 0.0
     views: OrderedDict[tuple[int, frozenset[int]], ChannelView] = field(default_factory=OrderedDict)
     refresh_queued: bool = False
     pending: publishing.Pending = field(default_factory=publishing.Pending)
@@ -96,6 +110,22 @@ class ChannelIndexes(LoggingConfigurable):
         "requests that follow each, go first, and skips revisions replaced meanwhile.",
     ).tag(config=True)
     build_threads = Integer(2, help="Threads that build indexes.").tag(config=True)
+    snapshot_dir = Unicode(
+        help="Folder where large snapshots are saved, so that a restarted process serves "
+        "them at once and catches up from the change log (default: cache/indexes in "
+        "Repository.data_dir; empty string: never saved). A cache: it is checked against "
+        "the database before use."
+    ).tag(config=True)
+    snapshot_min_bytes = Integer(
+        32 << 20,
+        help="Snapshots smaller than this are not saved (they build from the database in "
+        "well under a second).",
+    ).tag(config=True)
+    snapshot_save_interval = Float(
+        300.0,
+        help="Seconds between saves of a large snapshot that keeps changing (it is also "
+        "saved after a build from scratch and at shutdown).",
+    ).tag(config=True)
 
     repository = Instance(Repository)
 
@@ -107,6 +137,12 @@ class ChannelIndexes(LoggingConfigurable):
             self.build_threads, thread_name_prefix="jupyter-repo-index"
         )
         self._channeldata = ChanneldataCache()
+        self._saver = ThreadPoolExecutor(1, thread_name_prefix="jupyter-repo-index-save")
+
+    @default("snapshot_dir")
+    def _default_snapshot_dir(self) -> str:
+        data_dir = self.repository.data_dir if self.repository is not None else ""
+        return os.path.join(data_dir, "cache", "indexes") if data_dir else ""
 
     # -- entries ---------------------------------------------------------------------------
 
@@ -144,12 +180,18 @@ class ChannelIndexes(LoggingConfigurable):
             snapshot = entry.snapshot
             if revision is not None and snapshot is not None and snapshot.revision >= revision:
                 return snapshot
+            if snapshot is None and not entry.looked_for_saved:
+                entry.looked_for_saved = True
+                snapshot = self._load_saved(key, entry)
             built = self._build(key, snapshot)
             if built is not None:
                 snapshot = entry.snapshot = built.snapshot
                 entry.views.clear()
                 if entry.pending.add(built):
                     self.executor.submit(self._store, key, entry)
+                self._save_later(entry, snapshot, now=built.complete)
+            elif entry.snapshot is None:  # the saved snapshot is current
+                entry.snapshot = snapshot
         self._evict(keep=key)
         assert snapshot is not None
         return snapshot
@@ -240,6 +282,81 @@ class ChannelIndexes(LoggingConfigurable):
                     del self._entries[key]
                     total -= size
 
+    # -- saved snapshots -------------------------------------------------------------------
+
+    def _load_saved(self, key: IndexKey, entry: _Entry) -> Snapshot | None:
+        if not self.snapshot_dir:
+            return None
+        started = time.perf_counter()
+        found = snapshot_files.load(Path(self.snapshot_dir), key)
+        if found is None:
+            return None
+        index_id, revision, changed_at_ms, segments = found
+        by_key = {segment.package_key: segment for segment in segments}
+        snapshot = snapshots.make_snapshot(
+            key,
+            index_id,
+            revision,
+            changed_at_ms,
+            by_key,
+            sum(segment.nbytes for segment in segments),
+            self._compression(),
+        )
+        entry.saved_revision, entry.saved_at = revision, time.monotonic()
+        self.log.info(
+            "read the saved snapshot of %s at revision %s (%s names) in %.1f s",
+            key,
+            revision,
+            len(segments),
+            time.perf_counter() - started,
+        )
+        return snapshot
+
+    def _save_later(self, entry: _Entry, snapshot: Snapshot, *, now: bool) -> None:
+        """Save a large snapshot in the background: after a build from scratch, else at
+        most every ``snapshot_save_interval`` seconds."""
+        if not self.snapshot_dir or snapshot.segments_nbytes < self.snapshot_min_bytes:
+            return
+        if not now and time.monotonic() - entry.saved_at < self.snapshot_save_interval:
+            return
+        entry.saved_at = time.monotonic()
+        self._saver.submit(self._save, entry, snapshot)
+
+    def _save(self, entry: _Entry, snapshot: Snapshot) -> None:
+        if snapshot.index_id is None or entry.saved_revision == snapshot.revision:
+            return
+        try:
+            started = time.perf_counter()
+            snapshot_files.save(
+                Path(self.snapshot_dir),
+                snapshot.key,
+                snapshot.index_id,
+                snapshot.revision,
+                snapshot.changed_at_ms,
+                [snapshot.segments[name] for name in snapshot.order],
+            )
+        except OSError:
+            self.log.exception("saving the snapshot of %s failed", snapshot.key)
+            return
+        entry.saved_revision = snapshot.revision
+        self.log.info(
+            "saved the snapshot of %s at revision %s in %.1f s",
+            snapshot.key,
+            snapshot.revision,
+            time.perf_counter() - started,
+        )
+
+    def save_all(self) -> None:
+        """Save every large snapshot changed since it was last saved (blocking; at shutdown)."""
+        if not self.snapshot_dir:
+            return
+        with self._entries_lock:
+            entries = list(self._entries.values())
+        for entry in entries:
+            snapshot = entry.snapshot
+            if snapshot is not None and snapshot.segments_nbytes >= self.snapshot_min_bytes:
+                self._save(entry, snapshot)
+
     # -- keeping current -------------------------------------------------------------------
 
     def on_changes(self, found: set[changes.Change]) -> None:
@@ -291,3 +408,5 @@ class ChannelIndexes(LoggingConfigurable):
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self._saver.shutdown(wait=True, cancel_futures=True)
+        self.save_all()

@@ -18,16 +18,19 @@ import hashlib
 import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
-from jupyter_repo.repository.indexes import shards
+from jupyter_repo.repository.indexes import shards, zstd_frames
 
 #: Bumped whenever the serialisation changes, so that ETags of old documents never match
 #: and stored records (``CondaRecord.format``) are made again.
 RECORD_FORMAT = 2
 FORMAT_VERSION = b"jr-repodata-%d" % RECORD_FORMAT
+#: Bumped whenever the documents' layout changes (not the records): part of every ETag.
+#: 2: separators between the units of a document (see ``Units``).
+LAYOUT_VERSION = b"layout-2"
 #: Keys of ``File.attrs`` never part of a record: ``run_exports`` is ours (from
 #: ``info/run_exports.json``; it has a document of its own), the others are the
 #: ``info/index.json`` keys conda-index leaves out of repodata.
@@ -234,7 +237,9 @@ def make_segment(
 
 def view_etag(subdir: str, segments: Iterable[Segment]) -> str:
     """A strong validator of the documents made from ``segments`` (content-derived)."""
-    digest = hashlib.blake2b(FORMAT_VERSION + b"\0" + subdir.encode(), digest_size=16)
+    digest = hashlib.blake2b(
+        FORMAT_VERSION + b"\0" + LAYOUT_VERSION + b"\0" + subdir.encode(), digest_size=16
+    )
     digest.update(b"".join(segment.fingerprint for segment in segments))
     return digest.hexdigest()
 
@@ -257,6 +262,12 @@ class Block:
     packages: bytes
     packages_conda: bytes
     removed: bytes
+    #: Compressed parts, made when first needed: ``(attribute, level)`` -> zstd blocks.
+    frames: dict[tuple[str, int], bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def frames_nbytes(self) -> int:
+        return sum(len(made) for made in list(self.frames.values()))
 
 
 def ends_block(package_key: str) -> bool:
@@ -288,29 +299,77 @@ def blocks(
     return result
 
 
-def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
-    """``repodata.json`` as pieces whose concatenation is the document.
+@dataclass(frozen=True)
+class Units:
+    """``repodata.json`` as units: fixed text and the blocks' bytes, in document order.
+
+    Between two units goes a separator (:mod:`zstd_frames`): whitespace, or a comma and
+    whitespace between two blocks of one section. The plain document is the units with the
+    separators' text between them; ``repodata.json.zst`` is one zstd frame of the units
+    compressed one by one, so a change recompresses only the blocks it touched.
+    """
+
+    data: list[bytes]
+    #: Before each unit but the first: whether its separator carries a comma.
+    commas: list[bool]
+    #: Where each unit comes from: ``(block, attribute)``, or ``None`` for fixed text.
+    sources: list[tuple[Block, str] | None]
+
+    def plain(self) -> list[bytes]:
+        """The document as pieces whose concatenation is ``repodata.json``."""
+        return zstd_frames.plain(self.data, [_separator_text(comma) for comma in self.commas])
+
+    def compressed(self, level: int) -> list[bytes]:
+        """The units' compressed blocks (a block's are made once and kept on the block)."""
+        result = []
+        for data, source in zip(self.data, self.sources, strict=True):
+            if source is None:
+                result.append(zstd_frames.compress_piece(data, level))
+                continue
+            block, attribute = source
+            made = block.frames.get((attribute, level))
+            if made is None:
+                made = block.frames[(attribute, level)] = zstd_frames.compress_piece(data, level)
+            result.append(made)
+        return result
+
+
+def _separator_text(comma: bool) -> bytes:
+    return zstd_frames.COMMA_SEPARATOR_TEXT if comma else zstd_frames.SEPARATOR_TEXT
+
+
+def units(subdir: str, parts: Sequence[Block]) -> Units:
+    """The units of ``repodata.json`` (see :class:`Units`).
 
     Every member was made by ``json.dumps``, so the document is valid JSON whatever the
     records hold; records of one name stay together and file names are unique per subdir.
     """
     header = json.dumps({"subdir": subdir}, separators=(",", ":")).encode()
-    result = [b'{"info":' + header + b',"packages":{']
-    for attribute, middle in (
+    data: list[bytes] = [b'{"info":' + header + b',"packages":{']
+    commas: list[bool] = []
+    sources: list[tuple[Block, str] | None] = [None]
+    for attribute, closing in (
         ("packages", b'},"packages.conda":{'),
         ("packages_conda", b'},"removed":['),
         ("removed", b'],"repodata_version":1}'),
     ):
         first = True
         for block in parts:
-            data = getattr(block, attribute)
-            if data:
-                if not first:
-                    result.append(b",")
-                result.append(data)
+            value = getattr(block, attribute)
+            if value:
+                data.append(value)
+                commas.append(not first)
+                sources.append((block, attribute))
                 first = False
-        result.append(middle)
-    return result
+        data.append(closing)
+        commas.append(False)
+        sources.append(None)
+    return Units(data, commas, sources)
+
+
+def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:
+    """``repodata.json`` as pieces whose concatenation is the document."""
+    return units(subdir, parts).plain()
 
 
 def run_exports_document(subdir: str, segments: Iterable[Segment]) -> bytes:

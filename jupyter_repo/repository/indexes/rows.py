@@ -123,6 +123,7 @@ def read(session: Session, key: IndexKey, previous: Built | None) -> IndexRead |
         or index_id is None
         or previous.index_id != index_id
         or previous.revision < pruned
+        or previous.revision > revision  # a saved snapshot newer than the database
     ):
         rows = [_file_row(row) for row in connection.execute(statements["all_rows"], where)]
         return IndexRead(index_id, revision, changed_at, rows, None)

@@ -16,9 +16,9 @@ import threading
 import zlib
 from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from jupyter_repo.repository.indexes import conda, shards
+from jupyter_repo.repository.indexes import conda, shards, zstd_frames
 from jupyter_repo.repository.indexes.journal import IndexKey
 from jupyter_repo.repository.indexes.rows import IndexRead
 
@@ -27,23 +27,24 @@ if sys.version_info >= (3, 14):
 else:
     from backports import zstd
 
+T = TypeVar("T", bytes, list[bytes])
 ShardUpdate = tuple[str, bytes] | None  # (sha256, bytes) of a name's shard; None: name gone
 Compression = Mapping[Any, int]
 
 
-class Once:
+class Once(Generic[T]):
     """A value computed on first use, by one thread, then shared (blocking)."""
 
-    def __init__(self, compute: Callable[[], bytes]) -> None:
-        self._compute: Callable[[], bytes] | None = compute
-        self._value: bytes | None = None
+    def __init__(self, compute: Callable[[], T]) -> None:
+        self._compute: Callable[[], T] | None = compute
+        self._value: T | None = None
         self._lock = threading.Lock()
 
     @property
-    def ready(self) -> bytes | None:
+    def ready(self) -> T | None:
         return self._value
 
-    def get(self) -> bytes:
+    def get(self) -> T:
         if self._value is None:
             with self._lock:
                 if self._value is None:
@@ -62,10 +63,25 @@ def compression_options(level: int, threads: int) -> dict[Any, int]:
 
 
 def compress(pieces: Sequence[bytes], options: Compression) -> bytes:
+    """One zstd frame of the pieces joined, compressed as a whole."""
     compressor = zstd.ZstdCompressor(options=dict(options))
     parts = [compressor.compress(piece) for piece in pieces]
     parts.append(compressor.flush())
     return b"".join(parts)
+
+
+def compress_units(units: conda.Units, size: int, options: Compression) -> list[bytes]:
+    """``repodata.json.zst`` as pieces of one frame: each unit compressed alone, a block's
+    units once for all the snapshots that keep the block (see :mod:`zstd_frames`)."""
+    try:
+        log = zstd_frames.window_log(max(len(unit) for unit in units.data))
+    except ValueError:  # a unit larger than a decoder's default window: compress it whole
+        return [compress(units.plain(), options)]
+    level = options.get(zstd.CompressionParameter.compression_level, 3)
+    separators = [
+        zstd_frames.COMMA_SEPARATOR if comma else zstd_frames.SEPARATOR for comma in units.commas
+    ]
+    return zstd_frames.frame(units.compressed(level), separators, size, log)
 
 
 #: zlib level of ``repodata.json``'s gzip (for clients without zstd). Level 1 compresses a
@@ -101,12 +117,13 @@ class ChannelView:
     ) -> None:
         self.etag = conda.view_etag(subdir, segments)
         self.blocks = conda.blocks(segments, reusable, changed)
-        self.pieces = conda.pieces(subdir, self.blocks)
+        units = conda.units(subdir, self.blocks)
+        self.pieces = units.plain()
         self.size = sum(len(piece) for piece in self.pieces)
         self.changed_at_ms = changed_at_ms
         entries = [segment.shard_entry for segment in segments]
         self.shard_index = Once(lambda: shards.encode_index(subdir, entries))
-        self.zst = Once(lambda: compress(self.pieces, compression))
+        self.zst = Once(lambda: compress_units(units, self.size, compression))
         self.gzip = Once(lambda: gzip_compress(self.pieces, GZIP_LEVEL))
         self.run_exports = Once(lambda: conda.run_exports_document(subdir, segments))
 
@@ -117,8 +134,12 @@ class ChannelView:
 
     @property
     def nbytes(self) -> int:
-        made = (self.shard_index.ready, self.zst.ready, self.gzip.ready, self.run_exports.ready)
-        return self.size + sum(len(item or b"") for item in made)
+        """Bytes this view holds besides its blocks' (which snapshots share)."""
+        made = (self.shard_index.ready, self.gzip.ready, self.run_exports.ready)
+        zst = self.zst.ready
+        # The zst's block parts are kept on the blocks; count them with the plain text.
+        frames = sum(block.frames_nbytes for block in self.blocks) if zst is not None else 0
+        return self.size + frames + sum(len(item or b"") for item in made)
 
 
 @dataclass
@@ -200,25 +221,47 @@ def assemble(
             updates[package_key] = (segment.shard_sha256, segment.shard)
         else:
             updates[package_key] = None
+    snapshot = make_snapshot(
+        key,
+        read.index_id,
+        read.revision,
+        read.changed_at_ms,
+        segments,
+        segments_nbytes,
+        compression,
+        base=base,
+        changed=frozenset(updates),
+    )
+    return Assembled(snapshot, updates, made, complete=base is None)
+
+
+def make_snapshot(
+    key: IndexKey,
+    index_id: int | None,
+    revision: int,
+    changed_at_ms: int,
+    segments: dict[str, conda.Segment],
+    segments_nbytes: int,
+    compression: Compression,
+    *,
+    base: Snapshot | None = None,
+    changed: Set[str] = frozenset(),
+) -> Snapshot:
+    """A snapshot of ``segments``; the blocks of ``base`` whose names did not change are
+    reused (with their compressed parts)."""
     order = tuple(sorted(segments))
     public = [segments[name] for name in order if segments[name].public]
     reusable = {block.keys: block for block in base.public.blocks} if base is not None else None
-    snapshot = Snapshot(
+    return Snapshot(
         key=key,
-        index_id=read.index_id,
-        revision=read.revision,
-        changed_at_ms=read.changed_at_ms,
+        index_id=index_id,
+        revision=revision,
+        changed_at_ms=changed_at_ms,
         segments=segments,
         order=order,
         public=ChannelView(
-            key.subdir,
-            public,
-            read.changed_at_ms,
-            compression,
-            reusable=reusable,
-            changed=frozenset(updates),
+            key.subdir, public, changed_at_ms, compression, reusable=reusable, changed=changed
         ),
         private_ids=frozenset(s.package_id for s in segments.values() if not s.public),
         segments_nbytes=segments_nbytes,
     )
-    return Assembled(snapshot, updates, made, complete=base is None)
