@@ -212,6 +212,24 @@ def load(data_dir: Path, files: int, *, owner: str = "bench", seed: int = 1) -> 
         repo.close()
 
 
+def reopen(data_dir: Path, files: int, *, owner: str = "bench") -> Loaded:
+    """A channel ``load`` made earlier in ``data_dir`` (kept with ``--keep``), with a new token:
+    for re-running a benchmark without loading again."""
+    repo = Repository(data_dir=str(data_dir))
+    try:
+        user = repo.call(
+            lambda s: accounts.password_actor(accounts.get_user(s, owner)), write=False
+        )
+        _row, token = repo.call(
+            tokens.create_token, user, name="bench-again", scopes=["all"], write=True
+        )
+    finally:
+        repo.close()
+    count = max(1, files // FILES_PER_PACKAGE)
+    linux = [f"bpkg-{index:05d}" for index in range(count) if index % 3 != 2]
+    return Loaded(owner, token, linux, files)
+
+
 def bulk_packages(
     repo: Repository,
     owner_id: int,

@@ -54,10 +54,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Client:
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, timeout: float = 120) -> None:
         parts = urlsplit(base)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        self.timeout = timeout
+        self.connection = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
 
     def request(
         self, method: str, path: str, body: object = None, headers: dict[str, str] | None = None
@@ -70,7 +71,9 @@ class Client:
                 return response.status, {k.lower(): v for k, v in response.getheaders()}, data
             except (http.client.HTTPException, ConnectionError):
                 self.connection.close()
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
+                self.connection = http.client.HTTPConnection(
+                    self.host, self.port, timeout=self.timeout
+                )
                 if attempt:
                     raise
         raise AssertionError("unreachable")
@@ -91,7 +94,7 @@ class Server:
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Server:
+    def start(self, wait: bool = True) -> Server:
         env = {
             **os.environ,
             "JUPYTER_CONFIG_DIR": str(self.data_dir / "config"),
@@ -112,6 +115,8 @@ class Server:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        if not wait:
+            return self
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -129,7 +134,7 @@ class Server:
         if self.process is not None:
             self.process.terminate()
             try:
-                self.process.wait(20)
+                self.process.wait(60)  # a large snapshot is saved at shutdown
             except subprocess.TimeoutExpired:
                 self.process.kill()
             self.process = None

@@ -121,6 +121,7 @@ class ImportApp(RepoCommand):
         **repository_aliases,
         "namespace": "ImportApp.namespace",
         "org-owner": "ImportApp.org_owner",
+        "inspect-processes": "ImportApp.inspect_processes",
     }
     flags = {
         **RepoCommand.flags,
@@ -139,6 +140,12 @@ class ImportApp(RepoCommand):
     max_files = Int(100_000, help="Refuse a bundle that lists more files than this.").tag(
         config=True
     )
+    inspect_processes = Int(
+        -1,
+        help="Processes that inspect the bundle's files beside the import (0: none, inspect "
+        "in the import's own process; -1: one per core, up to 4, when 200 or more files "
+        "are new).",
+    ).tag(config=True)
     as_json = Bool(False).tag(config=True)
 
     def start(self) -> None:
@@ -156,6 +163,7 @@ class ImportApp(RepoCommand):
                 ImportTarget(self.namespace or None, self.org_owner or None),
                 max_manifest_bytes=self.max_manifest_bytes,
                 max_files=self.max_files,
+                inspect_processes=None if self.inspect_processes < 0 else self.inspect_processes,
                 progress=progress,
             )
         except errors.RepositoryError as error:

@@ -22,17 +22,20 @@ import os
 import re
 import tarfile
 import time
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 from jupyter_repo import bounded_json
+from jupyter_repo.mirroring import bulk
 from jupyter_repo.mirroring.sync import Progress, QuietProgress
 from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.errors import Conflict, InvalidInput
-from jupyter_repo.repository.inspect import Inspection, inspect_file
+from jupyter_repo.repository.inspect import Limits, inspect_file
 from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import blobs, bundles, uploads
 from jupyter_repo.repository.services.bundles import BundleRefused, ImportTarget, StoredBlob
@@ -63,6 +66,8 @@ class ImportResult:
     bytes_verified: int
     bytes_stored: int
     seconds: float
+    #: Seconds per phase (``bulk.Phases``): where an import's time went.
+    phases: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -71,6 +76,7 @@ class ImportResult:
             "bytes_verified": self.bytes_verified,
             "bytes_stored": self.bytes_stored,
             "seconds": round(self.seconds, 3),
+            "phases": {name: round(value, 3) for name, value in self.phases.items()},
         }
 
 
@@ -174,54 +180,74 @@ def import_bundle(
     *,
     max_manifest_bytes: int = MAX_MANIFEST_BYTES,
     max_files: int = MAX_FILES,
+    inspect_processes: int | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Verify every member of the bundle at ``path``, then apply it in one transaction.
 
     Blocking. Raises :class:`BundleRefused` (or the repository's errors, e.g. a
     ``Conflict``) with a message naming the problem; then nothing is stored.
+    ``inspect_processes``: inspection processes (0: inline; ``None``: one per core when
+    the bundle has at least ``bulk.POOL_THRESHOLD`` new files).
     """
     progress = progress or QuietProgress()
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
+    phases = bulk.Phases()
     try:
         # "r:" reads an uncompressed tar only; members are looked up as they come.
         archive = tarfile.open(path, mode="r:")  # noqa: SIM115 - closed below
     except (tarfile.TarError, OSError) as error:
         raise BundleRefused(f"{path} is not a bundle (an uncompressed tar): {error}") from None
     stored: dict[str, StoredBlob] = {}
-    spool: Spool | None = None
+    inspections: dict[tuple[str, str, str], bundles.Inspected] = {}
+    durable = bulk.DurableWrites(repo.store)
+    queue: _Queue | None = None
     try:
         manifest = _read_manifest(archive, max_manifest_bytes, max_files)
-        plan = repo.read(bundles.plan_import, manifest, target)
+        with phases("plan"):
+            plan = repo.read(bundles.plan_import, manifest, target)
         expected = manifest.digests()
         by_digest: dict[str, list[tuple[str, str, bundles.FileEntry]]] = {}
         for package, release, entry in manifest.files():
             by_digest.setdefault(entry.sha256, []).append((package.name, release.version, entry))
         progress.planned(len(expected), sum(expected.values()))
-        inspections: dict[tuple[str, str, str], Inspection] = {}
+        if inspect_processes is None:
+            big = len(plan.new_digests) >= bulk.POOL_THRESHOLD
+            inspect_processes = bulk.pool_size() if big else 0
+        queue = _Queue(
+            repo,
+            bulk.Inspectors(inspect_processes),
+            manifest.namespace,
+            phases,
+            durable,
+            stored,
+            inspections,
+            chunk_files=CHUNK_FILES if inspect_processes else 1,
+        )
         seen: set[str] = set()
-        verified = stored_bytes = 0
+        verified = 0
         for member in _members(archive):
             digest = _check_member(member, expected, seen)
             seen.add(digest)
+            entries = by_digest[digest]
             if digest not in plan.new_digests:  # here already: verified, never stored
-                _verify_only(archive, member, digest, by_digest[digest][0][2], progress)
+                with phases("read_hash"):
+                    _verify_only(archive, member, digest, entries[0][2], progress)
                 verified += member.size
-                progress.file_done(by_digest[digest][0][2].basename)
+                progress.file_done(entries[0][2].basename)
                 continue
-            spool = repo.store.new_spool(max(expected[digest], 1))
-            _copy_member(archive, member, spool, progress)
-            _verify(spool, digest, expected[digest], by_digest[digest][0][2])
+            with phases("read_hash"):
+                spool = repo.store.new_spool(max(expected[digest], 1))
+                try:
+                    _copy_member(archive, member, spool, progress)
+                    _verify(spool, digest, expected[digest], entries[0][2])
+                except BaseException:
+                    spool.discard()
+                    raise
             verified += spool.size
-            for name, version, entry in by_digest[digest]:
-                key = (bundles.package_key(name), version, entry.basename)
-                inspections[key] = _inspect(repo, spool, manifest.namespace, name, version, entry)
-            blob_id, blob_key = blobs.store_spool(repo.store, spool.path)
-            stored[digest] = StoredBlob(blob_id, blob_key, spool.size, spool.md5, digest)
-            stored_bytes += spool.size
-            spool.discard()
-            spool = None
-            progress.file_done(by_digest[digest][0][2].basename)
+            queue.add(_Pending(spool, digest, entries))
+            progress.file_done(entries[0][2].basename)
+        queue.finish()
         missing = sorted(set(expected) - seen)
         if missing:
             names = [by_digest[digest][0][2].basename for digest in missing]
@@ -230,16 +256,157 @@ def import_bundle(
                 f"not hold ({', '.join(names[:3])}{', …' if len(names) > 3 else ''}); "
                 "nothing was imported."
             )
-        report = repo.write(bundles.apply_import, repo, manifest, target, stored, inspections)
+        with phases("sync"):
+            durable.wait()
+        with phases("database"):
+            report = repo.write(bundles.apply_import, repo, manifest, target, stored, inspections)
+        phases.add("main_cpu", time.process_time() - cpu_started)  # all its threads
     except BaseException:
-        if spool is not None:
-            spool.discard()
+        if queue is not None:
+            queue.close()
         for blob in stored.values():
             repo.store.delete(blob.key)
         raise
     finally:
+        if queue is not None:
+            queue.close()
         archive.close()
-    return ImportResult(report, len(seen), verified, stored_bytes, time.monotonic() - started)
+    return ImportResult(
+        report,
+        len(seen),
+        verified,
+        sum(blob.size for blob in stored.values()),
+        time.monotonic() - started,
+        phases.seconds,
+    )
+
+
+#: Files per inspection task (one pickling round trip each) and tasks in flight: bounds
+#: the spools waiting on disk to CHUNK_FILES * (IN_FLIGHT + 1).
+CHUNK_FILES = 32
+IN_FLIGHT = 4
+
+
+@dataclass
+class _Pending:
+    """A verified member in its spool, waiting for its inspection."""
+
+    spool: Spool
+    digest: str
+    entries: list[tuple[str, str, bundles.FileEntry]]
+
+
+class _Queue:
+    """Verified members, inspected in chunks (inline or by ``bulk.Inspectors``), then moved
+    into the store in order; at most ``IN_FLIGHT`` chunks wait for their inspection."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        inspectors: bulk.Inspectors,
+        owner: str,
+        phases: bulk.Phases,
+        durable: bulk.DurableWrites,
+        stored: dict[str, StoredBlob],
+        inspections: dict[tuple[str, str, str], bundles.Inspected],
+        *,
+        chunk_files: int,
+    ) -> None:
+        self.repo = repo
+        self.inspectors = inspectors
+        self.owner = owner
+        self.limits = repo.limits
+        self.phases = phases
+        self.durable = durable
+        self.stored = stored
+        self.inspections = inspections
+        self.chunk_files = chunk_files
+        self.open: list[_Pending] = []
+        self.in_flight: deque[tuple[list[_Pending], Future[_Inspected]]] = deque()
+
+    def add(self, item: _Pending) -> None:
+        self.open.append(item)
+        if len(self.open) >= self.chunk_files:
+            self._submit()
+        while len(self.in_flight) > IN_FLIGHT or (self.in_flight and self.in_flight[0][1].done()):
+            self._store(*self.in_flight.popleft())
+
+    def finish(self) -> None:
+        if self.open:
+            self._submit()
+        while self.in_flight:
+            self._store(*self.in_flight.popleft())
+
+    def close(self) -> None:
+        """Stop the inspectors; delete every spool not yet stored."""
+        self.inspectors.close()
+        for item in self.open:
+            item.spool.discard()
+        for chunk, _future in self.in_flight:
+            for item in chunk:
+                item.spool.discard()
+        self.open, self.in_flight = [], deque()
+
+    def _submit(self) -> None:
+        chunk, self.open = self.open, []
+        work = [(item.spool.path, item.entries) for item in chunk]
+        with self.phases("inspect_submit"):
+            future = self.inspectors.submit(_inspect_chunk, work, self.owner, self.limits)
+        self.in_flight.append((chunk, future))
+
+    def _store(self, chunk: list[_Pending], future: Future[_Inspected]) -> None:
+        """Collect a chunk's inspections, move its spools into the store (durable later)."""
+        try:
+            with self.phases("inspect_wait"):
+                results, cpu = future.result()
+            # In the pool, inspection is CPU beside this process's; inline, part of it.
+            self.phases.add("inspect_cpu" if self.inspectors.pooled else "inspect_cpu_inline", cpu)
+            self.inspections.update(results)
+            with self.phases("store"):
+                for item in chunk:
+                    spool = item.spool
+                    blob_id, blob_key = blobs.store_spool(self.repo.store, spool.path)
+                    self.stored[item.digest] = StoredBlob(
+                        blob_id, blob_key, spool.size, spool.md5, item.digest
+                    )
+                    self.durable.add(blob_key)
+        finally:
+            for item in chunk:
+                item.spool.discard()
+
+
+#: What an inspection task returns: the inspections by (package key, version, basename),
+#: and the CPU seconds it used (phases report them: the pool's work is not the caller's).
+_Inspected = tuple[list[tuple[tuple[str, str, str], bundles.Inspected]], float]
+
+
+def _inspect_chunk(
+    work: list[tuple[Path, list[tuple[str, str, bundles.FileEntry]]]],
+    owner: str,
+    limits: Limits,
+) -> _Inspected:
+    started = time.thread_time()
+    results = [
+        item for path, entries in work for item in _inspect_all(path, owner, entries, limits)
+    ]
+    return results, time.thread_time() - started
+
+
+def _inspect_all(
+    path: Path,
+    owner: str,
+    entries: list[tuple[str, str, bundles.FileEntry]],
+    limits: Limits,
+) -> list[tuple[tuple[str, str, str], bundles.Inspected]]:
+    """Inspect the verified bytes like an upload, once per manifest entry naming them (in
+    an inspection process, or inline)."""
+    return [
+        (
+            (bundles.package_key(name), version, entry.basename),
+            _inspect(path, owner, name, version, entry, limits),
+        )
+        for name, version, entry in entries
+    ]
 
 
 def _members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:
@@ -314,7 +481,7 @@ def _copy_member(
     while chunk := reader.read(CHUNK):
         spool.write(chunk)
         progress.advanced(len(chunk))
-    spool.finish()
+    spool.finish(sync=False)  # made durable with the batch (bulk.DurableWrites)
 
 
 def _verify_only(
@@ -350,15 +517,15 @@ def _verify(spool: Spool, digest: str, size: int, entry: bundles.FileEntry) -> N
 
 
 def _inspect(
-    repo: Repository,
-    spool: Spool,
+    path: Path,
     owner: str,
     package: str,
     version: str,
     entry: bundles.FileEntry,
-) -> Inspection:
+    limits: Limits,
+) -> bundles.Inspected:
     """Inspect the verified bytes like an upload: the rows say what the file says."""
     target = uploads.parse_target(owner, package, version, entry.basename, entry.distribution_type)
-    inspection = inspect_file(spool.path, target.distribution_type, target.filename, repo.limits)
+    inspection = inspect_file(path, target.distribution_type, target.filename, limits)
     uploads.check_agreement(target, inspection)
-    return inspection
+    return target, inspection

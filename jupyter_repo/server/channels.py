@@ -131,9 +131,13 @@ class IndexHandler(BaseHandler):
         self.set_header("Content-Type", content_type)
         self.set_header("Content-Length", str(sum(len(piece) for piece in pieces)))
         if self.request.method != "HEAD":
-            for piece in pieces:
+            pending = 0
+            for piece in pieces:  # a document's pieces can be one per package name
                 self.write(piece)
-                self.flush()
+                pending += len(piece)
+                if pending >= FLUSH_BYTES:
+                    self.flush()
+                    pending = 0
         self.finish()
 
     def wants_gzip(self) -> bool:
@@ -233,6 +237,9 @@ class _ChannelHandler(IndexHandler):
             cache_control=self.cache_control(),
         )
 
+
+#: Bytes of pieces handed to the connection at a time when sending a document in pieces.
+FLUSH_BYTES = 1 << 20
 
 #: The documents :func:`revalidation_answer` may answer for, with the suffix their ETag carries.
 DOCUMENT_SUFFIXES = {

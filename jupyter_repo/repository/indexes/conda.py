@@ -258,12 +258,28 @@ BLOCK_MASK = 0x1F
 
 @dataclass(frozen=True)
 class Block:
+    """Consecutive segments, the unit a change re-joins and recompresses.
+
+    A block refers to its segments' bytes rather than holding a joined copy: a million-record
+    subdir would otherwise be in memory twice.
+    """
+
     keys: tuple[str, ...]
-    packages: bytes
-    packages_conda: bytes
-    removed: bytes
+    segments: tuple[Segment, ...] = field(compare=False, repr=False)
     #: Compressed parts, made when first needed: ``(attribute, level)`` -> zstd blocks.
     frames: dict[tuple[str, int], bytes] = field(default_factory=dict, compare=False, repr=False)
+
+    def members(self, attribute: str) -> list[bytes]:
+        """The block's part of one section (``packages``, ``packages_conda``, ``removed``):
+        the segments' non-empty members with commas between, as pieces."""
+        result: list[bytes] = []
+        for segment in self.segments:
+            value = getattr(segment, attribute)
+            if value:
+                if result:
+                    result.append(b",")
+                result.append(value)
+        return result
 
     @property
     def frames_nbytes(self) -> int:
@@ -288,20 +304,20 @@ def blocks(
             keys = tuple(item.package_key for item in current)
             previous = reusable.get(keys) if reusable is not None else None
             if previous is None or not changed.isdisjoint(keys):
-                previous = Block(
-                    keys,
-                    b",".join(item.packages for item in current if item.packages),
-                    b",".join(item.packages_conda for item in current if item.packages_conda),
-                    b",".join(item.removed for item in current if item.removed),
-                )
+                previous = make_block(current)
             result.append(previous)
             current = []
     return result
 
 
+def make_block(segments: Sequence[Segment]) -> Block:
+    """One block of consecutive segments."""
+    return Block(tuple(item.package_key for item in segments), tuple(segments))
+
+
 @dataclass(frozen=True)
 class Units:
-    """``repodata.json`` as units: fixed text and the blocks' bytes, in document order.
+    """``repodata.json`` as units: fixed text and the blocks' parts, in document order.
 
     Between two units goes a separator (:mod:`zstd_frames`): whitespace, or a comma and
     whitespace between two blocks of one section. The plain document is the units with the
@@ -309,7 +325,8 @@ class Units:
     compressed one by one, so a change recompresses only the blocks it touched.
     """
 
-    data: list[bytes]
+    #: Each unit as pieces (a block's part is its segments' members, never joined).
+    data: list[list[bytes]]
     #: Before each unit but the first: whether its separator carries a comma.
     commas: list[bool]
     #: Where each unit comes from: ``(block, attribute)``, or ``None`` for fixed text.
@@ -317,7 +334,14 @@ class Units:
 
     def plain(self) -> list[bytes]:
         """The document as pieces whose concatenation is ``repodata.json``."""
-        return zstd_frames.plain(self.data, [_separator_text(comma) for comma in self.commas])
+        result: list[bytes] = list(self.data[0])
+        for comma, unit in zip(self.commas, self.data[1:], strict=True):
+            result.append(_separator_text(comma))
+            result.extend(unit)
+        return result
+
+    def largest(self) -> int:
+        return max(sum(len(piece) for piece in unit) for unit in self.data)
 
     def compressed(self, level: int) -> list[bytes]:
         """The units' compressed blocks (a block's are made once and kept on the block)."""
@@ -345,7 +369,7 @@ def units(subdir: str, parts: Sequence[Block]) -> Units:
     records hold; records of one name stay together and file names are unique per subdir.
     """
     header = json.dumps({"subdir": subdir}, separators=(",", ":")).encode()
-    data: list[bytes] = [b'{"info":' + header + b',"packages":{']
+    data: list[list[bytes]] = [[b'{"info":' + header + b',"packages":{']]
     commas: list[bool] = []
     sources: list[tuple[Block, str] | None] = [None]
     for attribute, closing in (
@@ -355,13 +379,13 @@ def units(subdir: str, parts: Sequence[Block]) -> Units:
     ):
         first = True
         for block in parts:
-            value = getattr(block, attribute)
-            if value:
-                data.append(value)
+            members = block.members(attribute)
+            if members:
+                data.append(members)
                 commas.append(not first)
                 sources.append((block, attribute))
                 first = False
-        data.append(closing)
+        data.append([closing])
         commas.append(False)
         sources.append(None)
     return Units(data, commas, sources)

@@ -74,7 +74,7 @@ def compress_units(units: conda.Units, size: int, options: Compression) -> list[
     """``repodata.json.zst`` as pieces of one frame: each unit compressed alone, a block's
     units once for all the snapshots that keep the block (see :mod:`zstd_frames`)."""
     try:
-        log = zstd_frames.window_log(max(len(unit) for unit in units.data))
+        log = zstd_frames.window_log(units.largest())
     except ValueError:  # a unit larger than a decoder's default window: compress it whole
         return [compress(units.plain(), options)]
     level = options.get(zstd.CompressionParameter.compression_level, 3)
@@ -114,9 +114,14 @@ class ChannelView:
         *,
         reusable: Mapping[tuple[str, ...], conda.Block] | None = None,
         changed: Set[str] = frozenset(),
+        blocks: list[conda.Block] | None = None,
+        positions: dict[str, tuple[int, int]] | None = None,
     ) -> None:
+        self.subdir = subdir
+        self.segments = segments
         self.etag = conda.view_etag(subdir, segments)
-        self.blocks = conda.blocks(segments, reusable, changed)
+        self.blocks = conda.blocks(segments, reusable, changed) if blocks is None else blocks
+        self._positions = positions
         units = conda.units(subdir, self.blocks)
         self.pieces = units.plain()
         self.size = sum(len(piece) for piece in self.pieces)
@@ -126,6 +131,50 @@ class ChannelView:
         self.zst = Once(lambda: compress_units(units, self.size, compression))
         self.gzip = Once(lambda: gzip_compress(self.pieces, GZIP_LEVEL))
         self.run_exports = Once(lambda: conda.run_exports_document(subdir, segments))
+
+    def positions(self) -> dict[str, tuple[int, int]]:
+        """Where each name is: ``(index in segments, index in blocks)`` (made once, shared by
+        the views that keep the same names)."""
+        if self._positions is None:
+            table: dict[str, tuple[int, int]] = {}
+            index = 0
+            for block_index, block in enumerate(self.blocks):
+                for key in block.keys:
+                    table[key] = (index, block_index)
+                    index += 1
+            self._positions = table
+        return self._positions
+
+    def replaced(
+        self,
+        segments: Mapping[str, conda.Segment],
+        changed: Set[str],
+        changed_at_ms: int,
+        compression: Compression,
+    ) -> ChannelView:
+        """This view with the segments of ``changed`` (names it holds, still public)
+        replaced: the same order and block boundaries, so only their blocks are re-joined
+        and nothing loops over the other names in Python."""
+        positions = self.positions()
+        new_segments = list(self.segments)
+        dirty: set[int] = set()
+        for key in changed:
+            index, block_index = positions[key]
+            new_segments[index] = segments[key]
+            dirty.add(block_index)
+        new_blocks = list(self.blocks)
+        for block_index in dirty:
+            keys = self.blocks[block_index].keys
+            first = positions[keys[0]][0]
+            new_blocks[block_index] = conda.make_block(new_segments[first : first + len(keys)])
+        return ChannelView(
+            self.subdir,
+            new_segments,
+            changed_at_ms,
+            compression,
+            blocks=new_blocks,
+            positions=positions,
+        )
 
     @property
     def document(self) -> bytes:
@@ -249,6 +298,26 @@ def make_snapshot(
 ) -> Snapshot:
     """A snapshot of ``segments``; the blocks of ``base`` whose names did not change are
     reused (with their compressed parts)."""
+    if base is not None and changed and _same_names(base, segments, changed):
+        public_changed = {name for name in changed if segments[name].public}
+        by_shard = None
+        if base._by_shard is not None:
+            by_shard = dict(base._by_shard)
+            for name in changed:
+                by_shard.pop(base.segments[name].shard_sha256, None)
+                by_shard[segments[name].shard_sha256] = segments[name]
+        return Snapshot(
+            key=key,
+            index_id=index_id,
+            revision=revision,
+            changed_at_ms=changed_at_ms,
+            segments=segments,
+            order=base.order,
+            public=base.public.replaced(segments, public_changed, changed_at_ms, compression),
+            private_ids=base.private_ids,
+            segments_nbytes=segments_nbytes,
+            _by_shard=by_shard,
+        )
     order = tuple(sorted(segments))
     public = [segments[name] for name in order if segments[name].public]
     reusable = {block.keys: block for block in base.public.blocks} if base is not None else None
@@ -265,3 +334,15 @@ def make_snapshot(
         private_ids=frozenset(s.package_id for s in segments.values() if not s.public),
         segments_nbytes=segments_nbytes,
     )
+
+
+def _same_names(base: Snapshot, segments: Mapping[str, conda.Segment], changed: Set[str]) -> bool:
+    """Whether only existing names changed, each keeping its package and visibility (the
+    common case: a new build of a package): then order, blocks and rights are unchanged."""
+    for key in changed:
+        old, new = base.segments.get(key), segments.get(key)
+        if old is None or new is None:
+            return False
+        if old.public != new.public or old.package_id != new.package_id:
+            return False
+    return True

@@ -69,10 +69,15 @@ COMMA_SEPARATOR = _separator(b"," + b" " * 8)
 END = struct.pack("<I", _LAST)[:3]
 
 
-def compress_piece(data: bytes, level: int) -> bytes:
-    """The blocks of ``data`` compressed alone (a frame without its header, none flagged last)."""
-    frame = zstd.compress(data, level=level)
-    return _blocks_of(frame)
+def compress_piece(data: bytes | Sequence[bytes], level: int) -> bytes:
+    """The blocks of ``data`` (bytes, or pieces of one text) compressed alone: a frame
+    without its header, none flagged last."""
+    if isinstance(data, bytes):
+        return _blocks_of(zstd.compress(data, level=level))
+    compressor = zstd.ZstdCompressor(level=level)
+    parts = [compressor.compress(piece) for piece in data]
+    parts.append(compressor.flush(zstd.ZstdCompressor.FLUSH_FRAME))
+    return _blocks_of(b"".join(parts))
 
 
 def _blocks_of(frame: bytes) -> bytes:

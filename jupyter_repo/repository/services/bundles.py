@@ -45,6 +45,7 @@ from jupyter_repo.repository.models import (
 from jupyter_repo.repository.permissions import Actor, Level, require_account
 from jupyter_repo.repository.services import (
     accounts,
+    bulk_files,
     labels,
     mirrors,
     packages,
@@ -57,6 +58,10 @@ VERSION = 1
 #: Longest free text kept from a manifest (descriptions are READMEs, often kilobytes).
 MAX_TEXT = 200_000
 HEX = frozenset("0123456789abcdef")
+
+
+#: A verified file's checked names (``uploads.parse_target``) and its inspection.
+Inspected = tuple[uploads.Target, Inspection]
 
 
 class BundleRefused(InvalidInput):
@@ -570,40 +575,53 @@ class ImportReport:
         return dict(self.__dict__)
 
 
-def _existing_file(
-    session: Session, account: Account | None, package: PackageEntry, version: str, entry: FileEntry
-) -> File | None:
-    """The file already here under the same name, or None; a different one is a conflict."""
-    if account is None:
-        return None
-    found = packages.find_package(session, account, package.name)
-    if found is None:
-        return None
-    release = packages.find_release(session, found, version)
-    file = packages.find_file(session, release, entry.basename) if release is not None else None
-    if file is not None and file.sha256 != entry.sha256:
-        raise Conflict(
-            f"The import is refused: {account.login}/{found.name} {version} already has a file "
-            f"{entry.basename} with other contents (sha256 {file.sha256[:12]}…, the bundle's "
-            f"is {entry.sha256[:12]}…). Nothing was imported."
-        )
-    return file
+def _conflict(
+    account: Account, package: Package, version: str, entry: FileEntry, sha256: str
+) -> Conflict:
+    return Conflict(
+        f"The import is refused: {account.login}/{package.name} {version} already has a file "
+        f"{entry.basename} with other contents (sha256 {sha256[:12]}…, the bundle's "
+        f"is {entry.sha256[:12]}…). Nothing was imported."
+    )
+
+
+def _find_packages(session: Session, account: Account, manifest: Manifest) -> dict[str, Package]:
+    """The manifest's packages already here, by PEP 503 key (one query per chunk of names)."""
+    keys = sorted({names.project_key(package.name) for package in manifest.packages})
+    found: dict[str, Package] = {}
+    for part in bulk_files.chunks(keys):
+        for package in session.scalars(
+            select(Package).where(Package.owner_id == account.id, Package.pypi_key.in_(part))
+        ):
+            found[package.pypi_key] = package
+    return found
 
 
 def plan_import(session: Session, manifest: Manifest, target: ImportTarget) -> ImportPlan:
-    """Which files are new, before any byte is read; refuses conflicts and a missing owner."""
+    """Which files are new, before any byte is read; refuses conflicts and a missing owner.
+
+    A fixed number of queries whatever the size of the namespace or the bundle: the
+    bundle's packages, then their files, in chunks.
+    """
     login = target.login(manifest)
     account = accounts.find_account(session, login)
     if account is None and manifest.kind is AccountKind.ORG:
         _org_owner(session, login, target)
+    found = _find_packages(session, account, manifest) if account is not None else {}
+    existing = bulk_files.Existing(session, (package.id for package in found.values()))
     new: set[str] = set()
     counts = [0, 0]
-    for package, release, entry in manifest.files():
-        if _existing_file(session, account, package, release.version, entry) is None:
+    for package_entry, release, entry in manifest.files():
+        package = found.get(names.project_key(package_entry.name))
+        here = existing.find(package.id, release.version, entry.basename) if package else None
+        if here is None:
             new.add(entry.sha256)
             counts[0] += 1
-        else:
-            counts[1] += 1
+            continue
+        if here[1].sha256 != entry.sha256:
+            assert account is not None and package is not None
+            raise _conflict(account, package, release.version, entry, here[1].sha256)
+        counts[1] += 1
     return ImportPlan(login, frozenset(new), counts[0], counts[1])
 
 
@@ -643,57 +661,73 @@ def apply_import(
     manifest: Manifest,
     target: ImportTarget,
     stored: Mapping[str, StoredBlob],
-    inspections: Mapping[tuple[str, str, str], Inspection],
+    inspections: Mapping[tuple[str, str, str], Inspected],
 ) -> ImportReport:
     """Create every row of the bundle in this one transaction (blobs are already stored).
 
     Files already here with the same sha256 are skipped (their missing labels added);
-    a package the bundle marks private becomes private here, none is made public.
+    a package the bundle marks private becomes private here, none is made public. The
+    files are checked and inserted as one batch (``services/bulk_files.py``): the number
+    of statements does not grow with the namespace, nor (beyond chunks) with the bundle.
     """
     report = ImportReport(namespace=target.login(manifest))
     account = _ensure_namespace(session, manifest, target, report)
     actor = Actor(user_id=account.id, login=account.login, is_site_admin=True, cap=Level.ADMIN)
-    blob_rows: dict[str, Blob] = {}
+    found = _find_packages(session, account, manifest)
+    existing = bulk_files.Existing(session, (package.id for package in found.values()))
+    batch = bulk_files.Batch(session, repo, actor, existing)
+    missing: dict[str, PackageEntry] = {}
     for package_entry in manifest.packages:
-        package = packages.find_package(session, account, package_entry.name)
-        if package is None:
-            package = packages.create_package(
-                session,
-                actor,
-                account.login,
-                package_entry.name,
-                public=package_entry.public,
-                attrs=packages.PackageAttrs(
-                    **{name: getattr(package_entry, name) for name in PACKAGE_TEXT},
-                    package_types=package_entry.package_types,
-                    extra=package_entry.attrs,
+        key = names.project_key(package_entry.name)
+        if key not in found:
+            missing.setdefault(key, package_entry)
+    created = packages.new_package_rows(
+        session,
+        actor,
+        account,
+        [
+            (
+                entry.name,
+                entry.public,
+                packages.PackageAttrs(
+                    **{name: getattr(entry, name) for name in PACKAGE_TEXT},
+                    package_types=entry.package_types,
+                    extra=entry.attrs,
                 ),
             )
-            report.created_packages += 1
-        elif package.public and not package_entry.public:
+            for entry in missing.values()
+        ],
+    )
+    found.update((package.pypi_key, package) for package in created)
+    report.created_packages += len(created)
+    planned: dict[tuple[int, str, str], str] = {}
+    for package_entry in manifest.packages:
+        package = found[names.project_key(package_entry.name)]
+        key = names.project_key(package_entry.name)
+        if key not in missing and package.public and not package_entry.public:
             packages.set_visibility(session, actor, account.login, package.name, False)
             report.made_private += 1
         for release_entry in package_entry.releases:
             for entry in release_entry.files:
-                existing = _existing_file(
-                    session, account, package_entry, release_entry.version, entry
-                )
-                if existing is not None:
+                version = release_entry.version
+                here = existing.find(package.id, version, entry.basename)
+                if here is not None:
+                    if here[1].sha256 != entry.sha256:
+                        raise _conflict(account, package, version, entry, here[1].sha256)
                     report.skipped_files += 1
-                    report.labels_added += _add_labels(session, existing, package, entry.labels)
+                    file = session.get(File, here[0])
+                    assert file is not None
+                    report.labels_added += _add_labels(session, file, package, entry.labels)
                     continue
-                _create(
-                    session,
-                    repo,
-                    actor,
-                    package,
-                    release_entry,
-                    entry,
-                    blob_rows,
-                    stored,
-                    inspections,
-                )
-                report.created_files += 1
+                twin = planned.get((package.id, version, entry.basename))
+                if twin is not None:  # listed twice: the same file is one file
+                    if twin != entry.sha256:
+                        raise _conflict(account, package, version, entry, twin)
+                    report.skipped_files += 1
+                    continue
+                planned[(package.id, version, entry.basename)] = entry.sha256
+                batch.add(_new_file(package, release_entry, entry, stored, inspections))
+    report.created_files = batch.register()
     return report
 
 
@@ -705,69 +739,33 @@ def _add_labels(session: Session, file: File, package: Package, wanted: Iterable
     return added
 
 
-def _create(
-    session: Session,
-    repo: Repository,
-    actor: Actor,
+def _new_file(
     package: Package,
     release_entry: ReleaseEntry,
     entry: FileEntry,
-    blob_rows: dict[str, Blob],
     stored: Mapping[str, StoredBlob],
-    inspections: Mapping[tuple[str, str, str], Inspection],
-) -> File:
-    inspection = inspections.get((package_key(package.name), release_entry.version, entry.basename))
+    inspections: Mapping[tuple[str, str, str], Inspected],
+) -> bulk_files.NewFile:
+    inspected = inspections.get((package_key(package.name), release_entry.version, entry.basename))
     bytes_ = stored.get(entry.sha256)
-    if inspection is None or bytes_ is None:
+    if inspected is None or bytes_ is None:
         raise BundleRefused(f"The bundle's file {entry.basename} was not verified; not imported.")
-    blob = blob_rows.get(entry.sha256)
-    if blob is None:
-        blob = Blob(
-            id=bytes_.blob_id,
-            key=bytes_.key,
-            size=bytes_.size,
-            md5=bytes_.md5,
-            sha256=bytes_.sha256,
-        )
-        session.add(blob)
-        session.flush()
-        blob_rows[entry.sha256] = blob
-    file_target = uploads.parse_target(
-        package.owner.login,
-        package.name,
-        release_entry.version,
-        entry.basename,
-        entry.distribution_type,
+    target, inspection = inspected
+    return bulk_files.NewFile(
+        package=package,
+        target=target,
+        inspection=inspection,
+        blob=bulk_files.NewBlob(bytes_.blob_id, bytes_.key, bytes_.size, bytes_.md5, bytes_.sha256),
+        labels=entry.labels,
+        description=entry.description,
+        upload_time=entry.upload_time,
+        yanked_at=entry.yanked_at,
+        yanked_reason=entry.yanked_reason,
+        origin_url=entry.origin_url,
+        release_summary=release_entry.summary,
+        release_description=release_entry.description,
+        release_attrs=dict(release_entry.attrs),
     )
-    for name in entry.labels:
-        found = labels.find_label(session, package.owner, name)
-        if found is not None:
-            labels.check_unlocked(found)
-    file = uploads.register_file(
-        session,
-        repo,
-        actor,
-        package,
-        file_target,
-        blob,
-        inspection,
-        list(entry.labels),
-        entry.description,
-    )
-    release = file.release
-    for name in ("summary", "description"):
-        value = getattr(release_entry, name)
-        if value and not getattr(release, name):
-            setattr(release, name, value[:50_000])
-    if release_entry.attrs and not release.attrs:
-        release.attrs = dict(release_entry.attrs)
-    if entry.upload_time is not None:
-        file.upload_time = entry.upload_time
-    if entry.yanked_at is not None:
-        file.yanked_at = entry.yanked_at
-        file.yanked_reason = entry.yanked_reason or ""
-    file.origin_url = entry.origin_url
-    return file
 
 
 def package_key(name: str) -> str:

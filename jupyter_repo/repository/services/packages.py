@@ -14,7 +14,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from jupyter_repo.repository import changes, names
@@ -137,6 +137,69 @@ def _apply_public_attrs(package: Package, attrs: PackageAttrs) -> None:
         package.package_types = sorted({names.package_type(item) for item in attrs.package_types})
     if attrs.extra:
         package.attrs = {**(package.attrs or {}), **attrs.extra}
+
+
+def new_package_rows(
+    session: Session,
+    actor: Actor,
+    account: Account,
+    wanted: list[tuple[str, bool, PackageAttrs]],
+) -> list[Package]:
+    """Create many packages of ``account`` at once (a bulk import): the rules of
+    :func:`create_package` (write access, valid and unused names, attributes cut to their
+    columns), one executemany, then the new rows read back in one query per chunk."""
+    if not wanted:
+        return []
+    require_account(session, actor, account, Level.WRITE)
+    if account.is_org and account_level(session, actor, account) < Level.ADMIN:
+        # Write-group members get grants per package: the one-by-one path knows how.
+        return [
+            create_package(session, actor, account.login, name, public=public, attrs=attrs)
+            for name, public, attrs in wanted
+        ]
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for name, public, attrs in wanted:
+        package = Package(package_types=[], attrs={})
+        _apply_public_attrs(package, attrs)
+        rows.append(
+            {
+                "owner_id": account.id,
+                "name": names.package(name),
+                "name_key": names.package_key(name),
+                "pypi_key": names.project_key(name),
+                "public": bool(public),
+                "created_by_id": actor.user_id,
+                "package_types": package.package_types,
+                "attrs": package.attrs,
+                **{
+                    field: getattr(package, field) or ""
+                    for field in (*PACKAGE_TEXT_FIELDS, "license")
+                },
+                "created_at": now,
+                "modified_at": now,
+            }
+        )
+    wanted_keys = [str(row["pypi_key"]) for row in rows]
+    keys = sorted(set(wanted_keys))
+    if len(keys) != len(rows) or any(
+        session.scalars(
+            select(Package.id).where(Package.owner_id == account.id, Package.pypi_key.in_(part))
+        ).first()
+        for part in (keys[start : start + 500] for start in range(0, len(keys), 500))
+    ):
+        raise Conflict(f"Some of these packages already exist in {account.login}.")
+    for start in range(0, len(rows), 500):
+        session.execute(insert(Package), rows[start : start + 500])
+    found: dict[str, Package] = {}
+    for start in range(0, len(keys), 500):
+        for package in session.scalars(
+            select(Package).where(
+                Package.owner_id == account.id, Package.pypi_key.in_(keys[start : start + 500])
+            )
+        ):
+            found[package.pypi_key] = package
+    return [found[key] for key in wanted_keys]
 
 
 def create_package(

@@ -6,8 +6,8 @@ import hashlib
 import os
 import threading
 import uuid
-from collections.abc import Generator, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,6 @@ class Spool:
     """
 
     def __init__(self, directory: Path, max_size: int, *, blake2_256: bool = False) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"upload-{uuid.uuid4().hex}{SPOOL_SUFFIX}"
         self.max_size = max_size
         self.size = 0
@@ -57,7 +56,11 @@ class Spool:
         self._sha256 = hashlib.sha256()
         # PyPI uploads announce a blake2b-256 digest (Warehouse's file identity).
         self._blake2 = hashlib.blake2b(digest_size=32) if blake2_256 else None
-        self._file = open(self.path, "xb")  # noqa: SIM115 - closed in finish()/discard()
+        try:
+            self._file = open(self.path, "xb")  # noqa: SIM115 - closed in finish()/discard()
+        except FileNotFoundError:  # the folder is made when first needed (not per spool)
+            directory.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "xb")  # noqa: SIM115
         self._written_back = 0
 
     def write(self, data: bytes | memoryview) -> None:
@@ -101,9 +104,12 @@ class Spool:
             )
         self._written_back = self.size
 
-    def finish(self) -> None:
+    def finish(self, *, sync: bool = True) -> None:
+        """Close the spool; ``sync=False`` leaves the bytes to the kernel for now (a bulk
+        import makes a whole batch durable at once: ``BlobStore.make_durable``)."""
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if sync:
+            os.fsync(self._file.fileno())
         self._file.close()
 
     def discard(self) -> None:
@@ -141,6 +147,14 @@ class BlobStore(LoggingConfigurable):
     def put_file(self, key: str, path: Path) -> None:
         """Move the finished spool file at ``path`` into the store under ``key``."""
         raise NotImplementedError
+
+    def make_durable(self, key: str) -> None:
+        """Return once the blob ``key``, put from a spool finished with ``sync=False``, is
+        on stable storage (blocking). Stores whose ``put_file`` is durable do nothing."""
+
+    def make_folders_durable(self, keys: Iterable[str], pool: Executor) -> None:
+        """Return once the folders that name the blobs ``keys`` are on stable storage
+        (``pool`` runs the blocking calls, many at once)."""
 
     def open_range(
         self, key: str, start: int = 0, end: int | None = None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import Executor
 from pathlib import Path
 
 from traitlets import Unicode
@@ -27,11 +28,28 @@ class LocalStore(BlobStore):
 
     def put_file(self, key: str, path: Path) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            os.replace(path, target)
+            try:
+                os.replace(path, target)
+            except FileNotFoundError:  # the fan-out folder is new (asked only then: cheaper)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(path, target)
         except OSError:  # the spool folder is on another file system
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), target)
+
+    def make_durable(self, key: str) -> None:
+        """fsync the blob and the folder that names it (the rename that put it there)."""
+        target = self._path(key)
+        _fsync(target, os.O_RDONLY)
+        _fsync(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+
+    def make_folders_durable(self, keys: Iterable[str], pool: Executor) -> None:
+        """fsync the fan-out folders above the blobs' own (they may be new), then the root."""
+        folders = sorted({self._path(key).parent.parent for key in keys})
+        for _ in pool.map(lambda folder: _fsync(folder, os.O_RDONLY | os.O_DIRECTORY), folders):
+            pass
+        _fsync(Path(self.root), os.O_RDONLY | os.O_DIRECTORY)
 
     def open_range(
         self, key: str, start: int = 0, end: int | None = None
@@ -72,3 +90,11 @@ class LocalStore(BlobStore):
     def path_of(self, key: str) -> Path:
         """The local path of a blob (local store only; used to inspect stored files)."""
         return self._path(key)
+
+
+def _fsync(path: Path, flags: int) -> None:
+    handle = os.open(path, flags)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
