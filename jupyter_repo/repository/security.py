@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -17,8 +18,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 TOKEN_PREFIX = "jr-"
 _ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 _hasher = PasswordHasher()
-#: Verifying against this keeps the time of "no such user" equal to "wrong password".
-_DUMMY_HASH = _hasher.hash("jupyter-repo-dummy-password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps the time of "no such user" equal to "wrong password".
+
+    Made at the first verification (an Argon2 hash is a fifth of a second of CPU by design),
+    not at import: every process and CLI that imports this module would pay it otherwise."""
+    return _hasher.hash("jupyter-repo-dummy-password")
 
 
 def hash_password(password: str) -> str:
@@ -26,8 +34,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    dummy = _dummy_hash()  # made before either branch, so the first call of each is alike
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or dummy, password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -192,6 +192,7 @@ def render_workers(server: RepoServer) -> list[psutil.Process]:
 
 
 @pytest.mark.slow  # a load test with time bounds: CI runs it, the quick lane keeps the limits
+@pytest.mark.serial  # its latency bounds measure the server, not a second worker
 def test_finding_3_concurrent_views_of_an_expensive_notebook_leave_the_server_responsive(
     server: RepoServer, user: str
 ) -> None:

@@ -56,6 +56,7 @@ class PeakRSS:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # how far the server's memory peaks depends on how fast it drains
 def test_200mb_upload_keeps_memory_flat(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     sha256 = _write_big_file(big)
@@ -141,6 +142,7 @@ def _pypi_form(path: Path, sha256: str, boundary: str) -> Iterator[bytes]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # as above: a peak of memory while streaming
 def test_200mb_pypi_upload_keeps_memory_flat(tmp_path: Path) -> None:
     """The PyPI upload API (multipart, parsed as it streams) stays as flat as the others."""
     big = tmp_path / "big_wheel-1.0-py3-none-any.whl"

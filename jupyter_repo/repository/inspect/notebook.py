@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
-
-import nbformat
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING, Any
 
 from jupyter_repo import bounded_json
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
 from jupyter_repo.repository.inspect.base import Inspection, Limits, text
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 
@@ -76,7 +76,13 @@ def first_markdown(notebook: NotebookNode) -> str:
 
 
 def read_notebook(data: bytes, filename: str) -> NotebookNode:
-    """Parse and validate notebook bytes (shared with the web page that renders them)."""
+    """Parse and validate notebook bytes (shared with the web page that renders them).
+
+    nbformat is imported here, on first use: it brings jsonschema's format checkers, whose
+    IRI grammar (rfc3987-syntax) takes about two seconds of CPU to build, and a server that
+    is never sent a notebook should not pay that at every start."""
+    import nbformat
+
     try:
         notebook: NotebookNode = nbformat.reads(data.decode("utf-8"), as_version=4)
     except UnicodeDecodeError:

@@ -17,14 +17,13 @@ from functools import cache
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
-from nbformat import NotebookNode
-
 from jupyter_repo.repository.errors import InvalidInput, TooLarge
 from jupyter_repo.repository.inspect.notebook import read_notebook
 from jupyter_repo.server.web.sanitize import sanitize
 
-if TYPE_CHECKING:  # nbconvert is imported on first use (it takes a while)
+if TYPE_CHECKING:  # nbconvert and nbformat are imported on first use (they take a while)
     from nbconvert import HTMLExporter
+    from nbformat import NotebookNode
 
 #: Bump when the rendering or the sanitising rules change: cached pages are then redone.
 RENDERING_REVISION = 3
