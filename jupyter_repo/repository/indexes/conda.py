@@ -19,6 +19,7 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from functools import cached_property
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -30,7 +31,7 @@ RECORD_FORMAT = 2
 FORMAT_VERSION = b"jr-repodata-%d" % RECORD_FORMAT
 #: Bumped whenever the documents' layout changes (not the records): part of every ETag.
 #: 2: separators between the units of a document (see ``Units``).
-LAYOUT_VERSION = b"layout-2"
+LAYOUT_VERSION = b"layout-3"
 #: Keys of ``File.attrs`` never part of a record: ``run_exports`` is ours (from
 #: ``info/run_exports.json``; it has a document of its own), the others are the
 #: ``info/index.json`` keys conda-index leaves out of repodata.
@@ -235,12 +236,13 @@ def make_segment(
     return segment, made
 
 
-def view_etag(subdir: str, segments: Iterable[Segment]) -> str:
-    """A strong validator of the documents made from ``segments`` (content-derived)."""
+def view_etag(subdir: str, parts: Iterable[Block]) -> str:
+    """A strong validator of the documents made from the blocks ``parts`` (content-derived:
+    block boundaries depend on the names only, so equal segments give equal ETags)."""
     digest = hashlib.blake2b(
         FORMAT_VERSION + b"\0" + LAYOUT_VERSION + b"\0" + subdir.encode(), digest_size=16
     )
-    digest.update(b"".join(segment.fingerprint for segment in segments))
+    digest.update(b"".join(block.fingerprint for block in parts))
     return digest.hexdigest()
 
 
@@ -269,17 +271,39 @@ class Block:
     #: Compressed parts, made when first needed: ``(attribute, level)`` -> zstd blocks.
     frames: dict[tuple[str, int], bytes] = field(default_factory=dict, compare=False, repr=False)
 
+    #: Each section's members and their total size, made when first needed.
+    parts: dict[str, tuple[list[bytes], int]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
     def members(self, attribute: str) -> list[bytes]:
         """The block's part of one section (``packages``, ``packages_conda``, ``removed``):
-        the segments' non-empty members with commas between, as pieces."""
-        result: list[bytes] = []
-        for segment in self.segments:
-            value = getattr(segment, attribute)
-            if value:
-                if result:
-                    result.append(b",")
-                result.append(value)
-        return result
+        the segments' non-empty members with commas between, as pieces (made once: a new
+        view of a million-file subdir reuses its unchanged blocks' parts)."""
+        return self._part(attribute)[0]
+
+    def size(self, attribute: str) -> int:
+        """Bytes of :meth:`members`."""
+        return self._part(attribute)[1]
+
+    def _part(self, attribute: str) -> tuple[list[bytes], int]:
+        made = self.parts.get(attribute)
+        if made is None:
+            result: list[bytes] = []
+            for segment in self.segments:
+                value = getattr(segment, attribute)
+                if value:
+                    if result:
+                        result.append(b",")
+                    result.append(value)
+            made = self.parts[attribute] = (result, sum(len(piece) for piece in result))
+        return made
+
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """A digest of the segments' fingerprints (the view's ETag hashes one per block)."""
+        joined = b"".join(segment.fingerprint for segment in self.segments)
+        return hashlib.blake2b(joined, digest_size=16).digest()
 
     @property
     def frames_nbytes(self) -> int:
@@ -331,6 +355,8 @@ class Units:
     commas: list[bool]
     #: Where each unit comes from: ``(block, attribute)``, or ``None`` for fixed text.
     sources: list[tuple[Block, str] | None]
+    #: Bytes of each unit.
+    sizes: list[int]
 
     def plain(self) -> list[bytes]:
         """The document as pieces whose concatenation is ``repodata.json``."""
@@ -341,7 +367,12 @@ class Units:
         return result
 
     def largest(self) -> int:
-        return max(sum(len(piece) for piece in unit) for unit in self.data)
+        return max(self.sizes)
+
+    def size(self) -> int:
+        """Bytes of :meth:`plain`'s document, without joining or walking its pieces."""
+        separators = sum(len(_separator_text(comma)) for comma in self.commas)
+        return sum(self.sizes) + separators
 
     def compressed(self, level: int) -> list[bytes]:
         """The units' compressed blocks (a block's are made once and kept on the block)."""
@@ -369,9 +400,11 @@ def units(subdir: str, parts: Sequence[Block]) -> Units:
     records hold; records of one name stay together and file names are unique per subdir.
     """
     header = json.dumps({"subdir": subdir}, separators=(",", ":")).encode()
-    data: list[list[bytes]] = [[b'{"info":' + header + b',"packages":{']]
+    opening = b'{"info":' + header + b',"packages":{'
+    data: list[list[bytes]] = [[opening]]
     commas: list[bool] = []
     sources: list[tuple[Block, str] | None] = [None]
+    sizes = [len(opening)]
     for attribute, closing in (
         ("packages", b'},"packages.conda":{'),
         ("packages_conda", b'},"removed":['),
@@ -384,11 +417,13 @@ def units(subdir: str, parts: Sequence[Block]) -> Units:
                 data.append(members)
                 commas.append(not first)
                 sources.append((block, attribute))
+                sizes.append(block.size(attribute))
                 first = False
         data.append([closing])
         commas.append(False)
         sources.append(None)
-    return Units(data, commas, sources)
+        sizes.append(len(closing))
+    return Units(data, commas, sources, sizes)
 
 
 def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:

@@ -119,15 +119,16 @@ class ChannelView:
     ) -> None:
         self.subdir = subdir
         self.segments = segments
-        self.etag = conda.view_etag(subdir, segments)
         self.blocks = conda.blocks(segments, reusable, changed) if blocks is None else blocks
+        self.etag = conda.view_etag(subdir, self.blocks)
         self._positions = positions
         units = conda.units(subdir, self.blocks)
-        self.pieces = units.plain()
-        self.size = sum(len(piece) for piece in self.pieces)
+        self.size = units.size()
+        self._pieces = Once(units.plain)
         self.changed_at_ms = changed_at_ms
-        entries = [segment.shard_entry for segment in segments]
-        self.shard_index = Once(lambda: shards.encode_index(subdir, entries))
+        self.shard_index = Once(
+            lambda: shards.encode_index(subdir, [segment.shard_entry for segment in segments])
+        )
         self.zst = Once(lambda: compress_units(units, self.size, compression))
         self.gzip = Once(lambda: gzip_compress(self.pieces, GZIP_LEVEL))
         self.run_exports = Once(lambda: conda.run_exports_document(subdir, segments))
@@ -175,6 +176,12 @@ class ChannelView:
             blocks=new_blocks,
             positions=positions,
         )
+
+    @property
+    def pieces(self) -> list[bytes]:
+        """``repodata.json`` as pieces (made when first asked for: a catch-up that serves
+        only shards or the ``.zst`` never walks the whole document)."""
+        return self._pieces.get()
 
     @property
     def document(self) -> bytes:
