@@ -241,8 +241,9 @@ class ChannelIndexes(LoggingConfigurable):
             read = rows.read(session, key, previous)
         if read is None:
             return None
+        large = read.touched is None and len(read.rows) >= TRIM_AFTER_ROWS
         built = snapshots.assemble(key, read, previous, self._compression())
-        if read.touched is None and len(read.rows) >= TRIM_AFTER_ROWS:
+        if large:
             del read
             trim_heap()
         self.log.debug(

@@ -255,20 +255,25 @@ def assemble(
     key: IndexKey, read: IndexRead, previous: Snapshot | None, compression: Compression
 ) -> Assembled:
     """The snapshot of ``read``: in full, or on top of ``previous`` when ``read`` holds only
-    the names changed since it (``read.touched``)."""
+    the names changed since it (``read.touched``).
+
+    Consumes ``read.rows`` (emptied): each name's rows are dropped once serialised, so a
+    million-row build never holds all its rows and all its new records at once.
+    """
     base = previous if read.touched is not None else None
     by_key: dict[str, list[conda.FileRow]] = {}
     for row in read.rows:
         by_key.setdefault(row.package_key, []).append(row)
+    read.rows.clear()
     segments = dict(base.segments) if base is not None else {}
     segments_nbytes = base.segments_nbytes if base is not None else 0
     updates: dict[str, ShardUpdate] = {}
     made: list[tuple[int, conda.SerializedRecord]] = []
-    for package_key in read.touched if read.touched is not None else by_key:
+    for package_key in read.touched if read.touched is not None else list(by_key):
         old = segments.pop(package_key, None)
         if old is not None:
             segments_nbytes -= old.nbytes
-        group = by_key.get(package_key)
+        group = by_key.pop(package_key, None)
         if group:
             segment, serialized = conda.make_segment(package_key, group, key.subdir)
             made += serialized
