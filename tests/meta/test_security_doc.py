@@ -14,6 +14,7 @@ from jupyter_repo.commands.serve import ServeApp
 from jupyter_repo.extension.app import RepoExtension
 from jupyter_repo.mirroring.proxy import Proxies
 from jupyter_repo.repository.core import Repository
+from jupyter_repo.repository.indexes.channels import ChannelIndexes
 from jupyter_repo.server.jupyterhub import JupyterHubService
 from jupyter_repo.server.web.previews import NotebookPreviews
 from tests.support.paths import ROOT
@@ -27,6 +28,7 @@ CLASSES: dict[str, Any] = {
     "Proxies": Proxies,
     "ImportApp": ImportApp,
     "JupyterHubService": JupyterHubService,
+    "ChannelIndexes": ChannelIndexes,
 }
 UNITS = {
     "GiB": 1 << 30,
