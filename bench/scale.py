@@ -48,6 +48,7 @@ class ScaleRow:
     load_s: float = 0.0
     first_build_s: float = 0.0
     visible: dict[str, list[float]] = field(default_factory=dict)
+    put_ms: list[float] = field(default_factory=list)
     get_zst_ms: list[float] = field(default_factory=list)
     zst_bytes: int = 0
     rss_mib: float = 0.0
@@ -167,7 +168,7 @@ class _Series:
     ``upload_put_ms``."""
 
     def __init__(self, row: ScaleRow, kind: str) -> None:
-        self.upload_put_ms: list[float] = []
+        self.upload_put_ms = row.put_ms
         setattr(self, f"visible_{kind}_ms", row.visible.setdefault(kind, []))
 
 
@@ -187,6 +188,10 @@ def table(rows: list[ScaleRow]) -> str:
 
     add("loading the rows (bench/load.py, s)", [f"{row.load_s:.0f}" for row in rows])
     add("first build of linux-64 after loading (s)", [f"{row.first_build_s:.1f}" for row in rows])
+    add(
+        "of which the upload (`PUT /api/upload`), p50 / p95 (ms)",
+        [pair(row.put_ms) for row in rows],
+    )
     add(
         "publish→visible in repodata.json.zst, p50 / p95 (ms)",
         [pair(row.visible["zst"]) for row in rows],

@@ -300,6 +300,11 @@ class Block:
         return made
 
     @cached_property
+    def shard_entries(self) -> bytes:
+        """The segments' entries of the shard index, joined (its pieces, one per block)."""
+        return b"".join(segment.shard_entry for segment in self.segments)
+
+    @cached_property
     def fingerprint(self) -> bytes:
         """A digest of the segments' fingerprints (the view's ETag hashes one per block)."""
         joined = b"".join(segment.fingerprint for segment in self.segments)
@@ -353,8 +358,11 @@ class Units:
     data: list[list[bytes]]
     #: Before each unit but the first: whether its separator carries a comma.
     commas: list[bool]
-    #: Where each unit comes from: ``(block, attribute)``, or ``None`` for fixed text.
-    sources: list[tuple[Block, str] | None]
+    #: Where each unit comes from: its block and section, or ``None`` and ``""`` for fixed
+    #: text (two lists, not a tuple per unit: a view of a million files has thousands of
+    #: units, and every tuple would be one more object for the garbage collector).
+    blocks: list[Block | None]
+    attributes: list[str]
     #: Bytes of each unit.
     sizes: list[int]
 
@@ -377,11 +385,10 @@ class Units:
     def compressed(self, level: int) -> list[bytes]:
         """The units' compressed blocks (a block's are made once and kept on the block)."""
         result = []
-        for data, source in zip(self.data, self.sources, strict=True):
-            if source is None:
+        for data, block, attribute in zip(self.data, self.blocks, self.attributes, strict=True):
+            if block is None:
                 result.append(zstd_frames.compress_piece(data, level))
                 continue
-            block, attribute = source
             made = block.frames.get((attribute, level))
             if made is None:
                 made = block.frames[(attribute, level)] = zstd_frames.compress_piece(data, level)
@@ -403,7 +410,8 @@ def units(subdir: str, parts: Sequence[Block]) -> Units:
     opening = b'{"info":' + header + b',"packages":{'
     data: list[list[bytes]] = [[opening]]
     commas: list[bool] = []
-    sources: list[tuple[Block, str] | None] = [None]
+    blocks: list[Block | None] = [None]
+    attributes = [""]
     sizes = [len(opening)]
     for attribute, closing in (
         ("packages", b'},"packages.conda":{'),
@@ -416,14 +424,16 @@ def units(subdir: str, parts: Sequence[Block]) -> Units:
             if members:
                 data.append(members)
                 commas.append(not first)
-                sources.append((block, attribute))
+                blocks.append(block)
+                attributes.append(attribute)
                 sizes.append(block.size(attribute))
                 first = False
         data.append([closing])
         commas.append(False)
-        sources.append(None)
+        blocks.append(None)
+        attributes.append("")
         sizes.append(len(closing))
-    return Units(data, commas, sources, sizes)
+    return Units(data, commas, blocks, attributes, sizes)
 
 
 def pieces(subdir: str, parts: Sequence[Block]) -> list[bytes]:

@@ -127,7 +127,9 @@ class ChannelView:
         self._pieces = Once(units.plain)
         self.changed_at_ms = changed_at_ms
         self.shard_index = Once(
-            lambda: shards.encode_index(subdir, [segment.shard_entry for segment in segments])
+            lambda: shards.encode_index(
+                subdir, len(segments), [block.shard_entries for block in self.blocks]
+            )
         )
         self.zst = Once(lambda: compress_units(units, self.size, compression))
         self.gzip = Once(lambda: gzip_compress(self.pieces, GZIP_LEVEL))
