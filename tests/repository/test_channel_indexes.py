@@ -121,6 +121,39 @@ def test_incremental_catch_up_gives_the_bytes_of_a_full_build(world: World) -> N
     assert _files(world.channel_view("alice", "linux-64")) == {"a-lib-1.0-0.conda"}
 
 
+def test_a_full_build_read_in_batches_gives_the_bytes_of_one_batch(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full build reads the index a few package names at a time (so that a million rows
+    are never in memory at once); names split over batches and a private package give
+    the documents of a build that read everything in one batch."""
+    alice = world.user("alice")
+    for name in ("a-lib", "b-lib", "c-lib", "d-lib", "e-lib"):
+        world.conda(alice, name, "1.0")
+        world.conda(alice, name, "1.1")
+    world.conda(alice, "secret", "1.0", public=False)
+    key = world.key("alice", "noarch")
+    whole = ChannelIndexes(repository=world.repo, build_threads=1)
+    try:
+        one_batch = world.channel_view("alice", "noarch", indexes=whole)
+        world.settle(whole)
+    finally:
+        whole.close()
+    monkeypatch.setattr(rows, "NAMES_PER_BATCH", 2)
+    batches = world.repo.call(
+        lambda session: [len(b) for b in rows.read(session, key, None).batches]
+    )
+    assert batches == [4, 4, 3]  # two names a batch, two files each but the private one
+    batched = ChannelIndexes(repository=world.repo, build_threads=1)
+    try:
+        view = world.channel_view("alice", "noarch", indexes=batched)
+        _same_bytes(one_batch, view)
+        assert len(_files(view)) == 10
+        world.settle(batched)
+    finally:
+        batched.close()
+
+
 def test_a_current_snapshot_is_reused_without_reading_rows(world: World) -> None:
     alice = world.user("alice")
     world.conda(alice, "one", "1.0")
@@ -232,8 +265,8 @@ def test_shards_and_records_are_stored_then_reused_and_retired(world: World) -> 
 
     cold = ChannelIndexes(repository=world.repo, build_threads=1)
     try:
-        read = world.repo.call(rows.read, key, None)
-        assert read is not None and all(row.stored is not None for row in read.rows)
+        read = world.repo.call(lambda session: rows.read(session, key, None).rows)
+        assert read and all(row.stored is not None for row in read)
         assert cold.current(key).public.document == snapshot.public.document
     finally:
         cold.close()

@@ -239,11 +239,10 @@ class ChannelIndexes(LoggingConfigurable):
         started = time.perf_counter()
         with self.repository.transaction() as session:
             read = rows.read(session, key, previous)
-        if read is None:
-            return None
-        large = read.touched is None and len(read.rows) >= TRIM_AFTER_ROWS
-        built = snapshots.assemble(key, read, previous, self._compression())
-        if large:
+            if read is None:
+                return None
+            built = snapshots.assemble(key, read, previous, self._compression())
+        if built.complete and built.rows >= TRIM_AFTER_ROWS:
             del read
             trim_heap()
         self.log.debug(

@@ -2,11 +2,14 @@
 
 :func:`read` finds an ``(owner, label, subdir)`` index's revision and either every conda file
 row carrying the label in the subdir, or — when the caller's snapshot is recent enough to
-catch up from the change log — only the rows of the package names changed since then.
+catch up from the change log — only the rows of the package names changed since then. A
+full read comes in batches of package names, read as they are consumed: a million-file
+index is never in memory as rows all at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
@@ -44,10 +47,21 @@ class IndexRead:
     index_id: int | None
     revision: int
     changed_at_ms: int
-    rows: list[conda.FileRow]
-    #: The package keys changed since the caller's snapshot (``rows`` holds only theirs);
-    #: ``None``: a full read (``rows`` is the whole index).
+    #: The rows in batches that never split a package name's rows: one batch for a
+    #: catch-up; for a full read, batches fetched as they are iterated (in the transaction).
+    batches: Iterable[list[conda.FileRow]]
+    #: The package keys changed since the caller's snapshot (the rows are only theirs);
+    #: ``None``: a full read (the rows are the whole index).
     touched: frozenset[str] | None
+
+    @property
+    def rows(self) -> list[conda.FileRow]:
+        """Every row at once (consumes a full read's batches)."""
+        return [row for batch in self.batches for row in batch]
+
+
+#: Package names per query of a full read (about 12 files each in a large channel).
+NAMES_PER_BATCH = 2000
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +102,8 @@ def _statements() -> dict[str, Any]:
         )
     )
     return {
+        # Grouped by package, so that a full read comes a few names at a time.
+        "ordered_rows": rows.order_by(File.package_id),
         "state": select(
             IndexState.id, IndexState.revision, IndexState.changed_at_ms, IndexState.pruned_through
         ).where(
@@ -102,7 +118,6 @@ def _statements() -> dict[str, Any]:
             IndexChange.revision > bindparam("revision"),
         )
         .distinct(),
-        "all_rows": rows,
         "some_rows": rows.where(Package.name_key.in_(bindparam("keys", expanding=True))),
     }
 
@@ -125,8 +140,7 @@ def read(session: Session, key: IndexKey, previous: Built | None) -> IndexRead |
         or previous.revision < pruned
         or previous.revision > revision  # a saved snapshot newer than the database
     ):
-        rows = [_file_row(row) for row in connection.execute(statements["all_rows"], where)]
-        return IndexRead(index_id, revision, changed_at, rows, None)
+        return IndexRead(index_id, revision, changed_at, _batches(connection, where), None)
     if previous.revision == revision:
         return None
     touched = frozenset(
@@ -138,7 +152,31 @@ def read(session: Session, key: IndexKey, previous: Built | None) -> IndexRead |
         _file_row(row)
         for row in connection.execute(statements["some_rows"], {**where, "keys": sorted(touched)})
     ]
-    return IndexRead(index_id, revision, changed_at, rows, touched)
+    return IndexRead(index_id, revision, changed_at, [rows], touched)
+
+
+def _batches(connection: Any, where: dict[str, Any]) -> Iterator[list[conda.FileRow]]:
+    """Every row of an index, the packages of :data:`NAMES_PER_BATCH` names at a time: one
+    query ordered by package, its rows streamed (a server-side cursor on PostgreSQL)."""
+    found = connection.execute(
+        _statements()["ordered_rows"],
+        where,
+        execution_options={"stream_results": True, "max_row_buffer": 10_000},
+    )
+    batch: list[conda.FileRow] = []
+    names = 0
+    last = None
+    for row in found:
+        file_row = _file_row(row)
+        if file_row.package_id != last:
+            if names == NAMES_PER_BATCH:
+                yield batch
+                batch, names = [], 0
+            names += 1
+            last = file_row.package_id
+        batch.append(file_row)
+    if batch:
+        yield batch
 
 
 def _file_row(row: Any) -> conda.FileRow:

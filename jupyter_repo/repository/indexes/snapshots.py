@@ -251,6 +251,8 @@ class Assembled:
     records: list[tuple[int, conda.SerializedRecord]]
     #: Whether ``shards`` covers the whole index (a full build, not a catch-up).
     complete: bool
+    #: File rows the build read.
+    rows: int = 0
 
 
 def assemble(
@@ -259,31 +261,35 @@ def assemble(
     """The snapshot of ``read``: in full, or on top of ``previous`` when ``read`` holds only
     the names changed since it (``read.touched``).
 
-    Consumes ``read.rows`` (emptied): each name's rows are dropped once serialised, so a
-    million-row build never holds all its rows and all its new records at once.
+    Consumes ``read.batches`` (inside the read's transaction): a full build serialises a
+    batch of names and drops its rows before the next batch is read, so a million-row build
+    never holds all its rows at once.
     """
     base = previous if read.touched is not None else None
-    by_key: dict[str, list[conda.FileRow]] = {}
-    for row in read.rows:
-        by_key.setdefault(row.package_key, []).append(row)
-    read.rows.clear()
     segments = dict(base.segments) if base is not None else {}
     segments_nbytes = base.segments_nbytes if base is not None else 0
     updates: dict[str, ShardUpdate] = {}
     made: list[tuple[int, conda.SerializedRecord]] = []
-    for package_key in read.touched if read.touched is not None else list(by_key):
-        old = segments.pop(package_key, None)
-        if old is not None:
-            segments_nbytes -= old.nbytes
-        group = by_key.pop(package_key, None)
-        if group:
-            segment, serialized = conda.make_segment(package_key, group, key.subdir)
-            made += serialized
-            segments[package_key] = segment
-            segments_nbytes += segment.nbytes
-            updates[package_key] = (segment.shard_sha256, segment.shard)
-        else:
-            updates[package_key] = None
+    count = 0
+    for batch in [read.rows] if read.touched is not None else read.batches:
+        count += len(batch)
+        by_key: dict[str, list[conda.FileRow]] = {}
+        for row in batch:
+            by_key.setdefault(row.package_key, []).append(row)
+        batch.clear()
+        for package_key in read.touched if read.touched is not None else list(by_key):
+            old = segments.pop(package_key, None)
+            if old is not None:
+                segments_nbytes -= old.nbytes
+            group = by_key.pop(package_key, None)
+            if group:
+                segment, serialized = conda.make_segment(package_key, group, key.subdir)
+                made += serialized
+                segments[package_key] = segment
+                segments_nbytes += segment.nbytes
+                updates[package_key] = (segment.shard_sha256, segment.shard)
+            else:
+                updates[package_key] = None
     snapshot = make_snapshot(
         key,
         read.index_id,
@@ -295,7 +301,7 @@ def assemble(
         base=base,
         changed=frozenset(updates),
     )
-    return Assembled(snapshot, updates, made, complete=base is None)
+    return Assembled(snapshot, updates, made, complete=base is None, rows=count)
 
 
 def make_snapshot(
