@@ -165,7 +165,10 @@ class Worker:
         self.counter += 1
         name = f"blob-{threading.get_ident() % 10000}-{self.counter}.bin"
         body = os.urandom(self.rng.choice([4_000, 64_000, 1_000_000]))
-        return self._upload("soak-files", "1", name, body, "file")
+        # A new package every 2,000 uploads of each client: a package holds at most
+        # Repository.max_files_per_package files (10,000), which a fast run reaches.
+        package = f"soak-files-{self.counter // 2000}"
+        return self._upload(package, "1", name, body, "file")
 
     def upload_conda(self) -> str | None:
         path = self.payloads.take("conda")
