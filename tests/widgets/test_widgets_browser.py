@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
+from playwright.sync_api import expect
 
 from jupyter_repo.client.api import RepoClient
 from jupyter_repo.client.publish import Destination, Publisher
@@ -125,7 +126,8 @@ def test_search_pick_a_version_and_install_from_the_widget(  # type: ignore[no-u
 
     # The latest version comes first; the user picks the older one.
     version = widget.locator(".jupyter-repo-version select")
-    assert version.locator("option").all_inner_texts() == ["1.1", "1.0"]
+    # The versions arrive with the selection's own request: wait for them like a user.
+    expect(version.locator("option")).to_have_text(["1.1", "1.0"])
     version.select_option(label="1.0")
     widget.locator(".jupyter-repo-selection", has_text=f"{lab_user}/{name} 1.0").wait_for()
     widget.locator(".jupyter-repo-install").click()
