@@ -375,12 +375,21 @@ def test_a_previewed_notebook_page_is_served_whole(
     assert head.headers["Content-Length"] == final.headers["Content-Length"]
 
 
+@pytest.fixture(scope="module")
+def impatient(tmp_path_factory: pytest.TempPathFactory, tier: str) -> Iterator[RepoServer]:
+    """Viewers wait 50 ms for a rendering: on a fast machine the 600k-character notebook
+    renders within the default 3 s, and the page would never say "being rendered"."""
+    yield from limited_server(
+        tmp_path_factory.mktemp("impatient"), tier, **{"NotebookPreviews.wait": 0.05}
+    )
+
+
 @pytest.mark.browser
 def test_finding_3_a_browser_waits_for_a_slow_rendering_by_reloading(
-    server: RepoServer, user: str, browser
+    impatient: RepoServer, browser
 ) -> None:  # type: ignore[no-untyped-def]
     """What a person sees: "being rendered", then (the page reloads itself) the notebook."""
-    slow = publish(server, user, "slowly", notebook_bytes("huge_source", 600_000))
+    slow = publish(impatient, "owner", "slowly", notebook_bytes("huge_source", 600_000))
     context = browser.new_context()
     try:
         page = context.new_page()
