@@ -44,7 +44,7 @@ from jupyter_repo.repository.models import (
 )
 from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import labels, packages
-from jupyter_repo.repository.services.uploads import Target
+from jupyter_repo.repository.services.uploads import Target, describe_from
 
 #: Ids per ``IN (...)`` and rows per executemany (SQLite bounds a statement's parameters).
 CHUNK = 500
@@ -369,19 +369,7 @@ class Batch:
         for file in self.files:
             package, inspection = file.package, file.inspection
             release = releases[(package.id, file.target.version)]
-            if not release.summary and inspection.summary:
-                release.summary = inspection.summary
-            if not package.summary and inspection.summary:
-                package.summary = inspection.summary[:1000]
-            if not release.description and inspection.description:
-                release.description = inspection.description
-                release.attrs = {
-                    **(release.attrs or {}),
-                    "description_content_type": inspection.description_content_type,
-                }
-            for name in ("license", "home"):
-                if not getattr(package, name) and getattr(inspection, name):
-                    setattr(package, name, getattr(inspection, name))
+            describe_from(package, release, inspection)
             if file.release_summary and not release.summary:
                 release.summary = file.release_summary[:50_000]
             if file.release_description and not release.description:

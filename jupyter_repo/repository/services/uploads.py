@@ -35,6 +35,7 @@ from jupyter_repo.repository.models import (
     Blob,
     File,
     Package,
+    Release,
     UploadStage,
     now_ms,
     utcnow,
@@ -351,6 +352,25 @@ def commit(
     )
 
 
+def describe_from(package: Package, release: Release, inspection: Inspection) -> None:
+    """Fill what the package and release do not say yet from a new file's inspection: the
+    version's long description as its first file with one has it (a wheel's Description, a
+    conda recipe's, a README, a notebook's first Markdown cell)."""
+    if not release.summary and inspection.summary:
+        release.summary = inspection.summary
+    if not package.summary and inspection.summary:
+        package.summary = inspection.summary[:1000]
+    if not release.description and inspection.description:
+        release.description = inspection.description
+        release.attrs = {
+            **(release.attrs or {}),
+            "description_content_type": inspection.description_content_type,
+        }
+    for field in ("license", "home"):
+        if not getattr(package, field) and getattr(inspection, field):
+            setattr(package, field, getattr(inspection, field))
+
+
 def register_file(
     session: Session,
     repo: Repository,
@@ -368,21 +388,7 @@ def register_file(
     _check_new(session, package, target)
     _check_room(session, repo, package)
     release = packages.ensure_release(session, package, target.version)
-    if not release.summary and inspection.summary:
-        release.summary = inspection.summary
-    if not package.summary and inspection.summary:
-        package.summary = inspection.summary[:1000]
-    if not release.description and inspection.description:
-        # The version's long description, as its first file with one has it (a wheel's
-        # Description, a conda recipe's, a README, a notebook's first Markdown cell).
-        release.description = inspection.description
-        release.attrs = {
-            **(release.attrs or {}),
-            "description_content_type": inspection.description_content_type,
-        }
-    for field in ("license", "home"):
-        if not getattr(package, field) and getattr(inspection, field):
-            setattr(package, field, getattr(inspection, field))
+    describe_from(package, release, inspection)
     file = File(
         package_id=package.id,
         release_id=release.id,
