@@ -32,7 +32,6 @@ from jupyter_repo.repository.core import Repository
 from jupyter_repo.repository.db import dialect_insert
 from jupyter_repo.repository.errors import Conflict, TooLarge
 from jupyter_repo.repository.inspect import Inspection
-from jupyter_repo.repository.inspect.conda import split_filename
 from jupyter_repo.repository.models import (
     Blob,
     File,
@@ -44,7 +43,12 @@ from jupyter_repo.repository.models import (
 )
 from jupyter_repo.repository.permissions import Actor
 from jupyter_repo.repository.services import labels, packages
-from jupyter_repo.repository.services.uploads import Target, describe_from
+from jupyter_repo.repository.services.uploads import (
+    Target,
+    check_conda_name,
+    check_version_spelling,
+    describe_from,
+)
 
 #: Ids per ``IN (...)`` and rows per executemany (SQLite bounds a statement's parameters).
 CHUNK = 500
@@ -164,14 +168,8 @@ class _PackageCheck:
                 f"file {target.basename} already exists for package {package.name} "
                 f"version {target.version}"
             )
+        check_conda_name(package, target)
         if target.distribution_type == "conda":
-            name = split_filename(target.filename)[0].lower()
-            if name != package.name_key:
-                raise Conflict(
-                    f"The name {name!r} belongs to the package {package.name!r} here; a conda "
-                    f"package must be uploaded under its own name, which must be "
-                    f"{package.name!r}."
-                )
             key = (target.subdir, target.filename.lower())
             if key in self.conda:
                 raise Conflict(f"file {target.filename} already exists for package {package.name}")
@@ -180,11 +178,7 @@ class _PackageCheck:
             spelled = self.spellings.setdefault(
                 canonicalize_version(target.version), target.version
             )
-            if spelled != target.version:
-                raise Conflict(
-                    f"Version {target.version} of {package.name} is already released as "
-                    f"{spelled}; upload the file under version {spelled}."
-                )
+            check_version_spelling(package, target, spelled)
             dist = packages.distribution_key(target.filename)
             found = self.pypi.get(dist)
             if found is not None:

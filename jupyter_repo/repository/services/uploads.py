@@ -96,6 +96,27 @@ def _check_room(session: Session, repo: Repository, package: Package) -> None:
         raise TooLarge(f"The package already holds {count} files, the server's limit per package.")
 
 
+def check_conda_name(package: Package, target: Target) -> None:
+    """A conda file goes under the package of its own name (the name it is indexed by)."""
+    if target.distribution_type != "conda":
+        return
+    name = split_filename(target.filename)[0].lower()
+    if name != package.name_key:
+        raise Conflict(
+            f"The name {name!r} belongs to the package {package.name!r} here; a conda "
+            f"package must be uploaded under its own name, which must be {package.name!r}."
+        )
+
+
+def check_version_spelling(package: Package, target: Target, spelled: str | None) -> None:
+    """A Python version already released as ``spelled`` takes its files under that spelling."""
+    if spelled is not None and spelled != target.version:
+        raise Conflict(
+            f"Version {target.version} of {package.name} is already released as "
+            f"{spelled}; upload the file under version {spelled}."
+        )
+
+
 def _check_new(session: Session, package: Package, target: Target) -> None:
     """Refuse a file that the package, or an index it appears in, already has.
 
@@ -110,20 +131,10 @@ def _check_new(session: Session, package: Package, target: Target) -> None:
             f"file {target.basename} already exists for package {package.name} "
             f"version {target.version}"
         )
-    if target.distribution_type == "conda":
-        name = split_filename(target.filename)[0].lower()
-        if name != package.name_key:
-            raise Conflict(
-                f"The name {name!r} belongs to the package {package.name!r} here; a conda "
-                f"package must be uploaded under its own name, which must be {package.name!r}."
-            )
+    check_conda_name(package, target)
     if target.distribution_type == "pypi":
         spelled = packages.pypi_release_spelling(session, package, target.version)
-        if spelled is not None and spelled != target.version:
-            raise Conflict(
-                f"Version {target.version} of {package.name} is already released as "
-                f"{spelled}; upload the file under version {spelled}."
-            )
+        check_version_spelling(package, target, spelled)
     existing = packages.find_equivalent_file(
         session, package, target.distribution_type, target.subdir, target.filename
     )
