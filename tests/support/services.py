@@ -237,6 +237,20 @@ class Swift:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+#: How a location passes requests to the processes (in both of docs/deploy.md's blocks).
+PROXY_TO_REPO = (
+    "    proxy_pass http://repo;\n"
+    "    proxy_http_version 1.1;\n"
+    '    proxy_set_header Connection "";\n'
+    "    proxy_set_header Host $http_host;\n"
+    "    proxy_set_header X-Real-IP $remote_addr;\n"
+    "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+    "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+    "    proxy_next_upstream error timeout http_502;\n"
+    "    proxy_next_upstream_tries 3;\n"
+)
+
+
 @dataclass
 class Nginx:
     """nginx on 127.0.0.1 balancing over ``backends`` (host:port), streaming bodies."""
@@ -266,17 +280,7 @@ class Nginx:
             "proxy_request_buffering off;\n"
             "proxy_buffering off;\n"
             "proxy_read_timeout 3600s;\n"
-            "location / {\n"
-            "    proxy_pass http://repo;\n"
-            "    proxy_http_version 1.1;\n"
-            '    proxy_set_header Connection "";\n'
-            "    proxy_set_header Host $http_host;\n"
-            "    proxy_set_header X-Real-IP $remote_addr;\n"
-            "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-            "    proxy_set_header X-Forwarded-Proto $scheme;\n"
-            "    proxy_next_upstream error timeout http_502;\n"
-            "    proxy_next_upstream_tries 3;\n"
-            "}\n"
+            "location / {\n" + PROXY_TO_REPO + "}\n"
         )
 
     @staticmethod
@@ -309,17 +313,7 @@ class Nginx:
             '    add_header Cache-Control "public, max-age=30";\n'
             "    add_header X-Served-By static-index;\n"
             "}\n"
-            "location @repo {\n"
-            "    proxy_pass http://repo;\n"
-            "    proxy_http_version 1.1;\n"
-            '    proxy_set_header Connection "";\n'
-            "    proxy_set_header Host $http_host;\n"
-            "    proxy_set_header X-Real-IP $remote_addr;\n"
-            "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
-            "    proxy_set_header X-Forwarded-Proto $scheme;\n"
-            "    proxy_next_upstream error timeout http_502;\n"
-            "    proxy_next_upstream_tries 3;\n"
-            "}\n"
+            "location @repo {\n" + PROXY_TO_REPO + "}\n"
         )
 
     def config(self) -> str:
