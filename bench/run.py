@@ -313,21 +313,39 @@ def _python_load(url: str, etag: str, seconds: int) -> float:
     return sum(int(worker.communicate()[0]) for worker in workers) / seconds
 
 
+class PeakRss:
+    """A process's RSS when created (``base``, bytes) and its peak until :meth:`stop`,
+    polled on a thread every ``interval`` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.process = psutil.Process(pid)
+        self.base = self.peak = self.process.memory_info().rss
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            except psutil.Error:  # the process has gone
+                return
+            time.sleep(self.interval)
+
+    def stop(self) -> float:
+        """The peak, in MiB."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak / 2**20
+
+
 def upload_throughput(
     server: Server, owner: str, token: str, source: Path, name: str
 ) -> tuple[float, float, float]:
     """MB/s of a big upload with curl, and the server's RSS before and at peak (MiB)."""
-    base = server.rss()
-    peak = [base]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], server.rss())
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    assert server.process is not None
+    rss = PeakRss(server.process.pid)
     path = f"/api/upload/{owner}/{name}/1/{source.name}?type=file"
     started = time.perf_counter()
     if shutil.which("curl"):  # a C client, so that the client is not the bottleneck
@@ -365,11 +383,10 @@ def upload_throughput(
         response.read()
         status = str(response.status)
     elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
+    peak = rss.stop()
     if status != "201":
         raise AssertionError(f"upload failed with {status}")
-    return source.stat().st_size / elapsed / 1e6, base / 2**20, peak[0] / 2**20
+    return source.stat().st_size / elapsed / 1e6, rss.base / 2**20, peak
 
 
 def measure(files: int, work: Path, big_file: Path | None, args: argparse.Namespace) -> Row:

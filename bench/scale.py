@@ -26,17 +26,23 @@ import os
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
 from bench.bulk_ingest import build_bundle, cpu_bound, measure_import
 from bench.load import load, reopen
 from bench.results import RESULTS, write_section
-from bench.run import ROOT, Client, Publisher, Server, machine, percentile, wait_idle
+from bench.run import (
+    ROOT,
+    Client,
+    PeakRss,
+    Publisher,
+    Server,
+    machine,
+    percentile,
+    wait_idle,
+)
 
 LONG = 1800.0  # seconds a client waits for a first build of a million files
 
@@ -59,30 +65,6 @@ class ScaleRow:
     ingest_files_per_s: float = 0.0
     ingest_cpu_bound: float = 0.0
     load_average: float = 0.0
-
-
-class PeakRss:
-    """The highest RSS of a process, polled every 50 ms on a thread."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, self.process.memory_info().rss)
-            except psutil.Error:
-                return
-            time.sleep(0.05)
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._thread.join()
-        return self.peak / 2**20
 
 
 def _until_ok(url: str, path: str) -> None:
@@ -112,7 +94,7 @@ def measure(files: int, work: Path, args: argparse.Namespace, bundle: Path | Non
     base = f"/conda/{loaded.owner}"
     server = Server(data_dir, work / f"server-{files}.log").start()
     assert server.process is not None
-    peak = PeakRss(server.process.pid)
+    peak = PeakRss(server.process.pid, interval=0.05)
     try:
         client = Client(server.url, timeout=LONG)
         started = time.perf_counter()

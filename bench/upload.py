@@ -23,7 +23,6 @@ import os
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 import zipfile
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from pathlib import Path
 
 from bench.load import load
 from bench.results import write_section
-from bench.run import Client, Server, disk_write_rate, machine
+from bench.run import Client, PeakRss, Server, disk_write_rate, machine
 from tests.support import processes
 
 
@@ -64,23 +63,13 @@ class Run:
 
 def timed(server: Server, command: list[str]) -> tuple[float, float, float, str]:
     """Run ``command`` (a curl) while sampling the server's RSS: seconds, base, peak, stdout."""
-    base = server.rss()
-    peak = [base]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], server.rss())
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
+    assert server.process is not None
+    rss = PeakRss(server.process.pid)
     started = time.perf_counter()
     result = processes.run(command, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    return elapsed, base / 2**20, peak[0] / 2**20, result.stdout
+    peak = rss.stop()
+    return elapsed, rss.base / 2**20, peak, result.stdout
 
 
 def curl(*args: str) -> list[str]:
