@@ -87,6 +87,9 @@ def test_publish_from_the_notebook_toolbar(
     dialog.get_by_label("Name", exact=True).fill(name)
     dialog.get_by_label("Summary").fill("Published from Notebook 7")
     assert dialog.get_by_label("Namespace").input_value() == lab_user
+    # The dialog re-renders when its check of the name answers; a click before that can
+    # be lost (seen once under a parallel CI run): click once the form has settled.
+    dialog.get_by_text("is new: publishing creates it").wait_for()
     page.screenshot(path=str(artifacts_dir / "notebook7-publish-dialog.png"))
     dialog.get_by_role("button", name="Publish").click()
     link = dialog.get_by_role("link", name="Open the published page")
